@@ -1,0 +1,246 @@
+/**
+ * The one place that reads the environment. Every process asks for the sections it needs;
+ * a missing or malformed variable stops the process with a message naming it.
+ */
+import { z } from 'zod'
+
+type Env = Record<string, string | undefined>
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+  constructor (readonly problems: string[]) {
+    super(`Configuration is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}\n` +
+      'See .env.example for the format of each variable.')
+  }
+}
+
+const str = (dflt?: string) => (dflt === undefined ? z.string().trim().min(1) : z.string().trim().min(1).default(dflt))
+const int = (dflt: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce.number().int().min(min).max(max).default(dflt)
+const bool = (dflt: boolean) => z.enum(['true', 'false', '1', '0', 'yes', 'no']).default(dflt ? 'true' : 'false')
+  .transform((v) => v === 'true' || v === '1' || v === 'yes')
+const url = (dflt?: string) => str(dflt).pipe(z.url({
+  protocol: /^(https?|postgres(ql)?|rediss?)$/,
+  error: 'is not a valid URL (http(s)://, postgres:// or redis:// expected)',
+}))
+const secret = (minLength: number, hint: string) =>
+  z.string({ error: `is required (${hint})` }).trim().min(minLength, `must be at least ${minLength} characters (${hint})`)
+
+/** `id:base64` entries, comma-separated; the first one encrypts, all of them decrypt. */
+export interface EncryptionKey { id: string, key: Buffer }
+const encryptionKeys = z.string({ error: 'is required: comma-separated <keyId>:<base64 of 32 random bytes>, primary first (openssl rand -base64 32)' })
+  .trim().min(1, 'is empty: give at least one <keyId>:<base64 of 32 random bytes>')
+  .transform((value, ctx) => {
+    const keys: EncryptionKey[] = []
+    value.split(',').map((s) => s.trim()).forEach((entry, index) => {
+      const sep = entry.indexOf(':')
+      const id = sep > 0 ? entry.slice(0, sep) : ''
+      const material = sep > 0 ? entry.slice(sep + 1) : ''
+      const key = Buffer.from(material, 'base64')
+      if (!/^[A-Za-z0-9_-]{1,32}$/.test(id)) {
+        ctx.addIssue({ code: 'custom', message: `entry ${index + 1} has no valid key id: expected <keyId>:<base64>, keyId of letters, digits, _ or -` })
+      } else if (key.length !== 32 || key.toString('base64').replace(/=+$/, '') !== material.replace(/=+$/, '')) {
+        ctx.addIssue({ code: 'custom', message: `key "${id}" is not the base64 of exactly 32 bytes (openssl rand -base64 32)` })
+      } else if (keys.some((k) => k.id === id)) {
+        ctx.addIssue({ code: 'custom', message: `key id "${id}" appears twice` })
+      } else {
+        keys.push({ id, key })
+      }
+    })
+    return keys
+  })
+
+const sections = {
+  runtime: z.object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  }).transform((e) => ({ nodeEnv: e.NODE_ENV, logLevel: e.LOG_LEVEL })),
+
+  database: z.object({
+    DATABASE_URL: url('postgres://postgres@127.0.0.1:5432/ghl_connect'),
+    DATABASE_POOL_SIZE: int(10, 1, 200),
+  }).transform((e) => ({ url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE })),
+
+  redis: z.object({
+    REDIS_URL: url('redis://127.0.0.1:6379'),
+    REDIS_KEY_PREFIX: z.string().trim().regex(/^[A-Za-z0-9_-]+$/, 'must be letters, digits, _ or - only').default('ghl'),
+  }).transform((e) => ({ url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX })),
+
+  encryption: z.object({ TOKEN_ENCRYPTION_KEYS: encryptionKeys })
+    .transform((e) => ({ keys: e.TOKEN_ENCRYPTION_KEYS })),
+
+  tokens: z.object({
+    TOKEN_REFRESH_WINDOW_SECONDS: int(300, 0),
+    TOKEN_SWEEP_EVERY_SECONDS: int(300, 5),
+    TOKEN_SWEEP_HORIZON_SECONDS: int(3600, 60),
+  }).transform((e) => ({
+    refreshWindowMs: e.TOKEN_REFRESH_WINDOW_SECONDS * 1000,
+    sweepEveryMs: e.TOKEN_SWEEP_EVERY_SECONDS * 1000,
+    sweepHorizonMs: e.TOKEN_SWEEP_HORIZON_SECONDS * 1000,
+  })),
+
+  ghl: z.object({
+    GHL_CLIENT_ID: z.string({ error: 'is required: the client id of your HighLevel marketplace app' }).trim().min(1),
+    GHL_CLIENT_SECRET: secret(8, 'the client secret of your HighLevel marketplace app'),
+    GHL_APP_ID: z.string({ error: 'is required: the id of your HighLevel marketplace app (webhooks name it as appId)' }).trim().min(1),
+    APP_URL: url('http://localhost:3000'),
+    GHL_REDIRECT_URI: url().optional(),
+    GHL_SCOPES: str('conversations/message.write conversations.readonly contacts.readonly contacts.write locations.readonly'),
+    GHL_AUTH_BASE_URL: url('http://localhost:4010'),
+    GHL_API_BASE_URL: url('http://localhost:4010'),
+    GHL_HTTP_TIMEOUT_MS: int(10_000, 100, 120_000),
+  }).transform((e) => ({
+    clientId: e.GHL_CLIENT_ID,
+    clientSecret: e.GHL_CLIENT_SECRET,
+    appId: e.GHL_APP_ID,
+    redirectUri: e.GHL_REDIRECT_URI ?? `${e.APP_URL.replace(/\/$/, '')}/api/ghl-oauth/callback`,
+    scopes: e.GHL_SCOPES.split(/\s+/).filter(Boolean),
+    authBaseUrl: e.GHL_AUTH_BASE_URL.replace(/\/$/, ''),
+    apiBaseUrl: e.GHL_API_BASE_URL.replace(/\/$/, ''),
+    httpTimeoutMs: e.GHL_HTTP_TIMEOUT_MS,
+  })),
+
+  http: z.object({
+    PORT: int(3000, 0, 65535),
+    HOST: str('0.0.0.0'),
+    APP_URL: url('http://localhost:3000'),
+    CRM_ORIGIN: url('http://localhost:3000'),
+    API_KEYS: z.string({ error: 'is required: comma-separated API keys the CRM sends as Bearer tokens (openssl rand -hex 32)' })
+      .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+      .pipe(z.array(z.string().min(24, 'each API key must be at least 24 characters')).min(1, 'needs at least one key')),
+    CONNECT_LINK_SECRET: secret(32, 'signs connect links; openssl rand -hex 32'),
+    COOKIE_SECRET: secret(32, 'signs the OAuth state cookie; openssl rand -hex 32'),
+    ADMIN_USER: str('admin'),
+    ADMIN_PASSWORD: secret(12, 'protects Bull Board at /admin/queues'),
+    GHL_WEBHOOK_PUBLIC_KEY: str('MCowBQYDK2VwAyEAi2HR1srL4o18O8BRa7gVJY7G7bupbN3H9AwJrHCDiOg='),
+    OAUTH_RATE_LIMIT_MAX: int(10, 1),
+    OAUTH_RATE_LIMIT_WINDOW_SECONDS: int(900, 1),
+    ALLOW_UNSIGNED_CONNECT: bool(false),
+    BODY_LIMIT_BYTES: int(16_384, 1024, 10_485_760),
+  }).transform((e) => ({
+    port: e.PORT,
+    host: e.HOST,
+    appUrl: e.APP_URL.replace(/\/$/, ''),
+    crmOrigin: new URL(e.CRM_ORIGIN).origin,
+    apiKeys: e.API_KEYS,
+    connectLinkSecret: e.CONNECT_LINK_SECRET,
+    cookieSecret: e.COOKIE_SECRET,
+    admin: { user: e.ADMIN_USER, password: e.ADMIN_PASSWORD },
+    ghlWebhookPublicKey: e.GHL_WEBHOOK_PUBLIC_KEY,
+    oauthRateLimit: { max: e.OAUTH_RATE_LIMIT_MAX, windowMs: e.OAUTH_RATE_LIMIT_WINDOW_SECONDS * 1000 },
+    allowUnsignedConnect: e.ALLOW_UNSIGNED_CONNECT,
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+  })),
+
+  worker: z.object({
+    WORKER_CONCURRENCY: int(10, 1, 1000),
+    SMS_MAX_ATTEMPTS: int(5, 1, 50),
+    WORKER_HEALTH_PORT: int(0, 0, 65535),
+    WORKER_SHUTDOWN_TIMEOUT_MS: int(25_000, 1000),
+  }).transform((e) => ({
+    concurrency: e.WORKER_CONCURRENCY,
+    smsMaxAttempts: e.SMS_MAX_ATTEMPTS,
+    healthPort: e.WORKER_HEALTH_PORT,
+    shutdownTimeoutMs: e.WORKER_SHUTDOWN_TIMEOUT_MS,
+  })),
+
+  crmEvents: z.object({
+    CRM_WEBHOOK_URL: url().optional(),
+    CRM_WEBHOOK_SECRET: z.string().trim().optional(),
+  }).superRefine((e, ctx) => {
+    if (e.CRM_WEBHOOK_URL && (!e.CRM_WEBHOOK_SECRET || e.CRM_WEBHOOK_SECRET.length < 32)) {
+      ctx.addIssue({ code: 'custom', path: ['CRM_WEBHOOK_SECRET'], message: 'is required (at least 32 characters) when CRM_WEBHOOK_URL is set; it signs the events' })
+    }
+  }).transform((e) => (e.CRM_WEBHOOK_URL ? { url: e.CRM_WEBHOOK_URL, secret: e.CRM_WEBHOOK_SECRET ?? '' } : null)),
+
+  legacyPit: z.object({
+    GHL_LEGACY_PIT_TOKEN: z.string().trim().optional(),
+    GHL_LEGACY_LOCATION_ID: z.string().trim().optional(),
+    GHL_LEGACY_PIT_FALLBACK: bool(false),
+  }).superRefine((e, ctx) => {
+    if (e.GHL_LEGACY_PIT_FALLBACK && !(e.GHL_LEGACY_PIT_TOKEN && e.GHL_LEGACY_LOCATION_ID)) {
+      ctx.addIssue({ code: 'custom', path: ['GHL_LEGACY_PIT_FALLBACK'], message: 'is on, so GHL_LEGACY_PIT_TOKEN and GHL_LEGACY_LOCATION_ID must both be set' })
+    }
+  }).transform((e) => (e.GHL_LEGACY_PIT_FALLBACK && e.GHL_LEGACY_PIT_TOKEN && e.GHL_LEGACY_LOCATION_ID
+    ? { token: e.GHL_LEGACY_PIT_TOKEN, locationId: e.GHL_LEGACY_LOCATION_ID }
+    : null)),
+
+  sandbox: z.object({
+    SANDBOX_PORT: int(4010, 0, 65535),
+    SANDBOX_HOST: str('0.0.0.0'),
+    SANDBOX_ACCESS_TOKEN_TTL_SECONDS: int(86_399, 1),
+    SANDBOX_AUTO_APPROVE: bool(false),
+    SANDBOX_WEBHOOK_PRIVATE_KEY: z.string().trim().optional(),
+    GHL_CLIENT_ID: z.string({ error: 'is required: the client id the sandbox accepts' }).trim().min(1),
+    GHL_CLIENT_SECRET: secret(8, 'the client secret the sandbox accepts'),
+    GHL_APP_ID: z.string({ error: 'is required: the app id the sandbox puts in webhooks' }).trim().min(1),
+  }).transform((e) => ({
+    port: e.SANDBOX_PORT,
+    host: e.SANDBOX_HOST,
+    accessTokenTtlSeconds: e.SANDBOX_ACCESS_TOKEN_TTL_SECONDS,
+    autoApprove: e.SANDBOX_AUTO_APPROVE,
+    webhookPrivateKey: e.SANDBOX_WEBHOOK_PRIVATE_KEY,
+    clientId: e.GHL_CLIENT_ID,
+    clientSecret: e.GHL_CLIENT_SECRET,
+    appId: e.GHL_APP_ID,
+  })),
+} as const
+
+type Sections = typeof sections
+type SectionName = keyof Sections
+type Loaded<K extends SectionName> = { [P in K]: z.output<Sections[P]> }
+
+function load<K extends SectionName> (names: readonly K[], env: Env): Loaded<K> {
+  const problems: string[] = []
+  const out: Partial<Record<SectionName, unknown>> = {}
+  for (const name of names) {
+    const result = sections[name].safeParse(env)
+    if (result.success) {
+      out[name] = result.data
+    } else {
+      for (const issue of result.error.issues) {
+        const variable = String(issue.path[0] ?? name)
+        const line = `${variable} ${issue.message}`
+        if (!problems.includes(line)) problems.push(line)
+      }
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems)
+  return out as Loaded<K>
+}
+
+const apiSections = ['runtime', 'database', 'redis', 'encryption', 'tokens', 'ghl', 'http', 'worker', 'crmEvents', 'legacyPit'] as const
+const workerSections = ['runtime', 'database', 'redis', 'encryption', 'tokens', 'ghl', 'worker', 'crmEvents', 'legacyPit'] as const
+
+export type ApiConfig = Loaded<(typeof apiSections)[number]>
+export type WorkerConfig = Loaded<(typeof workerSections)[number]>
+export type DatabaseConfig = z.output<Sections['database']>
+export type RedisConfig = z.output<Sections['redis']>
+export type GhlConfig = z.output<Sections['ghl']>
+export type TokensConfig = z.output<Sections['tokens']>
+export type SandboxConfig = Loaded<'runtime' | 'sandbox'>
+export type MigrateConfig = Loaded<'runtime' | 'database'>
+export type RotateKeysConfig = Loaded<'runtime' | 'database' | 'encryption'>
+
+export const loadApiConfig = (env: Env = process.env): ApiConfig => load(apiSections, env)
+export const loadWorkerConfig = (env: Env = process.env): WorkerConfig => load(workerSections, env)
+export const loadSandboxConfig = (env: Env = process.env): SandboxConfig => load(['runtime', 'sandbox'], env)
+export const loadMigrateConfig = (env: Env = process.env): MigrateConfig => load(['runtime', 'database'], env)
+export const loadRotateKeysConfig = (env: Env = process.env): RotateKeysConfig =>
+  load(['runtime', 'database', 'encryption'], env)
+
+/**
+ * Entry points call this: prints the problems without a stack trace and exits,
+ * so an operator reads which variable to fix and nothing else.
+ */
+export function loadOrExit<T> (loader: (env: Env) => T, env: Env = process.env): T {
+  try {
+    return loader(env)
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`)
+      process.exit(78) // EX_CONFIG
+    }
+    throw err
+  }
+}
