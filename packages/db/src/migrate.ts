@@ -1,0 +1,49 @@
+import { fileURLToPath } from 'node:url'
+import { migrate } from 'drizzle-orm/postgres-js/migrator'
+import { drizzle } from 'drizzle-orm/postgres-js'
+import postgres from 'postgres'
+
+export const migrationsFolder = fileURLToPath(new URL('../drizzle', import.meta.url))
+
+/** Creates the database named in the URL when the server lacks it, so a first run needs no manual step. */
+export async function ensureDatabaseExists (url: string): Promise<boolean> {
+  const target = new URL(url)
+  const name = decodeURIComponent(target.pathname.replace(/^\//, ''))
+  if (!name) return false
+  const probe = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 5 })
+  try {
+    await probe`select 1`
+    return false
+  } catch (err) {
+    if ((err as { code?: string }).code !== '3D000') throw err // 3D000: invalid_catalog_name
+  } finally {
+    await probe.end({ timeout: 1 })
+  }
+  const admin = new URL(url)
+  admin.pathname = '/postgres'
+  const sql = postgres(admin.toString(), { max: 1, onnotice: () => {}, connect_timeout: 5 })
+  try {
+    await sql.unsafe(`create database "${name.replace(/"/g, '""')}"`)
+  } catch (err) {
+    if ((err as { code?: string }).code !== '42P04') throw err // created by a concurrent run
+  } finally {
+    await sql.end({ timeout: 1 })
+  }
+  return true
+}
+
+/**
+ * Applies the committed migrations. Drizzle records what it applied, so a second run changes
+ * nothing; the advisory lock keeps two starting processes from migrating at once.
+ */
+export async function migrateDatabase (url: string): Promise<void> {
+  await ensureDatabaseExists(url)
+  const sql = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 5 })
+  try {
+    await sql`select pg_advisory_lock(4207001)`
+    await migrate(drizzle(sql), { migrationsFolder })
+  } finally {
+    await sql`select pg_advisory_unlock(4207001)`.catch(() => {})
+    await sql.end({ timeout: 5 })
+  }
+}

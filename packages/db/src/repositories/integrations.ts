@@ -1,0 +1,273 @@
+import { randomUUID } from 'node:crypto'
+import { and, asc, eq, gt, isNotNull, lt, ne, or, sql } from 'drizzle-orm'
+import type { Database } from '../database.ts'
+import { ghlIntegrations, type IntegrationRow, type IntegrationStatus } from '../schema/index.ts'
+import type { TokenCipher } from '../token-cipher.ts'
+
+/** An integration as the rest of the system sees it: tokens in plaintext, never ciphertext. */
+export interface Integration extends Omit<IntegrationRow, 'accessToken' | 'refreshToken'> {
+  accessToken: string | null
+  refreshToken: string | null
+}
+
+export interface NewConnection {
+  locationId: string
+  companyId?: string | null
+  locationName?: string | null
+  userType: string
+  scopes: string[]
+  accessToken: string
+  refreshToken: string | null
+  expiresAt: Date
+}
+
+export interface NewTokens {
+  accessToken: string
+  /** HighLevel sometimes answers without one; then the stored refresh token stays. */
+  refreshToken?: string | null
+  expiresAt: Date
+  scopes?: string[]
+}
+
+export interface ExpiringIntegration { id: string, clientId: string, expiresAt: Date }
+
+export const DEFAULT_REFRESH_WINDOW_MS = 5 * 60_000
+
+export function isExpired (i: Pick<Integration, 'expiresAt'>, now = new Date()): boolean {
+  return i.expiresAt.getTime() <= now.getTime()
+}
+
+export function needsRefresh (i: Pick<Integration, 'expiresAt'>, windowMs = DEFAULT_REFRESH_WINDOW_MS, now = new Date()): boolean {
+  return i.expiresAt.getTime() - now.getTime() <= windowMs
+}
+
+const erasedTokens = { accessToken: null, refreshToken: null } as const
+
+export class IntegrationsRepository {
+  private readonly refreshWindowMs: number
+
+  constructor (private readonly db: Database, private readonly cipher: TokenCipher, opts: { refreshWindowMs?: number } = {}) {
+    this.refreshWindowMs = opts.refreshWindowMs ?? DEFAULT_REFRESH_WINDOW_MS
+  }
+
+  isExpired (i: Pick<Integration, 'expiresAt'>, now = new Date()): boolean {
+    return isExpired(i, now)
+  }
+
+  needsRefresh (i: Pick<Integration, 'expiresAt'>, now = new Date()): boolean {
+    return needsRefresh(i, this.refreshWindowMs, now)
+  }
+
+  async findByClient (clientId: string): Promise<Integration | null> {
+    if (!clientId) return null
+    const [row] = await this.db.select().from(ghlIntegrations)
+      .where(and(eq(ghlIntegrations.clientId, clientId), eq(ghlIntegrations.isActive, true))).limit(1)
+    return row ? this.open(row) : null
+  }
+
+  async findById (id: string): Promise<Integration | null> {
+    const [row] = await this.db.select().from(ghlIntegrations).where(eq(ghlIntegrations.id, id)).limit(1)
+    return row ? this.open(row) : null
+  }
+
+  /** The active integration for a HighLevel location, claimed or not (the newest if several clients share it). */
+  async findByLocationId (locationId: string): Promise<Integration | null> {
+    const [row] = await this.db.select().from(ghlIntegrations)
+      .where(and(eq(ghlIntegrations.locationId, locationId), eq(ghlIntegrations.isActive, true)))
+      .orderBy(sql`${ghlIntegrations.connectedAt} desc`).limit(1)
+    return row ? this.open(row) : null
+  }
+
+  /**
+   * Makes `connection` the client's one active integration. The previous one is deactivated with
+   * its tokens erased, in the same transaction; the advisory lock serialises two callbacks for
+   * one client so neither trips over the unique index.
+   */
+  async replaceActive (clientId: string, connection: NewConnection): Promise<Integration> {
+    if (!clientId) throw new Error('replaceActive needs a client id; use saveUnclaimed for installs without one')
+    return this.db.transaction(async (tx) => {
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`client:${clientId}`}, 0))`)
+      await tx.update(ghlIntegrations).set(this.deactivation('revoked'))
+        .where(and(eq(ghlIntegrations.isActive, true), or(
+          eq(ghlIntegrations.clientId, clientId),
+          // an unclaimed install of the same location is superseded by this connection
+          and(eq(ghlIntegrations.clientId, ''), eq(ghlIntegrations.locationId, connection.locationId)),
+        )))
+      const [row] = await tx.insert(ghlIntegrations).values(this.seal(clientId, connection)).returning()
+      return this.open(row!)
+    })
+  }
+
+  /** An install that arrived without a client (started from HighLevel's marketplace), kept until claimed. */
+  async saveUnclaimed (connection: NewConnection): Promise<Integration> {
+    return this.db.transaction(async (tx) => {
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`location:${connection.locationId}`}, 0))`)
+      await tx.update(ghlIntegrations).set(this.deactivation('revoked')).where(and(
+        eq(ghlIntegrations.isActive, true), eq(ghlIntegrations.clientId, ''), eq(ghlIntegrations.locationId, connection.locationId)))
+      const [row] = await tx.insert(ghlIntegrations).values(this.seal('', connection)).returning()
+      return this.open(row!)
+    })
+  }
+
+  /** Attaches the unclaimed install of `locationId` to `clientId`, replacing the client's active one. */
+  async claim (clientId: string, locationId: string): Promise<Integration | null> {
+    return this.db.transaction(async (tx) => {
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`client:${clientId}`}, 0))`)
+      const [unclaimed] = await tx.select({ id: ghlIntegrations.id }).from(ghlIntegrations).where(and(
+        eq(ghlIntegrations.isActive, true), eq(ghlIntegrations.clientId, ''), eq(ghlIntegrations.locationId, locationId)))
+        .orderBy(sql`${ghlIntegrations.connectedAt} desc`).limit(1).for('update')
+      if (!unclaimed) return null
+      await tx.update(ghlIntegrations).set(this.deactivation('revoked'))
+        .where(and(eq(ghlIntegrations.isActive, true), eq(ghlIntegrations.clientId, clientId)))
+      const [row] = await tx.update(ghlIntegrations).set({ clientId, updatedAt: new Date() })
+        .where(eq(ghlIntegrations.id, unclaimed.id)).returning()
+      return this.open(row!)
+    })
+  }
+
+  /**
+   * Writes a refreshed token pair only if nobody wrote since `readVersion` was read.
+   * Returns whether this writer won; the loser must re-read instead of overwriting.
+   */
+  async writeTokens (id: string, readVersion: number, tokens: NewTokens): Promise<boolean> {
+    const now = new Date()
+    const rows = await this.db.update(ghlIntegrations).set({
+      accessToken: this.cipher.encrypt(tokens.accessToken, tokenContext(id, 'access_token')),
+      ...(tokens.refreshToken ? { refreshToken: this.cipher.encrypt(tokens.refreshToken, tokenContext(id, 'refresh_token')) } : {}),
+      ...(tokens.scopes ? { scopes: tokens.scopes } : {}),
+      expiresAt: tokens.expiresAt,
+      tokenVersion: sql`${ghlIntegrations.tokenVersion} + 1`,
+      status: 'active',
+      refreshFailures: 0,
+      lastError: null,
+      lastRefreshedAt: now,
+      updatedAt: now,
+    }).where(and(eq(ghlIntegrations.id, id), eq(ghlIntegrations.tokenVersion, readVersion), eq(ghlIntegrations.isActive, true)))
+      .returning({ id: ghlIntegrations.id })
+    return rows.length === 1
+  }
+
+  /**
+   * Records a failed refresh; `status` moves the integration out of `active` (needs_reauth,
+   * location_inactive). Conditional on the version too: a sibling's newer token wins over our failure.
+   */
+  async recordRefreshFailure (id: string, readVersion: number, failure: { error: string, status?: IntegrationStatus }): Promise<boolean> {
+    const rows = await this.db.update(ghlIntegrations).set({
+      refreshFailures: sql`${ghlIntegrations.refreshFailures} + 1`,
+      lastError: failure.error,
+      ...(failure.status ? { status: failure.status } : {}),
+      updatedAt: new Date(),
+    }).where(and(eq(ghlIntegrations.id, id), eq(ghlIntegrations.tokenVersion, readVersion)))
+      .returning({ id: ghlIntegrations.id })
+    return rows.length === 1
+  }
+
+  async touchSynced (id: string, locationName?: string | null): Promise<void> {
+    await this.db.update(ghlIntegrations).set({ lastSyncedAt: new Date(), ...(locationName ? { locationName } : {}) })
+      .where(eq(ghlIntegrations.id, id))
+  }
+
+  /** Disconnects the client: inactive, tokens erased. Returns whether there was anything to disconnect. */
+  async deactivate (clientId: string, status: IntegrationStatus = 'revoked'): Promise<boolean> {
+    if (!clientId) return false
+    const rows = await this.db.update(ghlIntegrations).set(this.deactivation(status))
+      .where(and(eq(ghlIntegrations.clientId, clientId), eq(ghlIntegrations.isActive, true)))
+      .returning({ id: ghlIntegrations.id })
+    return rows.length > 0
+  }
+
+  /** HighLevel said the app was uninstalled from this location: every active row for it goes. */
+  async deactivateLocation (locationId: string, status: IntegrationStatus = 'revoked'): Promise<Array<{ id: string, clientId: string }>> {
+    return this.db.update(ghlIntegrations).set(this.deactivation(status))
+      .where(and(eq(ghlIntegrations.locationId, locationId), eq(ghlIntegrations.isActive, true)))
+      .returning({ id: ghlIntegrations.id, clientId: ghlIntegrations.clientId })
+  }
+
+  /**
+   * One page of active, refreshable integrations expiring before `before`, in (expiresAt, id)
+   * order; pass the last row back as `after` for the next page. Served by the partial expiry index.
+   */
+  async listExpiring (before: Date, limit: number, after?: ExpiringIntegration): Promise<ExpiringIntegration[]> {
+    const t = ghlIntegrations
+    return this.db.select({ id: t.id, clientId: t.clientId, expiresAt: t.expiresAt }).from(t).where(and(
+      eq(t.isActive, true),
+      lt(t.expiresAt, before),
+      ne(t.clientId, ''),
+      ne(t.status, 'needs_reauth'),
+      isNotNull(t.refreshToken),
+      after ? or(gt(t.expiresAt, after.expiresAt), and(eq(t.expiresAt, after.expiresAt), gt(t.id, after.id))) : undefined,
+    )).orderBy(asc(t.expiresAt), asc(t.id)).limit(limit)
+  }
+
+  /**
+   * Re-encrypts every stored token under the primary key. The write is conditional on the row
+   * being unchanged and does not bump token_version: a refresh in flight must still win its
+   * version-checked write, or its new single-use refresh token would be lost.
+   */
+  async rotateKeys (batchSize = 500): Promise<{ rotated: number, alreadyPrimary: number, changedMeanwhile: number }> {
+    const t = ghlIntegrations
+    const result = { rotated: 0, alreadyPrimary: 0, changedMeanwhile: 0 }
+    let lastId: string | undefined
+    for (;;) {
+      const rows = await this.db.select({ id: t.id, tokenVersion: t.tokenVersion, accessToken: t.accessToken, refreshToken: t.refreshToken })
+        .from(t).where(and(or(isNotNull(t.accessToken), isNotNull(t.refreshToken)), lastId ? gt(t.id, lastId) : undefined))
+        .orderBy(asc(t.id)).limit(batchSize)
+      if (rows.length === 0) return result
+      lastId = rows[rows.length - 1]!.id
+      for (const row of rows) {
+        const stale = [row.accessToken, row.refreshToken].some((v) => v !== null && !this.cipher.isUnderPrimary(v))
+        if (!stale) { result.alreadyPrimary++; continue }
+        const reseal = (value: string | null, column: TokenColumn) =>
+          value === null ? null : this.cipher.encrypt(this.cipher.decrypt(value, tokenContext(row.id, column)), tokenContext(row.id, column))
+        const updated = await this.db.update(t).set({
+          accessToken: reseal(row.accessToken, 'access_token'),
+          refreshToken: reseal(row.refreshToken, 'refresh_token'),
+        }).where(and(
+          eq(t.id, row.id), eq(t.tokenVersion, row.tokenVersion),
+          sql`${t.accessToken} is not distinct from ${row.accessToken}`,
+          sql`${t.refreshToken} is not distinct from ${row.refreshToken}`,
+        )).returning({ id: t.id })
+        if (updated.length === 1) result.rotated++
+        else result.changedMeanwhile++
+      }
+    }
+  }
+
+  private deactivation (status: IntegrationStatus) {
+    return {
+      ...erasedTokens,
+      isActive: false,
+      status,
+      tokenVersion: sql`${ghlIntegrations.tokenVersion} + 1`,
+      updatedAt: new Date(),
+    }
+  }
+
+  private seal (clientId: string, c: NewConnection) {
+    const id = randomUUID()
+    return {
+      id,
+      clientId,
+      locationId: c.locationId,
+      companyId: c.companyId ?? null,
+      locationName: c.locationName ?? null,
+      userType: c.userType,
+      scopes: c.scopes,
+      accessToken: this.cipher.encrypt(c.accessToken, tokenContext(id, 'access_token')),
+      refreshToken: c.refreshToken ? this.cipher.encrypt(c.refreshToken, tokenContext(id, 'refresh_token')) : null,
+      expiresAt: c.expiresAt,
+      lastSyncedAt: c.locationName ? new Date() : null,
+    }
+  }
+
+  private open (row: IntegrationRow): Integration {
+    return {
+      ...row,
+      accessToken: row.accessToken === null ? null : this.cipher.decrypt(row.accessToken, tokenContext(row.id, 'access_token')),
+      refreshToken: row.refreshToken === null ? null : this.cipher.decrypt(row.refreshToken, tokenContext(row.id, 'refresh_token')),
+    }
+  }
+}
+
+type TokenColumn = 'access_token' | 'refresh_token'
+const tokenContext = (id: string, column: TokenColumn) => `ghl_integrations/${id}/${column}`

@@ -1,0 +1,3 @@
+export * from './integrations.ts'
+export * from './sms-messages.ts'
+export * from './webhook-receipts.ts'

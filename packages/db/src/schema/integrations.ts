@@ -1,0 +1,39 @@
+import { sql } from 'drizzle-orm'
+import { boolean, check, index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
+
+export const integrationStatuses = ['active', 'needs_reauth', 'location_inactive', 'revoked'] as const
+export type IntegrationStatus = (typeof integrationStatuses)[number]
+
+/** One connection of a CRM client to a HighLevel location. Tokens are stored as ciphertext only. */
+export const ghlIntegrations = pgTable('ghl_integrations', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  // Empty until claimed: installs started from HighLevel's marketplace arrive without a client.
+  clientId: text('client_id').notNull().default(''),
+  locationId: text('location_id').notNull(),
+  companyId: text('company_id'),
+  locationName: text('location_name'),
+  userType: text('user_type').notNull().default('Location'),
+  scopes: text('scopes').array().notNull().default(sql`'{}'::text[]`),
+  accessToken: text('access_token'),
+  refreshToken: text('refresh_token'),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  isActive: boolean('is_active').notNull().default(true),
+  status: text('status', { enum: integrationStatuses }).notNull().default('active'),
+  tokenVersion: integer('token_version').notNull().default(1),
+  refreshFailures: integer('refresh_failures').notNull().default(0),
+  lastError: text('last_error'),
+  lastRefreshedAt: timestamp('last_refreshed_at', { withTimezone: true }),
+  lastSyncedAt: timestamp('last_synced_at', { withTimezone: true }),
+  connectedAt: timestamp('connected_at', { withTimezone: true }).notNull().defaultNow(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [
+  // The database itself refuses a second active connection for one client.
+  uniqueIndex('ghl_integrations_one_active_per_client').on(t.clientId).where(sql`is_active and client_id <> ''`),
+  // The sweep reads active rows by expiry: an index range scan, not a table scan.
+  index('ghl_integrations_active_expiry').on(t.expiresAt).where(sql`is_active`),
+  index('ghl_integrations_location').on(t.locationId),
+  check('ghl_integrations_status_known', sql`status in ('active', 'needs_reauth', 'location_inactive', 'revoked')`),
+])
+
+export type IntegrationRow = typeof ghlIntegrations.$inferSelect

@@ -1,0 +1,36 @@
+import { sql } from 'drizzle-orm'
+import { check, index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
+import { ghlIntegrations } from './integrations.ts'
+
+export const smsStatuses = ['queued', 'sending', 'sent', 'failed'] as const
+export type SmsStatus = (typeof smsStatuses)[number]
+
+/** The outbox and the history: one row per SMS a CRM asked for. */
+export const smsMessages = pgTable('sms_messages', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  clientId: text('client_id').notNull(),
+  integrationId: uuid('integration_id').references(() => ghlIntegrations.id),
+  idempotencyKey: text('idempotency_key'),
+  contactId: text('contact_id'),
+  phone: text('phone'),
+  contactName: text('contact_name'),
+  body: text('body').notNull(),
+  status: text('status', { enum: smsStatuses }).notNull().default('queued'),
+  attempts: integer('attempts').notNull().default(0),
+  errorCode: text('error_code'),
+  errorMessage: text('error_message'),
+  ghlMessageId: text('ghl_message_id'),
+  ghlConversationId: text('ghl_conversation_id'),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  sentAt: timestamp('sent_at', { withTimezone: true }),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [
+  uniqueIndex('sms_messages_idempotency').on(t.clientId, t.idempotencyKey),
+  // The reconciler looks only at rows still waiting.
+  index('sms_messages_queued').on(t.createdAt).where(sql`status = 'queued'`),
+  index('sms_messages_client_created').on(t.clientId, t.createdAt),
+  check('sms_messages_status_known', sql`status in ('queued', 'sending', 'sent', 'failed')`),
+  check('sms_messages_one_recipient', sql`num_nonnulls(contact_id, phone, contact_name) = 1`),
+])
+
+export type SmsMessageRow = typeof smsMessages.$inferSelect

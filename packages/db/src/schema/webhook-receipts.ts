@@ -1,0 +1,10 @@
+import { pgTable, text, timestamp } from 'drizzle-orm/pg-core'
+
+/** Every HighLevel webhook accepted once: replay protection and audit. */
+export const webhookReceipts = pgTable('webhook_receipts', {
+  webhookId: text('webhook_id').primaryKey(),
+  type: text('type').notNull(),
+  locationId: text('location_id'),
+  companyId: text('company_id'),
+  receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
+})

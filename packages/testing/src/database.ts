@@ -1,0 +1,42 @@
+import { randomBytes } from 'node:crypto'
+import postgres from 'postgres'
+import { createDatabase, migrateDatabase, type DatabaseHandle } from '@ghl-connect/db'
+
+/** The server tests create their databases on; CI and this machine run PostgreSQL here. */
+export const TEST_POSTGRES_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+
+export interface TestDatabase extends DatabaseHandle {
+  url: string
+  name: string
+  /** Closes the pool and drops the database. */
+  drop: () => Promise<void>
+}
+
+/** A fresh database per test file, so files run in parallel without seeing each other's rows. */
+export async function createTestDatabase (opts: { migrate?: boolean } = {}): Promise<TestDatabase> {
+  const name = `ghl_test_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`
+  const admin = postgres(TEST_POSTGRES_URL, { max: 1, onnotice: () => {} })
+  try {
+    await admin.unsafe(`create database ${name}`)
+  } finally {
+    await admin.end({ timeout: 1 })
+  }
+  const url = new URL(TEST_POSTGRES_URL)
+  url.pathname = `/${name}`
+  if (opts.migrate !== false) await migrateDatabase(url.toString())
+  const handle = createDatabase({ url: url.toString(), poolSize: 10 })
+  return {
+    ...handle,
+    url: url.toString(),
+    name,
+    drop: async () => {
+      await handle.close()
+      const sql = postgres(TEST_POSTGRES_URL, { max: 1, onnotice: () => {} })
+      try {
+        await sql.unsafe(`drop database if exists ${name} with (force)`)
+      } finally {
+        await sql.end({ timeout: 1 })
+      }
+    },
+  }
+}
