@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The one test command: type-checks the whole workspace, then runs every test against the local
+# PostgreSQL, Redis and an in-process sandbox HighLevel. Ends with "N passed, M failed".
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+ensure_node
+ensure_pnpm
+ensure_dependencies
+ensure_services "${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}" "${TEST_REDIS_URL:-redis://127.0.0.1:6379}"
+if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  say "installing Debian's chromium for the browser test"
+  (apt-get install -y chromium >/dev/null 2>&1 || (apt-get update >/dev/null && apt-get install -y chromium >/dev/null)) || echo "chromium could not be installed; the browser test will fail" >&2
+fi
+say "type-checking the workspace"
+pnpm run typecheck
+say "running the tests"
+set +e
+pnpm exec tap --reporter=tap "$@" 2>&1 | node scripts/tap-summary.mjs
+status=${PIPESTATUS[1]}
+exit "$status"
