@@ -1,0 +1,30 @@
+/**
+ * The errors a caller can cause or must be told about. Services throw these; the api's one error
+ * handler turns them into `{error, message}` with the status, and the worker records `code` and
+ * `message` on the job. `message` is a sentence a person can act on and never carries a secret.
+ */
+export class AppError extends Error {
+  override name = 'AppError'
+  constructor (
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    readonly details?: { retryAfterSeconds?: number, fields?: Record<string, string> } & Record<string, unknown>,
+  ) {
+    super(message)
+  }
+}
+
+export const badRequest = (code: string, message: string, details?: AppError['details']) => new AppError(400, code, message, details)
+export const unauthorized = (code: string, message: string) => new AppError(401, code, message)
+export const forbidden = (code: string, message: string) => new AppError(403, code, message)
+export const notFound = (code: string, message: string) => new AppError(404, code, message)
+export const conflict = (code: string, message: string, details?: AppError['details']) => new AppError(409, code, message, details)
+export const tooManyRequests = (code: string, message: string, retryAfterSeconds: number) =>
+  new AppError(429, code, message, { retryAfterSeconds })
+export const unavailable = (code: string, message: string, retryAfterSeconds?: number) =>
+  new AppError(503, code, message, retryAfterSeconds === undefined ? undefined : { retryAfterSeconds })
+
+export const NOT_CONNECTED_MESSAGE = "Please connect your GoHighLevel account first. Click 'Connect GoHighLevel' in settings."
+
+export const isAppError = (err: unknown): err is AppError => err instanceof AppError

@@ -1,0 +1,85 @@
+/**
+ * The typed contract between producers (api, worker) and consumers (worker): queue names, job
+ * names, payloads and job ids. Everything that touches BullMQ goes through here.
+ */
+import { Queue, type JobsOptions, type QueueOptions } from 'bullmq'
+import { Redis, type RedisOptions } from 'ioredis'
+
+export const QUEUES = {
+  sms: 'sms',
+  tokens: 'tokens',
+  outbox: 'outbox',
+  crmEvents: 'crm-events',
+} as const
+export type QueueName = (typeof QUEUES)[keyof typeof QUEUES]
+
+export interface SmsSendJob { messageId: string }
+export interface TokenRefreshJob { clientId: string }
+export type TokenSweepJob = Record<string, never>
+export type OutboxReconcileJob = Record<string, never>
+
+export type CrmEventType = 'sms.sent' | 'sms.failed' | 'connection.broken' | 'connection.recovered'
+export interface CrmEventJob {
+  id: string
+  type: CrmEventType
+  occurredAt: string
+  data: Record<string, unknown>
+}
+
+export interface JobsByQueue {
+  sms: { send: SmsSendJob }
+  tokens: { refresh: TokenRefreshJob, sweep: TokenSweepJob }
+  outbox: { reconcile: OutboxReconcileJob }
+  'crm-events': { deliver: CrmEventJob }
+}
+
+/** BullMQ 6 refuses ':' in job ids, and client ids are the CRM's opaque text: encode them. */
+const idPart = (value: string) => Buffer.from(value).toString('base64url')
+export const jobIds = {
+  smsSend: (messageId: string) => `sms-${messageId}`,
+  tokenRefresh: (clientId: string) => `refresh-${idPart(clientId)}`,
+  crmEvent: (eventId: string) => `event-${eventId}`,
+}
+
+export interface RedisConnectionOptions { url: string, keyPrefix: string }
+
+/** BullMQ workers block on Redis: they need maxRetriesPerRequest null. Other clients may use it too. */
+export function createRedis (url: string, extra: RedisOptions = {}): Redis {
+  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, ...extra })
+}
+
+export type TypedQueue<Q extends QueueName> = Queue<
+  JobsByQueue[Q][keyof JobsByQueue[Q]], unknown, Extract<keyof JobsByQueue[Q], string>>
+
+export function createQueue<Q extends QueueName> (name: Q, connection: Redis, keyPrefix: string, defaultJobOptions?: JobsOptions): TypedQueue<Q> {
+  const options: QueueOptions = { connection, prefix: `${keyPrefix}-bull`, defaultJobOptions }
+  return new Queue(name, options) as TypedQueue<Q>
+}
+
+/** Where BullMQ keeps its keys, so workers and queues of one deployment agree. */
+export const bullPrefix = (keyPrefix: string) => `${keyPrefix}-bull`
+
+export interface Queues {
+  sms: TypedQueue<'sms'>
+  tokens: TypedQueue<'tokens'>
+  outbox: TypedQueue<'outbox'>
+  crmEvents: TypedQueue<'crm-events'>
+  close: () => Promise<void>
+}
+
+export function createQueues (connection: Redis, keyPrefix: string, onError: (err: Error) => void = () => {}): Queues {
+  const queues = {
+    sms: createQueue('sms', connection, keyPrefix, { removeOnComplete: { age: 3600, count: 10_000 }, removeOnFail: { age: 7 * 86_400 } }),
+    tokens: createQueue('tokens', connection, keyPrefix, { removeOnComplete: true, removeOnFail: { age: 86_400 } }),
+    outbox: createQueue('outbox', connection, keyPrefix, { removeOnComplete: true, removeOnFail: { age: 86_400 } }),
+    crmEvents: createQueue('crm-events', connection, keyPrefix, {
+      attempts: 8, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: { age: 3600 }, removeOnFail: { age: 7 * 86_400 },
+    }),
+  }
+  // Without a listener BullMQ prints connection errors to the console; the owner logs them instead.
+  for (const q of Object.values(queues)) q.on('error', onError)
+  return {
+    ...queues,
+    close: async () => { await Promise.all(Object.values(queues).map((q) => q.close())) },
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * The per-client lock around refresh. HighLevel's refresh tokens are single-use, so two holders
+ * at once would burn one and disconnect the tenant. The owner value makes release safe: a holder
+ * whose TTL ran out cannot delete the next holder's lock.
+ */
+import { randomBytes } from 'node:crypto'
+import type { Redis } from 'ioredis'
+
+const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`
+
+export interface Lease { key: string, owner: string, release: () => Promise<boolean> }
+
+export class RedisLock {
+  constructor (private readonly redis: Redis, private readonly keyPrefix: string) {}
+
+  async tryAcquire (name: string, ttlMs: number): Promise<Lease | null> {
+    const key = `${this.keyPrefix}:lock:${name}`
+    const owner = randomBytes(16).toString('hex')
+    const ok = await this.redis.set(key, owner, 'PX', ttlMs, 'NX')
+    if (ok !== 'OK') return null
+    return { key, owner, release: async () => (await this.redis.eval(RELEASE, 1, key, owner)) === 1 }
+  }
+
+  /** Waits (bounded) for the lock; null when it stayed taken for the whole wait. */
+  async acquire (name: string, ttlMs: number, waitMs: number): Promise<Lease | null> {
+    const deadline = Date.now() + waitMs
+    for (;;) {
+      const lease = await this.tryAcquire(name, ttlMs)
+      if (lease || Date.now() >= deadline) return lease
+      await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 40))
+    }
+  }
+}

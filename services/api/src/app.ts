@@ -1,0 +1,53 @@
+/**
+ * Builds the api: external plugins, then app plugins, then routes, then the one error handler
+ * and not-found handler (registered first so every route inherits them).
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import cookie from '@fastify/cookie'
+import swagger from '@fastify/swagger'
+import { randomUUID } from 'node:crypto'
+import type { Runtime } from './runtime.ts'
+import errorHandler from './plugins/app/error-handler.ts'
+import apiKeyAuth from './plugins/app/api-key-auth.ts'
+import health from './routes/health.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    runtime: Runtime
+  }
+}
+
+export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>
+
+export async function buildApp (runtime: Runtime): Promise<App> {
+  const { config } = runtime
+  const app = Fastify({
+    loggerInstance: runtime.logger as FastifyBaseLogger,
+    bodyLimit: config.http.bodyLimitBytes,
+    trustProxy: true,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id']
+      return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID()
+    },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  app.decorate('runtime', runtime)
+  await app.register(errorHandler)
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'ghl-connect', version: '0.1.0', description: 'Connect HighLevel sub-accounts by OAuth and send SMS on their behalf.' },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+    },
+  })
+  await app.register(cookie, { secret: config.http.cookieSecret })
+  await app.register(apiKeyAuth, { apiKeys: config.http.apiKeys })
+
+  await app.register(health)
+  app.get('/docs/json', { schema: { hide: true } }, async () => app.swagger())
+
+  app.addHook('onClose', async () => { await runtime.close() })
+  return app
+}

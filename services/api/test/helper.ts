@@ -1,0 +1,32 @@
+/**
+ * Builds the api once per test file on its own database and Redis prefix, through the real
+ * configuration module. `overrides` are environment variables.
+ */
+import type { Test } from 'tap'
+import { loadApiConfig } from '@ghl-connect/config'
+import { createLogger } from '@ghl-connect/logging'
+import { createTestDatabase, testEnv, type TestDatabase } from '@ghl-connect/testing'
+import { buildApp, type App } from '../src/app.ts'
+import { createRuntime } from '../src/runtime.ts'
+
+export interface TestApi {
+  app: App
+  db: TestDatabase
+  env: Record<string, string | undefined>
+  apiKey: string
+  auth: { authorization: string }
+}
+
+export async function buildTestApi (t: Test, overrides: Record<string, string | undefined> = {}): Promise<TestApi> {
+  const db = await createTestDatabase()
+  const env = testEnv({ DATABASE_URL: db.url, ...overrides })
+  const config = loadApiConfig(env)
+  const app = await buildApp(createRuntime(config, createLogger({ level: config.runtime.logLevel, name: 'api-test' })))
+  await app.ready()
+  t.teardown(async () => {
+    await app.close()
+    await db.drop()
+  })
+  const apiKey = config.http.apiKeys[0]!
+  return { app, db, env, apiKey, auth: { authorization: `Bearer ${apiKey}` } }
+}
