@@ -2,6 +2,7 @@
  * The typed contract between producers (api, worker) and consumers (worker): queue names, job
  * names, payloads and job ids. Everything that touches BullMQ goes through here.
  */
+import { randomUUID } from 'node:crypto'
 import { Queue, type JobsOptions, type QueueOptions } from 'bullmq'
 import { Redis, type RedisOptions } from 'ioredis'
 
@@ -83,3 +84,16 @@ export function createQueues (connection: Redis, keyPrefix: string, onError: (er
     close: async () => { await Promise.all(Object.values(queues).map((q) => q.close())) },
   }
 }
+
+/**
+ * Queues an event for the CRM (delivered, signed and retried by the worker); a no-op when no
+ * CRM_WEBHOOK_URL is configured. The job id is the event id, so a retried producer adds it once.
+ */
+export function crmEventPublisher (queues: Pick<Queues, 'crmEvents'>, enabled: boolean) {
+  return async (type: CrmEventType, data: Record<string, unknown>): Promise<void> => {
+    if (!enabled) return
+    const id = randomUUID()
+    await queues.crmEvents.add('deliver', { id, type, occurredAt: new Date().toISOString(), data }, { jobId: jobIds.crmEvent(id) })
+  }
+}
+export type CrmEventPublisher = ReturnType<typeof crmEventPublisher>

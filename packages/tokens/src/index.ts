@@ -1,2 +1,3 @@
 export * from './lock.ts'
 export * from './token-service.ts'
+export * from './ghl-endpoint.ts'

@@ -11,7 +11,11 @@ import { randomUUID } from 'node:crypto'
 import type { Runtime } from './runtime.ts'
 import errorHandler from './plugins/app/error-handler.ts'
 import apiKeyAuth from './plugins/app/api-key-auth.ts'
+import rateLimit from './plugins/external/rate-limit.ts'
 import health from './routes/health.ts'
+import ghlOAuth from './routes/ghl-oauth/index.ts'
+import ghlWebhooks from './routes/ghl-oauth/webhooks.ts'
+import connect from './routes/connect.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -45,7 +49,12 @@ export async function buildApp (runtime: Runtime): Promise<App> {
   await app.register(cookie, { secret: config.http.cookieSecret })
   await app.register(apiKeyAuth, { apiKeys: config.http.apiKeys })
 
+  await app.register(rateLimit)
+
   await app.register(health)
+  await app.register(connect)
+  await app.register(ghlOAuth, { prefix: '/api/ghl-oauth' })
+  await app.register(ghlWebhooks, { prefix: '/api/ghl-oauth' })
   app.get('/docs/json', { schema: { hide: true } }, async () => app.swagger())
 
   app.addHook('onClose', async () => { await runtime.close() })

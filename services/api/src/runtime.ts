@@ -4,9 +4,16 @@
  */
 import type { Redis } from 'ioredis'
 import type { ApiConfig } from '@ghl-connect/config'
-import { createDatabase, IntegrationsRepository, TokenCipher, type DatabaseHandle } from '@ghl-connect/db'
+import { createDatabase, IntegrationsRepository, TokenCipher, WebhookReceiptsRepository, type DatabaseHandle } from '@ghl-connect/db'
+import { GhlClient } from '@ghl-connect/ghl'
 import type { Logger } from '@ghl-connect/logging'
-import { createQueues, createRedis, type Queues } from '@ghl-connect/queues'
+import { createQueues, createRedis, crmEventPublisher, type CrmEventPublisher, type Queues } from '@ghl-connect/queues'
+import { ghlTokenEndpoint, TokenService, type ConnectionEvent } from '@ghl-connect/tokens'
+import { ConnectLinks } from './oauth/connect-links.ts'
+import { ConnectService } from './oauth/connect-service.ts'
+import { OAuthStates } from './oauth/oauth-states.ts'
+import { parsePublicKey } from './oauth/webhook-signature.ts'
+import { WebhookService } from './webhooks/webhook-service.ts'
 
 export interface Runtime {
   config: ApiConfig
@@ -14,7 +21,13 @@ export interface Runtime {
   database: DatabaseHandle
   redis: Redis
   queues: Queues
+  ghl: GhlClient
   integrations: IntegrationsRepository
+  tokenService: TokenService
+  connectLinks: ConnectLinks
+  connectService: ConnectService
+  webhookService: WebhookService
+  publishEvent: CrmEventPublisher
   close: () => Promise<void>
 }
 
@@ -24,8 +37,23 @@ export function createRuntime (config: ApiConfig, logger: Logger): Runtime {
   const redis = createRedis(config.redis.url, { maxRetriesPerRequest: 1, connectTimeout: 3000 })
   redis.on('error', (err) => logger.warn({ err }, 'redis connection error'))
   const queues = createQueues(redis, config.redis.keyPrefix, (err) => logger.warn({ err }, 'queue error'))
+  const publishEvent = crmEventPublisher(queues, config.crmEvents !== null)
+  const onConnectionEvent = async (e: ConnectionEvent) => {
+    const { type, ...data } = e
+    await publishEvent(type, data)
+  }
   const integrations = new IntegrationsRepository(database.db, new TokenCipher(config.encryption.keys), {
     refreshWindowMs: config.tokens.refreshWindowMs,
+  })
+  const ghl = new GhlClient(config.ghl)
+  const tokenService = new TokenService({
+    redis,
+    keyPrefix: config.redis.keyPrefix,
+    integrations,
+    endpoint: ghlTokenEndpoint(ghl),
+    logger,
+    lockTtlMs: config.ghl.httpTimeoutMs + 5000,
+    onEvent: onConnectionEvent,
   })
   return {
     config,
@@ -33,9 +61,17 @@ export function createRuntime (config: ApiConfig, logger: Logger): Runtime {
     database,
     redis,
     queues,
+    ghl,
     integrations,
+    tokenService,
+    connectLinks: new ConnectLinks(config.http.connectLinkSecret, config.http.appUrl, config.http.crmOrigin),
+    connectService: new ConnectService(ghl, new OAuthStates(redis, config.redis.keyPrefix), integrations, logger),
+    webhookService: new WebhookService(parsePublicKey(config.http.ghlWebhookPublicKey), config.ghl.appId,
+      new WebhookReceiptsRepository(database.db), integrations, logger, onConnectionEvent),
+    publishEvent,
     close: async () => {
       await queues.close()
+      await ghl.close()
       redis.disconnect()
       await database.close()
     },

@@ -1,0 +1,25 @@
+import { GhlError, type GhlClient } from '@ghl-connect/ghl'
+import type { TokenEndpoint } from './token-service.ts'
+
+/** The refresh path's view of HighLevel's token endpoint, through the one HighLevel client. */
+export function ghlTokenEndpoint (client: GhlClient): TokenEndpoint {
+  return {
+    refresh: async (integration) => {
+      if (!integration.refreshToken) throw new GhlError('invalid_grant', 'No refresh token is stored for this integration', { operation: 'refreshToken' })
+      const { data } = await client.refreshToken({
+        refreshToken: integration.refreshToken,
+        userType: integration.userType === 'Company' ? 'Company' : 'Location',
+      })
+      return {
+        accessToken: data.access_token,
+        refreshToken: data.refresh_token ?? null,
+        expiresAt: new Date(Date.now() + (data.expires_in ?? 86_399) * 1000),
+        scopes: data.scope ? data.scope.split(/\s+/).filter(Boolean) : undefined,
+      }
+    },
+    classify: (err) => {
+      if (err instanceof GhlError && (err.kind === 'invalid_grant' || err.kind === 'location_inactive')) return err.kind
+      return 'transient'
+    },
+  }
+}

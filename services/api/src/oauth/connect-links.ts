@@ -1,0 +1,78 @@
+/**
+ * Signed links into the connect flow. The seed's `?clientId=123` let anyone connect their
+ * HighLevel account to any client; a link here names the client, an expiry and (optionally) where
+ * to return, signed with CONNECT_LINK_SECRET, and the purpose is part of what is signed so a
+ * /connect page link cannot be replayed as an authorize link or the other way round.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto'
+import { badRequest, forbidden } from '@ghl-connect/errors'
+
+export type LinkPurpose = 'authorize' | 'connect'
+
+export interface ConnectLinkClaims {
+  clientId: string
+  /** Unix seconds */
+  exp: number
+  returnUrl?: string
+}
+
+export const DEFAULT_LINK_TTL_SECONDS = 600
+export const MAX_LINK_TTL_SECONDS = 7 * 86_400
+
+export class ConnectLinks {
+  constructor (private readonly secret: string, private readonly appUrl: string, private readonly crmOrigin: string) {}
+
+  private signature (purpose: LinkPurpose, c: ConnectLinkClaims): string {
+    return createHmac('sha256', this.secret)
+      .update(JSON.stringify([purpose, c.clientId, c.exp, c.returnUrl ?? '']))
+      .digest('base64url')
+  }
+
+  /** A returnUrl must stay on the CRM's origin, so a link cannot be turned into an open redirect. */
+  checkReturnUrl (returnUrl: string | undefined): string | undefined {
+    if (returnUrl === undefined) return undefined
+    let parsed: URL
+    try {
+      parsed = new URL(returnUrl)
+    } catch {
+      throw badRequest('invalid_return_url', 'returnUrl must be an absolute URL on the CRM origin.')
+    }
+    if (parsed.origin !== this.crmOrigin) {
+      throw badRequest('invalid_return_url', `returnUrl must be on the CRM origin ${this.crmOrigin} (CRM_ORIGIN).`)
+    }
+    return parsed.toString()
+  }
+
+  create (purpose: LinkPurpose, input: { clientId: string, ttlSeconds?: number, returnUrl?: string }, now = Date.now()): { url: string, expiresAt: Date } {
+    const claims: ConnectLinkClaims = {
+      clientId: input.clientId,
+      exp: Math.floor(now / 1000) + (input.ttlSeconds ?? DEFAULT_LINK_TTL_SECONDS),
+      returnUrl: this.checkReturnUrl(input.returnUrl),
+    }
+    const url = new URL(purpose === 'authorize' ? '/api/ghl-oauth/authorize' : '/connect', this.appUrl)
+    url.searchParams.set('clientId', claims.clientId)
+    url.searchParams.set('exp', String(claims.exp))
+    if (claims.returnUrl) url.searchParams.set('returnUrl', claims.returnUrl)
+    url.searchParams.set('sig', this.signature(purpose, claims))
+    return { url: url.toString(), expiresAt: new Date(claims.exp * 1000) }
+  }
+
+  /** Throws a 403 with the reason a person can act on; returns the claims when the link is good. */
+  verify (purpose: LinkPurpose, query: { clientId?: string, exp?: string, sig?: string, returnUrl?: string }, now = Date.now()): ConnectLinkClaims {
+    const { clientId, exp, sig, returnUrl } = query
+    if (!clientId || !exp || !sig) {
+      throw forbidden('unsigned_link', 'This connect link is not signed. Ask your CRM for a new "Connect GoHighLevel" link; links carry an expiry and a signature.')
+    }
+    const claims: ConnectLinkClaims = { clientId, exp: Number(exp), returnUrl }
+    const expected = Buffer.from(this.signature(purpose, claims))
+    const given = Buffer.from(sig)
+    if (!Number.isInteger(claims.exp) || given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      throw forbidden('invalid_link_signature', 'This connect link was altered or is not from your CRM. Ask your CRM for a new "Connect GoHighLevel" link.')
+    }
+    if (claims.exp * 1000 < now) {
+      throw forbidden('link_expired', 'This connect link has expired. Ask your CRM for a new "Connect GoHighLevel" link.')
+    }
+    this.checkReturnUrl(returnUrl)
+    return claims
+  }
+}

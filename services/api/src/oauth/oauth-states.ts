@@ -1,0 +1,51 @@
+/**
+ * One-time OAuth states in Redis, bound to the browser that started the flow. The state alone is
+ * not enough (HighLevel may not echo it, and a leaked callback URL could be replayed elsewhere),
+ * so the browser also holds a signed httpOnly cookie with a nonce whose hash the state keeps.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import type { Redis } from 'ioredis'
+
+export const STATE_TTL_SECONDS = 600
+
+export interface PendingConnect {
+  clientId: string
+  returnUrl?: string
+  nonceHash: string
+  createdAt: number
+}
+
+const hash = (nonce: string) => createHash('sha256').update(nonce).digest('base64url')
+
+export class OAuthStates {
+  constructor (private readonly redis: Redis, private readonly keyPrefix: string) {}
+
+  private key (state: string) { return `${this.keyPrefix}:oauth-state:${state}` }
+
+  /** Returns the state for HighLevel and the cookie value for the browser. */
+  async begin (clientId: string, returnUrl?: string): Promise<{ state: string, cookie: string }> {
+    const state = randomBytes(24).toString('base64url')
+    const nonce = randomBytes(24).toString('base64url')
+    const pending: PendingConnect = { clientId, returnUrl, nonceHash: hash(nonce), createdAt: Date.now() }
+    await this.redis.set(this.key(state), JSON.stringify(pending), 'EX', STATE_TTL_SECONDS)
+    return { state, cookie: `${state}.${nonce}` }
+  }
+
+  /** Takes the state atomically: of two callbacks with one state, exactly one gets it. */
+  async take (state: string): Promise<PendingConnect | null> {
+    if (!/^[A-Za-z0-9_-]{16,64}$/.test(state)) return null
+    const raw = await this.redis.getdel(this.key(state))
+    return raw ? JSON.parse(raw) as PendingConnect : null
+  }
+
+  static parseCookie (cookie: string | undefined): { state: string, nonce: string } | null {
+    const [state, nonce, ...rest] = (cookie ?? '').split('.')
+    return state && nonce && rest.length === 0 ? { state, nonce } : null
+  }
+
+  static cookieMatches (pending: PendingConnect, nonce: string): boolean {
+    const a = Buffer.from(pending.nonceHash)
+    const b = Buffer.from(hash(nonce))
+    return a.length === b.length && timingSafeEqual(a, b)
+  }
+}

@@ -1,0 +1,33 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { isAppError } from '@ghl-connect/errors'
+import { connectWidget, failurePage } from '../oauth/pages.ts'
+import { LinkQuery } from '../schemas/oauth.ts'
+import { sendPage } from './ghl-oauth/index.ts'
+
+/** The seed's "Connect GoHighLevel" button and status indicator, for CRMs that embed it. */
+const connect: FastifyPluginAsyncTypebox = async (fastify) => {
+  const { connectLinks, integrations, config } = fastify.runtime
+
+  fastify.get('/connect', {
+    schema: { tags: ['oauth'], summary: 'Browser: the Connect GoHighLevel button and status, opened by a signed link', querystring: LinkQuery },
+  }, async (request, reply) => {
+    let claims
+    try {
+      claims = connectLinks.verify('connect', request.query)
+    } catch (err) {
+      if (!isAppError(err)) throw err
+      return sendPage(reply, err.statusCode, failurePage('This page link cannot be used', err.message, err.code))
+    }
+    const integration = await integrations.findByClient(claims.clientId)
+    // A short-lived authorize link of its own: the page may stay open a while, the click is soon after.
+    const authorize = connectLinks.create('authorize', { clientId: claims.clientId, returnUrl: claims.returnUrl, ttlSeconds: 600 })
+    return sendPage(reply, 200, connectWidget({
+      clientId: claims.clientId,
+      connected: integration ? { locationName: integration.locationName ?? integration.locationId, status: integration.status } : null,
+      authorizeUrl: authorize.url,
+      appOrigin: new URL(config.http.appUrl).origin,
+    }))
+  })
+}
+
+export default connect

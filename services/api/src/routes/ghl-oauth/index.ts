@@ -1,0 +1,168 @@
+/**
+ * The connect flow and the CRM's view of its clients' connections. Machine routes need the API
+ * key; browser routes are protected by signed links and the signed state cookie, and answer HTML.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyReply } from 'fastify'
+import { Type } from 'typebox'
+import { isAppError, notFound } from '@ghl-connect/errors'
+import type { Integration } from '@ghl-connect/db'
+import { failurePage, connectedPage, pendingClaimPage, type Page } from '../../oauth/pages.ts'
+import { STATE_TTL_SECONDS } from '../../oauth/oauth-states.ts'
+import { ClientIdParams, errorResponses } from '../../schemas/common.ts'
+import { CallbackQuery, ClaimBody, ConnectLinkBody, ConnectLinkReply, LinkQuery, StatusReply, TokenReply } from '../../schemas/oauth.ts'
+
+export const STATE_COOKIE = 'ghl_oauth'
+
+export function sendPage (reply: FastifyReply, status: number, page: Page) {
+  return reply.status(status)
+    .header('content-type', 'text/html; charset=utf-8')
+    .header('content-security-policy', page.csp)
+    .header('cache-control', 'no-store')
+    .header('referrer-policy', 'no-referrer')
+    .send(page.html)
+}
+
+const view = (i: Integration, needsRefresh: boolean) => ({
+  locationId: i.locationId,
+  locationName: i.locationName,
+  scopes: i.scopes,
+  expiresAt: i.expiresAt.toISOString(),
+  needsRefresh,
+  status: i.status,
+  connectedAt: i.connectedAt.toISOString(),
+  lastRefreshedAt: i.lastRefreshedAt?.toISOString() ?? null,
+})
+
+const ghlOAuth: FastifyPluginAsyncTypebox = async (fastify) => {
+  const { runtime } = fastify
+  const { config, connectLinks, connectService, integrations, tokenService } = runtime
+  const rateLimit = { max: config.http.oauthRateLimit.max, timeWindow: config.http.oauthRateLimit.windowMs }
+  const secureCookie = config.http.appUrl.startsWith('https:')
+  const machine = { onRequest: fastify.requireApiKey, schema: { security: [{ apiKey: [] }] } }
+
+  fastify.post('/connect-links', {
+    onRequest: fastify.requireApiKey,
+    config: { rateLimit },
+    schema: {
+      tags: ['oauth'], summary: 'Create a signed link that connects a client', security: [{ apiKey: [] }],
+      body: ConnectLinkBody,
+      response: { 201: ConnectLinkReply, ...errorResponses(400, 401, 429) },
+    },
+  }, async (request, reply) => {
+    const { clientId, returnUrl, ttlSeconds } = request.body
+    const link = connectLinks.create('authorize', { clientId, returnUrl, ttlSeconds })
+    const page = connectLinks.create('connect', { clientId, returnUrl, ttlSeconds })
+    return reply.status(201).send({ url: link.url, connectPageUrl: page.url, expiresAt: link.expiresAt.toISOString() })
+  })
+
+  fastify.get('/authorize', {
+    config: { rateLimit },
+    schema: { tags: ['oauth'], summary: 'Browser: check the signed link, bind a one-time state to this browser, go to HighLevel', querystring: LinkQuery },
+  }, async (request, reply) => {
+    let clientId: string
+    let returnUrl: string | undefined
+    const q = request.query
+    const unsigned = q.clientId && !q.sig && !q.exp
+    try {
+      if (unsigned && config.http.allowUnsignedConnect) {
+        request.log.warn({ clientId: q.clientId }, 'unsigned connect link accepted because ALLOW_UNSIGNED_CONNECT is on; never enable it in production')
+        clientId = q.clientId!
+        returnUrl = connectLinks.checkReturnUrl(q.returnUrl)
+      } else {
+        const claims = connectLinks.verify('authorize', q)
+        clientId = claims.clientId
+        returnUrl = claims.returnUrl
+      }
+    } catch (err) {
+      if (!isAppError(err)) throw err
+      request.log.warn({ code: err.code }, 'connect link refused')
+      return sendPage(reply, err.statusCode, failurePage('This connect link cannot be used', err.message, err.code))
+    }
+    const { redirectUrl, cookie } = await connectService.begin(clientId, returnUrl)
+    reply.setCookie(STATE_COOKIE, cookie, {
+      signed: true, httpOnly: true, sameSite: 'lax', secure: secureCookie, path: '/api/ghl-oauth', maxAge: STATE_TTL_SECONDS,
+    })
+    return reply.header('cache-control', 'no-store').redirect(redirectUrl, 302)
+  })
+
+  fastify.get('/callback', {
+    config: { rateLimit },
+    schema: { tags: ['oauth'], summary: 'Browser: HighLevel returns here with a code', querystring: CallbackQuery },
+  }, async (request, reply) => {
+    const raw = request.cookies[STATE_COOKIE]
+    const unsigned = raw ? request.unsignCookie(raw) : undefined
+    const cookie = unsigned?.valid ? unsigned.value ?? undefined : undefined
+    reply.clearCookie(STATE_COOKIE, { path: '/api/ghl-oauth' })
+    const outcome = await connectService.complete({
+      code: request.query.code,
+      state: request.query.state,
+      error: request.query.error,
+      errorDescription: request.query.error_description,
+      // a cookie whose signature fails counts as present but foreign
+      cookie: raw && !cookie ? 'forged.cookie' : cookie,
+    })
+    if (outcome.kind === 'failed') {
+      request.log.warn({ code: outcome.code }, 'connect callback failed')
+      return sendPage(reply, outcome.status, failurePage(outcome.title, outcome.explanation, outcome.code))
+    }
+    if (outcome.kind === 'unclaimed') return sendPage(reply, 200, pendingClaimPage(outcome.integration.locationName ?? outcome.integration.locationId))
+    return sendPage(reply, 200, connectedPage({
+      clientId: outcome.integration.clientId,
+      locationName: outcome.integration.locationName ?? outcome.integration.locationId,
+      targetOrigins: [...new Set([config.http.crmOrigin, new URL(config.http.appUrl).origin])],
+      returnUrl: outcome.pending.returnUrl,
+    }))
+  })
+
+  fastify.get('/status/:clientId', {
+    ...machine,
+    schema: { ...machine.schema, tags: ['oauth'], summary: "A client's connection, without tokens", params: ClientIdParams, response: { 200: StatusReply, ...errorResponses(400, 401) } },
+  }, async (request) => {
+    const integration = await integrations.findByClient(request.params.clientId)
+    return { connected: integration !== null && integration.status === 'active', integration: integration ? view(integration, integrations.needsRefresh(integration)) : null }
+  })
+
+  fastify.post('/refresh/:clientId', {
+    ...machine,
+    schema: { ...machine.schema, tags: ['oauth'], summary: 'Refresh the access token now (the same locked path the worker uses)', params: ClientIdParams, response: { 200: StatusReply, ...errorResponses(400, 401, 409, 503) } },
+  }, async (request) => {
+    const integration = await tokenService.refreshNow(request.params.clientId)
+    return { connected: true, integration: view(integration, integrations.needsRefresh(integration)) }
+  })
+
+  fastify.get('/token/:clientId', {
+    ...machine,
+    schema: { ...machine.schema, tags: ['oauth'], summary: "A fresh access token for the CRM's own HighLevel calls (never the refresh token)", params: ClientIdParams, response: { 200: TokenReply, ...errorResponses(400, 401, 409, 503) } },
+  }, async (request, reply) => {
+    const integration = await tokenService.getFresh(request.params.clientId)
+    request.log.info({ clientId: integration.clientId, locationId: integration.locationId, audit: 'access_token_issued' }, 'access token handed to the CRM')
+    reply.header('cache-control', 'no-store')
+    return { accessToken: integration.accessToken!, locationId: integration.locationId, expiresAt: integration.expiresAt.toISOString() }
+  })
+
+  fastify.delete('/integrations/:clientId', {
+    ...machine,
+    schema: { ...machine.schema, tags: ['oauth'], summary: 'Disconnect: deactivate and erase the tokens', params: ClientIdParams, response: { 204: Type.Null(), ...errorResponses(400, 401, 404) } },
+  }, async (request, reply) => {
+    if (!await integrations.deactivate(request.params.clientId)) {
+      throw notFound('not_connected', `Client ${request.params.clientId} has no active GoHighLevel connection.`)
+    }
+    request.log.info({ clientId: request.params.clientId }, 'client disconnected')
+    return reply.status(204).send(null)
+  })
+
+  fastify.post('/claims', {
+    ...machine,
+    schema: { ...machine.schema, tags: ['oauth'], summary: 'Attach an install started from the HighLevel marketplace to a client', body: ClaimBody, response: { 200: StatusReply, ...errorResponses(400, 401, 404) } },
+  }, async (request) => {
+    const claimed = await integrations.claim(request.body.clientId, request.body.locationId)
+    if (!claimed) {
+      throw notFound('no_unclaimed_install', `No unclaimed HighLevel install for location ${request.body.locationId}; install the app from the HighLevel marketplace first, or connect with a link.`)
+    }
+    request.log.info({ clientId: claimed.clientId, locationId: claimed.locationId }, 'install claimed')
+    return { connected: true, integration: view(claimed, integrations.needsRefresh(claimed)) }
+  })
+}
+
+export default ghlOAuth

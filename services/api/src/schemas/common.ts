@@ -1,0 +1,16 @@
+import { Type, type Static } from 'typebox'
+
+/** The CRM's opaque client id: visible ASCII without spaces or slashes, so it is safe in paths, keys and job ids. */
+export const ClientId = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._:@+=|~-]+$', description: "The CRM's id for its client" })
+export const ClientIdParams = Type.Object({ clientId: ClientId }, { additionalProperties: false })
+export type ClientIdParams = Static<typeof ClientIdParams>
+
+export const ErrorBody = Type.Object({
+  error: Type.String({ description: 'A stable code to switch on' }),
+  message: Type.String({ description: 'A sentence a person can act on' }),
+})
+
+export const errorResponses = (...statuses: number[]) =>
+  Object.fromEntries(statuses.map((s) => [s, ErrorBody])) as Record<number, typeof ErrorBody>
+
+export const DateTime = Type.String({ format: 'date-time' })

@@ -1,0 +1,61 @@
+import { Type, type Static } from 'typebox'
+import { ClientId, DateTime } from './common.ts'
+
+export const ConnectLinkBody = Type.Object({
+  clientId: ClientId,
+  returnUrl: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'Where the browser goes after connecting; must be on CRM_ORIGIN' })),
+  ttlSeconds: Type.Optional(Type.Integer({ minimum: 60, maximum: 7 * 86_400, description: 'Link lifetime; default 600 (10 minutes), up to 7 days for links sent by e-mail' })),
+}, { additionalProperties: false })
+export type ConnectLinkBody = Static<typeof ConnectLinkBody>
+
+export const ConnectLinkReply = Type.Object({
+  url: Type.String({ description: 'Signed link that starts the HighLevel authorization' }),
+  connectPageUrl: Type.String({ description: 'Signed link to the Connect GoHighLevel page with status' }),
+  expiresAt: DateTime,
+})
+
+export const LinkQuery = Type.Object({
+  clientId: Type.Optional(Type.String({ maxLength: 256 })),
+  exp: Type.Optional(Type.String({ maxLength: 20 })),
+  sig: Type.Optional(Type.String({ maxLength: 128 })),
+  returnUrl: Type.Optional(Type.String({ maxLength: 2048 })),
+})
+export type LinkQuery = Static<typeof LinkQuery>
+
+export const CallbackQuery = Type.Object({
+  code: Type.Optional(Type.String({ maxLength: 4096 })),
+  state: Type.Optional(Type.String({ maxLength: 256 })),
+  error: Type.Optional(Type.String({ maxLength: 256 })),
+  error_description: Type.Optional(Type.String({ maxLength: 2048 })),
+})
+export type CallbackQuery = Static<typeof CallbackQuery>
+
+export const IntegrationView = Type.Object({
+  locationId: Type.String(),
+  locationName: Type.Union([Type.String(), Type.Null()]),
+  scopes: Type.Array(Type.String()),
+  expiresAt: DateTime,
+  needsRefresh: Type.Boolean(),
+  status: Type.String(),
+  connectedAt: DateTime,
+  lastRefreshedAt: Type.Union([DateTime, Type.Null()]),
+})
+
+export const StatusReply = Type.Object({
+  connected: Type.Boolean(),
+  integration: Type.Union([IntegrationView, Type.Null()]),
+})
+
+export const TokenReply = Type.Object({
+  accessToken: Type.String(),
+  locationId: Type.String(),
+  expiresAt: DateTime,
+})
+
+export const ClaimBody = Type.Object({
+  clientId: ClientId,
+  locationId: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' }),
+}, { additionalProperties: false })
+export type ClaimBody = Static<typeof ClaimBody>
+
+export const WebhookReply = Type.Object({ status: Type.String() })
