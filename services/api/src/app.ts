@@ -39,6 +39,9 @@ export async function buildApp (runtime: Runtime): Promise<App> {
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.decorate('runtime', runtime)
+  if (config.http.allowUnsignedConnect) {
+    app.log.warn('ALLOW_UNSIGNED_CONNECT is on: anyone can connect a HighLevel account to any client id. Development only.')
+  }
   await app.register(errorHandler)
   await app.register(swagger, {
     openapi: {
