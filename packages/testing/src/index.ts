@@ -1,2 +1,3 @@
 export * from './database.ts'
 export * from './env.ts'
+export * from './sandbox.ts'

@@ -1,0 +1,262 @@
+/**
+ * The only code that speaks HTTP to HighLevel. One undici pool per origin, a deadline on every
+ * call, the documented `Version` header per endpoint, and every failure turned into a GhlError
+ * whose kind tells the caller what to do.
+ */
+import { Pool } from 'undici'
+import { classifyAnswer, GhlError } from './errors.ts'
+import { parseRateLimit, retryAfterMs, type RateLimit, type ResponseHeaders } from './rate-limit.ts'
+import type {
+  ContactSearchResult, GhlAnswer, GhlContact, GhlLocation, LocationTokenResponse, SendMessageResult,
+  TokenResponse, UpsertContactResult, UserType,
+} from './types.ts'
+
+/** The `ghl` section of @ghl-connect/config fits as it is. */
+export interface GhlClientOptions {
+  clientId: string
+  clientSecret: string
+  redirectUri: string
+  /** Where the browser is sent to approve (marketplace host). */
+  authBaseUrl: string
+  /** Where the token endpoint and the API live (services host). */
+  apiBaseUrl: string
+  httpTimeoutMs: number
+  /** Scopes asked for by `authorizeUrl` when the call names none. */
+  scopes?: readonly string[]
+  /** Sockets per origin. */
+  connections?: number
+}
+
+/** HighLevel versions each endpoint separately; a wrong one is refused. */
+export const GHL_VERSIONS = {
+  contacts: '2021-07-28',
+  locations: '2021-07-28',
+  conversations: '2021-04-15',
+  oauth: '2021-07-28',
+} as const
+
+interface Call {
+  operation: string
+  method: 'GET' | 'POST'
+  path: string
+  query?: Record<string, string>
+  version?: string
+  accessToken?: string
+  form?: Record<string, string>
+  json?: Record<string, unknown>
+}
+
+interface Authorized { accessToken: string }
+
+export class GhlClient {
+  private readonly pools = new Map<string, Pool>()
+  private readonly authBaseUrl: string
+  private readonly apiBaseUrl: URL
+
+  constructor (private readonly options: GhlClientOptions) {
+    this.authBaseUrl = options.authBaseUrl.replace(/\/+$/, '')
+    this.apiBaseUrl = new URL(options.apiBaseUrl)
+  }
+
+  /** HighLevel's consent page (chooselocation) for this app. `state` comes back on the callback. */
+  authorizeUrl ({ state, scopes, loginWindowOpenMode }: { state?: string, scopes?: readonly string[], loginWindowOpenMode?: 'self' } = {}): string {
+    const params: Array<[string, string]> = [
+      ['response_type', 'code'],
+      ['client_id', this.options.clientId],
+      ['redirect_uri', this.options.redirectUri],
+      ['scope', (scopes ?? this.options.scopes ?? []).join(' ')],
+    ]
+    if (state !== undefined) params.push(['state', state])
+    if (loginWindowOpenMode) params.push(['loginWindowOpenMode', loginWindowOpenMode])
+    // encodeURIComponent, not URLSearchParams: scopes must be separated by %20, not `+`.
+    const query = params.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&')
+    return `${this.authBaseUrl}/v2/oauth/chooselocation?${query}`
+  }
+
+  exchangeCode ({ code, userType = 'Location' }: { code: string, userType?: UserType }): Promise<GhlAnswer<TokenResponse>> {
+    return this.tokenCall('exchangeCode', { grant_type: 'authorization_code', code, user_type: userType })
+  }
+
+  refreshToken ({ refreshToken, userType = 'Location' }: { refreshToken: string, userType?: UserType }): Promise<GhlAnswer<TokenResponse>> {
+    return this.tokenCall('refreshToken', { grant_type: 'refresh_token', refresh_token: refreshToken, user_type: userType })
+  }
+
+  /** An agency (Company) token mints a token for one of its locations. */
+  async getLocationToken ({ accessToken, companyId, locationId }: Authorized & { companyId: string, locationId: string }): Promise<GhlAnswer<LocationTokenResponse>> {
+    const answer = await this.call<LocationTokenResponse>({
+      operation: 'getLocationToken', method: 'POST', path: '/oauth/locationToken', version: GHL_VERSIONS.oauth,
+      accessToken, form: { companyId, locationId },
+    })
+    requireField(answer, 'access_token', 'getLocationToken')
+    return answer
+  }
+
+  async getLocation ({ accessToken, locationId }: Authorized & { locationId: string }): Promise<GhlAnswer<{ location: GhlLocation }>> {
+    const answer = await this.call<{ location: GhlLocation }>({
+      operation: 'getLocation', method: 'GET', path: `/locations/${encodeURIComponent(locationId)}`,
+      version: GHL_VERSIONS.locations, accessToken,
+    })
+    requireField(answer, 'location', 'getLocation')
+    return answer
+  }
+
+  async searchContacts ({ accessToken, locationId, query, pageLimit = 20 }: Authorized & { locationId: string, query: string, pageLimit?: number }): Promise<GhlAnswer<ContactSearchResult>> {
+    const answer = await this.call<ContactSearchResult>({
+      operation: 'searchContacts', method: 'POST', path: '/contacts/search', version: GHL_VERSIONS.contacts,
+      accessToken, json: { locationId, pageLimit, query },
+    })
+    return { ...answer, data: { ...answer.data, contacts: Array.isArray(answer.data?.contacts) ? answer.data.contacts : [] } }
+  }
+
+  /** The contact HighLevel considers the duplicate for this phone number, or null. */
+  async findContactByPhone ({ accessToken, locationId, phone }: Authorized & { locationId: string, phone: string }): Promise<GhlAnswer<GhlContact | null>> {
+    const answer = await this.call<{ contact?: GhlContact | null }>({
+      operation: 'findContactByPhone', method: 'GET', path: '/contacts/search/duplicate', version: GHL_VERSIONS.contacts,
+      accessToken, query: { locationId, number: phone },
+    })
+    // The answer's shape is undocumented: take `contact` when it looks like one, else none.
+    const contact = answer.data?.contact
+    return { ...answer, data: contact && typeof contact.id === 'string' ? contact : null }
+  }
+
+  async upsertContact ({ accessToken, locationId, ...fields }: Authorized & { locationId: string, phone?: string, email?: string, name?: string, firstName?: string, lastName?: string }): Promise<GhlAnswer<UpsertContactResult>> {
+    const answer = await this.call<UpsertContactResult>({
+      operation: 'upsertContact', method: 'POST', path: '/contacts/upsert', version: GHL_VERSIONS.contacts,
+      accessToken, json: withoutUndefined({ locationId, ...fields }),
+    })
+    requireField(answer, 'contact', 'upsertContact')
+    return answer
+  }
+
+  /** HighLevel has no idempotency key here: a retried call can send the SMS twice. */
+  async sendSms ({ accessToken, contactId, message, fromNumber, toNumber, scheduledTimestamp, attachments }: Authorized & {
+    contactId: string, message: string, fromNumber?: string, toNumber?: string, scheduledTimestamp?: number, attachments?: string[]
+  }): Promise<GhlAnswer<SendMessageResult>> {
+    const answer = await this.call<SendMessageResult>({
+      operation: 'sendSms', method: 'POST', path: '/conversations/messages', version: GHL_VERSIONS.conversations,
+      accessToken, json: withoutUndefined({ type: 'SMS', contactId, message, fromNumber, toNumber, scheduledTimestamp, attachments }),
+    })
+    requireField(answer, 'messageId', 'sendSms')
+    return answer
+  }
+
+  async close (): Promise<void> {
+    const pools = [...this.pools.values()]
+    this.pools.clear()
+    await Promise.all(pools.map((pool) => pool.close()))
+  }
+
+  private async tokenCall (operation: string, grant: Record<string, string>): Promise<GhlAnswer<TokenResponse>> {
+    const answer = await this.call<TokenResponse>({
+      operation, method: 'POST', path: '/oauth/token',
+      form: { client_id: this.options.clientId, client_secret: this.options.clientSecret, ...grant, redirect_uri: this.options.redirectUri },
+    })
+    requireField(answer, 'access_token', operation)
+    return answer
+  }
+
+  private pool (origin: string): Pool {
+    let pool = this.pools.get(origin)
+    if (!pool) {
+      pool = new Pool(origin, {
+        connections: this.options.connections ?? 32,
+        connectTimeout: this.options.httpTimeoutMs,
+        headersTimeout: this.options.httpTimeoutMs,
+        bodyTimeout: this.options.httpTimeoutMs,
+      })
+      this.pools.set(origin, pool)
+    }
+    return pool
+  }
+
+  private async call<T> (call: Call): Promise<GhlAnswer<T>> {
+    const basePath = this.apiBaseUrl.pathname.replace(/\/+$/, '')
+    const query = call.query ? `?${new URLSearchParams(call.query).toString()}` : ''
+    const headers: Record<string, string> = { accept: 'application/json' }
+    if (call.version) headers.version = call.version
+    if (call.accessToken) headers.authorization = `Bearer ${call.accessToken}`
+    let body: string | undefined
+    if (call.form) {
+      headers['content-type'] = 'application/x-www-form-urlencoded'
+      body = new URLSearchParams(call.form).toString()
+    } else if (call.json) {
+      headers['content-type'] = 'application/json'
+      body = JSON.stringify(call.json)
+    }
+
+    const timeoutMs = this.options.httpTimeoutMs
+    // One deadline for the whole exchange (connect, headers and body), not per phase.
+    const signal = AbortSignal.timeout(timeoutMs)
+    let status: number
+    let responseHeaders: ResponseHeaders
+    let text: string
+    try {
+      const response = await this.pool(this.apiBaseUrl.origin).request({
+        method: call.method, path: `${basePath}${call.path}${query}`, headers, body, signal,
+      })
+      status = response.statusCode
+      responseHeaders = response.headers
+      text = await response.body.text()
+    } catch (err) {
+      throw networkFailure(call.operation, err, signal.aborted ? timeoutMs : undefined)
+    }
+
+    const rateLimit = parseRateLimit(responseHeaders)
+    const parsed = parseJson(text)
+    if (status >= 200 && status < 300) {
+      if (parsed === undefined) {
+        throw new GhlError('transient', `HighLevel answered ${call.operation} with a body that is not JSON`, { operation: call.operation, status, rateLimit })
+      }
+      return { data: parsed as T, status, rateLimit }
+    }
+    throw answerFailure(call, status, parsed, responseHeaders, rateLimit)
+  }
+}
+
+function answerFailure (call: Call, status: number, body: unknown, headers: ResponseHeaders, rateLimit: RateLimit | null): GhlError {
+  const fields = (body && typeof body === 'object' ? body : {}) as { message?: unknown, error?: unknown, traceId?: unknown }
+  const messages = Array.isArray(fields.message)
+    ? fields.message.map(String)
+    : typeof fields.message === 'string' ? [fields.message] : typeof fields.error === 'string' ? [fields.error] : []
+  const message = messages.length > 0 ? messages.join('; ') : `HighLevel answered ${status} to ${call.operation}`
+  const kind = classifyAnswer(status, message, call.path.startsWith('/oauth/token') ? 'token' : 'api')
+  return new GhlError(kind, message, {
+    operation: call.operation,
+    status,
+    messages: messages.length > 0 ? messages : [message],
+    traceId: typeof fields.traceId === 'string' ? fields.traceId : undefined,
+    retryAfterMs: kind === 'rate_limited' ? retryAfterMs(headers, rateLimit) : undefined,
+    rateLimit,
+  })
+}
+
+function networkFailure (operation: string, err: unknown, timedOutAfterMs: number | undefined): GhlError {
+  if (timedOutAfterMs !== undefined) {
+    return new GhlError('transient', `HighLevel did not answer ${operation} within ${timedOutAfterMs} ms`, { operation, networkCode: 'timeout' })
+  }
+  const code = (err as { code?: unknown })?.code
+  const networkCode = typeof code === 'string' ? code : 'network_error'
+  // undici's messages name the failure, not the request, so they carry no token.
+  const reason = err instanceof Error ? err.message : String(err)
+  return new GhlError('transient', `HighLevel could not be reached for ${operation}: ${reason}`, { operation, networkCode })
+}
+
+function parseJson (text: string): unknown {
+  if (text.trim() === '') return undefined
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+function requireField (answer: GhlAnswer<unknown>, field: string, operation: string): void {
+  const data = answer.data as Record<string, unknown> | null
+  if (!data || typeof data !== 'object' || data[field] === undefined || data[field] === null) {
+    throw new GhlError('transient', `HighLevel answered ${operation} without ${field}`, { operation, status: answer.status, rateLimit: answer.rateLimit })
+  }
+}
+
+function withoutUndefined<T extends Record<string, unknown>> (value: T): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined))
+}

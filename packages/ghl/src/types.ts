@@ -1,0 +1,84 @@
+/**
+ * The shapes HighLevel answers, as far as this project reads them (HighLevel's names, snake_case
+ * for the token endpoint). Fields HighLevel may leave out are optional; the rest stay available
+ * through the index signature without being promised.
+ */
+import type { RateLimit } from './rate-limit.ts'
+
+export type UserType = 'Location' | 'Company'
+
+export interface GhlAnswer<T> {
+  data: T
+  status: number
+  /** `null` where HighLevel sends no rate-limit headers (the token endpoints). */
+  rateLimit: RateLimit | null
+}
+
+export interface TokenResponse {
+  access_token: string
+  token_type?: string
+  expires_in?: number
+  /** Absent on some answers: then the stored refresh token stays valid. */
+  refresh_token?: string
+  /** Space-separated. */
+  scope?: string
+  userType?: UserType
+  /** Sub-account tokens only. */
+  locationId?: string
+  companyId?: string
+  userId?: string
+  planId?: string
+  approvedLocations?: string[]
+  isBulkInstallation?: boolean
+  [field: string]: unknown
+}
+
+export interface LocationTokenResponse {
+  access_token: string
+  token_type?: string
+  expires_in?: number
+  scope?: string
+  locationId?: string
+  userId?: string
+  planId?: string
+  [field: string]: unknown
+}
+
+export interface GhlLocation {
+  id: string
+  name: string
+  companyId?: string
+  email?: string
+  phone?: string
+  timezone?: string
+  [field: string]: unknown
+}
+
+export interface GhlContact {
+  id: string
+  locationId?: string
+  name?: string | null
+  firstName?: string | null
+  lastName?: string | null
+  phone?: string | null
+  email?: string | null
+  [field: string]: unknown
+}
+
+export interface ContactSearchResult {
+  contacts: GhlContact[]
+  total?: number
+}
+
+export interface UpsertContactResult {
+  new: boolean
+  contact: GhlContact
+}
+
+export interface SendMessageResult {
+  conversationId: string
+  messageId: string
+  msg?: string
+  status?: string
+  [field: string]: unknown
+}

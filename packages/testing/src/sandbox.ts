@@ -1,0 +1,22 @@
+/**
+ * A HighLevel sandbox of its own per test file, on a free loopback port, for the api's and the
+ * worker's tests (and the client's): `url` is what GHL_AUTH_BASE_URL and GHL_API_BASE_URL get.
+ */
+import { randomBytes } from 'node:crypto'
+import { buildSandbox, type SandboxControl, type SandboxOptions } from 'ghl-sandbox'
+
+export interface StartedSandbox {
+  url: string
+  control: SandboxControl
+  clientId: string
+  clientSecret: string
+  close: () => Promise<void>
+}
+
+export async function startSandbox (opts: Partial<SandboxOptions> = {}): Promise<StartedSandbox> {
+  const clientId = opts.clientId ?? `sandbox-client-${randomBytes(4).toString('hex')}`
+  const clientSecret = opts.clientSecret ?? randomBytes(24).toString('hex')
+  const { app, control } = buildSandbox({ appId: 'sandbox-app', ...opts, clientId, clientSecret })
+  const address = await app.listen({ host: '127.0.0.1', port: 0 })
+  return { url: address, control, clientId, clientSecret, close: () => app.close() }
+}

@@ -1,0 +1,167 @@
+/**
+ * What tests and people drive the sandbox with: seed data, read what was sent and counted, inject
+ * faults, move the clock, send webhooks, reset. The HTTP API under /_sandbox/ calls the same methods.
+ */
+import type { SandboxContext } from './context.ts'
+import type { Faults } from './faults.ts'
+import type { RateLimitSettings } from './rate-limiter.ts'
+import { DEFAULT_SEED, type SeedData } from './seed.ts'
+import type { ContactInput, LocationInput, SandboxContact, SandboxLocation, SandboxStats, SentMessage, TokenAnswer, UserType } from './state.ts'
+import { deliverWebhook, webhookPayload, type WebhookDelivery, type WebhookRequest } from './webhooks.ts'
+
+/** One request the sandbox answered, with secrets masked, for contract checks. */
+export interface RecordedExchange {
+  method: string
+  /** Path and query, as sent. */
+  url: string
+  headers: Record<string, string>
+  /** The parsed body (form fields or JSON), undefined when none. */
+  body: unknown
+  response: { status: number, headers: Record<string, string>, body: unknown }
+}
+
+export interface SandboxSettingsPatch {
+  accessTokenTtlSeconds?: number
+  codeTtlSeconds?: number
+  autoApprove?: boolean
+  autoApproveLocationId?: string | null
+  redirectUris?: string[]
+}
+
+export class SandboxControl {
+  readonly recorded: RecordedExchange[] = []
+
+  constructor (private readonly ctx: SandboxContext, private readonly seedData: SeedData) {
+    this.seed(seedData)
+  }
+
+  get clientId (): string { return this.ctx.settings.clientId }
+  get appId (): string { return this.ctx.settings.appId }
+
+  addLocation (input: LocationInput): SandboxLocation {
+    return this.ctx.state.addLocation(input)
+  }
+
+  updateLocation (id: string, patch: Partial<Pick<SandboxLocation, 'name' | 'active' | 'agencyInstall'>>): SandboxLocation | undefined {
+    return this.ctx.state.updateLocation(id, patch)
+  }
+
+  /** "Location is not active" mode: refreshes for it answer 400 and its refresh tokens stay good. */
+  setLocationActive (id: string, active: boolean): void {
+    this.ctx.state.updateLocation(id, { active })
+  }
+
+  locations (): SandboxLocation[] {
+    return [...this.ctx.state.locations.values()]
+  }
+
+  addContact (input: ContactInput): SandboxContact {
+    return this.ctx.state.addContact(input)
+  }
+
+  contacts (locationId?: string): SandboxContact[] {
+    return locationId ? this.ctx.state.contactsOf(locationId) : [...this.ctx.state.contacts.values()]
+  }
+
+  /** Messages HighLevel was asked to send, in the order it accepted them. */
+  messages (locationId?: string): SentMessage[] {
+    return this.ctx.state.sentMessages.filter((m) => !locationId || m.locationId === locationId).map((m) => ({ ...m }))
+  }
+
+  stats (): SandboxStats {
+    return { ...this.ctx.state.stats }
+  }
+
+  /** A code as the consent page would give for this location (skips the browser). */
+  createAuthCode ({ locationId, redirectUri, scopes }: { locationId: string, redirectUri: string, scopes?: string[] }): string {
+    const location = this.requireLocation(locationId)
+    return this.ctx.state.createCode(this.ctx.state.grantFor(location, scopes ?? this.ctx.settings.defaultScopes), redirectUri)
+  }
+
+  /** Tokens as a code exchange would give, for tests that start after the connection. */
+  issueTokens ({ locationId, scopes, userType }: { locationId: string, scopes?: string[], userType?: UserType }): TokenAnswer {
+    const location = this.requireLocation(locationId)
+    const grant = this.ctx.state.grantFor(location, scopes ?? this.ctx.settings.defaultScopes)
+    if (userType === 'Company') Object.assign(grant, { userType: 'Company', locationId: null })
+    if (userType === 'Location') Object.assign(grant, { userType: 'Location', locationId: location.id })
+    return this.ctx.state.issueTokens(grant)
+  }
+
+  /** Revokes the location's access tokens (and refresh tokens when asked); returns how many. */
+  revokeTokens (locationId: string, options: { refreshTokens?: boolean } = {}): number {
+    return this.ctx.state.revoke(locationId, options)
+  }
+
+  /** Faults for one location, or for every request when `locationId` is omitted; replaces the previous set. */
+  setFaults (faults: Faults, locationId?: string): void {
+    this.ctx.faults.set(faults, locationId)
+  }
+
+  clearFaults (locationId?: string): void {
+    this.ctx.faults.clear(locationId)
+  }
+
+  faults (): ReturnType<SandboxContext['faults']['list']> {
+    return this.ctx.faults.list()
+  }
+
+  setRateLimit (settings: Partial<RateLimitSettings>): void {
+    this.ctx.limiter.reset(settings)
+  }
+
+  rateLimit (): RateLimitSettings {
+    return { ...this.ctx.limiter.settings }
+  }
+
+  configure (patch: SandboxSettingsPatch): void {
+    const { state, settings } = this.ctx
+    if (patch.accessTokenTtlSeconds !== undefined) state.settings.accessTokenTtlSeconds = patch.accessTokenTtlSeconds
+    if (patch.codeTtlSeconds !== undefined) state.settings.codeTtlSeconds = patch.codeTtlSeconds
+    if (patch.autoApprove !== undefined) settings.autoApprove = patch.autoApprove
+    if (patch.autoApproveLocationId !== undefined) settings.autoApproveLocationId = patch.autoApproveLocationId
+    if (patch.redirectUris !== undefined) settings.redirectUris = [...patch.redirectUris]
+  }
+
+  now (): number { return this.ctx.clock.now() }
+  advanceClock (ms: number): void { this.ctx.clock.advance(ms) }
+  freezeClock (): void { this.ctx.clock.freeze() }
+  unfreezeClock (): void { this.ctx.clock.unfreeze() }
+
+  webhookPublicKey (): { publicKey: string, pem: string } {
+    return { publicKey: this.ctx.signer.publicKeyBase64, pem: this.ctx.signer.publicKeyPem }
+  }
+
+  /** Sends INSTALL / UNINSTALL to `url`, signed; companyId defaults to the location's. */
+  sendWebhook (request: WebhookRequest): Promise<WebhookDelivery> {
+    const location = request.locationId ? this.ctx.state.locations.get(request.locationId) : undefined
+    const companyId = request.companyId ?? location?.companyId
+    if (!companyId) throw new Error('sendWebhook needs a known locationId or a companyId')
+    const payload = webhookPayload(request.type, {
+      appId: this.ctx.settings.appId, locationId: request.locationId, companyId, now: this.ctx.clock.now(),
+    })
+    return deliverWebhook(this.ctx.signer, request, payload)
+  }
+
+  /** Back to the seeded locations and contacts; tokens, messages, counts, faults, recordings and clock cleared. */
+  reset (): void {
+    this.ctx.state.reset()
+    this.ctx.faults.clear()
+    this.ctx.limiter.reset()
+    this.ctx.clock.reset()
+    this.recorded.length = 0
+    this.seed(this.seedData)
+  }
+
+  private seed (data: SeedData): void {
+    for (const l of data.locations) this.ctx.state.addLocation(l)
+    for (const c of data.contacts) this.ctx.state.addContact(c)
+  }
+
+  private requireLocation (id: string): SandboxLocation {
+    const location = this.ctx.state.locations.get(id)
+    if (!location) throw new Error(`No sandbox location "${id}"`)
+    return location
+  }
+}
+
+export { DEFAULT_SEED }

@@ -1,0 +1,75 @@
+/**
+ * Fault injection, global or per location: the failures HighLevel is known to produce, on demand,
+ * so the callers' handling of each can be tested.
+ */
+export interface Faults {
+  /** Fraction (0..1) of requests answered with `errorStatus`. */
+  errorRate?: number
+  /** The 5xx used by `errorRate` and `failNext`. Default 500. */
+  errorStatus?: number
+  /** The next N requests fail with `errorStatus`. */
+  failNext?: number
+  /** Added to every request before it is answered. */
+  latencyMs?: number
+  /** The next N requests never answer (until the caller gives up or the sandbox closes). */
+  hangNext?: number
+  /** The next N requests answer 401 "not authorized for this scope". */
+  missingScopeNext?: number
+  /** The next N requests answer 429. */
+  rateLimitNext?: number
+  /** Sent as `Retry-After` on the injected 429s (HighLevel documents none, so off by default). */
+  retryAfterSeconds?: number
+}
+
+export type FaultAction =
+  | { type: 'error', status: number }
+  | { type: 'hang' }
+  | { type: 'missing_scope' }
+  | { type: 'rate_limited', retryAfterSeconds?: number }
+
+export class FaultBook {
+  private global: Faults = {}
+  private readonly perLocation = new Map<string, Faults>()
+
+  set (faults: Faults, locationId?: string): void {
+    const clean = Object.fromEntries(Object.entries(faults).filter(([, v]) => v !== undefined && v !== null)) as Faults
+    if (locationId) this.perLocation.set(locationId, clean)
+    else this.global = clean
+  }
+
+  clear (locationId?: string): void {
+    if (locationId) this.perLocation.delete(locationId)
+    else {
+      this.global = {}
+      this.perLocation.clear()
+    }
+  }
+
+  list (): { global: Faults, locations: Record<string, Faults> } {
+    return { global: { ...this.global }, locations: Object.fromEntries(this.perLocation) }
+  }
+
+  latencyMs (locationId?: string): number {
+    return (this.global.latencyMs ?? 0) + ((locationId && this.perLocation.get(locationId)?.latencyMs) || 0)
+  }
+
+  /** Decides (and spends one-shot counters) for one request; global faults first. */
+  next (locationId?: string): FaultAction | null {
+    const books = [this.global, locationId ? this.perLocation.get(locationId) : undefined].filter((f): f is Faults => !!f)
+    for (const f of books) {
+      if (spend(f, 'hangNext')) return { type: 'hang' }
+      if (spend(f, 'failNext')) return { type: 'error', status: f.errorStatus ?? 500 }
+      if (spend(f, 'rateLimitNext')) return { type: 'rate_limited', retryAfterSeconds: f.retryAfterSeconds }
+      if (spend(f, 'missingScopeNext')) return { type: 'missing_scope' }
+      if (f.errorRate && Math.random() < f.errorRate) return { type: 'error', status: f.errorStatus ?? 500 }
+    }
+    return null
+  }
+}
+
+function spend (f: Faults, key: 'hangNext' | 'failNext' | 'rateLimitNext' | 'missingScopeNext'): boolean {
+  const left = f[key] ?? 0
+  if (left <= 0) return false
+  f[key] = left - 1
+  return true
+}

@@ -1,0 +1,7 @@
+export { buildSandbox, DEFAULT_SCOPES, type Sandbox, type SandboxOptions } from './app.ts'
+export { SandboxControl, type RecordedExchange, type SandboxSettingsPatch } from './control.ts'
+export type { Faults } from './faults.ts'
+export type { RateLimitSettings } from './rate-limiter.ts'
+export { DEFAULT_SEED, SANDBOX_COMPANY_ID, type SeedData } from './seed.ts'
+export type { ContactInput, LocationInput, SandboxContact, SandboxLocation, SandboxStats, SentMessage, TokenAnswer, UserType } from './state.ts'
+export { WebhookSigner, type WebhookDelivery, type WebhookRequest, type WebhookType } from './webhooks.ts'

@@ -1,0 +1,98 @@
+/** The inspection and control API, /_sandbox/*: the HTTP face of SandboxControl (see README). */
+import type { FastifyInstance } from 'fastify'
+import type { SandboxControl, SandboxSettingsPatch } from '../control.ts'
+import type { Faults } from '../faults.ts'
+import type { RateLimitSettings } from '../rate-limiter.ts'
+import type { ContactInput, LocationInput, UserType } from '../state.ts'
+import type { WebhookRequest } from '../webhooks.ts'
+
+type Body<T> = { Body: T }
+
+export function controlRoutes (app: FastifyInstance, control: SandboxControl): void {
+  const badRequest = (message: string) => ({ statusCode: 400, error: 'Bad Request', message })
+
+  app.get('/_sandbox/locations', async () => ({ locations: control.locations() }))
+  app.post<Body<LocationInput>>('/_sandbox/locations', async (request, reply) => {
+    if (!request.body?.name) return reply.code(400).send(badRequest('name is required'))
+    return reply.code(201).send(control.addLocation(request.body))
+  })
+  app.patch<Body<{ name?: string, active?: boolean, agencyInstall?: boolean }> & { Params: { id: string } }>('/_sandbox/locations/:id', async (request, reply) => {
+    const location = control.updateLocation(request.params.id, request.body ?? {})
+    return location ?? reply.code(404).send({ statusCode: 404, error: 'Not Found', message: 'no such location' })
+  })
+
+  app.get<{ Querystring: { locationId?: string } }>('/_sandbox/contacts', async (request) => ({ contacts: control.contacts(request.query.locationId) }))
+  app.post<Body<ContactInput>>('/_sandbox/contacts', async (request, reply) => {
+    if (!request.body?.locationId) return reply.code(400).send(badRequest('locationId is required'))
+    return reply.code(201).send(control.addContact(request.body))
+  })
+
+  app.get<{ Querystring: { locationId?: string } }>('/_sandbox/messages', async (request) => ({ messages: control.messages(request.query.locationId) }))
+  app.get('/_sandbox/stats', async () => control.stats())
+  app.get('/_sandbox/requests', async () => ({ requests: control.recorded }))
+
+  app.get('/_sandbox/faults', async () => control.faults())
+  app.put<Body<Faults & { locationId?: string }>>('/_sandbox/faults', async (request) => {
+    const { locationId, ...faults } = request.body ?? {}
+    control.setFaults(faults, locationId)
+    return control.faults()
+  })
+  app.delete<{ Querystring: { locationId?: string } }>('/_sandbox/faults', async (request) => {
+    control.clearFaults(request.query.locationId)
+    return control.faults()
+  })
+
+  app.get('/_sandbox/rate-limit', async () => control.rateLimit())
+  app.put<Body<Partial<RateLimitSettings>>>('/_sandbox/rate-limit', async (request) => {
+    control.setRateLimit(request.body ?? {})
+    return control.rateLimit()
+  })
+
+  app.put<Body<SandboxSettingsPatch>>('/_sandbox/settings', async (request) => {
+    control.configure(request.body ?? {})
+    return { ok: true }
+  })
+
+  app.post<Body<{ locationId: string, redirectUri: string, scopes?: string[] }>>('/_sandbox/codes', async (request, reply) => {
+    try {
+      return { code: control.createAuthCode(request.body) }
+    } catch (err) {
+      return reply.code(400).send(badRequest((err as Error).message))
+    }
+  })
+  app.post<Body<{ locationId: string, scopes?: string[], userType?: UserType }>>('/_sandbox/tokens', async (request, reply) => {
+    try {
+      return control.issueTokens(request.body)
+    } catch (err) {
+      return reply.code(400).send(badRequest((err as Error).message))
+    }
+  })
+  app.post<Body<{ locationId: string, refreshTokens?: boolean }>>('/_sandbox/revoke', async (request) => ({
+    revoked: control.revokeTokens(request.body.locationId, { refreshTokens: request.body.refreshTokens }),
+  }))
+
+  app.post<Body<{ advanceMs?: number, freeze?: boolean }>>('/_sandbox/clock', async (request) => {
+    const { advanceMs, freeze } = request.body ?? {}
+    if (freeze === true) control.freezeClock()
+    if (freeze === false) control.unfreezeClock()
+    if (advanceMs) control.advanceClock(advanceMs)
+    return { now: new Date(control.now()).toISOString() }
+  })
+
+  app.get('/_sandbox/webhook-public-key', async () => control.webhookPublicKey())
+  app.post<Body<WebhookRequest>>('/_sandbox/webhooks', async (request, reply) => {
+    if (!request.body?.url || !['INSTALL', 'UNINSTALL'].includes(request.body.type)) {
+      return reply.code(400).send(badRequest('url and type (INSTALL or UNINSTALL) are required'))
+    }
+    try {
+      return await control.sendWebhook(request.body)
+    } catch (err) {
+      return reply.code(502).send({ statusCode: 502, error: 'Bad Gateway', message: `webhook not delivered: ${(err as Error).message}` })
+    }
+  })
+
+  app.post('/_sandbox/reset', async () => {
+    control.reset()
+    return { ok: true }
+  })
+}

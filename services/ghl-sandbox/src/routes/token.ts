@@ -1,0 +1,67 @@
+/**
+ * POST /oauth/token and POST /oauth/locationToken: form-encoded only, client credentials checked,
+ * codes and refresh tokens single-use, "Location is not active" that spares the refresh token.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { applyFaults, authorize, type SandboxContext } from '../context.ts'
+import { MESSAGES, sendGhlError } from '../http.ts'
+
+const FORM = 'application/x-www-form-urlencoded'
+
+function isForm (request: FastifyRequest): boolean {
+  return (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() === FORM
+}
+
+function formFields (request: FastifyRequest): Record<string, string> {
+  const body = request.body
+  if (!body || typeof body !== 'object') return {}
+  return Object.fromEntries(Object.entries(body).filter(([, v]) => typeof v === 'string')) as Record<string, string>
+}
+
+export function tokenRoutes (app: FastifyInstance, ctx: SandboxContext): void {
+  app.post('/oauth/token', async (request, reply) => {
+    if (!isForm(request)) {
+      return sendGhlError(reply, 400, `The token endpoint accepts ${FORM} only`)
+    }
+    const body = formFields(request)
+    const missing = ['client_id', 'client_secret', 'grant_type'].filter((f) => !body[f])
+    if (missing.length > 0) return sendGhlError(reply, 422, missing.map((f) => `${f} should not be empty`))
+    if (body.grant_type !== 'authorization_code' && body.grant_type !== 'refresh_token') {
+      return sendGhlError(reply, 422, ['grant_type must be one of the following values: authorization_code, refresh_token'])
+    }
+    if (body.user_type !== undefined && body.user_type !== 'Location' && body.user_type !== 'Company') {
+      return sendGhlError(reply, 422, ['user_type must be one of the following values: Company, Location'])
+    }
+    if (body.client_id !== ctx.settings.clientId || body.client_secret !== ctx.settings.clientSecret) {
+      return sendGhlError(reply, 401, 'Invalid client: client_id or client_secret is wrong')
+    }
+    const registered = ctx.settings.redirectUris
+    if (body.redirect_uri !== undefined && registered.length > 0 && !registered.includes(body.redirect_uri)) {
+      return sendGhlError(reply, 400, 'redirect_uri is not registered for this app')
+    }
+
+    if (body.grant_type === 'authorization_code') {
+      if (!body.code) return sendGhlError(reply, 422, ['code should not be empty'])
+      if (!await applyFaults(ctx, reply, ctx.state.locationOfGrant('code', body.code))) return reply
+      // Checked and spent after any injected latency: the decision itself is never interleaved.
+      const outcome = ctx.state.exchangeCode(body.code, body.redirect_uri)
+      return outcome.ok ? outcome.value : sendGhlError(reply, outcome.status, outcome.message)
+    }
+    if (!body.refresh_token) return sendGhlError(reply, 422, ['refresh_token should not be empty'])
+    if (!await applyFaults(ctx, reply, ctx.state.locationOfGrant('refresh', body.refresh_token))) return reply
+    const outcome = ctx.state.refresh(body.refresh_token)
+    return outcome.ok ? outcome.value : sendGhlError(reply, outcome.status, outcome.message)
+  })
+
+  app.post('/oauth/locationToken', async (request, reply) => {
+    if (!isForm(request)) return sendGhlError(reply, 400, `This endpoint accepts ${FORM} only`)
+    const grant = await authorize(ctx, request, reply, { version: '2021-07-28', scope: 'oauth.write', rateLimited: false })
+    if (!grant) return reply
+    if (grant.userType !== 'Company') return sendGhlError(reply, 401, MESSAGES.scope)
+    const body = formFields(request)
+    const missing = ['companyId', 'locationId'].filter((f) => !body[f])
+    if (missing.length > 0) return sendGhlError(reply, 422, missing.map((f) => `${f} must be a string`))
+    const outcome = ctx.state.locationToken(grant, body.locationId ?? '', body.companyId ?? '')
+    return outcome.ok ? outcome.value : sendGhlError(reply, outcome.status, outcome.message)
+  })
+}

@@ -1,0 +1,329 @@
+/**
+ * Everything the sandbox knows: locations, contacts, codes, tokens, the messages it was asked to
+ * send and the counts tests assert on. Every check-and-spend below is synchronous, so two
+ * requests racing for one refresh token are decided like HighLevel does: one wins.
+ */
+import { randomBytes, randomUUID } from 'node:crypto'
+import type { Clock } from './clock.ts'
+
+export type UserType = 'Location' | 'Company'
+
+export interface SandboxLocation {
+  id: string
+  name: string
+  companyId: string
+  /** Installed by an agency: its consent grants a Company token instead of a Location one. */
+  agencyInstall: boolean
+  /** false = "Location is not active" (subscription paused): refresh is refused, the token survives. */
+  active: boolean
+  email: string
+  phone: string
+  timezone: string
+}
+
+export type LocationInput = Partial<SandboxLocation> & { name: string }
+
+export interface SandboxContact {
+  id: string
+  locationId: string
+  name: string | null
+  firstName: string | null
+  lastName: string | null
+  phone: string | null
+  email: string | null
+  dateAdded: string
+  dateUpdated: string
+  tags: string[]
+}
+
+export type ContactInput = { locationId: string, id?: string, name?: string, firstName?: string, lastName?: string, phone?: string, email?: string }
+
+export interface SentMessage {
+  /** Order across the whole sandbox, from 1. */
+  seq: number
+  locationId: string
+  contactId: string
+  type: string
+  body: string
+  messageId: string
+  conversationId: string
+  toNumber: string | null
+  fromNumber: string | null
+  scheduledTimestamp: number | null
+  sentAt: string
+}
+
+export interface Grant {
+  userType: UserType
+  locationId: string | null
+  companyId: string
+  scopes: string[]
+  userId: string
+}
+
+interface AuthCode extends Grant { redirectUri: string, expiresAt: number, used: boolean }
+interface AccessToken extends Grant { expiresAt: number, revoked: boolean }
+interface RefreshToken extends Grant { used: boolean, revoked: boolean }
+
+export interface SandboxStats {
+  codeExchanges: number
+  refreshes: number
+  invalidGrants: number
+  locationInactive: number
+  locationTokens: number
+  rateLimited: number
+  messagesSent: number
+}
+
+const emptyStats = (): SandboxStats => ({
+  codeExchanges: 0, refreshes: 0, invalidGrants: 0, locationInactive: 0, locationTokens: 0, rateLimited: 0, messagesSent: 0,
+})
+
+/** HighLevel ids are 20 letters and digits. */
+export const ghlId = (): string => randomBytes(15).toString('base64').replace(/[^A-Za-z0-9]/g, '').padEnd(20, '0').slice(0, 20)
+
+/** HighLevel's tokens are JWTs; shaped alike so redaction by pattern is exercised, signed by nobody. */
+function jwtLike (claims: Record<string, unknown>): string {
+  const part = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
+  return `${part({ alg: 'HS256', typ: 'JWT' })}.${part({ ...claims, jti: randomUUID() })}.${randomBytes(32).toString('base64url')}`
+}
+
+export const digits = (phone: string): string => phone.replace(/\D/g, '')
+
+export type TokenAnswer = Record<string, unknown> & { access_token: string }
+
+export type Outcome<T> = { ok: true, value: T } | { ok: false, status: number, message: string | string[] }
+
+const fail = (status: number, message: string | string[]): { ok: false, status: number, message: string | string[] } => ({ ok: false, status, message })
+
+export const INVALID_REFRESH = 'Invalid grant: refresh token is invalid'
+export const INVALID_CODE = 'Invalid grant: authorization code is invalid'
+export const LOCATION_INACTIVE = 'Location is not active'
+
+export class SandboxState {
+  readonly locations = new Map<string, SandboxLocation>()
+  readonly contacts = new Map<string, SandboxContact>()
+  readonly sentMessages: SentMessage[] = []
+  stats: SandboxStats = emptyStats()
+  private readonly codes = new Map<string, AuthCode>()
+  private readonly accessTokens = new Map<string, AccessToken>()
+  private readonly refreshTokens = new Map<string, RefreshToken>()
+  private readonly conversations = new Map<string, string>()
+
+  constructor (
+    private readonly clock: Clock,
+    public settings: { accessTokenTtlSeconds: number, codeTtlSeconds: number },
+  ) {}
+
+  addLocation (input: LocationInput): SandboxLocation {
+    const id = input.id ?? ghlId()
+    const location: SandboxLocation = {
+      id,
+      name: input.name,
+      companyId: input.companyId ?? 'sbxCompany0000000001',
+      agencyInstall: input.agencyInstall ?? false,
+      active: input.active ?? true,
+      email: input.email ?? `office@${id.toLowerCase()}.example`,
+      phone: input.phone ?? '+15550000000',
+      timezone: input.timezone ?? 'America/Chicago',
+    }
+    this.locations.set(id, location)
+    return location
+  }
+
+  updateLocation (id: string, patch: Partial<Omit<SandboxLocation, 'id'>>): SandboxLocation | undefined {
+    const location = this.locations.get(id)
+    if (!location) return undefined
+    Object.assign(location, Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)))
+    return location
+  }
+
+  addContact (input: ContactInput): SandboxContact {
+    const at = new Date(this.clock.now()).toISOString()
+    const [first, ...rest] = (input.name ?? '').trim().split(/\s+/)
+    const contact: SandboxContact = {
+      id: input.id ?? ghlId(),
+      locationId: input.locationId,
+      name: input.name ?? ([input.firstName, input.lastName].filter(Boolean).join(' ') || null),
+      firstName: input.firstName ?? (first || null),
+      lastName: input.lastName ?? (rest.join(' ') || null),
+      phone: input.phone ?? null,
+      email: input.email?.toLowerCase() ?? null,
+      dateAdded: at,
+      dateUpdated: at,
+      tags: [],
+    }
+    this.contacts.set(contact.id, contact)
+    return contact
+  }
+
+  contactsOf (locationId: string): SandboxContact[] {
+    return [...this.contacts.values()].filter((c) => c.locationId === locationId)
+  }
+
+  findByPhone (locationId: string, phone: string): SandboxContact | undefined {
+    const wanted = digits(phone)
+    return wanted ? this.contactsOf(locationId).find((c) => c.phone && digits(c.phone) === wanted) : undefined
+  }
+
+  findByEmail (locationId: string, email: string): SandboxContact | undefined {
+    return this.contactsOf(locationId).find((c) => c.email === email.toLowerCase())
+  }
+
+  searchContacts (locationId: string, query: string): SandboxContact[] {
+    const q = query.trim().toLowerCase()
+    const qDigits = digits(q)
+    return this.contactsOf(locationId).filter((c) => !q ||
+      [c.name, c.firstName, c.lastName, c.email].some((v) => v?.toLowerCase().includes(q)) ||
+      (qDigits.length >= 4 && c.phone !== null && digits(c.phone).includes(qDigits)))
+  }
+
+  recordMessage (input: Omit<SentMessage, 'seq' | 'messageId' | 'conversationId' | 'sentAt'>): SentMessage {
+    let conversationId = this.conversations.get(input.contactId)
+    if (!conversationId) {
+      conversationId = ghlId()
+      this.conversations.set(input.contactId, conversationId)
+    }
+    const message: SentMessage = {
+      ...input,
+      seq: this.sentMessages.length + 1,
+      messageId: ghlId(),
+      conversationId,
+      sentAt: new Date(this.clock.now()).toISOString(),
+    }
+    this.sentMessages.push(message)
+    this.stats.messagesSent++
+    return message
+  }
+
+  /** What the consent page grants for a location: a Company grant when an agency installed it. */
+  grantFor (location: SandboxLocation, scopes: string[]): Grant {
+    return {
+      userType: location.agencyInstall ? 'Company' : 'Location',
+      locationId: location.agencyInstall ? null : location.id,
+      companyId: location.companyId,
+      scopes,
+      userId: 'sbxUser0000000000001',
+    }
+  }
+
+  createCode (grant: Grant, redirectUri: string): string {
+    const code = randomBytes(20).toString('hex')
+    this.codes.set(code, { ...grant, redirectUri, expiresAt: this.clock.now() + this.settings.codeTtlSeconds * 1000, used: false })
+    return code
+  }
+
+  /** The location a code or refresh token belongs to, without spending it (for per-location faults). */
+  locationOfGrant (kind: 'code' | 'refresh', value: string): string | undefined {
+    const grant = kind === 'code' ? this.codes.get(value) : this.refreshTokens.get(value)
+    if (!grant) return undefined
+    return grant.locationId ?? this.approvedLocations(grant.companyId, grant)[0]
+  }
+
+  exchangeCode (code: string, redirectUri: string | undefined): Outcome<TokenAnswer> {
+    const grant = this.codes.get(code)
+    if (!grant || grant.used || grant.expiresAt <= this.clock.now()) {
+      this.stats.invalidGrants++
+      return fail(400, INVALID_CODE)
+    }
+    if (redirectUri !== undefined && redirectUri !== grant.redirectUri) {
+      return fail(400, 'redirect_uri does not match the redirect URI this code was issued for')
+    }
+    grant.used = true
+    this.stats.codeExchanges++
+    return { ok: true, value: this.issue(grant, { withRefresh: true }) }
+  }
+
+  refresh (refreshToken: string): Outcome<TokenAnswer> {
+    const grant = this.refreshTokens.get(refreshToken)
+    if (!grant || grant.used || grant.revoked) {
+      this.stats.invalidGrants++
+      return fail(400, INVALID_REFRESH)
+    }
+    const location = grant.locationId ? this.locations.get(grant.locationId) : undefined
+    if (location && !location.active) {
+      // HighLevel keeps the refresh token alive while the location is paused.
+      this.stats.locationInactive++
+      return fail(400, LOCATION_INACTIVE)
+    }
+    grant.used = true
+    this.stats.refreshes++
+    return { ok: true, value: this.issue(grant, { withRefresh: true }) }
+  }
+
+  /** An agency token mints a token for one of its company's locations (no refresh token). */
+  locationToken (agency: Grant, locationId: string, companyId: string): Outcome<TokenAnswer> {
+    const location = this.locations.get(locationId)
+    if (!location || location.companyId !== agency.companyId || companyId !== agency.companyId) {
+      return fail(403, 'The token does not have access to this location')
+    }
+    this.stats.locationTokens++
+    const grant: Grant = { ...agency, userType: 'Location', locationId, scopes: agency.scopes.filter((s) => !s.startsWith('oauth.')) }
+    const { refresh_token: _, approvedLocations: __, isBulkInstallation: ___, userType: ____, companyId: _____, ...answer } = this.issue(grant, { withRefresh: false })
+    return { ok: true, value: answer as TokenAnswer }
+  }
+
+  /** Tokens straight away, for tests that start after the consent (the same shape /oauth/token answers). */
+  issueTokens (grant: Grant): TokenAnswer {
+    return this.issue(grant, { withRefresh: true })
+  }
+
+  accessTokenGrant (token: string): { grant: AccessToken } | { problem: 'unknown' | 'expired' | 'revoked' } {
+    const grant = this.accessTokens.get(token)
+    if (!grant) return { problem: 'unknown' }
+    if (grant.revoked) return { problem: 'revoked' }
+    if (grant.expiresAt <= this.clock.now()) return { problem: 'expired' }
+    return { grant }
+  }
+
+  /** Revokes every access token of the location (and its refresh tokens when asked); returns how many. */
+  revoke (locationId: string, { refreshTokens = false } = {}): number {
+    let n = 0
+    for (const t of this.accessTokens.values()) if (t.locationId === locationId && !t.revoked) { t.revoked = true; n++ }
+    if (refreshTokens) for (const t of this.refreshTokens.values()) if (t.locationId === locationId && !t.revoked) { t.revoked = true; n++ }
+    return n
+  }
+
+  reset (): void {
+    this.locations.clear()
+    this.contacts.clear()
+    this.sentMessages.length = 0
+    this.codes.clear()
+    this.accessTokens.clear()
+    this.refreshTokens.clear()
+    this.conversations.clear()
+    this.stats = emptyStats()
+  }
+
+  private approvedLocations (companyId: string, grant: { userType: UserType }): string[] {
+    if (grant.userType !== 'Company') return []
+    return [...this.locations.values()].filter((l) => l.companyId === companyId && l.agencyInstall).map((l) => l.id)
+  }
+
+  private issue (grant: Grant, { withRefresh }: { withRefresh: boolean }): TokenAnswer {
+    const now = this.clock.now()
+    const ttl = this.settings.accessTokenTtlSeconds
+    const base: Grant = { userType: grant.userType, locationId: grant.locationId, companyId: grant.companyId, scopes: [...grant.scopes], userId: grant.userId }
+    const claims = { authClass: grant.userType, authClassId: grant.locationId ?? grant.companyId, iat: Math.floor(now / 1000) }
+    const accessToken = jwtLike({ ...claims, exp: Math.floor(now / 1000) + ttl })
+    this.accessTokens.set(accessToken, { ...base, expiresAt: now + ttl * 1000, revoked: false })
+    const answer: TokenAnswer = {
+      access_token: accessToken,
+      token_type: 'Bearer',
+      expires_in: ttl,
+      scope: grant.scopes.join(' '),
+      userType: grant.userType,
+      companyId: grant.companyId,
+      userId: grant.userId,
+      isBulkInstallation: false,
+    }
+    if (grant.locationId) answer.locationId = grant.locationId
+    else answer.approvedLocations = this.approvedLocations(grant.companyId, grant)
+    if (withRefresh) {
+      const refreshToken = jwtLike({ ...claims, refresh: true })
+      this.refreshTokens.set(refreshToken, { ...base, used: false, revoked: false })
+      answer.refresh_token = refreshToken
+    }
+    return answer
+  }
+}
