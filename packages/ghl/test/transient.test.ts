@@ -1,0 +1,97 @@
+import { createServer } from 'node:net'
+import t from 'tap'
+import { GhlClient } from '../src/index.ts'
+import { failure, harness, JANE, REDIRECT_URI, SUNRISE } from './helper.ts'
+
+t.test('a 5xx is transient and keeps its status; only the next N requests fail', async (t) => {
+  const { client, sandbox, connect } = await harness(t)
+  const { access_token: accessToken } = await connect()
+  sandbox.control.setFaults({ failNext: 2, errorStatus: 503 }, SUNRISE)
+  for (let i = 0; i < 2; i++) {
+    const err = await failure(() => client.sendSms({ accessToken, contactId: JANE, message: 'hi' }))
+    t.equal(err.kind, 'transient')
+    t.equal(err.status, 503)
+    t.equal(err.retryable, true)
+  }
+  t.ok(await client.sendSms({ accessToken, contactId: JANE, message: 'hi' }))
+  t.equal(sandbox.control.messages().length, 1, 'only the request that succeeded was sent')
+})
+
+t.test('a 5xx rate of 1 fails every request of that location and no other', async (t) => {
+  const { client, sandbox, connect } = await harness(t)
+  const sunrise = await connect(SUNRISE)
+  const harbor = await connect('sbxLocation000000002')
+  sandbox.control.setFaults({ errorRate: 1 }, SUNRISE)
+  const err = await failure(() => client.getLocation({ accessToken: sunrise.access_token, locationId: SUNRISE }))
+  t.equal(err.kind, 'transient')
+  t.equal(err.status, 500)
+  t.ok(await client.getLocation({ accessToken: harbor.access_token, locationId: 'sbxLocation000000002' }))
+  sandbox.control.clearFaults(SUNRISE)
+  t.ok(await client.getLocation({ accessToken: sunrise.access_token, locationId: SUNRISE }))
+})
+
+t.test('a global fault reaches the token endpoint too, without spending the refresh token', async (t) => {
+  const { client, sandbox, connect } = await harness(t)
+  const { refresh_token: refreshToken = '' } = await connect()
+  sandbox.control.setFaults({ failNext: 1, errorStatus: 502 })
+  t.equal((await failure(() => client.refreshToken({ refreshToken }))).kind, 'transient')
+  t.ok(await client.refreshToken({ refreshToken }), 'the refresh token survived the 502')
+})
+
+t.test('a request that hangs past the client timeout is transient (timeout)', async (t) => {
+  const { clientFor, sandbox, connect } = await harness(t)
+  const { access_token: accessToken } = await connect()
+  const impatient = clientFor({ httpTimeoutMs: 200 })
+  sandbox.control.setFaults({ hangNext: 1 }, SUNRISE)
+  const err = await failure(() => impatient.sendSms({ accessToken, contactId: JANE, message: 'hi' }))
+  t.equal(err.kind, 'transient')
+  t.equal(err.networkCode, 'timeout')
+  t.match(err.message, /did not answer sendSms within 200 ms/)
+  t.ok(await impatient.sendSms({ accessToken, contactId: JANE, message: 'hi' }), 'the pool still works afterwards')
+})
+
+t.test('latency beyond the client timeout is a timeout; within it the call succeeds', async (t) => {
+  const { clientFor, sandbox, connect } = await harness(t)
+  const { access_token: accessToken } = await connect()
+  sandbox.control.setFaults({ latencyMs: 300 }, SUNRISE)
+  const impatient = clientFor({ httpTimeoutMs: 100 })
+  t.equal((await failure(() => impatient.getLocation({ accessToken, locationId: SUNRISE }))).networkCode, 'timeout')
+  const patient = clientFor({ httpTimeoutMs: 5_000 })
+  t.equal((await patient.getLocation({ accessToken, locationId: SUNRISE })).data.location.id, SUNRISE)
+})
+
+t.test('nothing listening is transient with the network error code', async (t) => {
+  // A port that was free a moment ago and is closed now.
+  const port = await new Promise<number>((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0))
+    })
+  })
+  const client = new GhlClient({
+    clientId: 'c', clientSecret: 'secret-value', redirectUri: REDIRECT_URI,
+    authBaseUrl: `http://127.0.0.1:${port}`, apiBaseUrl: `http://127.0.0.1:${port}`, httpTimeoutMs: 2_000,
+  })
+  t.teardown(() => client.close())
+  const err = await failure(() => client.refreshToken({ refreshToken: 'r' }))
+  t.equal(err.kind, 'transient')
+  t.equal(err.networkCode, 'ECONNREFUSED')
+})
+
+t.test('errors carry HighLevel\'s message and traceId but never a token or the client secret', async (t) => {
+  const { client, sandbox, connect } = await harness(t, { accessTokenTtlSeconds: 60 })
+  const tokens = await connect()
+  await client.refreshToken({ refreshToken: tokens.refresh_token ?? '' })
+  sandbox.control.advanceClock(61_000)
+  const errors = [
+    await failure(() => client.refreshToken({ refreshToken: tokens.refresh_token ?? '' })),
+    await failure(() => client.sendSms({ accessToken: tokens.access_token, contactId: JANE, message: 'hi' })),
+  ]
+  for (const err of errors) {
+    t.ok(err.traceId, `${err.kind} keeps the traceId`)
+    const everything = `${JSON.stringify(err)} ${err.stack} ${String(err)} ${JSON.stringify(Object.entries(err))}`
+    for (const secret of [tokens.access_token, tokens.refresh_token ?? '', sandbox.clientSecret]) {
+      t.notOk(everything.includes(secret), `${err.kind} does not contain a secret`)
+    }
+  }
+})
