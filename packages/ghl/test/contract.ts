@@ -8,14 +8,10 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import Ajv, { type ValidateFunction } from 'ajv'
 import addFormats from 'ajv-formats'
+import type { StartedSandbox } from '@ghl-connect/testing'
 
-export interface Exchange {
-  method: string
-  url: string
-  headers: Record<string, string>
-  body: unknown
-  response: { status: number, headers: Record<string, string>, body: unknown }
-}
+/** What the sandbox records per request (secrets masked). */
+export type Exchange = StartedSandbox['control']['recorded'][number]
 
 const SPEC_FILES = ['oauth.json', 'contacts.json', 'conversations.json', 'locations.json', 'marketplace.json']
 const BASE = 'https://ghl-openapi.invalid/apps/'
