@@ -137,11 +137,21 @@ const sections = {
     SMS_MAX_ATTEMPTS: int(5, 1, 50),
     WORKER_HEALTH_PORT: int(0, 0, 65535),
     WORKER_SHUTDOWN_TIMEOUT_MS: int(25_000, 1000),
+    SMS_RETRY_BASE_MS: int(2000, 10, 600_000),
+    GHL_RATE_LIMIT_MAX: int(90, 1, 100_000),
+    GHL_RATE_LIMIT_INTERVAL_MS: int(10_000, 100, 86_400_000),
+    OUTBOX_RECONCILE_EVERY_SECONDS: int(60, 1, 86_400),
+    OUTBOX_RECONCILE_AFTER_SECONDS: int(60, 0, 86_400),
   }).transform((e) => ({
     concurrency: e.WORKER_CONCURRENCY,
     smsMaxAttempts: e.SMS_MAX_ATTEMPTS,
     healthPort: e.WORKER_HEALTH_PORT,
     shutdownTimeoutMs: e.WORKER_SHUTDOWN_TIMEOUT_MS,
+    smsRetryBaseMs: e.SMS_RETRY_BASE_MS,
+    /** Our share of HighLevel's 100 requests per 10 s per location, shared by every worker. */
+    locationRateLimit: { max: e.GHL_RATE_LIMIT_MAX, intervalMs: e.GHL_RATE_LIMIT_INTERVAL_MS },
+    reconcileEveryMs: e.OUTBOX_RECONCILE_EVERY_SECONDS * 1000,
+    reconcileAfterMs: e.OUTBOX_RECONCILE_AFTER_SECONDS * 1000,
   })),
 
   crmEvents: z.object({
@@ -171,6 +181,10 @@ const sections = {
     SANDBOX_ACCESS_TOKEN_TTL_SECONDS: int(86_399, 1),
     SANDBOX_AUTO_APPROVE: bool(false),
     SANDBOX_WEBHOOK_PRIVATE_KEY: z.string().trim().optional(),
+    SANDBOX_REDIRECT_URIS: z.string().trim().optional()
+      .transform((v) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : []))
+      .pipe(z.array(z.url({ protocol: /^https?$/, error: 'must list http(s) URLs, comma-separated' }))),
+    SANDBOX_CODE_TTL_SECONDS: int(600, 1),
     GHL_CLIENT_ID: z.string({ error: 'is required: the client id the sandbox accepts' }).trim().min(1),
     GHL_CLIENT_SECRET: secret(8, 'the client secret the sandbox accepts'),
     GHL_APP_ID: z.string({ error: 'is required: the app id the sandbox puts in webhooks' }).trim().min(1),
@@ -180,6 +194,8 @@ const sections = {
     accessTokenTtlSeconds: e.SANDBOX_ACCESS_TOKEN_TTL_SECONDS,
     autoApprove: e.SANDBOX_AUTO_APPROVE,
     webhookPrivateKey: e.SANDBOX_WEBHOOK_PRIVATE_KEY,
+    redirectUris: e.SANDBOX_REDIRECT_URIS,
+    codeTtlSeconds: e.SANDBOX_CODE_TTL_SECONDS,
     clientId: e.GHL_CLIENT_ID,
     clientSecret: e.GHL_CLIENT_SECRET,
     appId: e.GHL_APP_ID,

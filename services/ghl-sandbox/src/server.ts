@@ -14,6 +14,8 @@ const { app, control } = buildSandbox({
   accessTokenTtlSeconds: config.sandbox.accessTokenTtlSeconds,
   autoApprove: config.sandbox.autoApprove,
   webhookPrivateKey: config.sandbox.webhookPrivateKey,
+  redirectUris: config.sandbox.redirectUris,
+  codeTtlSeconds: config.sandbox.codeTtlSeconds,
   logger,
 })
 
