@@ -12,10 +12,13 @@ import type { Runtime } from './runtime.ts'
 import errorHandler from './plugins/app/error-handler.ts'
 import apiKeyAuth from './plugins/app/api-key-auth.ts'
 import rateLimit from './plugins/external/rate-limit.ts'
+import bullBoard from './plugins/external/bull-board.ts'
+import metrics from './plugins/app/metrics.ts'
 import health from './routes/health.ts'
 import ghlOAuth from './routes/ghl-oauth/index.ts'
 import ghlWebhooks from './routes/ghl-oauth/webhooks.ts'
 import connect from './routes/connect.ts'
+import sms from './routes/sms/index.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -58,6 +61,9 @@ export async function buildApp (runtime: Runtime): Promise<App> {
   await app.register(connect)
   await app.register(ghlOAuth, { prefix: '/api/ghl-oauth' })
   await app.register(ghlWebhooks, { prefix: '/api/ghl-oauth' })
+  await app.register(sms, { prefix: '/api/sms' })
+  await app.register(metrics)
+  await app.register(bullBoard)
   app.get('/docs/json', { schema: { hide: true } }, async () => app.swagger())
 
   app.addHook('onClose', async () => { await runtime.close() })

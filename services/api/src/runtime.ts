@@ -4,16 +4,19 @@
  */
 import type { Redis } from 'ioredis'
 import type { ApiConfig } from '@ghl-connect/config'
-import { createDatabase, IntegrationsRepository, TokenCipher, WebhookReceiptsRepository, type DatabaseHandle } from '@ghl-connect/db'
+import { createDatabase, IntegrationsRepository, SmsMessagesRepository, TokenCipher, WebhookReceiptsRepository, type DatabaseHandle } from '@ghl-connect/db'
 import { GhlClient } from '@ghl-connect/ghl'
 import type { Logger } from '@ghl-connect/logging'
+import { createMetrics, type Metrics } from '@ghl-connect/metrics'
 import { createQueues, createRedis, crmEventPublisher, type CrmEventPublisher, type Queues } from '@ghl-connect/queues'
+import { SmsDispatcher } from '@ghl-connect/sms'
 import { ghlTokenEndpoint, TokenService, type ConnectionEvent } from '@ghl-connect/tokens'
 import { ConnectLinks } from './oauth/connect-links.ts'
 import { ConnectService } from './oauth/connect-service.ts'
 import { OAuthStates } from './oauth/oauth-states.ts'
 import { parsePublicKey } from './oauth/webhook-signature.ts'
 import { WebhookService } from './webhooks/webhook-service.ts'
+import { SmsIntake } from './sms/sms-intake.ts'
 
 export interface Runtime {
   config: ApiConfig
@@ -28,6 +31,9 @@ export interface Runtime {
   connectService: ConnectService
   webhookService: WebhookService
   publishEvent: CrmEventPublisher
+  metrics: Metrics
+  smsMessages: SmsMessagesRepository
+  smsIntake: SmsIntake
   close: () => Promise<void>
 }
 
@@ -46,6 +52,8 @@ export function createRuntime (config: ApiConfig, logger: Logger): Runtime {
     refreshWindowMs: config.tokens.refreshWindowMs,
   })
   const ghl = new GhlClient(config.ghl)
+  const metrics = createMetrics('api', { processMetrics: config.runtime.nodeEnv !== 'test' })
+  const smsMessages = new SmsMessagesRepository(database.db)
   const tokenService = new TokenService({
     redis,
     keyPrefix: config.redis.keyPrefix,
@@ -54,6 +62,7 @@ export function createRuntime (config: ApiConfig, logger: Logger): Runtime {
     logger,
     lockTtlMs: config.ghl.httpTimeoutMs + 5000,
     onEvent: onConnectionEvent,
+    onOutcome: (outcome) => metrics.refreshOutcomes.inc({ outcome }),
   })
   return {
     config,
@@ -69,6 +78,10 @@ export function createRuntime (config: ApiConfig, logger: Logger): Runtime {
     webhookService: new WebhookService(parsePublicKey(config.http.ghlWebhookPublicKey), config.ghl.appId,
       new WebhookReceiptsRepository(database.db), integrations, logger, onConnectionEvent),
     publishEvent,
+    metrics,
+    smsMessages,
+    smsIntake: new SmsIntake(integrations, smsMessages, new SmsDispatcher(queues.sms, redis, config.redis.keyPrefix), logger,
+      { legacyPitFallback: config.legacyPit !== null, metrics }),
     close: async () => {
       await queues.close()
       await ghl.close()

@@ -28,6 +28,8 @@ export const smsMessages = pgTable('sms_messages', {
   uniqueIndex('sms_messages_idempotency').on(t.clientId, t.idempotencyKey),
   // The reconciler looks only at rows still waiting.
   index('sms_messages_queued').on(t.createdAt).where(sql`status = 'queued'`),
+  // ...and at rows left `sending` by a worker that died mid-POST.
+  index('sms_messages_sending').on(t.updatedAt).where(sql`status = 'sending'`),
   index('sms_messages_client_created').on(t.clientId, t.createdAt),
   check('sms_messages_status_known', sql`status in ('queued', 'sending', 'sent', 'failed')`),
   check('sms_messages_one_recipient', sql`num_nonnulls(contact_id, phone, contact_name) = 1`),

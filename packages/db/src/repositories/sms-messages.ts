@@ -1,0 +1,144 @@
+import { and, asc, eq, gt, inArray, lt, ne, or, sql } from 'drizzle-orm'
+import type { Database } from '../database.ts'
+import { smsMessages, type SmsMessageRow } from '../schema/index.ts'
+
+export type OutboxMessage = SmsMessageRow
+
+/** Exactly one of the three, as the CRM asked. */
+export type Recipient = { contactId: string } | { phone: string } | { name: string }
+
+export interface NewOutboxMessage {
+  clientId: string
+  /** null when the legacy PIT sends for a client without an OAuth connection. */
+  integrationId: string | null
+  idempotencyKey: string | null
+  to: Recipient
+  body: string
+}
+
+export interface OutboxFailure { code: string, message: string }
+
+export const recipientOf = (m: Pick<OutboxMessage, 'contactId' | 'phone' | 'contactName'>): Recipient =>
+  m.contactId !== null ? { contactId: m.contactId } : m.phone !== null ? { phone: m.phone } : { name: m.contactName ?? '' }
+
+/**
+ * The SMS outbox. Every status change is conditional on the status the caller saw, so two
+ * processes holding the same job (a stalled one and its retry) cannot both move a message on.
+ */
+export class SmsMessagesRepository {
+  constructor (private readonly db: Database) {}
+
+  /**
+   * Writes the message, or returns the one already stored under the same (client, idempotency
+   * key) with `created: false`: the CRM retrying a request gets the first answer, nothing is sent twice.
+   */
+  async insertOnce (message: NewOutboxMessage): Promise<{ message: OutboxMessage, created: boolean }> {
+    const { to } = message
+    const [row] = await this.db.insert(smsMessages).values({
+      clientId: message.clientId,
+      integrationId: message.integrationId,
+      idempotencyKey: message.idempotencyKey,
+      contactId: 'contactId' in to ? to.contactId : null,
+      phone: 'phone' in to ? to.phone : null,
+      contactName: 'name' in to ? to.name : null,
+      body: message.body,
+    }).onConflictDoNothing({ target: [smsMessages.clientId, smsMessages.idempotencyKey] }).returning()
+    if (row) return { message: row, created: true }
+    const [existing] = await this.db.select().from(smsMessages).where(and(
+      eq(smsMessages.clientId, message.clientId), eq(smsMessages.idempotencyKey, message.idempotencyKey ?? ''))).limit(1)
+    if (!existing) throw new Error('sms_messages: idempotency conflict without a stored row')
+    return { message: existing, created: false }
+  }
+
+  async findByIdempotencyKey (clientId: string, idempotencyKey: string): Promise<OutboxMessage | null> {
+    const [row] = await this.db.select().from(smsMessages)
+      .where(and(eq(smsMessages.clientId, clientId), eq(smsMessages.idempotencyKey, idempotencyKey))).limit(1)
+    return row ?? null
+  }
+
+  async findById (id: string): Promise<OutboxMessage | null> {
+    const [row] = await this.db.select().from(smsMessages).where(eq(smsMessages.id, id)).limit(1)
+    return row ?? null
+  }
+
+  /** queued -> sending, just before the POST; false when someone else moved it first. */
+  async markSending (id: string): Promise<boolean> {
+    const rows = await this.db.update(smsMessages).set({ status: 'sending', updatedAt: new Date() })
+      .where(and(eq(smsMessages.id, id), eq(smsMessages.status, 'queued'))).returning({ id: smsMessages.id })
+    return rows.length === 1
+  }
+
+  /** HighLevel accepted it. Wins over anything but `sent`: an answer that arrives is the truth. */
+  async markSent (id: string, ids: { messageId: string, conversationId: string | null }): Promise<OutboxMessage | null> {
+    const now = new Date()
+    const [row] = await this.db.update(smsMessages).set({
+      status: 'sent',
+      attempts: sql`${smsMessages.attempts} + 1`,
+      ghlMessageId: ids.messageId,
+      ghlConversationId: ids.conversationId,
+      errorCode: null,
+      errorMessage: null,
+      sentAt: now,
+      updatedAt: now,
+    }).where(and(eq(smsMessages.id, id), ne(smsMessages.status, 'sent'))).returning()
+    return row ?? null
+  }
+
+  /**
+   * sending -> queued after an answer that proves nothing was sent (5xx, 429, a refused
+   * connection). `countAttempt` is false for a 429: waiting for the rate limit is not a try.
+   */
+  async backToQueued (id: string, opts: { countAttempt: boolean, failure?: OutboxFailure }): Promise<OutboxMessage | null> {
+    const [row] = await this.db.update(smsMessages).set({
+      status: 'queued',
+      attempts: opts.countAttempt ? sql`${smsMessages.attempts} + 1` : smsMessages.attempts,
+      ...(opts.failure ? { errorCode: opts.failure.code, errorMessage: opts.failure.message } : {}),
+      updatedAt: new Date(),
+    }).where(and(eq(smsMessages.id, id), eq(smsMessages.status, 'sending'))).returning()
+    return row ?? null
+  }
+
+  /** Records a try that failed before the POST (token, recipient lookup), without leaving `queued`. */
+  async recordAttempt (id: string, failure: OutboxFailure): Promise<OutboxMessage | null> {
+    const [row] = await this.db.update(smsMessages).set({
+      attempts: sql`${smsMessages.attempts} + 1`, errorCode: failure.code, errorMessage: failure.message, updatedAt: new Date(),
+    }).where(and(eq(smsMessages.id, id), eq(smsMessages.status, 'queued'))).returning()
+    return row ?? null
+  }
+
+  /** Failed for good. `countAttempt` when the failure was HighLevel's answer to a POST. */
+  async markFailed (id: string, failure: OutboxFailure, opts: { countAttempt?: boolean } = {}): Promise<OutboxMessage | null> {
+    const [row] = await this.db.update(smsMessages).set({
+      status: 'failed',
+      attempts: opts.countAttempt ? sql`${smsMessages.attempts} + 1` : smsMessages.attempts,
+      errorCode: failure.code,
+      errorMessage: failure.message,
+      updatedAt: new Date(),
+    }).where(and(eq(smsMessages.id, id), inArray(smsMessages.status, ['queued', 'sending']))).returning()
+    return row ?? null
+  }
+
+  /**
+   * One page of messages the reconciler must check: `queued` ones created before `queuedBefore`
+   * and `sending` ones untouched since `sendingBefore`, in (createdAt, id) order. Both halves
+   * are served by partial indexes, so this stays cheap however large the history grows.
+   */
+  async listStale (opts: { queuedBefore: Date, sendingBefore: Date, limit: number, after?: { createdAt: Date, id: string } }): Promise<Array<Pick<OutboxMessage, 'id' | 'clientId' | 'status' | 'createdAt'>>> {
+    const t = smsMessages
+    const after = opts.after ? or(gt(t.createdAt, opts.after.createdAt), and(eq(t.createdAt, opts.after.createdAt), gt(t.id, opts.after.id))) : undefined
+    return this.db.select({ id: t.id, clientId: t.clientId, status: t.status, createdAt: t.createdAt }).from(t).where(and(
+      or(
+        and(eq(t.status, 'queued'), lt(t.createdAt, opts.queuedBefore)),
+        and(eq(t.status, 'sending'), lt(t.updatedAt, opts.sendingBefore)),
+      ),
+      after,
+    )).orderBy(asc(t.createdAt), asc(t.id)).limit(opts.limit)
+  }
+
+  /** When the oldest message still waiting was asked for (the queue's real age), or null. */
+  async oldestQueuedAt (): Promise<Date | null> {
+    const [row] = await this.db.select({ createdAt: smsMessages.createdAt }).from(smsMessages)
+      .where(eq(smsMessages.status, 'queued')).orderBy(asc(smsMessages.createdAt)).limit(1)
+    return row?.createdAt ?? null
+  }
+}

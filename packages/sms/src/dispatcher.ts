@@ -1,0 +1,60 @@
+/**
+ * Puts SMS send jobs on the queue: the api's intake and the worker's outbox reconciler both come
+ * through here, so the job id and the fairness rule live in one place.
+ *
+ * Fairness: a job's BullMQ priority is its client's backlog at the time it is queued (1 for a
+ * client with nothing waiting, 2000 for the 2000th of a burst). BullMQ takes the lowest number
+ * first and keeps FIFO among equals, so each client's messages stay in order while a quiet
+ * client's single SMS goes ahead of a busy client's backlog instead of waiting behind all of it.
+ */
+import type { Redis } from 'ioredis'
+import { jobIds, type TypedQueue } from '@ghl-connect/queues'
+
+/** BullMQ's largest priority. */
+const MAX_PRIORITY = 2 ** 21 - 1
+/** A backlog counter nobody touches for this long is stale (its jobs were lost with Redis): start over. */
+const BACKLOG_TTL_MS = 6 * 3600_000
+
+// Never below zero: a message settled after Redis lost the counter must not make it negative.
+const SETTLE = `local v = redis.call('decr', KEYS[1]) if v <= 0 then redis.call('del', KEYS[1]) return 0 end return v`
+
+export type SmsJobState = 'missing' | 'pending' | 'failed' | 'completed'
+
+export class SmsDispatcher {
+  constructor (
+    private readonly queue: TypedQueue<'sms'>,
+    private readonly redis: Redis,
+    private readonly keyPrefix: string,
+  ) {}
+
+  /** Queues the send job of a message already written to the outbox. */
+  async enqueue (message: { id: string, clientId: string }): Promise<{ priority: number }> {
+    const key = this.backlogKey(message.clientId)
+    const [[, backlog]] = await this.redis.multi().incr(key).pexpire(key, BACKLOG_TTL_MS).exec() as [[unknown, number], unknown]
+    const priority = Math.min(MAX_PRIORITY, Math.max(1, backlog))
+    await this.queue.add('send', { messageId: message.id }, { jobId: jobIds.smsSend(message.id), priority })
+    return { priority }
+  }
+
+  /** The worker calls this once a message left the queue for good (sent or failed). */
+  async settled (clientId: string): Promise<void> {
+    await this.redis.eval(SETTLE, 1, this.backlogKey(clientId))
+  }
+
+  /** What BullMQ holds for a message's job, as the reconciler needs to know it. */
+  async jobState (messageId: string): Promise<SmsJobState> {
+    const state = await this.queue.getJobState(jobIds.smsSend(messageId))
+    if (state === 'unknown') return 'missing'
+    if (state === 'failed' || state === 'completed') return state
+    return 'pending'
+  }
+
+  /** Drops a finished job so the message can be queued again under the same id. */
+  async removeJob (messageId: string): Promise<void> {
+    await this.queue.remove(jobIds.smsSend(messageId))
+  }
+
+  private backlogKey (clientId: string): string {
+    return `${this.keyPrefix}:sms-backlog:${Buffer.from(clientId).toString('base64url')}`
+  }
+}

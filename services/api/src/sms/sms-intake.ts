@@ -1,0 +1,97 @@
+/**
+ * SMS intake: the outbox row is written first (PostgreSQL is the record), then the send job is
+ * queued. If Redis refuses the job, the message is still accepted: the worker's outbox
+ * reconciler queues it within a couple of minutes. The same idempotency key for the same client
+ * answers the first message again and queues nothing.
+ */
+import type { IntegrationsRepository, OutboxMessage, Recipient, SmsMessagesRepository } from '@ghl-connect/db'
+import { recipientOf } from '@ghl-connect/db'
+import { badRequest, conflict, NOT_CONNECTED_MESSAGE, notFound } from '@ghl-connect/errors'
+import type { Logger } from '@ghl-connect/logging'
+import type { Metrics } from '@ghl-connect/metrics'
+import type { SmsDispatcher } from '@ghl-connect/sms'
+import type { SmsBody, SmsRecipient, SmsView } from '../schemas/sms.ts'
+
+const E164 = /^\+[1-9]\d{1,14}$/
+
+export class SmsIntake {
+  constructor (
+    private readonly integrations: IntegrationsRepository,
+    private readonly messages: SmsMessagesRepository,
+    private readonly dispatcher: SmsDispatcher,
+    private readonly logger: Logger,
+    private readonly opts: { legacyPitFallback: boolean, metrics?: Metrics },
+  ) {}
+
+  async accept (request: SmsBody): Promise<{ id: string, status: OutboxMessage['status'], duplicate: boolean }> {
+    const to = oneRecipient(request.to)
+    if (request.message.trim() === '') throw invalid('message', 'message must contain more than spaces.')
+    const { clientId, idempotencyKey } = request
+
+    // A retry after the first request succeeded answers the first message, whatever happened since.
+    if (idempotencyKey) {
+      const earlier = await this.messages.findByIdempotencyKey(clientId, idempotencyKey)
+      if (earlier) return this.repeated(earlier, to, request.message)
+    }
+    const integration = await this.integrations.findByClient(clientId)
+    if (!integration?.accessToken && !this.opts.legacyPitFallback) throw conflict('not_connected', NOT_CONNECTED_MESSAGE)
+    if (integration?.status === 'needs_reauth') {
+      throw conflict('needs_reauth', 'The GoHighLevel connection was revoked or its refresh token expired; reconnect GoHighLevel from settings.')
+    }
+
+    const { message, created } = await this.messages.insertOnce({
+      clientId, integrationId: integration?.id ?? null, idempotencyKey: idempotencyKey ?? null, to, body: request.message,
+    })
+    if (!created) return this.repeated(message, to, request.message)
+    try {
+      await this.dispatcher.enqueue(message)
+    } catch (err) {
+      this.logger.warn({ err, messageId: message.id, clientId }, 'sms stored but not queued (Redis); the outbox reconciler will queue it')
+    }
+    this.opts.metrics?.smsIntake.inc({ outcome: 'accepted' })
+    return { id: message.id, status: message.status, duplicate: false }
+  }
+
+  async view (id: string): Promise<SmsView> {
+    const m = await this.messages.findById(id)
+    if (!m) throw notFound('sms_not_found', `There is no SMS with id ${id}; use the id POST /api/sms answered.`)
+    return {
+      id: m.id,
+      status: m.status,
+      attempts: m.attempts,
+      error: m.errorCode ? { code: m.errorCode, message: m.errorMessage ?? '' } : null,
+      ghlMessageId: m.ghlMessageId,
+      conversationId: m.ghlConversationId,
+      createdAt: m.createdAt.toISOString(),
+      sentAt: m.sentAt?.toISOString() ?? null,
+    }
+  }
+
+  private repeated (earlier: OutboxMessage, to: Recipient, body: string) {
+    // The same key with a different message is a bug in the caller, not a retry: say so.
+    if (earlier.body !== body || JSON.stringify(recipientOf(earlier)) !== JSON.stringify(to)) {
+      throw conflict('idempotency_key_reused', `This idempotency key was already used for a different message (${earlier.id}); use a new key for a new message.`)
+    }
+    this.opts.metrics?.smsIntake.inc({ outcome: 'duplicate' })
+    return { id: earlier.id, status: earlier.status, duplicate: true }
+  }
+}
+
+function invalid (field: string, message: string) {
+  return badRequest('invalid_request', message, { fields: { [field]: message } })
+}
+
+function oneRecipient (to: SmsRecipient): Recipient {
+  const given = (['contactId', 'phone', 'name'] as const).filter((k) => to[k] !== undefined)
+  if (given.length !== 1) {
+    throw invalid('to', `to must have exactly one of contactId, phone or name${given.length > 1 ? ` (got ${given.join(' and ')})` : ''}.`)
+  }
+  if (to.contactId !== undefined) return { contactId: to.contactId }
+  if (to.phone !== undefined) {
+    if (!E164.test(to.phone)) throw invalid('to.phone', 'to.phone must be in E.164 format: + then the country code and number, digits only (e.g. +15550100001).')
+    return { phone: to.phone }
+  }
+  const name = (to.name ?? '').trim()
+  if (!name) throw invalid('to.name', 'to.name must contain more than spaces.')
+  return { name }
+}

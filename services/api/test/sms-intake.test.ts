@@ -1,0 +1,119 @@
+import t from 'tap'
+import { randomUUID } from 'node:crypto'
+import { NOT_CONNECTED_MESSAGE } from '@ghl-connect/errors'
+import { jobIds } from '@ghl-connect/queues'
+import { buildTestApi, type TestApi } from './helper.ts'
+
+async function connect (api: TestApi, clientId: string) {
+  await api.app.runtime.integrations.replaceActive(clientId, {
+    locationId: 'sbxLocation000000001', locationName: 'Sunrise Dental', userType: 'Location', scopes: ['conversations/message.write'],
+    accessToken: `access-${randomUUID()}`, refreshToken: `refresh-${randomUUID()}`, expiresAt: new Date(Date.now() + 86_399_000),
+  })
+}
+
+const post = (api: TestApi, payload: unknown) => api.app.inject({ method: 'POST', url: '/api/sms', headers: api.auth, payload: payload as object })
+
+t.test('an SMS is stored, then queued as sms-<id>, and answered 202 {id, status}', async (t) => {
+  const api = await buildTestApi(t)
+  await connect(api, 'client-a')
+  const res = await post(api, { clientId: 'client-a', to: { phone: '+15550100001' }, message: 'Your appointment is tomorrow at 9.' })
+  t.equal(res.statusCode, 202)
+  const { id, status } = res.json()
+  t.equal(status, 'queued')
+  const row = await api.app.runtime.smsMessages.findById(id)
+  t.match(row, { clientId: 'client-a', phone: '+15550100001', contactId: null, body: 'Your appointment is tomorrow at 9.', status: 'queued', attempts: 0 })
+  const job = await api.app.runtime.queues.sms.getJob(jobIds.smsSend(id))
+  t.same(job?.data, { messageId: id })
+  t.equal(job?.name, 'send')
+
+  const view = await api.app.inject({ url: `/api/sms/${id}`, headers: api.auth })
+  t.equal(view.statusCode, 200)
+  t.same(Object.keys(view.json()).sort(), ['attempts', 'conversationId', 'createdAt', 'error', 'ghlMessageId', 'id', 'sentAt', 'status'])
+  t.match(view.json(), { id, status: 'queued', attempts: 0, error: null, ghlMessageId: null, conversationId: null, sentAt: null })
+})
+
+t.test('the same idempotency key answers the first message and queues nothing new', async (t) => {
+  const api = await buildTestApi(t)
+  await connect(api, 'client-b')
+  const body = { clientId: 'client-b', to: { contactId: 'sbxContact0000000001' }, message: 'Hello', idempotencyKey: 'order-42-reminder' }
+  const answers = await Promise.all([post(api, body), post(api, body), post(api, body)])
+  t.same(answers.map((a) => a.statusCode), [202, 202, 202])
+  const ids = new Set(answers.map((a) => a.json().id))
+  t.equal(ids.size, 1, 'one message for three identical requests, even at once')
+  t.equal(await api.app.runtime.queues.sms.count(), 1, 'one job')
+  const again = await post(api, body)
+  t.equal(again.json().id, [...ids][0])
+
+  const otherClient = await post(api, { ...body, clientId: 'client-c' })
+  t.equal(otherClient.statusCode, 409, 'keys are per client: another client with no connection is refused on its own terms')
+  t.equal(otherClient.json().error, 'not_connected')
+
+  const reused = await post(api, { ...body, message: 'Something else' })
+  t.equal(reused.statusCode, 409)
+  t.equal(reused.json().error, 'idempotency_key_reused')
+})
+
+t.test('a client without an active integration gets 409 not_connected with the seed sentence', async (t) => {
+  const api = await buildTestApi(t)
+  const res = await post(api, { clientId: 'nobody', to: { contactId: 'abc' }, message: 'Hi' })
+  t.equal(res.statusCode, 409)
+  t.same(res.json(), { error: 'not_connected', message: NOT_CONNECTED_MESSAGE })
+  t.equal(NOT_CONNECTED_MESSAGE, "Please connect your GoHighLevel account first. Click 'Connect GoHighLevel' in settings.")
+})
+
+t.test('with the legacy PIT fallback on, a client without OAuth is accepted', async (t) => {
+  const api = await buildTestApi(t, { GHL_LEGACY_PIT_FALLBACK: 'true', GHL_LEGACY_PIT_TOKEN: 'pit-legacy-token-value', GHL_LEGACY_LOCATION_ID: 'sbxLocation000000001' })
+  const res = await post(api, { clientId: 'legacy-client', to: { contactId: 'abc' }, message: 'Hi' })
+  t.equal(res.statusCode, 202)
+})
+
+t.test('bad input is a 400 naming the field and the rule, never a 500', async (t) => {
+  const api = await buildTestApi(t)
+  await connect(api, 'client-v')
+  const base = { clientId: 'client-v', to: { phone: '+15550100001' }, message: 'Hi' }
+  const cases: Array<[string, unknown, RegExp]> = [
+    ['no recipient', { ...base, to: {} }, /to must have exactly one of contactId, phone or name/],
+    ['two recipients', { ...base, to: { phone: '+15550100001', name: 'Jane' } }, /exactly one .*\(got phone and name\)/],
+    ['phone not E.164', { ...base, to: { phone: '555-0100' } }, /to\.phone must be in E\.164 format/],
+    ['unknown recipient field', { ...base, to: { email: 'a@b.c' } }, /body\.to has an unknown field "email"/],
+    ['empty message', { ...base, message: '' }, /body\.message must NOT have fewer than 1 characters/],
+    ['blank message', { ...base, message: '   ' }, /message must contain more than spaces/],
+    ['message too long', { ...base, message: 'x'.repeat(1601) }, /body\.message must NOT have more than 1600 characters/],
+    ['unknown field', { ...base, priority: 'high' }, /body has an unknown field "priority"/],
+    ['no clientId', { to: base.to, message: 'Hi' }, /body\.clientId is required/],
+    ['message not a string', { ...base, message: 42 }, /body\.message must be string/],
+  ]
+  for (const [name, payload, message] of cases) {
+    const res = await post(api, payload)
+    t.equal(res.statusCode, 400, name)
+    t.match(res.json(), { error: 'invalid_request', message }, name)
+  }
+  t.equal((await post(api, { ...base, message: 'x'.repeat(1600) })).statusCode, 202, '1,600 characters is fine')
+
+  const big = await api.app.inject({ method: 'POST', url: '/api/sms', headers: { ...api.auth, 'content-type': 'application/json' }, payload: JSON.stringify({ ...base, message: 'x'.repeat(20_000) }) })
+  t.equal(big.statusCode, 413)
+  t.equal(big.json().error, 'body_too_large')
+
+  const badJson = await api.app.inject({ method: 'POST', url: '/api/sms', headers: { ...api.auth, 'content-type': 'application/json' }, payload: '{"clientId":' })
+  t.equal(badJson.statusCode, 400)
+})
+
+t.test('GET /api/sms/:id: 404 for an unknown id, 400 for a malformed one, 401 without the key', async (t) => {
+  const api = await buildTestApi(t)
+  const unknown = await api.app.inject({ url: `/api/sms/${randomUUID()}`, headers: api.auth })
+  t.equal(unknown.statusCode, 404)
+  t.equal(unknown.json().error, 'sms_not_found')
+  const malformed = await api.app.inject({ url: '/api/sms/not-a-uuid', headers: api.auth })
+  t.equal(malformed.statusCode, 400)
+  t.match(malformed.json(), { error: 'invalid_request', message: /params\.id must match pattern/ })
+  t.equal((await api.app.inject({ url: `/api/sms/${randomUUID()}` })).statusCode, 401)
+  t.equal((await api.app.inject({ method: 'POST', url: '/api/sms', payload: {} })).statusCode, 401)
+})
+
+t.test('an SMS accepted while Redis is down is stored and left to the reconciler', async (t) => {
+  const api = await buildTestApi(t, { REDIS_URL: 'redis://127.0.0.1:1' })
+  await connect(api, 'client-r')
+  const res = await post(api, { clientId: 'client-r', to: { contactId: 'abc' }, message: 'Hi' })
+  t.equal(res.statusCode, 202)
+  t.equal((await api.app.runtime.smsMessages.findById(res.json().id))?.status, 'queued')
+})
