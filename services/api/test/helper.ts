@@ -5,7 +5,7 @@
 import type { Test } from 'tap'
 import { loadApiConfig } from '@ghl-connect/config'
 import { createLogger } from '@ghl-connect/logging'
-import { createTestDatabase, testEnv, type TestDatabase } from '@ghl-connect/testing'
+import { createTestDatabase, startSandbox, testEnv, type StartedSandbox, type TestDatabase } from '@ghl-connect/testing'
 import { buildApp, type App } from '../src/app.ts'
 import { createRuntime } from '../src/runtime.ts'
 
@@ -16,6 +16,8 @@ export interface TestApi {
   apiKey: string
   auth: { authorization: string }
 }
+
+export interface TestApiWithSandbox extends TestApi { sandbox: StartedSandbox }
 
 export async function buildTestApi (t: Test, overrides: Record<string, string | undefined> = {}): Promise<TestApi> {
   const db = await createTestDatabase()
@@ -29,4 +31,22 @@ export async function buildTestApi (t: Test, overrides: Record<string, string | 
   })
   const apiKey = config.http.apiKeys[0]!
   return { app, db, env, apiKey, auth: { authorization: `Bearer ${apiKey}` } }
+}
+
+/** The api wired to a sandbox HighLevel of its own: same client credentials, base URLs and webhook key. */
+export async function buildTestApiWithSandbox (t: Test, overrides: Record<string, string | undefined> = {},
+  sandboxOptions: Parameters<typeof startSandbox>[0] = {}): Promise<TestApiWithSandbox> {
+  const sandbox = await startSandbox({ appId: 'sandbox-app', ...sandboxOptions })
+  t.teardown(() => sandbox.close())
+  const api = await buildTestApi(t, {
+    GHL_CLIENT_ID: sandbox.clientId,
+    GHL_CLIENT_SECRET: sandbox.clientSecret,
+    GHL_APP_ID: 'sandbox-app',
+    GHL_AUTH_BASE_URL: sandbox.url,
+    GHL_API_BASE_URL: sandbox.url,
+    GHL_WEBHOOK_PUBLIC_KEY: sandbox.control.webhookPublicKey().publicKey,
+    OAUTH_RATE_LIMIT_MAX: '1000',
+    ...overrides,
+  })
+  return { ...api, sandbox }
 }

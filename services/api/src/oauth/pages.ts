@@ -54,7 +54,7 @@ export function connectedPage (input: ConnectedPageInput): Page {
 
 export function pendingClaimPage (locationName: string): Page {
   return layout('Return to your CRM', `
-<h1 id="result">Almost done: return to your CRM to finish connecting</h1>
+<h1 id="result">Return to your CRM to finish connecting</h1>
 <p>HighLevel installed the app for <strong>${escapeHtml(locationName)}</strong>. Open your CRM's settings and finish connecting GoHighLevel there; it will pick up this installation.</p>`)
 }
 
