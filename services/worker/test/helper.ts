@@ -1,0 +1,175 @@
+/**
+ * One world per test file: its own PostgreSQL database, Redis prefix and sandbox HighLevel, and
+ * the same repositories, queues and dispatcher the api uses to take an SMS in. Workers run either
+ * in-process (`startInProcess`) or as real processes (`spawnWorker`, `node --import=tsx main.ts`).
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
+import type { Test } from 'tap'
+import type { Redis } from 'ioredis'
+import { loadWorkerConfig, type WorkerConfig } from '@ghl-connect/config'
+import { IntegrationsRepository, SmsMessagesRepository, TokenCipher, type Integration, type OutboxMessage, type Recipient } from '@ghl-connect/db'
+import { createLogger } from '@ghl-connect/logging'
+import { createQueues, createRedis, type Queues } from '@ghl-connect/queues'
+import { SmsDispatcher } from '@ghl-connect/sms'
+import { createTestDatabase, startSandbox, testEnv, type StartedSandbox, type TestDatabase } from '@ghl-connect/testing'
+import { startWorker, type RunningWorker } from '../src/worker.ts'
+
+export const SUNRISE = 'sbxLocation000000001'
+export const HARBOR = 'sbxLocation000000002'
+export const JANE = 'sbxContact0000000001'
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
+
+export interface SpawnedWorker {
+  child: ChildProcess
+  exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
+  output: () => string
+}
+
+export interface World {
+  db: TestDatabase
+  sandbox: StartedSandbox
+  env: Record<string, string | undefined>
+  config: WorkerConfig
+  redis: Redis
+  queues: Queues
+  integrations: IntegrationsRepository
+  messages: SmsMessagesRepository
+  dispatcher: SmsDispatcher
+  /** An active integration with real sandbox tokens; `expired`: the access token is already dead. */
+  connect: (clientId: string, opts?: { locationId?: string, expired?: boolean, scopes?: string[] }) => Promise<Integration>
+  /** What POST /api/sms does: the outbox row, then the job. */
+  submit: (clientId: string, to: Recipient, body?: string) => Promise<OutboxMessage>
+  startInProcess: (overrides?: Record<string, string>) => Promise<RunningWorker>
+  spawnWorker: (overrides?: Record<string, string>) => SpawnedWorker
+  /** Deletes every Redis key of this file's prefix (never another file's). */
+  flushRedis: () => Promise<number>
+}
+
+export async function createWorld (t: Test, overrides: Record<string, string> = {}, sandboxOptions: Parameters<typeof startSandbox>[0] = {}): Promise<World> {
+  const db = await createTestDatabase()
+  const sandbox = await startSandbox(sandboxOptions)
+  const env = testEnv({
+    DATABASE_URL: db.url,
+    GHL_CLIENT_ID: sandbox.clientId,
+    GHL_CLIENT_SECRET: sandbox.clientSecret,
+    GHL_AUTH_BASE_URL: sandbox.url,
+    GHL_API_BASE_URL: sandbox.url,
+    GHL_HTTP_TIMEOUT_MS: '5000',
+    SMS_RETRY_BASE_MS: '50',
+    WORKER_SHUTDOWN_TIMEOUT_MS: '8000',
+    ...overrides,
+  })
+  const config = loadWorkerConfig(env)
+  const redis = createRedis(config.redis.url)
+  const queues = createQueues(redis, config.redis.keyPrefix)
+  const integrations = new IntegrationsRepository(db.db, new TokenCipher(config.encryption.keys), { refreshWindowMs: config.tokens.refreshWindowMs })
+  const messages = new SmsMessagesRepository(db.db)
+  const dispatcher = new SmsDispatcher(queues.sms, redis, config.redis.keyPrefix)
+  const running: RunningWorker[] = []
+  const children: SpawnedWorker[] = []
+
+  const flushRedis = async () => {
+    let deleted = 0
+    let cursor = '0'
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${config.redis.keyPrefix}*`, 'COUNT', 1000)
+      cursor = next
+      if (keys.length > 0) deleted += await redis.del(...keys)
+    } while (cursor !== '0')
+    return deleted
+  }
+
+  t.teardown(async () => {
+    for (const c of children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL')
+    await Promise.all(children.map((c) => c.exited))
+    await Promise.all(running.map((w) => w.stop()))
+    await queues.close()
+    await flushRedis()
+    redis.disconnect()
+    await sandbox.close()
+    await db.drop()
+  })
+
+  return {
+    db,
+    sandbox,
+    env,
+    config,
+    redis,
+    queues,
+    integrations,
+    messages,
+    dispatcher,
+    flushRedis,
+    connect: async (clientId, opts = {}) => {
+      const control = sandbox.control
+      const locationId = opts.locationId ?? SUNRISE
+      if (opts.expired) control.configure({ accessTokenTtlSeconds: 1 })
+      const tokens = control.issueTokens({ locationId, scopes: opts.scopes })
+      control.configure({ accessTokenTtlSeconds: 86_399 })
+      if (opts.expired) control.advanceClock(2000)
+      return integrations.replaceActive(clientId, {
+        locationId,
+        locationName: 'Sandbox location',
+        userType: 'Location',
+        scopes: String(tokens.scope ?? '').split(' '),
+        accessToken: tokens.access_token,
+        refreshToken: String(tokens.refresh_token),
+        expiresAt: new Date(Date.now() + (opts.expired ? -60_000 : 86_399_000)),
+      })
+    },
+    submit: async (clientId, to, body = `Message ${randomUUID()}`) => {
+      const integration = await integrations.findByClient(clientId)
+      const { message } = await messages.insertOnce({ clientId, integrationId: integration?.id ?? null, idempotencyKey: null, to, body })
+      await dispatcher.enqueue(message)
+      return message
+    },
+    startInProcess: async (extra = {}) => {
+      const workerConfig = loadWorkerConfig({ ...env, ...extra })
+      const worker = await startWorker(workerConfig, createLogger({ level: workerConfig.runtime.logLevel, name: 'worker-test' }))
+      running.push(worker)
+      return worker
+    },
+    spawnWorker: (extra = {}) => {
+      const child = spawn(process.execPath, ['--import=tsx', 'services/worker/src/main.ts'], {
+        cwd: ROOT, env: { ...process.env, ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      let output = ''
+      child.stdout?.on('data', (d) => { output += d })
+      child.stderr?.on('data', (d) => { output += d })
+      const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>((resolve) => {
+        child.once('exit', (code, signal) => resolve({ code, signal }))
+      })
+      const spawned = { child, exited, output: () => output }
+      children.push(spawned)
+      return spawned
+    },
+  }
+}
+
+/** Polls until `check` returns a value (not undefined/false), with a generous bound; the bound is a hang guard, not an assertion of speed. */
+export async function eventually<T> (what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await check()
+    if (value !== undefined && value !== false) return value
+    if (Date.now() > deadline) throw new Error(`gave up waiting for: ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+/** How many outbox rows are in each status. */
+export async function statusCounts (world: World): Promise<Record<string, number>> {
+  const rows = await world.db.sql<Array<{ status: string, n: number }>>`select status, count(*)::int as n from sms_messages group by status`
+  return Object.fromEntries(rows.map((r) => [r.status, r.n]))
+}
+
+/** Waits until the message is sent or failed, and returns its row. */
+export function settled (world: World, id: string, timeoutMs?: number): Promise<OutboxMessage> {
+  return eventually(`sms ${id} to be sent or failed`, async () => {
+    const row = await world.messages.findById(id)
+    return row && (row.status === 'sent' || row.status === 'failed') ? row : undefined
+  }, timeoutMs)
+}

@@ -1,0 +1,98 @@
+import t from 'tap'
+import { createWorld, HARBOR, JANE, settled, SUNRISE } from './helper.ts'
+
+const world = await createWorld(t, { SMS_MAX_ATTEMPTS: '3' })
+const { sandbox } = world
+await world.startInProcess()
+await world.connect('sunrise', { locationId: SUNRISE })
+await world.connect('harbor', { locationId: HARBOR })
+
+const sentTo = (contactId: string) => sandbox.control.messages().filter((m) => m.contactId === contactId)
+t.beforeEach(() => sandbox.control.clearFaults())
+
+t.test('an SMS to a contact id is sent once and recorded with HighLevel ids', async (t) => {
+  const before = sentTo(JANE).length
+  const message = await world.submit('sunrise', { contactId: JANE }, 'See you at 9')
+  const row = await settled(world, message.id)
+  t.match(row, { status: 'sent', attempts: 1, errorCode: null })
+  const [sent] = sentTo(JANE).slice(before)
+  t.equal(sentTo(JANE).length, before + 1)
+  t.equal(sent?.body, 'See you at 9')
+  t.equal(row.ghlMessageId, sent?.messageId)
+  t.equal(row.ghlConversationId, sent?.conversationId)
+  t.ok(row.sentAt)
+})
+
+t.test('a phone number is found in the location, or the contact is created', async (t) => {
+  const known = await settled(world, (await world.submit('sunrise', { phone: '+15550100002' }, 'Known')).id)
+  t.equal(known.status, 'sent')
+  t.equal(sandbox.control.messages().find((m) => m.body === 'Known')?.contactId, 'sbxContact0000000002', 'John Smith, found by phone')
+  const contactsBefore = sandbox.control.contacts(SUNRISE).length
+  const fresh = await settled(world, (await world.submit('sunrise', { phone: '+15557770001' }, 'New')).id)
+  t.equal(fresh.status, 'sent')
+  t.equal(sandbox.control.contacts(SUNRISE).length, contactsBefore + 1, 'one contact created')
+  t.equal(sandbox.control.messages().find((m) => m.body === 'New')?.toNumber, '+15557770001')
+})
+
+t.test('a name must match exactly one contact: none and several fail with what to do', async (t) => {
+  const one = await settled(world, (await world.submit('sunrise', { name: 'Jane Doe' }, 'By name')).id)
+  t.equal(one.status, 'sent')
+  t.equal(sandbox.control.messages().find((m) => m.body === 'By name')?.contactId, JANE)
+
+  const none = await settled(world, (await world.submit('sunrise', { name: 'Nobody Here' })).id)
+  t.match(none, { status: 'failed', errorCode: 'contact_not_found', errorMessage: /No contact named "Nobody Here".*phone number or a contact id/ })
+
+  sandbox.control.addContact({ locationId: HARBOR, name: 'Maria Lopez', phone: '+15550200009' })
+  const several = await settled(world, (await world.submit('harbor', { name: 'Maria' })).id)
+  t.match(several, { status: 'failed', errorCode: 'ambiguous_contact', errorMessage: /2 contacts match "Maria": .*Maria Garcia.*Maria Lopez.*contact id or phone number/ })
+})
+
+t.test('a 429 from HighLevel: sent later, and the wait is not an attempt', async (t) => {
+  sandbox.control.setFaults({ rateLimitNext: 1, retryAfterSeconds: 1 }, SUNRISE)
+  const limitedBefore = sandbox.control.stats().rateLimited
+  const row = await settled(world, (await world.submit('sunrise', { contactId: JANE }, 'After a 429')).id)
+  t.equal(sandbox.control.stats().rateLimited, limitedBefore + 1, 'HighLevel did answer 429 once')
+  t.match(row, { status: 'sent', attempts: 1 })
+  t.equal(sandbox.control.messages().filter((m) => m.body === 'After a 429').length, 1)
+})
+
+t.test('5xx twice, then OK: sent once, after three attempts', async (t) => {
+  sandbox.control.setFaults({ failNext: 2, errorStatus: 503 }, SUNRISE)
+  const row = await settled(world, (await world.submit('sunrise', { contactId: JANE }, 'After two 503s')).id)
+  t.match(row, { status: 'sent', attempts: 3 })
+  t.equal(sandbox.control.messages().filter((m) => m.body === 'After two 503s').length, 1)
+})
+
+t.test('5xx every time: failed after SMS_MAX_ATTEMPTS, saying so', async (t) => {
+  sandbox.control.setFaults({ errorRate: 1, errorStatus: 500 }, HARBOR)
+  const row = await settled(world, (await world.submit('harbor', { contactId: 'sbxContact0000000003' }, 'Never')).id)
+  t.match(row, { status: 'failed', attempts: 3, errorCode: 'ghl_unavailable', errorMessage: /gave up after 3 attempts/ })
+  t.equal(sandbox.control.messages().filter((m) => m.body === 'Never').length, 0)
+})
+
+t.test('a missing-scope 401: failed with the fix, and no refresh token spent', async (t) => {
+  sandbox.control.setFaults({ missingScopeNext: 1 }, SUNRISE)
+  const refreshes = sandbox.control.stats().refreshes
+  const row = await settled(world, (await world.submit('sunrise', { contactId: JANE }, 'No scope')).id)
+  t.match(row, { status: 'failed', attempts: 1, errorCode: 'scope_missing', errorMessage: /conversations\/message\.write.*reconnect GoHighLevel/ })
+  t.equal(sandbox.control.stats().refreshes, refreshes, 'no refresh')
+})
+
+t.test('a token HighLevel says expired is refreshed once, and the SMS sent once', async (t) => {
+  await world.connect('revoked', { locationId: HARBOR })
+  sandbox.control.revokeTokens(HARBOR)
+  const refreshes = sandbox.control.stats().refreshes
+  const row = await settled(world, (await world.submit('revoked', { contactId: 'sbxContact0000000003' }, 'After refresh')).id)
+  t.match(row, { status: 'sent', attempts: 1 })
+  t.equal(sandbox.control.stats().refreshes, refreshes + 1)
+  t.equal(sandbox.control.messages().filter((m) => m.body === 'After refresh').length, 1)
+})
+
+t.test('a client that disconnected after the intake: failed as not_connected', async (t) => {
+  await world.connect('leaving')
+  const message = await world.messages.insertOnce({ clientId: 'leaving', integrationId: null, idempotencyKey: null, to: { contactId: JANE }, body: 'Too late' })
+  await world.integrations.deactivate('leaving')
+  await world.dispatcher.enqueue(message.message)
+  const row = await settled(world, message.message.id)
+  t.match(row, { status: 'failed', errorCode: 'not_connected', errorMessage: /Please connect your GoHighLevel account first/ })
+})
