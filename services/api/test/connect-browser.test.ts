@@ -37,7 +37,7 @@ t.test('open /connect, click Connect, approve in the popup: the opener shows "Co
   const [popup] = await Promise.all([page.waitForEvent('popup'), page.click('#connect')])
   await popup.waitForSelector('[data-testid="allow-sbxLocation000000001"]')
   await popup.click('[data-testid="allow-sbxLocation000000001"]')
-  await page.waitForFunction(() => document.querySelector('#status')?.getAttribute('data-connected') === 'true', undefined, { timeout: 15_000 })
+  await page.waitForSelector('#status[data-connected="true"]', { timeout: 15_000 })
   t.equal(await page.textContent('#status'), 'Connected to Sunrise Dental')
   await popup.waitForEvent('close', { timeout: 5000 }).catch(() => {})
   t.ok(popup.isClosed(), 'the popup closed itself')
