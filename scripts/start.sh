@@ -24,18 +24,21 @@ say "starting the sandbox HighLevel, the api and the worker"
 api="http://localhost:${PORT:-3000}"
 for _ in $(seq 1 60); do curl -fs "$api/readyz" >/dev/null 2>&1 && break; sleep 0.5; done
 api_key=${API_KEYS%%,*}
-link=$(curl -fs -X POST "$api/api/ghl-oauth/connect-links" -H "authorization: Bearer $api_key" \
-  -H 'content-type: application/json' -d '{"clientId":"demo-client","ttlSeconds":86400}' | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{console.log(JSON.parse(s).url)}catch{console.log("(not available yet)")}})' || true)
+links=$(curl -fs -X POST "$api/api/ghl-oauth/connect-links" -H "authorization: Bearer $api_key" \
+  -H 'content-type: application/json' -d '{"clientId":"demo-client","ttlSeconds":86400}' \
+  | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{const j=JSON.parse(s);console.log(j.url+" "+j.connectPageUrl)}catch{console.log("(not-available) (not-available)")}})' || echo "(not-available) (not-available)")
+link=${links%% *}
+page=${links##* }
 cat <<INFO
 
   ghl-connect is running.
   API                 $api        (Bearer key: first entry of API_KEYS in .env)
   Connect demo-client $link
-  Connect page        ${link/\/api\/ghl-oauth\/authorize/\/connect}
+  Connect page        $page
   Bull Board          $api/admin/queues   (user ${ADMIN_USER:-admin}, password ADMIN_PASSWORD in .env)
   Metrics             $api/metrics
   API docs            $api/docs/json
-  Sandbox HighLevel   http://localhost:${SANDBOX_PORT:-4010}/_sandbox/state
+  Sandbox HighLevel   http://localhost:${SANDBOX_PORT:-4010}/_sandbox/messages   (control API: services/ghl-sandbox/README.md)
   Send an SMS once connected:
     curl -X POST $api/api/sms -H "authorization: Bearer \$API_KEY" -H 'content-type: application/json' \\
       -d '{"clientId":"demo-client","to":{"phone":"+15555550100"},"message":"Hello from ghl-connect"}'
