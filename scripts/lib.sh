@@ -54,3 +54,11 @@ ensure_services() {
   done
   exit 1
 }
+
+# Node, pnpm and the dependencies, from the repository root.
+prepare_workspace() {
+  cd "$ROOT"
+  ensure_node
+  ensure_pnpm
+  ensure_dependencies
+}

@@ -3,10 +3,7 @@
 # the api and the worker in the foreground (Ctrl-C stops all three).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-cd "$ROOT"
-ensure_node
-ensure_pnpm
-ensure_dependencies
+prepare_workspace
 node scripts/generate-env.mjs .env
 set -a; source .env; set +a
 ensure_services "${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/ghl_connect}" "${REDIS_URL:-redis://127.0.0.1:6379}"

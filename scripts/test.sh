@@ -3,10 +3,7 @@
 # PostgreSQL, Redis and an in-process sandbox HighLevel. Ends with "N passed, M failed".
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-cd "$ROOT"
-ensure_node
-ensure_pnpm
-ensure_dependencies
+prepare_workspace
 ensure_services "${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}" "${TEST_REDIS_URL:-redis://127.0.0.1:6379}"
 if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   say "installing Debian's chromium for the browser test"
