@@ -226,3 +226,16 @@ t.test('an UNINSTALL webhook from the sandbox deactivates that location\'s integ
   const [row] = await api.db.sql`select is_active, access_token from ghl_integrations where client_id = 'client-12'`
   t.same({ ...row }, { is_active: false, access_token: null })
 })
+
+t.test('a browser route answers a page, not JSON, when PostgreSQL is down', async (t) => {
+  const api = await setup(t, { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none' })
+  const link = (await api.app.inject({ method: 'POST', url: '/api/ghl-oauth/connect-links', headers: api.auth, payload: { clientId: 'client-13' } })).json()
+  const page = await api.app.inject({ url: pathOf(link.connectPageUrl) })
+  t.equal(page.statusCode, 503)
+  t.match(page.headers['content-type'], 'text/html')
+  t.match(page.body, 'service_unavailable')
+  t.notMatch(page.body, /at .+\.ts:\d+/, 'no stack trace')
+  const status = await api.app.inject({ url: '/api/ghl-oauth/status/client-13', headers: api.auth })
+  t.equal(status.statusCode, 503)
+  t.match(status.json(), { error: 'service_unavailable' })
+})

@@ -105,8 +105,11 @@ t.test('the OAuth routes answer 429 past their limit, with Retry-After', async (
     codes.push(last.statusCode)
   }
   t.same(codes, [403, 403, 403, 429, 429])
-  t.match(last!.json(), { error: 'rate_limited', message: /try again in \d+ seconds/ })
+  t.match(last!.body, /try again in \d+ seconds/, 'a browser route answers a page')
+  t.match(last!.body, 'rate_limited')
   t.ok(Number(last!.headers['retry-after']) > 0)
   const other = await app.inject({ url: '/api/ghl-oauth/authorize?clientId=x', remoteAddress: '203.0.113.10' })
   t.equal(other.statusCode, 403, 'another address has its own count')
+  const machine = await Promise.all(Array.from({ length: 4 }, () => app.inject({ method: 'POST', url: '/api/ghl-oauth/connect-links', payload: {}, remoteAddress: '203.0.113.11' })))
+  t.match(machine[3]!.json(), { error: 'rate_limited', message: /try again in \d+ seconds/ }, 'a machine route answers JSON')
 })

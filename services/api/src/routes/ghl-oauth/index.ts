@@ -39,10 +39,10 @@ const ghlOAuth: FastifyPluginAsyncTypebox = async (fastify) => {
   const { config, connectLinks, connectService, integrations, tokenService } = runtime
   const rateLimit = { max: config.http.oauthRateLimit.max, timeWindow: config.http.oauthRateLimit.windowMs }
   const secureCookie = config.http.appUrl.startsWith('https:')
-  const machine = { onRequest: fastify.requireApiKey, schema: { security: [{ apiKey: [] }] } }
+  const machine = { preValidation: fastify.requireApiKey, schema: { security: [{ apiKey: [] }] } }
 
   fastify.post('/connect-links', {
-    onRequest: fastify.requireApiKey,
+    preValidation: fastify.requireApiKey,
     config: { rateLimit },
     schema: {
       tags: ['oauth'], summary: 'Create a signed link that connects a client', security: [{ apiKey: [] }],
