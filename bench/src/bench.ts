@@ -1,0 +1,91 @@
+/**
+ * pnpm bench [--json] [--quick] [--only=enqueue,worker,expired,quiet,sweep,fuzz] [--keep]
+ * Each scenario beside its bare baseline, in the same run, on this machine. The figures are
+ * measurements: a missed target is printed as missed, never asserted away.
+ */
+import { Stack } from './harness/stack.ts'
+import { machine, parseArgs, printTable, type Row } from './report.ts'
+import { enqueueScenario } from './scenarios/enqueue.ts'
+import { expiredTokenScenario } from './scenarios/expired-token.ts'
+import { quietTenantScenario } from './scenarios/quiet-tenant.ts'
+import { sweepScenario } from './scenarios/sweep.ts'
+import { workerScenario } from './scenarios/worker.ts'
+import { fuzzScenario } from './fuzz/fuzz-scenario.ts'
+import { say } from './stats.ts'
+
+const args = parseArgs(process.argv.slice(2))
+const wanted = (name: string) => args.only === null || args.only.includes(name)
+const started = Date.now()
+const results: Record<string, unknown> = {}
+const details: Record<string, unknown> = {}
+
+process.stderr.write('ghl-connect bench: starting a throwaway PostgreSQL, Redis and the sandbox HighLevel\n')
+const stack = await Stack.start('bench')
+try {
+  const tenants = await stack.seedTenants(20, 'tenant')
+  const [solo] = await stack.seedTenants(1, 'solo')
+  const [busy, quiet] = await stack.seedTenants(2, 'fairness')
+  if (wanted('enqueue')) {
+    say('enqueue: bare route, then POST /api/sms')
+    const r = await enqueueScenario(stack, tenants, { durationSeconds: args.quick ? 4 : 10, connections: 32 })
+    Object.assign(results, { enqueue_ratio: r.enqueue_ratio, enqueue_p99_ms: r.enqueue_p99_ms, api_rss_mb: r.api_rss_mb })
+    details.enqueue = r.details
+  }
+  if (wanted('worker')) {
+    say('worker: the worker, then a bare BullMQ worker')
+    const r = await workerScenario(stack, tenants, { messages: args.quick ? 1000 : 4000, concurrency: 20 })
+    Object.assign(results, { worker_ratio: r.worker_ratio, worker_rss_mb: r.worker_rss_mb })
+    details.worker = r.details
+  }
+  if (wanted('expired')) {
+    say('expired token: 100 SMS with a fresh token, then with an expired one')
+    const r = await expiredTokenScenario(stack, solo!, { messages: 100, rounds: args.quick ? 1 : 3, concurrency: 20 })
+    Object.assign(results, { expired_token_ratio: r.expired_token_ratio, expired_token_refreshes: r.expired_token_refreshes })
+    details.expiredToken = r.details
+  }
+  if (wanted('quiet')) {
+    say('quiet tenant: one SMS a second beside 10,000 queued for another tenant')
+    const r = await quietTenantScenario(stack, busy!, quiet!, { busyMessages: 10_000, seconds: args.quick ? 10 : 30 })
+    results.quiet_tenant_p99_ms = r.quiet_tenant_p99_ms
+    details.quietTenant = r.details
+  }
+  if (wanted('fuzz')) {
+    say('fuzz: malformed requests over every route')
+    const r = await fuzzScenario(stack, { runs: args.quick ? 2000 : 10_000, seed: 20_251_126 })
+    Object.assign(results, { fuzz_requests: r.fuzz_requests, fuzz_5xx: r.fuzz_5xx, fuzz_unstable_errors: r.fuzz_unstable_errors })
+    details.fuzz = r.details
+  }
+  if (wanted('sweep')) {
+    say('sweep: 100,000 integrations, 10,000 expiring within the hour')
+    const r = await sweepScenario(stack, { integrations: 100_000, expiring: 10_000, runs: 3 })
+    results.sweep_ms_100k = r.sweep_ms_100k
+    details.sweep = r.details
+  }
+} finally {
+  await stack.close({ keep: args.keep })
+}
+
+const report = { ...results, tookSeconds: Math.round((Date.now() - started) / 1000), machine: machine(), details }
+if (args.json) {
+  process.stdout.write(`${JSON.stringify(report)}\n`)
+} else {
+  const target = (key: string, text: string, ok: (v: number) => boolean): Row | null =>
+    key in results ? { key, value: results[key] as number, target: text, met: ok(results[key] as number) } : null
+  const rows = [
+    target('enqueue_ratio', '>= 0.85', (v) => v >= 0.85),
+    target('enqueue_p99_ms', '< 25', (v) => v < 25),
+    target('worker_ratio', '>= 0.8', (v) => v >= 0.8),
+    target('expired_token_ratio', '<= 1.2', (v) => v <= 1.2),
+    target('expired_token_refreshes', '= 1', (v) => v === 1),
+    target('sweep_ms_100k', '< 100', (v) => v < 100),
+    target('quiet_tenant_p99_ms', '< 1000', (v) => v < 1000),
+    target('api_rss_mb', '< 150', (v) => v < 150),
+    target('worker_rss_mb', '< 200', (v) => v < 200),
+    target('fuzz_requests', '', () => true),
+    target('fuzz_5xx', '= 0', (v) => v === 0),
+    target('fuzz_unstable_errors', '= 0', (v) => v === 0),
+  ].filter((r): r is Row => r !== null)
+  printTable(`ghl-connect bench (${report.tookSeconds} s, ${String(report.machine.cores)} cores, ${String(report.machine.cpu)})`, rows)
+  process.stdout.write(`\nDetails: pnpm bench --json\n`)
+}
+process.exit(0)

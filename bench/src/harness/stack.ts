@@ -1,0 +1,168 @@
+/**
+ * One measurement's world: its own PostgreSQL and Redis on spare ports, the sandbox HighLevel,
+ * and the api / worker processes started on demand, all torn down at the end (also on Ctrl-C).
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { request } from 'undici'
+import { loadRotateKeysConfig } from '@ghl-connect/config'
+import { createDatabase, IntegrationsRepository, migrateDatabase, TokenCipher, type DatabaseHandle } from '@ghl-connect/db'
+import { createLogger } from '@ghl-connect/logging'
+import { createQueues, createRedis, type Queues } from '@ghl-connect/queues'
+import { SmsDispatcher } from '@ghl-connect/sms'
+import type { Redis } from 'ioredis'
+import { apiEnv, baseEnv, sandboxEnv, workerEnv, type Env } from './env.ts'
+import { freePort, waitFor } from './ports.ts'
+import { startPostgres, type ThrowawayPostgres } from './postgres.ts'
+import { ENTRIES, spawnService, type Service } from './processes.ts'
+import { startRedis, type ThrowawayRedis } from './redis.ts'
+import { SandboxClient } from './sandbox-client.ts'
+
+export interface Tenant { clientId: string, locationId: string, contactId: string }
+export interface RunningApi { service: Service, url: string, apiKey: string }
+
+const live = new Set<Stack>()
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => { for (const s of live) s.destroySync(); process.exit(130) })
+}
+process.once('exit', () => { for (const s of live) s.destroySync() })
+
+export class Stack {
+  readonly services: Service[] = []
+  sandbox!: SandboxClient
+  sandboxService!: Service
+  base!: Env
+  database!: DatabaseHandle
+  redis!: Redis
+  queues!: Queues
+  dispatcher!: SmsDispatcher
+  integrations!: IntegrationsRepository
+
+  private constructor (readonly dir: string, readonly pg: ThrowawayPostgres, readonly redisServer: ThrowawayRedis) {}
+
+  static async start (label: string): Promise<Stack> {
+    const dir = mkdtempSync(join(tmpdir(), `ghl-${label}-`))
+    const pg = await startPostgres(dir)
+    const redisServer = await startRedis()
+    const stack = new Stack(dir, pg, redisServer)
+    live.add(stack)
+    await migrateDatabase(pg.url)
+    const sandboxPort = await freePort()
+    stack.base = baseEnv({ databaseUrl: pg.url, redisUrl: redisServer.url, sandboxUrl: `http://127.0.0.1:${sandboxPort}` })
+    stack.sandboxService = stack.spawn('sandbox', ENTRIES.sandbox, sandboxEnv(stack.base, sandboxPort))
+    stack.sandbox = new SandboxClient(`http://127.0.0.1:${sandboxPort}`)
+    await waitFor('the sandbox to listen', () => stack.sandbox.stats().then(() => true))
+    stack.database = createDatabase({ url: pg.url, poolSize: 10 })
+    stack.redis = createRedis(redisServer.url)
+    stack.redis.on('error', () => {})
+    stack.queues = createQueues(stack.redis, stack.base.REDIS_KEY_PREFIX!)
+    stack.dispatcher = new SmsDispatcher(stack.queues.sms, stack.redis, stack.base.REDIS_KEY_PREFIX!)
+    stack.integrations = new IntegrationsRepository(stack.database.db, new TokenCipher(loadRotateKeysConfig(stack.base).encryption.keys))
+    return stack
+  }
+
+  spawn (name: string, entry: string, env: Env): Service {
+    const service = spawnService(name, entry, env, this.dir)
+    this.services.push(service)
+    return service
+  }
+
+  async startApi (overrides: Env = {}, name = 'api', entry: string = ENTRIES.api): Promise<RunningApi> {
+    const port = await freePort()
+    const service = this.spawn(name, entry, apiEnv(this.base, port, overrides))
+    const url = `http://127.0.0.1:${port}`
+    await waitFor(`${name} to be ready`, async () => {
+      if (service.child.exitCode !== null) throw new Error(`${name} exited with ${service.child.exitCode}; see ${this.dir}/${name}.log`)
+      const res = await request(`${url}/readyz`)
+      await res.body.dump()
+      return res.statusCode === 200
+    }, 60_000)
+    return { service, url, apiKey: this.base.API_KEYS!.split(',')[0]! }
+  }
+
+  async startWorker (name = 'worker', overrides: Env = {}, entry: string = ENTRIES.worker): Promise<Service> {
+    const port = await freePort()
+    const service = this.spawn(name, entry, workerEnv(this.base, port, overrides))
+    await waitFor(`${name} to be ready`, async () => {
+      if (service.child.exitCode !== null) throw new Error(`${name} exited with ${service.child.exitCode}; see ${this.dir}/${name}.log`)
+      const res = await request(`http://127.0.0.1:${port}/readyz`)
+      await res.body.dump()
+      return res.statusCode === 200
+    }, 60_000)
+    return service
+  }
+
+  /**
+   * Connects `count` tenants: a location with one contact in the sandbox, a real token pair
+   * from it, and the client's active integration stored (encrypted) in PostgreSQL.
+   */
+  async seedTenants (count: number, label = 'tenant', opts: { expiresAt?: Date } = {}): Promise<Tenant[]> {
+    const tenants: Tenant[] = []
+    for (let i = 0; i < count; i++) {
+      const location = await this.sandbox.addLocation(`${label} ${i}`)
+      const contact = await this.sandbox.addContact(location.id, `Contact ${label} ${i}`, `+1555${String(7000000 + i).padStart(7, '0')}`)
+      const tokens = await this.sandbox.issueTokens(location.id)
+      const clientId = `${label}-${i}`
+      await this.integrations.replaceActive(clientId, {
+        locationId: location.id,
+        userType: 'Location',
+        scopes: tokens.scope.split(' '),
+        accessToken: tokens.access_token,
+        refreshToken: tokens.refresh_token,
+        expiresAt: opts.expiresAt ?? new Date(Date.now() + tokens.expires_in * 1000),
+      })
+      tenants.push({ clientId, locationId: location.id, contactId: contact.id })
+    }
+    return tenants
+  }
+
+  /** Writes outbox rows in bulk and queues their send jobs the way the api's intake does. */
+  async enqueueDirect (messages: Array<{ tenant: Tenant, body: string }>, opts: { queue?: boolean } = {}): Promise<string[]> {
+    const { sql } = this.database
+    const ids: string[] = []
+    for (let i = 0; i < messages.length; i += 1000) {
+      const chunk = messages.slice(i, i + 1000)
+      const rows = await sql<Array<{ id: string, client_id: string }>>`
+        insert into sms_messages ${sql(chunk.map((m) => ({ client_id: m.tenant.clientId, contact_id: m.tenant.contactId, body: m.body })))}
+        returning id, client_id`
+      if (opts.queue !== false) {
+        for (let j = 0; j < rows.length; j += 200) {
+          await Promise.all(rows.slice(j, j + 200).map((r) => this.dispatcher.enqueue({ id: r.id, clientId: r.client_id })))
+        }
+      }
+      ids.push(...rows.map((r) => r.id))
+    }
+    return ids
+  }
+
+  async statusCounts (): Promise<Record<string, number>> {
+    const rows = await this.database.sql<Array<{ status: string, n: number }>>`select status, count(*)::int as n from sms_messages group by status`
+    return Object.fromEntries(rows.map((r) => [r.status, r.n]))
+  }
+
+  /** Empties the outbox and Redis between scenarios so each starts from the same state. */
+  async resetData (): Promise<void> {
+    await this.database.sql`truncate sms_messages`
+    await this.redisServer.flushAll()
+  }
+
+  async close (opts: { keep?: boolean } = {}): Promise<void> {
+    await Promise.all(this.services.map((s) => s.stop(5000)))
+    await this.queues.close().catch(() => {})
+    this.redis.disconnect()
+    await this.database.close().catch(() => {})
+    this.destroySync(opts)
+  }
+
+  destroySync (opts: { keep?: boolean } = {}): void {
+    if (!live.has(this)) return
+    live.delete(this)
+    for (const s of this.services) s.kill('SIGKILL')
+    this.pg.destroy()
+    this.redisServer.destroy()
+    if (!opts.keep) rmSync(this.dir, { recursive: true, force: true })
+  }
+}
+
+export const quietLogger = createLogger({ level: 'warn', name: 'bench' })

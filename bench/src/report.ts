@@ -1,0 +1,33 @@
+/** The table both commands print, and the machine a run happened on. */
+import { cpus, totalmem, release } from 'node:os'
+import { execFileSync } from 'node:child_process'
+import { join } from 'node:path'
+import { binDir } from './harness/postgres.ts'
+
+export interface Row { key: string, value: number | string, target?: string, met?: boolean | null }
+
+export function printTable (title: string, rows: Row[]): void {
+  const cells = rows.map((r) => [r.key, String(r.value), r.target ?? '', r.met === undefined || r.met === null ? '' : r.met ? 'met' : 'MISSED'])
+  const head = ['measure', 'value', 'target', '']
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)))
+  const line = (c: string[]) => c.map((v, i) => (i === 1 ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join('  ').trimEnd()
+  process.stdout.write(`\n${title}\n${line(head)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n${cells.map(line).join('\n')}\n`)
+}
+
+export function machine (): Record<string, string | number> {
+  const version = (cmd: string, args: string[]) => { try { return execFileSync(cmd, args, { encoding: 'utf8' }).trim().split('\n')[0]! } catch { return 'unknown' } }
+  return {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryGb: Math.round(totalmem() / 2 ** 30),
+    kernel: release(),
+    node: process.version,
+    postgres: (() => { try { return version(join(binDir(), 'postgres'), ['--version']) } catch { return 'unknown' } })(),
+    redis: version('redis-server', ['--version']),
+  }
+}
+
+export function parseArgs (argv: string[]) {
+  const only = argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',').filter(Boolean)
+  return { json: argv.includes('--json'), quick: argv.includes('--quick'), keep: argv.includes('--keep'), only: only ?? null }
+}

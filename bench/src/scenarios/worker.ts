@@ -1,0 +1,60 @@
+/**
+ * worker_ratio: SMS per second end to end through the worker (outbox row -> refresh path ->
+ * rate limiter -> POST -> outbox update) against the sandbox with no added latency, over a bare
+ * BullMQ worker that only POSTs the same request with undici. Same queue contents, same
+ * concurrency, one process each; the rate is read from the sandbox's own record (first to last
+ * message accepted), so start-up time counts for neither. HighLevel's per-location limit is
+ * lifted on both sides here: it would cap both at 9 SMS/s per tenant and measure nothing.
+ */
+import { Queue } from 'bullmq'
+import { bullPrefix } from '@ghl-connect/queues'
+import { BARE_QUEUE, type BareJob } from '../baselines/bare-contract.ts'
+import { ENTRIES } from '../harness/processes.ts'
+import { waitFor } from '../harness/ports.ts'
+import type { Stack, Tenant } from '../harness/stack.ts'
+import { round, say, throughput } from '../stats.ts'
+
+export const LIFTED_LIMITS = { GHL_RATE_LIMIT_MAX: '1000000' }
+
+export interface WorkerResult { worker_ratio: number, worker_rss_mb: number, details: { workerSmsPerSecond: number, bareSmsPerSecond: number, messages: number, concurrency: number } }
+
+export async function workerScenario (stack: Stack, tenants: Tenant[], opts: { messages: number, concurrency: number }): Promise<WorkerResult> {
+  await stack.resetData()
+  await stack.sandbox.setRateLimit({ max: 1_000_000_000, daily: 1_000_000_000 })
+  const body = (i: number) => `Reminder ${i}: your appointment is tomorrow at 10:00`
+  const env = { ...LIFTED_LIMITS, WORKER_CONCURRENCY: String(opts.concurrency) }
+
+  // The worker: rows and jobs first, then the process.
+  const before = (await stack.sandbox.stats()).messagesSent
+  await stack.enqueueDirect(Array.from({ length: opts.messages }, (_, i) => ({ tenant: tenants[i % tenants.length]!, body: body(i) })))
+  const worker = await stack.startWorker('worker-throughput', env)
+  await waitFor('the worker to send every SMS', async () => (await stack.sandbox.stats()).messagesSent >= before + opts.messages, 300_000, 200)
+  const workerRss = worker.peakRssMb()
+  await worker.stop()
+  const workerRate = throughput((await stack.sandbox.messages()).slice(-opts.messages).map((m) => Date.parse(m.sentAt)))
+  say(`worker: ${round(workerRate, 0)} SMS/s, peak RSS ${workerRss} MB`)
+
+  // The bare worker: the same requests, carried whole in the jobs.
+  const tokens = new Map<string, string>()
+  for (const t of tenants) tokens.set(t.clientId, (await stack.integrations.findByClient(t.clientId))!.accessToken!)
+  const queue = new Queue<BareJob>(BARE_QUEUE, { connection: stack.redis, prefix: bullPrefix(stack.base.REDIS_KEY_PREFIX!) })
+  for (let i = 0; i < opts.messages; i += 1000) {
+    await queue.addBulk(Array.from({ length: Math.min(1000, opts.messages - i) }, (_, j) => {
+      const t = tenants[(i + j) % tenants.length]!
+      return { name: 'send', data: { accessToken: tokens.get(t.clientId)!, contactId: t.contactId, message: body(i + j) }, opts: { removeOnComplete: true } }
+    }))
+  }
+  const bareBefore = (await stack.sandbox.stats()).messagesSent
+  const bare = await stack.startWorker('bare-worker', env, ENTRIES.bareWorker)
+  await waitFor('the bare worker to send every SMS', async () => (await stack.sandbox.stats()).messagesSent >= bareBefore + opts.messages, 300_000, 200)
+  await bare.stop()
+  await queue.close()
+  const bareRate = throughput((await stack.sandbox.messages()).slice(-opts.messages).map((m) => Date.parse(m.sentAt)))
+  say(`bare worker: ${round(bareRate, 0)} SMS/s`)
+  await stack.sandbox.setRateLimit({ max: 100, intervalMs: 10_000, daily: 200_000 })
+  return {
+    worker_ratio: round(workerRate / bareRate),
+    worker_rss_mb: workerRss,
+    details: { workerSmsPerSecond: round(workerRate, 1), bareSmsPerSecond: round(bareRate, 1), messages: opts.messages, concurrency: opts.concurrency },
+  }
+}
