@@ -160,6 +160,19 @@ export async function eventually<T> (what: string, check: () => Promise<T | unde
   }
 }
 
+/** A loopback port nobody listens on right now. */
+export async function freePort (): Promise<number> {
+  const { createServer } = await import('node:net')
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
+
 /** How many outbox rows are in each status. */
 export async function statusCounts (world: World): Promise<Record<string, number>> {
   const rows = await world.db.sql<Array<{ status: string, n: number }>>`select status, count(*)::int as n from sms_messages group by status`
