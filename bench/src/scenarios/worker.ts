@@ -14,7 +14,7 @@ import { waitFor } from '../harness/ports.ts'
 import type { Stack, Tenant } from '../harness/stack.ts'
 import { round, say, throughput } from '../stats.ts'
 
-export const LIFTED_LIMITS = { GHL_RATE_LIMIT_MAX: '1000000' }
+export const LIFTED_LIMITS = { GHL_RATE_LIMIT_MAX: '100000' }
 
 export interface WorkerResult { worker_ratio: number, worker_rss_mb: number, details: { workerSmsPerSecond: number, bareSmsPerSecond: number, messages: number, concurrency: number } }
 

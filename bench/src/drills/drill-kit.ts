@@ -1,0 +1,143 @@
+/**
+ * What every drill shares: a stack of its own (so killing PostgreSQL, Redis or a worker harms
+ * nothing else), 20 connected tenants, an api, N workers, a CRM-like client that POSTs SMS with
+ * idempotency keys and retries 503s and refused connections, and the tally from the sandbox's
+ * record of what HighLevel accepted.
+ */
+import { Agent, request } from 'undici'
+import type { Env } from '../harness/env.ts'
+import { sleep, waitFor } from '../harness/ports.ts'
+import type { Service } from '../harness/processes.ts'
+import { Stack, type RunningApi, type Tenant } from '../harness/stack.ts'
+import { say } from '../stats.ts'
+
+export interface DrillTally {
+  drill: string
+  sms_requested: number
+  sms_sent: number
+  lost: number
+  duplicated: number
+  invalid_grants?: number
+  /** Of the lost: how many the outbox reports as failed (the CRM was told), by code. */
+  failed_reported: Record<string, number>
+  notes: Record<string, unknown>
+}
+
+/** Fast recovery settings every drill uses, all ordinary configuration. */
+export const DRILL_ENV: Env = {
+  OUTBOX_RECONCILE_EVERY_SECONDS: '5',
+  OUTBOX_RECONCILE_AFTER_SECONDS: '5',
+  GHL_HTTP_TIMEOUT_MS: '3000',
+  SMS_RETRY_BASE_MS: '500',
+  LOG_LEVEL: 'info',
+}
+
+export class DrillKit {
+  stack!: Stack
+  tenants: Tenant[] = []
+  api!: RunningApi
+  workers: Service[] = []
+  readonly responses: Record<string, number> = {}
+  private readonly agent = new Agent({ connections: 32 })
+  private requested = 0
+  private readonly bodies: string[] = []
+
+  constructor (readonly name: string, private readonly env: Env = {}) {}
+
+  async start (opts: { workers: number, tenants?: number, beforeSeed?: (stack: Stack) => Promise<void> }): Promise<void> {
+    this.stack = await Stack.start(`drill-${this.name}`)
+    Object.assign(this.stack.base, DRILL_ENV, this.env)
+    await opts.beforeSeed?.(this.stack)
+    this.tenants = await this.stack.seedTenants(opts.tenants ?? 20, 'tenant')
+    this.api = await this.stack.startApi()
+    for (let i = 0; i < opts.workers; i++) this.workers.push(await this.stack.startWorker(`worker-${i}`))
+  }
+
+  async restartWorker (i: number): Promise<void> {
+    this.workers[i] = await this.stack.startWorker(`worker-${i}`)
+  }
+
+  /** POSTs one SMS like a careful CRM: the same idempotency key until the api accepts it. */
+  async send (n: number): Promise<void> {
+    const tenant = this.tenants[n % this.tenants.length]!
+    const body = `drill ${this.name} sms ${n}`
+    const payload = JSON.stringify({ clientId: tenant.clientId, to: { contactId: tenant.contactId }, message: body, idempotencyKey: `drill-${n}` })
+    for (let attempt = 0; ; attempt++) {
+      let status = 0
+      try {
+        const res = await request(`${this.api.url}/api/sms`, {
+          method: 'POST', dispatcher: this.agent, body: payload,
+          headers: { authorization: `Bearer ${this.api.apiKey}`, 'content-type': 'application/json' },
+          headersTimeout: 15_000, bodyTimeout: 15_000,
+        })
+        status = res.statusCode
+        await res.body.dump()
+      } catch {
+        status = -1
+      }
+      this.responses[status] = (this.responses[status] ?? 0) + 1
+      if (status === 202) { this.requested++; this.bodies.push(body); return }
+      if (attempt > 200) throw new Error(`SMS ${n} never accepted (last answer ${status})`)
+      await sleep(Math.min(2000, 100 * 2 ** Math.min(attempt, 5)))
+    }
+  }
+
+  /** Sends `count` SMS, `concurrency` at a time; `during` runs beside it (the fault). */
+  async sendAll (count: number, concurrency: number, during?: () => Promise<void>): Promise<void> {
+    let next = 0
+    const lanes = Array.from({ length: concurrency }, async () => { while (next < count) await this.send(next++) })
+    await Promise.all([Promise.all(lanes), during?.()])
+  }
+
+  async outstanding (): Promise<number> {
+    const [row] = await this.stack.database.sql<Array<{ n: number }>>`select count(*)::int as n from sms_messages where status in ('queued', 'sending')`
+    return row!.n
+  }
+
+  /** Waits until every SMS is `sent` or `failed` (or the time is up, which the tally then shows). */
+  async settle (timeoutMs = 180_000): Promise<void> {
+    const started = Date.now()
+    await waitFor('every SMS to be sent or failed', async () => (await this.retrying(() => this.outstanding())) === 0, timeoutMs, 500)
+      .catch(async (err) => say(`${this.name}: ${(err as Error).message}; ${await this.outstanding().catch(() => '?')} still open`))
+    say(`${this.name}: settled in ${Math.round((Date.now() - started) / 1000)} s`)
+  }
+
+  private async retrying<T> (fn: () => Promise<T>): Promise<T> {
+    for (let i = 0; ; i++) {
+      try { return await fn() } catch (err) { if (i > 20) throw err; await sleep(500) }
+    }
+  }
+
+  async tally (extra: Partial<DrillTally> = {}): Promise<DrillTally> {
+    const record = await this.stack.sandbox.messages()
+    const seen = new Map<string, number>()
+    for (const m of record) if (m.body.startsWith(`drill ${this.name} `)) seen.set(m.body, (seen.get(m.body) ?? 0) + 1)
+    const requested = new Set(this.bodies)
+    const sent = [...requested].filter((b) => seen.has(b)).length
+    const duplicated = [...seen.values()].reduce((sum, c) => sum + c - 1, 0)
+    const rows = await this.stack.database.sql<Array<{ body: string, status: string, error_code: string | null }>>`select body, status, error_code from sms_messages`
+    const failedReported: Record<string, number> = {}
+    const statuses: Record<string, number> = {}
+    for (const r of rows) {
+      statuses[r.status] = (statuses[r.status] ?? 0) + 1
+      if (!seen.has(r.body) && r.status === 'failed') failedReported[r.error_code ?? 'unknown'] = (failedReported[r.error_code ?? 'unknown'] ?? 0) + 1
+    }
+    const failedButDelivered = rows.filter((r) => r.status === 'failed' && seen.has(r.body)).length
+    const stats = await this.stack.sandbox.stats()
+    return {
+      drill: this.name,
+      sms_requested: requested.size,
+      sms_sent: sent,
+      lost: requested.size - sent,
+      duplicated,
+      failed_reported: failedReported,
+      ...extra,
+      notes: { outboxStatuses: statuses, failedButDelivered, apiAnswers: this.responses, sandbox: stats, ...extra.notes },
+    }
+  }
+
+  async close (): Promise<void> {
+    await this.agent.close()
+    await this.stack.close()
+  }
+}
