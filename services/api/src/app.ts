@@ -2,7 +2,7 @@
  * Builds the api: external plugins, then app plugins, then routes, then the one error handler
  * and not-found handler (registered first so every route inherits them).
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type RawServerDefault } from 'fastify'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import cookie from '@fastify/cookie'
@@ -39,6 +39,14 @@ export async function buildApp (runtime: Runtime): Promise<App> {
       return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID()
     },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    // The router refuses a malformed URL (bad percent-encoding, a path part past maxParamLength)
+    // before any hook or the error handler runs: answer it in our shape, not Fastify's.
+    frameworkErrors: (err, _request, reply) => {
+      const tooLong = err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      void (reply as unknown as FastifyReply).status(tooLong ? 414 : 400).send(tooLong
+        ? { error: 'url_too_long', message: 'A part of the URL is longer than the api accepts; check the id in the path.' }
+        : { error: 'bad_url', message: 'The URL is malformed (invalid percent-encoding); encode each part of the path and retry.' })
+    },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.decorate('runtime', runtime)
