@@ -28,8 +28,11 @@ export default async function bullBoard (fastify: FastifyInstance) {
     const userOk = timingSafeEqual(digest(sep >= 0 ? decoded.slice(0, sep) : ''), user)
     const passwordOk = timingSafeEqual(digest(sep >= 0 ? decoded.slice(sep + 1) : ''), password)
     if (!(match && userOk && passwordOk)) {
-      reply.header('www-authenticate', 'Basic realm="ghl-connect queues", charset="UTF-8"')
-      throw unauthorized('admin_credentials_required', 'Bull Board needs the admin user name and password (ADMIN_USER / ADMIN_PASSWORD).')
+      // Answered here: Bull Board's own error handler, which a thrown error would reach, turns
+      // `error` into an object ({key: 'ERRORS.INTERNAL_SERVER_ERROR'}).
+      const refusal = unauthorized('admin_credentials_required', 'Bull Board needs the admin user name and password (ADMIN_USER / ADMIN_PASSWORD).')
+      return reply.status(401).header('www-authenticate', 'Basic realm="ghl-connect queues", charset="UTF-8"')
+        .send({ error: refusal.code, message: refusal.message })
     }
   }
 
