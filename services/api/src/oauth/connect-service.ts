@@ -10,6 +10,8 @@ import type { Logger } from '@ghl-connect/logging'
 import { OAuthStates, type PendingConnect } from './oauth-states.ts'
 
 /** What the callback page shows; `code` is stable for logs and tests, the rest is for a person. */
+
+const OAUTH_ERRORS = new Set(['invalid_request', 'unauthorized_client', 'unsupported_response_type', 'invalid_scope', 'server_error', 'temporarily_unavailable'])
 export type ConnectOutcome =
   | { kind: 'connected', integration: Integration, pending: PendingConnect }
   | { kind: 'unclaimed', integration: Integration }
@@ -47,7 +49,8 @@ export class ConnectService {
       if (input.error === 'access_denied') {
         return failed(400, 'access_denied', 'Connection cancelled', 'You declined access in HighLevel, so nothing was connected. Start again from your CRM when you are ready.')
       }
-      return failed(400, `ghl_${input.error.slice(0, 40).replace(/[^a-z_]/gi, '')}`, 'HighLevel refused the connection',
+      // The code names one of OAuth's own errors (RFC 6749 4.1.2.1), never text the URL carried.
+      return failed(400, OAUTH_ERRORS.has(input.error) ? `ghl_${input.error}` : 'ghl_error', 'HighLevel refused the connection',
         `HighLevel answered "${(input.errorDescription ?? input.error).slice(0, 200)}". If it mentions the redirect URI, the app's redirect URI in the HighLevel marketplace must equal GHL_REDIRECT_URI exactly.`)
     }
     if (!input.code) {
