@@ -28,8 +28,9 @@ const CODE = /^[a-z][a-z0-9]*(_[a-z0-9]+)*$/
  * request carried (as the app would sanitise it: letters and underscores).
  */
 function echoed (code: string, req: FuzzRequest): boolean {
-  let sent = req.url.split('?')[1] ?? ''
-  try { sent = decodeURIComponent(sent.replace(/\+/g, ' ')) } catch { /* keep it raw */ }
+  // Only what the caller chose: query values (not names) and the body.
+  let sent: string
+  try { sent = [...new URLSearchParams(req.url.split('?')[1] ?? '').values()].join(' ') } catch { sent = req.url }
   if (typeof req.payload === 'string') sent += ` ${req.payload}`
   const plain = sent.toLowerCase().replace(/[^a-z_]/g, '')
   const cut = code.indexOf('_')
