@@ -30,6 +30,12 @@ export class TokenSweep {
     for (;;) {
       const page = await this.integrations.listExpiring(before, PAGE, after)
       if (page.length === 0) break
+      const last = page[page.length - 1]!
+      if (after && last.id === after.id) {
+        // The keyset did not move (an expiry stored with more precision than a JS Date holds): stop rather than loop.
+        this.logger.error({ after }, 'token sweep pagination did not advance; stopping this sweep')
+        break
+      }
       await this.tokensQueue.addBulk(page.map((i) => ({
         name: 'refresh' as const,
         data: { clientId: i.clientId },
@@ -37,7 +43,7 @@ export class TokenSweep {
       })))
       result.scanned += page.length
       result.pages++
-      after = page[page.length - 1]
+      after = last
       if (page.length < PAGE) break
     }
     this.logger.info({ ...result, horizonMs: this.opts.horizonMs }, 'token sweep queued refreshes')

@@ -1,0 +1,80 @@
+import t, { type Test } from 'tap'
+import { createHmac, randomBytes } from 'node:crypto'
+import { createServer } from 'node:http'
+import { createWorld, eventually, HARBOR, JANE, settled, SUNRISE } from './helper.ts'
+
+interface Received { headers: Record<string, string | string[] | undefined>, raw: string, answered: number }
+
+/** The CRM's webhook: answers `statuses` in turn (then 200) and keeps what it got. */
+async function crmWebhook (t: Test, statuses: number[] = []) {
+  const received: Received[] = []
+  const server = createServer((request, response) => {
+    let raw = ''
+    request.on('data', (d) => { raw += d })
+    request.on('end', () => {
+      const answered = statuses.shift() ?? 200
+      received.push({ headers: request.headers, raw, answered })
+      response.writeHead(answered).end()
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())))
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/ghl-events`, received }
+}
+
+const secret = randomBytes(32).toString('hex')
+const verify = (r: Received) => r.headers['x-ghl-connect-signature'] === `sha256=${createHmac('sha256', secret).update(r.raw).digest('hex')}`
+
+t.test('sms.sent and sms.failed reach the CRM signed with HMAC-SHA256 of the raw body, retried until a 2xx', async (t) => {
+  const crm = await crmWebhook(t, [503])
+  const world = await createWorld(t, { CRM_WEBHOOK_URL: crm.url, CRM_WEBHOOK_SECRET: secret })
+  await world.connect('clinic', { locationId: SUNRISE })
+  await world.startInProcess()
+  const sent = await world.submit('clinic', { contactId: JANE }, 'Signed')
+  const failed = await world.submit('clinic', { name: 'Nobody At All' })
+  const row = await settled(world, sent.id)
+  await settled(world, failed.id)
+
+  const events = await eventually('both events accepted by the CRM', () => {
+    const accepted = crm.received.filter((r) => r.answered === 200).map((r) => JSON.parse(r.raw).type)
+    return accepted.includes('sms.sent') && accepted.includes('sms.failed') ? crm.received : undefined
+  })
+  t.ok(events.every(verify), 'every delivery carries a valid signature')
+  const bodies = events.map((r) => JSON.parse(r.raw))
+  const sentEvent = bodies.find((e) => e.type === 'sms.sent')
+  t.match(sentEvent, { type: 'sms.sent', data: { messageId: sent.id, clientId: 'clinic', ghlMessageId: row.ghlMessageId, conversationId: row.ghlConversationId } })
+  t.match(bodies.find((e) => e.type === 'sms.failed'), { data: { messageId: failed.id, code: 'contact_not_found', message: /Nobody At All/ } })
+  t.ok(events.every((r) => r.headers['x-ghl-connect-event-id'] === JSON.parse(r.raw).id), 'the event id is in a header too, for dedupe')
+  const first = events[0]!
+  t.equal(first.answered, 503)
+  t.ok(events.some((r) => r.answered === 200 && JSON.parse(r.raw).id === JSON.parse(first.raw).id), 'the event the CRM answered 503 to was delivered again')
+  const tampered = { ...events[0]!, raw: events[0]!.raw.replace('sms.', 'xx.') }
+  t.notOk(verify(tampered), 'a changed body no longer verifies')
+})
+
+t.test('a refresh token HighLevel no longer accepts: the SMS fails with needs_reauth and the CRM hears connection.broken', async (t) => {
+  const crm = await crmWebhook(t)
+  const world = await createWorld(t, { CRM_WEBHOOK_URL: crm.url, CRM_WEBHOOK_SECRET: secret })
+  await world.connect('revoked', { locationId: HARBOR, expired: true })
+  world.sandbox.control.revokeTokens(HARBOR, { refreshTokens: true })
+  await world.startInProcess()
+  const message = await world.submit('revoked', { contactId: 'sbxContact0000000003' })
+  t.match(await settled(world, message.id), { status: 'failed', errorCode: 'needs_reauth', errorMessage: /reconnect GoHighLevel/ })
+  const broken = await eventually('connection.broken delivered', () =>
+    crm.received.map((r) => JSON.parse(r.raw)).find((e) => e.type === 'connection.broken'))
+  t.match(broken.data, { clientId: 'revoked', locationId: HARBOR, reason: 'needs_reauth' })
+  t.equal((await world.integrations.findByClient('revoked'))?.status, 'needs_reauth')
+})
+
+t.test('legacy PIT fallback: a client without OAuth sends with the PIT to the legacy location, each use logged as deprecated', async (t) => {
+  const world = await createWorld(t)
+  const pit = world.sandbox.control.issueTokens({ locationId: HARBOR }).access_token
+  const worker = world.spawnWorker({ GHL_LEGACY_PIT_FALLBACK: 'true', GHL_LEGACY_PIT_TOKEN: pit, GHL_LEGACY_LOCATION_ID: HARBOR, LOG_LEVEL: 'warn' })
+  const message = await world.submit('not-migrated-yet', { contactId: 'sbxContact0000000003' }, 'Via the PIT')
+  t.match(await settled(world, message.id), { status: 'sent' })
+  t.equal(world.sandbox.control.messages(HARBOR).filter((m) => m.body === 'Via the PIT').length, 1)
+  worker.child.kill('SIGTERM')
+  await worker.exited
+  t.match(worker.output(), /"deprecation":"legacy_pit".*sending with the legacy Private Integration Token/)
+  t.notMatch(worker.output(), pit, 'the PIT itself is never logged')
+})
