@@ -41,7 +41,7 @@ t.test('with the real limit the busy tenant is paced below HighLevel\'s, and the
   // The worker goes through the backlog once, parking each job in the slot it reserved.
   const parked = await eventually('the backlog parked in reserved slots', async () => {
     const { delayed } = await world.queues.sms.getJobCounts('delayed')
-    return delayed >= 1800 ? delayed : undefined
+    return (delayed ?? 0) >= 1800 ? delayed : undefined
   })
   t.ok(parked >= 1800, `${parked} jobs wait for their slot instead of retrying in a loop`)
   t.ok(world.sandbox.control.messages(SUNRISE).length <= 90, `no more than GHL_RATE_LIMIT_MAX (90) in the first window (${world.sandbox.control.messages(SUNRISE).length})`)

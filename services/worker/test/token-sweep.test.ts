@@ -21,7 +21,7 @@ t.test('the sweep queues one refresh per integration expiring within the horizon
   t.same(first, { scanned: 10_000, pages: 10 })
   t.comment(`swept 100,000 integrations and queued 10,000 refreshes in ${tookMs} ms`)
   const counts = await world.queues.tokens.getJobCounts('delayed', 'waiting')
-  t.equal(counts.delayed + counts.waiting, 10_000, 'one refresh job per expiring integration')
+  t.equal((counts.delayed ?? 0) + (counts.waiting ?? 0), 10_000, 'one refresh job per expiring integration')
 
   const sample = await world.queues.tokens.getJobs(['delayed'], 0, 999)
   t.ok(sample.every((j) => j.name === 'refresh' && /^refresh-[A-Za-z0-9_-]+$/.test(j.id ?? '')), 'job ids refresh-<client>, no colon')
@@ -31,7 +31,7 @@ t.test('the sweep queues one refresh per integration expiring within the horizon
 
   await runtime.tokenSweep.run()
   const again = await world.queues.tokens.getJobCounts('delayed', 'waiting')
-  t.equal(again.delayed + again.waiting, 10_000, 'a second sweep queues nothing twice')
+  t.equal((again.delayed ?? 0) + (again.waiting ?? 0), 10_000, 'a second sweep queues nothing twice')
 })
 
 t.test('a scheduled refresh renews a token before it expires, through the one refresh path', async (t) => {
