@@ -41,7 +41,7 @@ t.test('the CRM retrying with the same idempotency key gets one SMS, before and 
   const exited = new Promise<number | null>((resolve) => worker.once('exit', resolve))
   t.teardown(async () => { if (worker.exitCode === null) worker.kill('SIGKILL'); await exited })
 
-  const view = await eventually('the SMS sent', async () => {
+  const view: { sentAt: string, createdAt: string } = await eventually('the SMS sent', async () => {
     const res = await api.app.inject({ url: `/api/sms/${id}`, headers: api.auth })
     return res.json().status === 'sent' ? res.json() : undefined
   })
