@@ -89,6 +89,11 @@ export class DrillKit {
     await Promise.all([Promise.all(lanes), during?.()])
   }
 
+  /** The middle of the run: half of `count` accepted by HighLevel (the sandbox). */
+  async halfway (count: number): Promise<void> {
+    await waitFor('half the SMS to be sent', async () => (await this.stack.sandbox.stats()).messagesSent >= count / 2, 300_000, 50)
+  }
+
   async outstanding (): Promise<number> {
     const [row] = await this.stack.database.sql<Array<{ n: number }>>`select count(*)::int as n from sms_messages where status in ('queued', 'sending')`
     return row!.n
