@@ -38,12 +38,15 @@ t.test('with the real limit the busy tenant is paced below HighLevel\'s, and the
   await busyThenQuiet(world)
   const { busyBefore, latencyMs } = await quietPosition(world)
   t.ok(busyBefore < 100, `the quiet SMS went after ${busyBefore} of the busy tenant's (${latencyMs} ms after the worker started)`)
-  // The worker goes through the backlog once, parking each job in the slot it reserved.
+  // The worker goes through the backlog once, parking each job in the slot it reserved
+  // (90 go per 10 s, so well over 1,000 are still parked minutes later).
   const parked = await eventually('the backlog parked in reserved slots', async () => {
     const { delayed } = await world.queues.sms.getJobCounts('delayed')
-    return (delayed ?? 0) >= 1800 ? delayed : undefined
+    return (delayed ?? 0) >= 1000 ? delayed : undefined
   })
-  t.ok(parked >= 1800, `${parked} jobs wait for their slot instead of retrying in a loop`)
-  t.ok(world.sandbox.control.messages(SUNRISE).length <= 90, `no more than GHL_RATE_LIMIT_MAX (90) in the first window (${world.sandbox.control.messages(SUNRISE).length})`)
+  t.ok(parked >= 1000, `${parked} jobs wait for their slot instead of retrying in a loop`)
+  const times = world.sandbox.control.messages(SUNRISE).map((m) => Date.parse(m.sentAt))
+  const busiestWindow = Math.max(...times.map((end) => times.filter((at) => at > end - 10_000 && at <= end).length))
+  t.ok(busiestWindow <= 100, `at most HighLevel's 100 in any 10 s as HighLevel saw them (busiest: ${busiestWindow})`)
   t.equal(world.sandbox.control.stats().rateLimited, 0, 'HighLevel never had to answer 429')
 })
