@@ -33,9 +33,11 @@ export interface Service {
 export function spawnService (name: string, entry: string, env: Record<string, string | undefined>, logDir: string): Service {
   const path = join(REPO_ROOT, entry)
   const log = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' })
-  const child = spawn(process.execPath, ['--import', 'tsx', path], {
+  // BENCH_NODE_ARGS: extra node flags for one run (e.g. --cpu-prof for the profiles in docs/benchmarks.md).
+  const { BENCH_NODE_ARGS: nodeArgs, ...childEnv } = env
+  const child = spawn(process.execPath, [...(nodeArgs ? nodeArgs.split(' ') : []), '--import', 'tsx', path], {
     cwd: dirname(dirname(path)),
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } as NodeJS.ProcessEnv,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...childEnv } as NodeJS.ProcessEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   child.stdout!.pipe(log, { end: false })
