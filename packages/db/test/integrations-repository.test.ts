@@ -178,3 +178,18 @@ t.test('listExpiring pages through active, refreshable rows in expiry order', as
   }
   t.same(seen, ['client-sweep-0', 'client-sweep-1', 'client-sweep-2', 'client-sweep-4', 'client-sweep-6'])
 })
+
+t.test('listExpiring pages to the end when expiries were written by SQL with sub-millisecond times', async (t) => {
+  const repo = repoUnder(newKey)
+  await db.sql`update ghl_integrations set is_active = false`
+  await db.sql`insert into ghl_integrations (client_id, location_id, expires_at, refresh_token)
+    select 'sql-' || g, 'l' || g, clock_timestamp() + interval '10 minutes', 'x' from generate_series(1, 9) g`
+  const seen: string[] = []
+  let page = await repo.listExpiring(new Date(Date.now() + 3_600_000), 2)
+  for (let pages = 0; page.length > 0 && pages < 20; pages++) {
+    seen.push(...page.map((p) => p.clientId))
+    page = await repo.listExpiring(new Date(Date.now() + 3_600_000), 2, page[page.length - 1])
+  }
+  t.equal(seen.length, 9)
+  t.equal(new Set(seen).size, 9, 'no row twice')
+})

@@ -16,7 +16,9 @@ export const ghlIntegrations = pgTable('ghl_integrations', {
   scopes: text('scopes').array().notNull().default(sql`'{}'::text[]`),
   accessToken: text('access_token'),
   refreshToken: text('refresh_token'),
-  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  // Millisecond precision, like the JavaScript dates that carry it: the sweep pages by
+  // (expires_at, id), and a cursor that lost microseconds would return the same row forever.
+  expiresAt: timestamp('expires_at', { withTimezone: true, precision: 3 }).notNull(),
   isActive: boolean('is_active').notNull().default(true),
   status: text('status', { enum: integrationStatuses }).notNull().default('active'),
   tokenVersion: integer('token_version').notNull().default(1),

@@ -1,0 +1,1 @@
+ALTER TABLE "ghl_integrations" ALTER COLUMN "expires_at" SET DATA TYPE timestamp (3) with time zone;
