@@ -127,7 +127,9 @@ export class DrillKit {
       statuses[r.status] = (statuses[r.status] ?? 0) + 1
       if (!seen.has(r.body) && r.status === 'failed') failedReported[r.error_code ?? 'unknown'] = (failedReported[r.error_code ?? 'unknown'] ?? 0) + 1
     }
-    const failedButDelivered = rows.filter((r) => r.status === 'failed' && seen.has(r.body)).length
+    // Sent by HighLevel, yet the outbox says failed (the CRM was told it may not have arrived), by code.
+    const failedButDelivered: Record<string, number> = {}
+    for (const r of rows) if (r.status === 'failed' && seen.has(r.body)) failedButDelivered[r.error_code ?? 'unknown'] = (failedButDelivered[r.error_code ?? 'unknown'] ?? 0) + 1
     const stats = await this.stack.sandbox.stats()
     return {
       drill: this.name,
