@@ -16,6 +16,7 @@ import { OutboxReconciler } from './outbox/outbox-reconciler.ts'
 import { LocationRateLimiter } from './rate-limits/location-rate-limiter.ts'
 import { Credentials } from './sms/credentials.ts'
 import { SmsSender } from './sms/sms-sender.ts'
+import { SentReceipts } from './sms/sent-receipts.ts'
 import { TokenRefresher } from './tokens/token-refresh.ts'
 import { TokenSweep } from './tokens/token-sweep.ts'
 
@@ -68,6 +69,7 @@ export function createWorkerRuntime (config: WorkerConfig, logger: Logger): Work
     credentials: new Credentials(tokenService, config.legacyPit, logger),
     ghl,
     rateLimiter: new LocationRateLimiter(redis, config.redis.keyPrefix, config.worker.locationRateLimit),
+    receipts: new SentReceipts(redis, config.redis.keyPrefix),
     dispatcher,
     publishEvent,
     logger,

@@ -47,3 +47,17 @@ t.test('an SMS whose job ended in an error is re-queued; one left `sending` by a
   t.match(await settled(world, orphan.id), { status: 'failed', errorCode: 'delivery_unknown', errorMessage: /not sent again to avoid a duplicate/ })
   t.equal(world.sandbox.control.messages().filter((m) => m.body === 'Orphaned mid-send').length, 0, 'never sent a second time')
 })
+
+t.test('an SMS HighLevel accepted while PostgreSQL was down is recorded as sent from the kept answer, not failed or sent again', async (t) => {
+  const world = await createWorld(t, { OUTBOX_RECONCILE_EVERY_SECONDS: '1', OUTBOX_RECONCILE_AFTER_SECONDS: '0', GHL_HTTP_TIMEOUT_MS: '1000' })
+  await world.connect('clinic', { locationId: SUNRISE })
+  const { message } = await world.messages.insertOnce({ clientId: 'clinic', integrationId: null, idempotencyKey: null, to: { contactId: JANE }, body: 'Sent during the outage' })
+  // What the attempt left behind: the row still `sending`, HighLevel's answer kept in Redis.
+  await world.db.db.execute(sql`update sms_messages set status = 'sending', updated_at = now() - interval '1 minute' where id = ${message.id}`)
+  const { SentReceipts } = await import('../src/sms/sent-receipts.ts')
+  await new SentReceipts(world.redis, world.config.redis.keyPrefix).remember(message.id, { messageId: 'ghl-msg-1', conversationId: 'ghl-conv-1' })
+
+  await world.startInProcess()
+  t.match(await settled(world, message.id), { status: 'sent', ghlMessageId: 'ghl-msg-1', ghlConversationId: 'ghl-conv-1', errorCode: null })
+  t.equal(world.sandbox.control.messages().length, 0, 'nothing was posted again')
+})

@@ -27,6 +27,7 @@ import type { SmsDispatcher } from '@ghl-connect/sms'
 import type { LocationRateLimiter } from '../rate-limits/location-rate-limiter.ts'
 import type { Credential, Credentials } from './credentials.ts'
 import { callsFor, RecipientError, resolveContactId } from './recipients.ts'
+import type { SentIds, SentReceipts } from './sent-receipts.ts'
 
 export type SendDecision =
   | { kind: 'done', outcome: 'sent' | 'failed' | 'skipped' }
@@ -38,6 +39,7 @@ export interface SmsSenderOptions {
   credentials: Credentials
   ghl: GhlClient
   rateLimiter: LocationRateLimiter
+  receipts: SentReceipts
   dispatcher: SmsDispatcher
   publishEvent: CrmEventPublisher
   logger: Logger
@@ -106,17 +108,29 @@ export class SmsSender {
     }
 
     if (!await messages.markSending(message.id)) return { kind: 'done', outcome: 'skipped' }
-    let sent: { messageId: string, conversationId: string }
+    let sent: SentIds
     try {
       const { data } = await auth.call((c) => timeGhlCall(this.o.metrics, 'sendSms',
         () => this.o.ghl.sendSms({ accessToken: c.accessToken, contactId, message: message.body })))
-      sent = { messageId: data.messageId, conversationId: data.conversationId }
+      sent = { messageId: data.messageId, conversationId: data.conversationId ?? null }
     } catch (err) {
       return this.failedAfterPost(message, err, log)
     }
-    const stored = await recordWithRetries(() => messages.markSent(message.id, { messageId: sent.messageId, conversationId: sent.conversationId ?? null }), log, sent)
-    this.o.metrics?.smsOutcomes.inc({ outcome: 'sent', code: '' })
+    let stored: OutboxMessage | null
+    try {
+      stored = await recordWithRetries(() => messages.markSent(message.id, sent), log, sent)
+    } catch (err) {
+      // Whoever finds this row `sending` later reads the answer from here instead of guessing.
+      await this.o.receipts.remember(message.id, sent)
+        .catch((redisErr) => log.error({ err: redisErr, ghlMessageId: sent.messageId }, 'the sent SMS could be recorded nowhere'))
+      throw err
+    }
     log.info({ ghlMessageId: sent.messageId, via: credential.kind }, 'sms sent')
+    return this.recordedSent(message, sent, stored, log)
+  }
+
+  private async recordedSent (message: OutboxMessage, sent: SentIds, stored: OutboxMessage | null, log: Logger): Promise<SendDecision> {
+    this.o.metrics?.smsOutcomes.inc({ outcome: 'sent', code: '' })
     await this.settle(message)
     await this.publish('sms.sent', {
       messageId: message.id, clientId: message.clientId, ghlMessageId: sent.messageId, conversationId: sent.conversationId,
@@ -127,6 +141,13 @@ export class SmsSender {
 
   /** The row says an attempt was POSTing: either it still is (a stalled job's twin), or it died. */
   private async interrupted (message: OutboxMessage, log: Logger): Promise<SendDecision> {
+    const receipt = await this.o.receipts.recall(message.id)
+    if (receipt) {
+      const stored = await this.o.messages.markSent(message.id, receipt)
+      await this.o.receipts.forget(message.id)
+      log.info({ ghlMessageId: receipt.messageId }, 'sms sent earlier; recorded now that PostgreSQL takes it')
+      return this.recordedSent(message, receipt, stored, log)
+    }
     const age = Date.now() - message.updatedAt.getTime()
     if (age < this.o.inFlightGraceMs) return { kind: 'later', delayMs: this.o.inFlightGraceMs - age, reason: 'in_flight' }
     log.error('an attempt died while HighLevel was sending this SMS; it is not sent again, so it cannot arrive twice')

@@ -1,0 +1,29 @@
+/**
+ * HighLevel's answer to a send, kept in Redis when PostgreSQL would not take it (down, or
+ * restarting). Without it the row stays `sending`, and the attempt that finds it later could only
+ * say `delivery_unknown` about an SMS we know was delivered.
+ */
+import type { Redis } from 'ioredis'
+
+export interface SentIds { messageId: string, conversationId: string | null }
+
+const KEEP_MS = 7 * 86_400_000
+
+export class SentReceipts {
+  constructor (private readonly redis: Redis, private readonly keyPrefix: string) {}
+
+  private key (outboxId: string) { return `${this.keyPrefix}:sms-sent:${outboxId}` }
+
+  async remember (outboxId: string, ids: SentIds): Promise<void> {
+    await this.redis.set(this.key(outboxId), JSON.stringify(ids), 'PX', KEEP_MS)
+  }
+
+  async recall (outboxId: string): Promise<SentIds | null> {
+    const raw = await this.redis.get(this.key(outboxId))
+    return raw ? JSON.parse(raw) as SentIds : null
+  }
+
+  async forget (outboxId: string): Promise<void> {
+    await this.redis.del(this.key(outboxId))
+  }
+}
