@@ -39,6 +39,9 @@ export async function buildApp (runtime: Runtime): Promise<App> {
       return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID()
     },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    // One line per request (below), not Fastify's two: on the intake's hot path logging is a
+    // measurable share of the CPU (docs/benchmarks.md).
+    disableRequestLogging: true,
     // The router refuses a malformed URL (bad percent-encoding, a path part past maxParamLength)
     // before any hook or the error handler runs: answer it in our shape, not Fastify's.
     frameworkErrors: (err, _request, reply) => {
@@ -50,6 +53,11 @@ export async function buildApp (runtime: Runtime): Promise<App> {
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.decorate('runtime', runtime)
+  app.addHook('onResponse', async (request, reply) => {
+    const line = { method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) }
+    if (reply.statusCode >= 500) request.log.error(line, 'request failed')
+    else request.log.info(line, 'request done')
+  })
   if (config.http.allowUnsignedConnect) {
     app.log.warn('ALLOW_UNSIGNED_CONNECT is on: anyone can connect a HighLevel account to any client id. Development only.')
   }
