@@ -34,7 +34,8 @@ export function spawnService (name: string, entry: string, env: Record<string, s
   const path = join(REPO_ROOT, entry)
   const log = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' })
   // BENCH_NODE_ARGS: extra node flags for one run (e.g. --cpu-prof for the profiles in docs/benchmarks.md).
-  const { BENCH_NODE_ARGS: nodeArgs, ...childEnv } = env
+  const { BENCH_NODE_ARGS: given, ...childEnv } = env
+  const nodeArgs = given ?? (name === process.env.BENCH_PROFILE_SERVICE ? process.env.BENCH_NODE_ARGS : undefined)
   const child = spawn(process.execPath, [...(nodeArgs ? nodeArgs.split(' ') : []), '--import', 'tsx', path], {
     cwd: dirname(dirname(path)),
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...childEnv } as NodeJS.ProcessEnv,

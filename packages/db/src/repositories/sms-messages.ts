@@ -50,6 +50,25 @@ export class SmsMessagesRepository {
     return { message: existing, created: false }
   }
 
+  /**
+   * The intake's fast path, one round trip: writes the message only if the client has a usable
+   * connection and the idempotency key is new. null means "look closer" (not connected, needs
+   * re-authorisation, or a repeated key): the caller takes the slow path.
+   */
+  async insertForConnectedClient (message: Omit<NewOutboxMessage, 'integrationId'>): Promise<{ id: string } | null> {
+    const { to } = message
+    const rows = await this.db.execute<{ id: string }>(sql`
+      insert into sms_messages (client_id, integration_id, idempotency_key, contact_id, phone, contact_name, body)
+      select ${message.clientId}, i.id, ${message.idempotencyKey}, ${'contactId' in to ? to.contactId : null},
+        ${'phone' in to ? to.phone : null}, ${'name' in to ? to.name : null}, ${message.body}
+      from ghl_integrations i
+      where i.client_id = ${message.clientId} and i.is_active and i.access_token is not null and i.status <> 'needs_reauth'
+      limit 1
+      on conflict (client_id, idempotency_key) do nothing
+      returning id`)
+    return rows[0] ?? null
+  }
+
   async findByIdempotencyKey (clientId: string, idempotencyKey: string): Promise<OutboxMessage | null> {
     const [row] = await this.db.select().from(smsMessages)
       .where(and(eq(smsMessages.clientId, clientId), eq(smsMessages.idempotencyKey, idempotencyKey))).limit(1)

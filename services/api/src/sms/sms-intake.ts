@@ -28,6 +28,9 @@ export class SmsIntake {
     if (request.message.trim() === '') throw invalid('message', 'message must contain more than spaces.')
     const { clientId, idempotencyKey } = request
 
+    const fast = await this.messages.insertForConnectedClient({ clientId, idempotencyKey: idempotencyKey ?? null, to, body: request.message })
+    if (fast) return this.queued({ id: fast.id, clientId })
+
     // A retry after the first request succeeded answers the first message, whatever happened since.
     if (idempotencyKey) {
       const earlier = await this.messages.findByIdempotencyKey(clientId, idempotencyKey)
@@ -43,13 +46,17 @@ export class SmsIntake {
       clientId, integrationId: integration?.id ?? null, idempotencyKey: idempotencyKey ?? null, to, body: request.message,
     })
     if (!created) return this.repeated(message, to, request.message)
+    return this.queued(message)
+  }
+
+  private async queued (message: { id: string, clientId: string }) {
     try {
       await this.dispatcher.enqueue(message)
     } catch (err) {
-      this.logger.warn({ err, messageId: message.id, clientId }, 'sms stored but not queued (Redis); the outbox reconciler will queue it')
+      this.logger.warn({ err, messageId: message.id, clientId: message.clientId }, 'sms stored but not queued (Redis); the outbox reconciler will queue it')
     }
     this.opts.metrics?.smsIntake.inc({ outcome: 'accepted' })
-    return { id: message.id, status: message.status, duplicate: false }
+    return { id: message.id, status: 'queued' as const, duplicate: false }
   }
 
   async view (id: string): Promise<SmsView> {
