@@ -6,6 +6,8 @@ COPY pnpm-workspace.yaml pnpm-lock.yaml package.json tsconfig.base.json tsconfig
 COPY packages ./packages
 COPY services ./services
 COPY scripts ./scripts
+# the workspace (and its lockfile) includes bench/, so the frozen install must see it
+COPY bench ./bench
 RUN pnpm install --frozen-lockfile
 ENV NODE_ENV=production
 USER node
