@@ -45,9 +45,14 @@ const erasedTokens = { accessToken: null, refreshToken: null } as const
 
 export class IntegrationsRepository {
   private readonly refreshWindowMs: number
+  // Read for every SMS the worker sends: built once (see SmsMessagesRepository).
+  private readonly activeByClient
 
   constructor (private readonly db: Database, private readonly cipher: TokenCipher, opts: { refreshWindowMs?: number } = {}) {
     this.refreshWindowMs = opts.refreshWindowMs ?? DEFAULT_REFRESH_WINDOW_MS
+    this.activeByClient = db.select().from(ghlIntegrations)
+      .where(and(eq(ghlIntegrations.clientId, sql.placeholder('clientId')), eq(ghlIntegrations.isActive, true))).limit(1)
+      .prepare('integration_active_by_client')
   }
 
   isExpired (i: Pick<Integration, 'expiresAt'>, now = new Date()): boolean {
@@ -60,8 +65,7 @@ export class IntegrationsRepository {
 
   async findByClient (clientId: string): Promise<Integration | null> {
     if (!clientId) return null
-    const [row] = await this.db.select().from(ghlIntegrations)
-      .where(and(eq(ghlIntegrations.clientId, clientId), eq(ghlIntegrations.isActive, true))).limit(1)
+    const [row] = await this.activeByClient.execute({ clientId })
     return row ? this.open(row) : null
   }
 
