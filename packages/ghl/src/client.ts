@@ -187,7 +187,7 @@ export class GhlClient {
     const timeoutMs = this.options.httpTimeoutMs
     // One deadline for the whole exchange (connect, headers and body), not per phase.
     const signal = AbortSignal.timeout(timeoutMs)
-    let status: number
+    let status: number | undefined
     let responseHeaders: ResponseHeaders
     let text: string
     try {
@@ -198,7 +198,8 @@ export class GhlClient {
       responseHeaders = response.headers
       text = await response.body.text()
     } catch (err) {
-      throw networkFailure(call.operation, err, signal.aborted ? timeoutMs : undefined)
+      // A body lost after a 2xx status still means HighLevel accepted the call: the status says so.
+      throw networkFailure(call.operation, err, signal.aborted ? timeoutMs : undefined, status)
     }
 
     const rateLimit = parseRateLimit(responseHeaders)
@@ -230,15 +231,15 @@ function answerFailure (call: Call, status: number, body: unknown, headers: Resp
   })
 }
 
-function networkFailure (operation: string, err: unknown, timedOutAfterMs: number | undefined): GhlError {
+function networkFailure (operation: string, err: unknown, timedOutAfterMs: number | undefined, status?: number): GhlError {
   if (timedOutAfterMs !== undefined) {
-    return new GhlError('transient', `HighLevel did not answer ${operation} within ${timedOutAfterMs} ms`, { operation, networkCode: 'timeout' })
+    return new GhlError('transient', `HighLevel did not answer ${operation} within ${timedOutAfterMs} ms`, { operation, status, networkCode: 'timeout' })
   }
   const code = (err as { code?: unknown })?.code
   const networkCode = typeof code === 'string' ? code : 'network_error'
   // undici's messages name the failure, not the request, so they carry no token.
   const reason = err instanceof Error ? err.message : String(err)
-  return new GhlError('transient', `HighLevel could not be reached for ${operation}: ${reason}`, { operation, networkCode })
+  return new GhlError('transient', `HighLevel could not be reached for ${operation}: ${reason}`, { operation, status, networkCode })
 }
 
 function parseJson (text: string): unknown {

@@ -62,6 +62,14 @@ export class GhlError extends Error {
     return this.kind === 'transient' || this.kind === 'rate_limited' || this.kind === 'token_expired'
   }
 
+  /**
+   * HighLevel answered 2xx but the answer could not be read (cut off, not JSON, no id): the call
+   * took effect. Retrying a send would deliver it twice.
+   */
+  get acceptedUnreadable (): boolean {
+    return this.status !== undefined && this.status >= 200 && this.status < 300
+  }
+
   toJSON (): Record<string, unknown> {
     return {
       name: this.name,

@@ -110,7 +110,7 @@ export class SmsMessagesRepository {
   }
 
   /** HighLevel accepted it. Wins over anything but `sent`: an answer that arrives is the truth. */
-  async markSent (id: string, ids: { messageId: string, conversationId: string | null }): Promise<OutboxMessage | null> {
+  async markSent (id: string, ids: { messageId: string | null, conversationId: string | null }): Promise<OutboxMessage | null> {
     const [row] = await this.hot.markSent.execute({ id, messageId: ids.messageId, conversationId: ids.conversationId, now: new Date().toISOString() })
     return row ?? null
   }

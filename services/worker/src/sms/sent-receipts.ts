@@ -5,7 +5,7 @@
  */
 import type { Redis } from 'ioredis'
 
-export interface SentIds { messageId: string, conversationId: string | null }
+export interface SentIds { messageId: string | null, conversationId: string | null }
 
 const KEEP_MS = 7 * 86_400_000
 

@@ -179,6 +179,19 @@ export class SmsSender {
   }
 
   private async failedAfterPost (message: OutboxMessage, err: unknown, log: Logger): Promise<SendDecision> {
+    if (isAppError(err)) {
+      // The POST was refused (401) and the refresh after it failed: nothing was sent, so the
+      // message goes back to `queued` and is judged like a failure before the POST.
+      await this.o.messages.backToQueued(message.id, { countAttempt: false })
+      return this.failedBeforePost(message, err, log)
+    }
+    if (isGhlError(err) && err.acceptedUnreadable) {
+      // HighLevel took it (2xx) but its answer was unreadable: record it as sent without ids,
+      // never send it again.
+      log.warn({ err }, 'HighLevel accepted the SMS but its answer could not be read; recorded as sent without ids')
+      const stored = await this.o.messages.markSent(message.id, { messageId: null, conversationId: null })
+      return this.recordedSent(message, { messageId: null, conversationId: null }, stored, log)
+    }
     if (!isGhlError(err)) {
       // Not HighLevel's answer (our own bug, or PostgreSQL down mid-job): leave the row `sending`
       // so the reconciler, not a blind retry, decides later.
@@ -261,7 +274,7 @@ class Authorized {
  * for a while rides out a PostgreSQL blip; if it still fails the row stays `sending` and is
  * reported as delivery_unknown later, never sent twice.
  */
-async function recordWithRetries<T> (write: () => Promise<T>, log: Logger, sent: { messageId: string }): Promise<T> {
+async function recordWithRetries<T> (write: () => Promise<T>, log: Logger, sent: SentIds): Promise<T> {
   let lastError: unknown
   for (let i = 0; i < 6; i++) {
     try {
