@@ -52,18 +52,25 @@ export class WebhookService {
     if (!Number.isFinite(at) || Math.abs(now - at) > WEBHOOK_WINDOW_MS) {
       throw badRequest('stale_webhook', 'The webhook timestamp is missing or more than 5 minutes from now; replays are refused.')
     }
-    const first = await this.receipts.recordOnce({ webhookId: event.webhookId, type: event.type, locationId: event.locationId, companyId: event.companyId })
-    if (!first) throw conflict('duplicate_webhook', `Webhook ${event.webhookId} was already received.`)
+    const duplicate = () => conflict('duplicate_webhook', `Webhook ${event.webhookId} was already received.`)
+    if (await this.receipts.seen(event.webhookId)) throw duplicate()
 
-    if (event.type === 'UNINSTALL' && event.locationId) {
-      const removed = await this.integrations.deactivateLocation(event.locationId, 'revoked')
-      this.logger.info({ locationId: event.locationId, integrations: removed.length }, 'app uninstalled from location')
-      for (const r of removed) {
-        if (r.clientId) await this.onEvent({ type: 'connection.broken', clientId: r.clientId, locationId: event.locationId, reason: 'uninstalled' })
-      }
-      return 'processed'
+    // Act first, record after: if acting fails, HighLevel's retry is processed instead of refused
+    // as a duplicate. Acting twice on a concurrent duplicate is harmless (deactivation is idempotent).
+    const uninstalled = event.type === 'UNINSTALL' && event.locationId ? await this.uninstall(event.locationId) : false
+    if (!await this.receipts.recordOnce({ webhookId: event.webhookId, type: event.type, locationId: event.locationId, companyId: event.companyId })) {
+      throw duplicate()
     }
     this.logger.info({ type: event.type, locationId: event.locationId }, 'webhook recorded')
-    return 'recorded'
+    return uninstalled ? 'processed' : 'recorded'
+  }
+
+  private async uninstall (locationId: string): Promise<true> {
+    const removed = await this.integrations.deactivateLocation(locationId, 'revoked')
+    this.logger.info({ locationId, integrations: removed.length }, 'app uninstalled from location')
+    for (const r of removed) {
+      if (r.clientId) await this.onEvent({ type: 'connection.broken', clientId: r.clientId, locationId, reason: 'uninstalled' })
+    }
+    return true
   }
 }
