@@ -117,3 +117,16 @@ t.test('an SMS accepted while Redis is down is stored and left to the reconciler
   t.equal(res.statusCode, 202)
   t.equal((await api.app.runtime.smsMessages.findById(res.json().id))?.status, 'queued')
 })
+
+t.test('a NUL character PostgreSQL cannot store is a 400, not a 500', async (t) => {
+  const api = await buildTestApi(t)
+  await connect(api, 'client-nul')
+  for (const payload of [
+    { clientId: 'client-nul', to: { contactId: 'c1' }, message: 'hello\u0000world' },
+    { clientId: 'client-nul', to: { name: 'Jane\u0000Doe' }, message: 'hello' },
+  ]) {
+    const res = await post(api, payload)
+    t.equal(res.statusCode, 400)
+    t.match(res.json(), { error: 'invalid_request', message: /cannot be stored/ })
+  }
+})

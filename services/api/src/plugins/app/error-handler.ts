@@ -10,6 +10,14 @@ import { failurePage } from '../../oauth/pages.ts'
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED',
   'CONNECTION_ENDED', 'CONNECTION_DESTROYED', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006'])
 
+/** PostgreSQL's SQLSTATE, also when drizzle wrapped the driver's error. */
+function sqlState (err: unknown, depth = 0): string | undefined {
+  const e = err as { code?: unknown, cause?: unknown } | null
+  if (!e || depth > 4) return undefined
+  if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) return e.code
+  return sqlState(e.cause, depth + 1)
+}
+
 /** PostgreSQL or Redis unreachable: the caller should retry, it did nothing wrong. */
 export function isInfrastructureDown (err: unknown, depth = 0): boolean {
   const e = err as { code?: string, name?: string, message?: string, errors?: unknown[], cause?: unknown } | null
@@ -42,6 +50,10 @@ function toAnswer (err: FastifyError, request: FastifyRequest): Answer {
     return { status: err.statusCode, error: err.code, message: err.message, retryAfter: err.details?.retryAfterSeconds, fields: err.details?.fields }
   }
   if (err.validation) return { status: 400, error: 'invalid_request', message: describeValidation(err) }
+  // Class 22 (data exception): a value PostgreSQL cannot store, such as a NUL character in text.
+  if (sqlState(err)?.startsWith('22')) {
+    return { status: 400, error: 'invalid_request', message: 'A value in the request cannot be stored (for example a NUL character in a text); remove it and retry.' }
+  }
   if (isInfrastructureDown(err)) {
     request.log.error({ err }, 'a backing service is unreachable')
     return { status: 503, error: 'service_unavailable', message: 'A backing service is unreachable; retry in a few seconds.', retryAfter: 5 }
