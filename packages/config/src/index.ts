@@ -117,6 +117,9 @@ const sections = {
     OAUTH_RATE_LIMIT_WINDOW_SECONDS: int(900, 1),
     ALLOW_UNSIGNED_CONNECT: bool(false),
     BODY_LIMIT_BYTES: int(16_384, 1024, 10_485_760),
+    TRUST_PROXY: z.string().trim().default('false')
+      .refine((v) => v === 'false' || v === 'true' || /^[0-9a-fA-F.:/,\s]+$/.test(v),
+        'must be false, true, or comma-separated addresses/CIDRs of your proxies'),
   }).transform((e) => ({
     port: e.PORT,
     host: e.HOST,
@@ -130,6 +133,9 @@ const sections = {
     oauthRateLimit: { max: e.OAUTH_RATE_LIMIT_MAX, windowMs: e.OAUTH_RATE_LIMIT_WINDOW_SECONDS * 1000 },
     allowUnsignedConnect: e.ALLOW_UNSIGNED_CONNECT,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    // Which X-Forwarded-For entries to believe for the client's address (the OAuth rate limit is
+    // per address): trusting every hop would let a caller pick its own address.
+    trustProxy: e.TRUST_PROXY === 'false' ? false : e.TRUST_PROXY === 'true' ? true : e.TRUST_PROXY,
   })),
 
   worker: z.object({

@@ -33,7 +33,8 @@ export async function buildApp (runtime: Runtime): Promise<App> {
   const app = Fastify({
     loggerInstance: runtime.logger as FastifyBaseLogger,
     bodyLimit: config.http.bodyLimitBytes,
-    trustProxy: true,
+    // false | true | proxy addresses, from one variable: fastify's overloads need telling
+    trustProxy: config.http.trustProxy as string,
     genReqId: (req) => {
       const given = req.headers['x-request-id']
       return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID()

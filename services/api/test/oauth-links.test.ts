@@ -113,3 +113,21 @@ t.test('the OAuth routes answer 429 past their limit, with Retry-After', async (
   const machine = await Promise.all(Array.from({ length: 4 }, () => app.inject({ method: 'POST', url: '/api/ghl-oauth/connect-links', payload: {}, remoteAddress: '203.0.113.11' })))
   t.match(machine[3]!.json(), { error: 'rate_limited', message: /try again in \d+ seconds/ }, 'a machine route answers JSON')
 })
+
+t.test('the per-address limit cannot be dodged with a forged X-Forwarded-For', async (t) => {
+  const { app } = await buildTestApi(t, { OAUTH_RATE_LIMIT_MAX: '2' })
+  const codes: number[] = []
+  for (let i = 0; i < 4; i++) {
+    const res = await app.inject({ url: '/api/ghl-oauth/authorize?clientId=x', remoteAddress: '203.0.113.20', headers: { 'x-forwarded-for': `198.51.100.${i}` } })
+    codes.push(res.statusCode)
+  }
+  t.same(codes, [403, 403, 429, 429])
+})
+
+t.test('behind one trusted proxy, the address it forwards is the one counted', async (t) => {
+  const { app } = await buildTestApi(t, { OAUTH_RATE_LIMIT_MAX: '1', TRUST_PROXY: '10.0.0.0/8' })
+  const hit = (client: string) => app.inject({ url: '/api/ghl-oauth/authorize?clientId=x', remoteAddress: '10.0.0.2', headers: { 'x-forwarded-for': client } })
+  t.equal((await hit('198.51.100.1')).statusCode, 403)
+  t.equal((await hit('198.51.100.1')).statusCode, 429)
+  t.equal((await hit('198.51.100.2')).statusCode, 403, 'another client behind the same proxy has its own count')
+})
