@@ -71,7 +71,9 @@ export interface Queues {
 export function createQueues (connection: Redis, keyPrefix: string, onError: (err: Error) => void = () => {}): Queues {
   const queues = {
     sms: createQueue('sms', connection, keyPrefix, { removeOnComplete: { age: 3600, count: 10_000 }, removeOnFail: { age: 7 * 86_400 } }),
-    tokens: createQueue('tokens', connection, keyPrefix, { removeOnComplete: true, removeOnFail: { age: 86_400 } }),
+    // A failed refresh job is not kept: its id (refresh-<client>) would make BullMQ ignore the
+    // sweep's next refresh of that client until it expired. Failures show in logs and metrics.
+    tokens: createQueue('tokens', connection, keyPrefix, { removeOnComplete: true, removeOnFail: true }),
     outbox: createQueue('outbox', connection, keyPrefix, { removeOnComplete: true, removeOnFail: { age: 86_400 } }),
     crmEvents: createQueue('crm-events', connection, keyPrefix, {
       attempts: 8, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: { age: 3600 }, removeOnFail: { age: 7 * 86_400 },
