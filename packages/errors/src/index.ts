@@ -27,4 +27,6 @@ export const unavailable = (code: string, message: string, retryAfterSeconds?: n
 
 export const NOT_CONNECTED_MESSAGE = "Please connect your GoHighLevel account first. Click 'Connect GoHighLevel' in settings."
 
+export const NEEDS_REAUTH_MESSAGE = 'The GoHighLevel connection was revoked or its refresh token expired; reconnect GoHighLevel from settings.'
+
 export const isAppError = (err: unknown): err is AppError => err instanceof AppError

@@ -7,7 +7,7 @@
  */
 import type { Redis } from 'ioredis'
 import type { Integration, IntegrationsRepository } from '@ghl-connect/db'
-import { conflict, NOT_CONNECTED_MESSAGE, unavailable } from '@ghl-connect/errors'
+import { conflict, NEEDS_REAUTH_MESSAGE, NOT_CONNECTED_MESSAGE, unavailable } from '@ghl-connect/errors'
 import type { Logger } from '@ghl-connect/logging'
 import { RedisLock } from './lock.ts'
 
@@ -185,7 +185,7 @@ export class TokenService {
 }
 
 function reauthError (i: Integration) {
-  return conflict('needs_reauth', 'The GoHighLevel connection was revoked or its refresh token expired; reconnect GoHighLevel from settings.',
+  return conflict('needs_reauth', NEEDS_REAUTH_MESSAGE,
     { locationId: i.locationId })
 }
 

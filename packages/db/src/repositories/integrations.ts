@@ -166,11 +166,6 @@ export class IntegrationsRepository {
     return rows.length === 1
   }
 
-  async touchSynced (id: string, locationName?: string | null): Promise<void> {
-    await this.db.update(ghlIntegrations).set({ lastSyncedAt: new Date(), ...(locationName ? { locationName } : {}) })
-      .where(eq(ghlIntegrations.id, id))
-  }
-
   /** Disconnects the client: inactive, tokens erased. Returns whether there was anything to disconnect. */
   async deactivate (clientId: string, status: IntegrationStatus = 'revoked'): Promise<boolean> {
     if (!clientId) return false

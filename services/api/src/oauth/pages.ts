@@ -3,6 +3,7 @@
  * Every value is escaped; inline scripts run under a per-response CSP nonce.
  */
 import { randomBytes } from 'node:crypto'
+import type { FastifyReply } from 'fastify'
 
 export const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 
@@ -99,4 +100,14 @@ export function connectWidget (input: ConnectWidgetInput): Page {
     statusEl.setAttribute('data-connected', 'true');
   });
 })();`)
+}
+
+/** Sends a page with the headers every page gets: its CSP, no caching, no referrer. */
+export function sendPage (reply: FastifyReply, status: number, page: Page) {
+  return reply.status(status)
+    .header('content-type', 'text/html; charset=utf-8')
+    .header('content-security-policy', page.csp)
+    .header('cache-control', 'no-store')
+    .header('referrer-policy', 'no-referrer')
+    .send(page.html)
 }

@@ -1,8 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { isAppError } from '@ghl-connect/errors'
-import { connectWidget, failurePage } from '../oauth/pages.ts'
+import { connectWidget, failurePage, sendPage } from '../oauth/pages.ts'
 import { LinkQuery } from '../schemas/oauth.ts'
-import { sendPage } from './ghl-oauth/index.ts'
 
 /** The seed's "Connect GoHighLevel" button and status indicator, for CRMs that embed it. */
 const connect: FastifyPluginAsyncTypebox = async (fastify) => {

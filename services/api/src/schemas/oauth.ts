@@ -1,10 +1,11 @@
 import { Type, type Static } from 'typebox'
 import { ClientId, DateTime } from './common.ts'
+import { MAX_LINK_TTL_SECONDS } from '../oauth/connect-links.ts'
 
 export const ConnectLinkBody = Type.Object({
   clientId: ClientId,
   returnUrl: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'Where the browser goes after connecting; must be on CRM_ORIGIN' })),
-  ttlSeconds: Type.Optional(Type.Integer({ minimum: 60, maximum: 7 * 86_400, description: 'Link lifetime; default 600 (10 minutes), up to 7 days for links sent by e-mail' })),
+  ttlSeconds: Type.Optional(Type.Integer({ minimum: 60, maximum: MAX_LINK_TTL_SECONDS, description: 'Link lifetime; default 600 (10 minutes), up to 7 days for links sent by e-mail' })),
 }, { additionalProperties: false })
 export type ConnectLinkBody = Static<typeof ConnectLinkBody>
 

@@ -6,7 +6,7 @@
  */
 import type { IntegrationsRepository, OutboxMessage, Recipient, SmsMessagesRepository } from '@ghl-connect/db'
 import { recipientOf } from '@ghl-connect/db'
-import { badRequest, conflict, NOT_CONNECTED_MESSAGE, notFound } from '@ghl-connect/errors'
+import { badRequest, conflict, NEEDS_REAUTH_MESSAGE, NOT_CONNECTED_MESSAGE, notFound } from '@ghl-connect/errors'
 import type { Logger } from '@ghl-connect/logging'
 import type { Metrics } from '@ghl-connect/metrics'
 import type { SmsDispatcher } from '@ghl-connect/sms'
@@ -39,7 +39,7 @@ export class SmsIntake {
     const integration = await this.integrations.findByClient(clientId)
     if (!integration?.accessToken && !this.opts.legacyPitFallback) throw conflict('not_connected', NOT_CONNECTED_MESSAGE)
     if (integration?.status === 'needs_reauth') {
-      throw conflict('needs_reauth', 'The GoHighLevel connection was revoked or its refresh token expired; reconnect GoHighLevel from settings.')
+      throw conflict('needs_reauth', NEEDS_REAUTH_MESSAGE)
     }
 
     const { message, created } = await this.messages.insertOnce({

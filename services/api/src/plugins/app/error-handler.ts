@@ -5,7 +5,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify'
 import { isAppError } from '@ghl-connect/errors'
-import { failurePage } from '../../oauth/pages.ts'
+import { failurePage, sendPage } from '../../oauth/pages.ts'
 
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED',
   'CONNECTION_ENDED', 'CONNECTION_DESTROYED', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006'])
@@ -82,9 +82,7 @@ export default fp(async function errorHandler (fastify: FastifyInstance) {
     if (answer.retryAfter !== undefined) reply.header('retry-after', String(answer.retryAfter))
     if (request.method === 'GET' && BROWSER_ROUTES.test(request.url)) {
       const title = answer.status >= 500 ? 'Something went wrong; try again in a minute' : 'This request cannot be completed'
-      const page = failurePage(title, answer.message, answer.error)
-      return reply.status(answer.status).header('content-type', 'text/html; charset=utf-8')
-        .header('content-security-policy', page.csp).header('cache-control', 'no-store').send(page.html)
+      return sendPage(reply, answer.status, failurePage(title, answer.message, answer.error))
     }
     return reply.status(answer.status).send({ error: answer.error, message: answer.message, ...(answer.fields ? { fields: answer.fields } : {}) })
   })

@@ -3,25 +3,15 @@
  * key; browser routes are protected by signed links and the signed state cookie, and answer HTML.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyReply } from 'fastify'
 import { Type } from 'typebox'
 import { isAppError, notFound } from '@ghl-connect/errors'
 import type { Integration } from '@ghl-connect/db'
-import { failurePage, connectedPage, pendingClaimPage, type Page } from '../../oauth/pages.ts'
+import { failurePage, connectedPage, pendingClaimPage, sendPage } from '../../oauth/pages.ts'
 import { STATE_TTL_SECONDS } from '../../oauth/oauth-states.ts'
 import { ClientIdParams, errorResponses } from '../../schemas/common.ts'
 import { CallbackQuery, ClaimBody, ConnectLinkBody, ConnectLinkReply, LinkQuery, StatusReply, TokenReply } from '../../schemas/oauth.ts'
 
 export const STATE_COOKIE = 'ghl_oauth'
-
-export function sendPage (reply: FastifyReply, status: number, page: Page) {
-  return reply.status(status)
-    .header('content-type', 'text/html; charset=utf-8')
-    .header('content-security-policy', page.csp)
-    .header('cache-control', 'no-store')
-    .header('referrer-policy', 'no-referrer')
-    .send(page.html)
-}
 
 const view = (i: Integration, needsRefresh: boolean) => ({
   locationId: i.locationId,
