@@ -96,3 +96,11 @@ t.test('a client that disconnected after the intake: failed as not_connected', a
   const row = await settled(world, message.message.id)
   t.match(row, { status: 'failed', errorCode: 'not_connected', errorMessage: /Please connect your GoHighLevel account first/ })
 })
+
+t.test('a 401 on the POST whose refresh is refused: failed as needs_reauth, not left sending for delivery_unknown', async (t) => {
+  await world.connect('dead-grant', { locationId: HARBOR })
+  sandbox.control.revokeTokens(HARBOR, { refreshTokens: true })
+  const row = await settled(world, (await world.submit('dead-grant', { contactId: 'sbxContact0000000003' }, 'Never sent')).id)
+  t.match(row, { status: 'failed', errorCode: 'needs_reauth', errorMessage: /reconnect GoHighLevel/ })
+  t.equal(sandbox.control.messages().filter((m) => m.body === 'Never sent').length, 0)
+})
