@@ -161,7 +161,6 @@ export class TokenService {
     }
 
     const won = await integrations.writeTokens(current.id, current.tokenVersion, tokens)
-    const stored = await integrations.findById(current.id)
     if (!won) {
       // Only a disconnect or a replacement can get here while we hold the lock.
       log.warn('refreshed tokens were not stored: the integration changed meanwhile')
@@ -172,7 +171,7 @@ export class TokenService {
     if (current.status !== 'active') {
       await this.emit({ type: 'connection.recovered', clientId: current.clientId, locationId: current.locationId })
     }
-    return stored!
+    return (await integrations.findById(current.id))!
   }
 
   private async emit (event: ConnectionEvent): Promise<void> {

@@ -9,9 +9,10 @@ import type { Integration, IntegrationsRepository } from '@ghl-connect/db'
 import type { Logger } from '@ghl-connect/logging'
 import { OAuthStates, type PendingConnect } from './oauth-states.ts'
 
-/** What the callback page shows; `code` is stable for logs and tests, the rest is for a person. */
-
+/** OAuth's own error names (RFC 6749 4.1.2.1): a code names one of these or `ghl_error`, never the caller's text. */
 const OAUTH_ERRORS = new Set(['invalid_request', 'unauthorized_client', 'unsupported_response_type', 'invalid_scope', 'server_error', 'temporarily_unavailable'])
+
+/** What the callback page shows; `code` is stable for logs and tests, the rest is for a person. */
 export type ConnectOutcome =
   | { kind: 'connected', integration: Integration, pending: PendingConnect }
   | { kind: 'unclaimed', integration: Integration }

@@ -3,7 +3,7 @@
  * credentials are compared as SHA-256 digests in constant time (neither content nor length
  * leaks), and the hook sits in this plugin's own scope, so it guards the board and nothing else.
  */
-import { createHash, timingSafeEqual } from 'node:crypto'
+import { sameDigest, secretDigest } from '../app/secret-compare.ts'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { createBullBoard } from '@bull-board/api'
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter'
@@ -12,12 +12,11 @@ import { unauthorized } from '@ghl-connect/errors'
 
 export const BULL_BOARD_PATH = '/admin/queues'
 
-const digest = (value: string) => createHash('sha256').update(value).digest()
 
 export default async function bullBoard (fastify: FastifyInstance) {
   const { queues, config } = fastify.runtime
-  const user = digest(config.http.admin.user)
-  const password = digest(config.http.admin.password)
+  const user = secretDigest(config.http.admin.user)
+  const password = secretDigest(config.http.admin.password)
 
   const checkCredentials = async (request: FastifyRequest, reply: FastifyReply) => {
     const header = request.headers.authorization
@@ -25,8 +24,8 @@ export default async function bullBoard (fastify: FastifyInstance) {
     const decoded = match ? Buffer.from(match[1]!, 'base64').toString('utf8') : ''
     const sep = decoded.indexOf(':')
     // Both compared every time, so a right user name does not answer faster than a wrong one.
-    const userOk = timingSafeEqual(digest(sep >= 0 ? decoded.slice(0, sep) : ''), user)
-    const passwordOk = timingSafeEqual(digest(sep >= 0 ? decoded.slice(sep + 1) : ''), password)
+    const userOk = sameDigest(secretDigest(sep >= 0 ? decoded.slice(0, sep) : ''), user)
+    const passwordOk = sameDigest(secretDigest(sep >= 0 ? decoded.slice(sep + 1) : ''), password)
     if (!(match && userOk && passwordOk)) {
       // Answered here: Bull Board's own error handler, which a thrown error would reach, turns
       // `error` into an object ({key: 'ERRORS.INTERNAL_SERVER_ERROR'}).
