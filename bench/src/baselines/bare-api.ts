@@ -7,11 +7,12 @@ import Fastify from 'fastify'
 import { loadApiConfig } from '@ghl-connect/config'
 import { createDatabase } from '@ghl-connect/db'
 import { createQueues, createRedis, jobIds } from '@ghl-connect/queues'
+import { RedisKeys } from '@ghl-connect/redis-keys'
 
 const config = loadApiConfig()
 const { sql } = createDatabase({ url: config.database.url, poolSize: config.database.poolSize })
 const redis = createRedis(config.redis.url, { maxRetriesPerRequest: 1 })
-const queues = createQueues(redis, config.redis.keyPrefix)
+const queues = createQueues(redis, new RedisKeys(config.redis.keyPrefix))
 const app = Fastify()
 
 app.get('/readyz', async () => {

@@ -6,11 +6,12 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'undici'
-import { loadRotateKeysConfig } from '@ghl-connect/config'
-import { createDatabase, IntegrationsRepository, migrateDatabase, TokenCipher, type DatabaseHandle } from '@ghl-connect/db'
+import { loadWorkerConfig } from '@ghl-connect/config'
+import { migrateDatabase, type DatabaseHandle, type IntegrationsRepository } from '@ghl-connect/db'
 import { createLogger } from '@ghl-connect/logging'
-import { createQueues, createRedis, type Queues } from '@ghl-connect/queues'
-import { SmsDispatcher } from '@ghl-connect/sms'
+import type { Queues, SmsDispatcher } from '@ghl-connect/queues'
+import type { RedisKeys } from '@ghl-connect/redis-keys'
+import { createCore, type Core } from '@ghl-connect/runtime'
 import type { Redis } from 'ioredis'
 import { apiEnv, baseEnv, sandboxEnv, workerEnv, type Env } from './env.ts'
 import { freePort, waitFor } from './ports.ts'
@@ -33,8 +34,10 @@ export class Stack {
   sandbox!: SandboxClient
   sandboxService!: Service
   base!: Env
+  core!: Core
   database!: DatabaseHandle
   redis!: Redis
+  keys!: RedisKeys
   queues!: Queues
   dispatcher!: SmsDispatcher
   integrations!: IntegrationsRepository
@@ -53,12 +56,9 @@ export class Stack {
     stack.sandboxService = stack.spawn('sandbox', ENTRIES.sandbox, sandboxEnv(stack.base, sandboxPort))
     stack.sandbox = new SandboxClient(`http://127.0.0.1:${sandboxPort}`)
     await waitFor('the sandbox to listen', () => stack.sandbox.stats().then(() => true))
-    stack.database = createDatabase({ url: pg.url, poolSize: 10 })
-    stack.redis = createRedis(redisServer.url)
-    stack.redis.on('error', () => {})
-    stack.queues = createQueues(stack.redis, stack.base.REDIS_KEY_PREFIX!)
-    stack.dispatcher = new SmsDispatcher(stack.queues.sms, stack.redis, stack.base.REDIS_KEY_PREFIX!)
-    stack.integrations = new IntegrationsRepository(stack.database.db, new TokenCipher(loadRotateKeysConfig(stack.base).encryption.keys))
+    // The harness's own side (seeding, enqueueing, counting) is built like any process's.
+    stack.core = createCore(loadWorkerConfig(stack.base), createLogger({ level: 'silent', name: 'bench-harness' }), { service: 'worker' })
+    ;({ database: stack.database, redis: stack.redis, keys: stack.keys, queues: stack.queues, dispatcher: stack.dispatcher, integrations: stack.integrations } = stack.core)
     return stack
   }
 
@@ -149,9 +149,7 @@ export class Stack {
 
   async close (opts: { keep?: boolean } = {}): Promise<void> {
     await Promise.all(this.services.map((s) => s.stop(5000)))
-    await this.queues.close().catch(() => {})
-    this.redis.disconnect()
-    await this.database.close().catch(() => {})
+    await this.core.close().catch(() => {})
     this.destroySync(opts)
   }
 

@@ -7,7 +7,6 @@
  * lifted on both sides here: it would cap both at 9 SMS/s per tenant and measure nothing.
  */
 import { Queue } from 'bullmq'
-import { bullPrefix } from '@ghl-connect/queues'
 import { BARE_QUEUE, type BareJob } from '../baselines/bare-contract.ts'
 import { ENTRIES } from '../harness/processes.ts'
 import { waitFor } from '../harness/ports.ts'
@@ -37,7 +36,7 @@ export async function workerScenario (stack: Stack, tenants: Tenant[], opts: { m
   // The bare worker: the same requests, carried whole in the jobs.
   const tokens = new Map<string, string>()
   for (const t of tenants) tokens.set(t.clientId, (await stack.integrations.findByClient(t.clientId))!.accessToken!)
-  const queue = new Queue<BareJob>(BARE_QUEUE, { connection: stack.redis, prefix: bullPrefix(stack.base.REDIS_KEY_PREFIX!) })
+  const queue = new Queue<BareJob>(BARE_QUEUE, { connection: stack.redis, prefix: stack.keys.bullPrefix })
   for (let i = 0; i < opts.messages; i += 1000) {
     await queue.addBulk(Array.from({ length: Math.min(1000, opts.messages - i) }, (_, j) => {
       const t = tenants[(i + j) % tenants.length]!

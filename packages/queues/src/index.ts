@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto'
 import { Queue, type JobsOptions, type QueueOptions } from 'bullmq'
 import { Redis, type RedisOptions } from 'ioredis'
+import { encodeId, type RedisKeys } from '@ghl-connect/redis-keys'
 
 export const QUEUES = {
   sms: 'sms',
@@ -35,14 +36,11 @@ export interface JobsByQueue {
 }
 
 /** BullMQ 6 refuses ':' in job ids, and client ids are the CRM's opaque text: encode them. */
-const idPart = (value: string) => Buffer.from(value).toString('base64url')
 export const jobIds = {
   smsSend: (messageId: string) => `sms-${messageId}`,
-  tokenRefresh: (clientId: string) => `refresh-${idPart(clientId)}`,
+  tokenRefresh: (clientId: string) => `refresh-${encodeId(clientId)}`,
   crmEvent: (eventId: string) => `event-${eventId}`,
 }
-
-export interface RedisConnectionOptions { url: string, keyPrefix: string }
 
 /** BullMQ workers block on Redis: they need maxRetriesPerRequest null. Other clients may use it too. */
 export function createRedis (url: string, extra: RedisOptions = {}): Redis {
@@ -52,13 +50,10 @@ export function createRedis (url: string, extra: RedisOptions = {}): Redis {
 export type TypedQueue<Q extends QueueName> = Queue<
   JobsByQueue[Q][keyof JobsByQueue[Q]], unknown, Extract<keyof JobsByQueue[Q], string>>
 
-export function createQueue<Q extends QueueName> (name: Q, connection: Redis, keyPrefix: string, defaultJobOptions?: JobsOptions): TypedQueue<Q> {
-  const options: QueueOptions = { connection, prefix: `${keyPrefix}-bull`, defaultJobOptions }
+export function createQueue<Q extends QueueName> (name: Q, connection: Redis, keys: RedisKeys, defaultJobOptions?: JobsOptions): TypedQueue<Q> {
+  const options: QueueOptions = { connection, prefix: keys.bullPrefix, defaultJobOptions }
   return new Queue(name, options) as TypedQueue<Q>
 }
-
-/** Where BullMQ keeps its keys, so workers and queues of one deployment agree. */
-export const bullPrefix = (keyPrefix: string) => `${keyPrefix}-bull`
 
 export interface Queues {
   sms: TypedQueue<'sms'>
@@ -68,14 +63,14 @@ export interface Queues {
   close: () => Promise<void>
 }
 
-export function createQueues (connection: Redis, keyPrefix: string, onError: (err: Error) => void = () => {}): Queues {
+export function createQueues (connection: Redis, keys: RedisKeys, onError: (err: Error) => void = () => {}): Queues {
   const queues = {
-    sms: createQueue('sms', connection, keyPrefix, { removeOnComplete: { age: 3600, count: 10_000 }, removeOnFail: { age: 7 * 86_400 } }),
+    sms: createQueue('sms', connection, keys, { removeOnComplete: { age: 3600, count: 10_000 }, removeOnFail: { age: 7 * 86_400 } }),
     // A failed refresh job is not kept: its id (refresh-<client>) would make BullMQ ignore the
     // sweep's next refresh of that client until it expired. Failures show in logs and metrics.
-    tokens: createQueue('tokens', connection, keyPrefix, { removeOnComplete: true, removeOnFail: true }),
-    outbox: createQueue('outbox', connection, keyPrefix, { removeOnComplete: true, removeOnFail: { age: 86_400 } }),
-    crmEvents: createQueue('crm-events', connection, keyPrefix, {
+    tokens: createQueue('tokens', connection, keys, { removeOnComplete: true, removeOnFail: true }),
+    outbox: createQueue('outbox', connection, keys, { removeOnComplete: true, removeOnFail: { age: 86_400 } }),
+    crmEvents: createQueue('crm-events', connection, keys, {
       attempts: 8, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: { age: 3600 }, removeOnFail: { age: 7 * 86_400 },
     }),
   }
@@ -99,3 +94,5 @@ export function crmEventPublisher (queues: Pick<Queues, 'crmEvents'>, enabled: b
   }
 }
 export type CrmEventPublisher = ReturnType<typeof crmEventPublisher>
+
+export * from './sms-dispatcher.ts'

@@ -11,10 +11,10 @@ const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call
 export interface Lease { key: string, owner: string, release: () => Promise<boolean> }
 
 export class RedisLock {
-  constructor (private readonly redis: Redis, private readonly keyPrefix: string) {}
+  constructor (private readonly redis: Redis) {}
 
-  async tryAcquire (name: string, ttlMs: number): Promise<Lease | null> {
-    const key = `${this.keyPrefix}:lock:${name}`
+  /** `key`: the lock's full Redis key, from RedisKeys. */
+  async tryAcquire (key: string, ttlMs: number): Promise<Lease | null> {
     const owner = randomBytes(16).toString('hex')
     const ok = await this.redis.set(key, owner, 'PX', ttlMs, 'NX')
     if (ok !== 'OK') return null
@@ -22,10 +22,10 @@ export class RedisLock {
   }
 
   /** Waits (bounded) for the lock; null when it stayed taken for the whole wait. */
-  async acquire (name: string, ttlMs: number, waitMs: number): Promise<Lease | null> {
+  async acquire (key: string, ttlMs: number, waitMs: number): Promise<Lease | null> {
     const deadline = Date.now() + waitMs
     for (;;) {
-      const lease = await this.tryAcquire(name, ttlMs)
+      const lease = await this.tryAcquire(key, ttlMs)
       if (lease || Date.now() >= deadline) return lease
       await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 40))
     }

@@ -6,6 +6,7 @@
  *   HighLevel -> version-checked write -> release.
  */
 import type { Redis } from 'ioredis'
+import type { RedisKeys } from '@ghl-connect/redis-keys'
 import type { Integration, IntegrationsRepository } from '@ghl-connect/db'
 import { conflict, NEEDS_REAUTH_MESSAGE, NOT_CONNECTED_MESSAGE, unavailable } from '@ghl-connect/errors'
 import type { Logger } from '@ghl-connect/logging'
@@ -34,7 +35,7 @@ export type RefreshOutcome = 'refreshed' | 'reused' | 'invalid_grant' | 'locatio
 
 export interface TokenServiceOptions {
   redis: Redis
-  keyPrefix: string
+  keys: RedisKeys
   integrations: IntegrationsRepository
   endpoint: TokenEndpoint
   logger: Logger
@@ -57,7 +58,7 @@ export class TokenService {
   private readonly recentRefreshMs: number
 
   constructor (private readonly opts: TokenServiceOptions) {
-    this.lock = new RedisLock(opts.redis, opts.keyPrefix)
+    this.lock = new RedisLock(opts.redis)
     this.lockWaitMs = opts.lockWaitMs ?? opts.lockTtlMs + 1000
     this.recentRefreshMs = opts.recentRefreshMs ?? 10_000
   }
@@ -87,7 +88,7 @@ export class TokenService {
 
   private async refresh (seen: Integration, { force = false } = {}): Promise<Integration> {
     const { clientId } = seen
-    const cooldownKey = `${this.opts.keyPrefix}:refresh-cooldown:${Buffer.from(clientId).toString('base64url')}`
+    const cooldownKey = this.opts.keys.refreshCooldown(clientId)
     const cooldownMs = await this.opts.redis.pttl(cooldownKey)
     if (cooldownMs > 0) {
       this.opts.onOutcome?.('cooling_down')
@@ -95,7 +96,7 @@ export class TokenService {
       throw coolingDown(seen, cooldownMs)
     }
 
-    const lease = await this.lock.acquire(`refresh:${Buffer.from(clientId).toString('base64url')}`, this.opts.lockTtlMs, this.lockWaitMs)
+    const lease = await this.lock.acquire(this.opts.keys.refreshLock(clientId), this.opts.lockTtlMs, this.lockWaitMs)
     if (!lease) {
       // The holder is slow or died holding it; whatever it managed to write is what we can use.
       this.opts.onOutcome?.('lock_timeout')

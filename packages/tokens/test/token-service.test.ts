@@ -4,6 +4,7 @@ import { IntegrationsRepository, TokenCipher } from '@ghl-connect/db'
 import { GhlClient } from '@ghl-connect/ghl'
 import { createLogger } from '@ghl-connect/logging'
 import { createRedis } from '@ghl-connect/queues'
+import { RedisKeys } from '@ghl-connect/redis-keys'
 import { createTestDatabase, startSandbox, testEnv } from '@ghl-connect/testing'
 import { ghlTokenEndpoint, TokenService, type ConnectionEvent, type RefreshOutcome } from '../src/index.ts'
 
@@ -12,6 +13,7 @@ const db = await createTestDatabase()
 const sandbox = await startSandbox()
 const config = loadWorkerConfig(testEnv({ DATABASE_URL: db.url, GHL_CLIENT_ID: sandbox.clientId, GHL_CLIENT_SECRET: sandbox.clientSecret, GHL_API_BASE_URL: sandbox.url, GHL_AUTH_BASE_URL: sandbox.url }))
 const redis = createRedis(config.redis.url)
+const keys = new RedisKeys(config.redis.keyPrefix)
 const ghl = new GhlClient(config.ghl)
 const integrations = new IntegrationsRepository(db.db, new TokenCipher(config.encryption.keys))
 t.teardown(async () => { await ghl.close(); redis.disconnect(); await sandbox.close(); await db.drop() })
@@ -20,7 +22,7 @@ function service (lockTtlMs = 15_000) {
   const events: ConnectionEvent[] = []
   const outcomes: RefreshOutcome[] = []
   const tokens = new TokenService({
-    redis, keyPrefix: config.redis.keyPrefix, integrations, endpoint: ghlTokenEndpoint(ghl),
+    redis, keys, integrations, endpoint: ghlTokenEndpoint(ghl),
     logger: createLogger({ level: 'silent' }), lockTtlMs, onEvent: (e) => { events.push(e) }, onOutcome: (o) => { outcomes.push(o) },
   })
   return { tokens, events, outcomes }
@@ -73,7 +75,7 @@ t.test('a paused location keeps its token, backs off, and recovers with the same
   t.equal((await integrations.findByClient('client-paused'))?.refreshToken, stored.refreshToken)
   t.match(events, [{ type: 'connection.broken', reason: 'location_inactive' }])
   sandbox.control.setLocationActive(LOCATION, true)
-  await redis.del(`${config.redis.keyPrefix}:refresh-cooldown:${Buffer.from('client-paused').toString('base64url')}`)
+  await redis.del(keys.refreshCooldown('client-paused'))
   const recovered = await tokens.refreshNow('client-paused')
   t.equal(recovered.status, 'active')
   t.match(events, [{ type: 'connection.broken' }, { type: 'connection.recovered', clientId: 'client-paused' }])

@@ -1,11 +1,9 @@
 /** Standalone sandbox: `pnpm --filter ghl-sandbox start`, configured from the environment. */
-import { loadOrExit, loadSandboxConfig } from '@ghl-connect/config'
-import { createLogger, registerSecrets } from '@ghl-connect/logging'
+import { loadSandboxConfig } from '@ghl-connect/config'
+import { bootProcess, closeOnSignals } from '@ghl-connect/process-kit'
 import { buildSandbox } from './app.ts'
 
-const config = loadOrExit(loadSandboxConfig)
-registerSecrets(config.sandbox.clientSecret, config.sandbox.webhookPrivateKey)
-const logger = createLogger({ level: config.runtime.logLevel, name: 'ghl-sandbox' })
+const { config, logger } = bootProcess('ghl-sandbox', loadSandboxConfig)
 
 const { app, control } = buildSandbox({
   clientId: config.sandbox.clientId,
@@ -18,17 +16,7 @@ const { app, control } = buildSandbox({
   codeTtlSeconds: config.sandbox.codeTtlSeconds,
   logger,
 })
-
-let closing = false
-async function shutdown (signal: string): Promise<void> {
-  if (closing) return
-  closing = true
-  logger.info({ signal }, 'sandbox stopping')
-  await app.close()
-  process.exit(0)
-}
-process.once('SIGINT', () => void shutdown('SIGINT'))
-process.once('SIGTERM', () => void shutdown('SIGTERM'))
+closeOnSignals(logger, 10_000, async () => { await app.close() })
 
 try {
   const address = await app.listen({ port: config.sandbox.port, host: config.sandbox.host })

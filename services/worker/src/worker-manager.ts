@@ -7,7 +7,8 @@ import { DelayedError, Worker, type Job, type Processor } from 'bullmq'
 import type { Redis } from 'ioredis'
 import type { Logger } from '@ghl-connect/logging'
 import type { Metrics } from '@ghl-connect/metrics'
-import { bullPrefix, type QueueName } from '@ghl-connect/queues'
+import type { QueueName } from '@ghl-connect/queues'
+import type { RedisKeys } from '@ghl-connect/redis-keys'
 
 export interface Registration { queue: QueueName, concurrency: number, processor: Processor }
 
@@ -17,7 +18,7 @@ export class WorkerManager {
 
   constructor (
     private readonly connection: Redis,
-    private readonly keyPrefix: string,
+    private readonly keys: RedisKeys,
     private readonly logger: Logger,
     private readonly metrics: Metrics,
   ) {}
@@ -25,7 +26,7 @@ export class WorkerManager {
   register ({ queue, concurrency, processor }: Registration): Worker {
     const worker = new Worker(queue, this.instrument(queue, processor), {
       connection: this.connection,
-      prefix: bullPrefix(this.keyPrefix),
+      prefix: this.keys.bullPrefix,
       concurrency,
       // A job whose process died is picked up again after this long (BullMQ's stalled check).
       lockDuration: 30_000,

@@ -26,7 +26,7 @@ export interface RunningWorker {
 
 export async function startWorker (config: WorkerConfig, logger: Logger): Promise<RunningWorker> {
   const runtime = createWorkerRuntime(config, logger)
-  const manager = new WorkerManager(runtime.redis, config.redis.keyPrefix, logger, runtime.metrics)
+  const manager = new WorkerManager(runtime.redis, runtime.keys, logger, runtime.metrics)
   const { concurrency } = config.worker
 
   manager.register({ queue: QUEUES.sms, concurrency, processor: smsSendProcessor(runtime.smsSender) })

@@ -9,10 +9,11 @@ import { fileURLToPath } from 'node:url'
 import type { Test } from 'tap'
 import type { Redis } from 'ioredis'
 import { loadWorkerConfig, type WorkerConfig } from '@ghl-connect/config'
-import { IntegrationsRepository, SmsMessagesRepository, TokenCipher, type Integration, type OutboxMessage, type Recipient } from '@ghl-connect/db'
+import type { IntegrationsRepository, Integration, OutboxMessage, Recipient, SmsMessagesRepository } from '@ghl-connect/db'
 import { createLogger } from '@ghl-connect/logging'
-import { createQueues, createRedis, type Queues } from '@ghl-connect/queues'
-import { SmsDispatcher } from '@ghl-connect/sms'
+import type { Queues, SmsDispatcher } from '@ghl-connect/queues'
+import type { RedisKeys } from '@ghl-connect/redis-keys'
+import { createCore } from '@ghl-connect/runtime'
 import { createTestDatabase, startSandbox, testEnv, type StartedSandbox, type TestDatabase } from '@ghl-connect/testing'
 import { startWorker, type RunningWorker } from '../src/worker.ts'
 
@@ -33,6 +34,7 @@ export interface World {
   env: Record<string, string | undefined>
   config: WorkerConfig
   redis: Redis
+  keys: RedisKeys
   queues: Queues
   integrations: IntegrationsRepository
   messages: SmsMessagesRepository
@@ -62,11 +64,9 @@ export async function createWorld (t: Test, overrides: Record<string, string> = 
     ...overrides,
   })
   const config = loadWorkerConfig(env)
-  const redis = createRedis(config.redis.url)
-  const queues = createQueues(redis, config.redis.keyPrefix)
-  const integrations = new IntegrationsRepository(db.db, new TokenCipher(config.encryption.keys), { refreshWindowMs: config.tokens.refreshWindowMs })
-  const messages = new SmsMessagesRepository(db.db)
-  const dispatcher = new SmsDispatcher(queues.sms, redis, config.redis.keyPrefix)
+  // The test's side of the world (what the api does to take an SMS in) is built like any process's.
+  const core = createCore(config, createLogger({ level: config.runtime.logLevel, name: 'worker-test-world' }), { service: 'worker' })
+  const { redis, keys, queues, integrations, smsMessages: messages, dispatcher } = core
   const running: RunningWorker[] = []
   const children: SpawnedWorker[] = []
 
@@ -74,9 +74,9 @@ export async function createWorld (t: Test, overrides: Record<string, string> = 
     let deleted = 0
     let cursor = '0'
     do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${config.redis.keyPrefix}*`, 'COUNT', 1000)
+      const [next, found] = await redis.scan(cursor, 'MATCH', keys.everyKeyPattern, 'COUNT', 1000)
       cursor = next
-      if (keys.length > 0) deleted += await redis.del(...keys)
+      if (found.length > 0) deleted += await redis.del(...found)
     } while (cursor !== '0')
     return deleted
   }
@@ -85,9 +85,8 @@ export async function createWorld (t: Test, overrides: Record<string, string> = 
     for (const c of children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL')
     await Promise.all(children.map((c) => c.exited))
     await Promise.all(running.map((w) => w.stop()))
-    await queues.close()
     await flushRedis()
-    redis.disconnect()
+    await core.close()
     await sandbox.close()
     await db.drop()
   })
@@ -98,6 +97,7 @@ export async function createWorld (t: Test, overrides: Record<string, string> = 
     env,
     config,
     redis,
+    keys,
     queues,
     integrations,
     messages,

@@ -1,5 +1,6 @@
 import t from 'tap'
 import { createRedis } from '@ghl-connect/queues'
+import { RedisKeys } from '@ghl-connect/redis-keys'
 import { TEST_REDIS_URL, uniqueRedisPrefix } from '@ghl-connect/testing'
 import { LocationRateLimiter } from '../src/rate-limits/location-rate-limiter.ts'
 
@@ -7,12 +8,12 @@ const redis = createRedis(TEST_REDIS_URL)
 t.teardown(() => redis.quit())
 
 t.test('a backlog is given slots that never put more than the limit in any window, and another location is untouched', async (t) => {
-  const prefix = uniqueRedisPrefix('rate')
-  const limiter = new LocationRateLimiter(redis, prefix, { max: 90, intervalMs: 10_000 })
+  const keys = new RedisKeys(uniqueRedisPrefix('rate'))
+  const limiter = new LocationRateLimiter(redis, keys, { max: 90, intervalMs: 10_000 })
   const waits = await Promise.all(Array.from({ length: 300 }, (_, i) => limiter.reserve('busy-location', `m${i}`)))
   t.equal(waits.filter((w) => w === 0).length, 90, 'the first 90 go now')
   // The log's scores are the slots, on Redis's clock; a slot holds its place for one interval.
-  const scored = await redis.zrange(`${prefix}:ghl-rate:busy-location`, 0, -1, 'WITHSCORES')
+  const scored = await redis.zrange(keys.locationRateLog('busy-location'), 0, -1, 'WITHSCORES')
   const slots = scored.filter((_, i) => i % 2 === 1).map(Number)
   t.equal(slots.length, 300)
   const busiest = Math.max(...slots.map((from) => slots.filter((at) => at >= from && at < from + 10_000).length))
@@ -22,7 +23,7 @@ t.test('a backlog is given slots that never put more than the limit in any windo
 })
 
 t.test('a job that comes back for its reserved slot gets it without taking another', async (t) => {
-  const limiter = new LocationRateLimiter(redis, uniqueRedisPrefix('rate'), { max: 2, intervalMs: 300 })
+  const limiter = new LocationRateLimiter(redis, new RedisKeys(uniqueRedisPrefix('rate')), { max: 2, intervalMs: 300 })
   t.equal(await limiter.reserve('loc', 'a'), 0)
   t.equal(await limiter.reserve('loc', 'b'), 0)
   const wait = await limiter.reserve('loc', 'c')

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { sql } from '@ghl-connect/db'
-import { bullPrefix, jobIds } from '@ghl-connect/queues'
+import { jobIds } from '@ghl-connect/queues'
 import { createWorld, eventually, JANE, settled, statusCounts, SUNRISE } from './helper.ts'
 
 t.test('Redis flushed after intake and before sending: the reconciler re-queues and every SMS is sent once', async (t) => {
@@ -32,7 +32,7 @@ t.test('an SMS whose job ended in an error is re-queued; one left `sending` by a
   await world.queues.sms.pause()
   const { Worker } = await import('bullmq')
   const connection = world.redis.duplicate()
-  const failing = new Worker('sms', async () => { throw new Error('database unavailable') }, { connection, prefix: bullPrefix(world.config.redis.keyPrefix) })
+  const failing = new Worker('sms', async () => { throw new Error('database unavailable') }, { connection, prefix: world.keys.bullPrefix })
   await world.queues.sms.resume()
   await eventually('the job to fail', async () => (await job!.getState()) === 'failed')
   await failing.close()
@@ -55,7 +55,7 @@ t.test('an SMS HighLevel accepted while PostgreSQL was down is recorded as sent 
   // What the attempt left behind: the row still `sending`, HighLevel's answer kept in Redis.
   await world.db.db.execute(sql`update sms_messages set status = 'sending', updated_at = now() - interval '1 minute' where id = ${message.id}`)
   const { SentReceipts } = await import('../src/sms/sent-receipts.ts')
-  await new SentReceipts(world.redis, world.config.redis.keyPrefix).remember(message.id, { messageId: 'ghl-msg-1', conversationId: 'ghl-conv-1' })
+  await new SentReceipts(world.redis, world.keys).remember(message.id, { messageId: 'ghl-msg-1', conversationId: 'ghl-conv-1' })
 
   await world.startInProcess()
   t.match(await settled(world, message.id), { status: 'sent', ghlMessageId: 'ghl-msg-1', ghlConversationId: 'ghl-conv-1', errorCode: null })

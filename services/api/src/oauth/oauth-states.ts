@@ -5,6 +5,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { Redis } from 'ioredis'
+import type { RedisKeys } from '@ghl-connect/redis-keys'
 
 export const STATE_TTL_SECONDS = 600
 
@@ -18,23 +19,21 @@ export interface PendingConnect {
 const hash = (nonce: string) => createHash('sha256').update(nonce).digest('base64url')
 
 export class OAuthStates {
-  constructor (private readonly redis: Redis, private readonly keyPrefix: string) {}
-
-  private key (state: string) { return `${this.keyPrefix}:oauth-state:${state}` }
+  constructor (private readonly redis: Redis, private readonly keys: RedisKeys) {}
 
   /** Returns the state for HighLevel and the cookie value for the browser. */
   async begin (clientId: string, returnUrl?: string): Promise<{ state: string, cookie: string }> {
     const state = randomBytes(24).toString('base64url')
     const nonce = randomBytes(24).toString('base64url')
     const pending: PendingConnect = { clientId, returnUrl, nonceHash: hash(nonce), createdAt: Date.now() }
-    await this.redis.set(this.key(state), JSON.stringify(pending), 'EX', STATE_TTL_SECONDS)
+    await this.redis.set(this.keys.oauthState(state), JSON.stringify(pending), 'EX', STATE_TTL_SECONDS)
     return { state, cookie: `${state}.${nonce}` }
   }
 
   /** Takes the state atomically: of two callbacks with one state, exactly one gets it. */
   async take (state: string): Promise<PendingConnect | null> {
     if (!/^[A-Za-z0-9_-]{16,64}$/.test(state)) return null
-    const raw = await this.redis.getdel(this.key(state))
+    const raw = await this.redis.getdel(this.keys.oauthState(state))
     return raw ? JSON.parse(raw) as PendingConnect : null
   }
 

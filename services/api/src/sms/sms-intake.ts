@@ -9,7 +9,7 @@ import { recipientOf } from '@ghl-connect/db'
 import { badRequest, conflict, NEEDS_REAUTH_MESSAGE, NOT_CONNECTED_MESSAGE, notFound } from '@ghl-connect/errors'
 import type { Logger } from '@ghl-connect/logging'
 import type { Metrics } from '@ghl-connect/metrics'
-import type { SmsDispatcher } from '@ghl-connect/sms'
+import type { SmsDispatcher } from '@ghl-connect/queues'
 import type { SmsBody, SmsRecipient, SmsView } from '../schemas/sms.ts'
 
 const E164 = /^\+[1-9]\d{1,14}$/

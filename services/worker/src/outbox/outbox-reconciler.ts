@@ -7,7 +7,7 @@
  */
 import type { SmsMessagesRepository } from '@ghl-connect/db'
 import type { Logger } from '@ghl-connect/logging'
-import type { SmsDispatcher } from '@ghl-connect/sms'
+import type { SmsDispatcher } from '@ghl-connect/queues'
 
 export interface ReconcileResult { checked: number, requeued: number }
 

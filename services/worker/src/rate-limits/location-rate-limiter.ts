@@ -10,6 +10,7 @@
  * Redis's clock, so processes on different hosts agree.
  */
 import type { Redis, Result } from 'ioredis'
+import type { RedisKeys } from '@ghl-connect/redis-keys'
 
 const RESERVE = `
 local t = redis.call('TIME')
@@ -50,7 +51,7 @@ export interface LocationRateLimit { max: number, intervalMs: number }
 export class LocationRateLimiter {
   constructor (
     private readonly redis: Redis,
-    private readonly keyPrefix: string,
+    private readonly keys: RedisKeys,
     private readonly limit: LocationRateLimit,
   ) {
     if (!redis.reserveLocationSlot) redis.defineCommand('reserveLocationSlot', { numberOfKeys: 2, lua: RESERVE })
@@ -62,8 +63,8 @@ export class LocationRateLimiter {
    * again then.
    */
   async reserve (locationId: string, holder: string, cost = 1): Promise<number> {
-    const log = `${this.keyPrefix}:ghl-rate:${locationId}`
-    const reservation = `${this.keyPrefix}:ghl-rate-slot:${holder}`
+    const log = this.keys.locationRateLog(locationId)
+    const reservation = this.keys.locationRateSlot(holder)
     // A reservation not claimed within an hour belongs to a job that is gone.
     const wait = await this.redis.reserveLocationSlot(log, reservation, this.limit.max, this.limit.intervalMs,
       Math.min(Math.max(1, cost), this.limit.max), holder, 25, 3600_000)

@@ -4,26 +4,25 @@
  * say `delivery_unknown` about an SMS we know was delivered.
  */
 import type { Redis } from 'ioredis'
+import type { RedisKeys } from '@ghl-connect/redis-keys'
 
 export interface SentIds { messageId: string | null, conversationId: string | null }
 
 const KEEP_MS = 7 * 86_400_000
 
 export class SentReceipts {
-  constructor (private readonly redis: Redis, private readonly keyPrefix: string) {}
-
-  private key (outboxId: string) { return `${this.keyPrefix}:sms-sent:${outboxId}` }
+  constructor (private readonly redis: Redis, private readonly keys: RedisKeys) {}
 
   async remember (outboxId: string, ids: SentIds): Promise<void> {
-    await this.redis.set(this.key(outboxId), JSON.stringify(ids), 'PX', KEEP_MS)
+    await this.redis.set(this.keys.smsSentReceipt(outboxId), JSON.stringify(ids), 'PX', KEEP_MS)
   }
 
   async recall (outboxId: string): Promise<SentIds | null> {
-    const raw = await this.redis.get(this.key(outboxId))
+    const raw = await this.redis.get(this.keys.smsSentReceipt(outboxId))
     return raw ? JSON.parse(raw) as SentIds : null
   }
 
   async forget (outboxId: string): Promise<void> {
-    await this.redis.del(this.key(outboxId))
+    await this.redis.del(this.keys.smsSentReceipt(outboxId))
   }
 }

@@ -8,11 +8,11 @@ import { tooManyRequests } from '@ghl-connect/errors'
  * `config.rateLimit`; the OAuth routes do (OAUTH_RATE_LIMIT_MAX per OAUTH_RATE_LIMIT_WINDOW_SECONDS).
  */
 export default fp(async function rateLimitPlugin (fastify: FastifyInstance) {
-  const { redis, config } = fastify.runtime
+  const { redis, keys } = fastify.runtime
   await fastify.register(rateLimit, {
     global: false,
     redis,
-    nameSpace: `${config.redis.keyPrefix}:ratelimit:`,
+    nameSpace: keys.rateLimitNamespace,
     // Redis down must not lock everyone out of the connect flow.
     skipOnError: true,
     errorResponseBuilder: (_request, context) => {

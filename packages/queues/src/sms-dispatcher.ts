@@ -8,7 +8,8 @@
  * client's single SMS goes ahead of a busy client's backlog instead of waiting behind all of it.
  */
 import type { Redis } from 'ioredis'
-import { jobIds, type TypedQueue } from '@ghl-connect/queues'
+import type { RedisKeys } from '@ghl-connect/redis-keys'
+import { jobIds, type TypedQueue } from './index.ts'
 
 /** BullMQ's largest priority. */
 const MAX_PRIORITY = 2 ** 21 - 1
@@ -24,12 +25,12 @@ export class SmsDispatcher {
   constructor (
     private readonly queue: TypedQueue<'sms'>,
     private readonly redis: Redis,
-    private readonly keyPrefix: string,
+    private readonly keys: RedisKeys,
   ) {}
 
   /** Queues the send job of a message already written to the outbox. */
   async enqueue (message: { id: string, clientId: string }): Promise<{ priority: number }> {
-    const key = this.backlogKey(message.clientId)
+    const key = this.keys.smsBacklog(message.clientId)
     const [[, backlog]] = await this.redis.multi().incr(key).pexpire(key, BACKLOG_TTL_MS).exec() as [[unknown, number], unknown]
     const priority = Math.min(MAX_PRIORITY, Math.max(1, backlog))
     await this.queue.add('send', { messageId: message.id }, { jobId: jobIds.smsSend(message.id), priority })
@@ -38,7 +39,7 @@ export class SmsDispatcher {
 
   /** The worker calls this once a message left the queue for good (sent or failed). */
   async settled (clientId: string): Promise<void> {
-    await this.redis.eval(SETTLE, 1, this.backlogKey(clientId))
+    await this.redis.eval(SETTLE, 1, this.keys.smsBacklog(clientId))
   }
 
   /** What BullMQ holds for a message's job, as the reconciler needs to know it. */
@@ -52,9 +53,5 @@ export class SmsDispatcher {
   /** Drops a finished job so the message can be queued again under the same id. */
   async removeJob (messageId: string): Promise<void> {
     await this.queue.remove(jobIds.smsSend(messageId))
-  }
-
-  private backlogKey (clientId: string): string {
-    return `${this.keyPrefix}:sms-backlog:${Buffer.from(clientId).toString('base64url')}`
   }
 }

@@ -1,0 +1,3 @@
+export * from './boot.ts'
+export * from './readiness.ts'
+export * from './shutdown.ts'

@@ -1,0 +1,47 @@
+/**
+ * Every Redis key a deployment writes is named here, so the layout can be read (and changed) in
+ * one place, and a test or an operator can find a concern's keys without reading its code.
+ *
+ *   <prefix>:lock:refresh:<client>        the per-client refresh lock (packages/tokens)
+ *   <prefix>:refresh-cooldown:<client>    back-off after a failed refresh (packages/tokens)
+ *   <prefix>:oauth-state:<state>          one-time OAuth states, 10 minutes (api)
+ *   <prefix>:ratelimit:<route+address>    the api's per-address limits (@fastify/rate-limit's own suffix)
+ *   <prefix>:ghl-rate:<location>          HighLevel's per-location request log (worker)
+ *   <prefix>:ghl-rate-slot:<holder>       a message's reserved slot in that log (worker)
+ *   <prefix>:sms-backlog:<client>         a client's queued SMS, for fair priorities (dispatcher)
+ *   <prefix>:sms-sent:<outbox id>         HighLevel's answer kept while PostgreSQL is down (worker)
+ *   <prefix>-bull:<queue>:...             BullMQ's own keys
+ *
+ * Client ids are the CRM's opaque text: they are base64url-encoded wherever they enter a key or a
+ * BullMQ job id, so a ':' or a '*' in one can neither reach another key nor widen a SCAN pattern.
+ */
+
+/** A CRM-chosen id as it may appear inside a key or a job id. */
+export const encodeId = (value: string): string => Buffer.from(value).toString('base64url')
+
+export class RedisKeys {
+  constructor (readonly prefix: string) {}
+
+  /** BullMQ's `prefix` option: its keys sit beside ours, never inside our namespace. */
+  get bullPrefix (): string { return `${this.prefix}-bull` }
+
+  refreshLock (clientId: string): string { return `${this.prefix}:lock:refresh:${encodeId(clientId)}` }
+
+  refreshCooldown (clientId: string): string { return `${this.prefix}:refresh-cooldown:${encodeId(clientId)}` }
+
+  oauthState (state: string): string { return `${this.prefix}:oauth-state:${state}` }
+
+  /** @fastify/rate-limit's `nameSpace`: it appends the route and the caller's address. */
+  get rateLimitNamespace (): string { return `${this.prefix}:ratelimit:` }
+
+  locationRateLog (locationId: string): string { return `${this.prefix}:ghl-rate:${locationId}` }
+
+  locationRateSlot (holder: string): string { return `${this.prefix}:ghl-rate-slot:${holder}` }
+
+  smsBacklog (clientId: string): string { return `${this.prefix}:sms-backlog:${encodeId(clientId)}` }
+
+  smsSentReceipt (outboxId: string): string { return `${this.prefix}:sms-sent:${outboxId}` }
+
+  /** A SCAN pattern for every key of this deployment, BullMQ's included (tests flush with it). */
+  get everyKeyPattern (): string { return `${this.prefix}*` }
+}
