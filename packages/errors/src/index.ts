@@ -1,23 +1,48 @@
 /**
- * The errors a caller can cause or must be told about. Services throw these; the api's one error
- * handler turns them into `{error, message}` with the status, and the worker records `code` and
- * `message` on the job. `message` is a sentence a person can act on and never carries a secret.
+ * The errors a caller can cause or must be told about. Services and routes throw these; the api's
+ * one error handler turns them into an answer with `errorAnswer`, and the worker records `code`
+ * and `message` on the job. `message` is a sentence a person can act on and never carries a secret.
  */
+export interface AppErrorDetails {
+  /** Sent as `retry-after`. */
+  retryAfterSeconds?: number
+  /** Per-field problems, sent beside `error` and `message`. */
+  fields?: Record<string, string>
+  /** The heading a person reads when a browser route answers this error as a page. */
+  pageTitle?: string
+  [key: string]: unknown
+}
+
 export class AppError extends Error {
   override name = 'AppError'
   constructor (
     readonly statusCode: number,
     readonly code: string,
     message: string,
-    readonly details?: { retryAfterSeconds?: number, fields?: Record<string, string> } & Record<string, unknown>,
+    readonly details?: AppErrorDetails,
   ) {
     super(message)
   }
 }
 
+/** The JSON body of every error answer: a stable code to switch on and a sentence to show. */
+export interface ErrorBody { error: string, message: string, fields?: Record<string, string> }
+
+export interface ErrorAnswer { status: number, body: ErrorBody, headers: Record<string, string> }
+
+/** How an error leaves any of our HTTP servers: its status, `{error, message, fields?}` and headers. */
+export function errorAnswer (err: AppError): ErrorAnswer {
+  const { retryAfterSeconds, fields } = err.details ?? {}
+  return {
+    status: err.statusCode,
+    body: { error: err.code, message: err.message, ...(fields ? { fields } : {}) },
+    headers: retryAfterSeconds === undefined ? {} : { 'retry-after': String(retryAfterSeconds) },
+  }
+}
+
 export const badRequest = (code: string, message: string, details?: AppError['details']) => new AppError(400, code, message, details)
 export const unauthorized = (code: string, message: string) => new AppError(401, code, message)
-export const forbidden = (code: string, message: string) => new AppError(403, code, message)
+export const forbidden = (code: string, message: string, details?: AppError['details']) => new AppError(403, code, message, details)
 export const notFound = (code: string, message: string) => new AppError(404, code, message)
 export const conflict = (code: string, message: string, details?: AppError['details']) => new AppError(409, code, message, details)
 export const tooManyRequests = (code: string, message: string, retryAfterSeconds: number) =>

@@ -1,7 +1,8 @@
 /**
- * The one place that decides what a log line may contain. Redaction is by key name at any depth
- * (so a token inside an error's `cause` or a response body is caught too) and by pattern inside
- * strings (bearer headers, JWTs, `code=`/`refresh_token=` in URLs and form bodies).
+ * The one place that decides what a log line (or any other record, such as the sandbox's recorded
+ * exchanges) may contain. Redaction is by key name at any depth (so a token inside an error's
+ * `cause` or a response body is caught too) and by pattern inside strings (bearer headers, JWTs,
+ * `code=`/`refresh_token=` in URLs and form bodies).
  */
 import { pino, type Logger, type LoggerOptions, stdSerializers } from 'pino'
 
@@ -42,6 +43,27 @@ export function redact (value: unknown, seen = new WeakSet<object>(), depth = 0)
   const out: Record<string, unknown> = {}
   for (const [key, v] of Object.entries(value)) {
     out[key] = SECRET_KEY.test(key) && v !== undefined && v !== null && v !== '' ? REDACTED : redact(v, seen, depth + 1)
+  }
+  return out
+}
+
+/**
+ * HTTP headers as one lower-case string each, scrubbed: a credential keeps its scheme
+ * (`Bearer [redacted]`, so a reader still sees how the caller authenticated), other secret-named
+ * headers (cookies, API keys) are masked whole, and every other value is scrubbed by pattern.
+ */
+export function redactHeaders (headers: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [name, raw] of Object.entries(headers)) {
+    if (raw === undefined) continue
+    const key = name.toLowerCase()
+    const value = Array.isArray(raw) ? raw.join(', ') : String(raw)
+    if (key === 'authorization' || key === 'proxy-authorization') {
+      const scheme = /^(\S+)\s+\S/.exec(value)?.[1]
+      out[key] = scheme ? `${scheme} ${REDACTED}` : REDACTED
+    } else {
+      out[key] = SECRET_KEY.test(key) ? REDACTED : redactString(value)
+    }
   }
   return out
 }

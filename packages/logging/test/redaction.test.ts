@@ -1,6 +1,6 @@
 import t from 'tap'
 import { Writable } from 'node:stream'
-import { createLogger, registerSecrets } from '../src/index.ts'
+import { createLogger, redact, redactHeaders, registerSecrets } from '../src/index.ts'
 
 function capture () {
   const lines: string[] = []
@@ -38,4 +38,27 @@ t.test('secrets by key name at any depth, codes in URLs and registered values ar
   const line = lines[0]!
   for (const leaked of ['abc123', 'xyz', refreshToken, 'key-1234567890', 'client-secret-for-redaction-test']) t.notMatch(line, leaked)
   t.match(line, 'r1', 'harmless fields stay')
+})
+
+t.test('headers keep the credential scheme but not the credential; cookies go whole; other values are scrubbed', async (t) => {
+  t.same(redactHeaders({
+    Authorization: `Bearer ${accessToken}`,
+    cookie: 'ghl_oauth=xyz',
+    'X-Forwarded-For': ['10.0.0.1', '10.0.0.2'],
+    location: `https://crm.example/back?code=abc123&state=s1`,
+    version: '2021-07-28',
+    absent: undefined,
+  }), {
+    authorization: 'Bearer [redacted]',
+    cookie: '[redacted]',
+    'x-forwarded-for': '10.0.0.1, 10.0.0.2',
+    location: 'https://crm.example/back?code=[redacted]&state=[redacted]',
+    version: '2021-07-28',
+  })
+  t.same(redactHeaders({ authorization: 'just-a-key' }), { authorization: '[redacted]' }, 'a credential without a scheme is masked whole')
+})
+
+t.test('a recorded body keeps its shape with the secret fields masked', async (t) => {
+  t.same(redact({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: 'app-1', user_type: 'Location' }),
+    { grant_type: 'refresh_token', refresh_token: '[redacted]', client_id: 'app-1', user_type: 'Location' })
 })

@@ -9,14 +9,14 @@ import cookie from '@fastify/cookie'
 import swagger from '@fastify/swagger'
 import { randomUUID } from 'node:crypto'
 import type { Runtime } from './runtime.ts'
-import errorHandler from './plugins/app/error-handler.ts'
+import errorHandler, { malformedUrl, sendError } from './plugins/app/error-handler.ts'
 import apiKeyAuth from './plugins/app/api-key-auth.ts'
 import rateLimit from './plugins/external/rate-limit.ts'
 import bullBoard from './plugins/external/bull-board.ts'
 import metrics from './plugins/app/metrics.ts'
 import health from './routes/health.ts'
 import ghlOAuth from './routes/ghl-oauth/index.ts'
-import ghlWebhooks from './routes/ghl-oauth/webhooks.ts'
+import webhooks from './routes/webhooks/index.ts'
 import connect from './routes/connect.ts'
 import sms from './routes/sms/index.ts'
 
@@ -44,13 +44,8 @@ export async function buildApp (runtime: Runtime): Promise<App> {
     // measurable share of the CPU (docs/benchmarks.md).
     disableRequestLogging: true,
     // The router refuses a malformed URL (bad percent-encoding, a path part past maxParamLength)
-    // before any hook or the error handler runs: answer it in our shape, not Fastify's.
-    frameworkErrors: (err, _request, reply) => {
-      const tooLong = err.code === 'FST_ERR_MAX_PARAM_LENGTH'
-      void (reply as unknown as FastifyReply).status(tooLong ? 414 : 400).send(tooLong
-        ? { error: 'url_too_long', message: 'A part of the URL is longer than the api accepts; check the id in the path.' }
-        : { error: 'bad_url', message: 'The URL is malformed (invalid percent-encoding); encode each part of the path and retry.' })
-    },
+    // before any hook or the error handler runs: answer it through the same path, not Fastify's.
+    frameworkErrors: (err, _request, reply) => { void sendError(reply as unknown as FastifyReply, malformedUrl(err)) },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.decorate('runtime', runtime)
@@ -77,7 +72,7 @@ export async function buildApp (runtime: Runtime): Promise<App> {
   await app.register(health)
   await app.register(connect)
   await app.register(ghlOAuth, { prefix: '/api/ghl-oauth' })
-  await app.register(ghlWebhooks, { prefix: '/api/ghl-oauth' })
+  await app.register(webhooks, { prefix: '/api/ghl-oauth' })
   await app.register(sms, { prefix: '/api/sms' })
   await app.register(metrics)
   await app.register(bullBoard)

@@ -10,7 +10,7 @@ import { createCore, type Core } from '@ghl-connect/runtime'
 import { ConnectLinks } from './oauth/connect-links.ts'
 import { ConnectService } from './oauth/connect-service.ts'
 import { OAuthStates } from './oauth/oauth-states.ts'
-import { parsePublicKey } from './oauth/webhook-signature.ts'
+import { parsePublicKey } from './webhooks/webhook-signature.ts'
 import { WebhookService } from './webhooks/webhook-service.ts'
 import { SmsIntake } from './sms/sms-intake.ts'
 

@@ -4,7 +4,7 @@
  * inspection/control API. `buildSandbox` gives the app (not listening) and its control object.
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify'
-import { createLogger } from '@ghl-connect/logging'
+import { createLogger, redact, redactHeaders } from '@ghl-connect/logging'
 import { Clock } from './clock.ts'
 import type { SandboxContext } from './context.ts'
 import { SandboxControl, type RecordedExchange } from './control.ts'
@@ -42,7 +42,7 @@ export interface SandboxOptions {
   rateLimit?: Partial<RateLimitSettings>
   /** Locations and contacts to start with (and return to on reset); default: two locations and an agency install. */
   seed?: SeedData
-  /** Keep every HighLevel-facing request and answer (secrets masked) for contract checks. */
+  /** Keep every HighLevel-facing request and answer for contract checks, redacted as log lines are (@ghl-connect/logging). */
   record?: boolean
   logger?: FastifyBaseLogger
   maxHangMs?: number
@@ -51,24 +51,6 @@ export interface SandboxOptions {
 export interface Sandbox {
   app: FastifyInstance
   control: SandboxControl
-}
-
-const SECRET_FIELDS = new Set(['client_secret', 'refresh_token', 'access_token', 'code'])
-const MASK = '[redacted]'
-
-function masked (value: unknown): unknown {
-  if (!value || typeof value !== 'object' || Array.isArray(value)) return value
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, SECRET_FIELDS.has(k) && typeof v === 'string' ? MASK : v]))
-}
-
-function flatHeaders (headers: Record<string, unknown>): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const [k, v] of Object.entries(headers)) {
-    if (v === undefined) continue
-    out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : String(v)
-  }
-  if (out.authorization) out.authorization = out.authorization.replace(/^(\S+)\s+.*$/, `$1 ${MASK}`)
-  return out
 }
 
 function parseBody (payload: unknown): unknown {
@@ -126,9 +108,9 @@ export function buildSandbox (options: SandboxOptions): Sandbox {
       const exchange: RecordedExchange = {
         method: request.method,
         url: request.url,
-        headers: flatHeaders(request.headers),
-        body: masked(request.body),
-        response: { status: reply.statusCode, headers: flatHeaders(reply.getHeaders()), body: masked(parseBody(payloads.get(request))) },
+        headers: redactHeaders(request.headers),
+        body: redact(request.body),
+        response: { status: reply.statusCode, headers: redactHeaders(reply.getHeaders()), body: redact(parseBody(payloads.get(request))) },
       }
       control.recorded.push(exchange)
     })

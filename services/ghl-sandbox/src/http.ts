@@ -11,9 +11,6 @@ export function sendGhlError (reply: FastifyReply, status: number, message: stri
   return reply.code(status).type('application/json; charset=utf-8').send(ghlErrorBody(status, message))
 }
 
-export const escapeHtml = (value: string): string =>
-  value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c)
-
 export const MESSAGES = {
   invalidToken: 'Invalid token: access token is invalid',
   expiredToken: 'Invalid JWT',

@@ -3,6 +3,7 @@
  * Redis, and every BullMQ worker running) and this process's Prometheus metrics.
  */
 import { createServer, type Server } from 'node:http'
+import { errorAnswer, notFound, unavailable, type AppError } from '@ghl-connect/errors'
 import { readinessProbe } from '@ghl-connect/process-kit'
 import type { WorkerRuntime } from './runtime.ts'
 import type { WorkerManager } from './worker-manager.ts'
@@ -13,9 +14,13 @@ export function startHealthServer (runtime: WorkerRuntime, manager: WorkerManage
     workers: () => { if (!manager.running) throw new Error('not running') },
   })
   const server = createServer((request, response) => {
-    const send = (status: number, body: unknown, type = 'application/json') => {
-      response.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' })
+    const send = (status: number, body: unknown, type = 'application/json', headers: Record<string, string> = {}) => {
+      response.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', ...headers })
       response.end(typeof body === 'string' ? body : JSON.stringify(body))
+    }
+    const refuse = (err: AppError) => {
+      const answer = errorAnswer(err)
+      send(answer.status, answer.body, 'application/json', answer.headers)
     }
     const path = (request.url ?? '/').split('?')[0]
     void (async () => {
@@ -25,8 +30,8 @@ export function startHealthServer (runtime: WorkerRuntime, manager: WorkerManage
         return send(statusCode, body)
       }
       if (path === '/metrics') return send(200, await runtime.metrics.registry.metrics(), runtime.metrics.registry.contentType)
-      return send(404, { error: 'route_not_found', message: `There is no ${request.method} ${path}; try /healthz, /readyz or /metrics.` })
-    })().catch(() => send(503, { error: 'unavailable', message: 'The health check failed; see the worker log.' }))
+      return refuse(notFound('route_not_found', `There is no ${request.method} ${path}; try /healthz, /readyz or /metrics.`))
+    })().catch(() => refuse(unavailable('unavailable', 'The health check failed; see the worker log.')))
   })
   return new Promise((resolve, reject) => {
     server.once('error', reject)

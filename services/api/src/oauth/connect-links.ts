@@ -4,8 +4,9 @@
  * to return, signed with CONNECT_LINK_SECRET, and the purpose is part of what is signed so a
  * /connect page link cannot be replayed as an authorize link or the other way round.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto'
+import { createHmac } from 'node:crypto'
 import { badRequest, forbidden } from '@ghl-connect/errors'
+import { sameSecret } from '../security/constant-time.ts'
 
 export type LinkPurpose = 'authorize' | 'connect'
 
@@ -14,6 +15,12 @@ export interface ConnectLinkClaims {
   /** Unix seconds */
   exp: number
   returnUrl?: string
+}
+
+/** The heading of the page a person sees when their link is refused. */
+const REFUSED_TITLE: Record<LinkPurpose, string> = {
+  authorize: 'This connect link cannot be used',
+  connect: 'This page link cannot be used',
 }
 
 export const DEFAULT_LINK_TTL_SECONDS = 600
@@ -29,16 +36,17 @@ export class ConnectLinks {
   }
 
   /** A returnUrl must stay on the CRM's origin, so a link cannot be turned into an open redirect. */
-  checkReturnUrl (returnUrl: string | undefined): string | undefined {
+  checkReturnUrl (purpose: LinkPurpose, returnUrl: string | undefined): string | undefined {
     if (returnUrl === undefined) return undefined
+    const pageTitle = REFUSED_TITLE[purpose]
     let parsed: URL
     try {
       parsed = new URL(returnUrl)
     } catch {
-      throw badRequest('invalid_return_url', 'returnUrl must be an absolute URL on the CRM origin.')
+      throw badRequest('invalid_return_url', 'returnUrl must be an absolute URL on the CRM origin.', { pageTitle })
     }
     if (parsed.origin !== this.crmOrigin) {
-      throw badRequest('invalid_return_url', `returnUrl must be on the CRM origin ${this.crmOrigin} (CRM_ORIGIN).`)
+      throw badRequest('invalid_return_url', `returnUrl must be on the CRM origin ${this.crmOrigin} (CRM_ORIGIN).`, { pageTitle })
     }
     return parsed.toString()
   }
@@ -47,7 +55,7 @@ export class ConnectLinks {
     const claims: ConnectLinkClaims = {
       clientId: input.clientId,
       exp: Math.floor(now / 1000) + (input.ttlSeconds ?? DEFAULT_LINK_TTL_SECONDS),
-      returnUrl: this.checkReturnUrl(input.returnUrl),
+      returnUrl: this.checkReturnUrl(purpose, input.returnUrl),
     }
     const url = new URL(purpose === 'authorize' ? '/api/ghl-oauth/authorize' : '/connect', this.appUrl)
     url.searchParams.set('clientId', claims.clientId)
@@ -60,19 +68,18 @@ export class ConnectLinks {
   /** Throws a 403 with the reason a person can act on; returns the claims when the link is good. */
   verify (purpose: LinkPurpose, query: { clientId?: string, exp?: string, sig?: string, returnUrl?: string }, now = Date.now()): ConnectLinkClaims {
     const { clientId, exp, sig, returnUrl } = query
+    const pageTitle = REFUSED_TITLE[purpose]
     if (!clientId || !exp || !sig) {
-      throw forbidden('unsigned_link', 'This connect link is not signed. Ask your CRM for a new "Connect GoHighLevel" link; links carry an expiry and a signature.')
+      throw forbidden('unsigned_link', 'This connect link is not signed. Ask your CRM for a new "Connect GoHighLevel" link; links carry an expiry and a signature.', { pageTitle })
     }
     const claims: ConnectLinkClaims = { clientId, exp: Number(exp), returnUrl }
-    const expected = Buffer.from(this.signature(purpose, claims))
-    const given = Buffer.from(sig)
-    if (!Number.isInteger(claims.exp) || given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      throw forbidden('invalid_link_signature', 'This connect link was altered or is not from your CRM. Ask your CRM for a new "Connect GoHighLevel" link.')
+    if (!Number.isInteger(claims.exp) || !sameSecret(sig, this.signature(purpose, claims))) {
+      throw forbidden('invalid_link_signature', 'This connect link was altered or is not from your CRM. Ask your CRM for a new "Connect GoHighLevel" link.', { pageTitle })
     }
     if (claims.exp * 1000 < now) {
-      throw forbidden('link_expired', 'This connect link has expired. Ask your CRM for a new "Connect GoHighLevel" link.')
+      throw forbidden('link_expired', 'This connect link has expired. Ask your CRM for a new "Connect GoHighLevel" link.', { pageTitle })
     }
-    this.checkReturnUrl(returnUrl)
+    this.checkReturnUrl(purpose, returnUrl)
     return claims
   }
 }

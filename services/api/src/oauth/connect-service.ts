@@ -6,20 +6,21 @@
 import type { GhlClient, TokenResponse } from '@ghl-connect/ghl'
 import { GhlError } from '@ghl-connect/ghl'
 import type { Integration, IntegrationsRepository } from '@ghl-connect/db'
+import { AppError } from '@ghl-connect/errors'
 import type { Logger } from '@ghl-connect/logging'
 import { OAuthStates, type PendingConnect } from './oauth-states.ts'
 
 /** OAuth's own error names (RFC 6749 4.1.2.1): a code names one of these or `ghl_error`, never the caller's text. */
 const OAUTH_ERRORS = new Set(['invalid_request', 'unauthorized_client', 'unsupported_response_type', 'invalid_scope', 'server_error', 'temporarily_unavailable'])
 
-/** What the callback page shows; `code` is stable for logs and tests, the rest is for a person. */
+/** A connection that succeeded; a failure is thrown (`refused`) and the api's error handler shows its page. */
 export type ConnectOutcome =
   | { kind: 'connected', integration: Integration, pending: PendingConnect }
   | { kind: 'unclaimed', integration: Integration }
-  | { kind: 'failed', status: number, code: string, title: string, explanation: string }
 
-const failed = (status: number, code: string, title: string, explanation: string): ConnectOutcome =>
-  ({ kind: 'failed', status, code, title, explanation })
+/** A failed connection: `code` is stable for logs and tests, the title and explanation are for a person. */
+const refused = (status: number, code: string, title: string, explanation: string): AppError =>
+  new AppError(status, code, explanation, { pageTitle: title })
 
 /** The scopes without which this service cannot do its job. */
 export const REQUIRED_SCOPES = ['conversations/message.write']
@@ -48,14 +49,14 @@ export class ConnectService {
   async complete (input: CallbackInput): Promise<ConnectOutcome> {
     if (input.error) {
       if (input.error === 'access_denied') {
-        return failed(400, 'access_denied', 'Connection cancelled', 'You declined access in HighLevel, so nothing was connected. Start again from your CRM when you are ready.')
+        throw refused(400, 'access_denied', 'Connection cancelled', 'You declined access in HighLevel, so nothing was connected. Start again from your CRM when you are ready.')
       }
       // The code names one of OAuth's own errors (RFC 6749 4.1.2.1), never text the URL carried.
-      return failed(400, OAUTH_ERRORS.has(input.error) ? `ghl_${input.error}` : 'ghl_error', 'HighLevel refused the connection',
+      throw refused(400, OAUTH_ERRORS.has(input.error) ? `ghl_${input.error}` : 'ghl_error', 'HighLevel refused the connection',
         `HighLevel answered "${(input.errorDescription ?? input.error).slice(0, 200)}". If it mentions the redirect URI, the app's redirect URI in the HighLevel marketplace must equal GHL_REDIRECT_URI exactly.`)
     }
     if (!input.code) {
-      return failed(400, 'missing_code', 'Nothing to connect', 'This page is where HighLevel sends you after you approve access; open it through "Connect GoHighLevel" in your CRM.')
+      throw refused(400, 'missing_code', 'Nothing to connect', 'This page is where HighLevel sends you after you approve access; open it through "Connect GoHighLevel" in your CRM.')
     }
 
     const fromCookie = OAuthStates.parseCookie(input.cookie)
@@ -65,20 +66,19 @@ export class ConnectService {
 
     const pending = await this.states.take(state)
     if (!pending) {
-      return failed(400, 'state_invalid', 'This connection link was already used or has expired',
+      throw refused(400, 'state_invalid', 'This connection link was already used or has expired',
         'Each connection attempt can be completed once, within 10 minutes. Start again from "Connect GoHighLevel" in your CRM.')
     }
     if (!fromCookie) {
-      return failed(400, 'cookie_missing', 'Open the connection in the same browser',
+      throw refused(400, 'cookie_missing', 'Open the connection in the same browser',
         'This browser did not start this connection (its cookie is missing). Start again from "Connect GoHighLevel" in your CRM, in this browser, with cookies allowed.')
     }
     if (fromCookie.state !== state || !OAuthStates.cookieMatches(pending, fromCookie.nonce)) {
-      return failed(403, 'cookie_mismatch', 'This connection was started in another browser',
+      throw refused(403, 'cookie_mismatch', 'This connection was started in another browser',
         'For your safety a connection must finish in the browser that started it. Start again from "Connect GoHighLevel" in your CRM.')
     }
 
     const exchanged = await this.exchange(input.code)
-    if ('kind' in exchanged) return exchanged
     const integration = await this.integrations.replaceActive(pending.clientId, exchanged)
     this.logger.info({ clientId: pending.clientId, locationId: integration.locationId }, 'client connected')
     return { kind: 'connected', integration, pending }
@@ -86,29 +86,28 @@ export class ConnectService {
 
   private async completeUnclaimed (code: string): Promise<ConnectOutcome> {
     const exchanged = await this.exchange(code)
-    if ('kind' in exchanged) return exchanged
     const integration = await this.integrations.saveUnclaimed(exchanged)
     this.logger.info({ locationId: integration.locationId }, 'marketplace install kept until a client claims it')
     return { kind: 'unclaimed', integration }
   }
 
-  /** Exchanges the code and reads the location's name; answers a failure outcome a person can act on. */
+  /** Exchanges the code and reads the location's name; throws a failure a person can act on. */
   private async exchange (code: string) {
     let token: TokenResponse
     try {
       token = (await this.ghl.exchangeCode({ code })).data
     } catch (err) {
       this.logger.warn({ err }, 'code exchange failed')
-      return this.describeExchangeFailure(err)
+      throw this.describeExchangeFailure(err)
     }
     if (token.userType === 'Company' || !token.locationId) {
-      return failed(400, 'agency_token', 'Choose a sub-account, not the agency',
+      throw refused(400, 'agency_token', 'Choose a sub-account, not the agency',
         'HighLevel connected the agency as a whole. This CRM sends messages for one sub-account: start again and pick your sub-account (location) in HighLevel.')
     }
     const granted = (token.scope ?? '').split(/\s+/).filter(Boolean)
     const missing = REQUIRED_SCOPES.filter((s) => granted.length > 0 && !granted.includes(s))
     if (missing.length > 0) {
-      return failed(400, 'missing_scope', 'The app lacks a permission it needs',
+      throw refused(400, 'missing_scope', 'The app lacks a permission it needs',
         `HighLevel granted access without ${missing.join(', ')}. Add ${missing.length > 1 ? 'these scopes' : 'this scope'} to the app in the HighLevel marketplace (and to GHL_SCOPES), then connect again.`)
     }
     let locationName = token.locationId
@@ -129,26 +128,26 @@ export class ConnectService {
     }
   }
 
-  private describeExchangeFailure (err: unknown): ConnectOutcome {
+  private describeExchangeFailure (err: unknown): AppError {
     if (!(err instanceof GhlError)) {
-      return failed(502, 'exchange_failed', 'HighLevel could not be reached', 'The connection could not be completed because HighLevel did not answer. Try again in a minute.')
+      return refused(502, 'exchange_failed', 'HighLevel could not be reached', 'The connection could not be completed because HighLevel did not answer. Try again in a minute.')
     }
     const said = err.message
     if (err.kind === 'invalid_grant') {
-      return failed(400, 'code_invalid', 'This approval was already used or has expired',
+      return refused(400, 'code_invalid', 'This approval was already used or has expired',
         'HighLevel approvals can be used once, within a few minutes. Start again from "Connect GoHighLevel" in your CRM.')
     }
     if (/redirect/i.test(said)) {
-      return failed(400, 'redirect_uri_mismatch', 'HighLevel refused the redirect URI',
+      return refused(400, 'redirect_uri_mismatch', 'HighLevel refused the redirect URI',
         'The redirect URI registered on the app in the HighLevel marketplace must equal GHL_REDIRECT_URI exactly (scheme, host, path). Fix one of them and connect again.')
     }
     if (err.kind === 'invalid_client' || /client/i.test(said)) {
-      return failed(400, 'invalid_client', 'HighLevel did not accept the app credentials',
+      return refused(400, 'invalid_client', 'HighLevel did not accept the app credentials',
         'GHL_CLIENT_ID or GHL_CLIENT_SECRET does not match the app in the HighLevel marketplace. An administrator must fix the configuration; then connect again.')
     }
     if (err.kind === 'transient' || err.kind === 'rate_limited') {
-      return failed(502, 'exchange_failed', 'HighLevel is not answering right now', 'HighLevel failed while completing the connection. Try again in a minute.')
+      return refused(502, 'exchange_failed', 'HighLevel is not answering right now', 'HighLevel failed while completing the connection. Try again in a minute.')
     }
-    return failed(400, 'exchange_refused', 'HighLevel refused the connection', `HighLevel answered: ${said.slice(0, 200)}. Start again from your CRM.`)
+    return refused(400, 'exchange_refused', 'HighLevel refused the connection', `HighLevel answered: ${said.slice(0, 200)}. Start again from your CRM.`)
   }
 }

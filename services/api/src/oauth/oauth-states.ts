@@ -3,9 +3,10 @@
  * not enough (HighLevel may not echo it, and a leaked callback URL could be replayed elsewhere),
  * so the browser also holds a signed httpOnly cookie with a nonce whose hash the state keeps.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { RedisKeys } from '@ghl-connect/redis-keys'
+import { sameSecret } from '../security/constant-time.ts'
 
 export const STATE_TTL_SECONDS = 600
 
@@ -43,8 +44,6 @@ export class OAuthStates {
   }
 
   static cookieMatches (pending: PendingConnect, nonce: string): boolean {
-    const a = Buffer.from(pending.nonceHash)
-    const b = Buffer.from(hash(nonce))
-    return a.length === b.length && timingSafeEqual(a, b)
+    return sameSecret(hash(nonce), pending.nonceHash)
   }
 }

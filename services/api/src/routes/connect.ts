@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { isAppError } from '@ghl-connect/errors'
-import { connectWidget, failurePage, sendPage } from '../oauth/pages.ts'
+import { connectWidget } from '../pages/connect-widget.ts'
+import { sendPage } from '../pages/layout.ts'
 import { LinkQuery } from '../schemas/oauth.ts'
 
 /** The seed's "Connect GoHighLevel" button and status indicator, for CRMs that embed it. */
@@ -8,15 +8,10 @@ const connect: FastifyPluginAsyncTypebox = async (fastify) => {
   const { connectLinks, integrations, config } = fastify.runtime
 
   fastify.get('/connect', {
+    config: { answer: 'page' },
     schema: { tags: ['oauth'], summary: 'Browser: the Connect GoHighLevel button and status, opened by a signed link', querystring: LinkQuery },
   }, async (request, reply) => {
-    let claims
-    try {
-      claims = connectLinks.verify('connect', request.query)
-    } catch (err) {
-      if (!isAppError(err)) throw err
-      return sendPage(reply, err.statusCode, failurePage('This page link cannot be used', err.message, err.code))
-    }
+    const claims = connectLinks.verify('connect', request.query)
     const integration = await integrations.findByClient(claims.clientId)
     // A short-lived authorize link of its own: the page may stay open a while, the click is soon after.
     const authorize = connectLinks.create('authorize', { clientId: claims.clientId, returnUrl: claims.returnUrl, ttlSeconds: 600 })

@@ -7,7 +7,7 @@ import type { IntegrationsRepository, WebhookReceiptsRepository } from '@ghl-con
 import { badRequest, conflict, forbidden, unauthorized } from '@ghl-connect/errors'
 import type { Logger } from '@ghl-connect/logging'
 import type { ConnectionEvent } from '@ghl-connect/tokens'
-import { verifyWebhookSignature } from '../oauth/webhook-signature.ts'
+import { verifyWebhookSignature } from './webhook-signature.ts'
 
 export const WEBHOOK_WINDOW_MS = 5 * 60_000
 

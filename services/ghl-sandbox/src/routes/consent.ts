@@ -4,8 +4,8 @@
  * switch lets scripted tests skip the page and get redirected with a code at once.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify'
+import { escapeHtml } from '@ghl-connect/html'
 import type { SandboxContext } from '../context.ts'
-import { escapeHtml } from '../http.ts'
 import type { SandboxLocation } from '../state.ts'
 
 interface AuthorizeQuery {

@@ -5,7 +5,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { unauthorized } from '@ghl-connect/errors'
-import { sameDigest, secretDigest } from './secret-compare.ts'
+import { sameDigest, secretDigest } from '../../security/constant-time.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {

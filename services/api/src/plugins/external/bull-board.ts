@@ -3,15 +3,15 @@
  * credentials are compared as SHA-256 digests in constant time (neither content nor length
  * leaks), and the hook sits in this plugin's own scope, so it guards the board and nothing else.
  */
-import { sameDigest, secretDigest } from '../app/secret-compare.ts'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { createBullBoard } from '@bull-board/api'
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter'
 import { FastifyAdapter } from '@bull-board/fastify'
 import { unauthorized } from '@ghl-connect/errors'
+import { sameDigest, secretDigest } from '../../security/constant-time.ts'
+import { sendError } from '../app/error-handler.ts'
 
 export const BULL_BOARD_PATH = '/admin/queues'
-
 
 export default async function bullBoard (fastify: FastifyInstance) {
   const { queues, config } = fastify.runtime
@@ -27,11 +27,10 @@ export default async function bullBoard (fastify: FastifyInstance) {
     const userOk = sameDigest(secretDigest(sep >= 0 ? decoded.slice(0, sep) : ''), user)
     const passwordOk = sameDigest(secretDigest(sep >= 0 ? decoded.slice(sep + 1) : ''), password)
     if (!(match && userOk && passwordOk)) {
-      // Answered here: Bull Board's own error handler, which a thrown error would reach, turns
-      // `error` into an object ({key: 'ERRORS.INTERNAL_SERVER_ERROR'}).
-      const refusal = unauthorized('admin_credentials_required', 'Bull Board needs the admin user name and password (ADMIN_USER / ADMIN_PASSWORD).')
-      return reply.status(401).header('www-authenticate', 'Basic realm="ghl-connect queues", charset="UTF-8"')
-        .send({ error: refusal.code, message: refusal.message })
+      // Sent here rather than thrown: Bull Board's own error handler, which a thrown error would
+      // reach, turns `error` into an object ({key: 'ERRORS.INTERNAL_SERVER_ERROR'}).
+      return sendError(reply.header('www-authenticate', 'Basic realm="ghl-connect queues", charset="UTF-8"'),
+        unauthorized('admin_credentials_required', 'Bull Board needs the admin user name and password (ADMIN_USER / ADMIN_PASSWORD).'))
     }
   }
 

@@ -1,12 +1,14 @@
 /**
  * The connect flow and the CRM's view of its clients' connections. Machine routes need the API
- * key; browser routes are protected by signed links and the signed state cookie, and answer HTML.
+ * key; browser routes are protected by signed links and the signed state cookie, and answer HTML
+ * (`answer: 'page'`: the error handler shows their failures as a page).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { isAppError, notFound } from '@ghl-connect/errors'
+import { notFound } from '@ghl-connect/errors'
 import type { Integration } from '@ghl-connect/db'
-import { failurePage, connectedPage, pendingClaimPage, sendPage } from '../../oauth/pages.ts'
+import { connectedPage, pendingClaimPage } from '../../pages/connected.ts'
+import { sendPage } from '../../pages/layout.ts'
 import { STATE_TTL_SECONDS } from '../../oauth/oauth-states.ts'
 import { ClientIdParams, errorResponses } from '../../schemas/common.ts'
 import { CallbackQuery, ClaimBody, ConnectLinkBody, ConnectLinkReply, LinkQuery, StatusReply, TokenReply } from '../../schemas/oauth.ts'
@@ -47,29 +49,19 @@ const ghlOAuth: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.get('/authorize', {
-    config: { rateLimit },
+    config: { rateLimit, answer: 'page' },
     schema: { tags: ['oauth'], summary: 'Browser: check the signed link, bind a one-time state to this browser, go to HighLevel', querystring: LinkQuery },
   }, async (request, reply) => {
-    let clientId: string
-    let returnUrl: string | undefined
     const q = request.query
     const unsigned = q.clientId && !q.sig && !q.exp
-    try {
-      if (unsigned && config.http.allowUnsignedConnect) {
-        request.log.warn({ clientId: q.clientId }, 'unsigned connect link accepted because ALLOW_UNSIGNED_CONNECT is on; never enable it in production')
-        clientId = q.clientId!
-        returnUrl = connectLinks.checkReturnUrl(q.returnUrl)
-      } else {
-        const claims = connectLinks.verify('authorize', q)
-        clientId = claims.clientId
-        returnUrl = claims.returnUrl
-      }
-    } catch (err) {
-      if (!isAppError(err)) throw err
-      request.log.warn({ code: err.code }, 'connect link refused')
-      return sendPage(reply, err.statusCode, failurePage('This connect link cannot be used', err.message, err.code))
+    let link: { clientId: string, returnUrl?: string }
+    if (unsigned && config.http.allowUnsignedConnect) {
+      request.log.warn({ clientId: q.clientId }, 'unsigned connect link accepted because ALLOW_UNSIGNED_CONNECT is on; never enable it in production')
+      link = { clientId: q.clientId!, returnUrl: connectLinks.checkReturnUrl('authorize', q.returnUrl) }
+    } else {
+      link = connectLinks.verify('authorize', q)
     }
-    const { redirectUrl, cookie } = await connectService.begin(clientId, returnUrl)
+    const { redirectUrl, cookie } = await connectService.begin(link.clientId, link.returnUrl)
     reply.setCookie(STATE_COOKIE, cookie, {
       signed: true, httpOnly: true, sameSite: 'lax', secure: secureCookie, path: '/api/ghl-oauth', maxAge: STATE_TTL_SECONDS,
     })
@@ -77,7 +69,7 @@ const ghlOAuth: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.get('/callback', {
-    config: { rateLimit },
+    config: { rateLimit, answer: 'page' },
     schema: { tags: ['oauth'], summary: 'Browser: HighLevel returns here with a code', querystring: CallbackQuery },
   }, async (request, reply) => {
     const raw = request.cookies[STATE_COOKIE]
@@ -92,10 +84,6 @@ const ghlOAuth: FastifyPluginAsyncTypebox = async (fastify) => {
       // a cookie whose signature fails counts as present but foreign
       cookie: raw && !cookie ? 'forged.cookie' : cookie,
     })
-    if (outcome.kind === 'failed') {
-      request.log.warn({ code: outcome.code }, 'connect callback failed')
-      return sendPage(reply, outcome.status, failurePage(outcome.title, outcome.explanation, outcome.code))
-    }
     if (outcome.kind === 'unclaimed') return sendPage(reply, 200, pendingClaimPage(outcome.integration.locationName ?? outcome.integration.locationId))
     return sendPage(reply, 200, connectedPage({
       clientId: outcome.integration.clientId,

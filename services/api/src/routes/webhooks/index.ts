@@ -1,3 +1,7 @@
+/**
+ * POST /api/ghl-oauth/webhooks (app.ts mounts this under the OAuth prefix: the URL HighLevel's app
+ * settings name stays as it was). The checks live in webhooks/webhook-service.ts.
+ */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { errorResponses } from '../../schemas/common.ts'
 import { WebhookReply } from '../../schemas/oauth.ts'

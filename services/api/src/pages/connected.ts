@@ -1,0 +1,36 @@
+/** The callback's success pages: connected (tell the opener, close or return), or installed but unclaimed. */
+import { escapeHtml, scriptJson } from '@ghl-connect/html'
+import { layout, type Page } from './layout.ts'
+
+export interface ConnectedPageInput {
+  clientId: string
+  locationName: string
+  /** Where the popup's opener may be: the CRM and our own /connect page. */
+  targetOrigins: string[]
+  returnUrl?: string
+}
+
+export function connectedPage (input: ConnectedPageInput): Page {
+  const message = { type: 'ghl-connect', status: 'connected', clientId: input.clientId, locationName: input.locationName }
+  return layout('GoHighLevel connected', `
+<h1 class="ok" id="result">GoHighLevel connected to ${escapeHtml(input.locationName)}</h1>
+<p>You can close this window and return to your CRM.</p>`, `
+(function () {
+  var message = ${scriptJson(message)};
+  var origins = ${scriptJson(input.targetOrigins)};
+  var returnUrl = ${scriptJson(input.returnUrl ?? null)};
+  if (window.opener && !window.opener.closed) {
+    // postMessage drops a target origin that does not match the opener, so naming each allowed one is safe.
+    origins.forEach(function (origin) { try { window.opener.postMessage(message, origin) } catch (e) {} });
+    setTimeout(function () { window.close() }, 400);
+  } else if (returnUrl) {
+    window.location.replace(returnUrl);
+  }
+})();`)
+}
+
+export function pendingClaimPage (locationName: string): Page {
+  return layout('Return to your CRM', `
+<h1 id="result">Return to your CRM to finish connecting</h1>
+<p>HighLevel installed the app for <strong>${escapeHtml(locationName)}</strong>. Open your CRM's settings and finish connecting GoHighLevel there; it will pick up this installation.</p>`)
+}
