@@ -5,11 +5,10 @@
  */
 import { loadApiConfig } from '@ghl-connect/config'
 import { createLogger } from '@ghl-connect/logging'
-import { buildApp } from '../../../services/api/src/app.ts'
-import { createRuntime } from '../../../services/api/src/runtime.ts'
+import { runFuzz, summarize } from '@ghl-connect/testing/fuzz'
+import { buildApp, createRuntime } from 'api'
 import type { Stack } from '../harness/stack.ts'
 import { say } from '../stats.ts'
-import { runFuzz, summarize } from './run-fuzz.ts'
 
 export interface FuzzScenarioResult {
   fuzz_requests: number

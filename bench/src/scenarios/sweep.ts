@@ -2,7 +2,7 @@
  * sweep_ms_100k: one sweep (the worker's TokenSweep: paged index query + bulk enqueue of refresh
  * jobs) over 100,000 active integrations of which 10,000 expire within the hour.
  */
-import { TokenSweep } from '../../../services/worker/src/tokens/token-sweep.ts'
+import { TokenSweep } from 'worker'
 import { quietLogger, type Stack } from '../harness/stack.ts'
 import { median, round, say } from '../stats.ts'
 

@@ -17,8 +17,8 @@ export class ConfigError extends Error {
 const str = (dflt?: string) => (dflt === undefined ? z.string().trim().min(1) : z.string().trim().min(1).default(dflt))
 const int = (dflt: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
   z.coerce.number().int().min(min).max(max).default(dflt)
-const bool = (dflt: boolean) => z.enum(['true', 'false', '1', '0', 'yes', 'no']).default(dflt ? 'true' : 'false')
-  .transform((v) => v === 'true' || v === '1' || v === 'yes')
+/** true/false, 1/0, yes/no, on/off, y/n, enabled/disabled, in any case. */
+const bool = (dflt: boolean) => z.stringbool({ error: 'must be true or false (1/0, yes/no and on/off are read too)' }).default(dflt)
 const url = (dflt?: string) => str(dflt).pipe(z.url({
   protocol: /^(https?|postgres(ql)?|rediss?)$/,
   error: 'is not a valid URL (http(s)://, postgres:// or redis:// expected)',
@@ -50,6 +50,22 @@ const encryptionKeys = z.string({ error: 'is required: comma-separated <keyId>:<
     return keys
   })
 
+/**
+ * Variables more than one section reads, each with its one parser: a section spreads the piece it
+ * needs into its shape (load() names a bad value once however many sections read it).
+ */
+const appUrl = {
+  /** Where browsers and HighLevel reach the api; links, page origins and the OAuth redirect derive from it. */
+  APP_URL: url('http://localhost:3000').transform((v) => v.replace(/\/$/, '')),
+}
+/** The HighLevel marketplace app: the api and the worker act as it, the sandbox accepts it. */
+const ghlApp = {
+  GHL_CLIENT_ID: z.string({ error: 'is required: the client id of your HighLevel marketplace app' }).trim().min(1),
+  GHL_CLIENT_SECRET: secret(8, 'the client secret of your HighLevel marketplace app'),
+  GHL_APP_ID: z.string({ error: 'is required: the id of your HighLevel marketplace app (webhooks name it as appId)' }).trim().min(1),
+}
+const ghlAppOf = (e: z.output<z.ZodObject<typeof ghlApp>>) => ({ clientId: e.GHL_CLIENT_ID, clientSecret: e.GHL_CLIENT_SECRET, appId: e.GHL_APP_ID })
+
 const sections = {
   runtime: z.object({
     NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -80,20 +96,16 @@ const sections = {
   })),
 
   ghl: z.object({
-    GHL_CLIENT_ID: z.string({ error: 'is required: the client id of your HighLevel marketplace app' }).trim().min(1),
-    GHL_CLIENT_SECRET: secret(8, 'the client secret of your HighLevel marketplace app'),
-    GHL_APP_ID: z.string({ error: 'is required: the id of your HighLevel marketplace app (webhooks name it as appId)' }).trim().min(1),
-    APP_URL: url('http://localhost:3000'),
+    ...ghlApp,
+    ...appUrl,
     GHL_REDIRECT_URI: url().optional(),
     GHL_SCOPES: str('conversations/message.write conversations.readonly contacts.readonly contacts.write locations.readonly'),
     GHL_AUTH_BASE_URL: url('http://localhost:4010'),
     GHL_API_BASE_URL: url('http://localhost:4010'),
     GHL_HTTP_TIMEOUT_MS: int(10_000, 100, 120_000),
   }).transform((e) => ({
-    clientId: e.GHL_CLIENT_ID,
-    clientSecret: e.GHL_CLIENT_SECRET,
-    appId: e.GHL_APP_ID,
-    redirectUri: e.GHL_REDIRECT_URI ?? `${e.APP_URL.replace(/\/$/, '')}/api/ghl-oauth/callback`,
+    ...ghlAppOf(e),
+    redirectUri: e.GHL_REDIRECT_URI ?? `${e.APP_URL}/api/ghl-oauth/callback`,
     scopes: e.GHL_SCOPES.split(/\s+/).filter(Boolean),
     authBaseUrl: e.GHL_AUTH_BASE_URL.replace(/\/$/, ''),
     apiBaseUrl: e.GHL_API_BASE_URL.replace(/\/$/, ''),
@@ -103,7 +115,7 @@ const sections = {
   http: z.object({
     PORT: int(3000, 0, 65535),
     HOST: str('0.0.0.0'),
-    APP_URL: url('http://localhost:3000'),
+    ...appUrl,
     CRM_ORIGIN: url('http://localhost:3000'),
     API_KEYS: z.string({ error: 'is required: comma-separated API keys the CRM sends as Bearer tokens (openssl rand -hex 32)' })
       .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
@@ -123,7 +135,7 @@ const sections = {
   }).transform((e) => ({
     port: e.PORT,
     host: e.HOST,
-    appUrl: e.APP_URL.replace(/\/$/, ''),
+    appUrl: e.APP_URL,
     crmOrigin: new URL(e.CRM_ORIGIN).origin,
     apiKeys: e.API_KEYS,
     connectLinkSecret: e.CONNECT_LINK_SECRET,
@@ -191,9 +203,7 @@ const sections = {
       .transform((v) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : []))
       .pipe(z.array(z.url({ protocol: /^https?$/, error: 'must list http(s) URLs, comma-separated' }))),
     SANDBOX_CODE_TTL_SECONDS: int(600, 1),
-    GHL_CLIENT_ID: z.string({ error: 'is required: the client id the sandbox accepts' }).trim().min(1),
-    GHL_CLIENT_SECRET: secret(8, 'the client secret the sandbox accepts'),
-    GHL_APP_ID: z.string({ error: 'is required: the app id the sandbox puts in webhooks' }).trim().min(1),
+    ...ghlApp,
   }).transform((e) => ({
     port: e.SANDBOX_PORT,
     host: e.SANDBOX_HOST,
@@ -202,9 +212,7 @@ const sections = {
     webhookPrivateKey: e.SANDBOX_WEBHOOK_PRIVATE_KEY,
     redirectUris: e.SANDBOX_REDIRECT_URIS,
     codeTtlSeconds: e.SANDBOX_CODE_TTL_SECONDS,
-    clientId: e.GHL_CLIENT_ID,
-    clientSecret: e.GHL_CLIENT_SECRET,
-    appId: e.GHL_APP_ID,
+    ...ghlAppOf(e),
   })),
 } as const
 
@@ -231,7 +239,7 @@ function load<K extends SectionName> (names: readonly K[], env: Env): Loaded<K> 
   return out as Loaded<K>
 }
 
-const apiSections = ['runtime', 'database', 'redis', 'encryption', 'tokens', 'ghl', 'http', 'worker', 'crmEvents', 'legacyPit'] as const
+const apiSections = ['runtime', 'database', 'redis', 'encryption', 'tokens', 'ghl', 'http', 'crmEvents', 'legacyPit'] as const
 const workerSections = ['runtime', 'database', 'redis', 'encryption', 'tokens', 'ghl', 'worker', 'crmEvents', 'legacyPit'] as const
 
 export type ApiConfig = Loaded<(typeof apiSections)[number]>

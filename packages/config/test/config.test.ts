@@ -66,3 +66,37 @@ t.test('the sandbox needs only its own section', async (t) => {
   t.equal(config.sandbox.port, 4010)
   t.equal(config.sandbox.accessTokenTtlSeconds, 86_399)
 })
+
+t.test('a switch reads true/false, 1/0 and yes/no, and is off when unset', async (t) => {
+  t.equal(loadApiConfig(complete).http.allowUnsignedConnect, false)
+  for (const [value, on] of [['true', true], ['false', false], ['1', true], ['0', false], ['yes', true], ['no', false]] as const) {
+    t.equal(loadApiConfig({ ...complete, ALLOW_UNSIGNED_CONNECT: value }).http.allowUnsignedConnect, on, value)
+    t.equal(loadSandboxConfig({ ...complete, SANDBOX_AUTO_APPROVE: value }).sandbox.autoApprove, on, value)
+  }
+  t.match(problemsOf({ ...complete, ALLOW_UNSIGNED_CONNECT: 'maybe' }), [/^ALLOW_UNSIGNED_CONNECT must be true or false/])
+})
+
+t.test('one APP_URL: the api links and the OAuth redirect both derive from it', async (t) => {
+  const config = loadApiConfig({ ...complete, APP_URL: 'https://connect.example/' })
+  t.equal(config.http.appUrl, 'https://connect.example')
+  t.equal(config.ghl.redirectUri, 'https://connect.example/api/ghl-oauth/callback')
+  t.equal(loadApiConfig({ ...complete, APP_URL: 'https://connect.example', GHL_REDIRECT_URI: 'https://other.example/cb' }).ghl.redirectUri,
+    'https://other.example/cb')
+  t.same(problemsOf({ ...complete, APP_URL: 'not a url' }), ['APP_URL is not a valid URL (http(s)://, postgres:// or redis:// expected)'],
+    'a bad APP_URL is named once')
+})
+
+t.test('the sandbox and the api read the HighLevel app credentials alike', async (t) => {
+  const env = { ...complete, GHL_CLIENT_ID: 'the-client', GHL_CLIENT_SECRET: 'the-secret', GHL_APP_ID: 'the-app' }
+  const { ghl } = loadApiConfig(env)
+  const { sandbox } = loadSandboxConfig(env)
+  t.same([sandbox.clientId, sandbox.clientSecret, sandbox.appId], [ghl.clientId, ghl.clientSecret, ghl.appId])
+  t.same([ghl.clientId, ghl.clientSecret, ghl.appId], ['the-client', 'the-secret', 'the-app'])
+  try {
+    loadSandboxConfig({ GHL_CLIENT_SECRET: 'short' })
+    t.fail('loaded without a client id')
+  } catch (err) {
+    const problems = (err as ConfigError).problems
+    t.same(problems.map((p) => p.split(' ')[0]).sort(), ['GHL_APP_ID', 'GHL_CLIENT_ID', 'GHL_CLIENT_SECRET'])
+  }
+})

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { fileURLToPath } from 'node:url'
 import { loadRotateKeysConfig } from '@ghl-connect/config'
-import { createTestDatabase, randomEncryptionKey } from '@ghl-connect/testing'
+import { createTestDatabase, randomEncryptionKey } from '../src/testing.ts'
 import { IntegrationsRepository, TokenCipher, TokenDecryptionError, type NewConnection } from '../src/index.ts'
 
 const db = await createTestDatabase()

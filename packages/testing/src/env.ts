@@ -1,14 +1,11 @@
 import { randomBytes } from 'node:crypto'
+import { randomEncryptionKey } from '@ghl-connect/db/testing'
 
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 
 /** A Redis key prefix of its own per test file, so BullMQ queues and locks never collide. */
 export function uniqueRedisPrefix (label = 't'): string {
   return `test-${label}-${randomBytes(5).toString('hex')}`
-}
-
-export function randomEncryptionKey (id: string): string {
-  return `${id}:${randomBytes(32).toString('base64')}`
 }
 
 /**

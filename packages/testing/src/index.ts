@@ -1,3 +1,3 @@
-export * from './database.ts'
+export * from '@ghl-connect/db/testing'
 export * from './env.ts'
 export * from './sandbox.ts'

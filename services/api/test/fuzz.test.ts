@@ -1,10 +1,10 @@
 /**
- * A seeded fuzz of every route (bench/src/fuzz): malformed requests never get a 5xx or crash
- * the api, and every refusal carries a stable error code, as JSON on machine routes and in the
- * HTML page on browser routes. `pnpm bench --only=fuzz` runs the same fuzz with 10,000 requests.
+ * A seeded fuzz of every route (packages/testing/src/fuzz): malformed requests never get a 5xx
+ * or crash the api, and every refusal carries a stable error code, as JSON on machine routes and
+ * in the HTML page on browser routes. `pnpm bench --only=fuzz` runs the same fuzz with 10,000 requests.
  */
 import t from 'tap'
-import { runFuzz, summarize } from '../../../bench/src/fuzz/run-fuzz.ts'
+import { runFuzz, summarize } from '@ghl-connect/testing/fuzz'
 import { buildTestApiWithSandbox } from './helper.ts'
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 600)

@@ -1,6 +1,12 @@
+/**
+ * Test fixtures for what this package owns: a fresh migrated database and a random encryption key.
+ * A subpath of its own (`@ghl-connect/db/testing`) so db's tests need no test package that depends
+ * on db; `@ghl-connect/testing` re-exports it for everyone else.
+ */
 import { randomBytes } from 'node:crypto'
 import postgres from 'postgres'
-import { createDatabase, migrateDatabase, type DatabaseHandle } from '@ghl-connect/db'
+import { createDatabase, type DatabaseHandle } from './database.ts'
+import { migrateDatabase } from './migrate.ts'
 
 /** The server tests create their databases on; CI and this machine run PostgreSQL here. */
 export const TEST_POSTGRES_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -39,4 +45,9 @@ export async function createTestDatabase (opts: { migrate?: boolean } = {}): Pro
       }
     },
   }
+}
+
+/** A `TOKEN_ENCRYPTION_KEYS` entry (`<keyId>:<base64 of 32 bytes>`) the TokenCipher accepts. */
+export function randomEncryptionKey (id: string): string {
+  return `${id}:${randomBytes(32).toString('base64')}`
 }

@@ -1,0 +1,3 @@
+/** What other workspace packages (bench) build an api from in their own process. */
+export { buildApp, type App } from './app.ts'
+export { createRuntime, type Runtime } from './runtime.ts'

@@ -1,0 +1,2 @@
+/** What other workspace packages (bench) use of the worker in their own process. */
+export { TokenSweep, type SweepResult } from './tokens/token-sweep.ts'
