@@ -10,11 +10,10 @@ import type { Logger } from '@ghl-connect/logging'
 import { createMetrics, timeGhlCall, type Metrics } from '@ghl-connect/metrics'
 import { createQueues, createRedis, crmEventPublisher, type Queues } from '@ghl-connect/queues'
 import { SmsDispatcher } from '@ghl-connect/sms'
-import { ghlTokenEndpoint, TokenService, type ConnectionEvent, type TokenEndpoint } from '@ghl-connect/tokens'
+import { Credentials, ghlTokenEndpoint, TokenService, type ConnectionEvent, type TokenEndpoint } from '@ghl-connect/tokens'
 import { CrmEventDelivery } from './crm-events/crm-event-delivery.ts'
 import { OutboxReconciler } from './outbox/outbox-reconciler.ts'
 import { LocationRateLimiter } from './rate-limits/location-rate-limiter.ts'
-import { Credentials } from './sms/credentials.ts'
 import { SmsSender } from './sms/sms-sender.ts'
 import { SentReceipts } from './sms/sent-receipts.ts'
 import { TokenRefresher } from './tokens/token-refresh.ts'
@@ -67,6 +66,7 @@ export function createWorkerRuntime (config: WorkerConfig, logger: Logger): Work
   const smsSender = new SmsSender({
     messages,
     credentials: new Credentials(tokenService, config.legacyPit, logger),
+    tokens: tokenService,
     ghl,
     rateLimiter: new LocationRateLimiter(redis, config.redis.keyPrefix, config.worker.locationRateLimit),
     receipts: new SentReceipts(redis, config.redis.keyPrefix),

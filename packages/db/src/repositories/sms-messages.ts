@@ -1,6 +1,7 @@
 import { and, asc, eq, gt, inArray, lt, ne, or, sql } from 'drizzle-orm'
 import type { Database } from '../database.ts'
-import { smsMessages, type SmsMessageRow } from '../schema/index.ts'
+import { sendsWithOAuth } from '../domain/sending.ts'
+import { ghlIntegrations, smsMessages, type SmsMessageRow } from '../schema/index.ts'
 
 export type OutboxMessage = SmsMessageRow
 
@@ -82,10 +83,10 @@ export class SmsMessagesRepository {
     const { to } = message
     const rows = await this.db.execute<{ id: string }>(sql`
       insert into sms_messages (client_id, integration_id, idempotency_key, contact_id, phone, contact_name, body)
-      select ${message.clientId}, i.id, ${message.idempotencyKey}, ${'contactId' in to ? to.contactId : null},
+      select ${message.clientId}, ${ghlIntegrations.id}, ${message.idempotencyKey}, ${'contactId' in to ? to.contactId : null},
         ${'phone' in to ? to.phone : null}, ${'name' in to ? to.name : null}, ${message.body}
-      from ghl_integrations i
-      where i.client_id = ${message.clientId} and i.is_active and i.access_token is not null and i.status <> 'needs_reauth'
+      from ghl_integrations
+      where ${ghlIntegrations.clientId} = ${message.clientId} and ${sendsWithOAuth}
       limit 1
       on conflict (client_id, idempotency_key) do nothing
       returning id`)
