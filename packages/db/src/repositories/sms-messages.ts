@@ -75,9 +75,10 @@ export class SmsMessagesRepository {
   }
 
   /**
-   * The intake's fast path, one round trip: writes the message only if the client has a usable
-   * connection and the idempotency key is new. null means "look closer" (not connected, needs
-   * re-authorisation, or a repeated key): the caller takes the slow path.
+   * The intake's fast path, one round trip: writes the message only if the client can send by
+   * OAuth (`sendsWithOAuth`, the SQL half of domain/sending.ts) and the idempotency key is new.
+   * null means "look closer" (not connected, needs re-authorisation, the legacy PIT, or a repeated
+   * key): the caller takes the slow path.
    */
   async insertForConnectedClient (message: Omit<NewOutboxMessage, 'integrationId'>): Promise<{ id: string } | null> {
     const { to } = message
