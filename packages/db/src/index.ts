@@ -7,3 +7,4 @@ export * from './repositories/sms-messages.ts'
 export * from './repositories/webhook-receipts.ts'
 // Consumers use this one copy of drizzle-orm's operators.
 export { and, asc, desc, eq, gt, gte, inArray, isNotNull, isNull, lt, lte, ne, or, sql } from 'drizzle-orm'
+export * from './domain/sending.ts'

@@ -55,3 +55,7 @@ export const NOT_CONNECTED_MESSAGE = "Please connect your GoHighLevel account fi
 export const NEEDS_REAUTH_MESSAGE = 'The GoHighLevel connection was revoked or its refresh token expired; reconnect GoHighLevel from settings.'
 
 export const isAppError = (err: unknown): err is AppError => err instanceof AppError
+
+/** The answer to a client that cannot send now; the rule is `sendingAccess` in @ghl-connect/db. */
+export const sendingRefused = (code: 'not_connected' | 'needs_reauth', details?: AppError['details']) =>
+  conflict(code, code === 'not_connected' ? NOT_CONNECTED_MESSAGE : NEEDS_REAUTH_MESSAGE, details)

@@ -3,7 +3,7 @@
  * names, payloads and job ids. Everything that touches BullMQ goes through here.
  */
 import { randomUUID } from 'node:crypto'
-import { Queue, type JobsOptions, type QueueOptions } from 'bullmq'
+import { Queue, type Job, type JobsOptions, type QueueOptions } from 'bullmq'
 import { Redis, type RedisOptions } from 'ioredis'
 import { encodeId, type RedisKeys } from '@ghl-connect/redis-keys'
 
@@ -35,6 +35,12 @@ export interface JobsByQueue {
   'crm-events': { deliver: CrmEventJob }
 }
 
+export type JobName<Q extends QueueName> = Extract<keyof JobsByQueue[Q], string>
+export type JobData<Q extends QueueName> = JobsByQueue[Q][JobName<Q>]
+
+/** A job as the consumer of queue Q receives it: one member per job name, so narrowing on `job.name` gives its payload. */
+export type JobOf<Q extends QueueName> = { [N in JobName<Q>]: Job<JobsByQueue[Q][N], unknown, N> }[JobName<Q>]
+
 /** BullMQ 6 refuses ':' in job ids, and client ids are the CRM's opaque text: encode them. */
 export const jobIds = {
   smsSend: (messageId: string) => `sms-${messageId}`,
@@ -47,8 +53,7 @@ export function createRedis (url: string, extra: RedisOptions = {}): Redis {
   return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, ...extra })
 }
 
-export type TypedQueue<Q extends QueueName> = Queue<
-  JobsByQueue[Q][keyof JobsByQueue[Q]], unknown, Extract<keyof JobsByQueue[Q], string>>
+export type TypedQueue<Q extends QueueName> = Queue<JobData<Q>, unknown, JobName<Q>>
 
 export function createQueue<Q extends QueueName> (name: Q, connection: Redis, keys: RedisKeys, defaultJobOptions?: JobsOptions): TypedQueue<Q> {
   const options: QueueOptions = { connection, prefix: keys.bullPrefix, defaultJobOptions }

@@ -1,3 +1,5 @@
 export * from './lock.ts'
 export * from './token-service.ts'
 export * from './ghl-endpoint.ts'
+export * from './credentials.ts'
+export * from './with-fresh-token.ts'

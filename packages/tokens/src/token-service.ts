@@ -7,8 +7,8 @@
  */
 import type { Redis } from 'ioredis'
 import type { RedisKeys } from '@ghl-connect/redis-keys'
-import type { Integration, IntegrationsRepository } from '@ghl-connect/db'
-import { conflict, NEEDS_REAUTH_MESSAGE, NOT_CONNECTED_MESSAGE, unavailable } from '@ghl-connect/errors'
+import { sendingAccess, type Integration, type IntegrationsRepository, type SendingRefusal } from '@ghl-connect/db'
+import { conflict, isAppError, sendingRefused, unavailable } from '@ghl-connect/errors'
 import type { Logger } from '@ghl-connect/logging'
 import { RedisLock } from './lock.ts'
 
@@ -65,9 +65,30 @@ export class TokenService {
 
   /** The client's integration with an access token good for at least the refresh window. */
   async getFresh (clientId: string): Promise<Integration> {
-    const integration = await this.requireActive(clientId)
+    return this.fresh(await this.requireActive(clientId))
+  }
+
+  private async fresh (integration: Integration): Promise<Integration> {
     if (!this.opts.integrations.needsRefresh(integration)) return integration
     return this.refresh(integration)
+  }
+
+  /**
+   * How the client sends now, by the one rule (`sendingAccess`): its own token, fresh, or the
+   * legacy Private Integration Token when the fallback is on and it has no OAuth connection.
+   */
+  async forSending (clientId: string, opts: { legacyPitFallback: boolean }): Promise<{ kind: 'oauth', integration: Integration } | { kind: 'legacy_pit' }> {
+    const integration = await this.opts.integrations.findByClient(clientId)
+    const access = sendingAccess(integration, opts)
+    if (access.kind === 'refused') throw refusal(access.code, integration)
+    if (access.kind === 'legacy_pit') return access
+    try {
+      return { kind: 'oauth', integration: await this.fresh(access.integration) }
+    } catch (err) {
+      // Disconnected while its token was being refreshed: judged again as a client without a connection.
+      if (isAppError(err) && err.code === 'not_connected' && sendingAccess(null, opts).kind === 'legacy_pit') return { kind: 'legacy_pit' }
+      throw err
+    }
   }
 
   /**
@@ -79,11 +100,12 @@ export class TokenService {
     return this.refresh(integration, { force: true })
   }
 
+  /** The client's integration if it may use its token now (`sendingAccess`, without the legacy fallback). */
   private async requireActive (clientId: string): Promise<Integration> {
     const integration = await this.opts.integrations.findByClient(clientId)
-    if (!integration || !integration.accessToken) throw conflict('not_connected', NOT_CONNECTED_MESSAGE)
-    if (integration.status === 'needs_reauth') throw reauthError(integration)
-    return integration
+    const access = sendingAccess(integration, { legacyPitFallback: false })
+    if (access.kind === 'refused') throw refusal(access.code, integration)
+    return access.integration
   }
 
   private async refresh (seen: Integration, { force = false } = {}): Promise<Integration> {
@@ -184,9 +206,12 @@ export class TokenService {
   }
 }
 
+function refusal (code: SendingRefusal, i: Integration | null) {
+  return code === 'needs_reauth' && i ? reauthError(i) : sendingRefused(code)
+}
+
 function reauthError (i: Integration) {
-  return conflict('needs_reauth', NEEDS_REAUTH_MESSAGE,
-    { locationId: i.locationId })
+  return sendingRefused('needs_reauth', { locationId: i.locationId })
 }
 
 function coolingDown (i: Integration, ms: number) {

@@ -1,22 +1,9 @@
 import t from 'tap'
-import { loadWorkerConfig } from '@ghl-connect/config'
-import { IntegrationsRepository, TokenCipher } from '@ghl-connect/db'
-import { GhlClient } from '@ghl-connect/ghl'
 import { createLogger } from '@ghl-connect/logging'
-import { createRedis } from '@ghl-connect/queues'
-import { RedisKeys } from '@ghl-connect/redis-keys'
-import { createTestDatabase, startSandbox, testEnv } from '@ghl-connect/testing'
 import { ghlTokenEndpoint, TokenService, type ConnectionEvent, type RefreshOutcome } from '../src/index.ts'
+import { LOCATION, sandboxed } from './sandboxed.ts'
 
-const LOCATION = 'sbxLocation000000001'
-const db = await createTestDatabase()
-const sandbox = await startSandbox()
-const config = loadWorkerConfig(testEnv({ DATABASE_URL: db.url, GHL_CLIENT_ID: sandbox.clientId, GHL_CLIENT_SECRET: sandbox.clientSecret, GHL_API_BASE_URL: sandbox.url, GHL_AUTH_BASE_URL: sandbox.url }))
-const redis = createRedis(config.redis.url)
-const keys = new RedisKeys(config.redis.keyPrefix)
-const ghl = new GhlClient(config.ghl)
-const integrations = new IntegrationsRepository(db.db, new TokenCipher(config.encryption.keys))
-t.teardown(async () => { await ghl.close(); redis.disconnect(); await sandbox.close(); await db.drop() })
+const { sandbox, redis, keys, ghl, integrations, connected } = await sandboxed(t)
 
 function service (lockTtlMs = 15_000) {
   const events: ConnectionEvent[] = []
@@ -26,14 +13,6 @@ function service (lockTtlMs = 15_000) {
     logger: createLogger({ level: 'silent' }), lockTtlMs, onEvent: (e) => { events.push(e) }, onOutcome: (o) => { outcomes.push(o) },
   })
   return { tokens, events, outcomes }
-}
-
-async function connected (clientId: string, expiresInMs: number) {
-  const issued = sandbox.control.issueTokens({ locationId: LOCATION })
-  return integrations.replaceActive(clientId, {
-    locationId: LOCATION, userType: 'Location', scopes: [], accessToken: issued.access_token,
-    refreshToken: String(issued.refresh_token), expiresAt: new Date(Date.now() + expiresInMs),
-  })
 }
 
 t.test('a fresh token is used as it is; an expiring one is refreshed once for many concurrent callers', async (t) => {

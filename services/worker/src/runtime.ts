@@ -6,10 +6,10 @@
 import type { WorkerConfig } from '@ghl-connect/config'
 import type { Logger } from '@ghl-connect/logging'
 import { createCore, type Core } from '@ghl-connect/runtime'
+import { Credentials } from '@ghl-connect/tokens'
 import { CrmEventDelivery } from './crm-events/crm-event-delivery.ts'
 import { OutboxReconciler } from './outbox/outbox-reconciler.ts'
 import { LocationRateLimiter } from './rate-limits/location-rate-limiter.ts'
-import { Credentials } from './sms/credentials.ts'
 import { SmsSender } from './sms/sms-sender.ts'
 import { SentReceipts } from './sms/sent-receipts.ts'
 import { TokenRefresher } from './tokens/token-refresh.ts'
@@ -32,6 +32,7 @@ export function createWorkerRuntime (config: WorkerConfig, logger: Logger): Work
   const smsSender = new SmsSender({
     messages,
     credentials: new Credentials(tokenService, config.legacyPit, logger),
+    tokens: tokenService,
     ghl: core.ghl,
     rateLimiter: new LocationRateLimiter(redis, keys, config.worker.locationRateLimit),
     receipts: new SentReceipts(redis, keys),

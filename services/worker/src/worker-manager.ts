@@ -3,14 +3,22 @@
  * and a shared connection, wraps every processor with metrics (wait, duration, result) and
  * logging, and closes them all on shutdown, letting in-flight jobs finish.
  */
-import { DelayedError, Worker, type Job, type Processor } from 'bullmq'
+import { DelayedError, Worker, type Job } from 'bullmq'
 import type { Redis } from 'ioredis'
 import type { Logger } from '@ghl-connect/logging'
 import type { Metrics } from '@ghl-connect/metrics'
-import type { QueueName } from '@ghl-connect/queues'
+import type { JobOf, QueueName } from '@ghl-connect/queues'
 import type { RedisKeys } from '@ghl-connect/redis-keys'
 
-export interface Registration { queue: QueueName, concurrency: number, processor: Processor }
+/** Consumes queue Q's jobs, typed by the queue contract (JobsByQueue). */
+export type QueueProcessor<Q extends QueueName> = (job: JobOf<Q>, token?: string) => Promise<unknown>
+
+export interface Registration<Q extends QueueName> { queue: Q, concurrency: number, processor: QueueProcessor<Q> }
+
+/** A job name the contract does not know (a producer from another version): failed, not guessed at. */
+export function unknownJob (queue: QueueName, job: { name: string }): Error {
+  return new Error(`unknown job ${job.name} on the ${queue} queue`)
+}
 
 export class WorkerManager {
   private readonly workers: Worker[] = []
@@ -23,7 +31,7 @@ export class WorkerManager {
     private readonly metrics: Metrics,
   ) {}
 
-  register ({ queue, concurrency, processor }: Registration): Worker {
+  register<Q extends QueueName> ({ queue, concurrency, processor }: Registration<Q>): Worker {
     const worker = new Worker(queue, this.instrument(queue, processor), {
       connection: this.connection,
       prefix: this.keys.bullPrefix,
@@ -57,14 +65,15 @@ export class WorkerManager {
     return { clean }
   }
 
-  private instrument (queue: QueueName, processor: Processor): Processor {
+  private instrument<Q extends QueueName> (queue: Q, processor: QueueProcessor<Q>) {
     const { metrics } = this
     return async (job: Job, token?: string) => {
       const labels = { queue, name: job.name }
       metrics.jobWait.observe(labels, Math.max(0, (job.processedOn ?? Date.now()) - job.timestamp) / 1000)
       const end = metrics.jobDuration.startTimer(labels)
       try {
-        const result = await processor(job, token)
+        // BullMQ does not know our contract; the typed producers (packages/queues) put only its jobs on Q.
+        const result = await processor(job as JobOf<Q>, token)
         metrics.jobs.inc({ ...labels, result: 'completed' })
         return result
       } catch (err) {

@@ -1,6 +1,7 @@
 import { and, asc, eq, gt, inArray, lt, ne, or, sql } from 'drizzle-orm'
 import type { Database } from '../database.ts'
-import { smsMessages, type SmsMessageRow } from '../schema/index.ts'
+import { sendsWithOAuth } from '../domain/sending.ts'
+import { ghlIntegrations, smsMessages, type SmsMessageRow } from '../schema/index.ts'
 
 export type OutboxMessage = SmsMessageRow
 
@@ -74,18 +75,19 @@ export class SmsMessagesRepository {
   }
 
   /**
-   * The intake's fast path, one round trip: writes the message only if the client has a usable
-   * connection and the idempotency key is new. null means "look closer" (not connected, needs
-   * re-authorisation, or a repeated key): the caller takes the slow path.
+   * The intake's fast path, one round trip: writes the message only if the client can send by
+   * OAuth (`sendsWithOAuth`, the SQL half of domain/sending.ts) and the idempotency key is new.
+   * null means "look closer" (not connected, needs re-authorisation, the legacy PIT, or a repeated
+   * key): the caller takes the slow path.
    */
   async insertForConnectedClient (message: Omit<NewOutboxMessage, 'integrationId'>): Promise<{ id: string } | null> {
     const { to } = message
     const rows = await this.db.execute<{ id: string }>(sql`
       insert into sms_messages (client_id, integration_id, idempotency_key, contact_id, phone, contact_name, body)
-      select ${message.clientId}, i.id, ${message.idempotencyKey}, ${'contactId' in to ? to.contactId : null},
+      select ${message.clientId}, ${ghlIntegrations.id}, ${message.idempotencyKey}, ${'contactId' in to ? to.contactId : null},
         ${'phone' in to ? to.phone : null}, ${'name' in to ? to.name : null}, ${message.body}
-      from ghl_integrations i
-      where i.client_id = ${message.clientId} and i.is_active and i.access_token is not null and i.status <> 'needs_reauth'
+      from ghl_integrations
+      where ${ghlIntegrations.clientId} = ${message.clientId} and ${sendsWithOAuth}
       limit 1
       on conflict (client_id, idempotency_key) do nothing
       returning id`)

@@ -5,8 +5,8 @@
  * answers the first message again and queues nothing.
  */
 import type { IntegrationsRepository, OutboxMessage, Recipient, SmsMessagesRepository } from '@ghl-connect/db'
-import { recipientOf } from '@ghl-connect/db'
-import { badRequest, conflict, NEEDS_REAUTH_MESSAGE, NOT_CONNECTED_MESSAGE, notFound } from '@ghl-connect/errors'
+import { recipientOf, sendingAccess } from '@ghl-connect/db'
+import { badRequest, conflict, notFound, sendingRefused } from '@ghl-connect/errors'
 import type { Logger } from '@ghl-connect/logging'
 import type { Metrics } from '@ghl-connect/metrics'
 import type { SmsDispatcher } from '@ghl-connect/queues'
@@ -37,10 +37,8 @@ export class SmsIntake {
       if (earlier) return this.repeated(earlier, to, request.message)
     }
     const integration = await this.integrations.findByClient(clientId)
-    if (!integration?.accessToken && !this.opts.legacyPitFallback) throw conflict('not_connected', NOT_CONNECTED_MESSAGE)
-    if (integration?.status === 'needs_reauth') {
-      throw conflict('needs_reauth', NEEDS_REAUTH_MESSAGE)
-    }
+    const access = sendingAccess(integration, { legacyPitFallback: this.opts.legacyPitFallback })
+    if (access.kind === 'refused') throw sendingRefused(access.code)
 
     const { message, created } = await this.messages.insertOnce({
       clientId, integrationId: integration?.id ?? null, idempotencyKey: idempotencyKey ?? null, to, body: request.message,

@@ -1,5 +1,5 @@
-import { DelayedError, type Job } from 'bullmq'
-import type { SmsSendJob } from '@ghl-connect/queues'
+import { DelayedError } from 'bullmq'
+import type { JobOf } from '@ghl-connect/queues'
 import type { SmsSender } from '../sms/sms-sender.ts'
 
 /**
@@ -7,7 +7,7 @@ import type { SmsSender } from '../sms/sms-sender.ts'
  * it, so waiting for a rate limit or a retry spends no BullMQ attempt.
  */
 export function smsSendProcessor (sender: SmsSender) {
-  return async (job: Job<SmsSendJob>, token?: string) => {
+  return async (job: JobOf<'sms'>, token?: string) => {
     const decision = await sender.send(job.data.messageId)
     if (decision.kind === 'done') return decision.outcome
     await job.moveToDelayed(Date.now() + decision.delayMs, token)

@@ -1,0 +1,31 @@
+/** What a tokens test runs against: its own database, a HighLevel sandbox, Redis, and a client connected to it. */
+import type { Test } from 'tap'
+import { loadWorkerConfig } from '@ghl-connect/config'
+import { IntegrationsRepository, TokenCipher } from '@ghl-connect/db'
+import { GhlClient } from '@ghl-connect/ghl'
+import { createRedis } from '@ghl-connect/queues'
+import { RedisKeys } from '@ghl-connect/redis-keys'
+import { createTestDatabase, startSandbox, testEnv } from '@ghl-connect/testing'
+
+export const LOCATION = 'sbxLocation000000001'
+
+export async function sandboxed (t: Test) {
+  const db = await createTestDatabase()
+  const sandbox = await startSandbox()
+  const config = loadWorkerConfig(testEnv({ DATABASE_URL: db.url, GHL_CLIENT_ID: sandbox.clientId, GHL_CLIENT_SECRET: sandbox.clientSecret, GHL_API_BASE_URL: sandbox.url, GHL_AUTH_BASE_URL: sandbox.url }))
+  const redis = createRedis(config.redis.url)
+  const keys = new RedisKeys(config.redis.keyPrefix)
+  const ghl = new GhlClient(config.ghl)
+  const integrations = new IntegrationsRepository(db.db, new TokenCipher(config.encryption.keys))
+  t.teardown(async () => { await ghl.close(); redis.disconnect(); await sandbox.close(); await db.drop() })
+
+  /** A client connected to the sandbox's location, its token expiring in `expiresInMs`. */
+  async function connected (clientId: string, expiresInMs: number) {
+    const issued = sandbox.control.issueTokens({ locationId: LOCATION })
+    return integrations.replaceActive(clientId, {
+      locationId: LOCATION, userType: 'Location', scopes: [], accessToken: issued.access_token,
+      refreshToken: String(issued.refresh_token), expiresAt: new Date(Date.now() + expiresInMs),
+    })
+  }
+  return { db, sandbox, config, redis, keys, ghl, integrations, connected }
+}

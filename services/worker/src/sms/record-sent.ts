@@ -1,0 +1,36 @@
+import type { OutboxMessage, SmsMessagesRepository } from '@ghl-connect/db'
+import type { Logger } from '@ghl-connect/logging'
+import type { SentIds, SentReceipts } from './sent-receipts.ts'
+
+/**
+ * HighLevel took the SMS; only our record of it is missing. Retrying the write (not the send)
+ * for a while rides out a PostgreSQL blip; if it still fails the answer is kept in Redis, and the
+ * row stays `sending`: whoever finds it later records it from there, or reports it as
+ * delivery_unknown. It is never sent twice.
+ */
+export async function recordSent (
+  messages: SmsMessagesRepository, receipts: SentReceipts, messageId: string, sent: SentIds, log: Logger,
+): Promise<OutboxMessage | null> {
+  try {
+    return await recordWithRetries(() => messages.markSent(messageId, sent), log, sent)
+  } catch (err) {
+    // Whoever finds this row `sending` later reads the answer from here instead of guessing.
+    await receipts.remember(messageId, sent)
+      .catch((redisErr) => log.error({ err: redisErr, ghlMessageId: sent.messageId }, 'the sent SMS could be recorded nowhere'))
+    throw err
+  }
+}
+
+async function recordWithRetries<T> (write: () => Promise<T>, log: Logger, sent: SentIds): Promise<T> {
+  let lastError: unknown
+  for (let i = 0; i < 6; i++) {
+    try {
+      return await write()
+    } catch (err) {
+      lastError = err
+      await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** i))
+    }
+  }
+  log.error({ err: lastError, ghlMessageId: sent.messageId }, 'HighLevel sent the SMS but it could not be recorded as sent')
+  throw lastError
+}
