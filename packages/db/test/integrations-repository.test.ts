@@ -131,6 +131,26 @@ t.test('connecting again replaces the active integration; disconnect erases the 
   t.equal(await repo.deactivate('client-replace'), false, 'nothing left to disconnect')
 })
 
+t.test('connecting a client says which location its active connection was on', async (t) => {
+  const repo = repoUnder(newKey)
+  const first = await repo.connectClient('client-report', connection({ locationId: 'loc-report-a' }))
+  t.equal(first.previousLocationId, null)
+  const second = await repo.connectClient('client-report', connection({ locationId: 'loc-report-b' }))
+  t.equal(second.previousLocationId, 'loc-report-a')
+  await repo.deactivate('client-report')
+  const third = await repo.connectClient('client-report', connection({ locationId: 'loc-report-c' }))
+  t.equal(third.previousLocationId, null, 'a disconnected connection is not replaced')
+
+  await repo.saveUnclaimed(connection({ locationId: 'loc-report-d' }))
+  const claimed = await repo.claim('client-report', 'loc-report-d')
+  t.equal(claimed?.previousLocationId, 'loc-report-c', 'a claim reports the connection it replaced')
+  const unclaimedOnly = await repo.connectClient('client-report-2', connection({ locationId: 'loc-report-e' }))
+  await repo.saveUnclaimed(connection({ locationId: 'loc-report-f' }))
+  const superseding = await repo.connectClient('client-report-3', connection({ locationId: 'loc-report-f' }))
+  t.equal(unclaimedOnly.previousLocationId, null)
+  t.equal(superseding.previousLocationId, null, 'superseding an unclaimed install replaces nothing of the client')
+})
+
 t.test('concurrent connections for one client leave exactly one active row', async (t) => {
   const repo = repoUnder(newKey)
   await Promise.all(Array.from({ length: 6 }, () => repo.replaceActive('client-concurrent', connection())))
@@ -145,7 +165,8 @@ t.test('an install without a client is kept unclaimed until a client claims it',
   t.equal(unclaimed.clientId, '')
   t.equal(await repo.claim('client-claim', 'no-such-location'), null)
   const claimed = await repo.claim('client-claim', c.locationId)
-  t.equal(claimed?.id, unclaimed.id)
+  t.equal(claimed?.integration.id, unclaimed.id)
+  t.equal(claimed?.previousLocationId, null, 'the client had no connection to replace')
   t.equal((await repo.findByClient('client-claim'))?.accessToken, c.accessToken, 'claiming keeps the tokens readable')
   t.equal(await repo.claim('client-other', c.locationId), null, 'an install is claimed once')
 })

@@ -20,7 +20,7 @@ export interface TokenRefreshJob { clientId: string }
 export type TokenSweepJob = Record<string, never>
 export type OutboxReconcileJob = Record<string, never>
 
-export type CrmEventType = 'sms.sent' | 'sms.failed' | 'connection.broken' | 'connection.recovered'
+export type CrmEventType = 'sms.sent' | 'sms.failed' | 'connection.broken' | 'connection.recovered' | 'connection.replaced' | 'install.pending'
 export interface CrmEventJob {
   id: string
   type: CrmEventType

@@ -3,12 +3,14 @@
  * services on top of it, built once per process and closed on shutdown.
  */
 import type { ApiConfig } from '@ghl-connect/config'
-import { WebhookReceiptsRepository } from '@ghl-connect/db'
+import { InstallClaimCodesRepository, UsedConnectLinksRepository, WebhookReceiptsRepository } from '@ghl-connect/db'
 import type { Logger } from '@ghl-connect/logging'
 import { readinessProbe, type Readiness } from '@ghl-connect/process-kit'
 import { createCore, type Core } from '@ghl-connect/runtime'
 import { ConnectLinks } from './oauth/connect-links.ts'
 import { ConnectService } from './oauth/connect-service.ts'
+import { ConnectionEvents } from './oauth/connection-events.ts'
+import { InstallClaims } from './oauth/install-claims.ts'
 import { OAuthStates } from './oauth/oauth-states.ts'
 import { parsePublicKey } from './webhooks/webhook-signature.ts'
 import { WebhookService } from './webhooks/webhook-service.ts'
@@ -18,6 +20,7 @@ export interface Runtime extends Core {
   config: ApiConfig
   connectLinks: ConnectLinks
   connectService: ConnectService
+  installClaims: InstallClaims
   webhookService: WebhookService
   smsIntake: SmsIntake
   readiness: () => Promise<Readiness<'postgres' | 'redis'>>
@@ -27,11 +30,15 @@ export function createRuntime (config: ApiConfig, logger: Logger): Runtime {
   // The api answers 503 when Redis is down instead of queueing commands forever.
   const core = createCore(config, logger, { service: 'api', redis: { maxRetriesPerRequest: 1, connectTimeout: 3000 } })
   const { ghl, integrations, redis, keys } = core
+  const connectionEvents = new ConnectionEvents(core.publishEvent, logger)
+  const installClaims = new InstallClaims(config.http.connectLinkSecret, new InstallClaimCodesRepository(core.database.db), integrations, connectionEvents, logger)
   return {
     ...core,
     config,
     connectLinks: new ConnectLinks(config.http.connectLinkSecret, config.http.appUrl, config.http.crmOrigin),
-    connectService: new ConnectService(ghl, new OAuthStates(redis, keys), integrations, logger),
+    connectService: new ConnectService(ghl, new OAuthStates(redis, keys), integrations,
+      new UsedConnectLinksRepository(core.database.db), installClaims, connectionEvents, logger),
+    installClaims,
     webhookService: new WebhookService(parsePublicKey(config.http.ghlWebhookPublicKey), config.ghl.appId,
       new WebhookReceiptsRepository(core.database.db), integrations, logger,
       async ({ type, ...data }) => { await core.publishEvent(type, data) }),

@@ -1,40 +1,5 @@
 import t from 'tap'
-import type { Test } from 'tap'
-import { buildTestApiWithSandbox, type TestApiWithSandbox } from './helper.ts'
-
-const SUNRISE = 'sbxLocation000000001'
-const HARBOR = 'sbxLocation000000002'
-const AGENCY = 'sbxAgencyLoc00000001'
-const pathOf = (u: string) => { const p = new URL(u); return p.pathname + p.search }
-
-/** A browser's steps through the flow: its own cookie, the sandbox's consent answered for `location`. */
-async function startFlow (api: TestApiWithSandbox, clientId: string) {
-  const link = (await api.app.inject({ method: 'POST', url: '/api/ghl-oauth/connect-links', headers: api.auth, payload: { clientId } })).json()
-  const authorize = await api.app.inject({ url: pathOf(link.url) })
-  const cookie = String(authorize.headers['set-cookie']).split(';')[0]!
-  return { chooseLocationUrl: String(authorize.headers.location), cookie }
-}
-
-async function approve (chooseLocationUrl: string, location: string): Promise<string> {
-  const url = new URL(chooseLocationUrl)
-  url.searchParams.set('location', location)
-  const res = await fetch(url, { redirect: 'manual' })
-  if (res.status !== 302) throw new Error(`sandbox consent answered ${res.status}: ${await res.text()}`)
-  return res.headers.get('location')!
-}
-
-async function connect (api: TestApiWithSandbox, clientId: string, location = SUNRISE) {
-  const { chooseLocationUrl, cookie } = await startFlow(api, clientId)
-  const callbackUrl = await approve(chooseLocationUrl, location)
-  const page = await api.app.inject({ url: pathOf(callbackUrl), headers: { cookie } })
-  return { page, callbackUrl, cookie }
-}
-
-async function setup (t: Test, overrides: Record<string, string> = {}) {
-  const api = await buildTestApiWithSandbox(t, overrides)
-  api.sandbox.control.configure({ autoApprove: true })
-  return api
-}
+import { AGENCY, approve, claimCodeOn, connect, HARBOR, marketplaceInstall, pathOf, setup, startFlow, SUNRISE } from './connect-flow.ts'
 
 t.test('the whole flow connects a client; status shows the location and no token; the database holds only ciphertext', async (t) => {
   const api = await setup(t)
@@ -153,15 +118,15 @@ t.test('wrong client credentials and an unregistered redirect URI are explained'
   t.match(page.body, 'must equal GHL_REDIRECT_URI exactly')
 })
 
-t.test('an install from the marketplace (no state) stays unclaimed until the CRM claims it', async (t) => {
+t.test('an install from the marketplace (no state) stays unclaimed until the CRM claims it with the claim code', async (t) => {
   const api = await setup(t)
-  const code = api.sandbox.control.createAuthCode({ locationId: HARBOR, redirectUri: 'http://localhost:3000/api/ghl-oauth/callback' })
-  const page = await api.app.inject({ url: `/api/ghl-oauth/callback?code=${encodeURIComponent(code)}` })
+  const page = await marketplaceInstall(api, HARBOR)
   t.equal(page.statusCode, 200)
   t.match(page.body, 'Return to your CRM to finish connecting')
   t.match(page.body, 'Harbor Plumbing')
+  const claimCode = claimCodeOn(page.body)
 
-  const claim = (locationId: string) => api.app.inject({ method: 'POST', url: '/api/ghl-oauth/claims', headers: api.auth, payload: { clientId: 'client-7', locationId } })
+  const claim = (locationId: string) => api.app.inject({ method: 'POST', url: '/api/ghl-oauth/claims', headers: api.auth, payload: { clientId: 'client-7', locationId, claimCode } })
   t.equal((await claim('unknownLocation')).statusCode, 404)
   const claimed = await claim(HARBOR)
   t.equal(claimed.statusCode, 200)

@@ -8,8 +8,10 @@ t.test('connect links are signed, expire, and refuse tampering', async (t) => {
   const { url, connectPageUrl, expiresAt } = created.json()
   const expiresIn = Date.parse(expiresAt) - Date.now()
   t.ok(expiresIn > 590_000 && expiresIn <= 600_000, 'valid 10 minutes by default')
-  t.match(url, /\/api\/ghl-oauth\/authorize\?clientId=client-1&exp=\d+&sig=/)
-  t.match(connectPageUrl, /\/connect\?clientId=client-1&exp=\d+&sig=/)
+  t.match(url, /\/api\/ghl-oauth\/authorize\?clientId=client-1&exp=\d+&nonce=[\w-]{16}&sig=/)
+  t.match(connectPageUrl, /\/connect\?clientId=client-1&exp=\d+&nonce=[\w-]{16}&sig=/)
+  const again = (await app.inject({ method: 'POST', url: '/api/ghl-oauth/connect-links', headers: auth, payload: { clientId: 'client-1' } })).json()
+  t.not(again.url, url, 'two links for one client in one second are distinct links')
 
   const path = (u: string) => { const p = new URL(u); return p.pathname + p.search }
   const good = await app.inject({ url: path(url) })

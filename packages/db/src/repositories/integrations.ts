@@ -29,6 +29,12 @@ export interface NewTokens {
   scopes?: string[]
 }
 
+/** A client's new connection and the location of the active one it replaced (null when it had none). */
+export interface Replacement {
+  integration: Integration
+  previousLocationId: string | null
+}
+
 export interface ExpiringIntegration { id: string, clientId: string, expiresAt: Date }
 
 export const DEFAULT_REFRESH_WINDOW_MS = 5 * 60_000
@@ -82,23 +88,29 @@ export class IntegrationsRepository {
     return row ? this.open(row) : null
   }
 
-  /**
-   * Makes `connection` the client's one active integration. The previous one is deactivated with
-   * its tokens erased, in the same transaction; the advisory lock serialises two callbacks for
-   * one client so neither trips over the unique index.
-   */
+  /** `connectClient` for callers that need only the new integration (seeding, tests, bench). */
   async replaceActive (clientId: string, connection: NewConnection): Promise<Integration> {
-    if (!clientId) throw new Error('replaceActive needs a client id; use saveUnclaimed for installs without one')
+    return (await this.connectClient(clientId, connection)).integration
+  }
+
+  /**
+   * Makes `connection` the client's one active integration and says which location it replaced.
+   * The previous one is deactivated with its tokens erased, in the same transaction; the advisory
+   * lock serialises two callbacks for one client so neither trips over the unique index.
+   */
+  async connectClient (clientId: string, connection: NewConnection): Promise<Replacement> {
+    if (!clientId) throw new Error('connectClient needs a client id; use saveUnclaimed for installs without one')
     return this.db.transaction(async (tx) => {
       await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`client:${clientId}`}, 0))`)
-      await tx.update(ghlIntegrations).set(this.deactivation('revoked'))
+      const replaced = await tx.update(ghlIntegrations).set(this.deactivation('revoked'))
         .where(and(eq(ghlIntegrations.isActive, true), or(
           eq(ghlIntegrations.clientId, clientId),
           // an unclaimed install of the same location is superseded by this connection
           and(eq(ghlIntegrations.clientId, ''), eq(ghlIntegrations.locationId, connection.locationId)),
         )))
+        .returning({ clientId: ghlIntegrations.clientId, locationId: ghlIntegrations.locationId })
       const [row] = await tx.insert(ghlIntegrations).values(this.seal(clientId, connection)).returning()
-      return this.open(row!)
+      return { integration: this.open(row!), previousLocationId: previousOf(clientId, replaced) }
     })
   }
 
@@ -114,18 +126,19 @@ export class IntegrationsRepository {
   }
 
   /** Attaches the unclaimed install of `locationId` to `clientId`, replacing the client's active one. */
-  async claim (clientId: string, locationId: string): Promise<Integration | null> {
+  async claim (clientId: string, locationId: string): Promise<Replacement | null> {
     return this.db.transaction(async (tx) => {
       await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`client:${clientId}`}, 0))`)
       const [unclaimed] = await tx.select({ id: ghlIntegrations.id }).from(ghlIntegrations).where(and(
         eq(ghlIntegrations.isActive, true), eq(ghlIntegrations.clientId, ''), eq(ghlIntegrations.locationId, locationId)))
         .orderBy(sql`${ghlIntegrations.connectedAt} desc`).limit(1).for('update')
       if (!unclaimed) return null
-      await tx.update(ghlIntegrations).set(this.deactivation('revoked'))
+      const replaced = await tx.update(ghlIntegrations).set(this.deactivation('revoked'))
         .where(and(eq(ghlIntegrations.isActive, true), eq(ghlIntegrations.clientId, clientId)))
+        .returning({ clientId: ghlIntegrations.clientId, locationId: ghlIntegrations.locationId })
       const [row] = await tx.update(ghlIntegrations).set({ clientId, updatedAt: new Date() })
         .where(eq(ghlIntegrations.id, unclaimed.id)).returning()
-      return this.open(row!)
+      return { integration: this.open(row!), previousLocationId: previousOf(clientId, replaced) }
     })
   }
 
@@ -267,6 +280,10 @@ export class IntegrationsRepository {
     }
   }
 }
+
+/** Of the rows a connection deactivated, the client's own (not an unclaimed install of the same location). */
+const previousOf = (clientId: string, replaced: Array<{ clientId: string, locationId: string }>): string | null =>
+  replaced.find((r) => r.clientId === clientId)?.locationId ?? null
 
 type TokenColumn = 'access_token' | 'refresh_token'
 const tokenContext = (id: string, column: TokenColumn) => `ghl_integrations/${id}/${column}`

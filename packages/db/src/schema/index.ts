@@ -1,3 +1,5 @@
 export * from './integrations.ts'
 export * from './sms-messages.ts'
 export * from './webhook-receipts.ts'
+export * from './install-claim-codes.ts'
+export * from './used-connect-links.ts'

@@ -66,7 +66,7 @@ const SMS_BODY = objectWith({
   idempotencyKey: fc.oneof(fc.constantFrom('k1', ' ', ''), oddString),
 })
 const LINK_BODY = objectWith({ clientId: clientIdLike, returnUrl: fc.oneof(fc.constantFrom('http://127.0.0.1/x', 'javascript:alert(1)', '//evil.example'), oddString), ttlSeconds: fc.oneof(fc.integer(), fc.double()) })
-const CLAIM_BODY = objectWith({ clientId: clientIdLike, locationId: oddString })
+const CLAIM_BODY = objectWith({ clientId: clientIdLike, locationId: oddString, claimCode: fc.oneof(fc.constantFrom('ABCDE-FGHJK', ' ', ''), oddString) })
 const WEBHOOK_BODY = objectWith({ type: fc.constantFrom('INSTALL', 'UNINSTALL', 'x'), appId: oddString, locationId: oddString, timestamp: fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), oddString), webhookId: oddString })
 
 /** Bodies: mostly JSON of the right shape with wrong parts, else broken, empty, huge or binary. */
@@ -131,10 +131,10 @@ export function fuzzRequests (apiKey: string): fc.Arbitrary<FuzzRequest> {
     fc.record({ sig: fc.option(fc.oneof(fc.base64String({ maxLength: 120 }), oddString), { nil: undefined }), type: contentType, payload: bodyOf(WEBHOOK_BODY), extra: extraHeaders })
       .map(({ sig, type, payload, extra }) => build('POST /api/ghl-oauth/webhooks', 'machine', 'POST', '/api/ghl-oauth/webhooks',
         { ...extra, ...(sig !== undefined ? { 'x-ghl-signature': sig } : {}), ...(type ? { 'content-type': type } : {}) }, payload)),
-    noBody('GET /api/ghl-oauth/authorize', 'browser', queryOf(['clientId', 'exp', 'sig', 'returnUrl']).map((q) => `/api/ghl-oauth/authorize${q}`), 'GET', false),
+    noBody('GET /api/ghl-oauth/authorize', 'browser', queryOf(['clientId', 'exp', 'nonce', 'sig', 'returnUrl']).map((q) => `/api/ghl-oauth/authorize${q}`), 'GET', false),
     fc.record({ q: queryOf(['code', 'state', 'error', 'error_description']), cookie: fc.option(fc.oneof(fc.constantFrom('ghl_oauth=abc.def', 'ghl_oauth=', 'ghl_oauth=s%3Ax.y'), oddString.map((s) => `ghl_oauth=${enc(s)}`)), { nil: undefined }) })
       .map(({ q, cookie }) => build('GET /api/ghl-oauth/callback', 'browser', 'GET', `/api/ghl-oauth/callback${q}`, cookie ? { cookie } : {})),
-    noBody('GET /connect', 'browser', queryOf(['clientId', 'exp', 'sig', 'returnUrl']).map((q) => `/connect${q}`), 'GET', false),
+    noBody('GET /connect', 'browser', queryOf(['clientId', 'exp', 'nonce', 'sig', 'returnUrl']).map((q) => `/connect${q}`), 'GET', false),
     noBody('ops', 'ops', fc.constantFrom('/healthz', '/readyz', '/metrics', '/docs/json'), 'GET', false),
     fc.record({ path: fc.constantFrom('/admin/queues', '/admin/queues/api/queues', '/admin/queues/static/x'), auth: fc.oneof(fc.constant(undefined), fc.constantFrom('Basic', 'Basic !!!', `Basic ${Buffer.from('admin').toString('base64')}`, `Basic ${Buffer.from('admin:wrong').toString('base64')}`), fc.string({ maxLength: 40 }).map((s) => `Basic ${Buffer.from(s).toString('base64')}`)) })
       .map(({ path, auth }) => build('/admin/queues', 'machine', 'GET', path, auth ? { authorization: auth } : {})),

@@ -2,9 +2,10 @@
  * Signed links into the connect flow. The seed's `?clientId=123` let anyone connect their
  * HighLevel account to any client; a link here names the client, an expiry and (optionally) where
  * to return, signed with CONNECT_LINK_SECRET, and the purpose is part of what is signed so a
- * /connect page link cannot be replayed as an authorize link or the other way round.
+ * /connect page link cannot be replayed as an authorize link or the other way round. A random
+ * nonce makes every link distinct, so each one can be single-use (ConnectService) on its own.
  */
-import { createHmac } from 'node:crypto'
+import { createHash, createHmac, randomBytes } from 'node:crypto'
 import { badRequest, forbidden } from '@ghl-connect/errors'
 import { sameSecret } from '../security/constant-time.ts'
 
@@ -15,6 +16,13 @@ export interface ConnectLinkClaims {
   /** Unix seconds */
   exp: number
   returnUrl?: string
+  /** Makes two links for one client in one second distinct; absent on links made before it existed. */
+  nonce?: string
+}
+
+export interface VerifiedLink extends ConnectLinkClaims {
+  /** A hash of the signature: names this one link (for single use) without storing the credential. */
+  linkId: string
 }
 
 /** The heading of the page a person sees when their link is refused. */
@@ -31,7 +39,7 @@ export class ConnectLinks {
 
   private signature (purpose: LinkPurpose, c: ConnectLinkClaims): string {
     return createHmac('sha256', this.secret)
-      .update(JSON.stringify([purpose, c.clientId, c.exp, c.returnUrl ?? '']))
+      .update(JSON.stringify([purpose, c.clientId, c.exp, c.returnUrl ?? '', ...(c.nonce ? [c.nonce] : [])]))
       .digest('base64url')
   }
 
@@ -56,23 +64,25 @@ export class ConnectLinks {
       clientId: input.clientId,
       exp: Math.floor(now / 1000) + (input.ttlSeconds ?? DEFAULT_LINK_TTL_SECONDS),
       returnUrl: this.checkReturnUrl(purpose, input.returnUrl),
+      nonce: randomBytes(12).toString('base64url'),
     }
     const url = new URL(purpose === 'authorize' ? '/api/ghl-oauth/authorize' : '/connect', this.appUrl)
     url.searchParams.set('clientId', claims.clientId)
     url.searchParams.set('exp', String(claims.exp))
     if (claims.returnUrl) url.searchParams.set('returnUrl', claims.returnUrl)
+    url.searchParams.set('nonce', claims.nonce!)
     url.searchParams.set('sig', this.signature(purpose, claims))
     return { url: url.toString(), expiresAt: new Date(claims.exp * 1000) }
   }
 
   /** Throws a 403 with the reason a person can act on; returns the claims when the link is good. */
-  verify (purpose: LinkPurpose, query: { clientId?: string, exp?: string, sig?: string, returnUrl?: string }, now = Date.now()): ConnectLinkClaims {
-    const { clientId, exp, sig, returnUrl } = query
+  verify (purpose: LinkPurpose, query: { clientId?: string, exp?: string, sig?: string, returnUrl?: string, nonce?: string }, now = Date.now()): VerifiedLink {
+    const { clientId, exp, sig, returnUrl, nonce } = query
     const pageTitle = REFUSED_TITLE[purpose]
     if (!clientId || !exp || !sig) {
       throw forbidden('unsigned_link', 'This connect link is not signed. Ask your CRM for a new "Connect GoHighLevel" link; links carry an expiry and a signature.', { pageTitle })
     }
-    const claims: ConnectLinkClaims = { clientId, exp: Number(exp), returnUrl }
+    const claims: ConnectLinkClaims = { clientId, exp: Number(exp), returnUrl, nonce }
     if (!Number.isInteger(claims.exp) || !sameSecret(sig, this.signature(purpose, claims))) {
       throw forbidden('invalid_link_signature', 'This connect link was altered or is not from your CRM. Ask your CRM for a new "Connect GoHighLevel" link.', { pageTitle })
     }
@@ -80,6 +90,6 @@ export class ConnectLinks {
       throw forbidden('link_expired', 'This connect link has expired. Ask your CRM for a new "Connect GoHighLevel" link.', { pageTitle })
     }
     this.checkReturnUrl(purpose, returnUrl)
-    return claims
+    return { ...claims, linkId: createHash('sha256').update(sig).digest('base64url') }
   }
 }

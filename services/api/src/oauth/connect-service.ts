@@ -1,14 +1,17 @@
 /**
- * The connect flow between the signed link and the stored integration: begin (state + cookie),
- * complete (state check, code exchange, location name, one-transaction replace), and the
- * marketplace path (no state: keep the install unclaimed until the CRM claims it).
+ * The connect flow between the signed link and the stored integration: begin (unused link, state
+ * + cookie), complete (the URL's state taken once and matching the cookie, the link spent once,
+ * code exchange, location name, one-transaction replace), and the marketplace path (no state and
+ * no cookie: keep the install unclaimed, behind a claim code, until the CRM claims it).
  */
 import type { GhlClient, TokenResponse } from '@ghl-connect/ghl'
 import { GhlError } from '@ghl-connect/ghl'
-import type { Integration, IntegrationsRepository } from '@ghl-connect/db'
+import type { Integration, IntegrationsRepository, Replacement, UsedConnectLinksRepository } from '@ghl-connect/db'
 import { AppError } from '@ghl-connect/errors'
 import type { Logger } from '@ghl-connect/logging'
-import { OAuthStates, type PendingConnect } from './oauth-states.ts'
+import type { ConnectionEvents } from './connection-events.ts'
+import type { InstallClaims } from './install-claims.ts'
+import { OAuthStates, type ConnectStart, type PendingConnect } from './oauth-states.ts'
 
 /** OAuth's own error names (RFC 6749 4.1.2.1): a code names one of these or `ghl_error`, never the caller's text. */
 const OAUTH_ERRORS = new Set(['invalid_request', 'unauthorized_client', 'unsupported_response_type', 'invalid_scope', 'server_error', 'temporarily_unavailable'])
@@ -16,11 +19,15 @@ const OAUTH_ERRORS = new Set(['invalid_request', 'unauthorized_client', 'unsuppo
 /** A connection that succeeded; a failure is thrown (`refused`) and the api's error handler shows its page. */
 export type ConnectOutcome =
   | { kind: 'connected', integration: Integration, pending: PendingConnect }
-  | { kind: 'unclaimed', integration: Integration }
+  | { kind: 'unclaimed', integration: Integration, claimCode: string }
 
 /** A failed connection: `code` is stable for logs and tests, the title and explanation are for a person. */
 const refused = (status: number, code: string, title: string, explanation: string): AppError =>
   new AppError(status, code, explanation, { pageTitle: title })
+
+/** A link that has connected a client is spent: the CRM makes a new one for the next connection. */
+const linkUsed = () => refused(403, 'link_used', 'This connect link was already used',
+  'This connect link was already used to connect GoHighLevel; each link works once. Ask your CRM for a new "Connect GoHighLevel" link.')
 
 /** The scopes without which this service cannot do its job. */
 export const REQUIRED_SCOPES = ['conversations/message.write']
@@ -38,11 +45,16 @@ export class ConnectService {
     private readonly ghl: GhlClient,
     private readonly states: OAuthStates,
     private readonly integrations: IntegrationsRepository,
+    private readonly usedLinks: UsedConnectLinksRepository,
+    private readonly installClaims: InstallClaims,
+    private readonly events: ConnectionEvents,
     private readonly logger: Logger,
   ) {}
 
-  async begin (clientId: string, returnUrl?: string): Promise<{ redirectUrl: string, cookie: string }> {
-    const { state, cookie } = await this.states.begin(clientId, returnUrl)
+  /** A used link is refused here already, before the person goes through HighLevel for nothing. */
+  async begin (start: ConnectStart): Promise<{ redirectUrl: string, cookie: string }> {
+    if (start.link && await this.usedLinks.isUsed(start.link.id)) throw linkUsed()
+    const { state, cookie } = await this.states.begin(start)
     return { redirectUrl: this.ghl.authorizeUrl({ state }), cookie }
   }
 
@@ -59,11 +71,18 @@ export class ConnectService {
       throw refused(400, 'missing_code', 'Nothing to connect', 'This page is where HighLevel sends you after you approve access; open it through "Connect GoHighLevel" in your CRM.')
     }
 
+    if (!input.state) {
+      // Never let the cookie stand in for the state: a stateless code may be an attacker's own,
+      // sent to this browser to connect its client to the attacker's location (login CSRF).
+      // The code is not spent, and the cookie stays for the flow this browser did start.
+      if (input.cookie) {
+        throw refused(403, 'state_missing', 'This approval did not come from your connection',
+          'HighLevel sent this browser back without the state of the connection your CRM started, so it cannot be tied to that connection and nothing was connected. If you did not just approve access in HighLevel, close this page. Otherwise start again from "Connect GoHighLevel" in your CRM.')
+      }
+      return this.completeUnclaimed(input.code)
+    }
+    const { state } = input
     const fromCookie = OAuthStates.parseCookie(input.cookie)
-    // HighLevel is not documented to echo `state`; the browser's cookie carries it too.
-    const state = input.state ?? fromCookie?.state
-    if (!state) return this.completeUnclaimed(input.code)
-
     const pending = await this.states.take(state)
     if (!pending) {
       throw refused(400, 'state_invalid', 'This connection link was already used or has expired',
@@ -78,17 +97,36 @@ export class ConnectService {
         'For your safety a connection must finish in the browser that started it. Start again from "Connect GoHighLevel" in your CRM.')
     }
 
-    const exchanged = await this.exchange(input.code)
-    const integration = await this.integrations.replaceActive(pending.clientId, exchanged)
+    const replacement = await this.connectOnce(pending, input.code)
+    const { integration } = replacement
     this.logger.info({ clientId: pending.clientId, locationId: integration.locationId }, 'client connected')
+    await this.events.replaced(pending.clientId, replacement)
     return { kind: 'connected', integration, pending }
+  }
+
+  /**
+   * Spends the flow's link before the code, atomically: of two flows started from one link only
+   * one goes on. A connection that fails (a missing scope, the agency picked, HighLevel down)
+   * gives the link back, so the person can try again with it.
+   */
+  private async connectOnce (pending: PendingConnect, code: string): Promise<Replacement> {
+    const { link, clientId } = pending
+    if (link && !await this.usedLinks.markUsed({ linkHash: link.id, clientId, expiresAt: new Date(link.expiresAt) })) throw linkUsed()
+    try {
+      return await this.integrations.connectClient(clientId, await this.exchange(code))
+    } catch (err) {
+      if (link) await this.usedLinks.release(link.id).catch((releaseErr) => this.logger.warn({ err: releaseErr }, 'could not give back a connect link'))
+      throw err
+    }
   }
 
   private async completeUnclaimed (code: string): Promise<ConnectOutcome> {
     const exchanged = await this.exchange(code)
     const integration = await this.integrations.saveUnclaimed(exchanged)
-    this.logger.info({ locationId: integration.locationId }, 'marketplace install kept until a client claims it')
-    return { kind: 'unclaimed', integration }
+    const claimCode = await this.installClaims.issue(integration.locationId)
+    this.logger.info({ locationId: integration.locationId }, 'marketplace install kept until a client claims it with its claim code')
+    await this.events.installPending(integration)
+    return { kind: 'unclaimed', integration, claimCode }
   }
 
   /** Exchanges the code and reads the location's name; throws a failure a person can act on. */

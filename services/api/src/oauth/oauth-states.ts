@@ -1,7 +1,8 @@
 /**
  * One-time OAuth states in Redis, bound to the browser that started the flow. The state alone is
- * not enough (HighLevel may not echo it, and a leaked callback URL could be replayed elsewhere),
- * so the browser also holds a signed httpOnly cookie with a nonce whose hash the state keeps.
+ * not enough (a leaked callback URL could be replayed elsewhere), so the browser also holds a
+ * signed httpOnly cookie with a nonce whose hash the state keeps. The cookie never stands in for a
+ * missing state: a stateless code is someone else's (login CSRF) or a marketplace install.
  */
 import { createHash, randomBytes } from 'node:crypto'
 import type { Redis } from 'ioredis'
@@ -10,9 +11,15 @@ import { sameSecret } from '../security/constant-time.ts'
 
 export const STATE_TTL_SECONDS = 600
 
-export interface PendingConnect {
+/** What started a connection: the client, where to return, and the signed link (absent for ALLOW_UNSIGNED_CONNECT ones). */
+export interface ConnectStart {
   clientId: string
   returnUrl?: string
+  /** The link's id (a hash of its signature) and expiry (ms): it is spent when this flow connects. */
+  link?: { id: string, expiresAt: number }
+}
+
+export interface PendingConnect extends ConnectStart {
   nonceHash: string
   createdAt: number
 }
@@ -23,10 +30,10 @@ export class OAuthStates {
   constructor (private readonly redis: Redis, private readonly keys: RedisKeys) {}
 
   /** Returns the state for HighLevel and the cookie value for the browser. */
-  async begin (clientId: string, returnUrl?: string): Promise<{ state: string, cookie: string }> {
+  async begin (start: ConnectStart): Promise<{ state: string, cookie: string }> {
     const state = randomBytes(24).toString('base64url')
     const nonce = randomBytes(24).toString('base64url')
-    const pending: PendingConnect = { clientId, returnUrl, nonceHash: hash(nonce), createdAt: Date.now() }
+    const pending: PendingConnect = { ...start, nonceHash: hash(nonce), createdAt: Date.now() }
     await this.redis.set(this.keys.oauthState(state), JSON.stringify(pending), 'EX', STATE_TTL_SECONDS)
     return { state, cookie: `${state}.${nonce}` }
   }

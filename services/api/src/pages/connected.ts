@@ -29,8 +29,11 @@ export function connectedPage (input: ConnectedPageInput): Page {
 })();`)
 }
 
-export function pendingClaimPage (locationName: string): Page {
+/** After a marketplace install: the one-time claim code, shown here only, that proves to the CRM who installed. */
+export function pendingClaimPage (locationName: string, claimCode: string): Page {
   return layout('Return to your CRM', `
 <h1 id="result">Return to your CRM to finish connecting</h1>
-<p>HighLevel installed the app for <strong>${escapeHtml(locationName)}</strong>. Open your CRM's settings and finish connecting GoHighLevel there; it will pick up this installation.</p>`)
+<p>HighLevel installed the app for <strong>${escapeHtml(locationName)}</strong>. Open your CRM's settings and finish connecting GoHighLevel there with this claim code:</p>
+<p class="status"><code id="claim-code" style="font-size:1.4rem;letter-spacing:.1em">${escapeHtml(claimCode)}</code></p>
+<p><small>The code works once, for 24 hours; it is shown only on this page, so note it now. Without it the installation cannot be attached to your account: install the app again for a new code.</small></p>`)
 }

@@ -10,7 +10,7 @@ export const ConnectLinkBody = Type.Object({
 export type ConnectLinkBody = Static<typeof ConnectLinkBody>
 
 export const ConnectLinkReply = Type.Object({
-  url: Type.String({ description: 'Signed link that starts the HighLevel authorization' }),
+  url: Type.String({ description: 'Signed link that starts the HighLevel authorization; it works once' }),
   connectPageUrl: Type.String({ description: 'Signed link to the Connect GoHighLevel page with status' }),
   expiresAt: DateTime,
 })
@@ -20,6 +20,7 @@ export const LinkQuery = Type.Object({
   exp: Type.Optional(Type.String({ maxLength: 20 })),
   sig: Type.Optional(Type.String({ maxLength: 128 })),
   returnUrl: Type.Optional(Type.String({ maxLength: 2048 })),
+  nonce: Type.Optional(Type.String({ maxLength: 64 })),
 })
 export type LinkQuery = Static<typeof LinkQuery>
 
@@ -56,6 +57,7 @@ export const TokenReply = Type.Object({
 export const ClaimBody = Type.Object({
   clientId: ClientId,
   locationId: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' }),
+  claimCode: Type.String({ minLength: 1, maxLength: 32, description: 'The one-time code our page showed the installer after the marketplace install (e.g. ABCDE-FGHJK; case, spaces and dashes do not matter)' }),
 }, { additionalProperties: false })
 export type ClaimBody = Static<typeof ClaimBody>
 

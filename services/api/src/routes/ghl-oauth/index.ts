@@ -9,7 +9,7 @@ import { notFound } from '@ghl-connect/errors'
 import type { Integration } from '@ghl-connect/db'
 import { connectedPage, pendingClaimPage } from '../../pages/connected.ts'
 import { sendPage } from '../../pages/layout.ts'
-import { STATE_TTL_SECONDS } from '../../oauth/oauth-states.ts'
+import { STATE_TTL_SECONDS, type ConnectStart } from '../../oauth/oauth-states.ts'
 import { ClientIdParams, errorResponses } from '../../schemas/common.ts'
 import { CallbackQuery, ClaimBody, ConnectLinkBody, ConnectLinkReply, LinkQuery, StatusReply, TokenReply } from '../../schemas/oauth.ts'
 
@@ -28,7 +28,7 @@ const view = (i: Integration, needsRefresh: boolean) => ({
 
 const ghlOAuth: FastifyPluginAsyncTypebox = async (fastify) => {
   const { runtime } = fastify
-  const { config, connectLinks, connectService, integrations, tokenService } = runtime
+  const { config, connectLinks, connectService, installClaims, integrations, tokenService } = runtime
   const rateLimit = { max: config.http.oauthRateLimit.max, timeWindow: config.http.oauthRateLimit.windowMs }
   const secureCookie = config.http.appUrl.startsWith('https:')
   const machine = { preValidation: fastify.requireApiKey, schema: { security: [{ apiKey: [] }] } }
@@ -37,7 +37,7 @@ const ghlOAuth: FastifyPluginAsyncTypebox = async (fastify) => {
     preValidation: fastify.requireApiKey,
     config: { rateLimit },
     schema: {
-      tags: ['oauth'], summary: 'Create a signed link that connects a client', security: [{ apiKey: [] }],
+      tags: ['oauth'], summary: 'Create a signed, single-use link that connects a client', security: [{ apiKey: [] }],
       body: ConnectLinkBody,
       response: { 201: ConnectLinkReply, ...errorResponses(400, 401, 429) },
     },
@@ -54,14 +54,15 @@ const ghlOAuth: FastifyPluginAsyncTypebox = async (fastify) => {
   }, async (request, reply) => {
     const q = request.query
     const unsigned = q.clientId && !q.sig && !q.exp
-    let link: { clientId: string, returnUrl?: string }
+    let start: ConnectStart
     if (unsigned && config.http.allowUnsignedConnect) {
       request.log.warn({ clientId: q.clientId }, 'unsigned connect link accepted because ALLOW_UNSIGNED_CONNECT is on; never enable it in production')
-      link = { clientId: q.clientId!, returnUrl: connectLinks.checkReturnUrl('authorize', q.returnUrl) }
+      start = { clientId: q.clientId!, returnUrl: connectLinks.checkReturnUrl('authorize', q.returnUrl) }
     } else {
-      link = connectLinks.verify('authorize', q)
+      const link = connectLinks.verify('authorize', q)
+      start = { clientId: link.clientId, returnUrl: link.returnUrl, link: { id: link.linkId, expiresAt: link.exp * 1000 } }
     }
-    const { redirectUrl, cookie } = await connectService.begin(link.clientId, link.returnUrl)
+    const { redirectUrl, cookie } = await connectService.begin(start)
     reply.setCookie(STATE_COOKIE, cookie, {
       signed: true, httpOnly: true, sameSite: 'lax', secure: secureCookie, path: '/api/ghl-oauth', maxAge: STATE_TTL_SECONDS,
     })
@@ -75,7 +76,9 @@ const ghlOAuth: FastifyPluginAsyncTypebox = async (fastify) => {
     const raw = request.cookies[STATE_COOKIE]
     const unsigned = raw ? request.unsignCookie(raw) : undefined
     const cookie = unsigned?.valid ? unsigned.value ?? undefined : undefined
-    reply.clearCookie(STATE_COOKIE, { path: '/api/ghl-oauth' })
+    // A callback with a state spends this browser's attempt; one without (refused while a cookie
+    // is present) must not end the connection the browser did start.
+    if (request.query.state) reply.clearCookie(STATE_COOKIE, { path: '/api/ghl-oauth' })
     const outcome = await connectService.complete({
       code: request.query.code,
       state: request.query.state,
@@ -84,7 +87,9 @@ const ghlOAuth: FastifyPluginAsyncTypebox = async (fastify) => {
       // a cookie whose signature fails counts as present but foreign
       cookie: raw && !cookie ? 'forged.cookie' : cookie,
     })
-    if (outcome.kind === 'unclaimed') return sendPage(reply, 200, pendingClaimPage(outcome.integration.locationName ?? outcome.integration.locationId))
+    if (outcome.kind === 'unclaimed') {
+      return sendPage(reply, 200, pendingClaimPage(outcome.integration.locationName ?? outcome.integration.locationId, outcome.claimCode))
+    }
     return sendPage(reply, 200, connectedPage({
       clientId: outcome.integration.clientId,
       locationName: outcome.integration.locationName ?? outcome.integration.locationId,
@@ -132,13 +137,16 @@ const ghlOAuth: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.post('/claims', {
     ...machine,
-    schema: { ...machine.schema, tags: ['oauth'], summary: 'Attach an install started from the HighLevel marketplace to a client', body: ClaimBody, response: { 200: StatusReply, ...errorResponses(400, 401, 404) } },
+    schema: {
+      ...machine.schema,
+      tags: ['oauth'],
+      summary: 'Attach an install started from the HighLevel marketplace to a client, with the claim code the installer was shown',
+      body: ClaimBody,
+      response: { 200: StatusReply, ...errorResponses(400, 401, 403, 404) },
+    },
   }, async (request) => {
-    const claimed = await integrations.claim(request.body.clientId, request.body.locationId)
-    if (!claimed) {
-      throw notFound('no_unclaimed_install', `No unclaimed HighLevel install for location ${request.body.locationId}; install the app from the HighLevel marketplace first, or connect with a link.`)
-    }
-    request.log.info({ clientId: claimed.clientId, locationId: claimed.locationId }, 'install claimed')
+    const { clientId, locationId, claimCode } = request.body
+    const claimed = await installClaims.claim(clientId, locationId, claimCode)
     return { connected: true, integration: view(claimed, integrations.needsRefresh(claimed)) }
   })
 }
