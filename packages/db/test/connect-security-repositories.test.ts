@@ -1,5 +1,5 @@
 import t from 'tap'
-import { createTestDatabase } from '@ghl-connect/testing'
+import { createTestDatabase } from '../src/testing.ts'
 import { InstallClaimCodesRepository, UsedConnectLinksRepository } from '../src/index.ts'
 
 const db = await createTestDatabase()
