@@ -21,6 +21,7 @@ say "starting the sandbox HighLevel, the api and the worker"
 api="http://localhost:${PORT:-3000}"
 for _ in $(seq 1 60); do curl -fs "$api/readyz" >/dev/null 2>&1 && break; sleep 0.5; done
 api_key=${API_KEYS%%,*}
+api_key=${api_key#*:}   # a named entry is name:key
 links=$(curl -fs -X POST "$api/api/ghl-oauth/connect-links" -H "authorization: Bearer $api_key" \
   -H 'content-type: application/json' -d '{"clientId":"demo-client","ttlSeconds":86400}' \
   | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{const j=JSON.parse(s);console.log(j.url+" "+j.connectPageUrl)}catch{console.log("(not-available) (not-available)")}})' || echo "(not-available) (not-available)")

@@ -30,7 +30,7 @@ export async function fuzzScenario (stack: Stack, opts: { runs: number, seed: nu
     const report = await runFuzz(async (req) => {
       const res = await app.inject({ method: req.method as 'GET', url: req.url, headers: req.headers, payload: req.payload })
       return { statusCode: res.statusCode, headers: res.headers, body: res.body }
-    }, { apiKey: config.http.apiKeys[0]!, runs: opts.runs, seed: opts.seed })
+    }, { apiKey: config.http.apiKeys[0]!.key, runs: opts.runs, seed: opts.seed })
     const findings = summarize([...report.serverErrors, ...report.unstable])
     say(`fuzz: ${report.requests} requests, ${report.serverErrors.length} 5xx, ${report.unstable.length} without a stable code; statuses ${JSON.stringify(report.byStatus)}`)
     if (findings) say(findings.split('\n').map((l) => l.slice(0, 400)).join('\n  '))

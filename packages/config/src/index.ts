@@ -2,6 +2,7 @@
  * The one place that reads the environment. Every process asks for the sections it needs;
  * a missing or malformed variable stops the process with a message naming it.
  */
+import { createHash } from 'node:crypto'
 import { z } from 'zod'
 
 type Env = Record<string, string | undefined>
@@ -65,6 +66,39 @@ const ghlApp = {
   GHL_APP_ID: z.string({ error: 'is required: the id of your HighLevel marketplace app (webhooks name it as appId)' }).trim().min(1),
 }
 const ghlAppOf = (e: z.output<z.ZodObject<typeof ghlApp>>) => ({ clientId: e.GHL_CLIENT_ID, clientSecret: e.GHL_CLIENT_SECRET, appId: e.GHL_APP_ID })
+/** Who may scrape /metrics (the api's and the worker's): unset, anyone who reaches the port. */
+const metricsAccess = {
+  METRICS_TOKEN: z.string().trim().min(24, 'must be at least 24 characters (openssl rand -hex 32), or unset').optional(),
+}
+
+/**
+ * API keys, comma-separated, each `name:key` or a bare key. The name is what logs and rate limits
+ * see (never the key); a bare key (no ':' in it) is named by a short fingerprint of itself,
+ * `key-<8 hex of its SHA-256>`, which says nothing usable about the key.
+ */
+export interface ApiKey { name: string, key: string }
+const API_KEY_NAME = /^[A-Za-z0-9_.-]{1,64}$/
+const MIN_API_KEY_LENGTH = 24
+const apiKeys = z.string({ error: 'is required: comma-separated API keys the CRM sends as Bearer tokens, each <name>:<key> or a bare key (openssl rand -hex 32)' })
+  .transform((value, ctx) => {
+    const keys: ApiKey[] = []
+    const entries = value.split(',').map((s) => s.trim()).filter(Boolean)
+    if (entries.length === 0) ctx.addIssue({ code: 'custom', message: 'needs at least one key' })
+    entries.forEach((entry, index) => {
+      const sep = entry.indexOf(':')
+      const named = sep > 0 && API_KEY_NAME.test(entry.slice(0, sep))
+      const key = named ? entry.slice(sep + 1) : entry
+      const name = named ? entry.slice(0, sep) : `key-${createHash('sha256').update(key).digest('hex').slice(0, 8)}`
+      if (key.length < MIN_API_KEY_LENGTH) {
+        ctx.addIssue({ code: 'custom', message: `entry ${index + 1}: each API key must be at least ${MIN_API_KEY_LENGTH} characters` })
+      } else if (keys.some((k) => k.name === name)) {
+        ctx.addIssue({ code: 'custom', message: `the name "${name}" is given to two keys` })
+      } else {
+        keys.push({ name, key })
+      }
+    })
+    return keys
+  })
 
 const sections = {
   runtime: z.object({
@@ -117,16 +151,19 @@ const sections = {
     HOST: str('0.0.0.0'),
     ...appUrl,
     CRM_ORIGIN: url('http://localhost:3000'),
-    API_KEYS: z.string({ error: 'is required: comma-separated API keys the CRM sends as Bearer tokens (openssl rand -hex 32)' })
-      .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
-      .pipe(z.array(z.string().min(24, 'each API key must be at least 24 characters')).min(1, 'needs at least one key')),
+    API_KEYS: apiKeys,
     CONNECT_LINK_SECRET: secret(32, 'signs connect links; openssl rand -hex 32'),
     COOKIE_SECRET: secret(32, 'signs the OAuth state cookie; openssl rand -hex 32'),
     ADMIN_USER: str('admin'),
     ADMIN_PASSWORD: secret(12, 'protects Bull Board at /admin/queues'),
+    ADMIN_READ_ONLY: bool(true),
     GHL_WEBHOOK_PUBLIC_KEY: str('MCowBQYDK2VwAyEAi2HR1srL4o18O8BRa7gVJY7G7bupbN3H9AwJrHCDiOg='),
     OAUTH_RATE_LIMIT_MAX: int(10, 1),
     OAUTH_RATE_LIMIT_WINDOW_SECONDS: int(900, 1),
+    API_RATE_LIMIT_MAX: int(600, 1),
+    API_RATE_LIMIT_WINDOW_SECONDS: int(60, 1),
+    ...metricsAccess,
+    METRICS_REFRESH_SECONDS: int(15, 1, 3600),
     ALLOW_UNSIGNED_CONNECT: bool(false),
     BODY_LIMIT_BYTES: int(16_384, 1024, 10_485_760),
     TRUST_PROXY: z.string().trim().default('false')
@@ -140,13 +177,17 @@ const sections = {
     apiKeys: e.API_KEYS,
     connectLinkSecret: e.CONNECT_LINK_SECRET,
     cookieSecret: e.COOKIE_SECRET,
-    admin: { user: e.ADMIN_USER, password: e.ADMIN_PASSWORD },
+    admin: { user: e.ADMIN_USER, password: e.ADMIN_PASSWORD, readOnly: e.ADMIN_READ_ONLY },
     ghlWebhookPublicKey: e.GHL_WEBHOOK_PUBLIC_KEY,
+    /** Browser routes (authorize, callback, /connect): per client address. */
     oauthRateLimit: { max: e.OAUTH_RATE_LIMIT_MAX, windowMs: e.OAUTH_RATE_LIMIT_WINDOW_SECONDS * 1000 },
+    /** Machine routes: per API key, counted once the key is known good. */
+    apiRateLimit: { max: e.API_RATE_LIMIT_MAX, windowMs: e.API_RATE_LIMIT_WINDOW_SECONDS * 1000 },
+    metrics: { token: e.METRICS_TOKEN ?? null, refreshMs: e.METRICS_REFRESH_SECONDS * 1000 },
     allowUnsignedConnect: e.ALLOW_UNSIGNED_CONNECT,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
-    // Which X-Forwarded-For entries to believe for the client's address (the OAuth rate limit is
-    // per address): trusting every hop would let a caller pick its own address.
+    // Which X-Forwarded-For entries to believe for the client's address (the browser routes' rate
+    // limit is per address): trusting every hop would let a caller pick its own address.
     trustProxy: e.TRUST_PROXY === 'false' ? false : e.TRUST_PROXY === 'true' ? true : e.TRUST_PROXY,
   })),
 
@@ -160,6 +201,7 @@ const sections = {
     GHL_RATE_LIMIT_INTERVAL_MS: int(10_000, 100, 86_400_000),
     OUTBOX_RECONCILE_EVERY_SECONDS: int(60, 1, 86_400),
     OUTBOX_RECONCILE_AFTER_SECONDS: int(60, 0, 86_400),
+    ...metricsAccess,
   }).transform((e) => ({
     concurrency: e.WORKER_CONCURRENCY,
     smsMaxAttempts: e.SMS_MAX_ATTEMPTS,
@@ -170,6 +212,7 @@ const sections = {
     locationRateLimit: { max: e.GHL_RATE_LIMIT_MAX, intervalMs: e.GHL_RATE_LIMIT_INTERVAL_MS },
     reconcileEveryMs: e.OUTBOX_RECONCILE_EVERY_SECONDS * 1000,
     reconcileAfterMs: e.OUTBOX_RECONCILE_AFTER_SECONDS * 1000,
+    metricsToken: e.METRICS_TOKEN ?? null,
   })),
 
   crmEvents: z.object({

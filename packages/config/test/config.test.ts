@@ -100,3 +100,23 @@ t.test('the sandbox and the api read the HighLevel app credentials alike', async
     t.same(problems.map((p) => p.split(' ')[0]).sort(), ['GHL_APP_ID', 'GHL_CLIENT_ID', 'GHL_CLIENT_SECRET'])
   }
 })
+
+t.test('API keys may be named (name:key); a bare key is named by a fingerprint that does not reveal it', async (t) => {
+  const bare = 'b'.repeat(40)
+  const { http } = loadApiConfig({ ...complete, API_KEYS: ` crm-main:${'k'.repeat(32)} , ${bare}` })
+  t.same(http.apiKeys[0], { name: 'crm-main', key: 'k'.repeat(32) })
+  t.match(http.apiKeys[1], { name: /^key-[0-9a-f]{8}$/, key: bare })
+  t.notMatch(http.apiKeys[1]!.name, 'bbbb')
+  t.match(problemsOf({ ...complete, API_KEYS: `crm:${'a'.repeat(32)},crm:${'b'.repeat(32)}` }), [/^API_KEYS the name "crm" is given to two keys/])
+  t.match(problemsOf({ ...complete, API_KEYS: 'crm:short' }), [/^API_KEYS entry 1: each API key must be at least 24 characters/])
+  t.match(problemsOf({ ...complete, API_KEYS: ' , ' }), [/^API_KEYS needs at least one key/])
+})
+
+t.test('the admin board is read-only and machine routes get a generous per-key budget unless configured otherwise', async (t) => {
+  const { http } = loadApiConfig(complete)
+  t.equal(http.admin.readOnly, true)
+  t.same(http.apiRateLimit, { max: 600, windowMs: 60_000 })
+  t.same(http.metrics, { token: null, refreshMs: 15_000 })
+  t.equal(loadApiConfig({ ...complete, ADMIN_READ_ONLY: 'false' }).http.admin.readOnly, false)
+  t.match(problemsOf({ ...complete, METRICS_TOKEN: 'short' }), [/^METRICS_TOKEN must be at least 24 characters/])
+})

@@ -3,6 +3,12 @@
  * exchanges) may contain. Redaction is by key name at any depth (so a token inside an error's
  * `cause` or a response body is caught too) and by pattern inside strings (bearer headers, JWTs,
  * `code=`/`refresh_token=` in URLs and form bodies).
+ *
+ * Log lines lose personal data too (SMS text, phone numbers, contact names): the usual way it
+ * would get there is a database error, which carries the query's parameters (drizzle's
+ * DrizzleQueryError: `params` and a message ending "params: <values>"; postgres.js: `parameters`,
+ * `args`, and a `detail`/`where`/message quoting the failing row or value). Those are stripped at
+ * any depth, in error objects and in strings.
  */
 import { pino, type Logger, type LoggerOptions, stdSerializers } from 'pino'
 
@@ -19,33 +25,77 @@ const STRING_PATTERNS: Array<[RegExp, string]> = [
   [/("(?:access_token|refresh_token|client_secret|accessToken|refreshToken|clientSecret)"\s*:\s*)"[^"]*"/g, `$1"${REDACTED}"`],
 ]
 
+/** Keys whose values are personal data or a query's bound values: logs never show them. */
+const PERSONAL_KEY = /^(params|parameters|args|phone|phone_?number|contact_?name|sms_?text)$/i
+
+/** Where PostgreSQL and the drivers quote values inside their messages. */
+const PERSONAL_PATTERNS: Array<[RegExp, string]> = [
+  // drizzle: "Failed query: <sql>\nparams: <values>" (values may span lines: cut to the end)
+  [/(Failed query: [\s\S]*?\nparams: )(?!\[redacted\])[\s\S]*/g, `$1${REDACTED}`],
+  // PostgreSQL DETAIL of a constraint violation: the whole row, or the key's values
+  [/(Failing row contains )\([\s\S]*\)/g, `$1(${REDACTED})`],
+  [/(Key \([^)]*\)=)\([\s\S]*?\)( already exists| is not present| conflicts)/g, `$1(${REDACTED})$2`],
+  // PostgreSQL CONTEXT of a bad parameter, and a value it cannot read
+  [/(portal parameter \$\d+ = )'(?:[^']|'')*'/g, `$1'${REDACTED}'`],
+  [/(invalid input (?:syntax|value) for [^:"]+: )"[^"]*"/g, `$1"${REDACTED}"`],
+  // a phone number anywhere (E.164)
+  [/(?<![\w+])\+[1-9]\d{7,14}(?!\d)/g, '[phone]'],
+]
+
 /** Values known to be secret at start-up (client secret, API keys, ...): scrubbed wherever they appear. */
 const knownSecrets = new Set<string>()
 export function registerSecrets (...values: Array<string | undefined | null>): void {
   for (const v of values) if (v && v.length >= 8) knownSecrets.add(v)
 }
 
-export function redactString (value: string): string {
+export interface RedactOptions {
+  /** Also strip personal data and query parameters (log lines); records such as the sandbox's keep them. */
+  personal?: boolean
+}
+
+export function redactString (value: string, opts: RedactOptions = {}): string {
   let out = value
   for (const secretValue of knownSecrets) if (out.includes(secretValue)) out = out.split(secretValue).join(REDACTED)
   for (const [pattern, replacement] of STRING_PATTERNS) out = out.replace(pattern, replacement)
+  if (opts.personal) for (const [pattern, replacement] of PERSONAL_PATTERNS) out = out.replace(pattern, replacement)
   return out
 }
 
-export function redact (value: unknown, seen = new WeakSet<object>(), depth = 0): unknown {
-  if (typeof value === 'string') return redactString(value)
+/**
+ * drizzle puts the bound values in its error's message, hence in its stack's first line: give the
+ * stack the redacted message, so the frames survive and the values do not.
+ */
+function withoutQueryValues (err: Error, opts: RedactOptions): Error {
+  if (!opts.personal || typeof err.message !== 'string') return err
+  const message = redactString(err.message, opts)
+  if (message === err.message) return err
+  const copy = Object.create(Object.getPrototypeOf(err) as object) as Error
+  for (const key of Object.getOwnPropertyNames(err)) {
+    Object.defineProperty(copy, key, Object.getOwnPropertyDescriptor(err, key)!)
+  }
+  Object.defineProperty(copy, 'message', { value: message, enumerable: false, writable: true, configurable: true })
+  if (typeof err.stack === 'string') Object.defineProperty(copy, 'stack', { value: err.stack.split(err.message).join(message), enumerable: false, writable: true, configurable: true })
+  return copy
+}
+
+export function redact (value: unknown, opts: RedactOptions = {}, seen = new WeakSet<object>(), depth = 0): unknown {
+  if (typeof value === 'string') return redactString(value, opts)
   if (value === null || typeof value !== 'object') return value
   if (seen.has(value) || depth > 12) return '[circular]'
   seen.add(value)
-  if (value instanceof Error) return redact(stdSerializers.err(value), seen, depth + 1)
+  if (value instanceof Error) return redact(stdSerializers.err(withoutQueryValues(value, opts)), opts, seen, depth + 1)
   if (Buffer.isBuffer(value)) return `[buffer ${value.length} bytes]`
-  if (Array.isArray(value)) return value.map((v) => redact(v, seen, depth + 1))
+  if (Array.isArray(value)) return value.map((v) => redact(v, opts, seen, depth + 1))
   const out: Record<string, unknown> = {}
   for (const [key, v] of Object.entries(value)) {
-    out[key] = SECRET_KEY.test(key) && v !== undefined && v !== null && v !== '' ? REDACTED : redact(v, seen, depth + 1)
+    const hidden = SECRET_KEY.test(key) || (opts.personal === true && PERSONAL_KEY.test(key))
+    out[key] = hidden && v !== undefined && v !== null && v !== '' ? REDACTED : redact(v, opts, seen, depth + 1)
   }
   return out
 }
+
+/** What a log line may carry: secrets and personal data stripped. */
+const forLog: RedactOptions = { personal: true }
 
 /**
  * HTTP headers as one lower-case string each, scrubbed: a credential keeps its scheme
@@ -80,15 +130,15 @@ export function createLogger (opts: CreateLoggerOptions = {}): Logger {
   const options: LoggerOptions = {
     level: opts.level ?? 'info',
     base: { service: opts.name, ...opts.base },
-    serializers: { err: (e: Error) => redact(e) as ReturnType<typeof stdSerializers.err> },
-    formatters: { log: (obj) => redact(obj) as Record<string, unknown> },
+    serializers: { err: (e: Error) => redact(e, forLog) as ReturnType<typeof stdSerializers.err> },
+    formatters: { log: (obj) => redact(obj, forLog) as Record<string, unknown> },
     hooks: {
       // Messages are strings pino writes as they are: scrub them before they leave.
       logMethod (args, method) {
         // pino takes a lone Error's message as the line's msg, bypassing the formatter.
         const [first, ...rest] = args as unknown[]
         const withMessage = first instanceof Error && rest.length === 0 ? [{ err: first }, first.message] : args
-        const scrubbed = withMessage.map((a) => (typeof a === 'string' ? redactString(a) : a))
+        const scrubbed = withMessage.map((a) => (typeof a === 'string' ? redactString(a, forLog) : a))
         return method.apply(this, scrubbed as Parameters<typeof method>)
       },
     },

@@ -62,3 +62,41 @@ t.test('a recorded body keeps its shape with the secret fields masked', async (t
   t.same(redact({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: 'app-1', user_type: 'Location' }),
     { grant_type: 'refresh_token', refresh_token: '[redacted]', client_id: 'app-1', user_type: 'Location' })
 })
+
+t.test("a database error's query parameters, quoted values and any phone number never reach a log line", async (t) => {
+  const { lines, logger } = capture()
+  const phone = '+15550100987'
+  const text = 'Results ready,\n    at the clinic: call us'
+  // drizzle's wrapper: the values in `params` and after "params: " in the message (so in the stack too)
+  class DrizzleQueryError extends Error {
+    constructor (readonly query: string, readonly params: unknown[], override readonly cause?: unknown) {
+      super(`Failed query: ${query}\nparams: ${params.join(',')}`)
+    }
+  }
+  // postgres.js's error: the failing row in `detail`, a parameter in `where`, a value in the message
+  const postgresError = Object.assign(new Error('invalid input syntax for type uuid: "Jane Roe"'), {
+    name: 'PostgresError', code: '23514', detail: `Failing row contains (1, clinic, ${phone}, Jane Roe, ${text}).`,
+    where: "unnamed portal parameter $5 = 'Jane Roe'",
+  })
+  Object.defineProperty(postgresError, 'parameters', { value: [phone, text], enumerable: true })
+  const err = new DrizzleQueryError('insert into sms_messages (phone, contact_name, body) values ($1, $2, $3)', [phone, 'Jane Roe', text], postgresError)
+  logger.error({ err, nested: { deep: { cause: postgresError } } }, 'intake failed')
+  logger.error(err)
+  logger.warn(`retrying after ${err.message}`)
+  logger.info({ to: `call ${phone} now` }, 'free text')
+  t.equal(lines.length, 4)
+  for (const line of lines) {
+    for (const leaked of [phone, '5550100987', 'Jane Roe', 'Results ready', 'the clinic']) t.notMatch(line, leaked, `${leaked} in ${line}`)
+  }
+  const first = JSON.parse(lines[0]!)
+  t.match(first.err.message, /^Failed query: insert into sms_messages \(phone, contact_name, body\) values \(\$1, \$2, \$3\)\nparams: \[redacted\]/,
+    'the query (placeholders only) stays for debugging')
+  t.match(first.err.stack, /params: \[redacted\]\n\s+at /, 'the stack keeps its frames')
+  t.equal(first.err.params, '[redacted]')
+  t.match(first.nested.deep.cause, { detail: 'Failing row contains ([redacted]).', where: "unnamed portal parameter $5 = '[redacted]'", parameters: '[redacted]' })
+  t.match(JSON.parse(lines[3]!).to, 'call [phone] now')
+})
+
+t.test('records outside the log (the sandbox) keep personal fields; only secrets go', async (t) => {
+  t.same(redact({ phone: '+15550100987', refresh_token: refreshToken }), { phone: '+15550100987', refresh_token: '[redacted]' })
+})

@@ -78,8 +78,8 @@ export async function timeGhlCall<T> (metrics: Metrics | undefined, operation: s
 }
 
 /**
- * Refreshes the queue gauges from the probes right before each scrape (Redis reads only when
- * Prometheus asks, never on a timer). A probe that fails leaves its last values.
+ * Reads the queue gauges from the probes once (the api does it on a timer, never per scrape). A
+ * probe that fails leaves its last values.
  */
 export function observeQueues (metrics: Metrics, probes: QueueProbe[], onError: (err: unknown) => void = () => {}): () => Promise<void> {
   return async () => {

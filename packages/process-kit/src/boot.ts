@@ -9,21 +9,24 @@ import { createLogger, registerSecrets, type Logger } from '@ghl-connect/logging
 /** The configuration values that are secret, in whichever sections a process loaded. */
 interface SecretBearing {
   ghl?: { clientSecret: string }
-  http?: { connectLinkSecret: string, cookieSecret: string, admin: { password: string }, apiKeys: string[] }
+  http?: { connectLinkSecret: string, cookieSecret: string, admin: { password: string }, metrics: { token: string | null }, apiKeys: Array<{ key: string }> }
   crmEvents?: { secret: string } | null
   legacyPit?: { token: string } | null
+  worker?: { metricsToken: string | null }
   sandbox?: { clientSecret: string, webhookPrivateKey?: string | undefined }
 }
 
-export function configSecrets (config: SecretBearing): Array<string | undefined> {
+export function configSecrets (config: SecretBearing): Array<string | null | undefined> {
   return [
     config.ghl?.clientSecret,
     config.http?.connectLinkSecret,
     config.http?.cookieSecret,
     config.http?.admin.password,
-    ...(config.http?.apiKeys ?? []),
+    ...(config.http?.apiKeys ?? []).map((k) => k.key),
     config.crmEvents?.secret,
     config.legacyPit?.token,
+    config.http?.metrics.token,
+    config.worker?.metricsToken,
     config.sandbox?.clientSecret,
     config.sandbox?.webhookPrivateKey,
   ]

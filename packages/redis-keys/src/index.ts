@@ -5,7 +5,9 @@
  *   <prefix>:lock:refresh:<client>        the per-client refresh lock (packages/tokens)
  *   <prefix>:refresh-cooldown:<client>    back-off after a failed refresh (packages/tokens)
  *   <prefix>:oauth-state:<state>          one-time OAuth states, 10 minutes (api)
- *   <prefix>:ratelimit:<route+address>    the api's per-address limits (@fastify/rate-limit's own suffix)
+ *   <prefix>:oauth-states:<client>        a client's pending states, oldest first, to cap them (api)
+ *   <prefix>:ratelimit:<route+address>    the browser routes' per-address limits (@fastify/rate-limit's own suffix)
+ *   <prefix>:api-key-rate:<key name>      an API key's request count in the current window (api)
  *   <prefix>:ghl-rate:<location>          HighLevel's per-location request log (worker)
  *   <prefix>:ghl-rate-slot:<holder>       a message's reserved slot in that log (worker)
  *   <prefix>:sms-backlog:<client>         a client's queued SMS, for fair priorities (dispatcher)
@@ -31,8 +33,14 @@ export class RedisKeys {
 
   oauthState (state: string): string { return `${this.prefix}:oauth-state:${state}` }
 
+  /** A sorted set of the client's pending state keys (scored by creation time), so a client holds a bounded number. */
+  pendingOAuthStates (clientId: string): string { return `${this.prefix}:oauth-states:${encodeId(clientId)}` }
+
   /** @fastify/rate-limit's `nameSpace`: it appends the route and the caller's address. */
   get rateLimitNamespace (): string { return `${this.prefix}:ratelimit:` }
+
+  /** Names come from API_KEYS (`name:key`) or a fingerprint: never the key itself. */
+  apiKeyRateLimit (keyName: string): string { return `${this.prefix}:api-key-rate:${encodeId(keyName)}` }
 
   locationRateLog (locationId: string): string { return `${this.prefix}:ghl-rate:${locationId}` }
 

@@ -49,7 +49,7 @@ export function createCore (config: CoreConfig, logger: Logger, opts: CoreOption
   redis.on('error', (err) => logger.warn({ err }, 'redis connection error'))
   const keys = new RedisKeys(config.redis.keyPrefix)
   const queues = createQueues(redis, keys, (err) => logger.warn({ err }, 'queue error'))
-  const publishEvent = crmEventPublisher(queues, config.crmEvents !== null)
+  const publishEvent = crmEventPublisher(queues, config.crmEvents)
   const integrations = new IntegrationsRepository(database.db, new TokenCipher(config.encryption.keys), {
     refreshWindowMs: config.tokens.refreshWindowMs,
   })

@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto'
 import type { Runtime } from './runtime.ts'
 import errorHandler, { malformedUrl, sendError } from './plugins/app/error-handler.ts'
 import apiKeyAuth from './plugins/app/api-key-auth.ts'
+import { ApiKeyRateLimit } from './security/api-key-rate-limit.ts'
 import rateLimit from './plugins/external/rate-limit.ts'
 import bullBoard from './plugins/external/bull-board.ts'
 import metrics from './plugins/app/metrics.ts'
@@ -26,6 +27,8 @@ declare module 'fastify' {
   }
 }
 
+const MAX_PATH_PARAM_LENGTH = 3 * 128 + 64
+
 export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>
 
 export async function buildApp (runtime: Runtime): Promise<App> {
@@ -39,6 +42,9 @@ export async function buildApp (runtime: Runtime): Promise<App> {
       const given = req.headers['x-request-id']
       return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID()
     },
+    // A path parameter is at most a 128-character client id, which a CRM may percent-encode
+    // (3 characters each); Fastify's default of 100 answered 414 to ids the schema allows.
+    routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     // One line per request (below), not Fastify's two: on the intake's hot path logging is a
     // measurable share of the CPU (docs/benchmarks.md).
@@ -49,6 +55,8 @@ export async function buildApp (runtime: Runtime): Promise<App> {
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.decorate('runtime', runtime)
+  // Machine routes log under the API key's name from authentication on (api-key-auth), so this
+  // line says which key made the request.
   app.addHook('onResponse', async (request, reply) => {
     const line = { method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) }
     if (reply.statusCode >= 500) request.log.error(line, 'request failed')
@@ -65,7 +73,10 @@ export async function buildApp (runtime: Runtime): Promise<App> {
     },
   })
   await app.register(cookie, { secret: config.http.cookieSecret })
-  await app.register(apiKeyAuth, { apiKeys: config.http.apiKeys })
+  await app.register(apiKeyAuth, {
+    apiKeys: config.http.apiKeys,
+    rateLimit: new ApiKeyRateLimit(runtime.redis, runtime.keys, config.http.apiRateLimit),
+  })
 
   await app.register(rateLimit)
 

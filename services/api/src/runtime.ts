@@ -44,6 +44,6 @@ export function createRuntime (config: ApiConfig, logger: Logger): Runtime {
       async ({ type, ...data }) => { await core.publishEvent(type, data) }),
     smsIntake: new SmsIntake(integrations, core.smsMessages, core.dispatcher, logger,
       { legacyPitFallback: config.legacyPit !== null, metrics: core.metrics }),
-    readiness: readinessProbe(core.probes),
+    readiness: readinessProbe(core.probes, { onFailure: (dependency, err) => logger.warn({ err, dependency }, 'readiness check failed') }),
   }
 }

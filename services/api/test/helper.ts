@@ -4,7 +4,7 @@
  */
 import type { Test } from 'tap'
 import { loadApiConfig } from '@ghl-connect/config'
-import { createLogger } from '@ghl-connect/logging'
+import { createLogger, type CreateLoggerOptions } from '@ghl-connect/logging'
 import { createTestDatabase, startSandbox, testEnv, type StartedSandbox, type TestDatabase } from '@ghl-connect/testing'
 import { buildApp, type App } from '../src/app.ts'
 import { createRuntime } from '../src/runtime.ts'
@@ -19,17 +19,22 @@ export interface TestApi {
 
 export interface TestApiWithSandbox extends TestApi { sandbox: StartedSandbox }
 
-export async function buildTestApi (t: Test, overrides: Record<string, string | undefined> = {}): Promise<TestApi> {
+/** `logs`: a stream that receives the api's log lines (at info level), for a test to read them back. */
+export async function buildTestApi (t: Test, overrides: Record<string, string | undefined> = {},
+  opts: { logs?: CreateLoggerOptions['destination'] } = {}): Promise<TestApi> {
   const db = await createTestDatabase()
   const env = testEnv({ DATABASE_URL: db.url, ...overrides })
   const config = loadApiConfig(env)
-  const app = await buildApp(createRuntime(config, createLogger({ level: config.runtime.logLevel, name: 'api-test' })))
+  const logger = opts.logs
+    ? createLogger({ level: 'info', name: 'api-test', destination: opts.logs })
+    : createLogger({ level: config.runtime.logLevel, name: 'api-test' })
+  const app = await buildApp(createRuntime(config, logger))
   await app.ready()
   t.teardown(async () => {
     await app.close()
     await db.drop()
   })
-  const apiKey = config.http.apiKeys[0]!
+  const apiKey = config.http.apiKeys[0]!.key
   return { app, db, env, apiKey, auth: { authorization: `Bearer ${apiKey}` } }
 }
 

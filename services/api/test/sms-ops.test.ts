@@ -26,7 +26,7 @@ t.test('Bull Board answers 401 without the admin credentials and lists the queue
 })
 
 t.test('/metrics exposes SMS intake, queue depth and the age of the oldest waiting SMS', async (t) => {
-  const api = await buildTestApi(t)
+  const api = await buildTestApi(t, { METRICS_REFRESH_SECONDS: '1' })
   await api.app.runtime.integrations.replaceActive('metered', {
     locationId: 'sbxLocation000000001', userType: 'Location', scopes: [], accessToken: `a-${randomUUID()}`, refreshToken: `r-${randomUUID()}`,
     expiresAt: new Date(Date.now() + 86_399_000),
@@ -35,7 +35,12 @@ t.test('/metrics exposes SMS intake, queue depth and the age of the oldest waiti
   for (let i = 0; i < 2; i++) await api.app.inject({ method: 'POST', url: '/api/sms', headers: api.auth, payload: body })
   await api.app.inject({ method: 'POST', url: '/api/sms', headers: api.auth, payload: { ...body, idempotencyKey: 'k2' } })
 
-  const res = await api.app.inject({ url: '/metrics' })
+  // Queue gauges are read in the background (every METRICS_REFRESH_SECONDS), not by the scrape.
+  let res = await api.app.inject({ url: '/metrics' })
+  for (let i = 0; i < 100 && !/queue="sms",state="prioritized"[^}]*\} 2/.test(res.body); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    res = await api.app.inject({ url: '/metrics' })
+  }
   t.equal(res.statusCode, 200)
   t.match(res.headers['content-type'], 'text/plain')
   t.match(res.body, /ghl_connect_sms_intake_total\{[^}]*outcome="accepted"[^}]*\} 2/)

@@ -1,10 +1,11 @@
 /**
  * The worker's own small HTTP face on WORKER_HEALTH_PORT: liveness, readiness (PostgreSQL,
- * Redis, and every BullMQ worker running) and this process's Prometheus metrics.
+ * Redis, and every BullMQ worker running) and this process's Prometheus metrics (behind
+ * METRICS_TOKEN when it is set).
  */
 import { createServer, type Server } from 'node:http'
 import { errorAnswer, notFound, unavailable, type AppError } from '@ghl-connect/errors'
-import { readinessProbe } from '@ghl-connect/process-kit'
+import { metricsAccess, readinessProbe } from '@ghl-connect/process-kit'
 import type { WorkerRuntime } from './runtime.ts'
 import type { WorkerManager } from './worker-manager.ts'
 
@@ -12,7 +13,8 @@ export function startHealthServer (runtime: WorkerRuntime, manager: WorkerManage
   const readiness = readinessProbe({
     ...runtime.probes,
     workers: () => { if (!manager.running) throw new Error('not running') },
-  })
+  }, { onFailure: (dependency, err) => runtime.logger.warn({ err, dependency }, 'readiness check failed') })
+  const refuseScrape = metricsAccess(runtime.config.worker.metricsToken)
   const server = createServer((request, response) => {
     const send = (status: number, body: unknown, type = 'application/json', headers: Record<string, string> = {}) => {
       response.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', ...headers })
@@ -29,7 +31,11 @@ export function startHealthServer (runtime: WorkerRuntime, manager: WorkerManage
         const { statusCode, body } = await readiness()
         return send(statusCode, body)
       }
-      if (path === '/metrics') return send(200, await runtime.metrics.registry.metrics(), runtime.metrics.registry.contentType)
+      if (path === '/metrics') {
+        const refused = refuseScrape(request.headers.authorization)
+        if (refused) return refuse(refused)
+        return send(200, await runtime.metrics.registry.metrics(), runtime.metrics.registry.contentType)
+      }
       return refuse(notFound('route_not_found', `There is no ${request.method} ${path}; try /healthz, /readyz or /metrics.`))
     })().catch(() => refuse(unavailable('unavailable', 'The health check failed; see the worker log.')))
   })

@@ -1,7 +1,8 @@
 import t, { type Test } from 'tap'
-import { createHmac, randomBytes } from 'node:crypto'
+import { createHmac, randomBytes, randomUUID } from 'node:crypto'
 import { createServer } from 'node:http'
-import { createWorld, eventually, HARBOR, JANE, settled, SUNRISE } from './helper.ts'
+import { crmEventPublisher, sealCrmEvent, type CrmEventJob } from '@ghl-connect/queues'
+import { createWorld, eventually, freePort, HARBOR, JANE, settled, SUNRISE } from './helper.ts'
 
 interface Received { headers: Record<string, string | string[] | undefined>, raw: string, answered: number }
 
@@ -77,4 +78,52 @@ t.test('legacy PIT fallback: a client without OAuth sends with the PIT to the le
   await worker.exited
   t.match(worker.output(), /"deprecation":"legacy_pit".*sending with the legacy Private Integration Token/)
   t.notMatch(worker.output(), pit, 'the PIT itself is never logged')
+})
+
+t.test('a crm-events job our code did not queue (added or edited through Bull Board) is never delivered; a published one is', async (t) => {
+  const crm = await crmWebhook(t)
+  const world = await createWorld(t, { CRM_WEBHOOK_URL: crm.url, CRM_WEBHOOK_SECRET: secret })
+  const event = { id: randomUUID(), type: 'connection.broken' as const, occurredAt: new Date().toISOString(), data: { clientId: 'victim', locationId: HARBOR, reason: 'needs_reauth' } }
+  // What Bull Board's "add job" does: a job straight on the queue, with or without a made-up MAC.
+  const added = await world.queues.crmEvents.add('deliver', event as unknown as CrmEventJob)
+  const forged = await world.queues.crmEvents.add('deliver', { ...event, id: randomUUID(), mac: randomBytes(32).toString('base64url') } as CrmEventJob)
+  // What its "edit data" does to a genuine job: the content changes, the MAC cannot follow.
+  const genuine = sealCrmEvent(secret, { ...event, id: randomUUID(), data: { clientId: 'victim', locationId: HARBOR } })
+  const edited = await world.queues.crmEvents.add('deliver', { ...genuine, data: { clientId: 'someone-else', locationId: HARBOR } })
+  const publish = crmEventPublisher(world.queues, world.config.crmEvents)
+  await publish('connection.recovered', { clientId: 'genuine', locationId: SUNRISE })
+
+  await world.startInProcess()
+  const delivered = await eventually('the published event delivered', () =>
+    crm.received.map((r) => JSON.parse(r.raw)).find((e) => e.type === 'connection.recovered'))
+  t.match(delivered, { type: 'connection.recovered', data: { clientId: 'genuine', locationId: SUNRISE } })
+  t.notOk('mac' in delivered, 'the MAC stays with us')
+  for (const job of [added, forged, edited]) {
+    const state = await eventually(`job ${job.id} settled`, async () => {
+      const s = await world.queues.crmEvents.getJobState(job.id!)
+      return s === 'failed' ? s : undefined
+    })
+    t.equal(state, 'failed')
+    const failed = await world.queues.crmEvents.getJob(job.id!)
+    t.equal(failed?.attemptsMade, 1, 'failed for good, not retried')
+    t.match(failed?.failedReason, /not queued by ghl-connect/)
+  }
+  t.equal(crm.received.length, 1, 'only the published event reached the CRM')
+})
+
+t.test("the worker's /metrics asks for METRICS_TOKEN when it is set", async (t) => {
+  const token = randomBytes(32).toString('hex')
+  const port = await freePort()
+  const world = await createWorld(t, { WORKER_HEALTH_PORT: String(port), METRICS_TOKEN: token })
+  await world.startInProcess()
+  const scrape = (authorization?: string) => fetch(`http://127.0.0.1:${port}/metrics`, { headers: authorization ? { authorization } : {} })
+  const anonymous = await scrape()
+  t.equal(anonymous.status, 401)
+  t.same(await anonymous.json(), { error: 'metrics_token_required', message: 'Scraping /metrics needs "Authorization: Bearer <METRICS_TOKEN>".' })
+  t.equal((await scrape('Bearer wrong-token-wrong-token-wrong')).status, 401)
+  const allowed = await scrape(`Bearer ${token}`)
+  t.equal(allowed.status, 200)
+  t.match(await allowed.text(), /# TYPE ghl_connect_jobs_total counter/)
+  const ready = await fetch(`http://127.0.0.1:${port}/readyz`)
+  t.same(await ready.json(), { status: 'ready', postgres: { ok: true }, redis: { ok: true }, workers: { ok: true } }, 'readiness needs no token and names dependencies only')
 })

@@ -10,6 +10,12 @@ import type { RedisKeys } from '@ghl-connect/redis-keys'
 import { sameSecret } from '../security/constant-time.ts'
 
 export const STATE_TTL_SECONDS = 600
+/**
+ * Live states one client may hold. A signed link can be opened again and again within its
+ * lifetime (up to 7 days), each time storing a state: past this many, the oldest are dropped (a
+ * browser still holding one of those is told its link expired), so no link can fill Redis.
+ */
+export const MAX_PENDING_STATES_PER_CLIENT = 20
 
 /** What started a connection: the client, where to return, and the signed link (absent for ALLOW_UNSIGNED_CONNECT ones). */
 export interface ConnectStart {
@@ -34,7 +40,20 @@ export class OAuthStates {
     const state = randomBytes(24).toString('base64url')
     const nonce = randomBytes(24).toString('base64url')
     const pending: PendingConnect = { ...start, nonceHash: hash(nonce), createdAt: Date.now() }
-    await this.redis.set(this.keys.oauthState(state), JSON.stringify(pending), 'EX', STATE_TTL_SECONDS)
+    const stateKey = this.keys.oauthState(state)
+    const index = this.keys.pendingOAuthStates(start.clientId)
+    const ttlMs = STATE_TTL_SECONDS * 1000
+    const replies = await this.redis.multi()
+      .set(stateKey, JSON.stringify(pending), 'EX', STATE_TTL_SECONDS)
+      .zadd(index, pending.createdAt, stateKey)
+      .zremrangebyscore(index, '-inf', pending.createdAt - ttlMs)
+      .pexpire(index, ttlMs)
+      .zrange(index, 0, -(MAX_PENDING_STATES_PER_CLIENT + 1))
+      .exec()
+    const failed = replies?.find(([err]) => err)?.[0]
+    if (!replies || failed) throw failed ?? new Error('Redis did not store the OAuth state')
+    const oldest = replies[4]![1] as string[]
+    if (oldest.length > 0) await this.redis.multi().del(...oldest).zrem(index, ...oldest).exec()
     return { state, cookie: `${state}.${nonce}` }
   }
 

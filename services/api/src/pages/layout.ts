@@ -11,7 +11,7 @@ export interface Page { html: string, csp: string }
 export function layout (title: string, body: string, script?: string): Page {
   const nonce = randomBytes(16).toString('base64')
   return {
-    csp: `default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-${nonce}'; form-action 'none'; frame-ancestors *; base-uri 'none'`,
+    csp: `default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-${nonce}'; form-action 'none'; base-uri 'none'`,
     html: `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)}</title>
@@ -22,11 +22,16 @@ h1{font-size:1.3rem}.ok{color:#047857}.bad{color:#b91c1c}button,a.button{font:in
   }
 }
 
-/** Sends a page with the headers every page gets: its CSP, no caching, no referrer. */
+/**
+ * Sends a page with the headers every page gets: its CSP, no caching, no referrer. Only our own
+ * pages and the CRM (CRM_ORIGIN, which may embed the connect widget) may frame a page: any other
+ * site could overlay it and trick a click (clickjacking).
+ */
 export function sendPage (reply: FastifyReply, status: number, page: Page) {
+  const frameAncestors = `frame-ancestors 'self' ${reply.server.runtime.config.http.crmOrigin}`
   return reply.status(status)
     .header('content-type', 'text/html; charset=utf-8')
-    .header('content-security-policy', page.csp)
+    .header('content-security-policy', `${page.csp}; ${frameAncestors}`)
     .header('cache-control', 'no-store')
     .header('referrer-policy', 'no-referrer')
     .send(page.html)

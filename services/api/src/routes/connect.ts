@@ -8,7 +8,7 @@ const connect: FastifyPluginAsyncTypebox = async (fastify) => {
   const { connectLinks, integrations, config } = fastify.runtime
 
   fastify.get('/connect', {
-    config: { answer: 'page' },
+    config: { answer: 'page', rateLimit: fastify.browserRateLimit },
     schema: { tags: ['oauth'], summary: 'Browser: the Connect GoHighLevel button and status, opened by a signed link', querystring: LinkQuery },
   }, async (request, reply) => {
     const claims = connectLinks.verify('connect', request.query)

@@ -3,10 +3,15 @@
  * CRM_WEBHOOK_SECRET, so the CRM can check it came from us and was not altered. Anything but a
  * 2xx throws, and BullMQ retries with backoff (crm-events queue options). The event id goes in a
  * header too, so the CRM can drop a retry it already processed.
+ *
+ * Only a job our code queued is delivered: one whose MAC does not hold (added or edited through
+ * Bull Board, or straight in Redis) fails for good, unsigned and unsent, and the log says so
+ * without its content.
  */
 import { createHmac } from 'node:crypto'
+import { UnrecoverableError } from 'bullmq'
 import { request } from 'undici'
-import type { CrmEventJob } from '@ghl-connect/queues'
+import { openCrmEvent } from '@ghl-connect/queues'
 
 export const SIGNATURE_HEADER = 'x-ghl-connect-signature'
 export const EVENT_ID_HEADER = 'x-ghl-connect-event-id'
@@ -17,7 +22,11 @@ export const signBody = (secret: string, body: string): string => `sha256=${crea
 export class CrmEventDelivery {
   constructor (private readonly target: { url: string, secret: string }, private readonly timeoutMs: number) {}
 
-  async deliver (event: CrmEventJob): Promise<{ status: number }> {
+  async deliver (job: unknown): Promise<{ status: number }> {
+    const event = openCrmEvent(this.target.secret, job)
+    if (!event) {
+      throw new UnrecoverableError('refused: this crm-events job was not queued by ghl-connect (its MAC is missing or wrong), so it is not delivered')
+    }
     const body = JSON.stringify(event)
     const response = await request(this.target.url, {
       method: 'POST',

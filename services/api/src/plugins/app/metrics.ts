@@ -1,13 +1,18 @@
 /**
  * GET /metrics: Prometheus text for this api process (SMS intake, refresh outcomes) plus the
- * queues' depth and oldest-waiting age, read from Redis and PostgreSQL at scrape time. Queue
- * gauges live here only, so scraping several api replicas and workers does not multiply them.
- * Workers expose their own counters (sends, HighLevel latency, jobs) on WORKER_HEALTH_PORT.
+ * queues' depth and oldest-waiting age. Queue gauges live here only, so scraping several api
+ * replicas and workers does not multiply them. Workers expose their own counters (sends,
+ * HighLevel latency, jobs) on WORKER_HEALTH_PORT.
+ *
+ * The gauges are read from Redis and PostgreSQL in the background every METRICS_REFRESH_SECONDS,
+ * never by a scrape: however often (or by however many scrapers) /metrics is asked, the backends
+ * see the same modest load. With METRICS_TOKEN set, a scrape needs it as a bearer token.
  */
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { Queue } from 'bullmq'
 import { observeQueues, type QueueProbe } from '@ghl-connect/metrics'
+import { metricsAccess } from '@ghl-connect/process-kit'
 
 const STATES = ['waiting', 'prioritized', 'delayed', 'active', 'failed', 'completed'] as const
 
@@ -24,8 +29,8 @@ function probe (name: string, queue: Queue, oldestWaitingAt?: () => Promise<Date
 }
 
 export default fp(async function metricsPlugin (fastify: FastifyInstance) {
-  const { metrics, queues, smsMessages } = fastify.runtime
-  const refresh = observeQueues(metrics, [
+  const { metrics, queues, smsMessages, config } = fastify.runtime
+  const observe = observeQueues(metrics, [
     // SMS jobs are prioritized per tenant, so the outbox knows the oldest waiting message best.
     probe('sms', queues.sms as unknown as Queue, () => smsMessages.oldestQueuedAt()),
     probe('tokens', queues.tokens as unknown as Queue),
@@ -33,8 +38,21 @@ export default fp(async function metricsPlugin (fastify: FastifyInstance) {
     probe('crm-events', queues.crmEvents as unknown as Queue),
   ], (err) => fastify.log.warn({ err }, 'could not read queue metrics'))
 
-  fastify.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
-    await refresh()
+  // One reading at a time: a slow backend makes readings rarer, never pile up.
+  let reading: Promise<void> | null = null
+  const readQueues = () => (reading ??= observe().finally(() => { reading = null }))
+  let timer: NodeJS.Timeout | undefined
+  fastify.addHook('onReady', async () => {
+    void readQueues()
+    timer = setInterval(readQueues, config.http.metrics.refreshMs).unref()
+  })
+  // Not waiting for a reading in flight: with Redis unreachable, BullMQ waits for it indefinitely.
+  fastify.addHook('preClose', async () => { clearInterval(timer) })
+
+  const refuseScrape = metricsAccess(config.http.metrics.token)
+  fastify.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
+    const refused = refuseScrape(request.headers.authorization)
+    if (refused) throw refused
     return reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics())
   })
 }, { name: 'metrics' })

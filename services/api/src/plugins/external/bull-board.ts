@@ -2,6 +2,10 @@
  * Bull Board at /admin/queues, behind HTTP basic auth with ADMIN_USER / ADMIN_PASSWORD. The
  * credentials are compared as SHA-256 digests in constant time (neither content nor length
  * leaks), and the hook sits in this plugin's own scope, so it guards the board and nothing else.
+ *
+ * Read-only unless ADMIN_READ_ONLY=false: an admin session (or a stolen one) can look, not add,
+ * retry, change or remove jobs. Even a writable board cannot make the worker deliver an event it
+ * adds to `crm-events`: events carry a MAC only our code can compute (@ghl-connect/queues).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { createBullBoard } from '@bull-board/api'
@@ -37,7 +41,7 @@ export default async function bullBoard (fastify: FastifyInstance) {
   const serverAdapter = new FastifyAdapter()
   serverAdapter.setBasePath(BULL_BOARD_PATH)
   createBullBoard({
-    queues: [queues.sms, queues.tokens, queues.outbox, queues.crmEvents].map((q) => new BullMQAdapter(q)),
+    queues: [queues.sms, queues.tokens, queues.outbox, queues.crmEvents].map((q) => new BullMQAdapter(q, { readOnlyMode: config.http.admin.readOnly })),
     serverAdapter,
     options: { uiConfig: { boardTitle: 'ghl-connect' } },
   })

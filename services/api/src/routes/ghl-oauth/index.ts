@@ -29,13 +29,12 @@ const view = (i: Integration, needsRefresh: boolean) => ({
 const ghlOAuth: FastifyPluginAsyncTypebox = async (fastify) => {
   const { runtime } = fastify
   const { config, connectLinks, connectService, installClaims, integrations, tokenService } = runtime
-  const rateLimit = { max: config.http.oauthRateLimit.max, timeWindow: config.http.oauthRateLimit.windowMs }
+  const rateLimit = fastify.browserRateLimit
   const secureCookie = config.http.appUrl.startsWith('https:')
   const machine = { preValidation: fastify.requireApiKey, schema: { security: [{ apiKey: [] }] } }
 
   fastify.post('/connect-links', {
     preValidation: fastify.requireApiKey,
-    config: { rateLimit },
     schema: {
       tags: ['oauth'], summary: 'Create a signed, single-use link that connects a client', security: [{ apiKey: [] }],
       body: ConnectLinkBody,
