@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import { generateKeyPairSync, randomUUID, sign } from 'node:crypto'
 import { connect as connectTcp, createServer, type AddressInfo, type Socket } from 'node:net'
-import { createTestDatabase, TEST_POSTGRES_URL, type StartedSandbox } from '@ghl-connect/testing'
+import { createTestDatabase, TEST_POSTGRES_URL, TEST_REDIS_URL, type StartedSandbox } from '@ghl-connect/testing'
 import { buildTestApi, buildTestApiWithSandbox, type TestApi } from './helper.ts'
 
 // HighLevel's key is not ours to sign with; this file signs with a pair of its own.
@@ -83,19 +83,30 @@ async function crmEvents (api: TestApi) {
   return jobs.map((j) => [j.data.type, j.data.data.clientId, j.data.data.locationId, j.data.data.reason]).sort()
 }
 
+/** HighLevel retrying until the api answers other than 429 (Redis reconnects in the background). */
+async function eventually<T> (attempt: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await attempt()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error('still 429 after Redis came back')
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+}
+
 const activeClients = async (api: TestApi) =>
   (await api.db.sql`select client_id from ghl_integrations where is_active order by client_id`).map((r) => r.client_id)
 
 /**
- * A TCP relay to PostgreSQL: the api under test reaches its database only through it, so closing
- * it is, for the api, PostgreSQL stopped (connections dropped, new ones refused), for its own
- * database only; listening again on the same port is PostgreSQL back.
+ * A TCP relay to PostgreSQL or Redis: the api under test reaches the server only through it, so
+ * closing it is, for the api, the server stopped (connections dropped, new ones refused), for
+ * this test only; listening again on the same port is the server back.
  */
-async function postgresRelay (t: Test) {
-  const target = new URL(TEST_POSTGRES_URL)
+async function relayTo (t: Test, serverUrl: string, defaultPort: number) {
+  const target = new URL(serverUrl)
   const sockets = new Set<Socket>()
   const server = createServer((client) => {
-    const upstream = connectTcp(Number(target.port || 5432), target.hostname)
+    const upstream = connectTcp(Number(target.port || defaultPort), target.hostname)
     for (const s of [client, upstream]) {
       sockets.add(s)
       s.on('close', () => sockets.delete(s))
@@ -111,11 +122,13 @@ async function postgresRelay (t: Test) {
   })
   t.teardown(() => server.listening ? stop() : undefined)
   return {
-    urlFor: (databaseUrl: string) => { const u = new URL(databaseUrl); u.hostname = '127.0.0.1'; u.port = String(port); return u.toString() },
+    urlFor: (url: string) => { const u = new URL(url); u.hostname = '127.0.0.1'; u.port = String(port); return u.toString() },
     stop,
     start: async () => { await listen(port) },
   }
 }
+
+const postgresRelay = (t: Test) => relayTo(t, TEST_POSTGRES_URL, 5432)
 
 t.test('a verified webhook that arrives while PostgreSQL is down answers 429 with Retry-After, and the same delivery succeeds once it is back', async (t) => {
   const db = await createTestDatabase()
@@ -157,6 +170,27 @@ t.test('the Retry-After header comes with the 429', async (t) => {
   t.equal(res.statusCode, 429)
   t.ok(Number(res.headers['retry-after']) > 0)
   t.equal(res.json().error, 'retry_later')
+})
+
+t.test('an UNINSTALL that arrives while Redis is down (the CRM cannot be told) answers 429 and changes nothing; the same delivery succeeds once Redis is back', async (t) => {
+  const relay = await relayTo(t, TEST_REDIS_URL, 6379)
+  const api = await listeningApi(t, { REDIS_URL: relay.urlFor(TEST_REDIS_URL) })
+  await api.app.runtime.integrations.replaceActive('client-redis', connection(SUNRISE, COMPANY))
+
+  await relay.stop()
+  const delivered = await api.send({ type: 'UNINSTALL', locationId: SUNRISE })
+  t.equal(delivered.status, 429)
+  t.match(JSON.parse(delivered.responseBody), { error: 'retry_later' })
+  t.same(await activeClients(api), ['client-redis'], 'rolled back: not deactivated without telling the CRM')
+
+  await relay.start()
+  const again = await eventually(async () => {
+    const answer = await fetch(api.url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-ghl-signature': delivered.signature }, body: delivered.rawBody })
+    return answer.status === 429 ? undefined : answer
+  })
+  t.equal(again.status, 200)
+  t.same(await activeClients(api), [])
+  t.same(await crmEvents(api), [['connection.broken', 'client-redis', SUNRISE, 'uninstalled']])
 })
 
 t.test('a company-level UNINSTALL (companyId, no locationId) deactivates every integration of that company and tells the CRM per client', async (t) => {
