@@ -1,6 +1,7 @@
+import { randomBytes } from 'node:crypto'
 import t from 'tap'
+import { ghlIntegrations, IntegrationsRepository, integrationStatuses, sendingAccess, sendsWithOAuth, sql, TokenCipher, type IntegrationStatus, type SendingAccess, type SendingFacts } from '../src/index.ts'
 import { createTestDatabase } from '../src/testing.ts'
-import { ghlIntegrations, integrationStatuses, sendingAccess, sendsWithOAuth, sql, type IntegrationStatus, type SendingAccess, type SendingFacts } from '../src/index.ts'
 
 const db = await createTestDatabase()
 t.teardown(db.drop)
@@ -25,23 +26,40 @@ t.test('the SQL fast path admits exactly the integrations the rule lets send by 
   }
 })
 
-t.test('the rule: OAuth when connected; the legacy PIT only for a client without a token; needs_reauth refused even with the fallback', async (t) => {
+t.test('the rule: OAuth when connected; the legacy PIT only for a client that never connected; needs_reauth refused even with the fallback', async (t) => {
   const kind = (access: SendingAccess<SendingFacts>) => access.kind === 'refused' ? access.code : access.kind
   const judge = (i: SendingFacts | null, legacyPitFallback: boolean) => kind(sendingAccess(i, { legacyPitFallback }))
   const row = (status: IntegrationStatus, accessToken: string | null = 'token', isActive = true): SendingFacts => ({ isActive, accessToken, status })
 
   t.equal(judge(null, false), 'not_connected')
-  t.equal(judge(null, true), 'legacy_pit')
+  t.equal(judge(null, true), 'legacy_pit', 'only a client without any integration, past or present')
   for (const fallback of [false, true]) {
     t.equal(judge(row('active'), fallback), 'oauth')
     t.equal(judge(row('location_inactive'), fallback), 'oauth', 'a paused location is retried by the sender, not refused here')
     t.equal(judge(row('revoked'), fallback), 'oauth')
     t.equal(judge(row('needs_reauth'), fallback), 'needs_reauth')
-    t.equal(judge(row('needs_reauth', null), fallback), fallback ? 'needs_reauth' : 'not_connected')
-    t.equal(judge(row('active', 'token', false), fallback), fallback ? 'legacy_pit' : 'not_connected', 'an inactive integration is a past one')
+    t.equal(judge(row('needs_reauth', null), fallback), 'needs_reauth')
+    t.equal(judge(row('needs_reauth', null, false), fallback), 'needs_reauth', 'a broken connection, ended: reconnect, never the PIT')
+    t.equal(judge(row('active', 'token', false), fallback), 'not_connected', 'an inactive integration is a past one: the client must connect again')
+    t.equal(judge(row('revoked', null, false), fallback), 'not_connected', 'disconnected or uninstalled: never the PIT')
+    t.equal(judge(row('active', null), fallback), 'not_connected')
   }
-  t.equal(judge(row('active', null), false), 'not_connected')
-  t.equal(judge(row('active', null), true), 'legacy_pit')
   const integration = row('active')
   t.same(sendingAccess(integration, { legacyPitFallback: false }), { kind: 'oauth', integration })
+})
+
+t.test('findForSending: the active integration, else the newest past one, else null; so a disconnected client is never sent with the PIT', async (t) => {
+  const repo = new IntegrationsRepository(db.db, new TokenCipher([{ id: 'k1', key: randomBytes(32) }]))
+  const connection = { locationId: 'loc-h', userType: 'Location', scopes: [], accessToken: 'a', refreshToken: 'r', expiresAt: new Date(Date.now() + 86_400_000) }
+  t.equal(await repo.findForSending('history-never'), null)
+  t.equal(sendingAccess(await repo.findForSending('history-never'), { legacyPitFallback: true }).kind, 'legacy_pit')
+
+  const first = await repo.replaceActive('history-left', connection)
+  const second = await repo.replaceActive('history-left', { ...connection, locationId: 'loc-h2' })
+  t.equal((await repo.findForSending('history-left'))?.id, second.id, 'the active one')
+  await repo.deactivate('history-left')
+  const past = await repo.findForSending('history-left')
+  t.equal(past?.id, second.id, 'the newest past one, not the first')
+  t.not(past?.id, first.id)
+  t.same(sendingAccess(past, { legacyPitFallback: true }), { kind: 'refused', code: 'not_connected' })
 })

@@ -100,10 +100,11 @@ export class GhlClient {
     return answer
   }
 
-  async searchContacts ({ accessToken, locationId, query, pageLimit = 20 }: Authorized & { locationId: string, query: string, pageLimit?: number }): Promise<GhlAnswer<ContactSearchResult>> {
+  /** One page (`page` from 1, `pageLimit` per page) of the contacts matching `query`; `total` counts them all. */
+  async searchContacts ({ accessToken, locationId, query, page = 1, pageLimit = 20 }: Authorized & { locationId: string, query: string, page?: number, pageLimit?: number }): Promise<GhlAnswer<ContactSearchResult>> {
     const answer = await this.call<ContactSearchResult>({
       operation: 'searchContacts', method: 'POST', path: '/contacts/search', version: GHL_VERSIONS.contacts,
-      accessToken, json: { locationId, pageLimit, query },
+      accessToken, json: { locationId, page, pageLimit, query },
     })
     return { ...answer, data: { ...answer.data, contacts: Array.isArray(answer.data?.contacts) ? answer.data.contacts : [] } }
   }

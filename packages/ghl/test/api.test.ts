@@ -22,6 +22,21 @@ t.test('searchContacts finds contacts of the location by name, and only of that 
   t.same(none.data.contacts, [])
 })
 
+t.test('searchContacts pages as HighLevel\'s standard pagination: page (from 1) of pageLimit, total counting every match', async (t) => {
+  const { client, sandbox, connect } = await harness(t)
+  const added = Array.from({ length: 25 }, (_, i) => sandbox.control.addContact({ locationId: SUNRISE, name: `Pager Person ${i}` }).id)
+  const { access_token: accessToken } = await connect()
+  const pages = []
+  for (let page = 1; page <= 3; page++) pages.push((await client.searchContacts({ accessToken, locationId: SUNRISE, query: 'pager person', page, pageLimit: 10 })).data)
+  t.same(pages.map((p) => p.contacts.length), [10, 10, 5])
+  t.same(pages.map((p) => p.total), [25, 25, 25])
+  t.same(pages.flatMap((p) => p.contacts.map((c) => c.id)), added, 'every match once, in a stable order')
+  const past = await client.searchContacts({ accessToken, locationId: SUNRISE, query: 'pager person', page: 4, pageLimit: 10 })
+  t.same(past.data.contacts, [], 'past the last page: none')
+  const refused = await failure(() => client.searchContacts({ accessToken, locationId: SUNRISE, query: 'pager person', page: 0 }))
+  t.match(refused, { status: 422 })
+})
+
 t.test('findContactByPhone answers the contact with that number, or null', async (t) => {
   const { client, connect } = await harness(t)
   const { access_token: accessToken } = await connect()

@@ -16,6 +16,7 @@ t.test('every request the client sends and every answer the sandbox gives confor
   await client.refreshToken({ refreshToken: tokens.refresh_token ?? '' })
   await client.getLocation({ accessToken, locationId: SUNRISE })
   await client.searchContacts({ accessToken, locationId: SUNRISE, query: 'jane' })
+  await client.searchContacts({ accessToken, locationId: SUNRISE, query: 'o', page: 2, pageLimit: 1 })
   await client.findContactByPhone({ accessToken, locationId: SUNRISE, phone: '+15550100001' })
   await client.upsertContact({ accessToken, locationId: SUNRISE, phone: '+15550108888', name: 'New Person' })
   await client.sendSms({ accessToken, contactId: JANE, message: 'hello' })

@@ -1,7 +1,7 @@
 /**
  * Which token a client's HighLevel calls use: its own OAuth token through the one refresh path,
  * or, during the seed's migration phases (GHL_LEGACY_PIT_FALLBACK on), the legacy Private
- * Integration Token for a client that has not connected yet. Which of the two is the domain's
+ * Integration Token for a client that never connected (one whose connection ended must reconnect). Which of the two is the domain's
  * rule (`sendingAccess` in @ghl-connect/db); this only carries it out and warns.
  */
 import type { Integration } from '@ghl-connect/db'
@@ -27,7 +27,7 @@ export class Credentials {
     // The rule answers legacy_pit only when the fallback is on, that is when a legacy PIT is configured.
     const pit = this.legacyPit!
     this.logger.warn({ clientId, locationId: pit.locationId, deprecation: 'legacy_pit' },
-      'sending with the legacy Private Integration Token: this client has not connected GoHighLevel by OAuth yet; the fallback goes away when GHL_LEGACY_PIT_FALLBACK is turned off')
+      'sending with the legacy Private Integration Token: this client has never connected GoHighLevel by OAuth; the fallback goes away when GHL_LEGACY_PIT_FALLBACK is turned off')
     return { kind: 'legacy_pit', clientId, locationId: pit.locationId, accessToken: pit.token }
   }
 }

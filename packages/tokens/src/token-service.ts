@@ -8,7 +8,7 @@
 import type { Redis } from 'ioredis'
 import type { RedisKeys } from '@ghl-connect/redis-keys'
 import { sendingAccess, type Integration, type IntegrationsRepository, type SendingRefusal } from '@ghl-connect/db'
-import { conflict, isAppError, sendingRefused, unavailable } from '@ghl-connect/errors'
+import { conflict, sendingRefused, unavailable } from '@ghl-connect/errors'
 import type { Logger } from '@ghl-connect/logging'
 import { RedisLock } from './lock.ts'
 
@@ -75,20 +75,16 @@ export class TokenService {
 
   /**
    * How the client sends now, by the one rule (`sendingAccess`): its own token, fresh, or the
-   * legacy Private Integration Token when the fallback is on and it has no OAuth connection.
+   * legacy Private Integration Token when the fallback is on and the client never connected.
+   * A client disconnected while its token was being refreshed is refused (not_connected), never
+   * moved to the PIT.
    */
   async forSending (clientId: string, opts: { legacyPitFallback: boolean }): Promise<{ kind: 'oauth', integration: Integration } | { kind: 'legacy_pit' }> {
-    const integration = await this.opts.integrations.findByClient(clientId)
+    const integration = await this.opts.integrations.findForSending(clientId)
     const access = sendingAccess(integration, opts)
     if (access.kind === 'refused') throw refusal(access.code, integration)
     if (access.kind === 'legacy_pit') return access
-    try {
-      return { kind: 'oauth', integration: await this.fresh(access.integration) }
-    } catch (err) {
-      // Disconnected while its token was being refreshed: judged again as a client without a connection.
-      if (isAppError(err) && err.code === 'not_connected' && sendingAccess(null, opts).kind === 'legacy_pit') return { kind: 'legacy_pit' }
-      throw err
-    }
+    return { kind: 'oauth', integration: await this.fresh(access.integration) }
   }
 
   /**

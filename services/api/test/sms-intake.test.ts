@@ -67,6 +67,30 @@ t.test('with the legacy PIT fallback on, a client without OAuth is accepted', as
   t.equal(res.statusCode, 202)
 })
 
+t.test('with the legacy PIT fallback on, a client whose connection ended (disconnected, uninstalled, broken) is refused, not sent with the PIT', async (t) => {
+  const api = await buildTestApi(t, { GHL_LEGACY_PIT_FALLBACK: 'true', GHL_LEGACY_PIT_TOKEN: 'pit-legacy-token-value', GHL_LEGACY_LOCATION_ID: 'sbxLocation000000001' })
+  const { integrations } = api.app.runtime
+  await connect(api, 'disconnected-client')
+  await integrations.deactivate('disconnected-client')
+  const disconnected = await post(api, { clientId: 'disconnected-client', to: { contactId: 'abc' }, message: 'Hi' })
+  t.equal(disconnected.statusCode, 409)
+  t.same(disconnected.json(), { error: 'not_connected', message: NOT_CONNECTED_MESSAGE })
+
+  await connect(api, 'uninstalled-client')
+  await integrations.deactivateUninstalled({ locationId: 'sbxLocation000000001' }, new Date(), async () => {})
+  t.equal((await post(api, { clientId: 'uninstalled-client', to: { contactId: 'abc' }, message: 'Hi' })).json().error, 'not_connected')
+
+  await connect(api, 'broken-client')
+  const broken = (await integrations.findByClient('broken-client'))!
+  await integrations.recordRefreshFailure(broken.id, broken.tokenVersion, { error: 'invalid_grant', status: 'needs_reauth' })
+  const reauth = await post(api, { clientId: 'broken-client', to: { contactId: 'abc' }, message: 'Hi' })
+  t.equal(reauth.statusCode, 409)
+  t.equal(reauth.json().error, 'needs_reauth')
+  const [stored] = await api.db.sql`select count(*)::int as n from sms_messages`
+  t.equal(stored?.n, 0, 'nothing stored for any of them')
+  t.equal(await api.app.runtime.queues.sms.count(), 0, 'nothing queued')
+})
+
 t.test('bad input is a 400 naming the field and the rule, never a 500', async (t) => {
   const api = await buildTestApi(t)
   await connect(api, 'client-v')

@@ -61,11 +61,16 @@ export function webhookPayload (
   type: WebhookType,
   context: { appId: string, locationId?: string, companyId: string, companyName?: string, now: number },
 ): Record<string, unknown> {
-  const common = { type, appId: context.appId, companyId: context.companyId, timestamp: new Date(context.now).toISOString(), webhookId: randomUUID() }
+  const delivery = { timestamp: new Date(context.now).toISOString(), webhookId: randomUUID() }
   const where = context.locationId ? { locationId: context.locationId } : {}
-  if (type === 'UNINSTALL') return { ...common, ...where }
+  // As HighLevel's examples show it: a location-level UNINSTALL names the location, an
+  // agency-level one only the company (README: what its docs leave open).
+  if (type === 'UNINSTALL') return { type, appId: context.appId, ...(context.locationId ? where : { companyId: context.companyId }), ...delivery }
   return {
-    ...common,
+    type,
+    appId: context.appId,
+    companyId: context.companyId,
+    ...delivery,
     ...where,
     installType: context.locationId ? 'Location' : 'Company',
     userId: 'sbxUser0000000000001',

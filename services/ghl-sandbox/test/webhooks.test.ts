@@ -1,4 +1,6 @@
 import { createPublicKey, generateKeyPairSync, verify } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { createServer, type IncomingMessage } from 'node:http'
 import type { Test } from 'tap'
 import t from 'tap'
@@ -52,6 +54,39 @@ t.test('UNINSTALL through the control API carries type, appId, locationId, times
   const [a, b] = hooks.received.map((r) => JSON.parse(String(r.raw)))
   t.match(a, { type: 'UNINSTALL', appId: 'app-1', locationId: SUNRISE })
   t.not(a.webhookId, b.webhookId)
+})
+
+/**
+ * HighLevel's own page for the event (test/ghl-docs/AppUninstall.md, copied unchanged from
+ * GoHighLevel/highlevel-api-docs, CC0): its JSON schema and its two examples.
+ */
+function documentedUninstall () {
+  const page = readFileSync(fileURLToPath(new URL('./ghl-docs/AppUninstall.md', import.meta.url)), 'utf8')
+  const blocks = [...page.matchAll(/```json[^\n]*\n([\s\S]*?)```/g)].map((m) => JSON.parse(m[1] ?? ''))
+  const [schema, location, agency] = blocks as [{ properties: Record<string, { type: string }> }, Record<string, unknown>, Record<string, unknown>]
+  return { schema, examples: { location, agency } }
+}
+// Not in the page's schema, but in every delivery (ghl-api.md; the receiver's replay checks need them).
+const DOCS_SILENT = ['timestamp', 'webhookId']
+
+t.test('contract: UNINSTALL, location- and agency-level, has the fields of HighLevel\'s examples with the documented types', async (t) => {
+  const { control } = await listening(t)
+  const hooks = await receiver(t)
+  const { schema, examples } = documentedUninstall()
+  t.match(examples.agency, { type: 'UNINSTALL' })
+  t.notOk('locationId' in examples.agency, 'the docs: an agency-level UNINSTALL names only the company')
+
+  await control.sendWebhook({ url: hooks.url, type: 'UNINSTALL', locationId: SUNRISE })
+  await control.sendWebhook({ url: hooks.url, type: 'UNINSTALL', companyId: 'sbxCompany0000000001' })
+  const [location, agency] = hooks.received.map((r) => JSON.parse(String(r.raw)) as Record<string, unknown>)
+  for (const [level, sent, example] of [['location', location, examples.location], ['agency', agency, examples.agency]] as const) {
+    const fields = Object.keys(sent ?? {}).filter((k) => !DOCS_SILENT.includes(k)).sort()
+    t.same(fields, Object.keys(example).sort(), `${level}-level: the example's fields, no more`)
+    for (const k of fields) t.equal(typeof sent?.[k], schema.properties[k]?.type, `${level}-level ${k} is a ${schema.properties[k]?.type}`)
+    t.ok(Date.parse(String(sent?.timestamp)) && typeof sent?.webhookId === 'string', `${level}-level carries a timestamp and a webhookId`)
+  }
+  t.match(agency, { type: 'UNINSTALL', appId: 'app-1', companyId: 'sbxCompany0000000001' })
+  t.match(location, { type: 'UNINSTALL', appId: 'app-1', locationId: SUNRISE })
 })
 
 t.test('overrides and a forged signature go out as asked, for testing the receiver\'s refusals', async (t) => {

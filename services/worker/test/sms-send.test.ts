@@ -1,7 +1,7 @@
 import t from 'tap'
 import { createWorld, HARBOR, JANE, settled, SUNRISE } from './helper.ts'
 
-const world = await createWorld(t, { SMS_MAX_ATTEMPTS: '3' })
+const world = await createWorld(t, { SMS_MAX_ATTEMPTS: '3' }, { record: true })
 const { sandbox } = world
 await world.startInProcess()
 await world.connect('sunrise', { locationId: SUNRISE })
@@ -34,17 +34,48 @@ t.test('a phone number is found in the location, or the contact is created', asy
   t.equal(sandbox.control.messages().find((m) => m.body === 'New')?.toNumber, '+15557770001')
 })
 
-t.test('a name must match exactly one contact: none and several fail with what to do', async (t) => {
+t.test('a name must be exactly one contact\'s full name: none and several fail with what to do', async (t) => {
   const one = await settled(world, (await world.submit('sunrise', { name: 'Jane Doe' }, 'By name')).id)
   t.equal(one.status, 'sent')
   t.equal(sandbox.control.messages().find((m) => m.body === 'By name')?.contactId, JANE)
+  const anyCase = await settled(world, (await world.submit('sunrise', { name: '  jane   DOE ' }, 'Any case')).id)
+  t.equal(sandbox.control.messages().find((m) => m.body === 'Any case')?.contactId, JANE, 'trimmed, inner spaces collapsed, any case')
+  t.equal(anyCase.status, 'sent')
 
   const none = await settled(world, (await world.submit('sunrise', { name: 'Nobody Here' })).id)
   t.match(none, { status: 'failed', errorCode: 'contact_not_found', errorMessage: /No contact named "Nobody Here".*phone number or a contact id/ })
 
-  sandbox.control.addContact({ locationId: HARBOR, name: 'Maria Lopez', phone: '+15550200009' })
-  const several = await settled(world, (await world.submit('harbor', { name: 'Maria' })).id)
-  t.match(several, { status: 'failed', errorCode: 'ambiguous_contact', errorMessage: /2 contacts match "Maria": .*Maria Garcia.*Maria Lopez.*contact id or phone number/ })
+  sandbox.control.addContact({ locationId: HARBOR, name: 'Sam Rivera', phone: '+15550200010' })
+  sandbox.control.addContact({ locationId: HARBOR, name: 'sam rivera', phone: '+15550200011' })
+  const several = await settled(world, (await world.submit('harbor', { name: 'Sam Rivera' })).id)
+  t.match(several, { status: 'failed', errorCode: 'ambiguous_contact', errorMessage: /More than one contact is named "Sam Rivera": .*contact id or phone number/ })
+})
+
+t.test('a partial match is no match: "Jo" with only "Joanna Smith" is contact_not_found, nothing sent', async (t) => {
+  sandbox.control.addContact({ locationId: HARBOR, name: 'Joanna Smith', phone: '+15550200020' })
+  const row = await settled(world, (await world.submit('harbor', { name: 'Jo' }, 'Not to Joanna')).id)
+  t.match(row, { status: 'failed', errorCode: 'contact_not_found', errorMessage: /No contact named "Jo"/ })
+  t.same(sandbox.control.messages().filter((m) => m.body === 'Not to Joanna'), [])
+})
+
+t.test('every page of the search is read: an exact match on page 3 is found, and each page is a call of the location\'s budget', async (t) => {
+  const crowd = 'sbxLocationCrowd0001'
+  sandbox.control.addLocation({ id: crowd, name: 'Crowded Clinic' })
+  for (let i = 1; i <= 230; i++) sandbox.control.addContact({ locationId: crowd, name: `Alex Morgan ${String(i).padStart(3, '0')}` })
+  const alex = sandbox.control.addContact({ locationId: crowd, name: 'Alex Morgan', phone: '+15550300001' })
+  await world.connect('crowded', { locationId: crowd })
+  sandbox.control.recorded.length = 0
+  const row = await settled(world, (await world.submit('crowded', { name: 'Alex Morgan' }, 'Found on page 3')).id)
+  t.equal(row.status, 'sent')
+  t.equal(sandbox.control.messages().find((m) => m.body === 'Found on page 3')?.contactId, alex.id)
+  const searches = sandbox.control.recorded.filter((e) => e.url.startsWith('/contacts/search') && e.method === 'POST')
+  t.same(searches.map((e) => (e.body as { page: number }).page), [1, 2, 3], 'three pages of 100')
+  const log = await world.redis.zrange(world.keys.locationRateLog(crowd), 0, -1)
+  t.equal(log.length, 4, 'three searches and the send, each taken from the location\'s budget')
+
+  for (let i = 1; i <= 2; i++) sandbox.control.addContact({ locationId: crowd, name: 'ALEX MORGAN', phone: `+1555030010${i}` })
+  const two = await settled(world, (await world.submit('crowded', { name: 'Alex Morgan' })).id)
+  t.match(two, { status: 'failed', errorCode: 'ambiguous_contact' }, 'a second exact match, pages later, makes it ambiguous')
 })
 
 t.test('a 429 from HighLevel: sent later, and the wait is not an attempt', async (t) => {

@@ -15,24 +15,26 @@ export type SendingRefusal = 'not_connected' | 'needs_reauth'
 
 export type SendingAccess<I extends SendingFacts = Integration> =
   | { kind: 'oauth', integration: I }
-  /** No OAuth connection, but the seed's migration phases send with the legacy Private Integration Token. */
+  /** A client that never connected, while the seed's migration phases send with the legacy Private Integration Token. */
   | { kind: 'legacy_pit' }
   | { kind: 'refused', code: SendingRefusal }
 
 /**
- * `integration` is the client's integration as stored (null when it has none). An inactive one is
- * a past connection and counts as none. The legacy PIT stands in only for a client without an
- * OAuth token; a connection HighLevel revoked (needs_reauth) is refused even with the fallback on:
- * the client must reconnect, and sending with another token would hide that.
+ * `integration` is what `IntegrationsRepository.findForSending` reads: the client's active
+ * integration, else its newest past one; null only when the client never connected. The legacy
+ * PIT stands in only for a client that never connected: one whose connection was disconnected,
+ * uninstalled or replaced and ended (an inactive row), or is broken, must reconnect, and sending
+ * with another token (another sub-account's) would hide that. A connection HighLevel revoked
+ * (needs_reauth) is refused as such, active or not.
  */
 export function sendingAccess<I extends SendingFacts> (integration: I | null, opts: { legacyPitFallback: false }): Exclude<SendingAccess<I>, { kind: 'legacy_pit' }>
 export function sendingAccess<I extends SendingFacts> (integration: I | null, opts: { legacyPitFallback: boolean }): SendingAccess<I>
 export function sendingAccess<I extends SendingFacts> (integration: I | null, opts: { legacyPitFallback: boolean }): SendingAccess<I> {
-  const current = integration?.isActive ? integration : null
+  if (!integration) return opts.legacyPitFallback ? { kind: 'legacy_pit' } : { kind: 'refused', code: 'not_connected' }
+  if (integration.status === 'needs_reauth') return { kind: 'refused', code: 'needs_reauth' }
   // An empty token cannot be stored (the column holds its ciphertext), so this is `is not null`.
-  if (!current?.accessToken && !opts.legacyPitFallback) return { kind: 'refused', code: 'not_connected' }
-  if (current?.status === 'needs_reauth') return { kind: 'refused', code: 'needs_reauth' }
-  return current?.accessToken ? { kind: 'oauth', integration: current } : { kind: 'legacy_pit' }
+  if (!integration.isActive || !integration.accessToken) return { kind: 'refused', code: 'not_connected' }
+  return { kind: 'oauth', integration }
 }
 
 /**

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { and, asc, eq, gt, isNotNull, lt, ne, or, sql } from 'drizzle-orm'
+import { and, asc, desc, eq, gt, inArray, isNotNull, lt, lte, ne, or, sql } from 'drizzle-orm'
 import type { Database } from '../database.ts'
 import { ghlIntegrations, type IntegrationRow, type IntegrationStatus } from '../schema/index.ts'
 import type { TokenCipher } from '../token-cipher.ts'
@@ -34,6 +34,9 @@ export interface Replacement {
   integration: Integration
   previousLocationId: string | null
 }
+
+/** A connection an UNINSTALL ended; `clientId` is empty for an unclaimed install. */
+export interface UninstalledIntegration { id: string, clientId: string, locationId: string }
 
 export interface ExpiringIntegration { id: string, clientId: string, expiresAt: Date }
 
@@ -73,6 +76,20 @@ export class IntegrationsRepository {
     if (!clientId) return null
     const [row] = await this.activeByClient.execute({ clientId })
     return row ? this.open(row) : null
+  }
+
+  /**
+   * What the sending rule reads of a client (`sendingAccess`): its active integration, else its
+   * newest past one, so a client whose connection ended is told apart from one that never
+   * connected; null only for the latter. The active read is the prepared one; the history is read
+   * only when there is none.
+   */
+  async findForSending (clientId: string): Promise<Integration | null> {
+    const active = await this.findByClient(clientId)
+    if (active || !clientId) return active
+    const [past] = await this.db.select().from(ghlIntegrations).where(eq(ghlIntegrations.clientId, clientId))
+      .orderBy(desc(ghlIntegrations.connectedAt)).limit(1)
+    return past ? this.open(past) : null
   }
 
   async findById (id: string): Promise<Integration | null> {
@@ -188,11 +205,28 @@ export class IntegrationsRepository {
     return rows.length > 0
   }
 
-  /** HighLevel said the app was uninstalled from this location: every active row for it goes. */
-  async deactivateLocation (locationId: string, status: IntegrationStatus = 'revoked'): Promise<Array<{ id: string, clientId: string }>> {
-    return this.db.update(ghlIntegrations).set(this.deactivation(status))
-      .where(and(eq(ghlIntegrations.locationId, locationId), eq(ghlIntegrations.isActive, true)))
-      .returning({ id: ghlIntegrations.id, clientId: ghlIntegrations.clientId })
+  /**
+   * HighLevel said the app was uninstalled from a location, or from a whole company (every
+   * location of it): the active rows there connected no later than `uninstalledAt` go. A
+   * connection made after the uninstall is newer than it and stays (a retried, old UNINSTALL
+   * must not end it). `beforeCommit` runs inside the transaction, with the rows locked: if it
+   * throws (the CRM could not be told), nothing changes and a retry does it all again.
+   */
+  async deactivateUninstalled (scope: { locationId: string } | { companyId: string }, uninstalledAt: Date,
+    beforeCommit: (removed: UninstalledIntegration[]) => Promise<void>): Promise<UninstalledIntegration[]> {
+    const t = ghlIntegrations
+    const where = and(
+      'locationId' in scope ? eq(t.locationId, scope.locationId) : eq(t.companyId, scope.companyId),
+      eq(t.isActive, true),
+      lte(t.connectedAt, uninstalledAt),
+    )
+    return this.db.transaction(async (tx) => {
+      const removed = await tx.select({ id: t.id, clientId: t.clientId, locationId: t.locationId }).from(t).where(where).for('update')
+      if (removed.length === 0) return removed
+      await beforeCommit(removed)
+      await tx.update(t).set(this.deactivation('revoked')).where(inArray(t.id, removed.map((r) => r.id)))
+      return removed
+    })
   }
 
   /**

@@ -36,12 +36,11 @@ export class SmsIntake {
       const earlier = await this.messages.findByIdempotencyKey(clientId, idempotencyKey)
       if (earlier) return this.repeated(earlier, to, request.message)
     }
-    const integration = await this.integrations.findByClient(clientId)
-    const access = sendingAccess(integration, { legacyPitFallback: this.opts.legacyPitFallback })
+    const access = sendingAccess(await this.integrations.findForSending(clientId), { legacyPitFallback: this.opts.legacyPitFallback })
     if (access.kind === 'refused') throw sendingRefused(access.code)
 
     const { message, created } = await this.messages.insertOnce({
-      clientId, integrationId: integration?.id ?? null, idempotencyKey: idempotencyKey ?? null, to, body: request.message,
+      clientId, integrationId: access.kind === 'oauth' ? access.integration.id : null, idempotencyKey: idempotencyKey ?? null, to, body: request.message,
     })
     if (!created) return this.repeated(message, to, request.message)
     return this.queued(message)

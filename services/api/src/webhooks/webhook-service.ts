@@ -1,15 +1,23 @@
 /**
  * HighLevel's app webhooks: verified over the raw bytes, inside a 5-minute window, once per
- * webhookId, for this app only. UNINSTALL deactivates the location's integration.
+ * webhookId, for this app only. UNINSTALL deactivates the location's integrations, or every
+ * integration of the company when it names only a company (an agency-level uninstall), except
+ * connections made after the UNINSTALL's timestamp.
+ *
+ * HighLevel delivers a webhook again only when it is answered 429: so once an event is verified,
+ * failing to record or act on it (PostgreSQL or Redis unreachable) answers 429 `retry_later`,
+ * never 5xx, which would drop it for good. An unverified or malformed webhook keeps its 4xx.
  */
 import type { KeyObject } from 'node:crypto'
-import type { IntegrationsRepository, WebhookReceiptsRepository } from '@ghl-connect/db'
-import { badRequest, conflict, forbidden, unauthorized } from '@ghl-connect/errors'
+import type { IntegrationsRepository, UninstalledIntegration, WebhookReceiptsRepository } from '@ghl-connect/db'
+import { badRequest, conflict, forbidden, isAppError, tooManyRequests, unauthorized } from '@ghl-connect/errors'
 import type { Logger } from '@ghl-connect/logging'
 import type { ConnectionEvent } from '@ghl-connect/tokens'
 import { verifyWebhookSignature } from './webhook-signature.ts'
 
 export const WEBHOOK_WINDOW_MS = 5 * 60_000
+/** A hint only: HighLevel retries on its own schedule (about every 10 minutes). */
+export const WEBHOOK_RETRY_AFTER_SECONDS = 60
 
 interface AppWebhook {
   type: string
@@ -44,6 +52,9 @@ export class WebhookService {
     if (!event || typeof event !== 'object' || typeof event.type !== 'string' || typeof event.webhookId !== 'string' || !event.webhookId) {
       throw badRequest('invalid_webhook', 'The webhook needs a type and a webhookId.')
     }
+    if ([event.locationId, event.companyId].some((id) => id !== undefined && typeof id !== 'string')) {
+      throw badRequest('invalid_webhook', 'The webhook\'s locationId and companyId must be strings when present.')
+    }
     if (event.appId !== this.appId) {
       this.logger.warn({ appId: event.appId, type: event.type }, 'webhook for another app ignored')
       throw forbidden('foreign_app', `This endpoint serves app ${this.appId}; the webhook names another app.`)
@@ -52,25 +63,48 @@ export class WebhookService {
     if (!Number.isFinite(at) || Math.abs(now - at) > WEBHOOK_WINDOW_MS) {
       throw badRequest('stale_webhook', 'The webhook timestamp is missing or more than 5 minutes from now; replays are refused.')
     }
-    const duplicate = () => conflict('duplicate_webhook', `Webhook ${event.webhookId} was already received.`)
-    if (await this.receipts.seen(event.webhookId)) throw duplicate()
+    try {
+      return await this.process(event, event.webhookId, new Date(at))
+    } catch (err) {
+      if (isAppError(err)) throw err
+      this.logger.error({ err, type: event.type, webhookId: event.webhookId }, 'verified webhook not processed; HighLevel is asked to deliver it again')
+      throw tooManyRequests('retry_later', 'The webhook could not be recorded or acted on just now; deliver it again later.', WEBHOOK_RETRY_AFTER_SECONDS)
+    }
+  }
+
+  private async process (event: AppWebhook, webhookId: string, at: Date): Promise<'processed' | 'recorded'> {
+    const duplicate = () => conflict('duplicate_webhook', `Webhook ${webhookId} was already received.`)
+    if (await this.receipts.seen(webhookId)) throw duplicate()
 
     // Act first, record after: if acting fails, HighLevel's retry is processed instead of refused
     // as a duplicate. Acting twice on a concurrent duplicate is harmless (deactivation is idempotent).
-    const uninstalled = event.type === 'UNINSTALL' && event.locationId ? await this.uninstall(event.locationId) : false
-    if (!await this.receipts.recordOnce({ webhookId: event.webhookId, type: event.type, locationId: event.locationId, companyId: event.companyId })) {
+    const uninstalled = event.type === 'UNINSTALL' ? await this.uninstall(event, at) : false
+    if (!await this.receipts.recordOnce({ webhookId, type: event.type, locationId: event.locationId, companyId: event.companyId })) {
       throw duplicate()
     }
-    this.logger.info({ type: event.type, locationId: event.locationId }, 'webhook recorded')
+    this.logger.info({ type: event.type, locationId: event.locationId, companyId: event.companyId }, 'webhook recorded')
     return uninstalled ? 'processed' : 'recorded'
   }
 
-  private async uninstall (locationId: string): Promise<true> {
-    const removed = await this.integrations.deactivateLocation(locationId, 'revoked')
-    this.logger.info({ locationId, integrations: removed.length }, 'app uninstalled from location')
-    for (const r of removed) {
-      if (r.clientId) await this.onEvent({ type: 'connection.broken', clientId: r.clientId, locationId, reason: 'uninstalled' })
+  /**
+   * A location-level UNINSTALL names the location; an agency-level one only the company. The CRM
+   * is told (`connection.broken`, reason `uninstalled`) before the rows are committed inactive, so
+   * a failure to tell it changes nothing and HighLevel's retry does both again.
+   */
+  private async uninstall (event: AppWebhook, at: Date): Promise<boolean> {
+    const scope = event.locationId ? { locationId: event.locationId } : event.companyId ? { companyId: event.companyId } : null
+    if (!scope) {
+      this.logger.warn({ type: event.type }, 'UNINSTALL names neither a location nor a company; recorded only')
+      return false
     }
-    return true
+    const tell = async (removed: UninstalledIntegration[]) => {
+      for (const r of removed) {
+        if (r.clientId) await this.onEvent({ type: 'connection.broken', clientId: r.clientId, locationId: r.locationId, reason: 'uninstalled' })
+      }
+    }
+    const removed = await this.integrations.deactivateUninstalled(scope, at, tell)
+    this.logger.info({ ...scope, integrations: removed.length },
+      removed.length > 0 ? 'app uninstalled' : 'UNINSTALL recorded; no active connection there is older than it')
+    return removed.length > 0
   }
 }

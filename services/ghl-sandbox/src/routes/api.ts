@@ -51,15 +51,19 @@ export function apiRoutes (app: FastifyInstance, ctx: SandboxContext): void {
     const body = (request.body ?? {}) as Record<string, unknown>
     const locationId = str(body.locationId)
     const pageLimit = body.pageLimit === undefined ? 20 : body.pageLimit
+    const page = body.page === undefined ? 1 : body.page
     const problems = [
       ...(locationId ? [] : ['locationId must be a string']),
       ...(typeof pageLimit === 'number' && Number.isInteger(pageLimit) && pageLimit >= 1 && pageLimit <= 500 ? [] : ['pageLimit must be an integer between 1 and 500']),
+      ...(typeof page === 'number' && Number.isInteger(page) && page >= 1 ? [] : ['page must be an integer, 1 or more']),
       ...(body.query === undefined || typeof body.query === 'string' ? [] : ['query must be a string']),
     ]
     if (problems.length > 0) return sendGhlError(reply, 422, problems)
     if (!canReach(ctx, grant, locationId ?? '')) return sendGhlError(reply, 403, MESSAGES.location)
+    // Standard pagination: `page` (from 1) of `pageLimit` contacts; `total` counts every match.
     const found = state.searchContacts(locationId ?? '', str(body.query) ?? '')
-    return { contacts: found.slice(0, pageLimit as number).map(contactView), total: found.length, traceId: randomUUID() }
+    const from = ((page as number) - 1) * (pageLimit as number)
+    return { contacts: found.slice(from, from + (pageLimit as number)).map(contactView), total: found.length, traceId: randomUUID() }
   })
 
   app.get<{ Querystring: Record<string, string | undefined> }>('/contacts/search/duplicate', async (request, reply) => {

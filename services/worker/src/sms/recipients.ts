@@ -1,6 +1,6 @@
 /**
  * Turns the recipient the CRM gave into a HighLevel contact id: a contact id as given; a phone
- * number found (or created) in the location; a name searched, which must match exactly one contact.
+ * number found (or created) in the location; a name, which must be exactly one contact's full name.
  */
 import type { Recipient } from '@ghl-connect/db'
 import type { GhlClient, GhlContact } from '@ghl-connect/ghl'
@@ -14,16 +14,42 @@ export class RecipientError extends Error {
   }
 }
 
-/** HighLevel calls a recipient may cost, for the location's rate limit (the send itself included). */
+/** The location's rate limit has no slot for the next search page soon: the job runs again in `delayMs`. */
+export class SearchPageDeferred extends Error {
+  override name = 'SearchPageDeferred'
+  constructor (readonly delayMs: number) {
+    super(`the next contact search page waits ${delayMs} ms for the location's rate limit`)
+  }
+}
+
+/**
+ * A name search reads up to SEARCH_MAX_PAGES pages of SEARCH_PAGE_LIMIT contacts (HighLevel's
+ * standard pagination: `page` from 1, `pageLimit`, `total`). When more contacts than that match
+ * the search, the name is refused as ambiguous: a match among those not read could be the one
+ * meant, or a second one.
+ */
+export const SEARCH_PAGE_LIMIT = 100
+export const SEARCH_MAX_PAGES = 10
+
+/**
+ * HighLevel calls a recipient costs before any page beyond a name search's first, for the
+ * location's rate limit (the send itself included). Each further page is reserved when it is
+ * needed (`beforePage` of `resolveContactId`).
+ */
 export function callsFor (to: Recipient): number {
   if ('contactId' in to) return 1
   if ('phone' in to) return 3 // find by phone, create when missing, send
-  return 2 // search, send
+  return 2 // the search's first page, send
 }
 
 const describe = (c: GhlContact) => [c.name ?? [c.firstName, c.lastName].filter(Boolean).join(' '), c.phone, c.id].filter(Boolean).join(' / ')
 
-export async function resolveContactId (ghl: GhlClient, metrics: Metrics | undefined, auth: { accessToken: string, locationId: string }, to: Recipient): Promise<string> {
+/** A name as compared: trimmed, inner whitespace collapsed, any case. */
+const normalName = (name: string) => name.trim().replace(/\s+/g, ' ').toLowerCase()
+const fullName = (c: GhlContact) => normalName(c.name ?? [c.firstName, c.lastName].filter(Boolean).join(' '))
+
+export async function resolveContactId (ghl: GhlClient, metrics: Metrics | undefined, auth: { accessToken: string, locationId: string }, to: Recipient,
+  beforePage: (page: number) => Promise<void> = async () => {}): Promise<string> {
   if ('contactId' in to) return to.contactId
   if ('phone' in to) {
     const found = await timeGhlCall(metrics, 'findContactByPhone', () => ghl.findContactByPhone({ ...auth, phone: to.phone }))
@@ -31,17 +57,33 @@ export async function resolveContactId (ghl: GhlClient, metrics: Metrics | undef
     const created = await timeGhlCall(metrics, 'upsertContact', () => ghl.upsertContact({ ...auth, phone: to.phone }))
     return created.data.contact.id
   }
-  const { data } = await timeGhlCall(metrics, 'searchContacts', () => ghl.searchContacts({ ...auth, query: to.name, pageLimit: 10 }))
-  const wanted = to.name.trim().toLowerCase()
-  const fullName = (c: GhlContact) => (c.name ?? [c.firstName, c.lastName].filter(Boolean).join(' ')).trim().toLowerCase()
-  // The search matches parts of names; an exact match among several is the one meant.
-  const exact = data.contacts.filter((c) => fullName(c) === wanted)
-  const candidates = exact.length > 0 ? exact : data.contacts
-  if (candidates.length === 1) return candidates[0]!.id
-  if (candidates.length === 0) {
-    throw new RecipientError('contact_not_found', `No contact named "${to.name}" in this GoHighLevel location; send a phone number or a contact id instead.`)
+  return contactNamed(ghl, metrics, auth, to.name, beforePage)
+}
+
+/** The one contact whose full name is `name` (any case), among every contact the search finds. */
+async function contactNamed (ghl: GhlClient, metrics: Metrics | undefined, auth: { accessToken: string, locationId: string }, name: string,
+  beforePage: (page: number) => Promise<void>): Promise<string> {
+  const query = name.trim().replace(/\s+/g, ' ')
+  const wanted = normalName(name)
+  const exact: GhlContact[] = []
+  let read = 0
+  for (let page = 1; page <= SEARCH_MAX_PAGES; page++) {
+    if (page > 1) await beforePage(page)
+    const { data } = await timeGhlCall(metrics, 'searchContacts', () => ghl.searchContacts({ ...auth, query, page, pageLimit: SEARCH_PAGE_LIMIT }))
+    exact.push(...data.contacts.filter((c) => fullName(c) === wanted))
+    read += data.contacts.length
+    // Two are enough to refuse; a short page, or `total` reached, is the end of the results.
+    const end = data.contacts.length < SEARCH_PAGE_LIMIT || (typeof data.total === 'number' && read >= data.total)
+    if (exact.length > 1 || end) return theOne(exact, query)
   }
-  const shown = candidates.slice(0, 5).map(describe).join('; ')
-  const more = candidates.length > 5 ? ` and ${candidates.length - 5} more` : ''
-  throw new RecipientError('ambiguous_contact', `${candidates.length} contacts match "${to.name}": ${shown}${more}. Send the contact id or phone number of the one you mean.`)
+  throw new RecipientError('ambiguous_contact', `More than ${SEARCH_MAX_PAGES * SEARCH_PAGE_LIMIT} contacts match "${query}", more than are compared, so which one is meant cannot be told; send the contact id or phone number of the one you mean.`)
+}
+
+function theOne (exact: GhlContact[], name: string): string {
+  if (exact.length === 1) return exact[0]!.id
+  if (exact.length === 0) {
+    throw new RecipientError('contact_not_found', `No contact named "${name}" in this GoHighLevel location (the full name must match, in any case); send a phone number or a contact id instead.`)
+  }
+  const shown = exact.slice(0, 5).map(describe).join('; ')
+  throw new RecipientError('ambiguous_contact', `More than one contact is named "${name}": ${shown}. Send the contact id or phone number of the one you mean.`)
 }

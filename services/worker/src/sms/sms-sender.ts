@@ -16,6 +16,7 @@
  * not answer, and dropping it would lose the message; that retry is the one place a duplicate
  * can happen.
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { OutboxFailure, OutboxMessage, SmsMessagesRepository } from '@ghl-connect/db'
 import { recipientOf } from '@ghl-connect/db'
 import type { GhlClient } from '@ghl-connect/ghl'
@@ -25,7 +26,7 @@ import type { CrmEventPublisher } from '@ghl-connect/queues'
 import type { SmsDispatcher } from '@ghl-connect/queues'
 import { withFreshToken, type Credential, type Credentials, type TokenService } from '@ghl-connect/tokens'
 import type { LocationRateLimiter } from '../rate-limits/location-rate-limiter.ts'
-import { callsFor, resolveContactId } from './recipients.ts'
+import { callsFor, resolveContactId, SearchPageDeferred } from './recipients.ts'
 import { recordSent } from './record-sent.ts'
 import type { RetryPolicy } from './retry-policy.ts'
 import { afterCountedAttempt, decideAfterPost, decideBeforePost, type NextStep } from './send-outcome.ts'
@@ -52,6 +53,8 @@ export interface SmsSenderDeps extends RetryPolicy {
 }
 
 const skipped: SendDecision = { kind: 'done', outcome: 'skipped' }
+/** Longer than this, a job does not hold its worker slot waiting for a search page's rate-limit slot. */
+const SEARCH_PAGE_MAX_WAIT_MS = 5_000
 
 export class SmsSender {
   constructor (private readonly deps: SmsSenderDeps) {}
@@ -82,10 +85,15 @@ export class SmsSender {
     }
 
     const withToken = withFreshToken(this.deps.tokens, credential)
+    const beforePage = (page: number) => this.reserveSearchPage(credential.locationId, message.id, page)
     let contactId: string
     try {
-      contactId = await withToken((token) => resolveContactId(ghl, metrics, token, to))
+      contactId = await withToken((token) => resolveContactId(ghl, metrics, token, to, beforePage))
     } catch (err) {
+      if (err instanceof SearchPageDeferred) {
+        metrics?.smsOutcomes.inc({ outcome: 'deferred', code: 'location_rate_limit' })
+        return { kind: 'later', delayMs: err.delayMs, reason: 'rate_limited' }
+      }
       return this.failedBeforePost(message, err, log)
     }
 
@@ -103,6 +111,21 @@ export class SmsSender {
     const stored = await recordSent(messages, this.deps.receipts, message.id, sent, log)
     log.info({ ghlMessageId: sent.messageId, via: credential.kind }, 'sms sent')
     return this.recordedSent(message, sent, stored, log)
+  }
+
+  /**
+   * A name search's further page is one more call of the location's budget, taken like the
+   * first: a slot soon is waited for here; a slot far off sends the job back to wait (its
+   * reservation kept for it under the same holder).
+   */
+  private async reserveSearchPage (locationId: string, messageId: string, page: number): Promise<void> {
+    const holder = `${messageId}:search-page-${page}`
+    for (;;) {
+      const wait = await this.deps.rateLimiter.reserve(locationId, holder, 1)
+      if (wait <= 0) return
+      if (wait > SEARCH_PAGE_MAX_WAIT_MS) throw new SearchPageDeferred(wait)
+      await sleep(wait)
+    }
   }
 
   private async recordedSent (message: OutboxMessage, sent: SentIds, stored: OutboxMessage | null, log: Logger): Promise<SendDecision> {

@@ -1,6 +1,7 @@
 /**
  * POST /api/ghl-oauth/webhooks (app.ts mounts this under the OAuth prefix: the URL HighLevel's app
- * settings name stays as it was). The checks live in webhooks/webhook-service.ts.
+ * settings name stays as it was). The checks live in webhooks/webhook-service.ts; a verified event
+ * that cannot be processed answers 429 `retry_later`, the one answer HighLevel delivers again.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { errorResponses } from '../../schemas/common.ts'
@@ -23,7 +24,7 @@ const webhooks: FastifyPluginAsyncTypebox = async (fastify) => {
       tags: ['oauth'],
       summary: 'HighLevel app webhooks (INSTALL, UNINSTALL), Ed25519-signed',
       headers: { type: 'object', properties: { 'x-ghl-signature': { type: 'string', maxLength: 512 } } },
-      response: { 200: WebhookReply, ...errorResponses(400, 401, 403, 409) },
+      response: { 200: WebhookReply, ...errorResponses(400, 401, 403, 409, 429) },
     },
   }, async (request) => {
     const signature = request.headers['x-ghl-signature']
