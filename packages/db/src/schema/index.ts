@@ -1,3 +1,5 @@
 export * from './integrations.ts'
 export * from './sms-messages.ts'
 export * from './webhook-receipts.ts'
+export * from './token-refresh-answers.ts'
+export * from './token-refresh-leases.ts'
