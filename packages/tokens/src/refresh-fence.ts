@@ -13,6 +13,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { Integration, TokenRefreshLeasesRepository } from '@ghl-connect/db'
+import type { Logger } from '@ghl-connect/logging'
 
 export interface FenceTimings {
   /** The token call's own deadline (TOKEN_CALL_TIMEOUT_MS). */
@@ -32,7 +33,7 @@ export interface FenceHold {
 export class RefreshFence {
   readonly leaseMs: number
 
-  constructor (private readonly leases: TokenRefreshLeasesRepository, private readonly timings: FenceTimings) {
+  constructor (private readonly leases: TokenRefreshLeasesRepository, private readonly timings: FenceTimings, private readonly logger: Logger) {
     this.leaseMs = timings.callTimeoutMs + timings.keepBudgetMs + timings.marginMs
   }
 
@@ -43,11 +44,15 @@ export class RefreshFence {
   async acquire (integration: Integration, waitMs: number): Promise<FenceHold | 'moved_on' | null> {
     const holder = randomBytes(16).toString('hex')
     const deadline = Date.now() + waitMs
-    for (;;) {
+    for (let tries = 0; ; tries++) {
       const askedAt = Date.now()
       const attempt = await this.leases.tryTake(integration.id, integration.tokenVersion, holder, this.leaseMs)
       if (attempt === 'taken') return this.hold(integration.id, holder, askedAt + this.leaseMs)
       if (attempt === 'moved_on') return 'moved_on'
+      if (tries === 0) {
+        // Callers reach the fence holding the Redis lock, and the lock outlives the lease: its key was lost.
+        this.logger.warn({ clientId: integration.clientId }, 'another process holds the refresh lease although this one holds the refresh lock (its Redis key was lost): waiting for it instead of spending the refresh token')
+      }
       if (Date.now() >= deadline) return null
       await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 100))
     }

@@ -83,7 +83,7 @@ export class TokenService {
 
   constructor (private readonly opts: TokenServiceOptions) {
     this.lock = new RedisLock(opts.redis)
-    this.fence = new RefreshFence(opts.refreshLeases, { callTimeoutMs: opts.callTimeoutMs, keepBudgetMs: KEEP_BUDGET_MS, marginMs: LEASE_MARGIN_MS })
+    this.fence = new RefreshFence(opts.refreshLeases, { callTimeoutMs: opts.callTimeoutMs, keepBudgetMs: KEEP_BUDGET_MS, marginMs: LEASE_MARGIN_MS }, opts.logger)
     this.kept = new KeptAnswers(opts.refreshAnswers, opts.redis, opts.keys, opts.logger)
     this.lockTtlMs = this.fence.leaseMs + LOCK_BEYOND_LEASE_MS
     this.lockWaitMs = opts.lockWaitMs ?? this.lockTtlMs + 1000

@@ -5,6 +5,13 @@ import { LOCATION, sandboxed } from './sandboxed.ts'
 const { db, sandbox, redis, keys, ghl, integrations, connected, tokenService } = await sandboxed(t)
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
+/** Resolves once a refresh of `integrationId` holds its lease (its HighLevel call is then on its way), or after 2 s. */
+async function spending (integrationId: string) {
+  const giveUpAt = Date.now() + 2000
+  while (Date.now() < giveUpAt && (await db.sql`select 1 from token_refresh_leases where integration_id = ${integrationId}`).length === 0) await sleep(5)
+  await sleep(100)
+}
+
 function service (opts: Partial<TokenServiceOptions> = {}) {
   const events: ConnectionEvent[] = []
   const outcomes: RefreshOutcome[] = []
@@ -29,7 +36,7 @@ t.test('when a sibling whose lock lapsed spent the refresh token first, the lose
   const stored = await connected('client-race', 60_000)
   sandbox.control.setFaults({ latencyMs: 400 }, LOCATION)
   const slow = tokens.refreshNow('client-race')
-  await new Promise((r) => setTimeout(r, 50))
+  await spending(stored.id) // in HighLevel's hands, slowed
   sandbox.control.clearFaults(LOCATION)
   // the sibling: same refresh token, answered first, its pair written under the version both read
   const sibling = (await ghl.refreshToken({ refreshToken: stored.refreshToken! })).data
@@ -105,7 +112,7 @@ t.test('with PostgreSQL down when HighLevel answers, the answer is kept in Redis
   const before = sandbox.control.stats()
 
   const refreshing = tokens.getFresh('client-pg-down')
-  await sleep(300) // the call is with HighLevel now
+  await spending(stored.id) // the call is with HighLevel now
   await db.setReachable(false)
   await t.rejects(refreshing, { code: 'refresh_unavailable' })
   t.equal(sandbox.control.stats().refreshes - before.refreshes, 1, 'HighLevel spent the refresh token')
@@ -127,12 +134,12 @@ t.test('with PostgreSQL down when HighLevel answers, the answer is kept in Redis
 t.test('the refresh lock\'s key lost mid-refresh (DEL, as a failover or FLUSHALL) does not let a second process spend the same refresh token', async (t) => {
   const first = service()
   const second = service()
-  await connected('client-lock-lost', 60_000)
+  const stored = await connected('client-lock-lost', 60_000)
   sandbox.control.setFaults({ refreshLatencyMs: 500 }, LOCATION)
   t.teardown(() => sandbox.control.clearFaults(LOCATION))
   const before = sandbox.control.stats()
   const refreshing = first.tokens.refreshNow('client-lock-lost')
-  await sleep(150)
+  await spending(stored.id)
   t.equal(await redis.del(keys.refreshLock('client-lock-lost')), 1, 'the holder\'s lock key is gone')
   const [a, b] = await Promise.all([refreshing, second.tokens.refreshNow('client-lock-lost')])
   const after = sandbox.control.stats()
@@ -141,4 +148,16 @@ t.test('the refresh lock\'s key lost mid-refresh (DEL, as a failover or FLUSHALL
   t.equal(b.accessToken, a.accessToken, 'the second process uses the first one\'s token')
   t.equal((await integrations.findByClient('client-lock-lost'))?.status, 'active')
   t.same([...first.events, ...second.events], [])
+})
+
+t.test('an answer HighLevel gave on a connection that then dropped cannot be kept: the next refresh finds the token spent and the client must reconnect', async (t) => {
+  const { tokens, events } = service()
+  const stored = await connected('client-answer-dropped', 60_000)
+  sandbox.control.setFaults({ dropRefreshAnswerNext: 1 }, LOCATION)
+  t.teardown(() => sandbox.control.clearFaults(LOCATION))
+  t.equal((await tokens.getFresh('client-answer-dropped')).accessToken, stored.accessToken, 'a transient failure to us: the old token still has a minute')
+  t.equal(sandbox.control.stats().refreshAnswersDropped, 1, 'yet HighLevel issued a pair we never saw')
+  await redis.del(keys.refreshCooldown('client-answer-dropped'))
+  await t.rejects(tokens.refreshNow('client-answer-dropped'), { code: 'needs_reauth' })
+  t.match(events, [{ type: 'connection.broken', reason: 'needs_reauth' }])
 })
