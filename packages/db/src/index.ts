@@ -7,6 +7,8 @@ export * from './repositories/sms-messages.ts'
 export * from './repositories/webhook-receipts.ts'
 export * from './repositories/install-claim-codes.ts'
 export * from './repositories/used-connect-links.ts'
+export * from './repositories/token-refresh-answers.ts'
+export * from './repositories/token-refresh-leases.ts'
 // Consumers use this one copy of drizzle-orm's operators.
 export { and, asc, desc, eq, gt, gte, inArray, isNotNull, isNull, lt, lte, ne, or, sql } from 'drizzle-orm'
 export * from './domain/sending.ts'

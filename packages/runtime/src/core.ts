@@ -6,7 +6,10 @@
  */
 import type { RedisOptions, Redis } from 'ioredis'
 import type { WorkerConfig } from '@ghl-connect/config'
-import { createDatabase, IntegrationsRepository, SmsMessagesRepository, TokenCipher, type DatabaseHandle } from '@ghl-connect/db'
+import {
+  createDatabase, IntegrationsRepository, SmsMessagesRepository, TokenCipher, TokenRefreshAnswersRepository, TokenRefreshLeasesRepository,
+  type DatabaseHandle,
+} from '@ghl-connect/db'
 import { GhlClient } from '@ghl-connect/ghl'
 import type { Logger } from '@ghl-connect/logging'
 import { createMetrics, timeGhlCall, type Metrics } from '@ghl-connect/metrics'
@@ -50,20 +53,23 @@ export function createCore (config: CoreConfig, logger: Logger, opts: CoreOption
   const keys = new RedisKeys(config.redis.keyPrefix)
   const queues = createQueues(redis, keys, (err) => logger.warn({ err }, 'queue error'))
   const publishEvent = crmEventPublisher(queues, config.crmEvents)
-  const integrations = new IntegrationsRepository(database.db, new TokenCipher(config.encryption.keys), {
+  const cipher = new TokenCipher(config.encryption.keys)
+  const integrations = new IntegrationsRepository(database.db, cipher, {
     refreshWindowMs: config.tokens.refreshWindowMs,
   })
   const ghl = new GhlClient(config.ghl)
   const endpoint = ghlTokenEndpoint(ghl)
-  const timedEndpoint: TokenEndpoint = { ...endpoint, refresh: (i) => timeGhlCall(metrics, 'refreshToken', () => endpoint.refresh(i)) }
+  const timedEndpoint: TokenEndpoint = { ...endpoint, refresh: (i, o) => timeGhlCall(metrics, 'refreshToken', () => endpoint.refresh(i, o)) }
   const tokenService = new TokenService({
     redis,
     keys,
     integrations,
+    refreshAnswers: new TokenRefreshAnswersRepository(database.db, cipher),
+    refreshLeases: new TokenRefreshLeasesRepository(database.db),
     endpoint: timedEndpoint,
     logger,
-    // Longer than the token call's timeout, so the lock never lapses while HighLevel answers.
-    lockTtlMs: config.ghl.httpTimeoutMs + 5000,
+    // The token call's own timeout; the refresh lease and lock are sized from it.
+    callTimeoutMs: config.tokens.callTimeoutMs,
     // Connection events (broken, recovered) become signed CRM events.
     onEvent: async ({ type, ...data }: ConnectionEvent) => { await publishEvent(type, data) },
     onOutcome: (outcome) => metrics.refreshOutcomes.inc({ outcome }),

@@ -19,6 +19,13 @@ export interface Faults {
   rateLimitNext?: number
   /** Sent as `Retry-After` on the injected 429s (HighLevel documents none, so off by default). */
   retryAfterSeconds?: number
+  /** Added to refresh requests only (grant_type=refresh_token), before HighLevel decides: a slow token endpoint. */
+  refreshLatencyMs?: number
+  /**
+   * The next N refreshes are accepted (the old refresh token is spent, a new pair issued) and then
+   * the connection is dropped before the answer is written: the caller never sees the new pair.
+   */
+  dropRefreshAnswerNext?: number
 }
 
 export type FaultAction =
@@ -53,10 +60,18 @@ export class FaultBook {
     return (this.global.latencyMs ?? 0) + ((locationId && this.perLocation.get(locationId)?.latencyMs) || 0)
   }
 
+  refreshLatencyMs (locationId?: string): number {
+    return (this.global.refreshLatencyMs ?? 0) + ((locationId && this.perLocation.get(locationId)?.refreshLatencyMs) || 0)
+  }
+
+  /** Whether this accepted refresh's answer is to be dropped (spends a one-shot counter). */
+  dropsRefreshAnswer (locationId?: string): boolean {
+    return this.books(locationId).some((f) => spend(f, 'dropRefreshAnswerNext'))
+  }
+
   /** Decides (and spends one-shot counters) for one request; global faults first. */
   next (locationId?: string): FaultAction | null {
-    const books = [this.global, locationId ? this.perLocation.get(locationId) : undefined].filter((f): f is Faults => !!f)
-    for (const f of books) {
+    for (const f of this.books(locationId)) {
       if (spend(f, 'hangNext')) return { type: 'hang' }
       if (spend(f, 'failNext')) return { type: 'error', status: f.errorStatus ?? 500 }
       if (spend(f, 'rateLimitNext')) return { type: 'rate_limited', retryAfterSeconds: f.retryAfterSeconds }
@@ -65,9 +80,13 @@ export class FaultBook {
     }
     return null
   }
+
+  private books (locationId?: string): Faults[] {
+    return [this.global, locationId ? this.perLocation.get(locationId) : undefined].filter((f): f is Faults => !!f)
+  }
 }
 
-function spend (f: Faults, key: 'hangNext' | 'failNext' | 'rateLimitNext' | 'missingScopeNext'): boolean {
+function spend (f: Faults, key: 'hangNext' | 'failNext' | 'rateLimitNext' | 'missingScopeNext' | 'dropRefreshAnswerNext'): boolean {
   const left = f[key] ?? 0
   if (left <= 0) return false
   f[key] = left - 1
