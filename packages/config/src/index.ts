@@ -205,6 +205,11 @@ const sections = {
     OUTBOX_RECONCILE_EVERY_SECONDS: int(60, 1, 86_400),
     OUTBOX_RECONCILE_AFTER_SECONDS: int(60, 0, 86_400),
     ...metricsAccess,
+    RETENTION_SMS_DAYS: int(90, 1, 36_500),
+    RETENTION_EVENTS_DAYS: int(30, 1, 36_500),
+    RETENTION_WEBHOOK_RECEIPTS_DAYS: int(30, 1, 36_500),
+    RETENTION_EVERY_SECONDS: int(3600, 60, 7 * 86_400),
+    RETENTION_BATCH_SIZE: int(1000, 1, 100_000),
   }).transform((e) => ({
     concurrency: e.WORKER_CONCURRENCY,
     smsMaxAttempts: e.SMS_MAX_ATTEMPTS,
@@ -216,6 +221,14 @@ const sections = {
     reconcileEveryMs: e.OUTBOX_RECONCILE_EVERY_SECONDS * 1000,
     reconcileAfterMs: e.OUTBOX_RECONCILE_AFTER_SECONDS * 1000,
     metricsToken: e.METRICS_TOKEN ?? null,
+    /** Sent/failed SMS, delivered CRM events and webhook receipts older than these go, a batch at a time. */
+    retention: {
+      smsDays: e.RETENTION_SMS_DAYS,
+      eventsDays: e.RETENTION_EVENTS_DAYS,
+      webhookReceiptsDays: e.RETENTION_WEBHOOK_RECEIPTS_DAYS,
+      everyMs: e.RETENTION_EVERY_SECONDS * 1000,
+      batchSize: e.RETENTION_BATCH_SIZE,
+    },
   })),
 
   crmEvents: z.object({

@@ -34,9 +34,10 @@ export interface TokenEndpoint {
   classify: (err: unknown) => 'invalid_grant' | 'location_inactive' | 'transient'
 }
 
+/** `integrationId` and `tokenVersion` (the version the refresh read) make the CRM event's id. */
 export type ConnectionEvent =
-  | { type: 'connection.broken', clientId: string, locationId: string, reason: string }
-  | { type: 'connection.recovered', clientId: string, locationId: string }
+  | { type: 'connection.broken', integrationId: string, tokenVersion: number, clientId: string, locationId: string, reason: string }
+  | { type: 'connection.recovered', integrationId: string, tokenVersion: number, clientId: string, locationId: string }
 
 /** recovered: a kept answer was applied; kept: HighLevel answered but the write did not land (the answer waits, kept). */
 export type RefreshOutcome = 'refreshed' | 'reused' | 'recovered' | 'kept' | 'invalid_grant' | 'location_inactive' | 'transient' | 'lock_timeout' | 'cooling_down'
@@ -225,7 +226,7 @@ export class TokenService {
     if (kind === 'invalid_grant') {
       await integrations.recordRefreshFailure(current.id, current.tokenVersion, { status: 'needs_reauth', error: reason })
       log.warn({ err }, 'refresh token rejected; the client must reconnect')
-      await this.emit({ type: 'connection.broken', clientId: current.clientId, locationId: current.locationId, reason: 'needs_reauth' })
+      await this.emit({ type: 'connection.broken', ...subject(current), reason: 'needs_reauth' })
       throw reauthError(current)
     }
     const wait = Math.min(MAX_COOLDOWN_MS, BASE_COOLDOWN_MS * 2 ** Math.min(current.refreshFailures, 6))
@@ -235,7 +236,7 @@ export class TokenService {
       await integrations.recordRefreshFailure(current.id, current.tokenVersion, { status: 'location_inactive', error: reason })
       log.warn({ retryInMs: wait }, 'location is not active; keeping the token and backing off')
       if (current.status === 'active') {
-        await this.emit({ type: 'connection.broken', clientId: current.clientId, locationId: current.locationId, reason: 'location_inactive' })
+        await this.emit({ type: 'connection.broken', ...subject(current), reason: 'location_inactive' })
       }
       throw conflict('location_inactive', 'The GoHighLevel location is not active (its subscription may be paused); the connection resumes when it is reactivated.',
         { retryAfterSeconds: Math.ceil(wait / 1000) })
@@ -300,7 +301,7 @@ export class TokenService {
   /** The integration after its new pair landed; a connection that was broken is announced as recovered. */
   private async written (replaced: Integration): Promise<Integration> {
     if (replaced.status !== 'active') {
-      await this.emit({ type: 'connection.recovered', clientId: replaced.clientId, locationId: replaced.locationId })
+      await this.emit({ type: 'connection.recovered', ...subject(replaced) })
     }
     return (await this.opts.integrations.findById(replaced.id))!
   }
@@ -309,10 +310,12 @@ export class TokenService {
     try {
       await this.opts.onEvent?.(event)
     } catch (err) {
-      this.opts.logger.warn({ err, event: event.type }, 'could not queue the connection event')
+      this.opts.logger.warn({ err, event: event.type }, 'could not record the connection event')
     }
   }
 }
+
+const subject = (i: Integration) => ({ integrationId: i.id, tokenVersion: i.tokenVersion, clientId: i.clientId, locationId: i.locationId })
 
 function refusal (code: SendingRefusal, i: Integration | null) {
   return code === 'needs_reauth' && i ? reauthError(i) : sendingRefused(code)

@@ -1,6 +1,9 @@
 import { and, asc, eq, gt, inArray, lt, ne, or, sql } from 'drizzle-orm'
-import type { Database } from '../database.ts'
+import type { Placeholder, SQL } from 'drizzle-orm'
+import type { Database, Transaction } from '../database.ts'
+import { crmEventOf } from '../domain/crm-events.ts'
 import { sendsWithOAuth } from '../domain/sending.ts'
+import type { CrmEventsRepository } from './crm-events.ts'
 import { ghlIntegrations, smsMessages, type SmsMessageRow } from '../schema/index.ts'
 
 export type OutboxMessage = SmsMessageRow
@@ -22,16 +25,33 @@ export interface OutboxFailure { code: string, message: string }
 export const recipientOf = (m: Pick<OutboxMessage, 'contactId' | 'phone' | 'contactName'>): Recipient =>
   m.contactId !== null ? { contactId: m.contactId } : m.phone !== null ? { phone: m.phone } : { name: m.contactName ?? '' }
 
+/** The columns `markSent` writes, from values or from a prepared statement's placeholders. */
+const sentColumns = (v: { messageId: SQL | string | null, conversationId: SQL | string | null, now: SQL | Date }) => ({
+  status: 'sent' as const,
+  attempts: sql`${smsMessages.attempts} + 1`,
+  ghlMessageId: v.messageId,
+  ghlConversationId: v.conversationId,
+  errorCode: null,
+  errorMessage: null,
+  sentAt: v.now,
+  updatedAt: v.now,
+})
+/** An answer that arrives is the truth: it wins over anything but `sent`. */
+const notYetSent = (id: Placeholder | string) => and(eq(smsMessages.id, id), ne(smsMessages.status, 'sent'))
+
 /**
  * The SMS outbox. Every status change is conditional on the status the caller saw, so two
  * processes holding the same job (a stalled one and its retry) cannot both move a message on.
+ *
+ * With an events outbox (CRM events configured), the outcome (`sent`, `failed`) and its event
+ * for the CRM are written in one transaction: an outcome is never stored without its event.
  */
 export class SmsMessagesRepository {
   // The worker's per-SMS statements, built once: building drizzle queries per call was a fifth of
   // the worker's CPU (docs/benchmarks.md).
   private readonly hot
 
-  constructor (private readonly db: Database) {
+  constructor (private readonly db: Database, private readonly events: CrmEventsRepository | null = null) {
     const id = sql.placeholder('id')
     // drizzle hands placeholder values to the driver as they are: timestamps go as ISO strings
     const param = (name: string) => sql`${sql.placeholder(name)}`
@@ -39,16 +59,8 @@ export class SmsMessagesRepository {
       byId: db.select().from(smsMessages).where(eq(smsMessages.id, id)).limit(1).prepare('sms_by_id'),
       markSending: db.update(smsMessages).set({ status: 'sending', updatedAt: param('now') })
         .where(and(eq(smsMessages.id, id), eq(smsMessages.status, 'queued'))).returning({ id: smsMessages.id }).prepare('sms_mark_sending'),
-      markSent: db.update(smsMessages).set({
-        status: 'sent',
-        attempts: sql`${smsMessages.attempts} + 1`,
-        ghlMessageId: param('messageId'),
-        ghlConversationId: param('conversationId'),
-        errorCode: null,
-        errorMessage: null,
-        sentAt: param('now'),
-        updatedAt: param('now'),
-      }).where(and(eq(smsMessages.id, id), ne(smsMessages.status, 'sent'))).returning().prepare('sms_mark_sent'),
+      markSent: db.update(smsMessages).set(sentColumns({ messageId: param('messageId'), conversationId: param('conversationId'), now: param('now') }))
+        .where(notYetSent(id)).returning().prepare('sms_mark_sent'),
     }
   }
 
@@ -111,10 +123,16 @@ export class SmsMessagesRepository {
     return rows.length === 1
   }
 
-  /** HighLevel accepted it. Wins over anything but `sent`: an answer that arrives is the truth. */
+  /** HighLevel accepted it (with `sms.sent` for the CRM). Wins over anything but `sent`: an answer that arrives is the truth. */
   async markSent (id: string, ids: { messageId: string | null, conversationId: string | null }): Promise<OutboxMessage | null> {
-    const [row] = await this.hot.markSent.execute({ id, messageId: ids.messageId, conversationId: ids.conversationId, now: new Date().toISOString() })
-    return row ?? null
+    if (!this.events) {
+      const [row] = await this.hot.markSent.execute({ id, messageId: ids.messageId, conversationId: ids.conversationId, now: new Date().toISOString() })
+      return row ?? null
+    }
+    return this.withEvent(crmEventOf.smsSent, async (tx) => {
+      const [row] = await tx.update(smsMessages).set(sentColumns({ ...ids, now: new Date() })).where(notYetSent(id)).returning()
+      return row
+    })
   }
 
   /**
@@ -141,14 +159,28 @@ export class SmsMessagesRepository {
 
   /** Failed for good. `countAttempt` when the failure was HighLevel's answer to a POST. */
   async markFailed (id: string, failure: OutboxFailure, opts: { countAttempt?: boolean } = {}): Promise<OutboxMessage | null> {
-    const [row] = await this.db.update(smsMessages).set({
-      status: 'failed',
-      attempts: opts.countAttempt ? sql`${smsMessages.attempts} + 1` : smsMessages.attempts,
-      errorCode: failure.code,
-      errorMessage: failure.message,
-      updatedAt: new Date(),
-    }).where(and(eq(smsMessages.id, id), inArray(smsMessages.status, ['queued', 'sending']))).returning()
-    return row ?? null
+    return this.withEvent(crmEventOf.smsFailed, async (tx) => {
+      const [row] = await tx.update(smsMessages).set({
+        status: 'failed',
+        attempts: opts.countAttempt ? sql`${smsMessages.attempts} + 1` : smsMessages.attempts,
+        errorCode: failure.code,
+        errorMessage: failure.message,
+        updatedAt: new Date(),
+      }).where(and(eq(smsMessages.id, id), inArray(smsMessages.status, ['queued', 'sending']))).returning()
+      return row
+    })
+  }
+
+  /** Runs an outcome write and, when it changed a row and events are on, records its event in the same transaction. */
+  private async withEvent (eventOf: typeof crmEventOf.smsSent | typeof crmEventOf.smsFailed,
+    write: (tx: Database | Transaction) => Promise<OutboxMessage | undefined>): Promise<OutboxMessage | null> {
+    const { events } = this
+    if (!events) return (await write(this.db)) ?? null
+    return this.db.transaction(async (tx) => {
+      const row = await write(tx)
+      if (row) await events.record(eventOf(row), tx)
+      return row ?? null
+    })
   }
 
   /**

@@ -31,6 +31,8 @@ export const smsMessages = pgTable('sms_messages', {
   // ...and at rows left `sending` by a worker that died mid-POST.
   index('sms_messages_sending').on(t.updatedAt).where(sql`status = 'sending'`),
   index('sms_messages_client_created').on(t.clientId, t.createdAt),
+  // Retention deletes finished rows by age, oldest first, a batch at a time.
+  index('sms_messages_finished').on(t.updatedAt).where(sql`status in ('sent', 'failed')`),
   check('sms_messages_status_known', sql`status in ('queued', 'sending', 'sent', 'failed')`),
   check('sms_messages_one_recipient', sql`num_nonnulls(contact_id, phone, contact_name) = 1`),
 ])

@@ -18,12 +18,12 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { OutboxFailure, OutboxMessage, SmsMessagesRepository } from '@ghl-connect/db'
-import { recipientOf } from '@ghl-connect/db'
+import { recipientOf, smsEventIds } from '@ghl-connect/db'
 import type { GhlClient } from '@ghl-connect/ghl'
 import type { Logger } from '@ghl-connect/logging'
 import { timeGhlCall, type Metrics } from '@ghl-connect/metrics'
-import type { CrmEventPublisher } from '@ghl-connect/queues'
 import type { SmsDispatcher } from '@ghl-connect/queues'
+import type { CrmEvents } from '@ghl-connect/runtime'
 import { withFreshToken, type Credential, type Credentials, type TokenService } from '@ghl-connect/tokens'
 import type { LocationRateLimiter } from '../rate-limits/location-rate-limiter.ts'
 import { callsFor, resolveContactId, SearchPageDeferred } from './recipients.ts'
@@ -45,7 +45,8 @@ export interface SmsSenderDeps extends RetryPolicy {
   rateLimiter: LocationRateLimiter
   receipts: SentReceipts
   dispatcher: SmsDispatcher
-  publishEvent: CrmEventPublisher
+  /** `markSent` / `markFailed` record the outcome's event with it; this queues its delivery. */
+  events: Pick<CrmEvents, 'dispatch'>
   logger: Logger
   metrics?: Metrics
   /** How long a live attempt may still be waiting for HighLevel's answer (the HTTP timeout and a margin). */
@@ -108,9 +109,9 @@ export class SmsSender {
       return this.failedAfterPost(message, err, log)
     }
     // sending -> sent
-    const stored = await recordSent(messages, this.deps.receipts, message.id, sent, log)
+    await recordSent(messages, this.deps.receipts, message.id, sent, log)
     log.info({ ghlMessageId: sent.messageId, via: credential.kind }, 'sms sent')
-    return this.recordedSent(message, sent, stored, log)
+    return this.recordedSent(message)
   }
 
   /**
@@ -128,13 +129,11 @@ export class SmsSender {
     }
   }
 
-  private async recordedSent (message: OutboxMessage, sent: SentIds, stored: OutboxMessage | null, log: Logger): Promise<SendDecision> {
+  /** `sms.sent` was recorded with the row; its id is deterministic, so queuing it again is harmless. */
+  private async recordedSent (message: OutboxMessage): Promise<SendDecision> {
     this.deps.metrics?.smsOutcomes.inc({ outcome: 'sent', code: '' })
     await this.settle(message)
-    await this.publish('sms.sent', {
-      messageId: message.id, clientId: message.clientId, ghlMessageId: sent.messageId, conversationId: sent.conversationId,
-      sentAt: (stored?.sentAt ?? new Date()).toISOString(),
-    }, log)
+    await this.deps.events.dispatch(smsEventIds.sent(message.id))
     return { kind: 'done', outcome: 'sent' }
   }
 
@@ -142,10 +141,10 @@ export class SmsSender {
   private async interrupted (message: OutboxMessage, log: Logger): Promise<SendDecision> {
     const receipt = await this.deps.receipts.recall(message.id)
     if (receipt) {
-      const stored = await this.deps.messages.markSent(message.id, receipt)
+      await this.deps.messages.markSent(message.id, receipt)
       await this.deps.receipts.forget(message.id)
       log.info({ ghlMessageId: receipt.messageId }, 'sms sent earlier; recorded now that PostgreSQL takes it')
-      return this.recordedSent(message, receipt, stored, log)
+      return this.recordedSent(message)
     }
     const age = Date.now() - message.updatedAt.getTime()
     if (age < this.deps.inFlightGraceMs) return { kind: 'later', delayMs: this.deps.inFlightGraceMs - age, reason: 'in_flight' }
@@ -166,8 +165,8 @@ export class SmsSender {
     const step = decideAfterPost(err, Math.random())
     if (step.kind === 'sent_without_ids') {
       log.warn({ err }, 'HighLevel accepted the SMS but its answer could not be read; recorded as sent without ids')
-      const stored = await this.deps.messages.markSent(message.id, { messageId: null, conversationId: null })
-      return this.recordedSent(message, { messageId: null, conversationId: null }, stored, log)
+      await this.deps.messages.markSent(message.id, { messageId: null, conversationId: null })
+      return this.recordedSent(message)
     }
     if (step.kind === 'nothing_sent') {
       await this.deps.messages.backToQueued(message.id, { countAttempt: false })
@@ -211,18 +210,11 @@ export class SmsSender {
     this.deps.metrics?.smsOutcomes.inc({ outcome: 'failed', code: failure.code })
     log.warn({ code: failure.code, attempts: row.attempts }, 'sms failed')
     await this.settle(message)
-    await this.publish('sms.failed', {
-      messageId: message.id, clientId: message.clientId, code: failure.code, message: failure.message, attempts: row.attempts,
-    }, log)
+    await this.deps.events.dispatch(smsEventIds.failed(message.id))
     return { kind: 'done', outcome: 'failed' }
   }
 
   private async settle (message: OutboxMessage): Promise<void> {
     await this.deps.dispatcher.settled(message.clientId).catch((err) => this.deps.logger.warn({ err }, 'could not update the client backlog'))
-  }
-
-  private async publish (type: 'sms.sent' | 'sms.failed', data: Record<string, unknown>, log: Logger): Promise<void> {
-    // The message's outcome is already stored; an event that cannot be queued must not undo it.
-    await this.deps.publishEvent(type, data).catch((err) => log.warn({ err, event: type }, 'could not queue the CRM event'))
   }
 }
