@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, inArray, lt, ne, or, sql } from 'drizzle-orm'
+import { and, asc, eq, gt, inArray, isNull, lt, ne, or, sql } from 'drizzle-orm'
 import type { Database } from '../database.ts'
 import { sendsWithOAuth } from '../domain/sending.ts'
 import { ghlIntegrations, smsMessages, type SmsMessageRow } from '../schema/index.ts'
@@ -37,8 +37,14 @@ export class SmsMessagesRepository {
     const param = (name: string) => sql`${sql.placeholder(name)}`
     this.hot = {
       byId: db.select().from(smsMessages).where(eq(smsMessages.id, id)).limit(1).prepare('sms_by_id'),
-      markSending: db.update(smsMessages).set({ status: 'sending', updatedAt: param('now') })
-        .where(and(eq(smsMessages.id, id), eq(smsMessages.status, 'queued'))).returning({ id: smsMessages.id }).prepare('sms_mark_sending'),
+      markSending: db.update(smsMessages).set({
+        status: 'sending',
+        attemptId: param('attemptId'),
+        attemptStartedAt: param('now'),
+        ghlContactId: param('contactId'),
+        outcomeUnknownAt: null,
+        updatedAt: param('now'),
+      }).where(and(eq(smsMessages.id, id), eq(smsMessages.status, 'queued'))).returning({ id: smsMessages.id }).prepare('sms_mark_sending'),
       markSent: db.update(smsMessages).set({
         status: 'sent',
         attempts: sql`${smsMessages.attempts} + 1`,
@@ -48,7 +54,8 @@ export class SmsMessagesRepository {
         errorMessage: null,
         sentAt: param('now'),
         updatedAt: param('now'),
-      }).where(and(eq(smsMessages.id, id), ne(smsMessages.status, 'sent'))).returning().prepare('sms_mark_sent'),
+      }).where(and(eq(smsMessages.id, id), eq(smsMessages.status, 'sending'), eq(smsMessages.attemptId, sql.placeholder('attemptId'))))
+        .returning().prepare('sms_mark_sent'),
     }
   }
 
@@ -105,50 +112,117 @@ export class SmsMessagesRepository {
     return row ?? null
   }
 
-  /** queued -> sending, just before the POST; false when someone else moved it first. */
-  async markSending (id: string): Promise<boolean> {
-    const rows = await this.hot.markSending.execute({ id, now: new Date().toISOString() })
+  /**
+   * queued -> sending, just before the POST, as attempt `attemptId` to `contactId`; false when
+   * someone else moved it first. The attempt's start is what HighLevel is asked about if its
+   * outcome turns out unknown.
+   */
+  async markSending (id: string, attempt: { attemptId: string, contactId: string, startedAt: Date }): Promise<boolean> {
+    const rows = await this.hot.markSending.execute({ id, attemptId: attempt.attemptId, contactId: attempt.contactId, now: attempt.startedAt.toISOString() })
     return rows.length === 1
   }
 
-  /** HighLevel accepted it. Wins over anything but `sent`: an answer that arrives is the truth. */
-  async markSent (id: string, ids: { messageId: string | null, conversationId: string | null }): Promise<OutboxMessage | null> {
-    const [row] = await this.hot.markSent.execute({ id, messageId: ids.messageId, conversationId: ids.conversationId, now: new Date().toISOString() })
+  /**
+   * sending -> sent: HighLevel took attempt `attemptId` (its answer, or found when asked).
+   * Conditional on the attempt: a late attempt never overwrites a newer one's outcome; null then.
+   */
+  async markSent (id: string, attemptId: string, ids: { messageId: string | null, conversationId: string | null }): Promise<OutboxMessage | null> {
+    const [row] = await this.hot.markSent.execute({ id, attemptId, messageId: ids.messageId, conversationId: ids.conversationId, now: new Date().toISOString() })
     return row ?? null
   }
 
   /**
-   * sending -> queued after an answer that proves nothing was sent (5xx, 429, a refused
-   * connection). `countAttempt` is false for a 429: waiting for the rate limit is not a try.
+   * The attempt's POST ended without an answer that says whether HighLevel took it (a reset after
+   * the request was written, a 502/504, a timeout): the row stays `sending` until HighLevel is asked.
    */
-  async backToQueued (id: string, opts: { countAttempt: boolean, failure?: OutboxFailure }): Promise<OutboxMessage | null> {
+  async markOutcomeUnknown (id: string, attemptId: string, failure: OutboxFailure): Promise<OutboxMessage | null> {
+    const now = new Date()
+    const [row] = await this.db.update(smsMessages).set({
+      outcomeUnknownAt: now, errorCode: failure.code, errorMessage: failure.message, updatedAt: now,
+    }).where(this.currentAttempt(id, attemptId)).returning()
+    return row ?? null
+  }
+
+  /**
+   * sending -> queued when nothing was sent: HighLevel's answer proves it (5xx, 429, a refused
+   * connection), or HighLevel, asked, has no such message. `countAttempt` is false for a 429:
+   * waiting for the rate limit is not a try. `failure` with `retrying: true` starts the retry
+   * budget's clock if it is not running yet. Conditional on the attempt.
+   */
+  async backToQueued (id: string, attemptId: string, opts: { countAttempt: boolean, failure?: OutboxFailure, retrying?: boolean }): Promise<OutboxMessage | null> {
+    const now = new Date()
     const [row] = await this.db.update(smsMessages).set({
       status: 'queued',
       attempts: opts.countAttempt ? sql`${smsMessages.attempts} + 1` : smsMessages.attempts,
       ...(opts.failure ? { errorCode: opts.failure.code, errorMessage: opts.failure.message } : {}),
-      updatedAt: new Date(),
-    }).where(and(eq(smsMessages.id, id), eq(smsMessages.status, 'sending'))).returning()
+      ...(opts.retrying ? { retryingSince: sql`coalesce(${smsMessages.retryingSince}, ${now.toISOString()}::timestamptz)` } : {}),
+      updatedAt: now,
+    }).where(this.currentAttempt(id, attemptId)).returning()
     return row ?? null
   }
 
-  /** Records a try that failed before the POST (token, recipient lookup), without leaving `queued`. */
+  /**
+   * Nothing moved the message on meanwhile: a later attempt (or an outcome already written) wins.
+   * A null attempt id is a row left `sending` before attempts carried ids.
+   */
+  private currentAttempt (id: string, attemptId: string | null) {
+    return and(eq(smsMessages.id, id), eq(smsMessages.status, 'sending'),
+      attemptId === null ? isNull(smsMessages.attemptId) : eq(smsMessages.attemptId, attemptId))
+  }
+
+  /** Records a try that failed before the POST (token, recipient lookup), without leaving `queued`; starts the retry budget's clock. */
   async recordAttempt (id: string, failure: OutboxFailure): Promise<OutboxMessage | null> {
+    const now = new Date()
     const [row] = await this.db.update(smsMessages).set({
-      attempts: sql`${smsMessages.attempts} + 1`, errorCode: failure.code, errorMessage: failure.message, updatedAt: new Date(),
+      attempts: sql`${smsMessages.attempts} + 1`,
+      errorCode: failure.code,
+      errorMessage: failure.message,
+      retryingSince: sql`coalesce(${smsMessages.retryingSince}, ${now.toISOString()}::timestamptz)`,
+      updatedAt: now,
     }).where(and(eq(smsMessages.id, id), eq(smsMessages.status, 'queued'))).returning()
     return row ?? null
   }
 
-  /** Failed for good. `countAttempt` when the failure was HighLevel's answer to a POST. */
-  async markFailed (id: string, failure: OutboxFailure, opts: { countAttempt?: boolean } = {}): Promise<OutboxMessage | null> {
+  /**
+   * Failed for good. From `queued` (before any POST), or, with `attemptId`, from `sending` as
+   * that attempt only. `countAttempt` when the failure was HighLevel's answer to a POST.
+   */
+  async markFailed (id: string, failure: OutboxFailure, opts: { attemptId?: string | null, countAttempt?: boolean } = {}): Promise<OutboxMessage | null> {
     const [row] = await this.db.update(smsMessages).set({
       status: 'failed',
       attempts: opts.countAttempt ? sql`${smsMessages.attempts} + 1` : smsMessages.attempts,
       errorCode: failure.code,
       errorMessage: failure.message,
       updatedAt: new Date(),
-    }).where(and(eq(smsMessages.id, id), inArray(smsMessages.status, ['queued', 'sending']))).returning()
+    }).where(opts.attemptId !== undefined
+      ? this.currentAttempt(id, opts.attemptId)
+      : and(eq(smsMessages.id, id), eq(smsMessages.status, 'queued'))).returning()
     return row ?? null
+  }
+
+  /**
+   * Of the HighLevel message ids given, those already recorded for a message other than `id`:
+   * when HighLevel is asked whether an SMS went out, another outbox row's SMS with the same text
+   * to the same contact is not this one.
+   */
+  async claimedElsewhere (id: string, ghlMessageIds: string[]): Promise<Set<string>> {
+    if (ghlMessageIds.length === 0) return new Set()
+    const rows = await this.db.select({ ghlMessageId: smsMessages.ghlMessageId }).from(smsMessages)
+      .where(and(inArray(smsMessages.ghlMessageId, ghlMessageIds), ne(smsMessages.id, id)))
+    return new Set(rows.map((r) => r.ghlMessageId ?? ''))
+  }
+
+  /**
+   * Another message with the same text to the same contact is being sent right now: its SMS,
+   * accepted but not yet recorded, would look like this one's to HighLevel's answer.
+   */
+  async twinInFlight (message: Pick<OutboxMessage, 'id' | 'clientId' | 'body' | 'ghlContactId'>): Promise<boolean> {
+    if (!message.ghlContactId) return false
+    const [row] = await this.db.select({ id: smsMessages.id }).from(smsMessages).where(and(
+      eq(smsMessages.status, 'sending'), eq(smsMessages.clientId, message.clientId),
+      eq(smsMessages.ghlContactId, message.ghlContactId), eq(smsMessages.body, message.body), ne(smsMessages.id, message.id),
+    )).limit(1)
+    return row !== undefined
   }
 
   /**
