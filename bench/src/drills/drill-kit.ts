@@ -18,6 +18,8 @@ export interface DrillTally {
   lost: number
   duplicated: number
   invalid_grants?: number
+  /** SMS the outbox reports `delivery_unknown`: nobody could tell whether HighLevel took them. */
+  delivery_unknown: number
   /** Of the lost: how many the outbox reports as failed (the CRM was told), by code. */
   failed_reported: Record<string, number>
   notes: Record<string, unknown>
@@ -29,6 +31,7 @@ export const DRILL_ENV: Env = {
   OUTBOX_RECONCILE_AFTER_SECONDS: '5',
   GHL_HTTP_TIMEOUT_MS: '3000',
   SMS_RETRY_BASE_MS: '500',
+  SMS_VERIFY_SETTLE_SECONDS: '5',
   LOG_LEVEL: 'info',
 }
 
@@ -137,6 +140,7 @@ export class DrillKit {
       sms_sent: sent,
       lost: requested.size - sent,
       duplicated,
+      delivery_unknown: rows.filter((r) => r.status === 'failed' && r.error_code === 'delivery_unknown').length,
       failed_reported: failedReported,
       ...extra,
       notes: { outboxStatuses: statuses, failedButDelivered, apiAnswers: this.responses, sandbox: stats, ...extra.notes },
