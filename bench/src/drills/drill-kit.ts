@@ -32,6 +32,8 @@ export const DRILL_ENV: Env = {
   GHL_HTTP_TIMEOUT_MS: '3000',
   SMS_RETRY_BASE_MS: '500',
   SMS_VERIFY_SETTLE_SECONDS: '5',
+  // The drill's one CRM sends thousands of SMS a minute with one API key: the per-key limit is not what is drilled.
+  API_RATE_LIMIT_MAX: '1000000',
   LOG_LEVEL: 'info',
 }
 

@@ -61,6 +61,21 @@ t.test('a row left `sending` by a dead worker whose SMS did reach HighLevel: rec
   t.equal(world.sandbox.control.messages().filter((m) => m.body === 'Delivered, then the worker died').length, 1, 'never sent a second time')
 })
 
+t.test('two messages with the same text to the same contact, both left sending, only one taken by HighLevel: one recorded with its id, the other sent', async (t) => {
+  const world = await createWorld(t, { OUTBOX_RECONCILE_EVERY_SECONDS: '1', OUTBOX_RECONCILE_AFTER_SECONDS: '0', GHL_HTTP_TIMEOUT_MS: '1000', SMS_VERIFY_SETTLE_SECONDS: '1' })
+  await world.connect('clinic', { locationId: SUNRISE })
+  const older = await orphanedMidSend(world, 'Same reminder', { startedSecondsAgo: 61 })
+  const younger = await orphanedMidSend(world, 'Same reminder', { startedSecondsAgo: 60 })
+  const taken = await sendThroughHighLevel(world, 'Same reminder')
+
+  await world.startInProcess()
+  const [a, b] = [await settled(world, older.id), await settled(world, younger.id)]
+  t.match(a, { status: 'sent', ghlMessageId: taken.messageId }, 'the older one is judged first and takes the SMS HighLevel has')
+  t.match(b, { status: 'sent' })
+  t.not(b.ghlMessageId, taken.messageId, 'the younger one does not take the same SMS for its own')
+  t.equal(world.sandbox.control.messages().filter((m) => m.body === 'Same reminder').length, 2, 'two asked for, two sent')
+})
+
 t.test('HighLevel cannot be asked: asked again and again, and delivery_unknown only after SMS_VERIFY_FOR_SECONDS', async (t) => {
   const world = await createWorld(t, { OUTBOX_RECONCILE_EVERY_SECONDS: '1', OUTBOX_RECONCILE_AFTER_SECONDS: '0', GHL_HTTP_TIMEOUT_MS: '1000', SMS_VERIFY_FOR_SECONDS: '8' }, { record: true })
   await world.connect('clinic', { locationId: SUNRISE })

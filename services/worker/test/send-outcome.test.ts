@@ -191,7 +191,7 @@ t.test('an attempt whose outcome is unknown', async (t) => {
     })
     t.same(decideVerification({ kind: 'unanswered', err: ghlError('rate_limited', { status: 429, retryAfterMs: 4000 }) }, ended, policy, start + 4000, 0), { kind: 'ask_later', delayMs: 4000 })
     t.match(decideVerification({ kind: 'unanswered', err: sendingRefused('needs_reauth') }, ended, policy, start + 4000, 0), { kind: 'ask_later' }, 'no token now: the client may reconnect')
-    t.match(decideVerification({ kind: 'unanswered', err: new VerificationPending('a twin is sending') }, ended, policy, start + 4000, 0), { kind: 'ask_later' })
+    t.same(decideVerification({ kind: 'unanswered', err: new VerificationPending('a twin is sending') }, ended, policy, start + 3_600_000, 0.5), { kind: 'ask_later', delayMs: 750 }, 'a twin being settled: soon again')
   })
 
   t.test('a connection without conversations/message.readonly cannot ask: delivery_unknown naming the scope to add', async (t) => {

@@ -213,14 +213,21 @@ export class SmsMessagesRepository {
   }
 
   /**
-   * Another message with the same text to the same contact is being sent right now: its SMS,
-   * accepted but not yet recorded, would look like this one's to HighLevel's answer.
+   * Whether another message with the same text to the same contact must be settled before this
+   * one's attempt can be judged from HighLevel's list, where the two look alike: one whose attempt
+   * may still be live (begun after `liveSince`, its outcome not yet unknown), whose SMS HighLevel
+   * may have taken without our record of it yet; or an older one being judged, which goes first
+   * (so two never take the same HighLevel message).
    */
-  async twinInFlight (message: Pick<OutboxMessage, 'id' | 'clientId' | 'body' | 'ghlContactId'>): Promise<boolean> {
-    if (!message.ghlContactId) return false
-    const [row] = await this.db.select({ id: smsMessages.id }).from(smsMessages).where(and(
-      eq(smsMessages.status, 'sending'), eq(smsMessages.clientId, message.clientId),
-      eq(smsMessages.ghlContactId, message.ghlContactId), eq(smsMessages.body, message.body), ne(smsMessages.id, message.id),
+  async twinUnsettled (message: Pick<OutboxMessage, 'id' | 'clientId' | 'body' | 'ghlContactId' | 'attemptStartedAt'>, liveSince: Date): Promise<boolean> {
+    if (!message.ghlContactId || !message.attemptStartedAt) return false
+    const t = smsMessages
+    const [row] = await this.db.select({ id: t.id }).from(t).where(and(
+      eq(t.status, 'sending'), eq(t.clientId, message.clientId), eq(t.ghlContactId, message.ghlContactId), eq(t.body, message.body), ne(t.id, message.id),
+      or(
+        and(isNull(t.outcomeUnknownAt), gt(t.attemptStartedAt, liveSince)),
+        sql`(${t.attemptStartedAt}, ${t.id}) < (${message.attemptStartedAt.toISOString()}::timestamptz, ${message.id}::uuid)`,
+      ),
     )).limit(1)
     return row !== undefined
   }

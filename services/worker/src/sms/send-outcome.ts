@@ -175,6 +175,8 @@ export function decideVerification (answer: Verification, a: AttemptTimes, polic
     }
   }
   if (isGhlError(err) && err.kind === 'rate_limited') return { kind: 'ask_later', delayMs: Math.min(left, rateLimitDelay(err.retryAfterMs, jitter)) }
+  // A twin being settled takes a moment: ask again soon.
+  if (err instanceof VerificationPending) return { kind: 'ask_later', delayMs: Math.max(1, Math.min(left, Math.round(500 + jitter * 500))) }
   // Back off with the time spent asking (a quarter of it, 1 s to 5 min), never past the deadline: the last question comes at it.
   const step = Math.min(5 * 60_000, Math.max(1000, asking / 4))
   return { kind: 'ask_later', delayMs: Math.max(1, Math.min(left, Math.round(step / 2 + jitter * step / 2))) }

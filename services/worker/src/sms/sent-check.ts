@@ -17,16 +17,17 @@ const MAX_PAGES = 10
 
 export type SentQuestion = Pick<OutboxMessage, 'id' | 'clientId' | 'body' | 'ghlContactId'> & { attemptStartedAt: Date }
 
+/** `inFlightGraceMs`: how long a live attempt may still be waiting for HighLevel's answer. */
 export async function askWhetherSent (
   ghl: GhlClient, messages: SmsMessagesRepository, metrics: Metrics | undefined,
-  auth: { accessToken: string, locationId: string }, question: SentQuestion,
+  auth: { accessToken: string, locationId: string }, question: SentQuestion, inFlightGraceMs: number,
 ): Promise<Verification> {
   const contactId = question.ghlContactId
   if (!contactId) throw new Error('an attempt without a contact id cannot be checked')
   // Another row's SMS with the same text to the same contact, taken but not yet recorded, would
-  // look like this one's: wait until that one is settled.
-  if (await messages.twinInFlight(question)) {
-    return { kind: 'unanswered', err: new VerificationPending('another SMS with the same text to the same contact is being sent') }
+  // look like this one's: that one is settled first.
+  if (await messages.twinUnsettled(question, new Date(Date.now() - inFlightGraceMs))) {
+    return { kind: 'unanswered', err: new VerificationPending('another SMS with the same text to the same contact is being sent or settled') }
   }
   const since = new Date(question.attemptStartedAt.getTime() - CLOCK_SKEW_MS)
   let cursor: string | undefined

@@ -231,7 +231,7 @@ export class SmsSender {
       const wait = await this.deps.rateLimiter.reserve(credential.locationId, `${message.id}:verify`, 1)
       if (wait > 0) return { kind: 'unanswered', err: rateLimitedLocally(wait) }
       return await withFreshToken(this.deps.tokens, credential)((token) =>
-        askWhetherSent(this.deps.ghl, this.deps.messages, this.deps.metrics, token, message))
+        askWhetherSent(this.deps.ghl, this.deps.messages, this.deps.metrics, token, message, this.deps.inFlightGraceMs))
     } catch (err) {
       return { kind: 'unanswered', err }
     }
