@@ -125,7 +125,7 @@ export class DrillKit {
     const requested = new Set(this.bodies)
     const sent = [...requested].filter((b) => seen.has(b)).length
     const duplicated = [...seen.values()].reduce((sum, c) => sum + c - 1, 0)
-    const rows = await this.stack.database.sql<Array<{ body: string, status: string, error_code: string | null }>>`select body, status, error_code from sms_messages`
+    const rows = await this.stack.database.sql<Array<{ body: string, status: string, error_code: string | null, attempts: number }>>`select body, status, error_code, attempts from sms_messages`
     const failedReported: Record<string, number> = {}
     const statuses: Record<string, number> = {}
     for (const r of rows) {
@@ -145,7 +145,8 @@ export class DrillKit {
       delivery_unknown: rows.filter((r) => r.status === 'failed' && r.error_code === 'delivery_unknown').length,
       failed_reported: failedReported,
       ...extra,
-      notes: { outboxStatuses: statuses, failedButDelivered, apiAnswers: this.responses, sandbox: stats, ...extra.notes },
+      // More than one POST: retried after an answer that proved nothing was sent, or sent again once HighLevel, asked, did not have it.
+      notes: { outboxStatuses: statuses, failedButDelivered, sentAfterMoreThanOnePost: rows.filter((r) => r.status === 'sent' && r.attempts > 1).length, apiAnswers: this.responses, sandbox: stats, ...extra.notes },
     }
   }
 

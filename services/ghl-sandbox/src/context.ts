@@ -67,6 +67,7 @@ function dropConnection (reply: FastifyReply): void {
  */
 export function answerAccepted (ctx: SandboxContext, reply: FastifyReply, body: Record<string, unknown>): FastifyReply | Record<string, unknown> {
   const lost = ctx.afterAccept.get(reply.request)
+  if (lost) ctx.state.stats.answersLost++
   if (lost === 'reset') {
     dropConnection(reply)
     return reply

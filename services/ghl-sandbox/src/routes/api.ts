@@ -202,6 +202,7 @@ export function apiRoutes (app: FastifyInstance, ctx: SandboxContext): void {
     const page = from < 0 ? [] : matching.slice(from, from + limit)
     const last = page[page.length - 1]
     const more = from >= 0 && from + limit < matching.length
+    state.stats.messageExports++
     return {
       messages: page.map(messageView),
       // The spec types nextCursor as a string ("null if no more results"): on the last page it is left out.
