@@ -4,6 +4,8 @@
  * idempotency keys and retries 503s and refused connections, and the tally from the sandbox's
  * record of what HighLevel accepted.
  */
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { Agent, request } from 'undici'
 import type { Env } from '../harness/env.ts'
 import { sleep, waitFor } from '../harness/ports.ts'
@@ -20,6 +22,8 @@ export interface DrillTally {
   invalid_grants?: number
   /** SMS the outbox reports `delivery_unknown`: nobody could tell whether HighLevel took them. */
   delivery_unknown: number
+  /** Clients left `needs_reauth` at the end (the refresh drills). */
+  needs_reauth?: number
   /** Of the lost: how many the outbox reports as failed (the CRM was told), by code. */
   failed_reported: Record<string, number>
   notes: Record<string, unknown>
@@ -32,8 +36,8 @@ export const DRILL_ENV: Env = {
   GHL_HTTP_TIMEOUT_MS: '3000',
   SMS_RETRY_BASE_MS: '500',
   SMS_VERIFY_SETTLE_SECONDS: '5',
-  // The drill's one CRM sends thousands of SMS a minute with one API key: the per-key limit is not what is drilled.
-  API_RATE_LIMIT_MAX: '1000000',
+  // A refresh's lease and lock are sized from it: a dead holder's lock ends ~11 s later.
+  TOKEN_CALL_TIMEOUT_MS: '5000',
   LOG_LEVEL: 'info',
 }
 
@@ -82,6 +86,8 @@ export class DrillKit {
       }
       this.responses[status] = (this.responses[status] ?? 0) + 1
       if (status === 202) { this.requested++; this.bodies.push(body); return }
+      // Refused for good (e.g. 409 needs_reauth: the client must reconnect): counted in apiAnswers, not retried.
+      if (status === 409) return
       if (attempt > 200) throw new Error(`SMS ${n} never accepted (last answer ${status})`)
       await sleep(Math.min(2000, 100 * 2 ** Math.min(attempt, 5)))
     }
@@ -116,6 +122,42 @@ export class DrillKit {
     for (let i = 0; ; i++) {
       try { return await fn() } catch (err) { if (i > 20) throw err; await sleep(500) }
     }
+  }
+
+  /** What the refresh drills are judged by: HighLevel's refusals and the clients that would need reconnecting. */
+  async refreshTally (): Promise<Pick<DrillTally, 'invalid_grants' | 'needs_reauth'> & { notes: Record<string, unknown> }> {
+    const stats = await this.stack.sandbox.stats()
+    const { sql } = this.stack.database
+    const [reauth] = await sql<Array<{ n: number }>>`select count(*)::int as n from ghl_integrations where status = 'needs_reauth'`
+    // Waiting: kept for the version still stored (not applied yet). Stale: kept for a version written over
+    // since (a keep that landed late; harmless, removed by the client's next refresh).
+    const [kept] = await sql<Array<{ waiting: number, stale: number }>>`select
+        count(*) filter (where a.replaces_version = i.token_version and i.is_active)::int as waiting,
+        count(*) filter (where a.replaces_version < i.token_version)::int as stale
+      from token_refresh_answers a join ghl_integrations i on i.id = a.integration_id`
+    return {
+      invalid_grants: stats.invalidGrants,
+      needs_reauth: reauth!.n,
+      notes: { refreshes: stats.refreshes, keptAnswersWaiting: kept!.waiting, staleKeptAnswers: kept!.stale, refreshLog: this.refreshLog() },
+    }
+  }
+
+  /** How often the workers took each durable path of the refresh, from their logs. */
+  private refreshLog (): Record<string, number> {
+    const paths = {
+      keptInRedis: 'could not keep the refresh answer in PostgreSQL; keeping it in Redis',
+      writeFailedAnswerKept: 'HighLevel refreshed the token but the write failed; the kept answer is applied by the next refresh',
+      keptAnswerApplied: 'applied a kept refresh answer instead of spending the refresh token again',
+      waitedAtFenceAfterLockLoss: 'another process holds the refresh lease although this one holds the refresh lock (its Redis key was lost): waiting for it instead of spending the refresh token',
+      keptNowhere: 'neither PostgreSQL nor Redis kept the refresh answer: it lives only in this process until its write lands',
+    }
+    const counts = Object.fromEntries(Object.keys(paths).map((k) => [k, 0])) as Record<keyof typeof paths, number>
+    for (const file of readdirSync(this.stack.dir).filter((f) => /^worker-\d+\.log$/.test(f))) {
+      for (const line of readFileSync(join(this.stack.dir, file), 'utf8').split('\n')) {
+        for (const [key, msg] of Object.entries(paths) as Array<[keyof typeof paths, string]>) if (line.includes(msg)) counts[key]++
+      }
+    }
+    return counts
   }
 
   async tally (extra: Partial<DrillTally> = {}): Promise<DrillTally> {

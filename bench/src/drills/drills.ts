@@ -1,5 +1,9 @@
-/** The five fault drills of `pnpm drill`. Each owns its stack; see docs/benchmarks.md for what each shows. */
-import { sleep } from '../harness/ports.ts'
+/** The fault drills of `pnpm drill`. Each owns its stack; see docs/benchmarks.md for what each shows. */
+import { createHmac, randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { createServer } from 'node:http'
+import { sleep, waitFor } from '../harness/ports.ts'
 import { say } from '../stats.ts'
 import { DrillKit, type DrillTally } from './drill-kit.ts'
 
@@ -147,11 +151,227 @@ export async function refreshRace (seconds = 60): Promise<DrillTally> {
     }
     await Promise.all(inFlight)
     await kit.settle()
-    const stats = await kit.stack.sandbox.stats()
-    const [reauth] = await kit.stack.database.sql<Array<{ n: number }>>`select count(*)::int as n from ghl_integrations where status = 'needs_reauth'`
-    return await kit.tally({ invalid_grants: stats.invalidGrants, notes: { refreshes: stats.refreshes, needsReauth: reauth!.n, seconds } })
+    const refresh = await kit.refreshTally()
+    return await kit.tally({ ...refresh, notes: { ...refresh.notes, seconds } })
   } finally {
     await kit.close()
+  }
+}
+
+/**
+ * The process that refreshes dies between HighLevel's answer and the write of the new pair, 5
+ * times. One worker (so it is the one refreshing); 2,000 SMS over 10 tenants. Each round: a
+ * tenant's token is made due, its row is held (FOR NO KEY UPDATE) so the worker's write of the
+ * refreshed pair waits, an SMS for it makes the worker refresh; once HighLevel has answered and the
+ * worker's write of the new pair waits on the row, the worker is SIGKILLed, its stranded write is
+ * ended before it can land (as if the process had died before sending it), the row is let go and
+ * the worker restarted.
+ */
+export async function refreshCrash (): Promise<DrillTally> {
+  const kit = new DrillKit('refresh_crash')
+  try {
+    await kit.start({ workers: 1, tenants: 10 })
+    const { sql } = kit.stack.database
+    const trapSends: Array<Promise<void>> = []
+    const kills: Array<{ tenant: string, answeredToKillMs: number }> = []
+    await kit.sendAll(SMS, 16, async () => {
+      for (let round = 0; round < 5; round++) {
+        await sleep(1500)
+        const index = round % kit.tenants.length
+        const tenant = kit.tenants[index]!
+        const [row] = await sql<Array<{ id: string }>>`update ghl_integrations set expires_at = now() - interval '1 second'
+          where client_id = ${tenant.clientId} and is_active returning id`
+        const { refreshes } = await kit.stack.sandbox.stats()
+        await sql.begin(async (tx) => {
+          const [me] = await tx<Array<{ pid: number }>>`select pg_backend_pid() as pid`
+          await tx`select 1 from ghl_integrations where id = ${row!.id} for no key update`
+          // An SMS for this tenant, numbered past the run's (n % tenants picks the tenant).
+          trapSends.push(kit.send(SMS + round * kit.tenants.length + index))
+          await waitFor('HighLevel to answer the refresh', async () => (await kit.stack.sandbox.stats()).refreshes > refreshes, 30_000, 10)
+          const answeredAt = Date.now()
+          await waitFor('the worker\'s write of the new pair to wait on the held row', async () =>
+            (await sql`select 1 from pg_stat_activity where ${me!.pid} = any(pg_blocking_pids(pid))`).length > 0, 10_000, 10)
+          kit.workers[0]!.kill('SIGKILL')
+          kills.push({ tenant: tenant.clientId, answeredToKillMs: Date.now() - answeredAt })
+          await kit.workers[0]!.exited
+          await tx`select pg_terminate_backend(pid) from pg_stat_activity where ${me!.pid} = any(pg_blocking_pids(pid))`
+        })
+        say(`refresh_crash: worker killed after HighLevel answered ${tenant.clientId}'s refresh (round ${round + 1})`)
+        await kit.restartWorker(0)
+      }
+      await Promise.all(trapSends)
+    })
+    await kit.settle()
+    const refresh = await kit.refreshTally()
+    return await kit.tally({ ...refresh, notes: { ...refresh.notes, kills } })
+  } finally {
+    await kit.close()
+  }
+}
+
+/**
+ * PostgreSQL stopped while refreshes are in flight: 2 workers, 2,000 SMS over 10 tenants, the
+ * token endpoint slowed to 3 s. Halfway, every tenant's token is made due; once at least 5
+ * refreshes hold their lock (the call is with HighLevel), PostgreSQL stops for 8 s. HighLevel's
+ * answers arrive while it is down: they are kept in Redis and written when it is back.
+ */
+export async function refreshPgDown (): Promise<DrillTally> {
+  const kit = new DrillKit('refresh_pg_down')
+  try {
+    await kit.start({ workers: 2, tenants: 10 })
+    const { sql } = kit.stack.database
+    let inFlightAtStop = 0
+    let downFor = 0
+    await kit.sendAll(SMS, 16, async () => {
+      await kit.halfway(SMS)
+      await kit.stack.sandbox.setFaults({ refreshLatencyMs: 3000 })
+      await sql`update ghl_integrations set expires_at = now() where is_active`
+      // Refreshes hold their lock while HighLevel takes 3 s to answer.
+      inFlightAtStop = await waitFor('refreshes to be with HighLevel', async () => {
+        const held = (await kit.stack.redis.keys(kit.stack.keys.refreshLockPattern)).length
+        return held >= 5 ? held : 0
+      }, 30_000, 20)
+      const stopped = Date.now()
+      kit.stack.pg.stop()
+      say(`refresh_pg_down: PostgreSQL stopped with ${inFlightAtStop} refreshes in flight`)
+      await sleep(8000)
+      await kit.stack.pg.start()
+      downFor = Date.now() - stopped
+      say('refresh_pg_down: PostgreSQL started again')
+    })
+    await kit.stack.sandbox.clearFaults()
+    await kit.settle()
+    const refresh = await kit.refreshTally()
+    return await kit.tally({ ...refresh, notes: { ...refresh.notes, inFlightAtStop, downForMs: downFor } })
+  } finally {
+    await kit.close()
+  }
+}
+
+/**
+ * The refresh lock's keys lost during a refresh storm: 3 workers, 2,000 SMS over 10 tenants, access
+ * tokens living 5 s and the token endpoint slowed to 800 ms, so refreshes overlap constantly; every
+ * 100 ms every refresh lock key is deleted (as a failover to a replica that missed them would), and
+ * a FLUSHALL halfway drops everything else too.
+ */
+export async function lockLoss (): Promise<DrillTally> {
+  const kit = new DrillKit('lock_loss', { TOKEN_REFRESH_WINDOW_SECONDS: '2' })
+  try {
+    await kit.start({ workers: 3, tenants: 10, beforeSeed: async (stack) => { await stack.sandbox.settings({ accessTokenTtlSeconds: 5 }) } })
+    await kit.stack.sandbox.setFaults({ refreshLatencyMs: 800 })
+    const { redis, keys, redisServer } = kit.stack
+    let running = true
+    let locksDeleted = 0
+    const chaos = (async () => {
+      while (running) {
+        const found = await redis.keys(keys.refreshLockPattern).catch(() => [] as string[])
+        if (found.length > 0) locksDeleted += await redis.del(...found).catch(() => 0)
+        await sleep(100)
+      }
+    })()
+    await kit.sendAll(SMS, 16, async () => {
+      await kit.halfway(SMS)
+      await redisServer.flushAll()
+      say('lock_loss: FLUSHALL')
+    })
+    await kit.settle()
+    running = false
+    await chaos
+    await kit.stack.sandbox.clearFaults()
+    const refresh = await kit.refreshTally()
+    return await kit.tally({ ...refresh, notes: { ...refresh.notes, locksDeleted } })
+  } finally {
+    await kit.close()
+  }
+}
+
+/**
+ * A CRM's webhook for the drill: every event it accepted, by id, and how many bodies failed the
+ * signature. While `down` it answers 503 to everything (and accepts nothing).
+ */
+async function crmReceiver (secret: string) {
+  const received = new Map<string, number>()
+  let badSignatures = 0
+  let refused = 0
+  const state = { down: false }
+  const server = createServer((request, response) => {
+    let raw = ''
+    request.on('data', (d) => { raw += d })
+    request.on('end', () => {
+      if (state.down) { refused++; response.writeHead(503).end(); return }
+      const expected = `sha256=${createHmac('sha256', secret).update(raw).digest('hex')}`
+      if (request.headers['x-ghl-connect-signature'] !== expected) badSignatures++
+      const { id } = JSON.parse(raw) as { id: string }
+      received.set(id, (received.get(id) ?? 0) + 1)
+      response.writeHead(200).end()
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}/crm-events`,
+    received,
+    state,
+    refused: () => refused,
+    badSignatures: () => badSignatures,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  }
+}
+
+/**
+ * 2,000 SMS over 10 clients with a CRM receiving events, and FLUSHALL on the drill's Redis in the
+ * middle of the run. The CRM answers 503 until the flush, so every event so far waits in Redis
+ * for a retry when Redis loses it. Every sent SMS's `sms.sent` event must still reach the CRM at
+ * least once (its id is `sms.sent-<message id>`, so there are no gaps to hide and repeats are
+ * dropped by id).
+ */
+export async function crmEvents (): Promise<DrillTally> {
+  const secret = randomBytes(32).toString('hex')
+  const crm = await crmReceiver(secret)
+  const kit = new DrillKit('events', { CRM_WEBHOOK_URL: crm.url, CRM_WEBHOOK_SECRET: secret })
+  try {
+    crm.state.down = true
+    await kit.start({ workers: 2, tenants: 10 })
+    let pendingAtFlush = 0
+    await kit.sendAll(SMS, 32, async () => {
+      await kit.halfway(SMS)
+      const [pending] = await kit.stack.database.sql<Array<{ n: number }>>`select count(*)::int as n from crm_events where status = 'pending'`
+      pendingAtFlush = pending!.n
+      await kit.stack.redisServer.flushAll()
+      crm.state.down = false
+      say(`events: FLUSHALL with ${await kit.outstanding()} SMS queued or sending and ${pendingAtFlush} events waiting for the CRM`)
+    })
+    await kit.settle()
+    const sentIds = async () => (await kit.stack.database.sql<Array<{ id: string }>>`select id from sms_messages where status = 'sent'`).map((r) => `sms.sent-${r.id}`)
+    const missing = async () => (await sentIds()).filter((id) => !crm.received.has(id))
+    const started = Date.now()
+    await waitFor('every sms.sent event to reach the CRM', async () => (await missing()).length === 0, 180_000, 1000)
+      .catch(async () => say(`events: ${(await missing()).length} sms.sent events never arrived`))
+    const expected = await sentIds()
+    const gaps = await missing()
+    const smsSentReceived = [...crm.received.entries()].filter(([id]) => id.startsWith('sms.sent-'))
+    const [pending] = await kit.stack.database.sql<Array<{ n: number }>>`select count(*)::int as n from crm_events where status <> 'delivered'`
+    // How many events the reconcilers queued again after the flush (from the workers' logs).
+    const requeued = (message: string) => kit.workers.map((_, i) => readFileSync(join(kit.stack.dir, `worker-${i}.log`), 'utf8'))
+      .flatMap((log) => log.split('\n')).filter((line) => line.includes(message))
+      .reduce((sum, line) => sum + (JSON.parse(line) as { requeued: number }).requeued, 0)
+    return await kit.tally({
+      notes: {
+        smsSentEvents: expected.length,
+        smsSentEventsReceived: smsSentReceived.length,
+        smsSentEventsMissing: gaps.length,
+        repeatsDroppedById: smsSentReceived.reduce((sum, [, n]) => sum + n - 1, 0),
+        badSignatures: crm.badSignatures(),
+        eventsUndeliveredInOutbox: pending!.n,
+        eventsPendingAtFlush: pendingAtFlush,
+        deliveriesRefusedBeforeFlush: crm.refused(),
+        eventsRequeuedByReconciler: requeued('events reconciler re-queued'),
+        smsRequeuedByReconciler: requeued('outbox reconciler re-queued'),
+        lastEventsAfterSettleSeconds: Math.round((Date.now() - started) / 1000),
+      },
+    })
+  } finally {
+    await kit.close()
+    await crm.close()
   }
 }
 
@@ -161,4 +381,8 @@ export const DRILLS = {
   postgres_restart: postgresRestart,
   ghl_faults: ghlFaults,
   refresh_race: refreshRace,
+  refresh_crash: refreshCrash,
+  refresh_pg_down: refreshPgDown,
+  lock_loss: lockLoss,
+  events: crmEvents,
 } as const

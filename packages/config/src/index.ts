@@ -123,10 +123,13 @@ const sections = {
     TOKEN_REFRESH_WINDOW_SECONDS: int(300, 0),
     TOKEN_SWEEP_EVERY_SECONDS: int(300, 5),
     TOKEN_SWEEP_HORIZON_SECONDS: int(3600, 60),
+    TOKEN_CALL_TIMEOUT_MS: int(30_000, 1000, 120_000),
   }).transform((e) => ({
     refreshWindowMs: e.TOKEN_REFRESH_WINDOW_SECONDS * 1000,
     sweepEveryMs: e.TOKEN_SWEEP_EVERY_SECONDS * 1000,
     sweepHorizonMs: e.TOKEN_SWEEP_HORIZON_SECONDS * 1000,
+    // Its own, longer than GHL_HTTP_TIMEOUT_MS: an answer given up on is a spent refresh token lost.
+    callTimeoutMs: e.TOKEN_CALL_TIMEOUT_MS,
   })),
 
   ghl: z.object({
@@ -160,7 +163,7 @@ const sections = {
     GHL_WEBHOOK_PUBLIC_KEY: str('MCowBQYDK2VwAyEAi2HR1srL4o18O8BRa7gVJY7G7bupbN3H9AwJrHCDiOg='),
     OAUTH_RATE_LIMIT_MAX: int(10, 1),
     OAUTH_RATE_LIMIT_WINDOW_SECONDS: int(900, 1),
-    API_RATE_LIMIT_MAX: int(600, 1),
+    API_RATE_LIMIT_MAX: int(6000, 1),
     API_RATE_LIMIT_WINDOW_SECONDS: int(60, 1),
     ...metricsAccess,
     METRICS_REFRESH_SECONDS: int(15, 1, 3600),
@@ -207,6 +210,11 @@ const sections = {
     SMS_RETRY_FOR_SECONDS: int(3600, 0, 7 * 86_400),
     SMS_VERIFY_SETTLE_SECONDS: int(30, 0, 3600),
     SMS_VERIFY_FOR_SECONDS: int(86_400, 1, 30 * 86_400),
+    RETENTION_SMS_DAYS: int(90, 1, 36_500),
+    RETENTION_EVENTS_DAYS: int(30, 1, 36_500),
+    RETENTION_WEBHOOK_RECEIPTS_DAYS: int(30, 1, 36_500),
+    RETENTION_EVERY_SECONDS: int(3600, 60, 7 * 86_400),
+    RETENTION_BATCH_SIZE: int(1000, 1, 100_000),
   }).transform((e) => ({
     concurrency: e.WORKER_CONCURRENCY,
     /** Set in the environment though nothing reads it any more: the worker warns at start. */
@@ -225,6 +233,14 @@ const sections = {
     smsVerifySettleMs: e.SMS_VERIFY_SETTLE_SECONDS * 1000,
     /** How long an SMS whose outcome is unknown is asked about before it is reported delivery_unknown. */
     smsVerifyForMs: e.SMS_VERIFY_FOR_SECONDS * 1000,
+    /** Sent/failed SMS, delivered CRM events and webhook receipts older than these go, a batch at a time. */
+    retention: {
+      smsDays: e.RETENTION_SMS_DAYS,
+      eventsDays: e.RETENTION_EVENTS_DAYS,
+      webhookReceiptsDays: e.RETENTION_WEBHOOK_RECEIPTS_DAYS,
+      everyMs: e.RETENTION_EVERY_SECONDS * 1000,
+      batchSize: e.RETENTION_BATCH_SIZE,
+    },
   })),
 
   crmEvents: z.object({

@@ -115,7 +115,7 @@ t.test('API keys may be named (name:key); a bare key is named by a fingerprint t
 t.test('the admin board is read-only and machine routes get a generous per-key budget unless configured otherwise', async (t) => {
   const { http } = loadApiConfig(complete)
   t.equal(http.admin.readOnly, true)
-  t.same(http.apiRateLimit, { max: 600, windowMs: 60_000 })
+  t.same(http.apiRateLimit, { max: 6000, windowMs: 60_000 })
   t.same(http.metrics, { token: null, refreshMs: 15_000 })
   t.equal(loadApiConfig({ ...complete, ADMIN_READ_ONLY: 'false' }).http.admin.readOnly, false)
   t.match(problemsOf({ ...complete, METRICS_TOKEN: 'short' }), [/^METRICS_TOKEN must be at least 24 characters/])

@@ -3,6 +3,8 @@ import postgres from 'postgres'
 import * as schema from './schema/index.ts'
 
 export type Database = PostgresJsDatabase<typeof schema>
+/** A transaction a repository method can join, so a change and what it reports commit together. */
+export type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0]
 
 export interface DatabaseHandle {
   db: Database

@@ -16,6 +16,11 @@ export interface TestDatabase extends DatabaseHandle {
   name: string
   /** Closes the pool and drops the database. */
   drop: () => Promise<void>
+  /**
+   * false: PostgreSQL is "down" for this database (new connections refused, open sessions ended),
+   * as during a restart, without touching the other test files' databases. true: back.
+   */
+  setReachable: (reachable: boolean) => Promise<void>
 }
 
 /** A fresh database per test file, so files run in parallel without seeing each other's rows. */
@@ -31,10 +36,18 @@ export async function createTestDatabase (opts: { migrate?: boolean } = {}): Pro
   url.pathname = `/${name}`
   if (opts.migrate !== false) await migrateDatabase(url.toString())
   const handle = createDatabase({ url: url.toString(), poolSize: 10 })
+  const asAdmin = async (work: (sql: postgres.Sql) => Promise<unknown>) => {
+    const sql = postgres(TEST_POSTGRES_URL, { max: 1, onnotice: () => {} })
+    try { await work(sql) } finally { await sql.end({ timeout: 1 }) }
+  }
   return {
     ...handle,
     url: url.toString(),
     name,
+    setReachable: (reachable) => asAdmin(async (sql) => {
+      await sql.unsafe(`alter database ${name} with allow_connections ${reachable}`)
+      if (!reachable) await sql`select pg_terminate_backend(pid) from pg_stat_activity where datname = ${name}`
+    }),
     drop: async () => {
       await handle.close()
       const sql = postgres(TEST_POSTGRES_URL, { max: 1, onnotice: () => {} })

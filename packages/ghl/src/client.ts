@@ -44,6 +44,8 @@ interface Call {
   accessToken?: string
   form?: Record<string, string>
   json?: Record<string, unknown>
+  /** Overrides `httpTimeoutMs` for this call (the token refresh has its own, longer one). */
+  timeoutMs?: number
 }
 
 interface Authorized { accessToken: string }
@@ -77,8 +79,9 @@ export class GhlClient {
     return this.tokenCall('exchangeCode', { grant_type: 'authorization_code', code, user_type: userType })
   }
 
-  refreshToken ({ refreshToken, userType = 'Location' }: { refreshToken: string, userType?: UserType }): Promise<GhlAnswer<TokenResponse>> {
-    return this.tokenCall('refreshToken', { grant_type: 'refresh_token', refresh_token: refreshToken, user_type: userType })
+  /** `timeoutMs`: HighLevel spends the refresh token when it accepts, so giving up early loses the new pair. */
+  refreshToken ({ refreshToken, userType = 'Location', timeoutMs }: { refreshToken: string, userType?: UserType, timeoutMs?: number }): Promise<GhlAnswer<TokenResponse>> {
+    return this.tokenCall('refreshToken', { grant_type: 'refresh_token', refresh_token: refreshToken, user_type: userType }, timeoutMs)
   }
 
   /** An agency (Company) token mints a token for one of its locations. */
@@ -172,9 +175,9 @@ export class GhlClient {
     await Promise.all(pools.map((pool) => pool.close()))
   }
 
-  private async tokenCall (operation: string, grant: Record<string, string>): Promise<GhlAnswer<TokenResponse>> {
+  private async tokenCall (operation: string, grant: Record<string, string>, timeoutMs?: number): Promise<GhlAnswer<TokenResponse>> {
     const answer = await this.call<TokenResponse>({
-      operation, method: 'POST', path: '/oauth/token',
+      operation, method: 'POST', path: '/oauth/token', timeoutMs,
       form: { client_id: this.options.clientId, client_secret: this.options.clientSecret, ...grant, redirect_uri: this.options.redirectUri },
     })
     requireField(answer, 'access_token', operation)
@@ -210,7 +213,7 @@ export class GhlClient {
       body = JSON.stringify(call.json)
     }
 
-    const timeoutMs = this.options.httpTimeoutMs
+    const timeoutMs = call.timeoutMs ?? this.options.httpTimeoutMs
     // One deadline for the whole exchange (connect, headers and body), not per phase.
     const signal = AbortSignal.timeout(timeoutMs)
     let status: number | undefined
@@ -219,6 +222,8 @@ export class GhlClient {
     try {
       const response = await this.pool(this.apiBaseUrl.origin).request({
         method: call.method, path: `${basePath}${call.path}${query}`, headers, body, signal,
+        // The pool's per-phase timeouts must not end a call given a longer deadline.
+        ...(call.timeoutMs ? { headersTimeout: call.timeoutMs, bodyTimeout: call.timeoutMs } : {}),
       })
       status = response.statusCode
       responseHeaders = response.headers

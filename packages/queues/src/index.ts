@@ -2,7 +2,6 @@
  * The typed contract between producers (api, worker) and consumers (worker): queue names, job
  * names, payloads and job ids. Everything that touches BullMQ goes through here.
  */
-import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto'
 import { Queue, type Job, type JobsOptions, type QueueOptions } from 'bullmq'
 import { Redis, type RedisOptions } from 'ioredis'
 import { encodeId, type RedisKeys } from '@ghl-connect/redis-keys'
@@ -20,23 +19,18 @@ export interface TokenRefreshJob { clientId: string }
 export type TokenSweepJob = Record<string, never>
 export type OutboxReconcileJob = Record<string, never>
 
-export type CrmEventType = 'sms.sent' | 'sms.failed' | 'connection.broken' | 'connection.recovered' | 'connection.replaced' | 'install.pending'
-/** What the CRM receives. */
-export interface CrmEvent {
-  id: string
-  type: CrmEventType
-  occurredAt: string
-  data: Record<string, unknown>
-}
-/** The event as queued: sealed with a MAC only our code can compute (see sealCrmEvent). */
-export interface CrmEventJob extends CrmEvent {
-  mac: string
-}
+/**
+ * A delivery of one event of the events outbox (PostgreSQL): only its id travels through Redis.
+ * The worker loads the event by id and delivers what is stored, so a job added by anything else
+ * (Bull Board's "add job", a script with the Redis address) delivers nothing our code did not write.
+ */
+export interface CrmEventJob { eventId: string }
+export type RetentionJob = Record<string, never>
 
 export interface JobsByQueue {
   sms: { send: SmsSendJob }
   tokens: { refresh: TokenRefreshJob, sweep: TokenSweepJob }
-  outbox: { reconcile: OutboxReconcileJob }
+  outbox: { reconcile: OutboxReconcileJob, 'reconcile-events': OutboxReconcileJob, retention: RetentionJob }
   'crm-events': { deliver: CrmEventJob }
 }
 
@@ -63,6 +57,16 @@ export type TypedQueue<Q extends QueueName> = Queue<JobData<Q>, unknown, JobName
 export function createQueue<Q extends QueueName> (name: Q, connection: Redis, keys: RedisKeys, defaultJobOptions?: JobsOptions): TypedQueue<Q> {
   const options: QueueOptions = { connection, prefix: keys.bullPrefix, defaultJobOptions }
   return new Queue(name, options) as TypedQueue<Q>
+}
+
+/** What BullMQ holds for a job, as a reconciler needs to know it: `pending` covers waiting, delayed and active. */
+export type JobState = 'missing' | 'pending' | 'failed' | 'completed'
+
+export async function jobStateOf (queue: Queue, jobId: string): Promise<JobState> {
+  const state = await queue.getJobState(jobId)
+  if (state === 'unknown') return 'missing'
+  if (state === 'failed' || state === 'completed') return state
+  return 'pending'
 }
 
 export interface Queues {
@@ -92,46 +96,5 @@ export function createQueues (connection: Redis, keys: RedisKeys, onError: (err:
   }
 }
 
-/**
- * Events to the CRM are sealed when our code queues them and the worker delivers only a job whose
- * seal holds: anything else that can write to the queue (Bull Board's "add job" or "edit data",
- * a script with the Redis address) cannot make the worker sign and deliver an event. The MAC key
- * is derived from CRM_WEBHOOK_SECRET (no new secret to manage), distinct from the signing key.
- */
-const crmEventMacKey = (webhookSecret: string): Buffer =>
-  createHmac('sha256', webhookSecret).update('ghl-connect crm-events job mac v1').digest()
-
-// The fields in a fixed order: what JSON.stringify gives for them survives BullMQ's JSON round trip.
-const crmEventMac = (key: Buffer, e: CrmEvent): Buffer =>
-  createHmac('sha256', key).update(JSON.stringify([e.id, e.type, e.occurredAt, e.data])).digest()
-
-export function sealCrmEvent (webhookSecret: string, event: CrmEvent): CrmEventJob {
-  return { ...event, mac: crmEventMac(crmEventMacKey(webhookSecret), event).toString('base64url') }
-}
-
-/** The event when its MAC holds (compared in constant time), else null. */
-export function openCrmEvent (webhookSecret: string, job: unknown): CrmEvent | null {
-  const j = (job ?? {}) as Partial<CrmEventJob>
-  if (typeof j.mac !== 'string' || typeof j.id !== 'string' || typeof j.type !== 'string' || typeof j.occurredAt !== 'string' ||
-    typeof j.data !== 'object' || j.data === null) return null
-  const event: CrmEvent = { id: j.id, type: j.type, occurredAt: j.occurredAt, data: j.data }
-  const presented = Buffer.from(j.mac, 'base64url')
-  const expected = crmEventMac(crmEventMacKey(webhookSecret), event)
-  return presented.length === expected.length && timingSafeEqual(presented, expected) ? event : null
-}
-
-/**
- * Queues an event for the CRM (delivered, signed and retried by the worker); a no-op when no
- * CRM_WEBHOOK_URL is configured. The job id is the event id, so a retried producer adds it once.
- */
-export function crmEventPublisher (queues: Pick<Queues, 'crmEvents'>, target: { secret: string } | null) {
-  return async (type: CrmEventType, data: Record<string, unknown>): Promise<void> => {
-    if (!target) return
-    const id = randomUUID()
-    const job = sealCrmEvent(target.secret, { id, type, occurredAt: new Date().toISOString(), data })
-    await queues.crmEvents.add('deliver', job, { jobId: jobIds.crmEvent(id) })
-  }
-}
-export type CrmEventPublisher = ReturnType<typeof crmEventPublisher>
-
 export * from './sms-dispatcher.ts'
+export * from './crm-event-dispatcher.ts'

@@ -9,7 +9,7 @@
  */
 import type { Redis } from 'ioredis'
 import type { RedisKeys } from '@ghl-connect/redis-keys'
-import { jobIds, type TypedQueue } from './index.ts'
+import { jobIds, jobStateOf, type JobState, type TypedQueue } from './index.ts'
 
 /** BullMQ's largest priority. */
 const MAX_PRIORITY = 2 ** 21 - 1
@@ -19,7 +19,7 @@ const BACKLOG_TTL_MS = 6 * 3600_000
 // Never below zero: a message settled after Redis lost the counter must not make it negative.
 const SETTLE = `local v = redis.call('decr', KEYS[1]) if v <= 0 then redis.call('del', KEYS[1]) return 0 end return v`
 
-export type SmsJobState = 'missing' | 'pending' | 'failed' | 'completed'
+export type SmsJobState = JobState
 
 export class SmsDispatcher {
   constructor (
@@ -44,10 +44,7 @@ export class SmsDispatcher {
 
   /** What BullMQ holds for a message's job, as the reconciler needs to know it. */
   async jobState (messageId: string): Promise<SmsJobState> {
-    const state = await this.queue.getJobState(jobIds.smsSend(messageId))
-    if (state === 'unknown') return 'missing'
-    if (state === 'failed' || state === 'completed') return state
-    return 'pending'
+    return jobStateOf(this.queue, jobIds.smsSend(messageId))
   }
 
   /** Drops a finished job so the message can be queued again under the same id. */

@@ -4,6 +4,8 @@
  *
  *   <prefix>:lock:refresh:<client>        the per-client refresh lock (packages/tokens)
  *   <prefix>:refresh-cooldown:<client>    back-off after a failed refresh (packages/tokens)
+ *   <prefix>:refresh-answer:<integration>:<version>
+ *                                         HighLevel's refresh answer (sealed) kept while PostgreSQL is down (packages/tokens)
  *   <prefix>:oauth-state:<state>          one-time OAuth states, 10 minutes (api)
  *   <prefix>:oauth-states:<client>        a client's pending states, oldest first, to cap them (api)
  *   <prefix>:ratelimit:<route+address>    the browser routes' per-address limits (@fastify/rate-limit's own suffix)
@@ -28,6 +30,12 @@ export class RedisKeys {
   get bullPrefix (): string { return `${this.prefix}-bull` }
 
   refreshLock (clientId: string): string { return `${this.prefix}:lock:refresh:${encodeId(clientId)}` }
+
+  /** Every client's refresh lock, as a SCAN pattern (the lock_loss drill deletes them mid-refresh). */
+  get refreshLockPattern (): string { return `${this.prefix}:lock:refresh:*` }
+
+  /** Integration ids are our own uuids, safe in a key as they are. */
+  keptRefreshAnswer (integrationId: string, replacesVersion: number): string { return `${this.prefix}:refresh-answer:${integrationId}:${replacesVersion}` }
 
   refreshCooldown (clientId: string): string { return `${this.prefix}:refresh-cooldown:${encodeId(clientId)}` }
 

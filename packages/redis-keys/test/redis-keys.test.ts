@@ -15,7 +15,7 @@ t.test("a client id with ':' or '*' stays inside its own key: no extra segment, 
 t.test('every key of a deployment matches its pattern, and no two concerns share a key', async (t) => {
   const keys = new RedisKeys('tenant-a')
   const all = [keys.refreshLock('c'), keys.refreshCooldown('c'), keys.oauthState('c'), keys.pendingOAuthStates('c'), `${keys.rateLimitNamespace}c`, keys.apiKeyRateLimit('c'),
-    keys.locationRateLog('c'), keys.locationRateSlot('c'), keys.smsBacklog('c'), keys.smsSentReceipt('c'), `${keys.bullPrefix}:sms:c`]
+    keys.locationRateLog('c'), keys.locationRateSlot('c'), keys.smsBacklog('c'), keys.smsSentReceipt('c'), keys.keptRefreshAnswer('c', 1), `${keys.bullPrefix}:sms:c`]
   const pattern = new RegExp(`^${keys.everyKeyPattern.replace('*', '.*')}$`)
   for (const key of all) t.match(key, pattern)
   t.equal(new Set(all).size, all.length)

@@ -6,13 +6,17 @@
  */
 import type { RedisOptions, Redis } from 'ioredis'
 import type { WorkerConfig } from '@ghl-connect/config'
-import { createDatabase, IntegrationsRepository, SmsMessagesRepository, TokenCipher, type DatabaseHandle } from '@ghl-connect/db'
+import {
+  createDatabase, CrmEventsRepository, crmEventOf, IntegrationsRepository, SmsMessagesRepository, TokenCipher,
+  TokenRefreshAnswersRepository, TokenRefreshLeasesRepository, type DatabaseHandle,
+} from '@ghl-connect/db'
 import { GhlClient } from '@ghl-connect/ghl'
 import type { Logger } from '@ghl-connect/logging'
 import { createMetrics, timeGhlCall, type Metrics } from '@ghl-connect/metrics'
-import { createQueues, createRedis, crmEventPublisher, SmsDispatcher, type CrmEventPublisher, type Queues } from '@ghl-connect/queues'
+import { createQueues, createRedis, CrmEventDispatcher, SmsDispatcher, type Queues } from '@ghl-connect/queues'
 import { RedisKeys } from '@ghl-connect/redis-keys'
 import { ghlTokenEndpoint, TokenService, type ConnectionEvent, type TokenEndpoint } from '@ghl-connect/tokens'
+import { CrmEvents } from './crm-events.ts'
 
 /** The sections every process with a database, Redis and HighLevel loads (api and worker alike). */
 export type CoreConfig = Pick<WorkerConfig, 'runtime' | 'database' | 'redis' | 'encryption' | 'tokens' | 'ghl' | 'crmEvents'>
@@ -29,8 +33,10 @@ export interface Core {
   smsMessages: SmsMessagesRepository
   dispatcher: SmsDispatcher
   tokenService: TokenService
-  /** Queues a signed event for the CRM; a no-op without CRM_WEBHOOK_URL. */
-  publishEvent: CrmEventPublisher
+  /** Events for the CRM: recorded in PostgreSQL, delivered by the worker; a no-op without CRM_WEBHOOK_URL. */
+  crmEvents: CrmEvents
+  /** The events outbox the worker delivers from; null without CRM_WEBHOOK_URL. */
+  eventsOutbox: CrmEventsRepository | null
   /** Readiness checks of the two backends, for a process's /readyz. */
   probes: { postgres: () => Promise<unknown>, redis: () => Promise<unknown> }
   close: () => Promise<void>
@@ -49,23 +55,32 @@ export function createCore (config: CoreConfig, logger: Logger, opts: CoreOption
   redis.on('error', (err) => logger.warn({ err }, 'redis connection error'))
   const keys = new RedisKeys(config.redis.keyPrefix)
   const queues = createQueues(redis, keys, (err) => logger.warn({ err }, 'queue error'))
-  const publishEvent = crmEventPublisher(queues, config.crmEvents)
-  const integrations = new IntegrationsRepository(database.db, new TokenCipher(config.encryption.keys), {
+  // The events outbox exists only when there is a CRM to deliver to.
+  const eventsOutbox = config.crmEvents ? new CrmEventsRepository(database.db) : null
+  const crmEvents = new CrmEvents(eventsOutbox, new CrmEventDispatcher(queues.crmEvents), logger)
+  const cipher = new TokenCipher(config.encryption.keys)
+  const integrations = new IntegrationsRepository(database.db, cipher, {
     refreshWindowMs: config.tokens.refreshWindowMs,
   })
   const ghl = new GhlClient(config.ghl)
   const endpoint = ghlTokenEndpoint(ghl)
-  const timedEndpoint: TokenEndpoint = { ...endpoint, refresh: (i) => timeGhlCall(metrics, 'refreshToken', () => endpoint.refresh(i)) }
+  const timedEndpoint: TokenEndpoint = { ...endpoint, refresh: (i, o) => timeGhlCall(metrics, 'refreshToken', () => endpoint.refresh(i, o)) }
   const tokenService = new TokenService({
     redis,
     keys,
     integrations,
+    refreshAnswers: new TokenRefreshAnswersRepository(database.db, cipher),
+    refreshLeases: new TokenRefreshLeasesRepository(database.db),
     endpoint: timedEndpoint,
     logger,
-    // Longer than the token call's timeout, so the lock never lapses while HighLevel answers.
-    lockTtlMs: config.ghl.httpTimeoutMs + 5000,
-    // Connection events (broken, recovered) become signed CRM events.
-    onEvent: async ({ type, ...data }: ConnectionEvent) => { await publishEvent(type, data) },
+    // The token call's own timeout; the refresh lease and lock are sized from it.
+    callTimeoutMs: config.tokens.callTimeoutMs,
+    // Connection events (broken, recovered) become CRM events, recorded right after the change.
+    onEvent: async (event: ConnectionEvent) => {
+      await crmEvents.publish(event.type === 'connection.broken'
+        ? crmEventOf.connectionBroken(event, event.reason, event.tokenVersion)
+        : crmEventOf.connectionRecovered(event, event.tokenVersion))
+    },
     onOutcome: (outcome) => metrics.refreshOutcomes.inc({ outcome }),
   })
   return {
@@ -77,10 +92,11 @@ export function createCore (config: CoreConfig, logger: Logger, opts: CoreOption
     queues,
     ghl,
     integrations,
-    smsMessages: new SmsMessagesRepository(database.db),
+    smsMessages: new SmsMessagesRepository(database.db, eventsOutbox),
     dispatcher: new SmsDispatcher(queues.sms, redis, keys),
     tokenService,
-    publishEvent,
+    crmEvents,
+    eventsOutbox,
     probes: { postgres: () => database.sql`select 1`, redis: () => redis.ping() },
     close: async () => {
       await queues.close()

@@ -4,11 +4,12 @@ import type { TokenEndpoint } from './token-service.ts'
 /** The refresh path's view of HighLevel's token endpoint, through the one HighLevel client. */
 export function ghlTokenEndpoint (client: GhlClient): TokenEndpoint {
   return {
-    refresh: async (integration) => {
+    refresh: async (integration, { timeoutMs }) => {
       if (!integration.refreshToken) throw new GhlError('invalid_grant', 'No refresh token is stored for this integration', { operation: 'refreshToken' })
       const { data } = await client.refreshToken({
         refreshToken: integration.refreshToken,
         userType: integration.userType === 'Company' ? 'Company' : 'Location',
+        timeoutMs,
       })
       return {
         accessToken: data.access_token,

@@ -1,7 +1,9 @@
 /**
  * The per-client lock around refresh. HighLevel's refresh tokens are single-use, so two holders
  * at once would burn one and disconnect the tenant. The owner value makes release safe: a holder
- * whose TTL ran out cannot delete the next holder's lock.
+ * whose TTL ran out cannot delete the next holder's lock. The lock queues a client's callers
+ * cheaply; since its key can be lost (failover, FLUSHALL), the spending itself is fenced in
+ * PostgreSQL (refresh-fence.ts).
  */
 import { randomBytes } from 'node:crypto'
 import type { Redis } from 'ioredis'

@@ -1,16 +1,22 @@
 /**
  * The one refresh path. The api's manual refresh, the token endpoint for the CRM, the worker's
  * send and the sweep all come through here, so a tenant's single-use refresh token is spent by
- * exactly one process at a time:
- *   read -> fresh enough? use it -> lock -> re-read (a sibling may have refreshed) -> call
- *   HighLevel -> version-checked write -> release.
+ * exactly one process at a time, and HighLevel's answer is never lost:
+ *   read -> fresh enough? use it -> lock (Redis: the queue) -> re-read (a sibling may have
+ *   refreshed) -> apply a kept answer if one is waiting -> fence (PostgreSQL: the guarantee) ->
+ *   call HighLevel -> keep the answer -> version-checked write, retried -> forget the kept answer.
  */
 import type { Redis } from 'ioredis'
 import type { RedisKeys } from '@ghl-connect/redis-keys'
-import { sendingAccess, type Integration, type IntegrationsRepository, type SendingRefusal } from '@ghl-connect/db'
-import { conflict, sendingRefused, unavailable } from '@ghl-connect/errors'
+import {
+  sendingAccess, type Integration, type IntegrationsRepository, type SendingRefusal,
+  type TokenRefreshAnswersRepository, type TokenRefreshLeasesRepository,
+} from '@ghl-connect/db'
+import { conflict, isAppError, sendingRefused, unavailable } from '@ghl-connect/errors'
 import type { Logger } from '@ghl-connect/logging'
+import { KEEP_BUDGET_MS, KeptAnswers, type KeptIn } from './kept-answers.ts'
 import { RedisLock } from './lock.ts'
+import { RefreshFence } from './refresh-fence.ts'
 
 /** What HighLevel's token endpoint gives back, already converted to what we store. */
 export interface RefreshedTokens {
@@ -22,45 +28,68 @@ export interface RefreshedTokens {
 
 /** The one call the refresh path makes to HighLevel, with its failures classified. */
 export interface TokenEndpoint {
-  refresh: (integration: Integration) => Promise<RefreshedTokens>
+  /** `timeoutMs`: the call must end by then (the refresh fence's lease is cut to it). */
+  refresh: (integration: Integration, opts: { timeoutMs: number }) => Promise<RefreshedTokens>
   /** invalid_grant: the refresh token is dead; location_inactive: temporary; anything else: transient. */
   classify: (err: unknown) => 'invalid_grant' | 'location_inactive' | 'transient'
 }
 
+/** `integrationId` and `tokenVersion` (the version the refresh read) make the CRM event's id. */
 export type ConnectionEvent =
-  | { type: 'connection.broken', clientId: string, locationId: string, reason: string }
-  | { type: 'connection.recovered', clientId: string, locationId: string }
+  | { type: 'connection.broken', integrationId: string, tokenVersion: number, clientId: string, locationId: string, reason: string }
+  | { type: 'connection.recovered', integrationId: string, tokenVersion: number, clientId: string, locationId: string }
 
-export type RefreshOutcome = 'refreshed' | 'reused' | 'invalid_grant' | 'location_inactive' | 'transient' | 'lock_timeout' | 'cooling_down'
+/** recovered: a kept answer was applied; kept: HighLevel answered but the write did not land (the answer waits, kept). */
+export type RefreshOutcome = 'refreshed' | 'reused' | 'recovered' | 'kept' | 'invalid_grant' | 'location_inactive' | 'transient' | 'lock_timeout' | 'cooling_down'
 
 export interface TokenServiceOptions {
   redis: Redis
   keys: RedisKeys
   integrations: IntegrationsRepository
+  /** Where HighLevel's answers are kept until written, and the fence's leases (both PostgreSQL). */
+  refreshAnswers: TokenRefreshAnswersRepository
+  refreshLeases: TokenRefreshLeasesRepository
   endpoint: TokenEndpoint
   logger: Logger
-  /** Longer than the token call's HTTP timeout, so the lock never lapses mid-call. */
-  lockTtlMs: number
+  /** How long the token call waits for HighLevel (TOKEN_CALL_TIMEOUT_MS); the lease and the lock are sized from it. */
+  callTimeoutMs: number
   /** How long a caller waits for a sibling's refresh before giving up (then re-reads). */
   lockWaitMs?: number
   /** A manual refresh this soon after the last one reuses it instead of spending another token. */
   recentRefreshMs?: number
+  /** How long the write of HighLevel's answer is retried before the caller is told to retry (the answer stays kept). */
+  storeRetryMs?: number
   onEvent?: (event: ConnectionEvent) => Promise<void> | void
   onOutcome?: (outcome: RefreshOutcome) => void
 }
 
 const BASE_COOLDOWN_MS = 15_000
 const MAX_COOLDOWN_MS = 15 * 60_000
+/** Covers the lease statement's round trip and timer slack. */
+const LEASE_MARGIN_MS = 1000
+/** The Redis lock outlives the lease, so callers normally queue on Redis, not by polling PostgreSQL. */
+const LOCK_BEYOND_LEASE_MS = 2000
+/** Less than this left of the lease is not worth spending a refresh token on. */
+const MIN_CALL_MS = 1000
+const MAX_STORE_BACKOFF_MS = 2000
 
 export class TokenService {
   private readonly lock: RedisLock
+  private readonly fence: RefreshFence
+  private readonly kept: KeptAnswers
+  private readonly lockTtlMs: number
   private readonly lockWaitMs: number
   private readonly recentRefreshMs: number
+  private readonly storeRetryMs: number
 
   constructor (private readonly opts: TokenServiceOptions) {
     this.lock = new RedisLock(opts.redis)
-    this.lockWaitMs = opts.lockWaitMs ?? opts.lockTtlMs + 1000
+    this.fence = new RefreshFence(opts.refreshLeases, { callTimeoutMs: opts.callTimeoutMs, keepBudgetMs: KEEP_BUDGET_MS, marginMs: LEASE_MARGIN_MS }, opts.logger)
+    this.kept = new KeptAnswers(opts.refreshAnswers, opts.redis, opts.keys, opts.logger)
+    this.lockTtlMs = this.fence.leaseMs + LOCK_BEYOND_LEASE_MS
+    this.lockWaitMs = opts.lockWaitMs ?? this.lockTtlMs + 1000
     this.recentRefreshMs = opts.recentRefreshMs ?? 10_000
+    this.storeRetryMs = opts.storeRetryMs ?? 10_000
   }
 
   /** The client's integration with an access token good for at least the refresh window. */
@@ -114,13 +143,16 @@ export class TokenService {
       throw coolingDown(seen, cooldownMs)
     }
 
-    const lease = await this.lock.acquire(this.opts.keys.refreshLock(clientId), this.opts.lockTtlMs, this.lockWaitMs)
+    const lease = await this.lock.acquire(this.opts.keys.refreshLock(clientId), this.lockTtlMs, this.lockWaitMs)
     if (!lease) {
-      // The holder is slow or died holding it; whatever it managed to write is what we can use.
+      // The holder is slow or died holding it; whatever it managed to write or keep is what we can use.
       this.opts.onOutcome?.('lock_timeout')
       const current = await this.requireActive(clientId)
+      // Applying a kept answer needs no lock: its write is version-checked like any other.
+      const recovered = await this.applyKept(current)
+      if (recovered) return recovered
       if (!this.opts.integrations.isExpired(current)) return current
-      throw unavailable('refresh_busy', 'The GoHighLevel token is being refreshed by another process; retry in a few seconds.', 5)
+      throw refreshBusy()
     }
     try {
       const current = await this.requireActive(clientId)
@@ -128,79 +160,162 @@ export class TokenService {
         this.opts.onOutcome?.('reused')
         return current
       }
+      // A refresh that died or could not write left HighLevel's answer: that pair is live, the stored refresh token is spent.
+      const recovered = await this.applyKept(current)
+      if (recovered) return recovered
       const justRefreshed = current.lastRefreshedAt && Date.now() - current.lastRefreshedAt.getTime() < this.recentRefreshMs
       if ((!force && !this.opts.integrations.needsRefresh(current)) || (force && justRefreshed)) {
         this.opts.onOutcome?.('reused')
         return current
       }
-      return await this.callAndStore(current, cooldownKey)
+      return await this.spend(current, cooldownKey)
     } finally {
       await lease.release().catch((err) => this.opts.logger.warn({ err, clientId }, 'could not release the refresh lock'))
     }
   }
 
-  private async callAndStore (current: Integration, cooldownKey: string): Promise<Integration> {
+  /** Spends the refresh token: behind the fence, the answer kept the moment it arrives, then written. */
+  private async spend (current: Integration, cooldownKey: string): Promise<Integration> {
+    const fence = await this.fence.acquire(current, this.lockWaitMs)
+    if (fence === 'moved_on') {
+      this.opts.onOutcome?.('reused')
+      return this.requireActive(current.clientId)
+    }
+    if (!fence) {
+      // We hold the Redis lock, yet another process holds the fence: the lock's key was lost under it.
+      this.opts.onOutcome?.('lock_timeout')
+      const latest = await this.requireActive(current.clientId)
+      if (!this.opts.integrations.isExpired(latest)) return latest
+      throw refreshBusy()
+    }
+    try {
+      // Again behind the fence: a holder whose lease ran out kept its answer before it did.
+      const recovered = await this.applyKept(current)
+      if (recovered) return recovered
+      const timeoutMs = fence.callTimeoutMs()
+      if (timeoutMs < MIN_CALL_MS) throw refreshBusy()
+      let tokens: RefreshedTokens
+      try {
+        tokens = await this.opts.endpoint.refresh(current, { timeoutMs })
+      } catch (err) {
+        return await this.refused(current, err, cooldownKey)
+      }
+      // HighLevel has spent the old refresh token: until the write lands, this answer is the only live pair.
+      const keptIn = await this.kept.keep(current, tokens)
+      return await this.store(current, tokens, keptIn)
+    } finally {
+      await fence.release().catch((err) => this.opts.logger.warn({ err, clientId: current.clientId }, 'could not release the refresh lease'))
+    }
+  }
+
+  private async refused (current: Integration, err: unknown, cooldownKey: string): Promise<Integration> {
     const { integrations, endpoint, logger } = this.opts
     const log = logger.child({ clientId: current.clientId, locationId: current.locationId })
-    let tokens: RefreshedTokens
-    try {
-      tokens = await endpoint.refresh(current)
-    } catch (err) {
-      const kind = endpoint.classify(err)
-      const reason = (err as Error).message
-      // A sibling whose lock lapsed may have spent the token and written the new pair meanwhile.
-      const latest = await integrations.findById(current.id)
-      if (latest && latest.isActive && latest.tokenVersion !== current.tokenVersion) {
-        this.opts.onOutcome?.('reused')
-        return latest
-      }
-      this.opts.onOutcome?.(kind)
-      if (kind === 'invalid_grant') {
-        await integrations.recordRefreshFailure(current.id, current.tokenVersion, { status: 'needs_reauth', error: reason })
-        log.warn({ err }, 'refresh token rejected; the client must reconnect')
-        await this.emit({ type: 'connection.broken', clientId: current.clientId, locationId: current.locationId, reason: 'needs_reauth' })
-        throw reauthError(current)
-      }
-      const wait = Math.min(MAX_COOLDOWN_MS, BASE_COOLDOWN_MS * 2 ** Math.min(current.refreshFailures, 6))
-      await this.opts.redis.set(cooldownKey, kind, 'PX', wait)
-      if (kind === 'location_inactive') {
-        // HighLevel keeps the refresh token valid while the location is paused: keep it, back off.
-        await integrations.recordRefreshFailure(current.id, current.tokenVersion, { status: 'location_inactive', error: reason })
-        log.warn({ retryInMs: wait }, 'location is not active; keeping the token and backing off')
-        if (current.status === 'active') {
-          await this.emit({ type: 'connection.broken', clientId: current.clientId, locationId: current.locationId, reason: 'location_inactive' })
-        }
-        throw conflict('location_inactive', 'The GoHighLevel location is not active (its subscription may be paused); the connection resumes when it is reactivated.',
-          { retryAfterSeconds: Math.ceil(wait / 1000) })
-      }
-      await integrations.recordRefreshFailure(current.id, current.tokenVersion, { error: reason })
-      log.warn({ err, retryInMs: wait }, 'token refresh failed; cooling down')
-      if (!integrations.isExpired(current)) return current
-      throw coolingDown(current, wait)
+    const kind = endpoint.classify(err)
+    const reason = (err as Error).message
+    // A sibling whose lock lapsed may have spent the token and written the new pair meanwhile...
+    const latest = await integrations.findById(current.id)
+    if (latest && latest.isActive && latest.tokenVersion !== current.tokenVersion) {
+      this.opts.onOutcome?.('reused')
+      return latest
     }
+    // ...or kept HighLevel's answer without writing it yet: a token is never declared dead while a live pair waits.
+    const recovered = await this.applyKept(current)
+    if (recovered) return recovered
+    this.opts.onOutcome?.(kind)
+    if (kind === 'invalid_grant') {
+      await integrations.recordRefreshFailure(current.id, current.tokenVersion, { status: 'needs_reauth', error: reason })
+      log.warn({ err }, 'refresh token rejected; the client must reconnect')
+      await this.emit({ type: 'connection.broken', ...subject(current), reason: 'needs_reauth' })
+      throw reauthError(current)
+    }
+    const wait = Math.min(MAX_COOLDOWN_MS, BASE_COOLDOWN_MS * 2 ** Math.min(current.refreshFailures, 6))
+    await this.opts.redis.set(cooldownKey, kind, 'PX', wait)
+    if (kind === 'location_inactive') {
+      // HighLevel keeps the refresh token valid while the location is paused: keep it, back off.
+      await integrations.recordRefreshFailure(current.id, current.tokenVersion, { status: 'location_inactive', error: reason })
+      log.warn({ retryInMs: wait }, 'location is not active; keeping the token and backing off')
+      if (current.status === 'active') {
+        await this.emit({ type: 'connection.broken', ...subject(current), reason: 'location_inactive' })
+      }
+      throw conflict('location_inactive', 'The GoHighLevel location is not active (its subscription may be paused); the connection resumes when it is reactivated.',
+        { retryAfterSeconds: Math.ceil(wait / 1000) })
+    }
+    await integrations.recordRefreshFailure(current.id, current.tokenVersion, { error: reason })
+    log.warn({ err, retryInMs: wait }, 'token refresh failed; cooling down')
+    if (!integrations.isExpired(current)) return current
+    throw coolingDown(current, wait)
+  }
 
-    const won = await integrations.writeTokens(current.id, current.tokenVersion, tokens)
+  /**
+   * Writes HighLevel's answer, retried with backoff while PostgreSQL fails. Past `storeRetryMs`
+   * the caller is told to retry and the kept answer waits for the next refresh; an answer kept
+   * nowhere (PostgreSQL and Redis both failing) is retried, and kept again, for as long as it takes.
+   */
+  private async store (current: Integration, tokens: RefreshedTokens, keptIn: KeptIn): Promise<Integration> {
+    const log = this.opts.logger.child({ clientId: current.clientId, locationId: current.locationId })
+    const deadline = Date.now() + this.storeRetryMs
+    let won: boolean
+    for (let attempt = 0; ; attempt++) {
+      try {
+        won = await this.opts.integrations.writeTokens(current.id, current.tokenVersion, tokens)
+        break
+      } catch (err) {
+        const backoff = Math.min(MAX_STORE_BACKOFF_MS, 100 * 2 ** attempt)
+        if (keptIn !== 'nowhere' && Date.now() + backoff > deadline) {
+          this.opts.onOutcome?.('kept')
+          log.error({ err, keptIn }, 'HighLevel refreshed the token but the write failed; the kept answer is applied by the next refresh')
+          throw unavailable('refresh_unavailable', 'The GoHighLevel token was refreshed but could not be saved yet; it is applied automatically, try again shortly.', 5)
+        }
+        await new Promise((resolve) => setTimeout(resolve, backoff))
+        if (keptIn === 'nowhere') keptIn = await this.kept.keep(current, tokens)
+      }
+    }
+    await this.kept.forget(current)
     if (!won) {
-      // Only a disconnect or a replacement can get here while we hold the lock.
+      // A disconnect, a replacement, or a sibling that applied our kept answer: the stored row is the truth.
       log.warn('refreshed tokens were not stored: the integration changed meanwhile')
       return this.requireActive(current.clientId)
     }
     this.opts.onOutcome?.('refreshed')
     log.info({ expiresAt: tokens.expiresAt.toISOString() }, 'token refreshed')
-    if (current.status !== 'active') {
-      await this.emit({ type: 'connection.recovered', clientId: current.clientId, locationId: current.locationId })
+    return this.written(current)
+  }
+
+  /** Writes the answer kept for `current`'s version, if one waits; null when none does. */
+  private async applyKept (current: Integration): Promise<Integration | null> {
+    const tokens = await this.kept.find(current)
+    if (!tokens) return null
+    const won = await this.opts.integrations.writeTokens(current.id, current.tokenVersion, tokens)
+    await this.kept.forget(current)
+    if (!won) {
+      this.opts.onOutcome?.('reused')
+      return this.requireActive(current.clientId)
     }
-    return (await integrations.findById(current.id))!
+    this.opts.onOutcome?.('recovered')
+    this.opts.logger.info({ clientId: current.clientId, locationId: current.locationId, expiresAt: tokens.expiresAt.toISOString() },
+      'applied a kept refresh answer instead of spending the refresh token again')
+    return this.written(current)
+  }
+
+  /** The integration after its new pair landed; a connection that was broken is announced as recovered. */
+  private async written (replaced: Integration): Promise<Integration> {
+    if (replaced.status !== 'active') {
+      await this.emit({ type: 'connection.recovered', ...subject(replaced) })
+    }
+    return (await this.opts.integrations.findById(replaced.id))!
   }
 
   private async emit (event: ConnectionEvent): Promise<void> {
     try {
       await this.opts.onEvent?.(event)
     } catch (err) {
-      this.opts.logger.warn({ err, event: event.type }, 'could not queue the connection event')
+      this.opts.logger.warn({ err, event: event.type }, 'could not record the connection event')
     }
   }
 }
+
+const subject = (i: Integration) => ({ integrationId: i.id, tokenVersion: i.tokenVersion, clientId: i.clientId, locationId: i.locationId })
 
 function refusal (code: SendingRefusal, i: Integration | null) {
   return code === 'needs_reauth' && i ? reauthError(i) : sendingRefused(code)
@@ -208,6 +323,10 @@ function refusal (code: SendingRefusal, i: Integration | null) {
 
 function reauthError (i: Integration) {
   return sendingRefused('needs_reauth', { locationId: i.locationId })
+}
+
+function refreshBusy () {
+  return unavailable('refresh_busy', 'The GoHighLevel token is being refreshed by another process; retry in a few seconds.', 5)
 }
 
 function coolingDown (i: Integration, ms: number) {

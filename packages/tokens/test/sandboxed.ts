@@ -1,11 +1,13 @@
 /** What a tokens test runs against: its own database, a HighLevel sandbox, Redis, and a client connected to it. */
 import type { Test } from 'tap'
 import { loadWorkerConfig } from '@ghl-connect/config'
-import { IntegrationsRepository, TokenCipher } from '@ghl-connect/db'
+import { IntegrationsRepository, TokenCipher, TokenRefreshAnswersRepository, TokenRefreshLeasesRepository } from '@ghl-connect/db'
 import { GhlClient } from '@ghl-connect/ghl'
+import { createLogger } from '@ghl-connect/logging'
 import { createRedis } from '@ghl-connect/queues'
 import { RedisKeys } from '@ghl-connect/redis-keys'
 import { createTestDatabase, startSandbox, testEnv } from '@ghl-connect/testing'
+import { ghlTokenEndpoint, TokenService, type TokenServiceOptions } from '../src/index.ts'
 
 export const LOCATION = 'sbxLocation000000001'
 
@@ -16,7 +18,9 @@ export async function sandboxed (t: Test) {
   const redis = createRedis(config.redis.url)
   const keys = new RedisKeys(config.redis.keyPrefix)
   const ghl = new GhlClient(config.ghl)
-  const integrations = new IntegrationsRepository(db.db, new TokenCipher(config.encryption.keys))
+  const cipher = new TokenCipher(config.encryption.keys)
+  const integrations = new IntegrationsRepository(db.db, cipher)
+  const refreshAnswers = new TokenRefreshAnswersRepository(db.db, cipher)
   t.teardown(async () => { await ghl.close(); redis.disconnect(); await sandbox.close(); await db.drop() })
 
   /** A client connected to the sandbox's location, its token expiring in `expiresInMs`. */
@@ -27,5 +31,13 @@ export async function sandboxed (t: Test) {
       refreshToken: String(issued.refresh_token), expiresAt: new Date(Date.now() + expiresInMs),
     })
   }
-  return { db, sandbox, config, redis, keys, ghl, integrations, connected }
+
+  /** A TokenService as one process has it (each call: another process, sharing PostgreSQL, Redis and HighLevel). */
+  function tokenService (opts: Partial<TokenServiceOptions> = {}) {
+    return new TokenService({
+      redis, keys, integrations, refreshAnswers, refreshLeases: new TokenRefreshLeasesRepository(db.db),
+      endpoint: ghlTokenEndpoint(ghl), logger: createLogger({ level: 'silent' }), callTimeoutMs: 10_000, ...opts,
+    })
+  }
+  return { db, sandbox, config, redis, keys, ghl, integrations, refreshAnswers, connected, tokenService }
 }

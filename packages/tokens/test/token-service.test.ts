@@ -1,17 +1,21 @@
 import t from 'tap'
-import { createLogger } from '@ghl-connect/logging'
-import { ghlTokenEndpoint, TokenService, type ConnectionEvent, type RefreshOutcome } from '../src/index.ts'
+import type { ConnectionEvent, RefreshOutcome, TokenServiceOptions } from '../src/index.ts'
 import { LOCATION, sandboxed } from './sandboxed.ts'
 
-const { sandbox, redis, keys, ghl, integrations, connected } = await sandboxed(t)
+const { db, sandbox, redis, keys, ghl, integrations, connected, tokenService } = await sandboxed(t)
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-function service (lockTtlMs = 15_000) {
+/** Resolves once a refresh of `integrationId` holds its lease (its HighLevel call is then on its way), or after 2 s. */
+async function spending (integrationId: string) {
+  const giveUpAt = Date.now() + 2000
+  while (Date.now() < giveUpAt && (await db.sql`select 1 from token_refresh_leases where integration_id = ${integrationId}`).length === 0) await sleep(5)
+  await sleep(100)
+}
+
+function service (opts: Partial<TokenServiceOptions> = {}) {
   const events: ConnectionEvent[] = []
   const outcomes: RefreshOutcome[] = []
-  const tokens = new TokenService({
-    redis, keys, integrations, endpoint: ghlTokenEndpoint(ghl),
-    logger: createLogger({ level: 'silent' }), lockTtlMs, onEvent: (e) => { events.push(e) }, onOutcome: (o) => { outcomes.push(o) },
-  })
+  const tokens = tokenService({ onEvent: (e) => { events.push(e) }, onOutcome: (o) => { outcomes.push(o) }, ...opts })
   return { tokens, events, outcomes }
 }
 
@@ -32,7 +36,7 @@ t.test('when a sibling whose lock lapsed spent the refresh token first, the lose
   const stored = await connected('client-race', 60_000)
   sandbox.control.setFaults({ latencyMs: 400 }, LOCATION)
   const slow = tokens.refreshNow('client-race')
-  await new Promise((r) => setTimeout(r, 50))
+  await spending(stored.id) // in HighLevel's hands, slowed
   sandbox.control.clearFaults(LOCATION)
   // the sibling: same refresh token, answered first, its pair written under the version both read
   const sibling = (await ghl.refreshToken({ refreshToken: stored.refreshToken! })).data
@@ -72,4 +76,88 @@ t.test('HighLevel down: the refresh cools down instead of retrying in a storm, a
   t.equal(sandbox.control.stats().refreshes - before, 0, 'HighLevel never issued a token')
   const row = await integrations.findByClient('client-down')
   t.equal(row?.refreshFailures, 1, 'one call, then the cooldown held the others back')
+})
+
+t.test('HighLevel\'s answer is kept when its write fails, and the next refresh applies it instead of spending a spent refresh token', async (t) => {
+  const { tokens } = service({ storeRetryMs: 300 })
+  const stored = await connected('client-write-fails', 60_000)
+  const before = sandbox.control.stats()
+  // The integration row refuses every write, as a full disk or a read-only failover would.
+  await db.sql.unsafe(`create function refuse_writes () returns trigger language plpgsql as $$ begin raise exception 'writes refused (test)'; end $$`)
+  await db.sql.unsafe('create trigger refuse_writes before update on ghl_integrations for each row execute function refuse_writes()')
+  await t.rejects(tokens.getFresh('client-write-fails'), { code: 'refresh_unavailable' }, 'the caller is told to retry shortly')
+  await db.sql.unsafe('drop trigger refuse_writes on ghl_integrations; drop function refuse_writes()')
+  t.equal(sandbox.control.stats().refreshes - before.refreshes, 1, 'HighLevel spent the refresh token')
+
+  const another = service()
+  const later = await another.tokens.getFresh('client-write-fails')
+  const after = sandbox.control.stats()
+  t.equal(after.refreshes - before.refreshes, 1, 'no second refresh: the kept answer was applied')
+  t.equal(after.invalidGrants - before.invalidGrants, 0)
+  t.equal(later.status, 'active', 'the client stays connected')
+  t.equal(later.tokenVersion, stored.tokenVersion + 1)
+  t.not(later.accessToken, stored.accessToken)
+  t.equal((await ghl.getLocation({ accessToken: later.accessToken!, locationId: LOCATION })).status, 200, 'and the applied token works')
+  t.same(another.outcomes, ['recovered'])
+  t.same(another.events, [])
+  t.same(await db.sql`select 1 from token_refresh_answers`, [], 'the kept answer is gone once written')
+})
+
+t.test('with PostgreSQL down when HighLevel answers, the answer is kept in Redis (sealed) and applied once PostgreSQL is back', async (t) => {
+  const { tokens } = service({ storeRetryMs: 500 })
+  const stored = await connected('client-pg-down', 60_000)
+  t.teardown(() => db.setReachable(true))
+  sandbox.control.setFaults({ refreshLatencyMs: 600 }, LOCATION)
+  t.teardown(() => sandbox.control.clearFaults(LOCATION))
+  const before = sandbox.control.stats()
+
+  const refreshing = tokens.getFresh('client-pg-down')
+  await spending(stored.id) // the call is with HighLevel now
+  await db.setReachable(false)
+  await t.rejects(refreshing, { code: 'refresh_unavailable' })
+  t.equal(sandbox.control.stats().refreshes - before.refreshes, 1, 'HighLevel spent the refresh token')
+  const kept = await redis.get(keys.keptRefreshAnswer(stored.id, stored.tokenVersion))
+  t.ok(kept, 'the answer waits in Redis')
+  t.match(kept, /^v1\./, 'as ciphertext')
+
+  await db.setReachable(true)
+  const later = await service().tokens.getFresh('client-pg-down')
+  const after = sandbox.control.stats()
+  t.equal(after.refreshes - before.refreshes, 1, 'no second refresh')
+  t.equal(after.invalidGrants - before.invalidGrants, 0)
+  t.equal(later.status, 'active')
+  t.equal(later.tokenVersion, stored.tokenVersion + 1)
+  t.equal((await ghl.getLocation({ accessToken: later.accessToken!, locationId: LOCATION })).status, 200)
+  t.equal(await redis.get(keys.keptRefreshAnswer(stored.id, stored.tokenVersion)), null, 'forgotten once written')
+})
+
+t.test('the refresh lock\'s key lost mid-refresh (DEL, as a failover or FLUSHALL) does not let a second process spend the same refresh token', async (t) => {
+  const first = service()
+  const second = service()
+  const stored = await connected('client-lock-lost', 60_000)
+  sandbox.control.setFaults({ refreshLatencyMs: 500 }, LOCATION)
+  t.teardown(() => sandbox.control.clearFaults(LOCATION))
+  const before = sandbox.control.stats()
+  const refreshing = first.tokens.refreshNow('client-lock-lost')
+  await spending(stored.id)
+  t.equal(await redis.del(keys.refreshLock('client-lock-lost')), 1, 'the holder\'s lock key is gone')
+  const [a, b] = await Promise.all([refreshing, second.tokens.refreshNow('client-lock-lost')])
+  const after = sandbox.control.stats()
+  t.equal(after.refreshes - before.refreshes, 1, 'one refresh')
+  t.equal(after.invalidGrants - before.invalidGrants, 0, 'no refresh token spent twice')
+  t.equal(b.accessToken, a.accessToken, 'the second process uses the first one\'s token')
+  t.equal((await integrations.findByClient('client-lock-lost'))?.status, 'active')
+  t.same([...first.events, ...second.events], [])
+})
+
+t.test('an answer HighLevel gave on a connection that then dropped cannot be kept: the next refresh finds the token spent and the client must reconnect', async (t) => {
+  const { tokens, events } = service()
+  const stored = await connected('client-answer-dropped', 60_000)
+  sandbox.control.setFaults({ dropRefreshAnswerNext: 1 }, LOCATION)
+  t.teardown(() => sandbox.control.clearFaults(LOCATION))
+  t.equal((await tokens.getFresh('client-answer-dropped')).accessToken, stored.accessToken, 'a transient failure to us: the old token still has a minute')
+  t.equal(sandbox.control.stats().refreshAnswersDropped, 1, 'yet HighLevel issued a pair we never saw')
+  await redis.del(keys.refreshCooldown('client-answer-dropped'))
+  await t.rejects(tokens.refreshNow('client-answer-dropped'), { code: 'needs_reauth' })
+  t.match(events, [{ type: 'connection.broken', reason: 'needs_reauth' }])
 })

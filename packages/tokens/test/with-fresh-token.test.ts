@@ -1,12 +1,10 @@
 import t from 'tap'
 import { createLogger } from '@ghl-connect/logging'
-import { Credentials, ghlTokenEndpoint, TokenService, withFreshToken, type AccessToken, type Credential } from '../src/index.ts'
+import { Credentials, withFreshToken, type AccessToken, type Credential } from '../src/index.ts'
 import { LOCATION, sandboxed } from './sandboxed.ts'
 
-const { sandbox, config, redis, keys, ghl, integrations, connected: stored } = await sandboxed(t)
-const tokens = new TokenService({
-  redis, keys, integrations, endpoint: ghlTokenEndpoint(ghl), logger: createLogger({ level: 'silent' }), lockTtlMs: 15_000,
-})
+const { sandbox, config, ghl, integrations, connected: stored, tokenService } = await sandboxed(t)
+const tokens = tokenService()
 const credentials = new Credentials(tokens, null, createLogger({ level: 'silent' }))
 
 async function connected (clientId: string) {

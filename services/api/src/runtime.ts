@@ -30,7 +30,7 @@ export function createRuntime (config: ApiConfig, logger: Logger): Runtime {
   // The api answers 503 when Redis is down instead of queueing commands forever.
   const core = createCore(config, logger, { service: 'api', redis: { maxRetriesPerRequest: 1, connectTimeout: 3000 } })
   const { ghl, integrations, redis, keys } = core
-  const connectionEvents = new ConnectionEvents(core.publishEvent, logger)
+  const connectionEvents = new ConnectionEvents(core.crmEvents, logger)
   const installClaims = new InstallClaims(config.http.connectLinkSecret, new InstallClaimCodesRepository(core.database.db), integrations, connectionEvents, logger)
   return {
     ...core,
@@ -40,8 +40,7 @@ export function createRuntime (config: ApiConfig, logger: Logger): Runtime {
       new UsedConnectLinksRepository(core.database.db), installClaims, connectionEvents, logger),
     installClaims,
     webhookService: new WebhookService(parsePublicKey(config.http.ghlWebhookPublicKey), config.ghl.appId,
-      new WebhookReceiptsRepository(core.database.db), integrations, logger,
-      async ({ type, ...data }) => { await core.publishEvent(type, data) }),
+      new WebhookReceiptsRepository(core.database.db), integrations, logger, core.crmEvents),
     smsIntake: new SmsIntake(integrations, core.smsMessages, core.dispatcher, logger,
       { legacyPitFallback: config.legacyPit !== null, metrics: core.metrics }),
     readiness: readinessProbe(core.probes, { onFailure: (dependency, err) => logger.warn({ err, dependency }, 'readiness check failed') }),

@@ -5,18 +5,18 @@
  */
 import t from 'tap'
 import type { Test } from 'tap'
-import type { CrmEventJob } from '@ghl-connect/queues'
+import type { CrmEventType } from '@ghl-connect/db'
 import {
   approve, authorizeWith, CALLBACK_URL, claimCodeOn, connect, createLink, HARBOR, marketplaceInstall, pathOf, setup, startFlow, SUNRISE,
 } from './connect-flow.ts'
 import type { TestApiWithSandbox } from './helper.ts'
 
-/** With a CRM webhook configured the api queues events; no worker runs here, so they wait in the queue. */
+/** With a CRM webhook configured the api records events in the events outbox; no worker runs here, so they wait there. */
 const WITH_CRM_EVENTS = { CRM_WEBHOOK_URL: 'http://127.0.0.1:9/crm-events', CRM_WEBHOOK_SECRET: 'crm-webhook-secret-for-tests-0123456789' }
 
-async function crmEvents (api: TestApiWithSandbox, type: CrmEventJob['type']): Promise<CrmEventJob[]> {
-  const jobs = await api.app.runtime.queues.crmEvents.getJobs(['wait', 'delayed', 'prioritized', 'active', 'completed', 'failed'])
-  return jobs.map((j) => j.data).filter((e) => e.type === type)
+async function crmEvents (api: TestApiWithSandbox, type: CrmEventType): Promise<Array<{ id: string, data: Record<string, unknown> }>> {
+  const rows = await api.db.sql<Array<{ id: string, payload: Record<string, unknown> }>>`select id, payload from crm_events where type = ${type} order by created_at`
+  return rows.map((r) => ({ id: r.id, data: r.payload }))
 }
 
 const statusOf = async (api: TestApiWithSandbox, clientId: string) =>
@@ -154,6 +154,8 @@ t.test('replacing a connection with another location tells the CRM (connection.r
   const events = await crmEvents(api, 'connection.replaced')
   t.equal(events.length, 1)
   t.same(events[0]!.data, { clientId: 'client-moves', previousLocationId: SUNRISE, locationId: HARBOR })
+  const harbor = await api.app.runtime.integrations.findByClient('client-moves')
+  t.equal(events[0]!.id, `connection.replaced-${harbor!.id}`, 'the id names the new connection: a repeat is dropped by id')
 
   // A claim that moves a connected client to another location is a replacement too.
   const install = await marketplaceInstall(api, SUNRISE)
@@ -179,6 +181,7 @@ t.test('a marketplace install shows a one-time claim code; only its hash is stor
   const events = await crmEvents(api, 'install.pending')
   t.equal(events.length, 1)
   t.same(events[0]!.data, { locationId: HARBOR, locationName: 'Harbor Plumbing' })
+  t.match(events[0]!.id, /^install\.pending-[0-9a-f-]{36}$/, 'the id names the install')
   const sent = JSON.stringify(events[0])
   t.notMatch(sent, claimCode)
   t.notMatch(sent, claimCode.replace('-', ''))

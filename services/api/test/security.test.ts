@@ -118,21 +118,21 @@ t.test('Bull Board is read-only by default: it refuses to add, retry or remove j
   const admin = (password: string) => ({ authorization: `Basic ${Buffer.from(`admin:${password}`).toString('base64')}` })
   const attempts = async (api: TestApi) => {
     const headers = admin(api.env.ADMIN_PASSWORD!)
-    const job = await api.app.runtime.queues.crmEvents.add('deliver', { id: 'e1', type: 'sms.sent', occurredAt: new Date().toISOString(), data: {}, mac: 'x' }, { delay: 3_600_000 })
+    const job = await api.app.runtime.queues.crmEvents.add('deliver', { eventId: 'e1' }, { delay: 3_600_000 })
     const board = '/admin/queues/api/queues/crm-events'
     return Promise.all([
-      api.app.inject({ method: 'POST', url: `${board}/add`, headers, payload: { name: 'deliver', data: { id: 'forged' } } }),
+      api.app.inject({ method: 'POST', url: `${board}/add`, headers, payload: { name: 'deliver', data: { eventId: 'forged' } } }),
       api.app.inject({ method: 'PUT', url: `${board}/${job.id}/retry`, headers }),
       api.app.inject({ method: 'PUT', url: `${board}/retry/failed`, headers }),
       api.app.inject({ method: 'PUT', url: `${board}/${job.id}/clean`, headers }),
-      api.app.inject({ method: 'PATCH', url: `${board}/${job.id}/update-data`, headers, payload: { jobData: { id: 'edited' } } }),
+      api.app.inject({ method: 'PATCH', url: `${board}/${job.id}/update-data`, headers, payload: { jobData: { eventId: 'edited' } } }),
     ]).then((answers) => answers.map((a) => a.statusCode))
   }
   const readOnly = await buildTestApi(t)
   const refused = await attempts(readOnly)
   t.same(refused, Array(5).fill(405), 'add, retry one, retry all, remove and edit are refused')
   t.same(await readOnly.app.runtime.queues.crmEvents.getJobCounts('waiting', 'delayed'), { waiting: 0, delayed: 1 }, 'nothing added, retried or removed')
-  t.equal((await readOnly.app.runtime.queues.crmEvents.getJobs(['delayed']))[0]?.data.id, 'e1', 'nor edited')
+  t.equal((await readOnly.app.runtime.queues.crmEvents.getJobs(['delayed']))[0]?.data.eventId, 'e1', 'nor edited')
 
   const writable = await buildTestApi(t, { ADMIN_READ_ONLY: 'false' })
   t.notOk((await attempts(writable)).includes(405), 'ADMIN_READ_ONLY=false gives the board its buttons back (what it adds is still not delivered: see the worker)')

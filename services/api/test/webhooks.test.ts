@@ -77,10 +77,16 @@ function connection (locationId: string, companyId: string) {
   }
 }
 
-/** The connection events the api queued for the CRM, as `[type, clientId, locationId, reason]`. */
-async function crmEvents (api: TestApi) {
+/** The connection events the api recorded for the CRM (the events outbox), as `[type, clientId, locationId, reason]`. */
+async function crmEvents (api: { db: Pick<TestApi['db'], 'sql'> }) {
+  const rows = await api.db.sql<Array<{ type: string, payload: Record<string, string> }>>`select type, payload from crm_events`
+  return rows.map((r) => [r.type, r.payload.clientId, r.payload.locationId, r.payload.reason]).sort()
+}
+
+/** The events whose delivery is queued in Redis, by event id. */
+async function queuedEvents (api: TestApi) {
   const jobs = await api.app.runtime.queues.crmEvents.getJobs(['waiting', 'delayed', 'active', 'completed', 'failed'])
-  return jobs.map((j) => [j.data.type, j.data.data.clientId, j.data.data.locationId, j.data.data.reason]).sort()
+  return jobs.map((j) => j.data.eventId).sort()
 }
 
 /** HighLevel retrying until the api answers other than 429 (Redis reconnects in the background). */
@@ -156,7 +162,8 @@ t.test('a verified webhook that arrives while PostgreSQL is down answers 429 wit
   t.same(await again.json(), { status: 'processed' })
   const [after] = await db.sql`select is_active from ghl_integrations where client_id = 'client-down'`
   t.equal(after?.is_active, false)
-  t.same(await crmEvents(api), [['connection.broken', 'client-down', SUNRISE, 'uninstalled']])
+  t.same(await crmEvents({ db }), [['connection.broken', 'client-down', SUNRISE, 'uninstalled']])
+  t.equal((await queuedEvents(api)).length, 1, 'its delivery queued after the commit')
 })
 
 t.test('the Retry-After header comes with the 429', async (t) => {
@@ -172,25 +179,23 @@ t.test('the Retry-After header comes with the 429', async (t) => {
   t.equal(res.json().error, 'retry_later')
 })
 
-t.test('an UNINSTALL that arrives while Redis is down (the CRM cannot be told) answers 429 and changes nothing; the same delivery succeeds once Redis is back', async (t) => {
+t.test('an UNINSTALL that arrives while Redis is down is processed: the connection ends and its event waits in the events outbox, not lost', async (t) => {
   const relay = await relayTo(t, TEST_REDIS_URL, 6379)
   const api = await listeningApi(t, { REDIS_URL: relay.urlFor(TEST_REDIS_URL) })
-  await api.app.runtime.integrations.replaceActive('client-redis', connection(SUNRISE, COMPANY))
+  const integration = await api.app.runtime.integrations.replaceActive('client-redis', connection(SUNRISE, COMPANY))
 
   await relay.stop()
   const delivered = await api.send({ type: 'UNINSTALL', locationId: SUNRISE })
-  t.equal(delivered.status, 429)
-  t.match(JSON.parse(delivered.responseBody), { error: 'retry_later' })
-  t.same(await activeClients(api), ['client-redis'], 'rolled back: not deactivated without telling the CRM')
+  t.equal(delivered.status, 200, 'Redis only carries the delivery; the event itself is in PostgreSQL')
+  t.same(JSON.parse(delivered.responseBody), { status: 'processed' })
+  t.same(await activeClients(api), [])
+  t.same(await crmEvents(api), [['connection.broken', 'client-redis', SUNRISE, 'uninstalled']], 'committed with the deactivation')
+  const [row] = await api.db.sql`select id, status from crm_events`
+  t.same({ ...row }, { id: `connection.broken-${integration.id}-uninstalled`, status: 'pending' }, 'pending until the worker delivers it (its reconciler queues it)')
 
   await relay.start()
-  const again = await eventually(async () => {
-    const answer = await fetch(api.url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-ghl-signature': delivered.signature }, body: delivered.rawBody })
-    return answer.status === 429 ? undefined : answer
-  })
-  t.equal(again.status, 200)
-  t.same(await activeClients(api), [])
-  t.same(await crmEvents(api), [['connection.broken', 'client-redis', SUNRISE, 'uninstalled']])
+  const again = await fetch(api.url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-ghl-signature': delivered.signature }, body: delivered.rawBody })
+  t.equal(again.status, 409, 'HighLevel has no reason to deliver it again; a replay is a duplicate')
 })
 
 t.test('a company-level UNINSTALL (companyId, no locationId) deactivates every integration of that company and tells the CRM per client', async (t) => {

@@ -28,6 +28,13 @@ export interface Faults {
   acceptThenResetNext?: number
   /** The next N messages sent: accepted and recorded, then a gateway's 502 (an HTML page) instead of the answer. */
   acceptThen502Next?: number
+  /** Added to refresh requests only (grant_type=refresh_token), before HighLevel decides: a slow token endpoint. */
+  refreshLatencyMs?: number
+  /**
+   * The next N refreshes are accepted (the old refresh token is spent, a new pair issued) and then
+   * the connection is dropped before the answer is written: the caller never sees the new pair.
+   */
+  dropRefreshAnswerNext?: number
 }
 
 export type FaultAction =
@@ -67,13 +74,21 @@ export class FaultBook {
     return (this.global.latencyMs ?? 0) + ((locationId && this.perLocation.get(locationId)?.latencyMs) || 0)
   }
 
+  refreshLatencyMs (locationId?: string): number {
+    return (this.global.refreshLatencyMs ?? 0) + ((locationId && this.perLocation.get(locationId)?.refreshLatencyMs) || 0)
+  }
+
+  /** Whether this accepted refresh's answer is to be dropped (spends a one-shot counter). */
+  dropsRefreshAnswer (locationId?: string): boolean {
+    return this.books(locationId).some((f) => spend(f, 'dropRefreshAnswerNext'))
+  }
+
   /**
    * Decides (and spends one-shot counters) for one request; global faults first. The
    * accept-then faults are spent only by a request that `accepts` a message.
    */
   next (locationId?: string, { accepts = false }: { accepts?: boolean } = {}): FaultAction | null {
-    const books = [this.global, locationId ? this.perLocation.get(locationId) : undefined].filter((f): f is Faults => !!f)
-    for (const f of books) {
+    for (const f of this.books(locationId)) {
       if (spend(f, 'hangNext')) return { type: 'hang' }
       if (spend(f, 'resetNext')) return { type: 'reset' }
       if (spend(f, 'failNext')) return { type: 'error', status: f.errorStatus ?? 500 }
@@ -85,9 +100,13 @@ export class FaultBook {
     }
     return null
   }
+
+  private books (locationId?: string): Faults[] {
+    return [this.global, locationId ? this.perLocation.get(locationId) : undefined].filter((f): f is Faults => !!f)
+  }
 }
 
-type Counter = 'hangNext' | 'resetNext' | 'failNext' | 'rateLimitNext' | 'missingScopeNext' | 'acceptThenResetNext' | 'acceptThen502Next'
+type Counter = 'hangNext' | 'resetNext' | 'failNext' | 'rateLimitNext' | 'missingScopeNext' | 'acceptThenResetNext' | 'acceptThen502Next' | 'dropRefreshAnswerNext'
 
 function spend (f: Faults, key: Counter): boolean {
   const left = f[key] ?? 0

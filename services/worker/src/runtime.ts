@@ -5,11 +5,15 @@
  */
 import type { WorkerConfig } from '@ghl-connect/config'
 import type { Logger } from '@ghl-connect/logging'
+import { RetentionRepository } from '@ghl-connect/db'
+import { CrmEventDispatcher } from '@ghl-connect/queues'
 import { createCore, type Core } from '@ghl-connect/runtime'
 import { Credentials } from '@ghl-connect/tokens'
 import { CrmEventDelivery } from './crm-events/crm-event-delivery.ts'
+import { CrmEventReconciler } from './crm-events/crm-event-reconciler.ts'
 import { OutboxReconciler } from './outbox/outbox-reconciler.ts'
 import { LocationRateLimiter } from './rate-limits/location-rate-limiter.ts'
+import { Retention } from './retention/retention.ts'
 import { SmsSender } from './sms/sms-sender.ts'
 import { SentReceipts } from './sms/sent-receipts.ts'
 import { TokenRefresher } from './tokens/token-refresh.ts'
@@ -22,11 +26,16 @@ export interface WorkerRuntime extends Core {
   tokenSweep: TokenSweep
   outboxReconciler: OutboxReconciler
   crmEventDelivery: CrmEventDelivery | null
+  crmEventReconciler: CrmEventReconciler | null
+  retention: Retention
 }
+
+/** Between retention's batches: long enough for the sending path's queries to get through. */
+const RETENTION_PAUSE_MS = 100
 
 export function createWorkerRuntime (config: WorkerConfig, logger: Logger): WorkerRuntime {
   const core = createCore(config, logger, { service: 'worker' })
-  const { redis, keys, integrations, smsMessages: messages, dispatcher, tokenService, metrics } = core
+  const { redis, keys, integrations, smsMessages: messages, dispatcher, tokenService, metrics, eventsOutbox } = core
   // A live attempt can still be waiting for HighLevel this long; after it, a `sending` row is orphaned.
   const inFlightGraceMs = config.ghl.httpTimeoutMs + 5000
   const smsSender = new SmsSender({
@@ -37,7 +46,7 @@ export function createWorkerRuntime (config: WorkerConfig, logger: Logger): Work
     rateLimiter: new LocationRateLimiter(redis, keys, config.worker.locationRateLimit),
     receipts: new SentReceipts(redis, keys),
     dispatcher,
-    publishEvent: core.publishEvent,
+    events: core.crmEvents,
     logger,
     metrics,
     retryForMs: config.worker.smsRetryForMs,
@@ -59,6 +68,10 @@ export function createWorkerRuntime (config: WorkerConfig, logger: Logger): Work
       queuedForMs: config.worker.reconcileAfterMs,
       sendingForMs: Math.max(config.worker.reconcileAfterMs, inFlightGraceMs),
     }),
-    crmEventDelivery: config.crmEvents ? new CrmEventDelivery(config.crmEvents, config.ghl.httpTimeoutMs) : null,
+    crmEventDelivery: config.crmEvents && eventsOutbox ? new CrmEventDelivery(eventsOutbox, config.crmEvents, config.ghl.httpTimeoutMs) : null,
+    crmEventReconciler: eventsOutbox
+      ? new CrmEventReconciler(eventsOutbox, new CrmEventDispatcher(core.queues.crmEvents), logger, { overdueForMs: config.worker.reconcileAfterMs })
+      : null,
+    retention: new Retention(new RetentionRepository(core.database.db), logger, { ...config.worker.retention, pauseMs: RETENTION_PAUSE_MS }),
   }
 }

@@ -1,5 +1,6 @@
 /**
- * The repeatable jobs: the token sweep and the outbox reconciler, as BullMQ job schedulers (one
+ * The repeatable jobs: the token sweep, the outbox reconciler (and the events reconciler when
+ * CRM events are on) and retention, as BullMQ job schedulers (one
  * per deployment however many workers upsert them). Each worker checks now and then that they
  * still exist, so a Redis that lost its keys gets them back without a restart.
  */
@@ -18,10 +19,15 @@ export function ensureSchedulers (runtime: WorkerRuntime, logger: Logger) {
       await queues.tokens.upsertJobScheduler('sweep', { every: sweepEvery }, { name: 'sweep', data: {} })
       logger.info({ scheduler: 'sweep', everyMs: sweepEvery }, 'job scheduler set')
     }
-    const reconcileEvery = config.worker.reconcileEveryMs
-    if (!unchanged(await queues.outbox.getJobScheduler('reconcile'), reconcileEvery)) {
-      await queues.outbox.upsertJobScheduler('reconcile', { every: reconcileEvery }, { name: 'reconcile', data: {} })
-      logger.info({ scheduler: 'reconcile', everyMs: reconcileEvery }, 'job scheduler set')
+    const outboxJobs = [
+      { name: 'reconcile', every: config.worker.reconcileEveryMs },
+      ...(runtime.crmEventReconciler ? [{ name: 'reconcile-events', every: config.worker.reconcileEveryMs }] as const : []),
+      { name: 'retention', every: config.worker.retention.everyMs },
+    ] as const
+    for (const { name, every } of outboxJobs) {
+      if (unchanged(await queues.outbox.getJobScheduler(name), every)) continue
+      await queues.outbox.upsertJobScheduler(name, { every }, { name, data: {} })
+      logger.info({ scheduler: name, everyMs: every }, 'job scheduler set')
     }
   }
   const timer = setInterval(() => { ensure().catch((err) => logger.warn({ err }, 'could not check the job schedulers')) }, CHECK_EVERY_MS)

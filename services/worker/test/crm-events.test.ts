@@ -1,7 +1,8 @@
 import t, { type Test } from 'tap'
 import { createHmac, randomBytes, randomUUID } from 'node:crypto'
 import { createServer } from 'node:http'
-import { crmEventPublisher, sealCrmEvent, type CrmEventJob } from '@ghl-connect/queues'
+import { crmEventOf } from '@ghl-connect/db'
+import type { CrmEventJob } from '@ghl-connect/queues'
 import { createWorld, eventually, freePort, HARBOR, JANE, settled, SUNRISE } from './helper.ts'
 
 interface Received { headers: Record<string, string | string[] | undefined>, raw: string, answered: number }
@@ -44,6 +45,9 @@ t.test('sms.sent and sms.failed reach the CRM signed with HMAC-SHA256 of the raw
   const bodies = events.map((r) => JSON.parse(r.raw))
   const sentEvent = bodies.find((e) => e.type === 'sms.sent')
   t.match(sentEvent, { type: 'sms.sent', data: { messageId: sent.id, clientId: 'clinic', ghlMessageId: row.ghlMessageId, conversationId: row.ghlConversationId } })
+  t.equal(sentEvent.id, `sms.sent-${sent.id}`, 'the id names the message: stable across repeats')
+  t.equal(bodies.find((e) => e.type === 'sms.failed').id, `sms.failed-${failed.id}`)
+  t.same(Object.keys(sentEvent).sort(), ['data', 'id', 'occurredAt', 'type'])
   t.match(bodies.find((e) => e.type === 'sms.failed'), { data: { messageId: failed.id, code: 'contact_not_found', message: /Nobody At All/ } })
   t.ok(events.every((r) => r.headers['x-ghl-connect-event-id'] === JSON.parse(r.raw).id), 'the event id is in a header too, for dedupe')
   const first = events[0]!
@@ -64,6 +68,8 @@ t.test('a refresh token HighLevel no longer accepts: the SMS fails with needs_re
   const broken = await eventually('connection.broken delivered', () =>
     crm.received.map((r) => JSON.parse(r.raw)).find((e) => e.type === 'connection.broken'))
   t.match(broken.data, { clientId: 'revoked', locationId: HARBOR, reason: 'needs_reauth' })
+  const integration = await world.integrations.findForSending('revoked')
+  t.equal(broken.id, `connection.broken-${integration!.id}-needs_reauth-${integration!.tokenVersion}`, 'the id names the connection and the token version it failed on')
   t.equal((await world.integrations.findByClient('revoked'))?.status, 'needs_reauth')
 })
 
@@ -80,24 +86,21 @@ t.test('legacy PIT fallback: a client without OAuth sends with the PIT to the le
   t.notMatch(worker.output(), pit, 'the PIT itself is never logged')
 })
 
-t.test('a crm-events job our code did not queue (added or edited through Bull Board) is never delivered; a published one is', async (t) => {
+t.test('a crm-events job our code did not record (added or edited through Bull Board) is never delivered; a published one is', async (t) => {
   const crm = await crmWebhook(t)
   const world = await createWorld(t, { CRM_WEBHOOK_URL: crm.url, CRM_WEBHOOK_SECRET: secret })
-  const event = { id: randomUUID(), type: 'connection.broken' as const, occurredAt: new Date().toISOString(), data: { clientId: 'victim', locationId: HARBOR, reason: 'needs_reauth' } }
-  // What Bull Board's "add job" does: a job straight on the queue, with or without a made-up MAC.
-  const added = await world.queues.crmEvents.add('deliver', event as unknown as CrmEventJob)
-  const forged = await world.queues.crmEvents.add('deliver', { ...event, id: randomUUID(), mac: randomBytes(32).toString('base64url') } as CrmEventJob)
-  // What its "edit data" does to a genuine job: the content changes, the MAC cannot follow.
-  const genuine = sealCrmEvent(secret, { ...event, id: randomUUID(), data: { clientId: 'victim', locationId: HARBOR } })
-  const edited = await world.queues.crmEvents.add('deliver', { ...genuine, data: { clientId: 'someone-else', locationId: HARBOR } })
-  const publish = crmEventPublisher(world.queues, world.config.crmEvents)
-  await publish('connection.recovered', { clientId: 'genuine', locationId: SUNRISE })
+  const madeUp = { id: randomUUID(), type: 'connection.broken', occurredAt: new Date().toISOString(), data: { clientId: 'victim', locationId: HARBOR, reason: 'needs_reauth' } }
+  // What Bull Board's "add job" does: a job straight on the queue, with a whole made-up event in it...
+  const added = await world.queues.crmEvents.add('deliver', madeUp as unknown as CrmEventJob)
+  // ...or naming an event nobody recorded (what "edit data" makes of a genuine job too).
+  const forged = await world.queues.crmEvents.add('deliver', { eventId: `connection.broken-${randomUUID()}-needs_reauth-1` })
+  const edited = await world.queues.crmEvents.add('deliver', { eventId: { id: 'someone-else' } } as unknown as CrmEventJob)
+  await world.crmEvents.publish(crmEventOf.connectionRecovered({ integrationId: randomUUID(), clientId: 'genuine', locationId: SUNRISE }, 1))
 
   await world.startInProcess()
   const delivered = await eventually('the published event delivered', () =>
     crm.received.map((r) => JSON.parse(r.raw)).find((e) => e.type === 'connection.recovered'))
   t.match(delivered, { type: 'connection.recovered', data: { clientId: 'genuine', locationId: SUNRISE } })
-  t.notOk('mac' in delivered, 'the MAC stays with us')
   for (const job of [added, forged, edited]) {
     const state = await eventually(`job ${job.id} settled`, async () => {
       const s = await world.queues.crmEvents.getJobState(job.id!)
@@ -106,7 +109,7 @@ t.test('a crm-events job our code did not queue (added or edited through Bull Bo
     t.equal(state, 'failed')
     const failed = await world.queues.crmEvents.getJob(job.id!)
     t.equal(failed?.attemptsMade, 1, 'failed for good, not retried')
-    t.match(failed?.failedReason, /not queued by ghl-connect/)
+    t.match(failed?.failedReason, /names no event ghl-connect recorded/)
   }
   t.equal(crm.received.length, 1, 'only the published event reached the CRM')
 })

@@ -13,7 +13,7 @@ import type { IntegrationsRepository, Integration, OutboxMessage, Recipient, Sms
 import { createLogger } from '@ghl-connect/logging'
 import type { Queues, SmsDispatcher } from '@ghl-connect/queues'
 import type { RedisKeys } from '@ghl-connect/redis-keys'
-import { createCore } from '@ghl-connect/runtime'
+import { createCore, type CrmEvents } from '@ghl-connect/runtime'
 import { createTestDatabase, startSandbox, testEnv, type StartedSandbox, type TestDatabase } from '@ghl-connect/testing'
 import { startWorker, type RunningWorker } from '../src/worker.ts'
 
@@ -39,6 +39,8 @@ export interface World {
   integrations: IntegrationsRepository
   messages: SmsMessagesRepository
   dispatcher: SmsDispatcher
+  /** Records and queues CRM events as the api and the worker do (a no-op without CRM_WEBHOOK_URL). */
+  crmEvents: CrmEvents
   /** An active integration with real sandbox tokens; `expired`: the access token is already dead. */
   connect: (clientId: string, opts?: { locationId?: string, expired?: boolean, scopes?: string[] }) => Promise<Integration>
   /** What POST /api/sms does: the outbox row, then the job. */
@@ -102,6 +104,7 @@ export async function createWorld (t: Test, overrides: Record<string, string> = 
     integrations,
     messages,
     dispatcher,
+    crmEvents: core.crmEvents,
     flushRedis,
     connect: async (clientId, opts = {}) => {
       const control = sandbox.control

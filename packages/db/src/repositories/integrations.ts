@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { and, asc, desc, eq, gt, inArray, isNotNull, lt, lte, ne, or, sql } from 'drizzle-orm'
-import type { Database } from '../database.ts'
+import type { Database, Transaction } from '../database.ts'
 import { ghlIntegrations, type IntegrationRow, type IntegrationStatus } from '../schema/index.ts'
 import type { TokenCipher } from '../token-cipher.ts'
 
@@ -209,11 +209,11 @@ export class IntegrationsRepository {
    * HighLevel said the app was uninstalled from a location, or from a whole company (every
    * location of it): the active rows there connected no later than `uninstalledAt` go. A
    * connection made after the uninstall is newer than it and stays (a retried, old UNINSTALL
-   * must not end it). `beforeCommit` runs inside the transaction, with the rows locked: if it
-   * throws (the CRM could not be told), nothing changes and a retry does it all again.
+   * must not end it). `beforeCommit` runs inside the transaction (`tx`), with the rows locked: if
+   * it throws (the CRM's event could not be recorded), nothing changes and a retry does it all again.
    */
   async deactivateUninstalled (scope: { locationId: string } | { companyId: string }, uninstalledAt: Date,
-    beforeCommit: (removed: UninstalledIntegration[]) => Promise<void>): Promise<UninstalledIntegration[]> {
+    beforeCommit: (removed: UninstalledIntegration[], tx: Transaction) => Promise<void>): Promise<UninstalledIntegration[]> {
     const t = ghlIntegrations
     const where = and(
       'locationId' in scope ? eq(t.locationId, scope.locationId) : eq(t.companyId, scope.companyId),
@@ -223,7 +223,7 @@ export class IntegrationsRepository {
     return this.db.transaction(async (tx) => {
       const removed = await tx.select({ id: t.id, clientId: t.clientId, locationId: t.locationId }).from(t).where(where).for('update')
       if (removed.length === 0) return removed
-      await beforeCommit(removed)
+      await beforeCommit(removed, tx)
       await tx.update(t).set(this.deactivation('revoked')).where(inArray(t.id, removed.map((r) => r.id)))
       return removed
     })

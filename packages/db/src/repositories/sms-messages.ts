@@ -1,6 +1,9 @@
 import { and, asc, eq, gt, inArray, isNull, lt, ne, or, sql } from 'drizzle-orm'
-import type { Database } from '../database.ts'
+import type { Placeholder, SQL } from 'drizzle-orm'
+import type { Database, Transaction } from '../database.ts'
+import { crmEventOf } from '../domain/crm-events.ts'
 import { sendsWithOAuth } from '../domain/sending.ts'
+import type { CrmEventsRepository } from './crm-events.ts'
 import { ghlIntegrations, smsMessages, type SmsMessageRow } from '../schema/index.ts'
 
 export type OutboxMessage = SmsMessageRow
@@ -22,16 +25,38 @@ export interface OutboxFailure { code: string, message: string }
 export const recipientOf = (m: Pick<OutboxMessage, 'contactId' | 'phone' | 'contactName'>): Recipient =>
   m.contactId !== null ? { contactId: m.contactId } : m.phone !== null ? { phone: m.phone } : { name: m.contactName ?? '' }
 
+/** The columns `markSent` writes, from values or from a prepared statement's placeholders. */
+const sentColumns = (v: { messageId: SQL | string | null, conversationId: SQL | string | null, now: SQL | Date }) => ({
+  status: 'sent' as const,
+  attempts: sql`${smsMessages.attempts} + 1`,
+  ghlMessageId: v.messageId,
+  ghlConversationId: v.conversationId,
+  errorCode: null,
+  errorMessage: null,
+  sentAt: v.now,
+  updatedAt: v.now,
+})
+/**
+ * Nothing moved the message on meanwhile: a later attempt (or an outcome already written) wins.
+ * A null attempt id is a row left `sending` before attempts carried ids.
+ */
+const currentAttempt = (id: Placeholder | string, attemptId: Placeholder | string | null) =>
+  and(eq(smsMessages.id, id), eq(smsMessages.status, 'sending'),
+    attemptId === null ? isNull(smsMessages.attemptId) : eq(smsMessages.attemptId, attemptId))
+
 /**
  * The SMS outbox. Every status change is conditional on the status the caller saw, so two
  * processes holding the same job (a stalled one and its retry) cannot both move a message on.
+ *
+ * With an events outbox (CRM events configured), the outcome (`sent`, `failed`) and its event
+ * for the CRM are written in one transaction: an outcome is never stored without its event.
  */
 export class SmsMessagesRepository {
   // The worker's per-SMS statements, built once: building drizzle queries per call was a fifth of
   // the worker's CPU (docs/benchmarks.md).
   private readonly hot
 
-  constructor (private readonly db: Database) {
+  constructor (private readonly db: Database, private readonly events: CrmEventsRepository | null = null) {
     const id = sql.placeholder('id')
     // drizzle hands placeholder values to the driver as they are: timestamps go as ISO strings
     const param = (name: string) => sql`${sql.placeholder(name)}`
@@ -45,17 +70,8 @@ export class SmsMessagesRepository {
         outcomeUnknownAt: null,
         updatedAt: param('now'),
       }).where(and(eq(smsMessages.id, id), eq(smsMessages.status, 'queued'))).returning({ id: smsMessages.id }).prepare('sms_mark_sending'),
-      markSent: db.update(smsMessages).set({
-        status: 'sent',
-        attempts: sql`${smsMessages.attempts} + 1`,
-        ghlMessageId: param('messageId'),
-        ghlConversationId: param('conversationId'),
-        errorCode: null,
-        errorMessage: null,
-        sentAt: param('now'),
-        updatedAt: param('now'),
-      }).where(and(eq(smsMessages.id, id), eq(smsMessages.status, 'sending'), eq(smsMessages.attemptId, sql.placeholder('attemptId'))))
-        .returning().prepare('sms_mark_sent'),
+      markSent: db.update(smsMessages).set(sentColumns({ messageId: param('messageId'), conversationId: param('conversationId'), now: param('now') }))
+        .where(currentAttempt(id, sql.placeholder('attemptId'))).returning().prepare('sms_mark_sent'),
     }
   }
 
@@ -123,12 +139,19 @@ export class SmsMessagesRepository {
   }
 
   /**
-   * sending -> sent: HighLevel took attempt `attemptId` (its answer, or found when asked).
-   * Conditional on the attempt: a late attempt never overwrites a newer one's outcome; null then.
+   * sending -> sent: HighLevel took attempt `attemptId` (its answer, or found when asked), with
+   * `sms.sent` for the CRM. Conditional on the attempt: a late attempt never overwrites a newer
+   * one's outcome; null then (and no event).
    */
   async markSent (id: string, attemptId: string, ids: { messageId: string | null, conversationId: string | null }): Promise<OutboxMessage | null> {
-    const [row] = await this.hot.markSent.execute({ id, attemptId, messageId: ids.messageId, conversationId: ids.conversationId, now: new Date().toISOString() })
-    return row ?? null
+    if (!this.events) {
+      const [row] = await this.hot.markSent.execute({ id, attemptId, messageId: ids.messageId, conversationId: ids.conversationId, now: new Date().toISOString() })
+      return row ?? null
+    }
+    return this.withEvent(crmEventOf.smsSent, async (tx) => {
+      const [row] = await tx.update(smsMessages).set(sentColumns({ ...ids, now: new Date() })).where(currentAttempt(id, attemptId)).returning()
+      return row
+    })
   }
 
   /**
@@ -139,7 +162,7 @@ export class SmsMessagesRepository {
     const now = new Date()
     const [row] = await this.db.update(smsMessages).set({
       outcomeUnknownAt: now, errorCode: failure.code, errorMessage: failure.message, updatedAt: now,
-    }).where(this.currentAttempt(id, attemptId)).returning()
+    }).where(currentAttempt(id, attemptId)).returning()
     return row ?? null
   }
 
@@ -157,17 +180,8 @@ export class SmsMessagesRepository {
       ...(opts.failure ? { errorCode: opts.failure.code, errorMessage: opts.failure.message } : {}),
       ...(opts.retrying ? { retryingSince: sql`coalesce(${smsMessages.retryingSince}, ${now.toISOString()}::timestamptz)` } : {}),
       updatedAt: now,
-    }).where(this.currentAttempt(id, attemptId)).returning()
+    }).where(currentAttempt(id, attemptId)).returning()
     return row ?? null
-  }
-
-  /**
-   * Nothing moved the message on meanwhile: a later attempt (or an outcome already written) wins.
-   * A null attempt id is a row left `sending` before attempts carried ids.
-   */
-  private currentAttempt (id: string, attemptId: string | null) {
-    return and(eq(smsMessages.id, id), eq(smsMessages.status, 'sending'),
-      attemptId === null ? isNull(smsMessages.attemptId) : eq(smsMessages.attemptId, attemptId))
   }
 
   /** Records a try that failed before the POST (token, recipient lookup), without leaving `queued`; starts the retry budget's clock. */
@@ -184,20 +198,35 @@ export class SmsMessagesRepository {
   }
 
   /**
-   * Failed for good. From `queued` (before any POST), or, with `attemptId`, from `sending` as
-   * that attempt only. `countAttempt` when the failure was HighLevel's answer to a POST.
+   * Failed for good, with `sms.failed` for the CRM. From `queued` (before any POST), or, with
+   * `attemptId`, from `sending` as that attempt only. `countAttempt` when the failure was
+   * HighLevel's answer to a POST.
    */
   async markFailed (id: string, failure: OutboxFailure, opts: { attemptId?: string | null, countAttempt?: boolean } = {}): Promise<OutboxMessage | null> {
-    const [row] = await this.db.update(smsMessages).set({
-      status: 'failed',
-      attempts: opts.countAttempt ? sql`${smsMessages.attempts} + 1` : smsMessages.attempts,
-      errorCode: failure.code,
-      errorMessage: failure.message,
-      updatedAt: new Date(),
-    }).where(opts.attemptId !== undefined
-      ? this.currentAttempt(id, opts.attemptId)
-      : and(eq(smsMessages.id, id), eq(smsMessages.status, 'queued'))).returning()
-    return row ?? null
+    return this.withEvent(crmEventOf.smsFailed, async (tx) => {
+      const [row] = await tx.update(smsMessages).set({
+        status: 'failed',
+        attempts: opts.countAttempt ? sql`${smsMessages.attempts} + 1` : smsMessages.attempts,
+        errorCode: failure.code,
+        errorMessage: failure.message,
+        updatedAt: new Date(),
+      }).where(opts.attemptId !== undefined
+        ? currentAttempt(id, opts.attemptId)
+        : and(eq(smsMessages.id, id), eq(smsMessages.status, 'queued'))).returning()
+      return row
+    })
+  }
+
+  /** Runs an outcome write and, when it changed a row and events are on, records its event in the same transaction. */
+  private async withEvent (eventOf: typeof crmEventOf.smsSent | typeof crmEventOf.smsFailed,
+    write: (tx: Database | Transaction) => Promise<OutboxMessage | undefined>): Promise<OutboxMessage | null> {
+    const { events } = this
+    if (!events) return (await write(this.db)) ?? null
+    return this.db.transaction(async (tx) => {
+      const row = await write(tx)
+      if (row) await events.record(eventOf(row), tx)
+      return row ?? null
+    })
   }
 
   /**

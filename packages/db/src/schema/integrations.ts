@@ -35,6 +35,8 @@ export const ghlIntegrations = pgTable('ghl_integrations', {
   // The sweep reads active rows by expiry: an index range scan, not a table scan.
   index('ghl_integrations_active_expiry').on(t.expiresAt).where(sql`is_active`),
   index('ghl_integrations_location').on(t.locationId),
+  // A client's past connections, newest first: the sending rule reads them when none is active.
+  index('ghl_integrations_client_history').on(t.clientId, t.connectedAt.desc()),
   check('ghl_integrations_status_known', sql`status in ('active', 'needs_reauth', 'location_inactive', 'revoked')`),
 ])
 

@@ -44,6 +44,8 @@ export const smsMessages = pgTable('sms_messages', {
   index('sms_messages_client_created').on(t.clientId, t.createdAt),
   // Asking HighLevel whether an SMS was sent: its answer's ids already recorded for another row are not this one.
   index('sms_messages_ghl_message').on(t.ghlMessageId).where(sql`ghl_message_id is not null`),
+  // Retention deletes finished rows by age, oldest first, a batch at a time.
+  index('sms_messages_finished').on(t.updatedAt).where(sql`status in ('sent', 'failed')`),
   check('sms_messages_status_known', sql`status in ('queued', 'sending', 'sent', 'failed')`),
   check('sms_messages_one_recipient', sql`num_nonnulls(contact_id, phone, contact_name) = 1`),
 ])

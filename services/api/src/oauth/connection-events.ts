@@ -1,32 +1,36 @@
 /**
  * What the connect flow tells the CRM: a client's connection moved to another location
  * (`connection.replaced`), or an install from the marketplace waits to be claimed
- * (`install.pending`, never with its claim code). The connection stands whether or not the event
- * could be queued, so a failure to queue is logged, not shown to the person who connected.
+ * (`install.pending`, never with its claim code). Each is recorded in the events outbox right
+ * after the connection is stored (id: the new integration's), so it is delivered at least once.
+ * The connection stands whether or not the event could be recorded, so a failure to record is
+ * logged, not shown to the person who connected.
  */
-import type { Integration, Replacement } from '@ghl-connect/db'
+import { crmEventOf, type Integration, type NewCrmEvent, type Replacement } from '@ghl-connect/db'
 import type { Logger } from '@ghl-connect/logging'
-import type { CrmEventPublisher } from '@ghl-connect/queues'
+import type { CrmEvents } from '@ghl-connect/runtime'
 
 export class ConnectionEvents {
-  constructor (private readonly publish: CrmEventPublisher, private readonly logger: Logger) {}
+  constructor (private readonly events: CrmEvents, private readonly logger: Logger) {}
 
   /** Only a change of location is news: reconnecting the same location, or a first connection, is not. */
   async replaced (clientId: string, { integration, previousLocationId }: Replacement): Promise<void> {
     if (previousLocationId === null || previousLocationId === integration.locationId) return
     this.logger.info({ clientId, previousLocationId, locationId: integration.locationId }, 'connection replaced by another location')
-    await this.send('connection.replaced', { clientId, previousLocationId, locationId: integration.locationId })
+    await this.send(crmEventOf.connectionReplaced({ integrationId: integration.id, clientId, locationId: integration.locationId }, previousLocationId))
   }
 
   async installPending (integration: Integration): Promise<void> {
-    await this.send('install.pending', { locationId: integration.locationId, locationName: integration.locationName ?? integration.locationId })
+    await this.send(crmEventOf.installPending({
+      integrationId: integration.id, locationId: integration.locationId, locationName: integration.locationName ?? integration.locationId,
+    }))
   }
 
-  private async send (...[type, data]: Parameters<CrmEventPublisher>): Promise<void> {
+  private async send (event: NewCrmEvent): Promise<void> {
     try {
-      await this.publish(type, data)
+      await this.events.publish(event)
     } catch (err) {
-      this.logger.warn({ err, type }, 'could not queue an event for the CRM')
+      this.logger.warn({ err, type: event.type }, 'could not record an event for the CRM')
     }
   }
 }

@@ -9,10 +9,10 @@
  * never 5xx, which would drop it for good. An unverified or malformed webhook keeps its 4xx.
  */
 import type { KeyObject } from 'node:crypto'
-import type { IntegrationsRepository, UninstalledIntegration, WebhookReceiptsRepository } from '@ghl-connect/db'
+import { crmEventOf, type IntegrationsRepository, type UninstalledIntegration, type WebhookReceiptsRepository } from '@ghl-connect/db'
 import { badRequest, conflict, forbidden, isAppError, tooManyRequests, unauthorized } from '@ghl-connect/errors'
 import type { Logger } from '@ghl-connect/logging'
-import type { ConnectionEvent } from '@ghl-connect/tokens'
+import type { CrmEvents } from '@ghl-connect/runtime'
 import { verifyWebhookSignature } from './webhook-signature.ts'
 
 export const WEBHOOK_WINDOW_MS = 5 * 60_000
@@ -35,7 +35,7 @@ export class WebhookService {
     private readonly receipts: WebhookReceiptsRepository,
     private readonly integrations: IntegrationsRepository,
     private readonly logger: Logger,
-    private readonly onEvent: (event: ConnectionEvent) => Promise<void>,
+    private readonly events: CrmEvents,
   ) {}
 
   async handle (rawBody: Buffer, signature: string | undefined, now = Date.now()): Promise<'processed' | 'recorded'> {
@@ -87,9 +87,10 @@ export class WebhookService {
   }
 
   /**
-   * A location-level UNINSTALL names the location; an agency-level one only the company. The CRM
-   * is told (`connection.broken`, reason `uninstalled`) before the rows are committed inactive, so
-   * a failure to tell it changes nothing and HighLevel's retry does both again.
+   * A location-level UNINSTALL names the location; an agency-level one only the company. The
+   * event for the CRM (`connection.broken`, reason `uninstalled`) is recorded in the transaction
+   * that deactivates the rows, so both happen or neither does (and HighLevel's retry does both
+   * again); its delivery is queued after the commit, or by the events reconciler if Redis is down.
    */
   private async uninstall (event: AppWebhook, at: Date): Promise<boolean> {
     const scope = event.locationId ? { locationId: event.locationId } : event.companyId ? { companyId: event.companyId } : null
@@ -97,12 +98,13 @@ export class WebhookService {
       this.logger.warn({ type: event.type }, 'UNINSTALL names neither a location nor a company; recorded only')
       return false
     }
-    const tell = async (removed: UninstalledIntegration[]) => {
-      for (const r of removed) {
-        if (r.clientId) await this.onEvent({ type: 'connection.broken', clientId: r.clientId, locationId: r.locationId, reason: 'uninstalled' })
-      }
-    }
-    const removed = await this.integrations.deactivateUninstalled(scope, at, tell)
+    // An unclaimed install (no client) has nobody to tell.
+    const told = (removed: UninstalledIntegration[]) => removed.filter((r) => r.clientId)
+      .map((r) => crmEventOf.connectionBroken({ integrationId: r.id, clientId: r.clientId, locationId: r.locationId }, 'uninstalled'))
+    const removed = await this.integrations.deactivateUninstalled(scope, at, async (rows, tx) => {
+      for (const event of told(rows)) await this.events.record(event, tx)
+    })
+    await this.events.dispatch(...told(removed).map((e) => e.id))
     this.logger.info({ ...scope, integrations: removed.length },
       removed.length > 0 ? 'app uninstalled' : 'UNINSTALL recorded; no active connection there is older than it')
     return removed.length > 0

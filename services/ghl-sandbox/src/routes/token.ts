@@ -3,7 +3,7 @@
  * codes and refresh tokens single-use, "Location is not active" that spares the refresh token.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { applyFaults, authorize, type SandboxContext } from '../context.ts'
+import { applyFaults, authorize, delay, type SandboxContext } from '../context.ts'
 import { MESSAGES, sendGhlError } from '../http.ts'
 
 const FORM = 'application/x-www-form-urlencoded'
@@ -48,8 +48,18 @@ export function tokenRoutes (app: FastifyInstance, ctx: SandboxContext): void {
       return outcome.ok ? outcome.value : sendGhlError(reply, outcome.status, outcome.message)
     }
     if (!body.refresh_token) return sendGhlError(reply, 422, ['refresh_token should not be empty'])
-    if (!await applyFaults(ctx, reply, ctx.state.locationOfGrant('refresh', body.refresh_token))) return reply
+    const location = ctx.state.locationOfGrant('refresh', body.refresh_token)
+    const slow = ctx.faults.refreshLatencyMs(location)
+    if (slow > 0) await delay(slow)
+    if (!await applyFaults(ctx, reply, location)) return reply
     const outcome = ctx.state.refresh(body.refresh_token)
+    if (outcome.ok && ctx.faults.dropsRefreshAnswer(location)) {
+      // Accepted and spent, then the connection goes: the one failure a kept answer cannot cover.
+      ctx.state.stats.refreshAnswersDropped++
+      reply.hijack()
+      reply.raw.socket?.destroy()
+      return reply
+    }
     return outcome.ok ? outcome.value : sendGhlError(reply, outcome.status, outcome.message)
   })
 

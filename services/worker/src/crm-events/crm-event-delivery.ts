@@ -1,49 +1,76 @@
 /**
- * Delivers an event to the CRM's webhook: the JSON body is signed with HMAC-SHA256 under
- * CRM_WEBHOOK_SECRET, so the CRM can check it came from us and was not altered. Anything but a
- * 2xx throws, and BullMQ retries with backoff (crm-events queue options). The event id goes in a
- * header too, so the CRM can drop a retry it already processed.
+ * Delivers one event of the events outbox to the CRM's webhook: the stored event's JSON body,
+ * signed with HMAC-SHA256 under CRM_WEBHOOK_SECRET so the CRM can check it came from us and was
+ * not altered. The event id is stable (it names what the event reports) and goes in a header
+ * too, so the CRM drops a repeat it already processed: delivery is at least once.
  *
- * Only a job our code queued is delivered: one whose MAC does not hold (added or edited through
- * Bull Board, or straight in Redis) fails for good, unsigned and unsent, and the log says so
- * without its content.
+ * The job carries only the event id. An id that names no recorded event (a job added through
+ * Bull Board, or straight in Redis) fails for good, unsent, and the log says so without its
+ * content; an event already delivered is not sent again. Anything but a 2xx is counted on the
+ * row and thrown, so BullMQ retries with backoff (crm-events queue options); once BullMQ gives
+ * up, the events reconciler queues the event again when it is due.
  */
 import { createHmac } from 'node:crypto'
 import { UnrecoverableError } from 'bullmq'
 import { request } from 'undici'
-import { openCrmEvent } from '@ghl-connect/queues'
+import { crmEventBody, type CrmEventsRepository } from '@ghl-connect/db'
 
 export const SIGNATURE_HEADER = 'x-ghl-connect-signature'
 export const EVENT_ID_HEADER = 'x-ghl-connect-event-id'
 export const EVENT_TYPE_HEADER = 'x-ghl-connect-event-type'
 
+/** After this long of failed deliveries an event is given up (`failed`): the CRM has been unreachable for days. */
+export const GIVE_UP_AFTER_MS = 3 * 86_400_000
+const RETRY_BASE_MS = 2000
+const RETRY_MAX_MS = 3_600_000
+
 export const signBody = (secret: string, body: string): string => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`
 
-export class CrmEventDelivery {
-  constructor (private readonly target: { url: string, secret: string }, private readonly timeoutMs: number) {}
+export type DeliveryResult = { status: number } | { skipped: 'delivered' | 'failed' }
 
-  async deliver (job: unknown): Promise<{ status: number }> {
-    const event = openCrmEvent(this.target.secret, job)
-    if (!event) {
-      throw new UnrecoverableError('refused: this crm-events job was not queued by ghl-connect (its MAC is missing or wrong), so it is not delivered')
+export class CrmEventDelivery {
+  constructor (
+    private readonly outbox: CrmEventsRepository,
+    private readonly target: { url: string, secret: string },
+    private readonly timeoutMs: number,
+  ) {}
+
+  async deliver (job: unknown, now = Date.now()): Promise<DeliveryResult> {
+    const eventId = (job as { eventId?: unknown } | null)?.eventId
+    const stored = typeof eventId === 'string' ? await this.outbox.findById(eventId) : null
+    if (!stored) {
+      throw new UnrecoverableError('refused: this crm-events job names no event ghl-connect recorded, so nothing is delivered')
     }
+    if (stored.status !== 'pending') return { skipped: stored.status }
+    const event = crmEventBody(stored)
     const body = JSON.stringify(event)
-    const response = await request(this.target.url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'user-agent': 'ghl-connect',
-        [SIGNATURE_HEADER]: signBody(this.target.secret, body),
-        [EVENT_ID_HEADER]: event.id,
-        [EVENT_TYPE_HEADER]: event.type,
-      },
-      body,
-      signal: AbortSignal.timeout(this.timeoutMs),
-    })
-    await response.body.dump()
-    if (response.statusCode < 200 || response.statusCode >= 300) {
-      throw new Error(`the CRM answered ${response.statusCode} to event ${event.type} ${event.id}; retrying`)
+    let failure: string
+    try {
+      const response = await request(this.target.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'ghl-connect',
+          [SIGNATURE_HEADER]: signBody(this.target.secret, body),
+          [EVENT_ID_HEADER]: event.id,
+          [EVENT_TYPE_HEADER]: event.type,
+        },
+        body,
+        signal: AbortSignal.timeout(this.timeoutMs),
+      })
+      await response.body.dump()
+      if (response.statusCode >= 200 && response.statusCode < 300) {
+        await this.outbox.markDelivered(event.id)
+        return { status: response.statusCode }
+      }
+      failure = `the CRM answered ${response.statusCode}`
+    } catch (err) {
+      failure = `the CRM could not be reached: ${(err as Error).message}`
     }
-    return { status: response.statusCode }
+    const giveUp = now - stored.createdAt.getTime() > GIVE_UP_AFTER_MS
+    const retryInMs = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(stored.attempts, 20))
+    await this.outbox.recordFailedAttempt(event.id, failure, giveUp ? { giveUp } : { nextAt: new Date(now + retryInMs) })
+    if (giveUp) throw new UnrecoverableError(`${failure} to event ${event.type} ${event.id}; given up after ${stored.attempts + 1} attempts`)
+    throw new Error(`${failure} to event ${event.type} ${event.id}; retrying`)
   }
 }

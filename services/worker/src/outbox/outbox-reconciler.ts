@@ -8,10 +8,12 @@
 import type { SmsMessagesRepository } from '@ghl-connect/db'
 import type { Logger } from '@ghl-connect/logging'
 import type { SmsDispatcher } from '@ghl-connect/queues'
+import { requeueLost, type ReconcileResult } from './requeue-lost.ts'
 
-export interface ReconcileResult { checked: number, requeued: number }
+export type { ReconcileResult }
 
 const PAGE = 500
+type StaleMessage = Awaited<ReturnType<SmsMessagesRepository['listStale']>>[number]
 
 export class OutboxReconciler {
   constructor (
@@ -22,26 +24,15 @@ export class OutboxReconciler {
   ) {}
 
   async run (now = Date.now()): Promise<ReconcileResult> {
-    const result: ReconcileResult = { checked: 0, requeued: 0 }
     const queuedBefore = new Date(now - this.opts.queuedForMs)
     const sendingBefore = new Date(now - this.opts.sendingForMs)
-    let after: { createdAt: Date, id: string } | undefined
-    for (;;) {
-      const page = await this.messages.listStale({ queuedBefore, sendingBefore, limit: PAGE, after })
-      if (page.length === 0) break
-      const states = await Promise.all(page.map((m) => this.dispatcher.jobState(m.id)))
-      for (const [i, message] of page.entries()) {
-        const state = states[i]
-        if (state === 'pending') continue
-        // A finished job with an unfinished row: its last run ended in an error (PostgreSQL down, a bug).
-        if (state === 'failed' || state === 'completed') await this.dispatcher.removeJob(message.id)
-        await this.dispatcher.enqueue(message)
-        result.requeued++
-      }
-      result.checked += page.length
-      after = page[page.length - 1]
-      if (page.length < PAGE) break
-    }
+    const result = await requeueLost<StaleMessage>({
+      page: (after) => this.messages.listStale({ queuedBefore, sendingBefore, limit: PAGE, after }),
+      pageSize: PAGE,
+      jobState: (message) => this.dispatcher.jobState(message.id),
+      removeJob: (message) => this.dispatcher.removeJob(message.id),
+      enqueue: (message) => this.dispatcher.enqueue(message),
+    })
     if (result.requeued > 0) this.logger.warn(result, 'outbox reconciler re-queued SMS whose job was missing')
     return result
   }

@@ -1,11 +1,18 @@
 import type { JobOf } from '@ghl-connect/queues'
+import type { CrmEventReconciler } from '../crm-events/crm-event-reconciler.ts'
 import type { OutboxReconciler } from '../outbox/outbox-reconciler.ts'
+import type { Retention } from '../retention/retention.ts'
 import { unknownJob } from '../worker-manager.ts'
 
-/** `outbox` / `reconcile` (job scheduler): re-queue SMS whose job Redis lost. */
-export function outboxProcessor (reconciler: OutboxReconciler) {
+/**
+ * The `outbox` queue's job schedulers: `reconcile` re-queues SMS whose job Redis lost,
+ * `reconcile-events` the same for CRM events, `retention` deletes old history.
+ */
+export function outboxProcessor (reconciler: OutboxReconciler, events: CrmEventReconciler | null, retention: Retention) {
   return async (job: JobOf<'outbox'>) => {
     if (job.name === 'reconcile') return reconciler.run()
+    if (job.name === 'reconcile-events') return events?.run() ?? null
+    if (job.name === 'retention') return retention.run()
     throw unknownJob('outbox', job)
   }
 }

@@ -19,12 +19,12 @@
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { OutboxFailure, OutboxMessage, SmsMessagesRepository } from '@ghl-connect/db'
-import { recipientOf } from '@ghl-connect/db'
+import { recipientOf, smsEventIds } from '@ghl-connect/db'
 import { GhlError, type GhlClient } from '@ghl-connect/ghl'
 import type { Logger } from '@ghl-connect/logging'
 import { timeGhlCall, type Metrics } from '@ghl-connect/metrics'
-import type { CrmEventPublisher } from '@ghl-connect/queues'
 import type { SmsDispatcher } from '@ghl-connect/queues'
+import type { CrmEvents } from '@ghl-connect/runtime'
 import { oauthCredential, withFreshToken, type Credential, type Credentials, type TokenService } from '@ghl-connect/tokens'
 import type { LocationRateLimiter } from '../rate-limits/location-rate-limiter.ts'
 import { callsFor, resolveContactId, SearchPageDeferred } from './recipients.ts'
@@ -50,7 +50,8 @@ export interface SmsSenderDeps extends RetryPolicy, VerifyPolicy {
   rateLimiter: LocationRateLimiter
   receipts: SentReceipts
   dispatcher: SmsDispatcher
-  publishEvent: CrmEventPublisher
+  /** `markSent` / `markFailed` record the outcome's event with it; this queues its delivery. */
+  events: Pick<CrmEvents, 'dispatch'>
   logger: Logger
   metrics?: Metrics
 }
@@ -157,7 +158,11 @@ export class SmsSender {
     }
   }
 
-  /** `stored` null: a newer outcome was written first (or another process recorded this one); nothing to tell. */
+  /**
+   * `stored` null: a newer outcome was written first (or another process recorded this one);
+   * nothing to tell. Else `sms.sent` was recorded with the row; its id is deterministic, so
+   * queuing it again is harmless.
+   */
   private async recordedSent (message: OutboxMessage, sent: SentIds, stored: OutboxMessage | null, log: Logger): Promise<SendDecision> {
     if (!stored) {
       log.warn({ ghlMessageId: sent.messageId }, 'HighLevel took this attempt\'s SMS, but the message already has a newer outcome; left as it is')
@@ -165,10 +170,7 @@ export class SmsSender {
     }
     this.deps.metrics?.smsOutcomes.inc({ outcome: 'sent', code: '' })
     await this.settle(message)
-    await this.publish('sms.sent', {
-      messageId: message.id, clientId: message.clientId, ghlMessageId: sent.messageId, conversationId: sent.conversationId,
-      sentAt: (stored.sentAt ?? new Date()).toISOString(),
-    }, log)
+    await this.deps.events.dispatch(smsEventIds.sent(message.id))
     return { kind: 'done', outcome: 'sent' }
   }
 
@@ -301,19 +303,12 @@ export class SmsSender {
     this.deps.metrics?.smsOutcomes.inc({ outcome: 'failed', code: failure.code })
     log.warn({ code: failure.code, attempts: row.attempts }, 'sms failed')
     await this.settle(message)
-    await this.publish('sms.failed', {
-      messageId: message.id, clientId: message.clientId, code: failure.code, message: failure.message, attempts: row.attempts,
-    }, log)
+    await this.deps.events.dispatch(smsEventIds.failed(message.id))
     return { kind: 'done', outcome: 'failed' }
   }
 
   private async settle (message: OutboxMessage): Promise<void> {
     await this.deps.dispatcher.settled(message.clientId).catch((err) => this.deps.logger.warn({ err }, 'could not update the client backlog'))
-  }
-
-  private async publish (type: 'sms.sent' | 'sms.failed', data: Record<string, unknown>, log: Logger): Promise<void> {
-    // The message's outcome is already stored; an event that cannot be queued must not undo it.
-    await this.deps.publishEvent(type, data).catch((err) => log.warn({ err, event: type }, 'could not queue the CRM event'))
   }
 }
 

@@ -1,0 +1,1 @@
+CREATE INDEX "ghl_integrations_client_history" ON "ghl_integrations" USING btree ("client_id","connected_at" DESC NULLS LAST);

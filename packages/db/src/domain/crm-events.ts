@@ -1,0 +1,87 @@
+/**
+ * Every event the CRM can receive, and its id. An id names what the event reports
+ * (`<type>-<subject>`), never the moment it was published: publishing the same fact twice (a
+ * retried job, a second worker, a replayed webhook) gives the same id, so it is one row in the
+ * events outbox and a receiver that has seen the id drops a repeat.
+ */
+import type { SmsMessageRow } from '../schema/index.ts'
+
+export type CrmEventType = 'sms.sent' | 'sms.failed' | 'connection.broken' | 'connection.recovered' | 'connection.replaced' | 'install.pending'
+
+/** What the CRM receives, as the JSON body of the POST. */
+export interface CrmEvent {
+  id: string
+  type: CrmEventType
+  occurredAt: string
+  data: Record<string, unknown>
+}
+
+/** An event to record in the outbox. */
+export interface NewCrmEvent {
+  id: string
+  type: CrmEventType
+  occurredAt: Date
+  data: Record<string, unknown>
+}
+
+/** The integration a connection event is about: a new connection has a new id, and each refresh a new version. */
+export interface ConnectionSubject { integrationId: string, clientId: string, locationId: string }
+
+/** The ids of the SMS outcome events, for the sender to queue after the outcome's transaction. */
+export const smsEventIds = {
+  sent: (messageId: string) => `sms.sent-${messageId}`,
+  failed: (messageId: string) => `sms.failed-${messageId}`,
+}
+
+export const crmEventOf = {
+  smsSent: (m: Pick<SmsMessageRow, 'id' | 'clientId' | 'ghlMessageId' | 'ghlConversationId' | 'sentAt'>): NewCrmEvent => {
+    const sentAt = m.sentAt ?? new Date()
+    return {
+      id: smsEventIds.sent(m.id),
+      type: 'sms.sent',
+      occurredAt: sentAt,
+      data: { messageId: m.id, clientId: m.clientId, ghlMessageId: m.ghlMessageId, conversationId: m.ghlConversationId, sentAt: sentAt.toISOString() },
+    }
+  },
+
+  smsFailed: (m: Pick<SmsMessageRow, 'id' | 'clientId' | 'errorCode' | 'errorMessage' | 'attempts' | 'updatedAt'>): NewCrmEvent => ({
+    id: smsEventIds.failed(m.id),
+    type: 'sms.failed',
+    occurredAt: m.updatedAt,
+    data: { messageId: m.id, clientId: m.clientId, code: m.errorCode, message: m.errorMessage, attempts: m.attempts },
+  }),
+
+  /**
+   * The connection stopped working. A refresh failure names the token version it failed on (the
+   * next failure of the same pair is the same event); an uninstall ends the integration for good.
+   */
+  connectionBroken: (s: ConnectionSubject, reason: string, tokenVersion?: number): NewCrmEvent => ({
+    id: `connection.broken-${s.integrationId}-${reason}${tokenVersion === undefined ? '' : `-${tokenVersion}`}`,
+    type: 'connection.broken',
+    occurredAt: new Date(),
+    data: { clientId: s.clientId, locationId: s.locationId, reason },
+  }),
+
+  /** A refresh succeeded after failures: `tokenVersion` is the version it replaced. */
+  connectionRecovered: (s: ConnectionSubject, tokenVersion: number): NewCrmEvent => ({
+    id: `connection.recovered-${s.integrationId}-${tokenVersion}`,
+    type: 'connection.recovered',
+    occurredAt: new Date(),
+    data: { clientId: s.clientId, locationId: s.locationId },
+  }),
+
+  /** The client's connection moved to another location; the new integration is the subject. */
+  connectionReplaced: (s: ConnectionSubject, previousLocationId: string): NewCrmEvent => ({
+    id: `connection.replaced-${s.integrationId}`,
+    type: 'connection.replaced',
+    occurredAt: new Date(),
+    data: { clientId: s.clientId, previousLocationId, locationId: s.locationId },
+  }),
+
+  installPending: (i: { integrationId: string, locationId: string, locationName: string }): NewCrmEvent => ({
+    id: `install.pending-${i.integrationId}`,
+    type: 'install.pending',
+    occurredAt: new Date(),
+    data: { locationId: i.locationId, locationName: i.locationName },
+  }),
+}
