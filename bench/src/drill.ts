@@ -23,13 +23,13 @@ const tookSeconds = Math.round((Date.now() - started) / 1000)
 if (args.json) {
   process.stdout.write(`${JSON.stringify({ drills: Object.fromEntries(tallies.map((t) => [t.drill, t])), tookSeconds, machine: machine() })}\n`)
 } else {
-  const head = ['drill', 'sms_requested', 'sms_sent', 'lost', 'duplicated', 'invalid_grants', 'needs_reauth', 'failed_reported (of the lost)']
-  const rows = tallies.map((t) => [t.drill, String(t.sms_requested), String(t.sms_sent), String(t.lost), String(t.duplicated),
+  const head = ['drill', 'sms_requested', 'sms_sent', 'lost', 'duplicated', 'delivery_unknown', 'invalid_grants', 'needs_reauth', 'failed_reported (of the lost)']
+  const rows = tallies.map((t) => [t.drill, String(t.sms_requested), String(t.sms_sent), String(t.lost), String(t.duplicated), String(t.delivery_unknown),
     t.invalid_grants === undefined ? '' : String(t.invalid_grants), t.needs_reauth === undefined ? '' : String(t.needs_reauth),
     Object.entries(t.failed_reported).map(([k, v]) => `${k} ${v}`).join(', ')])
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-  const line = (r: string[]) => r.map((v, i) => (i === 0 || i === 7 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ').trimEnd()
+  const line = (r: string[]) => r.map((v, i) => (i === 0 || i === head.length - 1 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ').trimEnd()
   process.stdout.write(`\nghl-connect drills (${tookSeconds} s)\n${line(head)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n${rows.map(line).join('\n')}\n`)
-  process.stdout.write('\nTargets: lost = 0, duplicated = 0 (except a kill inside the HighLevel call), invalid_grants = 0, needs_reauth = 0. Details: pnpm drill --json\n')
+  process.stdout.write('\nTargets: lost = 0, duplicated = 0, delivery_unknown = 0, invalid_grants = 0, needs_reauth = 0. Details: pnpm drill --json\n')
 }
 process.exit(0)

@@ -20,6 +20,8 @@ export interface DrillTally {
   lost: number
   duplicated: number
   invalid_grants?: number
+  /** SMS the outbox reports `delivery_unknown`: nobody could tell whether HighLevel took them. */
+  delivery_unknown: number
   /** Clients left `needs_reauth` at the end (the refresh drills). */
   needs_reauth?: number
   /** Of the lost: how many the outbox reports as failed (the CRM was told), by code. */
@@ -33,6 +35,7 @@ export const DRILL_ENV: Env = {
   OUTBOX_RECONCILE_AFTER_SECONDS: '5',
   GHL_HTTP_TIMEOUT_MS: '3000',
   SMS_RETRY_BASE_MS: '500',
+  SMS_VERIFY_SETTLE_SECONDS: '5',
   // A refresh's lease and lock are sized from it: a dead holder's lock ends ~11 s later.
   TOKEN_CALL_TIMEOUT_MS: '5000',
   LOG_LEVEL: 'info',
@@ -164,7 +167,7 @@ export class DrillKit {
     const requested = new Set(this.bodies)
     const sent = [...requested].filter((b) => seen.has(b)).length
     const duplicated = [...seen.values()].reduce((sum, c) => sum + c - 1, 0)
-    const rows = await this.stack.database.sql<Array<{ body: string, status: string, error_code: string | null }>>`select body, status, error_code from sms_messages`
+    const rows = await this.stack.database.sql<Array<{ body: string, status: string, error_code: string | null, attempts: number }>>`select body, status, error_code, attempts from sms_messages`
     const failedReported: Record<string, number> = {}
     const statuses: Record<string, number> = {}
     for (const r of rows) {
@@ -181,9 +184,11 @@ export class DrillKit {
       sms_sent: sent,
       lost: requested.size - sent,
       duplicated,
+      delivery_unknown: rows.filter((r) => r.status === 'failed' && r.error_code === 'delivery_unknown').length,
       failed_reported: failedReported,
       ...extra,
-      notes: { outboxStatuses: statuses, failedButDelivered, apiAnswers: this.responses, sandbox: stats, ...extra.notes },
+      // More than one POST: retried after an answer that proved nothing was sent, or sent again once HighLevel, asked, did not have it.
+      notes: { outboxStatuses: statuses, failedButDelivered, sentAfterMoreThanOnePost: rows.filter((r) => r.status === 'sent' && r.attempts > 1).length, apiAnswers: this.responses, sandbox: stats, ...extra.notes },
     }
   }
 

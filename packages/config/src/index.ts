@@ -136,7 +136,7 @@ const sections = {
     ...ghlApp,
     ...appUrl,
     GHL_REDIRECT_URI: url().optional(),
-    GHL_SCOPES: str('conversations/message.write conversations.readonly contacts.readonly contacts.write locations.readonly'),
+    GHL_SCOPES: str('conversations/message.write conversations/message.readonly conversations.readonly contacts.readonly contacts.write locations.readonly'),
     GHL_AUTH_BASE_URL: url('http://localhost:4010'),
     GHL_API_BASE_URL: url('http://localhost:4010'),
     GHL_HTTP_TIMEOUT_MS: int(10_000, 100, 120_000),
@@ -196,7 +196,9 @@ const sections = {
 
   worker: z.object({
     WORKER_CONCURRENCY: int(10, 1, 1000),
-    SMS_MAX_ATTEMPTS: int(5, 1, 50),
+    // Deprecated: SMS are retried for SMS_RETRY_FOR_SECONDS, not a number of attempts. Still
+    // parsed so a value left in an .env is not silently taken for something it no longer does.
+    SMS_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).optional(),
     WORKER_HEALTH_PORT: int(0, 0, 65535),
     WORKER_SHUTDOWN_TIMEOUT_MS: int(25_000, 1000),
     SMS_RETRY_BASE_MS: int(2000, 10, 600_000),
@@ -205,6 +207,9 @@ const sections = {
     OUTBOX_RECONCILE_EVERY_SECONDS: int(60, 1, 86_400),
     OUTBOX_RECONCILE_AFTER_SECONDS: int(60, 0, 86_400),
     ...metricsAccess,
+    SMS_RETRY_FOR_SECONDS: int(3600, 0, 7 * 86_400),
+    SMS_VERIFY_SETTLE_SECONDS: int(30, 0, 3600),
+    SMS_VERIFY_FOR_SECONDS: int(86_400, 1, 30 * 86_400),
     RETENTION_SMS_DAYS: int(90, 1, 36_500),
     RETENTION_EVENTS_DAYS: int(30, 1, 36_500),
     RETENTION_WEBHOOK_RECEIPTS_DAYS: int(30, 1, 36_500),
@@ -212,7 +217,8 @@ const sections = {
     RETENTION_BATCH_SIZE: int(1000, 1, 100_000),
   }).transform((e) => ({
     concurrency: e.WORKER_CONCURRENCY,
-    smsMaxAttempts: e.SMS_MAX_ATTEMPTS,
+    /** Set in the environment though nothing reads it any more: the worker warns at start. */
+    smsMaxAttemptsIgnored: e.SMS_MAX_ATTEMPTS !== undefined,
     healthPort: e.WORKER_HEALTH_PORT,
     shutdownTimeoutMs: e.WORKER_SHUTDOWN_TIMEOUT_MS,
     smsRetryBaseMs: e.SMS_RETRY_BASE_MS,
@@ -221,6 +227,12 @@ const sections = {
     reconcileEveryMs: e.OUTBOX_RECONCILE_EVERY_SECONDS * 1000,
     reconcileAfterMs: e.OUTBOX_RECONCILE_AFTER_SECONDS * 1000,
     metricsToken: e.METRICS_TOKEN ?? null,
+    /** 5xx and network failures are retried (backoff, jitter) this long from the first one; 429s never count. */
+    smsRetryForMs: e.SMS_RETRY_FOR_SECONDS * 1000,
+    /** How long HighLevel gets to list an SMS it took before "not found" means it was not sent. */
+    smsVerifySettleMs: e.SMS_VERIFY_SETTLE_SECONDS * 1000,
+    /** How long an SMS whose outcome is unknown is asked about before it is reported delivery_unknown. */
+    smsVerifyForMs: e.SMS_VERIFY_FOR_SECONDS * 1000,
     /** Sent/failed SMS, delivered CRM events and webhook receipts older than these go, a batch at a time. */
     retention: {
       smsDays: e.RETENTION_SMS_DAYS,

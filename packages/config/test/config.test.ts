@@ -1,5 +1,5 @@
 import t from 'tap'
-import { ConfigError, loadApiConfig, loadSandboxConfig } from '../src/index.ts'
+import { ConfigError, loadApiConfig, loadSandboxConfig, loadWorkerConfig } from '../src/index.ts'
 
 const key = (id: string) => `${id}:${Buffer.alloc(32, 7).toString('base64')}`
 const complete = {
@@ -119,4 +119,14 @@ t.test('the admin board is read-only and machine routes get a generous per-key b
   t.same(http.metrics, { token: null, refreshMs: 15_000 })
   t.equal(loadApiConfig({ ...complete, ADMIN_READ_ONLY: 'false' }).http.admin.readOnly, false)
   t.match(problemsOf({ ...complete, METRICS_TOKEN: 'short' }), [/^METRICS_TOKEN must be at least 24 characters/])
+})
+
+t.test('SMS retries are budgeted by time; SMS_MAX_ATTEMPTS is ignored and flagged for a warning; verification has its delays', async (t) => {
+  const defaults = loadWorkerConfig(complete)
+  t.match(defaults.worker, { smsRetryForMs: 3_600_000, smsVerifySettleMs: 30_000, smsVerifyForMs: 86_400_000, smsMaxAttemptsIgnored: false })
+  t.ok(defaults.ghl.scopes.includes('conversations/message.readonly'), 'asking HighLevel whether an SMS went out is in the default scopes')
+  const set = loadWorkerConfig({ ...complete, SMS_MAX_ATTEMPTS: '3', SMS_RETRY_FOR_SECONDS: '600', SMS_VERIFY_SETTLE_SECONDS: '5', SMS_VERIFY_FOR_SECONDS: '7200' })
+  t.match(set.worker, { smsRetryForMs: 600_000, smsVerifySettleMs: 5000, smsVerifyForMs: 7_200_000, smsMaxAttemptsIgnored: true })
+  t.notOk('smsMaxAttempts' in set.worker, 'nothing reads a count any more')
+  t.throws(() => loadWorkerConfig({ ...complete, SMS_RETRY_FOR_SECONDS: 'an hour' }), /SMS_RETRY_FOR_SECONDS/)
 })

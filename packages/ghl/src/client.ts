@@ -7,8 +7,8 @@ import { Pool } from 'undici'
 import { classifyAnswer, GhlError } from './errors.ts'
 import { parseRateLimit, retryAfterMs, type RateLimit, type ResponseHeaders } from './rate-limit.ts'
 import type {
-  ContactSearchResult, GhlAnswer, GhlContact, GhlLocation, LocationTokenResponse, SendMessageResult,
-  TokenResponse, UpsertContactResult, UserType,
+  ContactSearchResult, ExportMessagesResult, GhlAnswer, GhlContact, GhlLocation, LocationTokenResponse, MessageChannel,
+  SendMessageResult, TokenResponse, UpsertContactResult, UserType,
 } from './types.ts'
 
 /** The `ghl` section of @ghl-connect/config fits as it is. */
@@ -142,6 +142,31 @@ export class GhlClient {
     })
     requireField(answer, 'messageId', 'sendSms')
     return answer
+  }
+
+  /**
+   * One page of a location's messages (scope `conversations/message.readonly`), oldest first
+   * unless asked otherwise; pass `nextCursor` back as `cursor` for the next page. How a send
+   * whose answer was lost is settled: did a message with this text reach this contact since then?
+   */
+  async exportMessages ({ accessToken, locationId, contactId, conversationId, channel, startDate, endDate, limit, cursor, sortBy, sortOrder }: Authorized & {
+    locationId: string, contactId?: string, conversationId?: string, channel?: MessageChannel, startDate?: Date, endDate?: Date,
+    limit?: number, cursor?: string, sortBy?: 'createdAt' | 'updatedAt', sortOrder?: 'asc' | 'desc'
+  }): Promise<GhlAnswer<ExportMessagesResult>> {
+    const query = withoutUndefined({
+      locationId, contactId, conversationId, channel, startDate: startDate?.toISOString(), endDate: endDate?.toISOString(),
+      limit: limit === undefined ? undefined : String(limit), cursor, sortBy, sortOrder,
+    }) as Record<string, string>
+    const answer = await this.call<ExportMessagesResult>({
+      operation: 'exportMessages', method: 'GET', path: '/conversations/messages/export', version: GHL_VERSIONS.conversations,
+      accessToken, query,
+    })
+    requireField(answer, 'messages', 'exportMessages')
+    const { messages, nextCursor } = answer.data
+    if (!Array.isArray(messages)) {
+      throw new GhlError('transient', 'HighLevel answered exportMessages with messages that are not a list', { operation: 'exportMessages', status: answer.status, rateLimit: answer.rateLimit })
+    }
+    return { ...answer, data: { ...answer.data, messages, nextCursor: typeof nextCursor === 'string' && nextCursor !== '' ? nextCursor : null } }
   }
 
   async close (): Promise<void> {

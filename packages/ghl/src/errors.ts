@@ -70,6 +70,19 @@ export class GhlError extends Error {
     return this.status !== undefined && this.status >= 200 && this.status < 300
   }
 
+  /**
+   * Whether the call may have taken effect though no answer says so: a gateway's 502/504 (it
+   * passed the request on and lost the reply), or the connection lost or timed out once the request
+   * could have been written. A refused or unresolvable connection, and HighLevel's own answers,
+   * are not: nothing reached HighLevel, or HighLevel said what it did.
+   */
+  get outcomeUnknown (): boolean {
+    if (this.acceptedUnreadable) return false
+    if (this.status === 502 || this.status === 504) return true
+    if (this.status !== undefined || this.networkCode === undefined) return false
+    return !NEVER_WRITTEN.has(this.networkCode)
+  }
+
   toJSON (): Record<string, unknown> {
     return {
       name: this.name,
@@ -84,6 +97,9 @@ export class GhlError extends Error {
     }
   }
 }
+
+/** Network failures that happen before a request can leave this process: HighLevel got nothing. */
+const NEVER_WRITTEN = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT'])
 
 export const isGhlError = (err: unknown): err is GhlError => err instanceof GhlError
 

@@ -82,3 +82,28 @@ export interface SendMessageResult {
   status?: string
   [field: string]: unknown
 }
+
+/** A message as HighLevel lists it (export, a conversation's messages). */
+export interface GhlMessage {
+  id: string
+  /** TYPE_SMS, TYPE_EMAIL, ... */
+  messageType?: string
+  locationId?: string
+  contactId?: string
+  conversationId?: string
+  /** ISO 8601. */
+  dateAdded?: string
+  body?: string
+  direction?: 'inbound' | 'outbound'
+  status?: string
+  [field: string]: unknown
+}
+
+export interface ExportMessagesResult {
+  messages: GhlMessage[]
+  /** Absent or null on the last page. */
+  nextCursor?: string | null
+  total?: number
+}
+
+export type MessageChannel = 'Call' | 'SMS' | 'Email' | 'WhatsApp' | 'Instagram' | 'Facebook'

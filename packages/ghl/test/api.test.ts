@@ -145,3 +145,40 @@ t.test('a 400 is invalid_request with HighLevel\'s message', async (t) => {
   t.equal(err.status, 400)
   t.equal(err.message, 'Contact not found')
 })
+
+t.test('exportMessages lists a contact\'s SMS since a date, in cursor pages, and only with conversations/message.readonly', async (t) => {
+  const { client, sandbox, connect } = await harness(t)
+  const { access_token: accessToken } = await connect()
+  const before = await client.sendSms({ accessToken, contactId: JANE, message: 'before the window' })
+  sandbox.control.advanceClock(60_000)
+  const since = new Date(Date.parse(sandbox.control.messages()[0]!.sentAt) + 30_000)
+  const sent = []
+  for (let i = 0; i < 12; i++) sent.push((await client.sendSms({ accessToken, contactId: JANE, message: `in the window ${i}` })).data)
+  await client.sendSms({ accessToken, contactId: 'sbxContact0000000002', message: 'another contact' })
+
+  const first = await client.exportMessages({ accessToken, locationId: SUNRISE, contactId: JANE, channel: 'SMS', startDate: since, sortOrder: 'asc', limit: 10 })
+  t.equal(first.data.total, 12, 'total counts every match')
+  t.same(first.data.messages.map((m) => m.body), sent.slice(0, 10).map((_, i) => `in the window ${i}`), 'oldest first, the first page')
+  t.match(first.data.messages[0], {
+    id: sent[0]!.messageId, conversationId: sent[0]!.conversationId, contactId: JANE, locationId: SUNRISE,
+    direction: 'outbound', messageType: 'TYPE_SMS', type: 2, contentType: 'text/plain',
+  })
+  t.type(first.data.nextCursor, 'string')
+  const second = await client.exportMessages({ accessToken, locationId: SUNRISE, contactId: JANE, channel: 'SMS', startDate: since, sortOrder: 'asc', limit: 10, cursor: first.data.nextCursor! })
+  t.same(second.data.messages.map((m) => m.id), sent.slice(10).map((s) => s.messageId), 'the rest')
+  t.equal(second.data.nextCursor, null, 'no cursor on the last page')
+
+  const newest = await client.exportMessages({ accessToken, locationId: SUNRISE, contactId: JANE, limit: 10 })
+  t.equal(newest.data.messages[0]?.id, sent[11]!.messageId, 'newest first by default')
+  t.equal(newest.data.total, 13, 'without a start date: the one before the window too')
+  t.notOk(newest.data.messages.some((m) => m.id === before.data.messageId), 'not on the first page of 10, newest first')
+
+  const refused = await failure(() => client.exportMessages({ accessToken, locationId: SUNRISE, limit: 5 }))
+  t.match(refused, { status: 400, kind: 'invalid_request', message: /limit must be a number between 10 and 500/ })
+  const other = await failure(() => client.exportMessages({ accessToken, locationId: HARBOR }))
+  t.match(other, { status: 403, kind: 'forbidden' })
+
+  const writeOnly = await connect(SUNRISE, ['conversations/message.write'])
+  const noScope = await failure(() => client.exportMessages({ accessToken: writeOnly.access_token, locationId: SUNRISE, contactId: JANE }))
+  t.match(noScope, { status: 401, kind: 'scope_missing' })
+})

@@ -20,6 +20,8 @@ t.test('every request the client sends and every answer the sandbox gives confor
   await client.findContactByPhone({ accessToken, locationId: SUNRISE, phone: '+15550100001' })
   await client.upsertContact({ accessToken, locationId: SUNRISE, phone: '+15550108888', name: 'New Person' })
   await client.sendSms({ accessToken, contactId: JANE, message: 'hello' })
+  await client.exportMessages({ accessToken, locationId: SUNRISE, contactId: JANE, channel: 'SMS', startDate: new Date(Date.now() - 60_000), sortOrder: 'asc', limit: 10 })
+  await client.exportMessages({ accessToken, locationId: SUNRISE })
   const agency = await connect(AGENCY_LOCATION, [...APP_SCOPES, 'oauth.write'])
   await client.getLocationToken({ accessToken: agency.access_token, companyId: agency.companyId ?? '', locationId: AGENCY_LOCATION })
   // The error answers are documented too (400, 401, 422).
@@ -27,6 +29,7 @@ t.test('every request the client sends and every answer the sandbox gives confor
   await failure(() => client.exchangeCode({ code: 'never-issued' }))
   await failure(() => client.upsertContact({ accessToken, locationId: SUNRISE }))
   await failure(() => client.sendSms({ accessToken, contactId: 'no-such-contact', message: 'hi' }))
+  await failure(() => client.exportMessages({ accessToken, locationId: SUNRISE, cursor: 'not-a-cursor-we-gave' }))
   const { code } = await authorize()
   sandbox.control.revokeTokens(SUNRISE)
   await failure(() => client.getLocation({ accessToken, locationId: SUNRISE }))
@@ -35,7 +38,7 @@ t.test('every request the client sends and every answer the sandbox gives confor
   const recorded = sandbox.control.recorded
   const operations = new Set(recorded.map((e) => checker.operationOf(e)))
   t.same([...operations].sort(), [
-    'get-access-token', 'get-duplicate-contact', 'get-location', 'get-location-access-token',
+    'export-messages-by-location', 'get-access-token', 'get-duplicate-contact', 'get-location', 'get-location-access-token',
     'search-contacts-advanced', 'send-a-new-message', 'upsert-contact',
   ], 'every operation the client uses was exercised')
   t.same(new Set(recorded.map((e) => e.response.status)), new Set([200, 400, 401, 422]))

@@ -9,7 +9,7 @@ t.test('the authorize URL names chooselocation with the app, redirect URI, space
   t.equal(url.searchParams.get('client_id'), sandbox.clientId)
   t.equal(url.searchParams.get('redirect_uri'), REDIRECT_URI)
   t.equal(url.searchParams.get('scope'), APP_SCOPES.join(' '))
-  t.match(url.search, /scope=conversations%2Fmessage\.write%20contacts\.readonly/)
+  t.match(url.search, /scope=conversations%2Fmessage\.write%20conversations%2Fmessage\.readonly%20contacts\.readonly/)
   t.equal(url.searchParams.get('state'), 's1')
 })
 

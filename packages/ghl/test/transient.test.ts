@@ -95,3 +95,50 @@ t.test('errors carry HighLevel\'s message and traceId but never a token or the c
     }
   }
 })
+
+t.test('a message accepted, then the connection reset: recorded by HighLevel, and the caller cannot tell (outcome unknown)', async (t) => {
+  const { client, sandbox, connect } = await harness(t)
+  const { access_token: accessToken } = await connect()
+  sandbox.control.setFaults({ acceptThenResetNext: 1 }, SUNRISE)
+  const err = await failure(() => client.sendSms({ accessToken, contactId: JANE, message: 'taken, answer lost' }))
+  t.equal(err.kind, 'transient')
+  t.equal(err.status, undefined, 'no answer at all')
+  t.equal(err.outcomeUnknown, true)
+  t.equal(sandbox.control.messages().filter((m) => m.body === 'taken, answer lost').length, 1, 'HighLevel took it')
+})
+
+t.test('a message accepted, then a gateway\'s 502: recorded by HighLevel, outcome unknown', async (t) => {
+  const { client, sandbox, connect } = await harness(t)
+  const { access_token: accessToken } = await connect()
+  sandbox.control.setFaults({ acceptThen502Next: 1 }, SUNRISE)
+  const err = await failure(() => client.sendSms({ accessToken, contactId: JANE, message: 'taken, 502' }))
+  t.match(err, { kind: 'transient', status: 502, outcomeUnknown: true, message: 'HighLevel answered 502 to sendSms' })
+  t.equal(sandbox.control.messages().filter((m) => m.body === 'taken, 502').length, 1, 'HighLevel took it')
+})
+
+t.test('the accept-then faults are spent only by a send; a reset before handling takes nothing', async (t) => {
+  const { client, sandbox, connect } = await harness(t)
+  const { access_token: accessToken } = await connect()
+  sandbox.control.setFaults({ acceptThenResetNext: 1, acceptThen502Next: 1 }, SUNRISE)
+  t.ok(await client.getLocation({ accessToken, locationId: SUNRISE }), 'a read is answered')
+  t.ok(await client.exportMessages({ accessToken, locationId: SUNRISE }), 'so is the export')
+  t.same(sandbox.control.faults().locations[SUNRISE], { acceptThenResetNext: 1, acceptThen502Next: 1 }, 'both still armed')
+
+  sandbox.control.setFaults({ resetNext: 1 }, SUNRISE)
+  const err = await failure(() => client.sendSms({ accessToken, contactId: JANE, message: 'refused by a reset' }))
+  t.match(err, { kind: 'transient', status: undefined, outcomeUnknown: true }, 'the caller cannot tell it from a reset after accepting')
+  t.same(sandbox.control.messages().filter((m) => m.body === 'refused by a reset'), [], 'nothing taken')
+})
+
+t.test('only failures that may have taken effect are outcome-unknown: not a refused connection, not HighLevel\'s own 5xx', async (t) => {
+  const { client, sandbox, connect } = await harness(t)
+  const { access_token: accessToken } = await connect()
+  sandbox.control.setFaults({ failNext: 1, errorStatus: 503 }, SUNRISE)
+  t.equal((await failure(() => client.sendSms({ accessToken, contactId: JANE, message: 'hi' }))).outcomeUnknown, false, '503')
+  sandbox.control.setFaults({ failNext: 1, errorStatus: 504 }, SUNRISE)
+  t.equal((await failure(() => client.sendSms({ accessToken, contactId: JANE, message: 'hi' }))).outcomeUnknown, true, '504 from a gateway')
+  const refused = new GhlClient({ clientId: 'c', clientSecret: 'secret-value', redirectUri: REDIRECT_URI, authBaseUrl: 'http://127.0.0.1:9', apiBaseUrl: 'http://127.0.0.1:9', httpTimeoutMs: 2_000 })
+  t.teardown(() => refused.close())
+  const err = await failure(() => refused.sendSms({ accessToken, contactId: JANE, message: 'hi' }))
+  t.match(err, { networkCode: 'ECONNREFUSED', outcomeUnknown: false })
+})

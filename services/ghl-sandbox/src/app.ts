@@ -19,7 +19,7 @@ import { DEFAULT_SEED, type SeedData } from './seed.ts'
 import { SandboxState } from './state.ts'
 import { WebhookSigner } from './webhooks.ts'
 
-export const DEFAULT_SCOPES = ['conversations/message.write', 'conversations.readonly', 'contacts.readonly', 'contacts.write', 'locations.readonly']
+export const DEFAULT_SCOPES = ['conversations/message.write', 'conversations/message.readonly', 'conversations.readonly', 'contacts.readonly', 'contacts.write', 'locations.readonly']
 
 export interface SandboxOptions {
   /** The one app the sandbox knows (GHL_CLIENT_ID / GHL_CLIENT_SECRET). */
@@ -81,6 +81,7 @@ export function buildSandbox (options: SandboxOptions): Sandbox {
       maxHangMs: options.maxHangMs ?? 5 * 60_000,
     },
     hangs: new Set(),
+    afterAccept: new WeakMap(),
   }
   const control = new SandboxControl(ctx, options.seed ?? DEFAULT_SEED)
 

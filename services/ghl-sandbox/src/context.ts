@@ -4,7 +4,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Clock } from './clock.ts'
-import type { FaultBook } from './faults.ts'
+import type { AfterAccept, FaultBook } from './faults.ts'
 import { MESSAGES, sendGhlError } from './http.ts'
 import type { RateLimiter } from './rate-limiter.ts'
 import type { Grant, SandboxState } from './state.ts'
@@ -33,6 +33,8 @@ export interface SandboxContext {
   settings: SandboxSettings
   /** Resolvers of requests hung by a fault; called on close so the sandbox can stop. */
   hangs: Set<() => void>
+  /** Requests whose answer an accept-then fault loses once the work is done. */
+  afterAccept: WeakMap<FastifyRequest, AfterAccept>
 }
 
 export const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
@@ -50,23 +52,52 @@ export async function hang (ctx: SandboxContext, reply: FastifyReply): Promise<v
     reply.raw.on('close', done)
     ctx.hangs.add(done)
   })
+  dropConnection(reply)
+}
+
+/** The connection is reset: the caller gets no answer at all. */
+function dropConnection (reply: FastifyReply): void {
   reply.hijack()
   reply.raw.socket?.destroy()
+}
+
+/**
+ * The answer to a request that did its work (a message accepted and recorded), unless an
+ * accept-then fault loses it: the connection reset, or a gateway's 502 page in its place.
+ */
+export function answerAccepted (ctx: SandboxContext, reply: FastifyReply, body: Record<string, unknown>): FastifyReply | Record<string, unknown> {
+  const lost = ctx.afterAccept.get(reply.request)
+  if (lost) ctx.state.stats.answersLost++
+  if (lost === 'reset') {
+    dropConnection(reply)
+    return reply
+  }
+  if (lost === 'bad_gateway') {
+    // What a load balancer in front of HighLevel answers when the upstream reply is lost: HTML, not HighLevel's JSON.
+    return reply.code(502).type('text/html').send('<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>')
+  }
+  return body
 }
 
 /**
  * Applies latency and injected faults for a request attributed to `locationId`.
  * Returns false when it answered (or dropped) the request itself.
  */
-export async function applyFaults (ctx: SandboxContext, reply: FastifyReply, locationId: string | undefined): Promise<boolean> {
+export async function applyFaults (ctx: SandboxContext, reply: FastifyReply, locationId: string | undefined, opts: { accepts?: boolean } = {}): Promise<boolean> {
   const latency = ctx.faults.latencyMs(locationId)
   if (latency > 0) await delay(latency)
-  const fault = ctx.faults.next(locationId)
+  const fault = ctx.faults.next(locationId, opts)
   if (!fault) return true
   switch (fault.type) {
     case 'hang':
       await hang(ctx, reply)
       return false
+    case 'reset':
+      dropConnection(reply)
+      return false
+    case 'after_accept':
+      ctx.afterAccept.set(reply.request, fault.then)
+      return true
     case 'error':
       sendGhlError(reply, fault.status, fault.status === 503 ? 'Service Unavailable' : 'Internal server error')
       return false
@@ -97,6 +128,8 @@ export interface Guard {
   scope: string
   /** Agency-only endpoints (locationToken) are not rate limited per location. */
   rateLimited?: boolean
+  /** The endpoint accepts a message (POST /conversations/messages): the accept-then faults apply. */
+  accepts?: boolean
 }
 
 /** The grant behind the request's token, or undefined when an answer was already sent. */
@@ -122,7 +155,7 @@ export async function authorize (ctx: SandboxContext, request: FastifyRequest, r
       return undefined
     }
   }
-  if (!await applyFaults(ctx, reply, locationId)) return undefined
+  if (!await applyFaults(ctx, reply, locationId, { accepts: guard.accepts })) return undefined
   if (!grant.scopes.includes(guard.scope)) {
     sendGhlError(reply, 401, MESSAGES.scope)
     return undefined

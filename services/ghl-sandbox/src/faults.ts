@@ -19,6 +19,15 @@ export interface Faults {
   rateLimitNext?: number
   /** Sent as `Retry-After` on the injected 429s (HighLevel documents none, so off by default). */
   retryAfterSeconds?: number
+  /** The next N requests: the connection is reset before the request is handled (nothing done). */
+  resetNext?: number
+  /**
+   * The next N messages sent (POST /conversations/messages): accepted and recorded, then the
+   * connection is reset instead of answering. The sender cannot know it went out.
+   */
+  acceptThenResetNext?: number
+  /** The next N messages sent: accepted and recorded, then a gateway's 502 (an HTML page) instead of the answer. */
+  acceptThen502Next?: number
   /** Added to refresh requests only (grant_type=refresh_token), before HighLevel decides: a slow token endpoint. */
   refreshLatencyMs?: number
   /**
@@ -33,6 +42,11 @@ export type FaultAction =
   | { type: 'hang' }
   | { type: 'missing_scope' }
   | { type: 'rate_limited', retryAfterSeconds?: number }
+  | { type: 'reset' }
+  /** Do the work, then lose the answer (`answerAccepted` carries it out). */
+  | { type: 'after_accept', then: AfterAccept }
+
+export type AfterAccept = 'reset' | 'bad_gateway'
 
 export class FaultBook {
   private global: Faults = {}
@@ -69,14 +83,20 @@ export class FaultBook {
     return this.books(locationId).some((f) => spend(f, 'dropRefreshAnswerNext'))
   }
 
-  /** Decides (and spends one-shot counters) for one request; global faults first. */
-  next (locationId?: string): FaultAction | null {
+  /**
+   * Decides (and spends one-shot counters) for one request; global faults first. The
+   * accept-then faults are spent only by a request that `accepts` a message.
+   */
+  next (locationId?: string, { accepts = false }: { accepts?: boolean } = {}): FaultAction | null {
     for (const f of this.books(locationId)) {
       if (spend(f, 'hangNext')) return { type: 'hang' }
+      if (spend(f, 'resetNext')) return { type: 'reset' }
       if (spend(f, 'failNext')) return { type: 'error', status: f.errorStatus ?? 500 }
       if (spend(f, 'rateLimitNext')) return { type: 'rate_limited', retryAfterSeconds: f.retryAfterSeconds }
       if (spend(f, 'missingScopeNext')) return { type: 'missing_scope' }
       if (f.errorRate && Math.random() < f.errorRate) return { type: 'error', status: f.errorStatus ?? 500 }
+      if (accepts && spend(f, 'acceptThenResetNext')) return { type: 'after_accept', then: 'reset' }
+      if (accepts && spend(f, 'acceptThen502Next')) return { type: 'after_accept', then: 'bad_gateway' }
     }
     return null
   }
@@ -86,7 +106,9 @@ export class FaultBook {
   }
 }
 
-function spend (f: Faults, key: 'hangNext' | 'failNext' | 'rateLimitNext' | 'missingScopeNext' | 'dropRefreshAnswerNext'): boolean {
+type Counter = 'hangNext' | 'resetNext' | 'failNext' | 'rateLimitNext' | 'missingScopeNext' | 'acceptThenResetNext' | 'acceptThen502Next' | 'dropRefreshAnswerNext'
+
+function spend (f: Faults, key: Counter): boolean {
   const left = f[key] ?? 0
   if (left <= 0) return false
   f[key] = left - 1

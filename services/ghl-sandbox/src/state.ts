@@ -73,12 +73,16 @@ export interface SandboxStats {
   locationTokens: number
   rateLimited: number
   messagesSent: number
+  /** Sends taken whose answer an accept-then fault lost (reset or 502). */
+  answersLost: number
+  /** Export requests answered (asking whether a message went out). */
+  messageExports: number
   /** Refreshes accepted whose answer was dropped by the `dropRefreshAnswerNext` fault (counted in `refreshes` too). */
   refreshAnswersDropped: number
 }
 
 const emptyStats = (): SandboxStats => ({
-  codeExchanges: 0, refreshes: 0, invalidGrants: 0, locationInactive: 0, locationTokens: 0, rateLimited: 0, messagesSent: 0, refreshAnswersDropped: 0,
+  codeExchanges: 0, refreshes: 0, invalidGrants: 0, locationInactive: 0, locationTokens: 0, rateLimited: 0, messagesSent: 0, answersLost: 0, messageExports: 0, refreshAnswersDropped: 0,
 })
 
 /** HighLevel ids are 20 letters and digits. */

@@ -49,10 +49,15 @@ export function createWorkerRuntime (config: WorkerConfig, logger: Logger): Work
     events: core.crmEvents,
     logger,
     metrics,
-    maxAttempts: config.worker.smsMaxAttempts,
+    retryForMs: config.worker.smsRetryForMs,
     retryBaseMs: config.worker.smsRetryBaseMs,
     inFlightGraceMs,
+    settleMs: config.worker.smsVerifySettleMs,
+    verifyForMs: config.worker.smsVerifyForMs,
   })
+  if (config.worker.smsMaxAttemptsIgnored) {
+    logger.warn({ deprecation: 'SMS_MAX_ATTEMPTS' }, 'SMS_MAX_ATTEMPTS is no longer read: 5xx and network failures are retried for SMS_RETRY_FOR_SECONDS (default 3600) instead of a number of attempts; remove it from the environment')
+  }
   return {
     ...core,
     config,

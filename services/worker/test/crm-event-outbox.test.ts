@@ -77,13 +77,42 @@ t.test('a worker killed after markSent but before it queued the event: the event
   // What a worker leaves behind when it dies right after the commit of `sent`: the row and its
   // event in PostgreSQL, no job in Redis.
   const { message } = await world.messages.insertOnce({ clientId: 'clinic', integrationId: null, idempotencyKey: null, to: { contactId: JANE }, body: 'Killed after commit' })
-  const row = await world.messages.markSent(message.id, { messageId: 'ghl-msg-1', conversationId: 'ghl-conv-1' })
+  const attemptId = randomUUID()
+  t.ok(await world.messages.markSending(message.id, { attemptId, contactId: JANE, startedAt: new Date() }))
+  const row = await world.messages.markSent(message.id, attemptId, { messageId: 'ghl-msg-1', conversationId: 'ghl-conv-1' })
   t.equal(row?.status, 'sent')
   t.equal(await world.queues.crmEvents.getJobState(jobIds.crmEvent(smsEventIds.sent(message.id))), 'unknown', 'no delivery queued')
 
   await world.startInProcess()
   const event = await eventually('sms.sent delivered', () => crm.received.find((e) => e.id === smsEventIds.sent(message.id)))
   t.match(event, { type: 'sms.sent', data: { messageId: message.id, clientId: 'clinic', ghlMessageId: 'ghl-msg-1', conversationId: 'ghl-conv-1' } })
+})
+
+t.test('only the outcome write that wins records its event: a stale attempt\'s late outcome records none', async (t) => {
+  const crm = await crmWebhook(t)
+  const world = await createWorld(t, crm.env)
+  const attempt = (id: string) => ({ attemptId: id, contactId: JANE, startedAt: new Date() })
+  const eventsOf = async (messageId: string) => (await world.db.sql<Array<{ id: string }>>`
+    select id from crm_events where id in (${smsEventIds.sent(messageId)}, ${smsEventIds.failed(messageId)})`).map((r) => r.id)
+
+  // A newer attempt was sent; the stale one's late "failed" neither changes the row nor adds sms.failed.
+  const { message: sent } = await world.messages.insertOnce({ clientId: 'clinic', integrationId: null, idempotencyKey: null, to: { contactId: JANE }, body: 'Newer sent' })
+  const [stale, newer] = [randomUUID(), randomUUID()]
+  t.ok(await world.messages.markSending(sent.id, attempt(stale)))
+  t.ok(await world.messages.backToQueued(sent.id, stale, { countAttempt: true }))
+  t.ok(await world.messages.markSending(sent.id, attempt(newer)))
+  t.ok(await world.messages.markSent(sent.id, newer, { messageId: 'ghl-newer', conversationId: 'conv' }))
+  t.equal(await world.messages.markFailed(sent.id, { code: 'ghl_unavailable', message: 'late' }, { attemptId: stale, countAttempt: true }), null)
+  t.same(await eventsOf(sent.id), [smsEventIds.sent(sent.id)], 'sms.sent only')
+
+  // Reported failed (delivery_unknown); the late answer of the attempt it was about adds no sms.sent.
+  const { message: failed } = await world.messages.insertOnce({ clientId: 'clinic', integrationId: null, idempotencyKey: null, to: { contactId: JANE }, body: 'Failed first' })
+  const slow = randomUUID()
+  t.ok(await world.messages.markSending(failed.id, attempt(slow)))
+  t.ok(await world.messages.markFailed(failed.id, { code: 'delivery_unknown', message: 'unknown' }, { attemptId: slow, countAttempt: true }))
+  t.equal(await world.messages.markSent(failed.id, slow, { messageId: 'ghl-late', conversationId: null }), null)
+  t.same(await eventsOf(failed.id), [smsEventIds.failed(failed.id)], 'sms.failed only')
+  t.match(await world.messages.findById(failed.id), { status: 'failed', errorCode: 'delivery_unknown', ghlMessageId: null })
 })
 
 t.test('an SMS sent while Redis refuses the event job still produces its event once Redis takes writes again', async (t) => {

@@ -1,7 +1,7 @@
 import t from 'tap'
-import { createWorld, HARBOR, JANE, settled, SUNRISE } from './helper.ts'
+import { createWorld, eventually, HARBOR, JANE, settled, SUNRISE } from './helper.ts'
 
-const world = await createWorld(t, { SMS_MAX_ATTEMPTS: '3' }, { record: true })
+const world = await createWorld(t, { SMS_RETRY_FOR_SECONDS: '3', SMS_VERIFY_SETTLE_SECONDS: '1' }, { record: true })
 const { sandbox } = world
 await world.startInProcess()
 await world.connect('sunrise', { locationId: SUNRISE })
@@ -94,11 +94,82 @@ t.test('5xx twice, then OK: sent once, after three attempts', async (t) => {
   t.equal(sandbox.control.messages().filter((m) => m.body === 'After two 503s').length, 1)
 })
 
-t.test('5xx every time: failed after SMS_MAX_ATTEMPTS, saying so', async (t) => {
+t.test('5xx every time: retried for SMS_RETRY_FOR_SECONDS, however many attempts that takes, then failed saying so', async (t) => {
   sandbox.control.setFaults({ errorRate: 1, errorStatus: 500 }, HARBOR)
+  const submitted = Date.now()
   const row = await settled(world, (await world.submit('harbor', { contactId: 'sbxContact0000000003' }, 'Never')).id)
-  t.match(row, { status: 'failed', attempts: 3, errorCode: 'ghl_unavailable', errorMessage: /gave up after 3 attempts/ })
+  t.match(row, { status: 'failed', errorCode: 'ghl_unavailable', errorMessage: /gave up after retrying for 3 s, \d+ attempts/ })
+  t.ok(row.attempts > 3, `more attempts than the old count of 3 fit in the budget (${row.attempts})`)
+  t.ok(row.updatedAt.getTime() - submitted >= 3000, 'not failed before the budget ran out')
+  t.ok(row.retryingSince, 'the budget ran from the first failure')
   t.equal(sandbox.control.messages().filter((m) => m.body === 'Never').length, 0)
+})
+
+const sendsOf = (body: string) => sandbox.control.messages().filter((m) => m.body === body)
+const exportsSince = (mark: number) => sandbox.control.recorded.slice(mark).filter((e) => e.url.startsWith('/conversations/messages/export'))
+
+t.test('HighLevel takes the SMS, then the connection is reset: asked, found, recorded sent with HighLevel\'s ids, never sent twice', async (t) => {
+  sandbox.control.setFaults({ acceptThenResetNext: 1 }, SUNRISE)
+  const mark = sandbox.control.recorded.length
+  const row = await settled(world, (await world.submit('sunrise', { contactId: JANE }, 'Taken, then reset')).id)
+  const sent = sendsOf('Taken, then reset')
+  t.equal(sent.length, 1, 'sent once')
+  t.match(row, { status: 'sent', attempts: 1, errorCode: null, ghlMessageId: sent[0]?.messageId, ghlConversationId: sent[0]?.conversationId })
+  const asked = exportsSince(mark)
+  t.ok(asked.length >= 1, 'HighLevel was asked')
+  t.match(asked[0]?.url, new RegExp(`locationId=${SUNRISE}.*contactId=${JANE}.*channel=SMS.*startDate=`), 'for this contact\'s SMS since the attempt began')
+})
+
+t.test('HighLevel takes the SMS, then a gateway answers 502: recorded sent once with HighLevel\'s ids', async (t) => {
+  sandbox.control.setFaults({ acceptThen502Next: 1 }, SUNRISE)
+  const row = await settled(world, (await world.submit('sunrise', { contactId: JANE }, 'Taken, then 502')).id)
+  const sent = sendsOf('Taken, then 502')
+  t.equal(sent.length, 1, 'sent once')
+  t.match(row, { status: 'sent', attempts: 1, ghlMessageId: sent[0]?.messageId, ghlConversationId: sent[0]?.conversationId })
+})
+
+t.test('a reset before HighLevel took it: not found once HighLevel had time to list it, then sent exactly once', async (t) => {
+  sandbox.control.setFaults({ resetNext: 1 }, SUNRISE)
+  const mark = sandbox.control.recorded.length
+  const row = await settled(world, (await world.submit('sunrise', { contactId: JANE }, 'Reset, never taken')).id)
+  t.equal(sendsOf('Reset, never taken').length, 1, 'sent exactly once')
+  t.match(row, { status: 'sent', attempts: 2 })
+  const exchanges = sandbox.control.recorded.slice(mark)
+  const lastCheck = exchanges.map((e) => e.url.startsWith('/conversations/messages/export')).lastIndexOf(true)
+  const send = exchanges.findIndex((e) => e.method === 'POST' && e.url === '/conversations/messages')
+  t.ok(lastCheck >= 0 && lastCheck < send, 'HighLevel was asked before the SMS was sent again')
+})
+
+t.test('a message with the same text to the same contact already sent is not taken for this one', async (t) => {
+  const first = await settled(world, (await world.submit('sunrise', { contactId: JANE }, 'Same words')).id)
+  t.equal(first.status, 'sent')
+  sandbox.control.setFaults({ resetNext: 1 }, SUNRISE)
+  const second = await settled(world, (await world.submit('sunrise', { contactId: JANE }, 'Same words')).id)
+  t.equal(sendsOf('Same words').length, 2, 'the second message went out too')
+  t.not(second.ghlMessageId, first.ghlMessageId, 'each row has its own HighLevel id')
+})
+
+t.test('a connection without conversations/message.readonly: an SMS whose answer was lost is delivery_unknown, naming the scope to add, and not sent again', async (t) => {
+  await world.connect('write-only', { locationId: HARBOR, scopes: ['conversations/message.write', 'contacts.readonly'] })
+  sandbox.control.setFaults({ acceptThenResetNext: 1 }, HARBOR)
+  const row = await settled(world, (await world.submit('write-only', { contactId: 'sbxContact0000000003' }, 'Cannot ask')).id)
+  t.match(row, { status: 'failed', errorCode: 'delivery_unknown', errorMessage: /lacks the conversations\/message\.readonly scope.*GHL_SCOPES.*reconnect/ })
+  t.equal(sendsOf('Cannot ask').length, 1, 'sent once, never twice')
+})
+
+t.test('a 401 on the POST: the row is back in line, not held sending, while the refresh waits for the lock; then sent once', async (t) => {
+  await world.connect('waits-for-lock', { locationId: HARBOR })
+  sandbox.control.revokeTokens(HARBOR)
+  // Another process holds this client's refresh lock for a while.
+  await world.redis.set(world.keys.refreshLock('waits-for-lock'), 'another-process', 'PX', 10_000)
+  const mark = sandbox.control.recorded.length
+  const message = await world.submit('waits-for-lock', { contactId: 'sbxContact0000000003' }, 'After waiting for the lock')
+  await eventually('the POST refused with 401', () => sandbox.control.recorded.slice(mark).some((e) => e.method === 'POST' && e.url === '/conversations/messages' && e.response.status === 401))
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  t.match(await world.messages.findById(message.id), { status: 'queued', attempts: 0 }, 'queued while the refresh waits, the 401 not counted')
+  await world.redis.del(world.keys.refreshLock('waits-for-lock'))
+  t.match(await settled(world, message.id), { status: 'sent', attempts: 1 })
+  t.equal(sendsOf('After waiting for the lock').length, 1)
 })
 
 t.test('a missing-scope 401: failed with the fix, and no refresh token spent', async (t) => {

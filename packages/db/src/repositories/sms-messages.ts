@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, inArray, lt, ne, or, sql } from 'drizzle-orm'
+import { and, asc, eq, gt, inArray, isNull, lt, ne, or, sql } from 'drizzle-orm'
 import type { Placeholder, SQL } from 'drizzle-orm'
 import type { Database, Transaction } from '../database.ts'
 import { crmEventOf } from '../domain/crm-events.ts'
@@ -36,8 +36,13 @@ const sentColumns = (v: { messageId: SQL | string | null, conversationId: SQL | 
   sentAt: v.now,
   updatedAt: v.now,
 })
-/** An answer that arrives is the truth: it wins over anything but `sent`. */
-const notYetSent = (id: Placeholder | string) => and(eq(smsMessages.id, id), ne(smsMessages.status, 'sent'))
+/**
+ * Nothing moved the message on meanwhile: a later attempt (or an outcome already written) wins.
+ * A null attempt id is a row left `sending` before attempts carried ids.
+ */
+const currentAttempt = (id: Placeholder | string, attemptId: Placeholder | string | null) =>
+  and(eq(smsMessages.id, id), eq(smsMessages.status, 'sending'),
+    attemptId === null ? isNull(smsMessages.attemptId) : eq(smsMessages.attemptId, attemptId))
 
 /**
  * The SMS outbox. Every status change is conditional on the status the caller saw, so two
@@ -57,10 +62,16 @@ export class SmsMessagesRepository {
     const param = (name: string) => sql`${sql.placeholder(name)}`
     this.hot = {
       byId: db.select().from(smsMessages).where(eq(smsMessages.id, id)).limit(1).prepare('sms_by_id'),
-      markSending: db.update(smsMessages).set({ status: 'sending', updatedAt: param('now') })
-        .where(and(eq(smsMessages.id, id), eq(smsMessages.status, 'queued'))).returning({ id: smsMessages.id }).prepare('sms_mark_sending'),
+      markSending: db.update(smsMessages).set({
+        status: 'sending',
+        attemptId: param('attemptId'),
+        attemptStartedAt: param('now'),
+        ghlContactId: param('contactId'),
+        outcomeUnknownAt: null,
+        updatedAt: param('now'),
+      }).where(and(eq(smsMessages.id, id), eq(smsMessages.status, 'queued'))).returning({ id: smsMessages.id }).prepare('sms_mark_sending'),
       markSent: db.update(smsMessages).set(sentColumns({ messageId: param('messageId'), conversationId: param('conversationId'), now: param('now') }))
-        .where(notYetSent(id)).returning().prepare('sms_mark_sent'),
+        .where(currentAttempt(id, sql.placeholder('attemptId'))).returning().prepare('sms_mark_sent'),
     }
   }
 
@@ -117,48 +128,81 @@ export class SmsMessagesRepository {
     return row ?? null
   }
 
-  /** queued -> sending, just before the POST; false when someone else moved it first. */
-  async markSending (id: string): Promise<boolean> {
-    const rows = await this.hot.markSending.execute({ id, now: new Date().toISOString() })
+  /**
+   * queued -> sending, just before the POST, as attempt `attemptId` to `contactId`; false when
+   * someone else moved it first. The attempt's start is what HighLevel is asked about if its
+   * outcome turns out unknown.
+   */
+  async markSending (id: string, attempt: { attemptId: string, contactId: string, startedAt: Date }): Promise<boolean> {
+    const rows = await this.hot.markSending.execute({ id, attemptId: attempt.attemptId, contactId: attempt.contactId, now: attempt.startedAt.toISOString() })
     return rows.length === 1
   }
 
-  /** HighLevel accepted it (with `sms.sent` for the CRM). Wins over anything but `sent`: an answer that arrives is the truth. */
-  async markSent (id: string, ids: { messageId: string | null, conversationId: string | null }): Promise<OutboxMessage | null> {
+  /**
+   * sending -> sent: HighLevel took attempt `attemptId` (its answer, or found when asked), with
+   * `sms.sent` for the CRM. Conditional on the attempt: a late attempt never overwrites a newer
+   * one's outcome; null then (and no event).
+   */
+  async markSent (id: string, attemptId: string, ids: { messageId: string | null, conversationId: string | null }): Promise<OutboxMessage | null> {
     if (!this.events) {
-      const [row] = await this.hot.markSent.execute({ id, messageId: ids.messageId, conversationId: ids.conversationId, now: new Date().toISOString() })
+      const [row] = await this.hot.markSent.execute({ id, attemptId, messageId: ids.messageId, conversationId: ids.conversationId, now: new Date().toISOString() })
       return row ?? null
     }
     return this.withEvent(crmEventOf.smsSent, async (tx) => {
-      const [row] = await tx.update(smsMessages).set(sentColumns({ ...ids, now: new Date() })).where(notYetSent(id)).returning()
+      const [row] = await tx.update(smsMessages).set(sentColumns({ ...ids, now: new Date() })).where(currentAttempt(id, attemptId)).returning()
       return row
     })
   }
 
   /**
-   * sending -> queued after an answer that proves nothing was sent (5xx, 429, a refused
-   * connection). `countAttempt` is false for a 429: waiting for the rate limit is not a try.
+   * The attempt's POST ended without an answer that says whether HighLevel took it (a reset after
+   * the request was written, a 502/504, a timeout): the row stays `sending` until HighLevel is asked.
    */
-  async backToQueued (id: string, opts: { countAttempt: boolean, failure?: OutboxFailure }): Promise<OutboxMessage | null> {
+  async markOutcomeUnknown (id: string, attemptId: string, failure: OutboxFailure): Promise<OutboxMessage | null> {
+    const now = new Date()
+    const [row] = await this.db.update(smsMessages).set({
+      outcomeUnknownAt: now, errorCode: failure.code, errorMessage: failure.message, updatedAt: now,
+    }).where(currentAttempt(id, attemptId)).returning()
+    return row ?? null
+  }
+
+  /**
+   * sending -> queued when nothing was sent: HighLevel's answer proves it (5xx, 429, a refused
+   * connection), or HighLevel, asked, has no such message. `countAttempt` is false for a 429:
+   * waiting for the rate limit is not a try. `failure` with `retrying: true` starts the retry
+   * budget's clock if it is not running yet. Conditional on the attempt.
+   */
+  async backToQueued (id: string, attemptId: string, opts: { countAttempt: boolean, failure?: OutboxFailure, retrying?: boolean }): Promise<OutboxMessage | null> {
+    const now = new Date()
     const [row] = await this.db.update(smsMessages).set({
       status: 'queued',
       attempts: opts.countAttempt ? sql`${smsMessages.attempts} + 1` : smsMessages.attempts,
       ...(opts.failure ? { errorCode: opts.failure.code, errorMessage: opts.failure.message } : {}),
-      updatedAt: new Date(),
-    }).where(and(eq(smsMessages.id, id), eq(smsMessages.status, 'sending'))).returning()
+      ...(opts.retrying ? { retryingSince: sql`coalesce(${smsMessages.retryingSince}, ${now.toISOString()}::timestamptz)` } : {}),
+      updatedAt: now,
+    }).where(currentAttempt(id, attemptId)).returning()
     return row ?? null
   }
 
-  /** Records a try that failed before the POST (token, recipient lookup), without leaving `queued`. */
+  /** Records a try that failed before the POST (token, recipient lookup), without leaving `queued`; starts the retry budget's clock. */
   async recordAttempt (id: string, failure: OutboxFailure): Promise<OutboxMessage | null> {
+    const now = new Date()
     const [row] = await this.db.update(smsMessages).set({
-      attempts: sql`${smsMessages.attempts} + 1`, errorCode: failure.code, errorMessage: failure.message, updatedAt: new Date(),
+      attempts: sql`${smsMessages.attempts} + 1`,
+      errorCode: failure.code,
+      errorMessage: failure.message,
+      retryingSince: sql`coalesce(${smsMessages.retryingSince}, ${now.toISOString()}::timestamptz)`,
+      updatedAt: now,
     }).where(and(eq(smsMessages.id, id), eq(smsMessages.status, 'queued'))).returning()
     return row ?? null
   }
 
-  /** Failed for good. `countAttempt` when the failure was HighLevel's answer to a POST. */
-  async markFailed (id: string, failure: OutboxFailure, opts: { countAttempt?: boolean } = {}): Promise<OutboxMessage | null> {
+  /**
+   * Failed for good, with `sms.failed` for the CRM. From `queued` (before any POST), or, with
+   * `attemptId`, from `sending` as that attempt only. `countAttempt` when the failure was
+   * HighLevel's answer to a POST.
+   */
+  async markFailed (id: string, failure: OutboxFailure, opts: { attemptId?: string | null, countAttempt?: boolean } = {}): Promise<OutboxMessage | null> {
     return this.withEvent(crmEventOf.smsFailed, async (tx) => {
       const [row] = await tx.update(smsMessages).set({
         status: 'failed',
@@ -166,7 +210,9 @@ export class SmsMessagesRepository {
         errorCode: failure.code,
         errorMessage: failure.message,
         updatedAt: new Date(),
-      }).where(and(eq(smsMessages.id, id), inArray(smsMessages.status, ['queued', 'sending']))).returning()
+      }).where(opts.attemptId !== undefined
+        ? currentAttempt(id, opts.attemptId)
+        : and(eq(smsMessages.id, id), eq(smsMessages.status, 'queued'))).returning()
       return row
     })
   }
@@ -181,6 +227,38 @@ export class SmsMessagesRepository {
       if (row) await events.record(eventOf(row), tx)
       return row ?? null
     })
+  }
+
+  /**
+   * Of the HighLevel message ids given, those already recorded for a message other than `id`:
+   * when HighLevel is asked whether an SMS went out, another outbox row's SMS with the same text
+   * to the same contact is not this one.
+   */
+  async claimedElsewhere (id: string, ghlMessageIds: string[]): Promise<Set<string>> {
+    if (ghlMessageIds.length === 0) return new Set()
+    const rows = await this.db.select({ ghlMessageId: smsMessages.ghlMessageId }).from(smsMessages)
+      .where(and(inArray(smsMessages.ghlMessageId, ghlMessageIds), ne(smsMessages.id, id)))
+    return new Set(rows.map((r) => r.ghlMessageId ?? ''))
+  }
+
+  /**
+   * Whether another message with the same text to the same contact must be settled before this
+   * one's attempt can be judged from HighLevel's list, where the two look alike: one whose attempt
+   * may still be live (begun after `liveSince`, its outcome not yet unknown), whose SMS HighLevel
+   * may have taken without our record of it yet; or an older one being judged, which goes first
+   * (so two never take the same HighLevel message).
+   */
+  async twinUnsettled (message: Pick<OutboxMessage, 'id' | 'clientId' | 'body' | 'ghlContactId' | 'attemptStartedAt'>, liveSince: Date): Promise<boolean> {
+    if (!message.ghlContactId || !message.attemptStartedAt) return false
+    const t = smsMessages
+    const [row] = await this.db.select({ id: t.id }).from(t).where(and(
+      eq(t.status, 'sending'), eq(t.clientId, message.clientId), eq(t.ghlContactId, message.ghlContactId), eq(t.body, message.body), ne(t.id, message.id),
+      or(
+        and(isNull(t.outcomeUnknownAt), gt(t.attemptStartedAt, liveSince)),
+        sql`(${t.attemptStartedAt}, ${t.id}) < (${message.attemptStartedAt.toISOString()}::timestamptz, ${message.id}::uuid)`,
+      ),
+    )).limit(1)
+    return row !== undefined
   }
 
   /**

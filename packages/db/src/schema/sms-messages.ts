@@ -21,6 +21,17 @@ export const smsMessages = pgTable('sms_messages', {
   errorMessage: text('error_message'),
   ghlMessageId: text('ghl_message_id'),
   ghlConversationId: text('ghl_conversation_id'),
+  // The current attempt, written with `sending`: its outcome writes are conditional on its id (a
+  // late attempt cannot overwrite a newer outcome), and what HighLevel is asked when that outcome
+  // is unknown: did an outbound SMS with this body reach this contact after the attempt began?
+  attemptId: uuid('attempt_id'),
+  attemptStartedAt: timestamp('attempt_started_at', { withTimezone: true }),
+  /** The HighLevel contact the attempt sent to (the recipient resolved). */
+  ghlContactId: text('ghl_contact_id'),
+  /** When the attempt's POST ended without an answer that says whether HighLevel took it. */
+  outcomeUnknownAt: timestamp('outcome_unknown_at', { withTimezone: true }),
+  /** The first retryable failure: 5xx and network failures are retried until the time budget from here runs out. */
+  retryingSince: timestamp('retrying_since', { withTimezone: true }),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   sentAt: timestamp('sent_at', { withTimezone: true }),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
@@ -31,6 +42,8 @@ export const smsMessages = pgTable('sms_messages', {
   // ...and at rows left `sending` by a worker that died mid-POST.
   index('sms_messages_sending').on(t.updatedAt).where(sql`status = 'sending'`),
   index('sms_messages_client_created').on(t.clientId, t.createdAt),
+  // Asking HighLevel whether an SMS was sent: its answer's ids already recorded for another row are not this one.
+  index('sms_messages_ghl_message').on(t.ghlMessageId).where(sql`ghl_message_id is not null`),
   // Retention deletes finished rows by age, oldest first, a batch at a time.
   index('sms_messages_finished').on(t.updatedAt).where(sql`status in ('sent', 'failed')`),
   check('sms_messages_status_known', sql`status in ('queued', 'sending', 'sent', 'failed')`),

@@ -4,9 +4,9 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
-import { authorize, canReach, type SandboxContext } from '../context.ts'
+import { answerAccepted, authorize, canReach, type SandboxContext } from '../context.ts'
 import { MESSAGES, sendGhlError } from '../http.ts'
-import type { SandboxContact, SandboxLocation } from '../state.ts'
+import type { SandboxContact, SandboxLocation, SentMessage } from '../state.ts'
 
 const CONTACTS_VERSION = '2021-07-28'
 const LOCATIONS_VERSION = '2021-07-28'
@@ -23,6 +23,43 @@ function contactView (c: SandboxContact): Record<string, unknown> {
     phone: c.phone, email: c.email, emailLowerCase: c.email, dateAdded: c.dateAdded, dateUpdated: c.dateUpdated,
     tags: c.tags, type: 'lead', source: 'public api', dnd: false,
   }).filter(([, v]) => v !== null && v !== undefined))
+}
+
+/** The channels the export filters by, and the message types each stands for (email is never listed without asking for it). */
+const EXPORT_CHANNELS: Record<string, string> = { Call: 'Call', SMS: 'SMS', Email: 'Email', WhatsApp: 'WhatsApp', Instagram: 'IG', Facebook: 'FB' }
+/** HighLevel's numeric message type and its name, for the types the sandbox sends (TYPE_SMS is 2 in HighLevel's enum). */
+const TYPE_VIEW: Record<string, { type: number, messageType: string }> = {
+  SMS: { type: 2, messageType: 'TYPE_SMS' },
+  Email: { type: 3, messageType: 'TYPE_EMAIL' },
+  WhatsApp: { type: 19, messageType: 'TYPE_WHATSAPP' },
+  IG: { type: 18, messageType: 'TYPE_INSTAGRAM' },
+  FB: { type: 11, messageType: 'TYPE_FACEBOOK' },
+}
+
+function messageView (m: SentMessage): Record<string, unknown> {
+  const { type, messageType } = TYPE_VIEW[m.type] ?? { type: 2, messageType: 'TYPE_SMS' }
+  return {
+    id: m.messageId, type, messageType, locationId: m.locationId, contactId: m.contactId, conversationId: m.conversationId,
+    dateAdded: m.sentAt, body: m.body, direction: 'outbound', status: 'sent', contentType: 'text/plain', attachments: [], source: 'api',
+  }
+}
+
+/** A date query parameter: ISO 8601 or milliseconds since the epoch (the spec only says "string"). */
+function dateParam (value: string | undefined): number | undefined | null {
+  if (value === undefined || value === '') return undefined
+  const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value)
+  return Number.isFinite(ms) ? ms : null
+}
+
+/** The export's opaque cursor: where the previous page ended, in its order. */
+const encodeCursor = (seq: number) => Buffer.from(JSON.stringify({ lastSeq: seq })).toString('base64')
+function decodeCursor (cursor: string): number | null {
+  try {
+    const { lastSeq } = JSON.parse(Buffer.from(cursor, 'base64').toString('utf8')) as { lastSeq?: unknown }
+    return typeof lastSeq === 'number' ? lastSeq : null
+  } catch {
+    return null
+  }
 }
 
 function locationView (l: SandboxLocation): Record<string, unknown> {
@@ -101,7 +138,7 @@ export function apiRoutes (app: FastifyInstance, ctx: SandboxContext): void {
   })
 
   app.post('/conversations/messages', async (request, reply) => {
-    const grant = await authorize(ctx, request, reply, { version: CONVERSATIONS_VERSION, scope: 'conversations/message.write' })
+    const grant = await authorize(ctx, request, reply, { version: CONVERSATIONS_VERSION, scope: 'conversations/message.write', accepts: true })
     if (!grant) return reply
     const body = (request.body ?? {}) as Record<string, unknown>
     const type = str(body.type)
@@ -126,6 +163,51 @@ export function apiRoutes (app: FastifyInstance, ctx: SandboxContext): void {
       fromNumber: str(body.fromNumber) ?? null,
       scheduledTimestamp: typeof body.scheduledTimestamp === 'number' ? body.scheduledTimestamp : null,
     })
-    return { conversationId: sent.conversationId, messageId: sent.messageId, msg: 'Message queued successfully.', status: 'pending' }
+    return answerAccepted(ctx, reply, { conversationId: sent.conversationId, messageId: sent.messageId, msg: 'Message queued successfully.', status: 'pending' })
+  })
+
+  // Export messages by location: filters, sort and cursor pages as the spec (export-messages-by-location) lists them.
+  app.get<{ Querystring: Record<string, string | undefined> }>('/conversations/messages/export', async (request, reply) => {
+    const grant = await authorize(ctx, request, reply, { version: CONVERSATIONS_VERSION, scope: 'conversations/message.readonly' })
+    if (!grant) return reply
+    const q = request.query
+    const limit = q.limit === undefined ? 100 : Number(q.limit)
+    const startDate = dateParam(q.startDate)
+    const endDate = dateParam(q.endDate)
+    const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor)
+    const problems = [
+      ...(q.locationId ? [] : ['locationId must be a string']),
+      ...(Number.isInteger(limit) && limit >= 10 && limit <= 500 ? [] : ['limit must be a number between 10 and 500']),
+      ...(q.channel === undefined || q.channel in EXPORT_CHANNELS ? [] : [`channel must be one of the following values: ${Object.keys(EXPORT_CHANNELS).join(', ')}`]),
+      ...(q.sortBy === undefined || ['createdAt', 'updatedAt'].includes(q.sortBy) ? [] : ['sortBy must be one of the following values: createdAt, updatedAt']),
+      ...(q.sortOrder === undefined || ['asc', 'desc'].includes(q.sortOrder) ? [] : ['sortOrder must be one of the following values: asc, desc']),
+      ...(startDate === null ? ['startDate must be a date'] : []),
+      ...(endDate === null ? ['endDate must be a date'] : []),
+      ...(after === null ? ['cursor is invalid'] : []),
+    ]
+    // The spec documents 400 (a single message) for a bad request here, not 422.
+    if (problems.length > 0) return sendGhlError(reply, 400, problems.join('; '))
+    if (!canReach(ctx, grant, q.locationId ?? '')) return sendGhlError(reply, 403, MESSAGES.location)
+    const wantedType = q.channel === undefined ? undefined : EXPORT_CHANNELS[q.channel]
+    const descending = (q.sortOrder ?? 'desc') === 'desc'
+    // Messages are never edited here, so createdAt and updatedAt order alike: the sequence number.
+    const matching = state.sentMessages.filter((m) => m.locationId === q.locationId &&
+      (q.contactId === undefined || m.contactId === q.contactId) &&
+      (q.conversationId === undefined || m.conversationId === q.conversationId) &&
+      (wantedType === undefined ? m.type !== 'Email' : m.type === wantedType) &&
+      (startDate == null || Date.parse(m.sentAt) >= startDate) &&
+      (endDate == null || Date.parse(m.sentAt) <= endDate))
+    if (descending) matching.reverse()
+    const from = after == null ? 0 : matching.findIndex((m) => (descending ? m.seq < after : m.seq > after))
+    const page = from < 0 ? [] : matching.slice(from, from + limit)
+    const last = page[page.length - 1]
+    const more = from >= 0 && from + limit < matching.length
+    state.stats.messageExports++
+    return {
+      messages: page.map(messageView),
+      // The spec types nextCursor as a string ("null if no more results"): on the last page it is left out.
+      ...(more && last ? { nextCursor: encodeCursor(last.seq) } : {}),
+      total: matching.length,
+    }
   })
 }

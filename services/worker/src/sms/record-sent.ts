@@ -3,19 +3,20 @@ import type { Logger } from '@ghl-connect/logging'
 import type { SentIds, SentReceipts } from './sent-receipts.ts'
 
 /**
- * HighLevel took the SMS; only our record of it is missing. Retrying the write (not the send)
- * for a while rides out a PostgreSQL blip; if it still fails the answer is kept in Redis, and the
- * row stays `sending`: whoever finds it later records it from there, or reports it as
- * delivery_unknown. It is never sent twice.
+ * HighLevel took the SMS (attempt `attemptId`); only our record of it is missing. Retrying the
+ * write (not the send) for a while rides out a PostgreSQL blip; if it still fails the answer is
+ * kept in Redis, and the row stays `sending`: whoever finds it later records it from there, or
+ * asks HighLevel. It is never sent twice. null: a newer outcome was already written (the write is
+ * conditional on the attempt).
  */
 export async function recordSent (
-  messages: SmsMessagesRepository, receipts: SentReceipts, messageId: string, sent: SentIds, log: Logger,
+  messages: SmsMessagesRepository, receipts: SentReceipts, messageId: string, attemptId: string, sent: SentIds, log: Logger,
 ): Promise<OutboxMessage | null> {
   try {
-    return await recordWithRetries(() => messages.markSent(messageId, sent), log, sent)
+    return await recordWithRetries(() => messages.markSent(messageId, attemptId, sent), log, sent)
   } catch (err) {
     // Whoever finds this row `sending` later reads the answer from here instead of guessing.
-    await receipts.remember(messageId, sent)
+    await receipts.remember(messageId, { attemptId, ...sent })
       .catch((redisErr) => log.error({ err: redisErr, ghlMessageId: sent.messageId }, 'the sent SMS could be recorded nowhere'))
     throw err
   }

@@ -4,40 +4,45 @@
  *
  * No loss, no duplicate. HighLevel has no idempotency key, so the row's status is the guard:
  *   queued --(token, recipient, rate-limit slot)--> sending --(POST answered 2xx)--> sent
- * `sending` is written right before the POST and is conditional on `queued`, so only one
- * attempt at a time can POST a message. A POST that HighLevel answers with an error that proves
- * nothing was sent (429, 5xx, refused connection) puts the row back to `queued`.
- * If a process dies between `sending` and recording the answer, nobody can know whether
- * HighLevel sent it: the job comes back (BullMQ's stalled-job check, or the outbox reconciler
- * after a Redis loss), finds the row still `sending` and, once a live attempt could no longer be
- * in flight, fails it as `delivery_unknown` and tells the CRM, instead of sending it a second
- * time. At most once in that window, and never silently: the CRM can check the conversation and
- * resend. A POST that times out is retried: HighLevel most often has not accepted what it did
- * not answer, and dropping it would lose the message; that retry is the one place a duplicate
- * can happen.
+ * `sending` is written right before the POST, conditional on `queued`, with a fresh attempt id,
+ * the attempt's start and the contact: only one attempt at a time can POST a message, and every
+ * outcome write (sent, failed, back to queued) is conditional on that attempt id, so a late
+ * attempt never overwrites a newer outcome. An answer that proves nothing was sent (429, 5xx,
+ * a refused connection, a 401 before the refresh) puts the row back to `queued`.
+ * An attempt whose outcome nobody knows (a reset after the request was written, a gateway's
+ * 502/504, a timeout, or a process that died while `sending`) is not sent again blindly: once it
+ * can no longer be in flight, HighLevel is asked whether an outbound SMS with this text reached
+ * this contact since the attempt began. Found: `sent` with HighLevel's ids. Not found once
+ * HighLevel has had time to list it: sent again. HighLevel cannot be asked: asked again later,
+ * and only after SMS_VERIFY_FOR_SECONDS is it reported `delivery_unknown`.
  */
+import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { OutboxFailure, OutboxMessage, SmsMessagesRepository } from '@ghl-connect/db'
 import { recipientOf, smsEventIds } from '@ghl-connect/db'
-import type { GhlClient } from '@ghl-connect/ghl'
+import { GhlError, type GhlClient } from '@ghl-connect/ghl'
 import type { Logger } from '@ghl-connect/logging'
 import { timeGhlCall, type Metrics } from '@ghl-connect/metrics'
 import type { SmsDispatcher } from '@ghl-connect/queues'
 import type { CrmEvents } from '@ghl-connect/runtime'
-import { withFreshToken, type Credential, type Credentials, type TokenService } from '@ghl-connect/tokens'
+import { oauthCredential, withFreshToken, type Credential, type Credentials, type TokenService } from '@ghl-connect/tokens'
 import type { LocationRateLimiter } from '../rate-limits/location-rate-limiter.ts'
 import { callsFor, resolveContactId, SearchPageDeferred } from './recipients.ts'
 import { recordSent } from './record-sent.ts'
 import type { RetryPolicy } from './retry-policy.ts'
-import { afterCountedAttempt, decideAfterPost, decideBeforePost, type NextStep } from './send-outcome.ts'
+import {
+  afterCountedAttempt, decideAfterPost, decideBeforePost, decideVerification, verifyWait,
+  type AfterPostStep, type NextStep, type Verification, type VerifyPolicy,
+} from './send-outcome.ts'
+import { askWhetherSent } from './sent-check.ts'
 import type { SentIds, SentReceipts } from './sent-receipts.ts'
 
 export type SendDecision =
   | { kind: 'done', outcome: 'sent' | 'failed' | 'skipped' }
   /** Run the job again after `delayMs`; `reason` is for logs and metrics. */
-  | { kind: 'later', delayMs: number, reason: 'rate_limited' | 'retry' | 'in_flight' }
+  | { kind: 'later', delayMs: number, reason: 'rate_limited' | 'retry' | 'in_flight' | 'verify' }
 
-export interface SmsSenderDeps extends RetryPolicy {
+export interface SmsSenderDeps extends RetryPolicy, VerifyPolicy {
   messages: SmsMessagesRepository
   credentials: Credentials
   tokens: Pick<TokenService, 'refreshNow'>
@@ -49,9 +54,10 @@ export interface SmsSenderDeps extends RetryPolicy {
   events: Pick<CrmEvents, 'dispatch'>
   logger: Logger
   metrics?: Metrics
-  /** How long a live attempt may still be waiting for HighLevel's answer (the HTTP timeout and a margin). */
-  inFlightGraceMs: number
 }
+
+/** The attempt a `sending` row records. */
+type Attempt = OutboxMessage & { attemptId: string, attemptStartedAt: Date, ghlContactId: string }
 
 const skipped: SendDecision = { kind: 'done', outcome: 'skipped' }
 /** Longer than this, a job does not hold its worker slot waiting for a search page's rate-limit slot. */
@@ -69,7 +75,7 @@ export class SmsSender {
     }
     const log = logger.child({ messageId, clientId: message.clientId })
     if (message.status === 'sent' || message.status === 'failed') return skipped
-    if (message.status === 'sending') return this.interrupted(message, log)
+    if (message.status === 'sending') return this.settleAttempt(message, log)
 
     // queued: a token, a rate-limit slot and the recipient first; nothing is POSTed yet.
     let credential: Credential
@@ -97,21 +103,44 @@ export class SmsSender {
       }
       return this.failedBeforePost(message, err, log)
     }
+    return this.post(message, credential, contactId, log)
+  }
 
-    // queued -> sending: only the attempt that wins this write POSTs.
-    if (!await messages.markSending(message.id)) return skipped
-    let sent: SentIds
-    try {
-      const { data } = await withToken((token) => timeGhlCall(metrics, 'sendSms',
-        () => ghl.sendSms({ accessToken: token.accessToken, contactId, message: message.body })))
-      sent = { messageId: data.messageId, conversationId: data.conversationId ?? null }
-    } catch (err) {
-      return this.failedAfterPost(message, err, log)
+  /**
+   * queued -> sending -> POST. A 401 (expired token) sends nothing: the row goes back to `queued`
+   * while the token is refreshed (the refresh may wait for another process's lock, and a row
+   * left `sending` that long would be taken for an orphan), then a new attempt POSTs once more.
+   */
+  private async post (message: OutboxMessage, credential: Credential, contactId: string, log: Logger): Promise<SendDecision> {
+    const { messages, ghl, metrics } = this.deps
+    let refreshed = false
+    for (;;) {
+      const attemptId = randomUUID()
+      // Only the attempt that wins this write POSTs.
+      if (!await messages.markSending(message.id, { attemptId, contactId, startedAt: new Date() })) return skipped
+      let sent: SentIds
+      try {
+        const { data } = await timeGhlCall(metrics, 'sendSms',
+          () => ghl.sendSms({ accessToken: credential.accessToken, contactId, message: message.body }))
+        sent = { messageId: data.messageId, conversationId: data.conversationId ?? null }
+      } catch (err) {
+        const step = decideAfterPost(err, Math.random(), { canRefresh: credential.kind === 'oauth' && !refreshed })
+        if (step.kind !== 'refresh_and_resend') return this.failedAfterPost(message, attemptId, step, err, log)
+        if (credential.kind !== 'oauth') throw err // canRefresh said otherwise
+        if (!await messages.backToQueued(message.id, attemptId, { countAttempt: false })) return skipped
+        refreshed = true
+        try {
+          credential = oauthCredential(await this.deps.tokens.refreshNow(credential.clientId, credential.integration))
+        } catch (refreshErr) {
+          return this.failedBeforePost(message, refreshErr, log)
+        }
+        continue
+      }
+      // sending -> sent, as this attempt only
+      const stored = await recordSent(messages, this.deps.receipts, message.id, attemptId, sent, log)
+      if (stored) log.info({ ghlMessageId: sent.messageId, via: credential.kind }, 'sms sent')
+      return this.recordedSent(message, sent, stored, log)
     }
-    // sending -> sent
-    await recordSent(messages, this.deps.receipts, message.id, sent, log)
-    log.info({ ghlMessageId: sent.messageId, via: credential.kind }, 'sms sent')
-    return this.recordedSent(message)
   }
 
   /**
@@ -129,53 +158,116 @@ export class SmsSender {
     }
   }
 
-  /** `sms.sent` was recorded with the row; its id is deterministic, so queuing it again is harmless. */
-  private async recordedSent (message: OutboxMessage): Promise<SendDecision> {
+  /**
+   * `stored` null: a newer outcome was written first (or another process recorded this one);
+   * nothing to tell. Else `sms.sent` was recorded with the row; its id is deterministic, so
+   * queuing it again is harmless.
+   */
+  private async recordedSent (message: OutboxMessage, sent: SentIds, stored: OutboxMessage | null, log: Logger): Promise<SendDecision> {
+    if (!stored) {
+      log.warn({ ghlMessageId: sent.messageId }, 'HighLevel took this attempt\'s SMS, but the message already has a newer outcome; left as it is')
+      return skipped
+    }
     this.deps.metrics?.smsOutcomes.inc({ outcome: 'sent', code: '' })
     await this.settle(message)
     await this.deps.events.dispatch(smsEventIds.sent(message.id))
     return { kind: 'done', outcome: 'sent' }
   }
 
-  /** The row says an attempt was POSTing: either it still is (a stalled job's twin), or it died. */
-  private async interrupted (message: OutboxMessage, log: Logger): Promise<SendDecision> {
-    const receipt = await this.deps.receipts.recall(message.id)
-    if (receipt) {
-      await this.deps.messages.markSent(message.id, receipt)
-      await this.deps.receipts.forget(message.id)
-      log.info({ ghlMessageId: receipt.messageId }, 'sms sent earlier; recorded now that PostgreSQL takes it')
-      return this.recordedSent(message)
+  /**
+   * The row says an attempt was POSTing and nobody recorded how it ended: it still is (a stalled
+   * job's twin), its answer was lost, or its process died. Settled from the answer kept in Redis,
+   * or by asking HighLevel once the attempt can no longer be in flight.
+   */
+  private async settleAttempt (message: OutboxMessage, log: Logger): Promise<SendDecision> {
+    if (!isAttempt(message)) {
+      // Left `sending` before attempts carried ids and contacts: nothing to ask HighLevel with.
+      return this.fail(message, {
+        code: 'delivery_unknown',
+        message: 'The worker stopped while GoHighLevel was sending this SMS, so whether it was delivered is unknown. It was not sent again to avoid a duplicate; check the conversation in GoHighLevel and send it again if needed.',
+      }, { attemptId: null, countAttempt: true }, log)
     }
-    const age = Date.now() - message.updatedAt.getTime()
-    if (age < this.deps.inFlightGraceMs) return { kind: 'later', delayMs: this.deps.inFlightGraceMs - age, reason: 'in_flight' }
-    log.error('an attempt died while HighLevel was sending this SMS; it is not sent again, so it cannot arrive twice')
-    return this.fail(message, {
-      code: 'delivery_unknown',
-      message: 'The worker stopped while GoHighLevel was sending this SMS, so whether it was delivered is unknown. It was not sent again to avoid a duplicate; check the conversation in GoHighLevel and send again if needed.',
-    }, { countAttempt: true }, log)
+    const receipt = await this.deps.receipts.recall(message.id)
+    if (receipt && receipt.attemptId === message.attemptId) {
+      const stored = await this.deps.messages.markSent(message.id, receipt.attemptId, receipt)
+      await this.deps.receipts.forget(message.id)
+      if (stored) log.info({ ghlMessageId: receipt.messageId }, 'sms sent earlier; recorded now that PostgreSQL takes it')
+      return this.recordedSent(message, receipt, stored, log)
+    }
+    const wait = verifyWait(message, this.deps, Date.now())
+    if (wait > 0) return { kind: 'later', delayMs: wait, reason: message.outcomeUnknownAt ? 'verify' : 'in_flight' }
+
+    const answer = await this.askHighLevel(message)
+    const step = decideVerification(answer, message, this.deps, Date.now(), Math.random())
+    switch (step.kind) {
+      case 'rethrow':
+        throw (answer as { err: unknown }).err
+      case 'sent': {
+        const stored = await this.deps.messages.markSent(message.id, message.attemptId, step.ids)
+        if (stored) log.info({ ghlMessageId: step.ids.messageId }, 'the SMS whose outcome was unknown is in HighLevel: recorded as sent')
+        return this.recordedSent(message, step.ids, stored, log)
+      }
+      case 'send_again': {
+        log.warn({ unanswered: message.outcomeUnknownAt !== null }, 'HighLevel has no such SMS since the attempt began: nothing was sent, sending it again')
+        this.deps.metrics?.smsOutcomes.inc({ outcome: 'verified_unsent', code: message.errorCode ?? 'worker_stopped' })
+        // A POST that got no answer is a failed try against the retry budget; a process that died is not HighLevel's failure.
+        const unanswered = message.outcomeUnknownAt !== null
+        const failure = unanswered ? { code: message.errorCode ?? 'ghl_unavailable', message: message.errorMessage ?? 'GoHighLevel did not answer the SMS.' } : undefined
+        const row = await this.deps.messages.backToQueued(message.id, message.attemptId, { countAttempt: true, failure, retrying: unanswered })
+        if (!row) return skipped
+        if (!failure) return { kind: 'later', delayMs: 0, reason: 'retry' }
+        return this.retryOrFail(row, { failure, atLeastMs: 0 }, log)
+      }
+      case 'ask_later':
+        log.warn({ askAgainInMs: step.delayMs, err: answer.kind === 'unanswered' ? answer.err : undefined }, 'whether HighLevel took the SMS is not known yet; asking again later')
+        return { kind: 'later', delayMs: step.delayMs, reason: 'verify' }
+      case 'fail':
+        return this.fail(message, step.failure, { attemptId: message.attemptId, countAttempt: true }, log)
+    }
+  }
+
+  /** The question to HighLevel, on the location's rate limit and with a fresh token. Never throws what it can answer with. */
+  private async askHighLevel (message: Attempt): Promise<Verification> {
+    try {
+      const credential = await this.deps.credentials.forClient(message.clientId)
+      const wait = await this.deps.rateLimiter.reserve(credential.locationId, `${message.id}:verify`, 1)
+      if (wait > 0) return { kind: 'unanswered', err: rateLimitedLocally(wait) }
+      return await withFreshToken(this.deps.tokens, credential)((token) =>
+        askWhetherSent(this.deps.ghl, this.deps.messages, this.deps.metrics, token, message, this.deps.inFlightGraceMs))
+    } catch (err) {
+      return { kind: 'unanswered', err }
+    }
   }
 
   /** The row is `queued`: nothing was sent. */
   private async failedBeforePost (message: OutboxMessage, err: unknown, log: Logger): Promise<SendDecision> {
-    return this.carryOut(message, decideBeforePost(err, Math.random()), err, 'queued', log)
+    return this.carryOut(message, decideBeforePost(err, Math.random()), err, null, log)
   }
 
-  /** The row is `sending`: only an answer that proves nothing was sent puts it back in line. */
-  private async failedAfterPost (message: OutboxMessage, err: unknown, log: Logger): Promise<SendDecision> {
-    const step = decideAfterPost(err, Math.random())
-    if (step.kind === 'sent_without_ids') {
-      log.warn({ err }, 'HighLevel accepted the SMS but its answer could not be read; recorded as sent without ids')
-      await this.deps.messages.markSent(message.id, { messageId: null, conversationId: null })
-      return this.recordedSent(message)
+  /** The row is `sending` as `attemptId`: only an answer that proves nothing was sent puts it back in line. */
+  private async failedAfterPost (message: OutboxMessage, attemptId: string, step: Exclude<AfterPostStep, { kind: 'refresh_and_resend' }>, err: unknown, log: Logger): Promise<SendDecision> {
+    switch (step.kind) {
+      case 'sent_without_ids': {
+        log.warn({ err }, 'HighLevel accepted the SMS but its answer could not be read; recorded as sent without ids')
+        const stored = await this.deps.messages.markSent(message.id, attemptId, { messageId: null, conversationId: null })
+        return this.recordedSent(message, { messageId: null, conversationId: null }, stored, log)
+      }
+      case 'nothing_sent':
+        if (!await this.deps.messages.backToQueued(message.id, attemptId, { countAttempt: false })) return skipped
+        return this.carryOut(message, step.then, err, null, log)
+      case 'outcome_unknown': {
+        log.warn({ err }, 'HighLevel\'s answer to the SMS was lost; asking HighLevel whether it took it before anything else')
+        const row = await this.deps.messages.markOutcomeUnknown(message.id, attemptId, step.failure)
+        if (!row) return skipped
+        return this.settleAttempt(row, log)
+      }
+      default:
+        return this.carryOut(message, step, err, attemptId, log)
     }
-    if (step.kind === 'nothing_sent') {
-      await this.deps.messages.backToQueued(message.id, { countAttempt: false })
-      return this.carryOut(message, step.then, err, 'queued', log)
-    }
-    return this.carryOut(message, step, err, 'sending', log)
   }
 
-  private async carryOut (message: OutboxMessage, step: NextStep, err: unknown, status: 'queued' | 'sending', log: Logger): Promise<SendDecision> {
+  /** `attemptId` null: the row is `queued`; else it is `sending` as that attempt. */
+  private async carryOut (message: OutboxMessage, step: NextStep, err: unknown, attemptId: string | null, log: Logger): Promise<SendDecision> {
     switch (step.kind) {
       case 'rethrow':
         throw err
@@ -183,20 +275,20 @@ export class SmsSender {
         this.deps.metrics?.smsOutcomes.inc({ outcome: 'deferred', code: 'ghl_429' })
         return { kind: 'later', delayMs: step.delayMs, reason: 'rate_limited' }
       case 'fail':
-        return this.fail(message, step.failure, { countAttempt: step.countAttempt }, log)
+        return this.fail(message, step.failure, { attemptId: attemptId ?? undefined, countAttempt: step.countAttempt }, log)
       case 'retry': {
         // The try is counted: in place while `queued`; from `sending` the row goes back to `queued` with it.
-        const row = status === 'queued'
+        const row = attemptId === null
           ? await this.deps.messages.recordAttempt(message.id, step.failure)
-          : await this.deps.messages.backToQueued(message.id, { countAttempt: true, failure: step.failure })
+          : await this.deps.messages.backToQueued(message.id, attemptId, { countAttempt: true, failure: step.failure, retrying: true })
+        if (!row) return skipped
         return this.retryOrFail(row, step, log)
       }
     }
   }
 
-  private async retryOrFail (row: OutboxMessage | null, retry: { failure: OutboxFailure, atLeastMs: number }, log: Logger): Promise<SendDecision> {
-    if (!row) return skipped
-    const next = afterCountedAttempt(row.attempts, retry, this.deps, Math.random())
+  private async retryOrFail (row: OutboxMessage, retry: { failure: OutboxFailure, atLeastMs: number }, log: Logger): Promise<SendDecision> {
+    const next = afterCountedAttempt(row, retry, this.deps, Date.now(), Math.random())
     if (next.kind === 'fail') return this.fail(row, next.failure, { countAttempt: false }, log)
     const { code } = retry.failure
     this.deps.metrics?.smsOutcomes.inc({ outcome: 'retried', code })
@@ -204,7 +296,8 @@ export class SmsSender {
     return { kind: 'later', delayMs: next.delayMs, reason: 'retry' }
   }
 
-  private async fail (message: OutboxMessage, failure: OutboxFailure, opts: { countAttempt: boolean }, log: Logger): Promise<SendDecision> {
+  /** `attemptId` undefined: from `queued`; a string (or null for a row from before attempt ids): from `sending` as that attempt. */
+  private async fail (message: OutboxMessage, failure: OutboxFailure, opts: { attemptId?: string | null, countAttempt: boolean }, log: Logger): Promise<SendDecision> {
     const row = await this.deps.messages.markFailed(message.id, failure, opts)
     if (!row) return skipped
     this.deps.metrics?.smsOutcomes.inc({ outcome: 'failed', code: failure.code })
@@ -217,4 +310,13 @@ export class SmsSender {
   private async settle (message: OutboxMessage): Promise<void> {
     await this.deps.dispatcher.settled(message.clientId).catch((err) => this.deps.logger.warn({ err }, 'could not update the client backlog'))
   }
+}
+
+function isAttempt (m: OutboxMessage): m is Attempt {
+  return m.attemptId !== null && m.attemptStartedAt !== null && m.ghlContactId !== null
+}
+
+/** Our own share of the location's rate limit is spent: asking waits like a 429 would. */
+function rateLimitedLocally (waitMs: number) {
+  return new GhlError('rate_limited', 'the location\'s rate limit has no slot to ask HighLevel now', { operation: 'exportMessages', retryAfterMs: waitMs })
 }
