@@ -55,6 +55,12 @@ ensure_services() {
   exit 1
 }
 
+# Exports the variables of a .env file, read by Node's dotenv parser (scripts/env-file.mjs).
+load_env_file() {
+  local exports; exports=$(node "$ROOT/scripts/env-file.mjs" "$1") || exit 1
+  eval "$exports"
+}
+
 # Node, pnpm and the dependencies, from the repository root.
 prepare_workspace() {
   cd "$ROOT"

@@ -5,7 +5,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 prepare_workspace
 node scripts/generate-env.mjs .env
-set -a; source .env; set +a
+load_env_file .env
 ensure_services "${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/ghl_connect}" "${REDIS_URL:-redis://127.0.0.1:6379}"
 say "applying migrations"
 pnpm run db:migrate
@@ -35,7 +35,7 @@ cat <<INFO
   Connect page        $page
   Bull Board          $api/admin/queues   (user ${ADMIN_USER:-admin}, password ADMIN_PASSWORD in .env)
   Metrics             $api/metrics
-  API docs            $api/docs/json
+  API docs            $api/docs   (OpenAPI document: $api/docs/json)
   Sandbox HighLevel   http://localhost:${SANDBOX_PORT:-4010}/_sandbox/messages   (control API: services/ghl-sandbox/README.md)
   Send an SMS once connected:
     curl -X POST $api/api/sms -H "authorization: Bearer \$API_KEY" -H 'content-type: application/json' \\

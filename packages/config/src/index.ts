@@ -30,7 +30,7 @@ const secret = (minLength: number, hint: string) =>
 /** `id:base64` entries, comma-separated; the first one encrypts, all of them decrypt. */
 export interface EncryptionKey { id: string, key: Buffer }
 const encryptionKeys = z.string({ error: 'is required: comma-separated <keyId>:<base64 of 32 random bytes>, primary first (openssl rand -base64 32)' })
-  .trim().min(1, 'is empty: give at least one <keyId>:<base64 of 32 random bytes>')
+  .trim()
   .transform((value, ctx) => {
     const keys: EncryptionKey[] = []
     value.split(',').map((s) => s.trim()).forEach((entry, index) => {
@@ -291,7 +291,16 @@ type Sections = typeof sections
 type SectionName = keyof Sections
 type Loaded<K extends SectionName> = { [P in K]: z.output<Sections[P]> }
 
-function load<K extends SectionName> (names: readonly K[], env: Env): Loaded<K> {
+/**
+ * An empty or blank value means unset, for every variable: .env.example lists optional variables
+ * as `NAME=`, and a copy of it must start (defaults apply, a required one is named as missing).
+ */
+function withoutEmptyValues (env: Env): Env {
+  return Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ''))
+}
+
+function load<K extends SectionName> (names: readonly K[], given: Env): Loaded<K> {
+  const env = withoutEmptyValues(given)
   const problems: string[] = []
   const out: Partial<Record<SectionName, unknown>> = {}
   for (const name of names) {

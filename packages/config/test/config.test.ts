@@ -1,4 +1,6 @@
 import t from 'tap'
+import { readFileSync } from 'node:fs'
+import { parseEnv } from 'node:util'
 import { ConfigError, loadApiConfig, loadSandboxConfig, loadWorkerConfig } from '../src/index.ts'
 
 const key = (id: string) => `${id}:${Buffer.alloc(32, 7).toString('base64')}`
@@ -129,4 +131,37 @@ t.test('SMS retries are budgeted by time; SMS_MAX_ATTEMPTS is ignored and flagge
   t.match(set.worker, { smsRetryForMs: 600_000, smsVerifySettleMs: 5000, smsVerifyForMs: 7_200_000, smsMaxAttemptsIgnored: true })
   t.notOk('smsMaxAttempts' in set.worker, 'nothing reads a count any more')
   t.throws(() => loadWorkerConfig({ ...complete, SMS_RETRY_FOR_SECONDS: 'an hour' }), /SMS_RETRY_FOR_SECONDS/)
+})
+
+const exampleEnv = (): Record<string, string> =>
+  parseEnv(readFileSync(new URL('../../../.env.example', import.meta.url), 'utf8')) as Record<string, string>
+const required = Object.keys(complete)
+
+t.test('a copy of .env.example with the REQUIRED values filled loads like those values alone', async (t) => {
+  const example = exampleEnv()
+  t.same(required.filter((name) => example[name] !== ''), [], '.env.example leaves every required value empty')
+  const filled = { ...example, ...complete }
+  t.same(loadApiConfig(filled), loadApiConfig(complete))
+  t.same(loadWorkerConfig(filled), loadWorkerConfig(complete))
+  t.same(loadSandboxConfig(filled), loadSandboxConfig(complete))
+})
+
+t.test('an empty or blank optional variable means unset, every one of them', async (t) => {
+  const optional = Object.keys(exampleEnv()).filter((name) => !required.includes(name))
+  t.ok(optional.includes('CRM_WEBHOOK_URL') && optional.includes('METRICS_TOKEN') && optional.includes('GHL_REDIRECT_URI'))
+  const loaders = [loadApiConfig, loadWorkerConfig, loadSandboxConfig] as const
+  const unset = loaders.map((load) => load(complete))
+  for (const name of optional) {
+    for (const value of ['', '  ']) {
+      loaders.forEach((load, i) => t.same(load({ ...complete, [name]: value }), unset[i], `${name}=${JSON.stringify(value)}`))
+    }
+  }
+})
+
+t.test('an empty required variable is named as missing', async (t) => {
+  for (const name of required) {
+    for (const value of ['', ' ']) {
+      t.match(problemsOf({ ...complete, [name]: value }), [new RegExp(`^${name} is required`)], `${name}=${JSON.stringify(value)}`)
+    }
+  }
 })
