@@ -6,7 +6,6 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import cookie from '@fastify/cookie'
-import swagger from '@fastify/swagger'
 import { randomUUID } from 'node:crypto'
 import type { Runtime } from './runtime.ts'
 import errorHandler, { malformedUrl, sendError } from './plugins/app/error-handler.ts'
@@ -14,6 +13,7 @@ import apiKeyAuth from './plugins/app/api-key-auth.ts'
 import { ApiKeyRateLimit } from './security/api-key-rate-limit.ts'
 import rateLimit from './plugins/external/rate-limit.ts'
 import bullBoard from './plugins/external/bull-board.ts'
+import apiDocs from './plugins/external/swagger.ts'
 import metrics from './plugins/app/metrics.ts'
 import health from './routes/health.ts'
 import ghlOAuth from './routes/ghl-oauth/index.ts'
@@ -67,12 +67,7 @@ export async function buildApp (runtime: Runtime): Promise<App> {
     app.log.warn('ALLOW_UNSIGNED_CONNECT is on: anyone can connect a HighLevel account to any client id. Development only.')
   }
   await app.register(errorHandler)
-  await app.register(swagger, {
-    openapi: {
-      info: { title: 'ghl-connect', version: '0.1.0', description: 'Connect HighLevel sub-accounts by OAuth and send SMS on their behalf.' },
-      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
-    },
-  })
+  await app.register(apiDocs)
   await app.register(cookie, { secret: config.http.cookieSecret })
   await app.register(apiKeyAuth, {
     apiKeys: config.http.apiKeys,
@@ -88,7 +83,6 @@ export async function buildApp (runtime: Runtime): Promise<App> {
   await app.register(sms, { prefix: '/api/sms' })
   await app.register(metrics)
   await app.register(bullBoard)
-  app.get('/docs/json', { schema: { hide: true } }, async () => app.swagger())
 
   app.addHook('onClose', async () => { await runtime.close() })
   return app

@@ -13,4 +13,11 @@ export const ErrorBody = Type.Object({
 export const errorResponses = (...statuses: number[]) =>
   Object.fromEntries(statuses.map((s) => [s, ErrorBody])) as Record<number, typeof ErrorBody>
 
+/**
+ * A route behind the API key answers these besides its own: a malformed request (400), no valid
+ * key (401), the key's rate limit spent (429, with Retry-After); with a body, one too large (413).
+ */
+export const machineErrorResponses = (...statuses: number[]) =>
+  errorResponses(...new Set([400, 401, 429, ...statuses]))
+
 export const DateTime = Type.String({ format: 'date-time' })

@@ -10,7 +10,7 @@ import type { Integration } from '@ghl-connect/db'
 import { connectedPage, pendingClaimPage } from '../../pages/connected.ts'
 import { sendPage } from '../../pages/layout.ts'
 import { STATE_TTL_SECONDS, type ConnectStart } from '../../oauth/oauth-states.ts'
-import { ClientIdParams, errorResponses } from '../../schemas/common.ts'
+import { ClientIdParams, machineErrorResponses } from '../../schemas/common.ts'
 import { CallbackQuery, ClaimBody, ConnectLinkBody, ConnectLinkReply, LinkQuery, StatusReply, TokenReply } from '../../schemas/oauth.ts'
 
 export const STATE_COOKIE = 'ghl_oauth'
@@ -38,7 +38,7 @@ const ghlOAuth: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       tags: ['oauth'], summary: 'Create a signed, single-use link that connects a client', security: [{ apiKey: [] }],
       body: ConnectLinkBody,
-      response: { 201: ConnectLinkReply, ...errorResponses(400, 401, 429) },
+      response: { 201: ConnectLinkReply, ...machineErrorResponses(413) },
     },
   }, async (request, reply) => {
     const { clientId, returnUrl, ttlSeconds } = request.body
@@ -99,7 +99,7 @@ const ghlOAuth: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.get('/status/:clientId', {
     ...machine,
-    schema: { ...machine.schema, tags: ['oauth'], summary: "A client's connection, without tokens", params: ClientIdParams, response: { 200: StatusReply, ...errorResponses(400, 401) } },
+    schema: { ...machine.schema, tags: ['oauth'], summary: "A client's connection, without tokens", params: ClientIdParams, response: { 200: StatusReply, ...machineErrorResponses() } },
   }, async (request) => {
     const integration = await integrations.findByClient(request.params.clientId)
     return { connected: integration !== null && integration.status === 'active', integration: integration ? view(integration, integrations.needsRefresh(integration)) : null }
@@ -107,7 +107,7 @@ const ghlOAuth: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.post('/refresh/:clientId', {
     ...machine,
-    schema: { ...machine.schema, tags: ['oauth'], summary: 'Refresh the access token now (the same locked path the worker uses)', params: ClientIdParams, response: { 200: StatusReply, ...errorResponses(400, 401, 409, 503) } },
+    schema: { ...machine.schema, tags: ['oauth'], summary: 'Refresh the access token now (the same locked path the worker uses)', params: ClientIdParams, response: { 200: StatusReply, ...machineErrorResponses(409, 503) } },
   }, async (request) => {
     const integration = await tokenService.refreshNow(request.params.clientId)
     return { connected: true, integration: view(integration, integrations.needsRefresh(integration)) }
@@ -115,7 +115,7 @@ const ghlOAuth: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.get('/token/:clientId', {
     ...machine,
-    schema: { ...machine.schema, tags: ['oauth'], summary: "A fresh access token for the CRM's own HighLevel calls (never the refresh token)", params: ClientIdParams, response: { 200: TokenReply, ...errorResponses(400, 401, 409, 503) } },
+    schema: { ...machine.schema, tags: ['oauth'], summary: "A fresh access token for the CRM's own HighLevel calls (never the refresh token)", params: ClientIdParams, response: { 200: TokenReply, ...machineErrorResponses(409, 503) } },
   }, async (request, reply) => {
     const integration = await tokenService.getFresh(request.params.clientId)
     request.log.info({ clientId: integration.clientId, locationId: integration.locationId, audit: 'access_token_issued' }, 'access token handed to the CRM')
@@ -125,7 +125,7 @@ const ghlOAuth: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.delete('/integrations/:clientId', {
     ...machine,
-    schema: { ...machine.schema, tags: ['oauth'], summary: 'Disconnect: deactivate and erase the tokens', params: ClientIdParams, response: { 204: Type.Null(), ...errorResponses(400, 401, 404) } },
+    schema: { ...machine.schema, tags: ['oauth'], summary: 'Disconnect: deactivate and erase the tokens', params: ClientIdParams, response: { 204: Type.Null(), ...machineErrorResponses(404) } },
   }, async (request, reply) => {
     if (!await integrations.deactivate(request.params.clientId)) {
       throw notFound('not_connected', `Client ${request.params.clientId} has no active GoHighLevel connection.`)
@@ -141,7 +141,7 @@ const ghlOAuth: FastifyPluginAsyncTypebox = async (fastify) => {
       tags: ['oauth'],
       summary: 'Attach an install started from the HighLevel marketplace to a client, with the claim code the installer was shown',
       body: ClaimBody,
-      response: { 200: StatusReply, ...errorResponses(400, 401, 403, 404) },
+      response: { 200: StatusReply, ...machineErrorResponses(403, 404, 413) },
     },
   }, async (request) => {
     const { clientId, locationId, claimCode } = request.body

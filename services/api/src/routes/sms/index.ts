@@ -1,6 +1,6 @@
 /** The CRM sends SMS on a client's behalf: durable intake, then the worker sends. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { errorResponses } from '../../schemas/common.ts'
+import { machineErrorResponses } from '../../schemas/common.ts'
 import { SmsAccepted, SmsBody, SmsIdParams, SmsView } from '../../schemas/sms.ts'
 
 const sms: FastifyPluginAsyncTypebox = async (fastify) => {
@@ -12,7 +12,7 @@ const sms: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       tags: ['sms'], summary: 'Queue an SMS for a client (202; the same idempotency key answers the first message)', security: [{ apiKey: [] }],
       body: SmsBody,
-      response: { 202: SmsAccepted, ...errorResponses(400, 401, 409, 413, 503) },
+      response: { 202: SmsAccepted, ...machineErrorResponses(409, 413, 503) },
     },
   }, async (request, reply) => {
     const { id, status, duplicate } = await smsIntake.accept(request.body)
@@ -25,7 +25,7 @@ const sms: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       tags: ['sms'], summary: "An SMS's status, attempts, error and HighLevel ids", security: [{ apiKey: [] }],
       params: SmsIdParams,
-      response: { 200: SmsView, ...errorResponses(400, 401, 404) },
+      response: { 200: SmsView, ...machineErrorResponses(404) },
     },
   }, async (request) => smsIntake.view(request.params.id))
 }

@@ -24,7 +24,7 @@ const webhooks: FastifyPluginAsyncTypebox = async (fastify) => {
       tags: ['oauth'],
       summary: 'HighLevel app webhooks (INSTALL, UNINSTALL), Ed25519-signed',
       headers: { type: 'object', properties: { 'x-ghl-signature': { type: 'string', maxLength: 512 } } },
-      response: { 200: WebhookReply, ...errorResponses(400, 401, 403, 409, 429) },
+      response: { 200: WebhookReply, ...errorResponses(400, 401, 403, 409, 413, 429) },
     },
   }, async (request) => {
     const signature = request.headers['x-ghl-signature']
