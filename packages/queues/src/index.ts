@@ -14,7 +14,11 @@ export const QUEUES = {
 } as const
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES]
 
-export interface SmsSendJob { messageId: string }
+export interface SmsSendJob {
+  messageId: string
+  /** The api request that took the SMS in, so the worker's lines can be followed back to it; absent when the outbox reconciler re-queues. */
+  requestId?: string
+}
 export interface TokenRefreshJob { clientId: string }
 export type TokenSweepJob = Record<string, never>
 export type OutboxReconcileJob = Record<string, never>

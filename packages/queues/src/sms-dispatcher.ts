@@ -9,7 +9,7 @@
  */
 import type { Redis } from 'ioredis'
 import type { RedisKeys } from '@ghl-connect/redis-keys'
-import { jobIds, jobStateOf, type JobState, type TypedQueue } from './index.ts'
+import { jobIds, jobStateOf, type JobState, type SmsSendJob, type TypedQueue } from './index.ts'
 
 /** BullMQ's largest priority. */
 const MAX_PRIORITY = 2 ** 21 - 1
@@ -28,12 +28,13 @@ export class SmsDispatcher {
     private readonly keys: RedisKeys,
   ) {}
 
-  /** Queues the send job of a message already written to the outbox. */
-  async enqueue (message: { id: string, clientId: string }): Promise<{ priority: number }> {
+  /** Queues the send job of a message already written to the outbox; `requestId` travels with the job into the worker's log. */
+  async enqueue (message: { id: string, clientId: string }, trace: { requestId?: string } = {}): Promise<{ priority: number }> {
     const key = this.keys.smsBacklog(message.clientId)
     const [[, backlog]] = await this.redis.multi().incr(key).pexpire(key, BACKLOG_TTL_MS).exec() as [[unknown, number], unknown]
     const priority = Math.min(MAX_PRIORITY, Math.max(1, backlog))
-    await this.queue.add('send', { messageId: message.id }, { jobId: jobIds.smsSend(message.id), priority })
+    const job: SmsSendJob = trace.requestId ? { messageId: message.id, requestId: trace.requestId } : { messageId: message.id }
+    await this.queue.add('send', job, { jobId: jobIds.smsSend(message.id), priority })
     return { priority }
   }
 

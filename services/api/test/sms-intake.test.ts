@@ -23,13 +23,30 @@ t.test('an SMS is stored, then queued as sms-<id>, and answered 202 {id, status}
   const row = await api.app.runtime.smsMessages.findById(id)
   t.match(row, { clientId: 'client-a', phone: '+15550100001', contactId: null, body: 'Your appointment is tomorrow at 9.', status: 'queued', attempts: 0 })
   const job = await api.app.runtime.queues.sms.getJob(jobIds.smsSend(id))
-  t.same(job?.data, { messageId: id })
+  t.same(Object.keys(job?.data ?? {}).sort(), ['messageId', 'requestId'])
+  t.equal(job?.data.messageId, id)
+  t.match(job?.data.requestId, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'without X-Request-Id, the id the api gave the request')
   t.equal(job?.name, 'send')
 
   const view = await api.app.inject({ url: `/api/sms/${id}`, headers: api.auth })
   t.equal(view.statusCode, 200)
   t.same(Object.keys(view.json()).sort(), ['attempts', 'conversationId', 'createdAt', 'error', 'ghlMessageId', 'id', 'sentAt', 'status'])
   t.match(view.json(), { id, status: 'queued', attempts: 0, error: null, ghlMessageId: null, conversationId: null, sentAt: null })
+})
+
+t.test("the CRM's X-Request-Id travels in the send job, so the worker's lines can be followed back to the request", async (t) => {
+  const api = await buildTestApi(t)
+  await connect(api, 'client-r')
+  const payload = { clientId: 'client-r', to: { contactId: 'sbxContact0000000001' }, message: 'Traced' }
+  const res = await api.app.inject({ method: 'POST', url: '/api/sms', headers: { ...api.auth, 'x-request-id': 'crm-req-123' }, payload })
+  t.equal(res.statusCode, 202)
+  const job = await api.app.runtime.queues.sms.getJob(jobIds.smsSend(res.json().id))
+  t.same(job?.data, { messageId: res.json().id, requestId: 'crm-req-123' })
+
+  const odd = await api.app.inject({ method: 'POST', url: '/api/sms', headers: { ...api.auth, 'x-request-id': 'not a valid id!' }, payload: { ...payload, message: 'Traced again' } })
+  const oddJob = await api.app.runtime.queues.sms.getJob(jobIds.smsSend(odd.json().id))
+  t.not(oddJob?.data.requestId, 'not a valid id!', 'an id outside [A-Za-z0-9._-]{1,64} is replaced by one of ours')
+  t.match(oddJob?.data.requestId, /^[0-9a-f-]{36}$/)
 })
 
 t.test('the same idempotency key answers the first message and queues nothing new', async (t) => {

@@ -23,13 +23,14 @@ export class SmsIntake {
     private readonly opts: { legacyPitFallback: boolean, metrics?: Metrics },
   ) {}
 
-  async accept (request: SmsBody): Promise<{ id: string, status: OutboxMessage['status'], duplicate: boolean }> {
+  /** `requestId`: the api request's id, carried into the send job so the worker's lines can be followed back to it. */
+  async accept (request: SmsBody, trace: { requestId?: string } = {}): Promise<{ id: string, status: OutboxMessage['status'], duplicate: boolean }> {
     const to = oneRecipient(request.to)
     if (request.message.trim() === '') throw invalid('message', 'message must contain more than spaces.')
     const { clientId, idempotencyKey } = request
 
     const fast = await this.messages.insertForConnectedClient({ clientId, idempotencyKey: idempotencyKey ?? null, to, body: request.message })
-    if (fast) return this.queued({ id: fast.id, clientId })
+    if (fast) return this.queued({ id: fast.id, clientId }, trace)
 
     // A retry after the first request succeeded answers the first message, whatever happened since.
     if (idempotencyKey) {
@@ -43,14 +44,14 @@ export class SmsIntake {
       clientId, integrationId: access.kind === 'oauth' ? access.integration.id : null, idempotencyKey: idempotencyKey ?? null, to, body: request.message,
     })
     if (!created) return this.repeated(message, to, request.message)
-    return this.queued(message)
+    return this.queued(message, trace)
   }
 
-  private async queued (message: { id: string, clientId: string }) {
+  private async queued (message: { id: string, clientId: string }, trace: { requestId?: string }) {
     try {
-      await this.dispatcher.enqueue(message)
+      await this.dispatcher.enqueue(message, trace)
     } catch (err) {
-      this.logger.warn({ err, messageId: message.id, clientId: message.clientId }, 'sms stored but not queued (Redis); the outbox reconciler will queue it')
+      this.logger.warn({ err, requestId: trace.requestId, messageId: message.id, clientId: message.clientId }, 'sms stored but not queued (Redis); the outbox reconciler will queue it')
     }
     this.opts.metrics?.smsIntake.inc({ outcome: 'accepted' })
     return { id: message.id, status: 'queued' as const, duplicate: false }

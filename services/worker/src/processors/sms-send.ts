@@ -8,7 +8,7 @@ import type { SmsSender } from '../sms/sms-sender.ts'
  */
 export function smsSendProcessor (sender: SmsSender) {
   return async (job: JobOf<'sms'>, token?: string) => {
-    const decision = await sender.send(job.data.messageId)
+    const decision = await sender.send(job.data.messageId, { jobId: job.id, requestId: job.data.requestId })
     if (decision.kind === 'done') return decision.outcome
     await job.moveToDelayed(Date.now() + decision.delayMs, token)
     throw new DelayedError(decision.reason)

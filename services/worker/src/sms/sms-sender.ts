@@ -66,14 +66,16 @@ const SEARCH_PAGE_MAX_WAIT_MS = 5_000
 export class SmsSender {
   constructor (private readonly deps: SmsSenderDeps) {}
 
-  async send (messageId: string): Promise<SendDecision> {
-    const { messages, logger, ghl, metrics } = this.deps
+  /** `trace`: the job's id and the api request that queued it (none when the reconciler did), on every line about this SMS. */
+  async send (messageId: string, trace: { jobId?: string, requestId?: string } = {}): Promise<SendDecision> {
+    const { messages, ghl, metrics } = this.deps
+    const logger = this.deps.logger.child({ requestId: trace.requestId, jobId: trace.jobId, messageId })
     const message = await messages.findById(messageId)
     if (!message) {
-      logger.warn({ messageId }, 'send job for a message that is not in the outbox; dropped')
+      logger.warn('send job for a message that is not in the outbox; dropped')
       return skipped
     }
-    const log = logger.child({ messageId, clientId: message.clientId })
+    const log = logger.child({ clientId: message.clientId })
     if (message.status === 'sent' || message.status === 'failed') return skipped
     if (message.status === 'sending') return this.settleAttempt(message, log)
 
@@ -169,7 +171,7 @@ export class SmsSender {
       return skipped
     }
     this.deps.metrics?.smsOutcomes.inc({ outcome: 'sent', code: '' })
-    await this.settle(message)
+    await this.settle(message, log)
     await this.deps.events.dispatch(smsEventIds.sent(message.id))
     return { kind: 'done', outcome: 'sent' }
   }
@@ -302,13 +304,13 @@ export class SmsSender {
     if (!row) return skipped
     this.deps.metrics?.smsOutcomes.inc({ outcome: 'failed', code: failure.code })
     log.warn({ code: failure.code, attempts: row.attempts }, 'sms failed')
-    await this.settle(message)
+    await this.settle(message, log)
     await this.deps.events.dispatch(smsEventIds.failed(message.id))
     return { kind: 'done', outcome: 'failed' }
   }
 
-  private async settle (message: OutboxMessage): Promise<void> {
-    await this.deps.dispatcher.settled(message.clientId).catch((err) => this.deps.logger.warn({ err }, 'could not update the client backlog'))
+  private async settle (message: OutboxMessage, log: Logger): Promise<void> {
+    await this.deps.dispatcher.settled(message.clientId).catch((err) => log.warn({ err }, 'could not update the client backlog'))
   }
 }
 

@@ -15,7 +15,7 @@ const sms: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 202: SmsAccepted, ...machineErrorResponses(409, 413, 503) },
     },
   }, async (request, reply) => {
-    const { id, status, duplicate } = await smsIntake.accept(request.body)
+    const { id, status, duplicate } = await smsIntake.accept(request.body, { requestId: request.id })
     request.log.info({ clientId: request.body.clientId, messageId: id, duplicate }, duplicate ? 'sms request repeated; first answer given' : 'sms queued')
     return reply.status(202).send({ id, status })
   })
