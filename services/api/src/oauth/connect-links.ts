@@ -7,7 +7,7 @@
  */
 import { createHash, createHmac, randomBytes } from 'node:crypto'
 import { badRequest, forbidden } from '@ghl-connect/errors'
-import { sameSecret } from '../security/constant-time.ts'
+import { sameSecret } from '@ghl-connect/process-kit'
 
 export type LinkPurpose = 'authorize' | 'connect'
 

@@ -8,7 +8,7 @@ import { createHmac, randomInt } from 'node:crypto'
 import type { InstallClaimCodesRepository, Integration, IntegrationsRepository } from '@ghl-connect/db'
 import { forbidden, notFound } from '@ghl-connect/errors'
 import type { Logger } from '@ghl-connect/logging'
-import { sameSecret } from '../security/constant-time.ts'
+import { sameSecret } from '@ghl-connect/process-kit'
 import type { ConnectionEvents } from './connection-events.ts'
 
 export const CLAIM_CODE_TTL_MS = 24 * 3600_000

@@ -7,7 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { RedisKeys } from '@ghl-connect/redis-keys'
-import { sameSecret } from '../security/constant-time.ts'
+import { sameSecret } from '@ghl-connect/process-kit'
 
 export const STATE_TTL_SECONDS = 600
 /**

@@ -9,7 +9,7 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ApiKey } from '@ghl-connect/config'
 import { tooManyRequests, unauthorized } from '@ghl-connect/errors'
-import { sameDigest, secretDigest } from '../../security/constant-time.ts'
+import { sameDigest, secretDigest } from '@ghl-connect/process-kit'
 import type { ApiKeyRateLimit } from '../../security/api-key-rate-limit.ts'
 
 declare module 'fastify' {

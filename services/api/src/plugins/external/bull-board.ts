@@ -12,7 +12,7 @@ import { createBullBoard } from '@bull-board/api'
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter'
 import { FastifyAdapter } from '@bull-board/fastify'
 import { unauthorized } from '@ghl-connect/errors'
-import { sameDigest, secretDigest } from '../../security/constant-time.ts'
+import { sameDigest, secretDigest } from '@ghl-connect/process-kit'
 import { sendError } from '../app/error-handler.ts'
 
 export const BULL_BOARD_PATH = '/admin/queues'
