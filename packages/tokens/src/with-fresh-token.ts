@@ -11,20 +11,30 @@ import type { TokenService } from './token-service.ts'
 
 export interface AccessToken { accessToken: string, locationId: string }
 
-export type FreshTokenCall = <T>(call: (token: AccessToken) => Promise<T>) => Promise<T>
+/** Calls HighLevel with the job's token; `credential` is the token now held (the refreshed one after a refresh). */
+export interface FreshTokenCall {
+  <T>(call: (token: AccessToken) => Promise<T>): Promise<T>
+  readonly credential: Credential
+  /** The job's one refresh is spent: a later 401 is reported, not refreshed again. */
+  readonly refreshed: boolean
+}
 
 export function withFreshToken (tokens: Pick<TokenService, 'refreshNow'>, credential: Credential): FreshTokenCall {
   let current = credential
   let refreshed = false
-  return async (call) => {
+  const call = async <T>(fn: (token: AccessToken) => Promise<T>): Promise<T> => {
     try {
-      return await call(current)
+      return await fn(current)
     } catch (err) {
       if (!isGhlError(err) || err.kind !== 'token_expired' || refreshed) throw err
       refreshed = true
       if (current.kind !== 'oauth') throw err
       current = oauthCredential(await tokens.refreshNow(current.clientId, current.integration))
-      return call(current)
+      return fn(current)
     }
   }
+  return Object.defineProperties(call, {
+    credential: { get: () => current },
+    refreshed: { get: () => refreshed },
+  }) as FreshTokenCall
 }

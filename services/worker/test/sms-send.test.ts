@@ -190,6 +190,19 @@ t.test('a token HighLevel says expired is refreshed once, and the SMS sent once'
   t.equal(sandbox.control.messages().filter((m) => m.body === 'After refresh').length, 1)
 })
 
+t.test('a token refreshed during the recipient lookup is the one the POST uses: one 401, one refresh, one POST', async (t) => {
+  await world.connect('lookup-refresh', { locationId: HARBOR })
+  sandbox.control.revokeTokens(HARBOR)
+  const refreshes = sandbox.control.stats().refreshes
+  const mark = sandbox.control.recorded.length
+  const row = await settled(world, (await world.submit('lookup-refresh', { phone: '+15557770042' }, 'Refreshed while looking up')).id)
+  t.match(row, { status: 'sent', attempts: 1 })
+  t.equal(sandbox.control.stats().refreshes, refreshes + 1, 'one refresh for the whole job')
+  const exchanges = sandbox.control.recorded.slice(mark)
+  t.equal(exchanges.filter((e) => e.response.status === 401).length, 1, 'only the lookup met the dead token')
+  t.equal(exchanges.filter((e) => e.method === 'POST' && e.url === '/conversations/messages').length, 1, 'the POST went once, with the refreshed token')
+})
+
 t.test('a client that disconnected after the intake: failed as not_connected', async (t) => {
   await world.connect('leaving')
   const message = await world.messages.insertOnce({ clientId: 'leaving', integrationId: null, idempotencyKey: null, to: { contactId: JANE }, body: 'Too late' })

@@ -105,7 +105,8 @@ export class SmsSender {
       }
       return this.failedBeforePost(message, err, log)
     }
-    return this.post(message, credential, contactId, log)
+    // The POST goes with the token the lookup ended with, and shares its one refresh.
+    return this.post(message, withToken.credential, contactId, log, withToken.refreshed)
   }
 
   /**
@@ -113,9 +114,9 @@ export class SmsSender {
    * while the token is refreshed (the refresh may wait for another process's lock, and a row
    * left `sending` that long would be taken for an orphan), then a new attempt POSTs once more.
    */
-  private async post (message: OutboxMessage, credential: Credential, contactId: string, log: Logger): Promise<SendDecision> {
+  private async post (message: OutboxMessage, credential: Credential, contactId: string, log: Logger, alreadyRefreshed: boolean): Promise<SendDecision> {
     const { messages, ghl, metrics } = this.deps
-    let refreshed = false
+    let refreshed = alreadyRefreshed
     for (;;) {
       const attemptId = randomUUID()
       // Only the attempt that wins this write POSTs.
