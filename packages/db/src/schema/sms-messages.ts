@@ -5,6 +5,13 @@ import { ghlIntegrations } from './integrations.ts'
 export const smsStatuses = ['queued', 'sending', 'sent', 'failed'] as const
 export type SmsStatus = (typeof smsStatuses)[number]
 
+/**
+ * What HighLevel last said of a sent SMS's delivery (its answer to the send, then its
+ * OutboundMessage webhooks), in HighLevel's words; null before it said anything.
+ */
+export const deliveryStatuses = ['pending', 'sent', 'delivered', 'read', 'undelivered', 'failed'] as const
+export type DeliveryStatus = (typeof deliveryStatuses)[number]
+
 /** The outbox and the history: one row per SMS a CRM asked for. */
 export const smsMessages = pgTable('sms_messages', {
   id: uuid('id').primaryKey().defaultRandom(),
@@ -32,6 +39,11 @@ export const smsMessages = pgTable('sms_messages', {
   outcomeUnknownAt: timestamp('outcome_unknown_at', { withTimezone: true }),
   /** The first retryable failure: 5xx and network failures are retried until the time budget from here runs out. */
   retryingSince: timestamp('retrying_since', { withTimezone: true }),
+  deliveryStatus: text('delivery_status', { enum: deliveryStatuses }),
+  /** HighLevel's error for a failed or undelivered SMS, where it gives one. */
+  deliveryErrorCode: text('delivery_error_code'),
+  deliveryErrorMessage: text('delivery_error_message'),
+  deliveryUpdatedAt: timestamp('delivery_updated_at', { withTimezone: true }),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   sentAt: timestamp('sent_at', { withTimezone: true }),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
