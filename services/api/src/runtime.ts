@@ -7,14 +7,17 @@ import { InstallClaimCodesRepository, UsedConnectLinksRepository, WebhookReceipt
 import type { Logger } from '@ghl-connect/logging'
 import { readinessProbe, type Readiness } from '@ghl-connect/process-kit'
 import { createCore, type Core } from '@ghl-connect/runtime'
+import { Credentials } from '@ghl-connect/tokens'
 import { ConnectLinks } from './oauth/connect-links.ts'
 import { ConnectService } from './oauth/connect-service.ts'
 import { ConnectionEvents } from './oauth/connection-events.ts'
 import { InstallClaims } from './oauth/install-claims.ts'
 import { OAuthStates } from './oauth/oauth-states.ts'
 import { parsePublicKey } from './webhooks/webhook-signature.ts'
+import { webhookHandlers } from './webhooks/handlers.ts'
 import { WebhookService } from './webhooks/webhook-service.ts'
 import { SmsIntake } from './sms/sms-intake.ts'
+import { ConversationService } from './conversations/conversation-service.ts'
 
 export interface Runtime extends Core {
   config: ApiConfig
@@ -23,6 +26,7 @@ export interface Runtime extends Core {
   installClaims: InstallClaims
   webhookService: WebhookService
   smsIntake: SmsIntake
+  conversationService: ConversationService
   readiness: () => Promise<Readiness<'postgres' | 'redis'>>
 }
 
@@ -40,9 +44,12 @@ export function createRuntime (config: ApiConfig, logger: Logger): Runtime {
       new UsedConnectLinksRepository(core.database.db), installClaims, connectionEvents, logger),
     installClaims,
     webhookService: new WebhookService(parsePublicKey(config.http.ghlWebhookPublicKey), config.ghl.appId,
-      new WebhookReceiptsRepository(core.database.db), integrations, logger, core.crmEvents),
+      new WebhookReceiptsRepository(core.database.db), webhookHandlers({
+        db: core.database.db, integrations, tokens: core.tokenService, ghl, events: core.crmEvents, eventsOutbox: core.eventsOutbox, logger,
+      }), logger),
     smsIntake: new SmsIntake(integrations, core.smsMessages, core.dispatcher, logger,
       { legacyPitFallback: config.legacyPit !== null, metrics: core.metrics }),
+    conversationService: new ConversationService(new Credentials(core.tokenService, config.legacyPit, logger), core.tokenService, ghl),
     readiness: readinessProbe(core.probes, { onFailure: (dependency, err) => logger.warn({ err, dependency }, 'readiness check failed') }),
   }
 }

@@ -69,6 +69,9 @@ export class SmsIntake {
       conversationId: m.ghlConversationId,
       createdAt: m.createdAt.toISOString(),
       sentAt: m.sentAt?.toISOString() ?? null,
+      deliveryStatus: m.deliveryStatus,
+      deliveryError: m.deliveryErrorCode !== null || m.deliveryErrorMessage !== null ? { code: m.deliveryErrorCode, message: m.deliveryErrorMessage } : null,
+      deliveryUpdatedAt: m.deliveryUpdatedAt?.toISOString() ?? null,
     }
   }
 
