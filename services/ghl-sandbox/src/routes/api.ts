@@ -8,14 +8,14 @@ import { answerAccepted, authorize, canReach, type SandboxContext } from '../con
 import { MESSAGES, sendGhlError } from '../http.ts'
 import type { SandboxContact, SandboxLocation, SentMessage } from '../state.ts'
 
-const CONTACTS_VERSION = '2021-07-28'
+export const CONTACTS_VERSION = '2021-07-28'
 const LOCATIONS_VERSION = '2021-07-28'
-const CONVERSATIONS_VERSION = '2021-04-15'
+export const CONVERSATIONS_VERSION = '2021-04-15'
 const MESSAGE_TYPES = ['SMS', 'RCS', 'Email', 'WhatsApp', 'IG', 'FB', 'Custom', 'Live_Chat', 'TIKTOK']
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined)
 
-function contactView (c: SandboxContact): Record<string, unknown> {
+export function contactView (c: SandboxContact): Record<string, unknown> {
   // HighLevel leaves unset fields out rather than sending null.
   return Object.fromEntries(Object.entries({
     id: c.id, locationId: c.locationId, name: c.name, firstName: c.firstName, lastName: c.lastName,
@@ -28,7 +28,7 @@ function contactView (c: SandboxContact): Record<string, unknown> {
 /** The channels the export filters by, and the message types each stands for (email is never listed without asking for it). */
 const EXPORT_CHANNELS: Record<string, string> = { Call: 'Call', SMS: 'SMS', Email: 'Email', WhatsApp: 'WhatsApp', Instagram: 'IG', Facebook: 'FB' }
 /** HighLevel's numeric message type and its name, for the types the sandbox sends (TYPE_SMS is 2 in HighLevel's enum). */
-const TYPE_VIEW: Record<string, { type: number, messageType: string }> = {
+export const TYPE_VIEW: Record<string, { type: number, messageType: string }> = {
   SMS: { type: 2, messageType: 'TYPE_SMS' },
   Email: { type: 3, messageType: 'TYPE_EMAIL' },
   WhatsApp: { type: 19, messageType: 'TYPE_WHATSAPP' },
@@ -36,7 +36,7 @@ const TYPE_VIEW: Record<string, { type: number, messageType: string }> = {
   FB: { type: 11, messageType: 'TYPE_FACEBOOK' },
 }
 
-function messageView (m: SentMessage): Record<string, unknown> {
+export function messageView (m: SentMessage): Record<string, unknown> {
   const { type, messageType } = TYPE_VIEW[m.type] ?? { type: 2, messageType: 'TYPE_SMS' }
   return {
     id: m.messageId, type, messageType, locationId: m.locationId, contactId: m.contactId, conversationId: m.conversationId,
@@ -163,6 +163,7 @@ export function apiRoutes (app: FastifyInstance, ctx: SandboxContext): void {
       fromNumber: str(body.fromNumber) ?? null,
       scheduledTimestamp: typeof body.scheduledTimestamp === 'number' ? body.scheduledTimestamp : null,
     })
+    ctx.messageWebhooks.afterSend(sent)
     return answerAccepted(ctx, reply, { conversationId: sent.conversationId, messageId: sent.messageId, msg: 'Message queued successfully.', status: 'pending' })
   })
 
