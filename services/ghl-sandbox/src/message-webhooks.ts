@@ -26,6 +26,9 @@ export interface DeliveryError { code: string, type: string, message: string }
 
 export interface MessageWebhookLog { type: 'InboundMessage' | 'OutboundMessage', messageId: string, status?: string, delivery: WebhookDelivery | { error: string } }
 
+/** The location's SMS provider, as the docs' examples name one. */
+const SMS_PROVIDER_ID = 'sbxSmsProvider000001'
+
 const stamp = (now: number) => ({ timestamp: new Date(now).toISOString(), webhookId: randomUUID() })
 
 export function inboundMessagePayload (m: ReceivedMessage, now: number): Record<string, unknown> {
@@ -42,6 +45,7 @@ export function inboundMessagePayload (m: ReceivedMessage, now: number): Record<
     messageType: 'SMS',
     status: 'delivered',
     messageId: m.messageId,
+    conversationProviderId: SMS_PROVIDER_ID,
     ...stamp(now),
   }
 }
@@ -62,6 +66,7 @@ export function outboundMessagePayload (m: SentMessage, status: ReportedStatus, 
     source: 'api',
     status,
     messageId: m.messageId,
+    conversationProviderId: SMS_PROVIDER_ID,
     ...(error ? { error } : {}),
     ...stamp(now),
   }
