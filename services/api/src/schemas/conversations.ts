@@ -8,7 +8,7 @@ export const ConversationParams = Type.Object({
 
 export const ConversationQuery = Type.Object({
   lastMessageId: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$', description: 'The previous page\'s nextLastMessageId' })),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'Messages per page, 20 by default' })),
+  limit: Type.Optional(Type.String({ pattern: '^([1-9][0-9]?|100)$', description: 'Messages per page, 1 to 100; 20 by default' })),
 }, { additionalProperties: false })
 export type ConversationQuery = Static<typeof ConversationQuery>
 

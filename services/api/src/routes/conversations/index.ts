@@ -16,7 +16,8 @@ const conversations: FastifyPluginAsyncTypebox = async (fastify) => {
     },
   }, async (request) => {
     const { clientId, contactId } = request.params
-    return conversationService.thread(clientId, contactId, request.query)
+    const { lastMessageId, limit } = request.query
+    return conversationService.thread(clientId, contactId, { lastMessageId, limit: limit === undefined ? undefined : Number(limit) })
   })
 }
 
