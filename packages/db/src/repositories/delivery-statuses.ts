@@ -7,7 +7,7 @@
  * The two sides never miss each other: both take a transaction-scoped advisory lock on the
  * HighLevel message id before they look, so whichever comes second sees what the first committed.
  */
-import { and, eq, sql, type SQLWrapper } from 'drizzle-orm'
+import { eq, sql } from 'drizzle-orm'
 import type { Database, Transaction } from '../database.ts'
 import { crmEventOf, type NewCrmEvent } from '../domain/crm-events.ts'
 import { earlyDeliveryStatuses, smsMessages, type DeliveryStatus, type SmsMessageRow } from '../schema/index.ts'
@@ -54,9 +54,6 @@ export async function lockGhlMessage (tx: Transaction, ghlMessageId: string): Pr
   await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`ghl-message:${ghlMessageId}`}, 0))`)
 }
 
-const rank = (column: SQLWrapper) =>
-  sql`(case ${column} when 'pending' then 0 when 'sent' then 1 when 'read' then 3 else 2 end)`
-
 export class DeliveryStatusesRepository {
   constructor (private readonly db: Database, private readonly events: CrmEventsRepository | null = null) {}
 
@@ -66,12 +63,12 @@ export class DeliveryStatusesRepository {
       await lockGhlMessage(tx, report.ghlMessageId)
       const [held] = await tx.select({ id: smsMessages.id }).from(smsMessages).where(eq(smsMessages.ghlMessageId, report.ghlMessageId)).limit(1)
       if (!held) {
-        await tx.insert(earlyDeliveryStatuses).values(earlyRow(report)).onConflictDoUpdate({
-          target: earlyDeliveryStatuses.ghlMessageId,
-          set: earlyRow(report),
-          // The same rule as for a row: a kept report is replaced only by one that supersedes it.
-          where: sql`${rank(sql`excluded.status`)} > ${rank(earlyDeliveryStatuses.status)} or (${rank(sql`excluded.status`)} = ${rank(earlyDeliveryStatuses.status)} and excluded.status <> ${earlyDeliveryStatuses.status} and excluded.reported_at >= ${earlyDeliveryStatuses.reportedAt})`,
-        })
+        // The lock makes this read-then-write safe: no other report for this id runs meanwhile.
+        const [kept] = await tx.select().from(earlyDeliveryStatuses).where(eq(earlyDeliveryStatuses.ghlMessageId, report.ghlMessageId)).limit(1)
+        if (!kept) await tx.insert(earlyDeliveryStatuses).values(earlyRow(report))
+        else if (supersedes(report, { status: kept.status, at: kept.reportedAt })) {
+          await tx.update(earlyDeliveryStatuses).set(earlyRow(report)).where(eq(earlyDeliveryStatuses.ghlMessageId, report.ghlMessageId))
+        }
         return { kind: 'kept' }
       }
       const message = await applyReport(tx, held.id, report)
@@ -122,6 +119,6 @@ async function applyReport (tx: Transaction, id: string, report: DeliveryReport)
     deliveryErrorCode: report.errorCode,
     deliveryErrorMessage: report.errorMessage,
     deliveryUpdatedAt: report.reportedAt,
-  }).where(and(eq(smsMessages.id, id))).returning()
+  }).where(eq(smsMessages.id, id)).returning()
   return row ?? null
 }
