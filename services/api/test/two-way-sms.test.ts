@@ -7,7 +7,7 @@ import t, { type Test } from 'tap'
 import { spawn } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
-import { startCrmReceiver } from '@ghl-connect/testing'
+import { eventually, startCrmReceiver } from '@ghl-connect/testing'
 import { buildTestApiWithSandbox } from './helper.ts'
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
@@ -16,16 +16,6 @@ const JANE = 'sbxContact0000000001'
 const JOHN = 'sbxContact0000000002'
 const MARIA = 'sbxContact0000000003'
 const CLIENT = 'clinic-7'
-
-async function eventually<T> (what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`gave up waiting for: ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-}
 
 /** The api listening (HighLevel's webhooks reach it over HTTP), connected to Sunrise Dental with real sandbox tokens, events on. */
 async function twoWay (t: Test) {
@@ -49,7 +39,7 @@ async function twoWay (t: Test) {
   }
   const outbox = api.app.runtime.eventsOutbox!
   const delivered = (eventId: string) => eventually(`${eventId} delivered to the CRM`, async () =>
-    (await outbox.findById(eventId))?.status === 'delivered' ? true : undefined)
+    (await outbox.findById(eventId))?.status === 'delivered', 90_000)
   return { ...api, control, crm, tokens, startWorker, delivered }
 }
 
@@ -70,7 +60,7 @@ t.test('a contact replies: the CRM gets one signed sms.received with the body, e
   const third = await control.redeliverMessageWebhook(payload)
   t.equal((third as { status: number }).status, 200, 'and once more after the CRM has it')
   await eventually('no CRM delivery left queued', async () =>
-    await app.runtime.queues.crmEvents.getJobCountByTypes('waiting', 'prioritized', 'delayed', 'active') === 0 ? true : undefined)
+    await app.runtime.queues.crmEvents.getJobCountByTypes('waiting', 'prioritized', 'delayed', 'active') === 0)
   const posts = crm.received.filter((r) => r.event.type === 'sms.received')
   t.equal(posts.length, 1, 'one POST to the CRM')
   t.ok(posts[0]?.signed, 'signed with CRM_WEBHOOK_SECRET')
@@ -93,7 +83,7 @@ t.test('100 SMS, the sandbox reporting 90 delivered and 10 failed: GET /api/sms/
   }
   const worker = startWorker()
   await eventually('100 delivery reports sent and 100 sms.delivery events received', () =>
-    control.messageWebhookLog().length === 100 && crm.ofType('sms.delivery').length === 100 ? true : undefined)
+    control.messageWebhookLog().length === 100 && crm.ofType('sms.delivery').length === 100, 120_000)
   t.ok(control.messageWebhookLog().every((w) => (w.delivery as { status?: number }).status === 200), 'the api took every report (200)')
 
   const reported = new Map(control.messages().map((m) => [m.messageId, m.status]))

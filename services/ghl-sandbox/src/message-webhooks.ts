@@ -31,44 +31,36 @@ const SMS_PROVIDER_ID = 'sbxSmsProvider000001'
 
 const stamp = (now: number) => ({ timestamp: new Date(now).toISOString(), webhookId: randomUUID() })
 
-export function inboundMessagePayload (m: ReceivedMessage, now: number): Record<string, unknown> {
+/** The fields both events share, for an SMS. */
+function smsPayload (type: 'InboundMessage' | 'OutboundMessage', m: ReceivedMessage | SentMessage, now: number): Record<string, unknown> {
   return {
-    type: 'InboundMessage',
+    type,
     locationId: m.locationId,
     attachments: [],
     body: m.body,
     contactId: m.contactId,
     contentType: 'text/plain',
     conversationId: m.conversationId,
-    dateAdded: m.receivedAt,
-    direction: 'inbound',
+    dateAdded: 'receivedAt' in m ? m.receivedAt : m.sentAt,
     messageType: 'SMS',
-    status: 'delivered',
     messageId: m.messageId,
     conversationProviderId: SMS_PROVIDER_ID,
     ...stamp(now),
   }
 }
 
+export function inboundMessagePayload (m: ReceivedMessage, now: number): Record<string, unknown> {
+  return { ...smsPayload('InboundMessage', m, now), direction: 'inbound', status: 'delivered' }
+}
+
 export function outboundMessagePayload (m: SentMessage, status: ReportedStatus, now: number, error?: DeliveryError): Record<string, unknown> {
   return {
-    type: 'OutboundMessage',
-    locationId: m.locationId,
-    attachments: [],
-    body: m.body,
-    contactId: m.contactId,
-    contentType: 'text/plain',
-    conversationId: m.conversationId,
-    dateAdded: m.sentAt,
+    ...smsPayload('OutboundMessage', m, now),
     // The page's SMS example says "inbound" here, its call example "outbound": an outbound message is outbound.
     direction: 'outbound',
-    messageType: 'SMS',
     source: 'api',
     status,
-    messageId: m.messageId,
-    conversationProviderId: SMS_PROVIDER_ID,
     ...(error ? { error } : {}),
-    ...stamp(now),
   }
 }
 

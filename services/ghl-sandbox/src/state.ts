@@ -56,15 +56,7 @@ export interface SentMessage {
 }
 
 /** A contact's message to the location (`control.contactReplies`). */
-export interface ReceivedMessage {
-  locationId: string
-  contactId: string
-  type: string
-  body: string
-  messageId: string
-  conversationId: string
-  receivedAt: string
-}
+export type ReceivedMessage = Pick<SentMessage, 'locationId' | 'contactId' | 'type' | 'body' | 'messageId' | 'conversationId'> & { receivedAt: string }
 
 /** A conversation's messages in the order they happened. */
 export type ThreadEntry = { direction: 'outbound', message: SentMessage } | { direction: 'inbound', message: ReceivedMessage }

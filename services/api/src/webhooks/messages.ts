@@ -40,29 +40,39 @@ function smsFields (event: VerifiedWebhook) {
   }
 }
 
-/** The claimed integration holding the webhook's location, or null: not ours. */
-async function heldLocation (integrations: IntegrationsRepository, event: VerifiedWebhook): Promise<Integration | null> {
-  if (!event.locationId) return null
-  const integration = await integrations.findByLocationId(event.locationId)
-  return integration?.clientId ? integration : null
-}
+type SmsFields = ReturnType<typeof smsFields>
 
-export class InboundMessageHandler implements WebhookHandler {
+/** Both message webhooks: accepted without appId, acted on only for a location we hold, SMS only. */
+abstract class MessageHandler implements WebhookHandler {
   readonly appIdOptional = true
 
+  constructor (private readonly integrations: IntegrationsRepository) {}
+
+  async handle (event: VerifiedWebhook): Promise<WebhookOutcome> {
+    if (!event.locationId) return 'ignored'
+    const integration = await this.integrations.findByLocationId(event.locationId)
+    if (!integration?.clientId) return 'ignored'
+    const sms = smsFields(event)
+    // Other channels (calls, email, chat...) change nothing of ours.
+    if (sms.messageType !== 'SMS') return 'recorded'
+    return this.act(event, sms, integration)
+  }
+
+  protected abstract act (event: VerifiedWebhook, sms: SmsFields, integration: Integration): Promise<WebhookOutcome>
+}
+
+export class InboundMessageHandler extends MessageHandler {
   constructor (
-    private readonly integrations: IntegrationsRepository,
+    integrations: IntegrationsRepository,
     private readonly tokens: TokenService,
     private readonly ghl: GhlClient,
     private readonly events: CrmEvents,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    super(integrations)
+  }
 
-  async handle (event: VerifiedWebhook): Promise<WebhookOutcome> {
-    const integration = await heldLocation(this.integrations, event)
-    if (!integration) return 'ignored'
-    const sms = smsFields(event)
-    if (sms.messageType !== 'SMS') return 'recorded'
+  protected async act (event: VerifiedWebhook, sms: SmsFields, integration: Integration): Promise<WebhookOutcome> {
     if (!sms.contactId) throw badRequest('invalid_webhook', 'An InboundMessage of type SMS needs a contactId.')
     const receivedAt = sms.dateAdded && Number.isFinite(Date.parse(sms.dateAdded)) ? new Date(sms.dateAdded) : event.at
     const received = crmEventOf.smsReceived({
@@ -101,23 +111,20 @@ export class InboundMessageHandler implements WebhookHandler {
   }
 }
 
-export class OutboundMessageHandler implements WebhookHandler {
-  readonly appIdOptional = true
-
+export class OutboundMessageHandler extends MessageHandler {
   constructor (
-    private readonly integrations: IntegrationsRepository,
+    integrations: IntegrationsRepository,
     private readonly deliveries: DeliveryStatusesRepository,
     private readonly events: CrmEvents,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    super(integrations)
+  }
 
-  async handle (event: VerifiedWebhook): Promise<WebhookOutcome> {
-    const integration = await heldLocation(this.integrations, event)
-    if (!integration) return 'ignored'
-    const sms = smsFields(event)
+  protected async act (event: VerifiedWebhook, sms: SmsFields, integration: Integration): Promise<WebhookOutcome> {
     const status = deliveryStatusOf(sms.status)
-    // Other channels, and statuses we do not keep, change nothing of ours.
-    if (sms.messageType !== 'SMS' || !sms.messageId || !status) return 'recorded'
+    // Statuses we do not keep (HighLevel's other channels' `opened`, `clicked`...) change nothing.
+    if (!sms.messageId || !status) return 'recorded'
     const error = errorOf(event.error)
     const outcome = await this.deliveries.report({
       ghlMessageId: sms.messageId, status, errorCode: error.code, errorMessage: error.message, reportedAt: event.at,
