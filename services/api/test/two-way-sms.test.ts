@@ -22,7 +22,9 @@ async function twoWay (t: Test) {
   const secret = randomBytes(32).toString('hex')
   const crm = await startCrmReceiver(secret)
   t.teardown(() => crm.close())
-  const api = await buildTestApiWithSandbox(t, { CRM_WEBHOOK_URL: crm.url, CRM_WEBHOOK_SECRET: secret, GHL_RATE_LIMIT_MAX: '900' }, { rateLimit: { max: 1000 } })
+  let logs = ''
+  const api = await buildTestApiWithSandbox(t, { CRM_WEBHOOK_URL: crm.url, CRM_WEBHOOK_SECRET: secret, GHL_RATE_LIMIT_MAX: '900' },
+    { rateLimit: { max: 1000 } }, { logs: { write: (line: string) => { logs += line } } })
   const address = await api.app.listen({ host: '127.0.0.1', port: 0 })
   const { control } = api.sandbox
   control.configureMessageWebhooks({ webhookUrl: `${address}/api/ghl-oauth/webhooks` })
@@ -40,11 +42,11 @@ async function twoWay (t: Test) {
   const outbox = api.app.runtime.eventsOutbox!
   const delivered = (eventId: string) => eventually(`${eventId} delivered to the CRM`, async () =>
     (await outbox.findById(eventId))?.status === 'delivered', 90_000)
-  return { ...api, control, crm, tokens, startWorker, delivered }
+  return { ...api, control, crm, tokens, startWorker, delivered, logs: () => logs }
 }
 
 t.test('a contact replies: the CRM gets one signed sms.received with the body, even when HighLevel delivers the webhook twice', async (t) => {
-  const { app, control, crm, startWorker, delivered } = await twoWay(t)
+  const { app, control, crm, startWorker, delivered, logs } = await twoWay(t)
   const worker = startWorker()
 
   const { message, delivery } = await control.contactReplies({ contactId: JANE, body: 'Yes, 9 works for me' })
@@ -69,6 +71,9 @@ t.test('a contact replies: the CRM gets one signed sms.received with the body, e
     clientId: CLIENT, contactId: JANE, phone: '+15550100001', body: 'Yes, 9 works for me',
     conversationId: message.conversationId, messageId: message.messageId, receivedAt: message.receivedAt,
   })
+  t.match(logs(), 'sms reply received', 'the reply is in the api\'s log...')
+  t.notMatch(logs(), 'Yes, 9 works', '...without its text')
+  t.notMatch(logs(), '5550100001', '...or the phone number')
   t.equal(await worker.stop(), 0)
 })
 
@@ -140,6 +145,14 @@ t.test('message webhooks: accepted without appId for a location we hold; ignored
   const foreign = await control.redeliverMessageWebhook({ ...(ours.delivery as { payload: Record<string, unknown> }).payload, appId: 'another-app' })
   t.equal((foreign as { status: number }).status, 403)
   t.match(JSON.parse((foreign as { responseBody: string }).responseBody), { error: 'foreign_app' })
+  // A reply HighLevel cannot tell us the number of just now: 429, which HighLevel delivers again.
+  control.setFaults({ failNext: 1, errorStatus: 503 }, SUNRISE)
+  const busy = await control.contactReplies({ contactId: JANE, body: 'Are you there?' })
+  t.equal((busy.delivery as { status: number }).status, 429)
+  t.match(JSON.parse((busy.delivery as { responseBody: string }).responseBody), { error: 'retry_later' })
+  const retried = await control.redeliverMessageWebhook((busy.delivery as { payload: Record<string, unknown> }).payload)
+  t.same(JSON.parse((retried as { responseBody: string }).responseBody), { status: 'processed' }, 'HighLevel\'s next delivery is taken')
+
   const install = await control.sendWebhook({ url: control.messageWebhookSettings().webhookUrl ?? '', type: 'INSTALL', locationId: SUNRISE, overrides: { appId: undefined } })
   t.equal(install.status, 403, 'an INSTALL still needs this app\'s id')
 })
