@@ -11,7 +11,8 @@ const checker = new ContractChecker()
 
 t.test('every request the client sends and every answer the sandbox gives conforms to HighLevel\'s specs', async (t) => {
   const { client, sandbox, connect, authorize } = await harness(t, { record: true })
-  const tokens = await connect(SUNRISE)
+  // The conversation search needs conversations.readonly (in the project's default scopes).
+  const tokens = await connect(SUNRISE, [...APP_SCOPES, 'conversations.readonly'])
   const accessToken = tokens.access_token
   await client.refreshToken({ refreshToken: tokens.refresh_token ?? '' })
   await client.getLocation({ accessToken, locationId: SUNRISE })

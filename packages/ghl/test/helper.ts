@@ -5,7 +5,7 @@ import type { Test } from 'tap'
 import { GhlClient, GhlError, type GhlClientOptions, type TokenResponse } from '../src/index.ts'
 
 export const REDIRECT_URI = 'http://127.0.0.1:9/api/ghl-oauth/callback'
-export const APP_SCOPES = ['conversations/message.write', 'conversations/message.readonly', 'conversations.readonly', 'contacts.readonly', 'contacts.write', 'locations.readonly']
+export const APP_SCOPES = ['conversations/message.write', 'conversations/message.readonly', 'contacts.readonly', 'contacts.write', 'locations.readonly']
 export const SUNRISE = 'sbxLocation000000001'
 export const HARBOR = 'sbxLocation000000002'
 export const AGENCY_LOCATION = 'sbxAgencyLoc00000001'

@@ -45,11 +45,11 @@ export function createRuntime (config: ApiConfig, logger: Logger): Runtime {
     installClaims,
     webhookService: new WebhookService(parsePublicKey(config.http.ghlWebhookPublicKey), config.ghl.appId,
       new WebhookReceiptsRepository(core.database.db), webhookHandlers({
-        db: core.database.db, integrations, tokens: core.tokenService, ghl, events: core.crmEvents, eventsOutbox: core.eventsOutbox, logger,
+        db: core.database.db, integrations, tokens: core.tokenService, ghl, events: core.crmEvents, eventsOutbox: core.eventsOutbox, logger, metrics: core.metrics,
       }), logger),
     smsIntake: new SmsIntake(integrations, core.smsMessages, core.dispatcher, logger,
       { legacyPitFallback: config.legacyPit !== null, metrics: core.metrics }),
-    conversationService: new ConversationService(new Credentials(core.tokenService, config.legacyPit, logger), core.tokenService, ghl),
+    conversationService: new ConversationService(new Credentials(core.tokenService, config.legacyPit, logger), core.tokenService, ghl, core.metrics),
     readiness: readinessProbe(core.probes, { onFailure: (dependency, err) => logger.warn({ err, dependency }, 'readiness check failed') }),
   }
 }

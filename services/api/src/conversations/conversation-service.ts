@@ -6,6 +6,7 @@
  */
 import { AppError, badRequest, forbidden, notFound, tooManyRequests, unavailable } from '@ghl-connect/errors'
 import { isGhlError, type GhlClient, type GhlMessage } from '@ghl-connect/ghl'
+import { timeGhlCall, type Metrics } from '@ghl-connect/metrics'
 import { withFreshToken, type Credentials, type TokenService } from '@ghl-connect/tokens'
 
 export interface ThreadMessage {
@@ -26,28 +27,28 @@ export interface ConversationPage {
 }
 
 export const THREAD_PAGE_DEFAULT = 20
-export const THREAD_PAGE_MAX = 100
 
 export class ConversationService {
   constructor (
     private readonly credentials: Credentials,
     private readonly tokens: Pick<TokenService, 'refreshNow'>,
     private readonly ghl: GhlClient,
+    private readonly metrics?: Metrics,
   ) {}
 
   async thread (clientId: string, contactId: string, page: { lastMessageId?: string, limit?: number } = {}): Promise<ConversationPage> {
     const credential = await this.credentials.forClient(clientId)
     const withToken = withFreshToken(this.tokens, credential)
     try {
-      const { data: found } = await withToken((token) =>
-        this.ghl.searchConversations({ accessToken: token.accessToken, locationId: token.locationId, contactId }))
+      const { data: found } = await withToken((token) => timeGhlCall(this.metrics, 'searchConversations', () =>
+        this.ghl.searchConversations({ accessToken: token.accessToken, locationId: token.locationId, contactId })))
       const conversation = found.conversations.find((c) => c.contactId === undefined || c.contactId === contactId)
       if (!conversation) {
         throw notFound('conversation_not_found', `Contact ${contactId} has no conversation in this client's GoHighLevel sub-account yet.`)
       }
-      const { data } = await withToken((token) => this.ghl.getConversationMessages({
+      const { data } = await withToken((token) => timeGhlCall(this.metrics, 'getConversationMessages', () => this.ghl.getConversationMessages({
         accessToken: token.accessToken, conversationId: conversation.id, lastMessageId: page.lastMessageId, limit: page.limit ?? THREAD_PAGE_DEFAULT,
-      }))
+      })))
       return {
         conversationId: conversation.id,
         messages: data.messages.map(threadMessage),

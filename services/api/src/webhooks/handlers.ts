@@ -5,6 +5,7 @@
 import { DeliveryStatusesRepository, type CrmEventsRepository, type Database, type IntegrationsRepository } from '@ghl-connect/db'
 import type { GhlClient } from '@ghl-connect/ghl'
 import type { Logger } from '@ghl-connect/logging'
+import type { Metrics } from '@ghl-connect/metrics'
 import type { CrmEvents } from '@ghl-connect/runtime'
 import type { TokenService } from '@ghl-connect/tokens'
 import { AppInstallHandler, AppUninstallHandler } from './app-lifecycle.ts'
@@ -19,13 +20,14 @@ export interface WebhookDeps {
   events: CrmEvents
   eventsOutbox: CrmEventsRepository | null
   logger: Logger
+  metrics: Metrics
 }
 
 export function webhookHandlers (d: WebhookDeps): Record<string, WebhookHandler> {
   return {
     INSTALL: new AppInstallHandler(),
     UNINSTALL: new AppUninstallHandler(d.integrations, d.events, d.logger),
-    InboundMessage: new InboundMessageHandler(d.integrations, d.tokens, d.ghl, d.events, d.logger),
+    InboundMessage: new InboundMessageHandler(d.integrations, d.tokens, d.ghl, d.events, d.logger, d.metrics),
     OutboundMessage: new OutboundMessageHandler(d.integrations, new DeliveryStatusesRepository(d.db, d.eventsOutbox), d.events, d.logger),
   }
 }

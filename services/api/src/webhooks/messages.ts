@@ -16,6 +16,7 @@ import { crmEventOf, deliveryStatusOf, type DeliveryStatusesRepository, type Int
 import { badRequest } from '@ghl-connect/errors'
 import { isGhlError, type GhlClient } from '@ghl-connect/ghl'
 import type { Logger } from '@ghl-connect/logging'
+import { timeGhlCall, type Metrics } from '@ghl-connect/metrics'
 import type { CrmEvents } from '@ghl-connect/runtime'
 import { oauthCredential, withFreshToken, type TokenService } from '@ghl-connect/tokens'
 import type { VerifiedWebhook, WebhookHandler, WebhookOutcome } from './webhook-handler.ts'
@@ -68,6 +69,7 @@ export class InboundMessageHandler extends MessageHandler {
     private readonly ghl: GhlClient,
     private readonly events: CrmEvents,
     private readonly logger: Logger,
+    private readonly metrics?: Metrics,
   ) {
     super(integrations)
   }
@@ -99,7 +101,7 @@ export class InboundMessageHandler extends MessageHandler {
     try {
       const fresh = await this.tokens.getFresh(integration.clientId)
       const { data } = await withFreshToken(this.tokens, oauthCredential(fresh))((token) =>
-        this.ghl.getContact({ accessToken: token.accessToken, contactId }))
+        timeGhlCall(this.metrics, 'getContact', () => this.ghl.getContact({ accessToken: token.accessToken, contactId })))
       return data.phone ?? null
     } catch (err) {
       if (isGhlError(err) && !err.retryable) {
