@@ -62,7 +62,7 @@ t.test('a delivery report that arrives before the worker records the SMS as sent
 })
 
 t.test('message webhooks: accepted without appId for a location we hold; ignored (200) for one we do not; refused naming another app', async (t) => {
-  const { control } = await twoWay(t)
+  const { app, control } = await twoWay(t)
   const elsewhere = await control.contactReplies({ contactId: MARIA, body: 'Hello?' })
   t.equal((elsewhere.delivery as { status: number }).status, 200, 'a location nobody here connected: 200, so HighLevel does not retry it')
   t.same(JSON.parse((elsewhere.delivery as { responseBody: string }).responseBody), { status: 'ignored' })
@@ -78,6 +78,11 @@ t.test('message webhooks: accepted without appId for a location we hold; ignored
   t.match(JSON.parse((busy.delivery as { responseBody: string }).responseBody), { error: 'retry_later' })
   const retried = await control.redeliverMessageWebhook((busy.delivery as { payload: Record<string, unknown> }).payload)
   t.same(JSON.parse((retried as { responseBody: string }).responseBody), { status: 'processed' }, 'HighLevel\'s next delivery is taken')
+
+  // A contact HighLevel no longer has: the reply still reaches the CRM, without a number.
+  const gone = { ...(ours.delivery as { payload: Record<string, unknown> }).payload, contactId: 'goneContact000000001', messageId: 'goneMessage000000001' }
+  t.same(JSON.parse(((await control.redeliverMessageWebhook(gone)) as { responseBody: string }).responseBody), { status: 'processed' })
+  t.match((await app.runtime.eventsOutbox!.findById('sms.received-goneMessage000000001'))?.payload, { contactId: 'goneContact000000001', phone: null, body: 'Hi' })
 
   const install = await control.sendWebhook({ url: control.messageWebhookSettings().webhookUrl ?? '', type: 'INSTALL', locationId: SUNRISE, overrides: { appId: undefined } })
   t.equal(install.status, 403, 'an INSTALL still needs this app\'s id')

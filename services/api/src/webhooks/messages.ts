@@ -13,7 +13,7 @@
  * Never log the body or the phone number.
  */
 import { crmEventOf, deliveryStatusOf, type DeliveryStatusesRepository, type Integration, type IntegrationsRepository } from '@ghl-connect/db'
-import { badRequest } from '@ghl-connect/errors'
+import { badRequest, isAppError } from '@ghl-connect/errors'
 import { isGhlError, type GhlClient } from '@ghl-connect/ghl'
 import type { Logger } from '@ghl-connect/logging'
 import { timeGhlCall, type Metrics } from '@ghl-connect/metrics'
@@ -104,11 +104,15 @@ export class InboundMessageHandler extends MessageHandler {
         timeGhlCall(this.metrics, 'getContact', () => this.ghl.getContact({ accessToken: token.accessToken, contactId })))
       return data.phone ?? null
     } catch (err) {
-      if (isGhlError(err) && !err.retryable) {
+      // HighLevel refusing for good (contact gone, scope missing) or a connection that cannot get a
+      // token (needs re-authorisation): the reply still reaches the CRM, without the number.
+      const lasting = (isGhlError(err) && !err.retryable) || (isAppError(err) && err.statusCode < 500 && err.statusCode !== 429)
+      if (lasting) {
         this.logger.warn({ err, clientId: integration.clientId }, 'the replying contact could not be read from HighLevel; sms.received goes without its phone number')
         return null
       }
-      throw err
+      // Anything passing (HighLevel or our token path busy or down): HighLevel is asked to deliver it again (429).
+      throw isAppError(err) ? new Error('the replying contact could not be read just now', { cause: err }) : err
     }
   }
 }
