@@ -25,8 +25,9 @@ export async function seedConnections (api: TestApi) {
     })
   }
 
-  await connect('client-healthy', 20 * HOUR)
+  const healthy = await connect('client-healthy', 20 * HOUR)
   await connect('client-healthy-2', 22 * HOUR)
+  await api.db.sql`update ghl_integrations set last_refreshed_at = now() - interval '4 hours' where id = ${healthy.id}`
   await connect('client-soon', 10 * 60_000)
   await connect('client-later', 40 * 60_000)
   // Two failed refreshes, then the refresh token refused: the client must reconnect.

@@ -20,6 +20,16 @@ const LABELS: Record<ConnectionHealth, string> = {
   disconnected: 'Revoked / disconnected',
 }
 
+/** The same, short enough for a row's badge. */
+const BADGES: Record<ConnectionHealth, string> = {
+  needs_reauth: 'Needs reauth',
+  location_inactive: 'Location inactive',
+  expiring: 'Expiring soon',
+  active: 'Active',
+  unclaimed: 'Unclaimed',
+  disconnected: 'Disconnected',
+}
+
 export interface ConnectionsPageInput {
   counts: Record<ConnectionHealth, number>
   listed: ConnectionsPage
@@ -71,11 +81,11 @@ header h1{margin:0}header nav a{color:#2563eb;text-decoration:none}header nav a:
 form{display:flex;flex-wrap:wrap;align-items:end;gap:.75rem;margin:0 0 .5rem}
 label{display:flex;flex-direction:column;gap:.2rem;font-size:.8rem;color:#4b5563}
 select,input{font:inherit;padding:.35rem .5rem;border:1px solid #d1d5db;border-radius:.35rem;min-width:12rem}
-form button{padding:.4rem 1rem}form a{color:#4b5563}
+form button{padding:.4rem 1rem}form a{color:#4b5563;padding:.4rem 0}
 .showing{color:#4b5563;margin:.75rem 0 .4rem}
 table{width:100%;border-collapse:collapse;table-layout:fixed}
 th,td{text-align:left;padding:.45rem .5rem;border-bottom:1px solid #e5e7eb;vertical-align:top;overflow-wrap:anywhere}
-th{font-size:.75rem;text-transform:uppercase;letter-spacing:.03em;color:#6b7280;background:#f9fafb}
+th{white-space:nowrap;overflow-wrap:normal;font-size:.75rem;text-transform:uppercase;letter-spacing:.03em;color:#6b7280;background:#f9fafb}
 tbody tr:hover{background:#f9fafb}
 code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.8rem}
 .sub{display:block;color:#6b7280;font-size:.78rem}
@@ -83,7 +93,7 @@ code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.8r
 .badge.needs_reauth{background:#fee2e2;color:#991b1b}.badge.location_inactive{background:#fef3c7;color:#92400e}
 .badge.expiring{background:#ffedd5;color:#9a3412}.badge.active{background:#d1fae5;color:#065f46}
 .badge.unclaimed{background:#e0e7ff;color:#3730a3}.badge.disconnected{background:#f3f4f6;color:#4b5563}
-.num{text-align:right;font-variant-numeric:tabular-nums}.late{color:#b91c1c}.muted{color:#9ca3af}
+.num{text-align:right;padding-right:1.25rem;font-variant-numeric:tabular-nums}.late{color:#b91c1c}.muted{color:#9ca3af}
 .error{display:block;max-height:3.2em;overflow:hidden}
 .empty{text-align:center;color:#6b7280;padding:2rem}
 .pager{display:flex;gap:1rem;justify-content:flex-end;margin:.6rem 0}
@@ -98,7 +108,7 @@ code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.8r
 </form>
 <p class="showing" id="showing">Showing ${first === 0 ? '0' : `${first}&ndash;${last}`} of ${listed.total}${describe(filter)}</p>
 <table id="connections">
-<colgroup><col style="width:14%"><col style="width:19%"><col style="width:11%"><col style="width:11%"><col style="width:10%"><col style="width:7%"><col></colgroup>
+<colgroup><col style="width:14%"><col style="width:19%"><col style="width:11%"><col style="width:11%"><col style="width:10%"><col style="width:8%"><col></colgroup>
 <thead><tr><th>Client</th><th>Location</th><th>Status</th><th>Expires in</th><th>Last refresh</th><th class="num">Failures</th><th>Last error</th></tr></thead>
 <tbody>${rows || empty}</tbody>
 </table>
@@ -129,7 +139,7 @@ function row (c: ConnectionSummary, now: Date): string {
       (c.lastError ? `<span class="sub error" title="${escapeHtml(c.lastError)}">${escapeHtml(c.lastError)}</span>` : '')
     : '<span class="muted">&ndash;</span>'
   return `<tr data-client-id="${escapeHtml(c.clientId)}" data-health="${c.health}">` +
-    `<td>${client}</td><td>${location}</td><td><span class="badge ${c.health}">${escapeHtml(LABELS[c.health].replace(/ installs$/, ''))}</span></td>` +
+    `<td>${client}</td><td>${location}</td><td><span class="badge ${c.health}">${BADGES[c.health]}</span></td>` +
     `<td>${expires}</td><td>${refreshed}</td><td class="num${c.refreshFailures > 0 ? ' late' : ''}">${c.refreshFailures}</td><td>${error}</td></tr>`
 }
 
