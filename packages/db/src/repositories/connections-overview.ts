@@ -65,15 +65,16 @@ export class ConnectionsOverviewRepository {
 
   /** One page of connections, broken first: needs_reauth, location_inactive, then the soonest to expire. */
   async list (query: ConnectionsQuery & HealthOptions): Promise<ConnectionsPage> {
-    const matching = sql`${this.withHealth(query)} select * from health where ${where(query)}`
-    const [rows, [count]] = await Promise.all([
-      this.db.execute<SummaryRow>(sql`${matching}
-        order by case health ${sql.join(connectionHealths.map((h, i) => sql`when ${h} then ${i}`), sql` `)} end,
-          expires_at, client_id, id
-        limit ${query.limit} offset ${query.offset ?? 0}`),
-      this.db.execute<{ total: number }>(sql`${this.withHealth(query)} select count(*)::int as total from health where ${where(query)}`),
-    ])
-    return { connections: rows.map(summary), total: count?.total ?? 0 }
+    const rows = await this.db.execute<SummaryRow & { total: number }>(sql`${this.withHealth(query)}
+      select *, count(*) over ()::int as total from health where ${where(query)}
+      order by case health ${sql.join(connectionHealths.map((h, i) => sql`when ${h} then ${i}`), sql` `)} end,
+        expires_at, client_id, id
+      limit ${query.limit} offset ${query.offset ?? 0}`)
+    if (rows.length > 0) return { connections: rows.map(summary), total: rows[0]!.total }
+    // Past the last page (or nothing matches): the total still says how many there are.
+    const [count] = await this.db.execute<{ total: number }>(sql`${this.withHealth(query)}
+      select count(*)::int as total from health where ${where(query)}`)
+    return { connections: [], total: count?.total ?? 0 }
   }
 
   /** How many connections have each health (every health present, zero when none). */
@@ -87,11 +88,15 @@ export class ConnectionsOverviewRepository {
 
   private withHealth ({ expiringWithinMs, now = new Date() }: HealthOptions): SQL {
     const horizon = new Date(now.getTime() + expiringWithinMs).toISOString()
+    // A client's active row (at most one, by the partial unique index), else its newest past one;
+    // plus the active unclaimed installs. Past rows of connected clients are history, not listed.
     return sql`with current_rows as (
-      (select distinct on (client_id) * from ghl_integrations where client_id <> ''
-        order by client_id, is_active desc, connected_at desc)
+      (select * from ghl_integrations where is_active)
       union all
-      (select * from ghl_integrations where client_id = '' and is_active)
+      (select distinct on (client_id) * from ghl_integrations past
+        where not is_active and client_id <> ''
+          and not exists (select 1 from ghl_integrations a where a.client_id = past.client_id and a.is_active)
+        order by client_id, connected_at desc)
     ), health as (
       select id, client_id, location_id, location_name, status, is_active, expires_at, last_refreshed_at, connected_at,
         refresh_failures, last_error_code, last_error, last_error_at,
