@@ -167,7 +167,7 @@ function ago (at: Date, now: Date): string {
 }
 
 /** 40 s, 12 min, 3 h 5 min, 2 d 4 h: what a person reads at a glance. */
-export function formatSpan (ms: number): string {
+function formatSpan (ms: number): string {
   const s = Math.floor(ms / 1000)
   if (s < 60) return `${s} s`
   const min = Math.floor(s / 60)
