@@ -224,7 +224,7 @@ export class TokenService {
     if (recovered) return recovered
     this.opts.onOutcome?.(kind)
     if (kind === 'invalid_grant') {
-      await integrations.recordRefreshFailure(current.id, current.tokenVersion, { status: 'needs_reauth', error: reason })
+      await integrations.recordRefreshFailure(current.id, current.tokenVersion, { code: kind, status: 'needs_reauth', error: reason })
       log.warn({ err }, 'refresh token rejected; the client must reconnect')
       await this.emit({ type: 'connection.broken', ...subject(current), reason: 'needs_reauth' })
       throw reauthError(current)
@@ -233,7 +233,7 @@ export class TokenService {
     await this.opts.redis.set(cooldownKey, kind, 'PX', wait)
     if (kind === 'location_inactive') {
       // HighLevel keeps the refresh token valid while the location is paused: keep it, back off.
-      await integrations.recordRefreshFailure(current.id, current.tokenVersion, { status: 'location_inactive', error: reason })
+      await integrations.recordRefreshFailure(current.id, current.tokenVersion, { code: kind, status: 'location_inactive', error: reason })
       log.warn({ retryInMs: wait }, 'location is not active; keeping the token and backing off')
       if (current.status === 'active') {
         await this.emit({ type: 'connection.broken', ...subject(current), reason: 'location_inactive' })
@@ -241,7 +241,7 @@ export class TokenService {
       throw conflict('location_inactive', 'The GoHighLevel location is not active (its subscription may be paused); the connection resumes when it is reactivated.',
         { retryAfterSeconds: Math.ceil(wait / 1000) })
     }
-    await integrations.recordRefreshFailure(current.id, current.tokenVersion, { error: reason })
+    await integrations.recordRefreshFailure(current.id, current.tokenVersion, { code: kind, error: reason })
     log.warn({ err, retryInMs: wait }, 'token refresh failed; cooling down')
     if (!integrations.isExpired(current)) return current
     throw coolingDown(current, wait)

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { and, asc, desc, eq, gt, inArray, isNotNull, lt, lte, ne, or, sql } from 'drizzle-orm'
 import type { Database, Transaction } from '../database.ts'
-import { ghlIntegrations, type IntegrationRow, type IntegrationStatus } from '../schema/index.ts'
+import { ghlIntegrations, type IntegrationRow, type IntegrationStatus, type RefreshErrorCode } from '../schema/index.ts'
 import type { TokenCipher } from '../token-cipher.ts'
 
 /** An integration as the rest of the system sees it: tokens in plaintext, never ciphertext. */
@@ -174,6 +174,8 @@ export class IntegrationsRepository {
       status: 'active',
       refreshFailures: 0,
       lastError: null,
+      lastErrorCode: null,
+      lastErrorAt: null,
       lastRefreshedAt: now,
       updatedAt: now,
     }).where(and(eq(ghlIntegrations.id, id), eq(ghlIntegrations.tokenVersion, readVersion), eq(ghlIntegrations.isActive, true)))
@@ -182,15 +184,22 @@ export class IntegrationsRepository {
   }
 
   /**
-   * Records a failed refresh; `status` moves the integration out of `active` (needs_reauth,
-   * location_inactive). Conditional on the version too: a sibling's newer token wins over our failure.
+   * Records a failed refresh: one more failure, and how and when the last one failed (the next
+   * good refresh clears them, `writeTokens`). `status` moves the integration out of `active`
+   * (needs_reauth, location_inactive); without a `code`, the one its status implies. Conditional
+   * on the version too: a sibling's newer token wins over our failure.
    */
-  async recordRefreshFailure (id: string, readVersion: number, failure: { error: string, status?: IntegrationStatus }): Promise<boolean> {
+  async recordRefreshFailure (id: string, readVersion: number,
+    failure: { error: string, status?: IntegrationStatus, code?: RefreshErrorCode }): Promise<boolean> {
+    const now = new Date()
+    const code = failure.code ?? (failure.status === 'needs_reauth' ? 'invalid_grant' : failure.status === 'location_inactive' ? 'location_inactive' : 'transient')
     const rows = await this.db.update(ghlIntegrations).set({
       refreshFailures: sql`${ghlIntegrations.refreshFailures} + 1`,
-      lastError: failure.error,
+      lastErrorCode: code,
+      lastError: failure.error.slice(0, 500),
+      lastErrorAt: now,
       ...(failure.status ? { status: failure.status } : {}),
-      updatedAt: new Date(),
+      updatedAt: now,
     }).where(and(eq(ghlIntegrations.id, id), eq(ghlIntegrations.tokenVersion, readVersion)))
       .returning({ id: ghlIntegrations.id })
     return rows.length === 1
