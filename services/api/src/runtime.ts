@@ -7,6 +7,8 @@ import { ConnectionsOverviewRepository, InstallClaimCodesRepository, UsedConnect
 import type { Logger } from '@ghl-connect/logging'
 import { readinessProbe, type Readiness } from '@ghl-connect/process-kit'
 import { createCore, type Core } from '@ghl-connect/runtime'
+import { AgencyInstalls } from './oauth/agency-installs.ts'
+import { AgencyPicks } from './oauth/agency-picks.ts'
 import { ConnectLinks } from './oauth/connect-links.ts'
 import { ConnectService } from './oauth/connect-service.ts'
 import { ConnectionEvents } from './oauth/connection-events.ts'
@@ -18,6 +20,7 @@ import { SmsIntake } from './sms/sms-intake.ts'
 
 export interface Runtime extends Core {
   config: ApiConfig
+  agencyInstalls: AgencyInstalls
   connectLinks: ConnectLinks
   connectService: ConnectService
   installClaims: InstallClaims
@@ -34,15 +37,18 @@ export function createRuntime (config: ApiConfig, logger: Logger): Runtime {
   const { ghl, integrations, redis, keys } = core
   const connectionEvents = new ConnectionEvents(core.crmEvents, logger)
   const installClaims = new InstallClaims(config.http.connectLinkSecret, new InstallClaimCodesRepository(core.database.db), integrations, connectionEvents, logger)
+  const agencyInstalls = new AgencyInstalls(ghl, config.ghl.appId, integrations, core.tokenService, installClaims, connectionEvents, logger)
   return {
     ...core,
     config,
+    agencyInstalls,
     connectLinks: new ConnectLinks(config.http.connectLinkSecret, config.http.appUrl, config.http.crmOrigin),
     connectService: new ConnectService(ghl, new OAuthStates(redis, keys), integrations,
-      new UsedConnectLinksRepository(core.database.db), installClaims, connectionEvents, logger),
+      new UsedConnectLinksRepository(core.database.db), installClaims, connectionEvents, logger,
+      agencyInstalls, new AgencyPicks(redis, keys, integrations)),
     installClaims,
     webhookService: new WebhookService(parsePublicKey(config.http.ghlWebhookPublicKey), config.ghl.appId,
-      new WebhookReceiptsRepository(core.database.db), integrations, logger, core.crmEvents),
+      new WebhookReceiptsRepository(core.database.db), integrations, logger, core.crmEvents, agencyInstalls),
     smsIntake: new SmsIntake(integrations, core.smsMessages, core.dispatcher, logger,
       { legacyPitFallback: config.legacyPit !== null, metrics: core.metrics }),
     connectionsOverview: new ConnectionsOverviewRepository(core.database.db),
