@@ -98,10 +98,15 @@ export class ConnectionsOverviewRepository {
           and not exists (select 1 from ghl_integrations a where a.client_id = past.client_id and a.is_active)
         order by client_id, connected_at desc)
     ), health as (
-      select id, client_id, location_id, location_name, status, is_active, expires_at, last_refreshed_at, connected_at,
+      -- An agency's own connection (issue 11) has no client and no location: named by its company;
+      -- its access token is renewed when used (minting), so only a refused refresh token is news.
+      select id, client_id, case when user_type = 'Company' then 'agency:' || coalesce(company_id, '') else location_id end as location_id,
+        case when user_type = 'Company' then coalesce(location_name, 'Agency connection') else location_name end as location_name, status, is_active, expires_at, last_refreshed_at, connected_at,
         refresh_failures, last_error_code, last_error, last_error_at,
         case
           when not is_active then 'disconnected'
+          when user_type = 'Company' and status = 'needs_reauth' then 'needs_reauth'
+          when user_type = 'Company' then 'active'
           when client_id = '' then 'unclaimed'
           when status = 'needs_reauth' then 'needs_reauth'
           when status = 'location_inactive' then 'location_inactive'
