@@ -1,6 +1,6 @@
 /**
- * INSTALL and UNINSTALL. An INSTALL needs nothing here (the connection is made by the OAuth
- * callback); an UNINSTALL deactivates the location's integrations, or every integration of the
+ * INSTALL and UNINSTALL. An INSTALL of a location under an agency we hold mints its token; any
+ * other needs nothing here (the connection is made by the OAuth callback). An UNINSTALL deactivates the location's integrations, or every integration of the
  * company when it names only a company (an agency-level uninstall), except connections made
  * after the UNINSTALL's timestamp.
  */
@@ -9,9 +9,23 @@ import type { Logger } from '@ghl-connect/logging'
 import type { CrmEvents } from '@ghl-connect/runtime'
 import type { VerifiedWebhook, WebhookHandler, WebhookOutcome } from './webhook-handler.ts'
 
+/** What an INSTALL under an agency needs (oauth/agency-installs.ts). */
+export interface AgencyInstaller { installLocation: (locationId: string, companyId?: string) => Promise<unknown | null> }
+
 export class AppInstallHandler implements WebhookHandler {
-  async handle (): Promise<WebhookOutcome> {
-    return 'recorded'
+  constructor (private readonly agencyInstalls: AgencyInstaller | undefined, private readonly logger: Logger) {}
+
+  /**
+   * A location installed under an agency we hold (a new sub-account of a bulk install, or one
+   * HighLevel installed because the agency installs to future locations, whose INSTALL may name
+   * no company): mint its token and keep it claimable. Any other INSTALL is recorded only: a
+   * location-level install brings its own code to the callback.
+   */
+  async handle (event: VerifiedWebhook): Promise<WebhookOutcome> {
+    if (!event.locationId || !this.agencyInstalls) return 'recorded'
+    const minted = await this.agencyInstalls.installLocation(event.locationId, event.companyId)
+    if (minted) this.logger.info({ locationId: event.locationId, companyId: event.companyId }, 'location installed under an agency we hold; its token is minted')
+    return minted !== null ? 'processed' : 'recorded'
   }
 }
 

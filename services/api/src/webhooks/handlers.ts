@@ -8,7 +8,7 @@ import type { Logger } from '@ghl-connect/logging'
 import type { Metrics } from '@ghl-connect/metrics'
 import type { CrmEvents } from '@ghl-connect/runtime'
 import type { TokenService } from '@ghl-connect/tokens'
-import { AppInstallHandler, AppUninstallHandler } from './app-lifecycle.ts'
+import { AppInstallHandler, AppUninstallHandler, type AgencyInstaller } from './app-lifecycle.ts'
 import { InboundMessageHandler, OutboundMessageHandler } from './messages.ts'
 import type { WebhookHandler } from './webhook-handler.ts'
 
@@ -21,11 +21,12 @@ export interface WebhookDeps {
   eventsOutbox: CrmEventsRepository | null
   logger: Logger
   metrics: Metrics
+  agencyInstalls?: AgencyInstaller
 }
 
 export function webhookHandlers (d: WebhookDeps): Record<string, WebhookHandler> {
   return {
-    INSTALL: new AppInstallHandler(),
+    INSTALL: new AppInstallHandler(d.agencyInstalls, d.logger),
     UNINSTALL: new AppUninstallHandler(d.integrations, d.events, d.logger),
     InboundMessage: new InboundMessageHandler(d.integrations, d.tokens, d.ghl, d.events, d.logger, d.metrics),
     OutboundMessage: new OutboundMessageHandler(d.integrations, new DeliveryStatusesRepository(d.db, d.eventsOutbox), d.events, d.logger),
