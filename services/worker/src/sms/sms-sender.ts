@@ -79,7 +79,12 @@ export class SmsSender {
       return skipped
     }
     const log = logger.child({ clientId: message.clientId })
-    if (message.status === 'sent' || message.status === 'failed' || message.status === 'cancelled') return skipped
+    if (message.status === 'sent' || message.status === 'failed') return skipped
+    if (message.status === 'cancelled') {
+      // Cancelled while its job was running (or could not be removed): it leaves the client's backlog here.
+      await this.settle(message, log)
+      return skipped
+    }
     if (message.status === 'sending') return this.settleAttempt(message, log)
     const hold = await this.deps.release.waitMs(message)
     if (hold > 0) return { kind: 'later', delayMs: hold, reason: 'scheduled' }
