@@ -21,6 +21,7 @@ import webhooks from './routes/webhooks/index.ts'
 import connect from './routes/connect.ts'
 import sms from './routes/sms/index.ts'
 import clients from './routes/clients/index.ts'
+import adminConnections from './routes/admin-connections.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -85,6 +86,7 @@ export async function buildApp (runtime: Runtime): Promise<App> {
   await app.register(clients, { prefix: '/api/clients' })
   await app.register(metrics)
   await app.register(bullBoard)
+  await app.register(adminConnections)
 
   app.addHook('onClose', async () => { await runtime.close() })
   return app
