@@ -14,6 +14,7 @@ import { InstallClaims } from './oauth/install-claims.ts'
 import { OAuthStates } from './oauth/oauth-states.ts'
 import { parsePublicKey } from './webhooks/webhook-signature.ts'
 import { WebhookService } from './webhooks/webhook-service.ts'
+import { ContactDndWebhooks } from './webhooks/contact-dnd.ts'
 import { SmsIntake } from './sms/sms-intake.ts'
 
 export interface Runtime extends Core {
@@ -40,7 +41,8 @@ export function createRuntime (config: ApiConfig, logger: Logger): Runtime {
       new UsedConnectLinksRepository(core.database.db), installClaims, connectionEvents, logger),
     installClaims,
     webhookService: new WebhookService(parsePublicKey(config.http.ghlWebhookPublicKey), config.ghl.appId,
-      new WebhookReceiptsRepository(core.database.db), integrations, logger, core.crmEvents),
+      new WebhookReceiptsRepository(core.database.db), integrations, logger, core.crmEvents,
+      new ContactDndWebhooks(core.contactDnd, integrations, logger)),
     smsIntake: new SmsIntake(integrations, core.smsMessages, core.dispatcher, logger,
       { legacyPitFallback: config.legacyPit !== null, metrics: core.metrics }),
     readiness: readinessProbe(core.probes, { onFailure: (dependency, err) => logger.warn({ err, dependency }, 'readiness check failed') }),
