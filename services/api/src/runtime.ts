@@ -16,6 +16,7 @@ import { parsePublicKey } from './webhooks/webhook-signature.ts'
 import { WebhookService } from './webhooks/webhook-service.ts'
 import { ContactDndWebhooks } from './webhooks/contact-dnd.ts'
 import { SmsIntake } from './sms/sms-intake.ts'
+import { SmsBatchIntake } from './sms/sms-batch-intake.ts'
 
 export interface Runtime extends Core {
   config: ApiConfig
@@ -24,6 +25,7 @@ export interface Runtime extends Core {
   installClaims: InstallClaims
   webhookService: WebhookService
   smsIntake: SmsIntake
+  smsBatchIntake: SmsBatchIntake
   readiness: () => Promise<Readiness<'postgres' | 'redis'>>
 }
 
@@ -45,6 +47,9 @@ export function createRuntime (config: ApiConfig, logger: Logger): Runtime {
       new ContactDndWebhooks(core.contactDnd, integrations, logger)),
     smsIntake: new SmsIntake(integrations, core.smsMessages, core.dispatcher, logger,
       { legacyPitFallback: config.legacyPit !== null, metrics: core.metrics }),
+    smsBatchIntake: new SmsBatchIntake({
+      integrations, messages: core.smsMessages, dispatcher: core.dispatcher, logger, legacyPitFallback: config.legacyPit !== null, metrics: core.metrics,
+    }),
     readiness: readinessProbe(core.probes, { onFailure: (dependency, err) => logger.warn({ err, dependency }, 'readiness check failed') }),
   }
 }

@@ -117,6 +117,29 @@ export class SmsMessagesRepository {
     return rows[0] ?? null
   }
 
+  /**
+   * A batch's new messages in one statement (one transaction): each written unless its
+   * (client, idempotency key) is already stored. Answers the rows written; a key another request
+   * took meanwhile is absent from the answer (the caller reads it with `findByIdempotencyKeys`).
+   */
+  async insertMany (messages: Array<NewOutboxMessage & { idempotencyKey: string }>): Promise<Array<Pick<OutboxMessage, 'id' | 'clientId' | 'idempotencyKey' | 'status'>>> {
+    if (messages.length === 0) return []
+    return this.db.insert(smsMessages).values(messages.map(({ to, ...m }) => ({
+      ...m,
+      contactId: 'contactId' in to ? to.contactId : null,
+      phone: 'phone' in to ? to.phone : null,
+      contactName: 'name' in to ? to.name : null,
+    }))).onConflictDoNothing({ target: [smsMessages.clientId, smsMessages.idempotencyKey] })
+      .returning({ id: smsMessages.id, clientId: smsMessages.clientId, idempotencyKey: smsMessages.idempotencyKey, status: smsMessages.status })
+  }
+
+  /** The messages stored under any of these (client, idempotency key) pairs, in one query. */
+  async findByIdempotencyKeys (keys: Array<{ clientId: string, idempotencyKey: string }>): Promise<OutboxMessage[]> {
+    if (keys.length === 0) return []
+    const pairs = sql.join(keys.map((k) => sql`(${k.clientId}, ${k.idempotencyKey})`), sql`, `)
+    return this.db.select().from(smsMessages).where(sql`(${smsMessages.clientId}, ${smsMessages.idempotencyKey}) in (${pairs})`)
+  }
+
   async findByIdempotencyKey (clientId: string, idempotencyKey: string): Promise<OutboxMessage | null> {
     const [row] = await this.db.select().from(smsMessages)
       .where(and(eq(smsMessages.clientId, clientId), eq(smsMessages.idempotencyKey, idempotencyKey))).limit(1)

@@ -10,20 +10,54 @@ export const SmsRecipient = Type.Object({
 }, { additionalProperties: false, description: 'Exactly one of contactId, phone or name' })
 export type SmsRecipient = Static<typeof SmsRecipient>
 
+const IdempotencyKey = Type.String({
+  minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7E]+$',
+  description: 'Repeat it when retrying: the same key for the same client answers the first message and sends nothing new',
+})
+
 export const SmsBody = Type.Object({
   clientId: ClientId,
   to: SmsRecipient,
   message: Type.String({ minLength: 1, maxLength: SMS_MAX_LENGTH, description: 'The text, 1 to 1,600 characters' }),
-  idempotencyKey: Type.Optional(Type.String({
-    minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7E]+$',
-    description: 'Repeat it when retrying: the same key for the same client answers the first message and sends nothing new',
-  })),
+  idempotencyKey: Type.Optional(IdempotencyKey),
 }, { additionalProperties: false })
 export type SmsBody = Static<typeof SmsBody>
+
+export const SMS_BATCH_MAX = 1000
+
+/** One message of a batch: POST /api/sms's body, the idempotency key required (a batch is retried whole). */
+export const SmsBatchItem = Type.Object({ ...SmsBody.properties, idempotencyKey: IdempotencyKey }, { additionalProperties: false })
+export type SmsBatchItem = Static<typeof SmsBatchItem>
+
+/** Only the envelope is checked here: each message is checked on its own, so one bad message does not sink the batch. */
+export const SmsBatchBody = Type.Object({
+  messages: Type.Array(Type.Unknown(), { minItems: 1, maxItems: SMS_BATCH_MAX, description: '1 to 1,000 messages, each shaped like POST /api/sms with its idempotencyKey' }),
+}, { additionalProperties: false })
+export type SmsBatchBody = Static<typeof SmsBatchBody>
 
 export const SmsStatus = Type.Union([Type.Literal('queued'), Type.Literal('sending'), Type.Literal('sent'), Type.Literal('failed')])
 
 export const SmsAccepted = Type.Object({ id: Type.String({ format: 'uuid' }), status: SmsStatus })
+
+export const SmsBatchResult = Type.Union([
+  Type.Object({ index: Type.Integer(), id: Type.String({ format: 'uuid' }), status: SmsStatus }),
+  Type.Object({
+    index: Type.Integer(),
+    error: Type.Object({
+      code: Type.String({ description: 'invalid_request, idempotency_key_reused, not_connected or needs_reauth' }),
+      message: Type.String(),
+      field: Type.Union([Type.String(), Type.Null()], { description: 'The field of the message at fault (to.phone, idempotencyKey...); null for the message itself' }),
+    }),
+  }),
+], { description: 'The message at `index`: its id and status (as POST /api/sms answers, a repeat included), or why it was refused' })
+export type SmsBatchResult = Static<typeof SmsBatchResult>
+
+export const SmsBatchAccepted = Type.Object({
+  accepted: Type.Integer({ description: 'Messages with an id (new or repeated)' }),
+  failed: Type.Integer({ description: 'Messages refused' }),
+  results: Type.Array(SmsBatchResult, { description: 'One per message, in the order sent' }),
+})
+export type SmsBatchAccepted = Static<typeof SmsBatchAccepted>
 
 export const SmsIdParams = Type.Object({
   id: Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$', description: 'The id POST /api/sms answered' }),
