@@ -39,17 +39,18 @@ export const SmsStatus = Type.Union([Type.Literal('queued'), Type.Literal('sendi
 
 export const SmsAccepted = Type.Object({ id: Type.String({ format: 'uuid' }), status: SmsStatus })
 
-export const SmsBatchResult = Type.Union([
-  Type.Object({ index: Type.Integer(), id: Type.String({ format: 'uuid' }), status: SmsStatus }),
-  Type.Object({
-    index: Type.Integer(),
-    error: Type.Object({
-      code: Type.String({ description: 'invalid_request, idempotency_key_reused, not_connected or needs_reauth' }),
-      message: Type.String(),
-      field: Type.Union([Type.String(), Type.Null()], { description: 'The field of the message at fault (to.phone, idempotencyKey...); null for the message itself' }),
-    }),
-  }),
-], { description: 'The message at `index`: its id and status (as POST /api/sms answers, a repeat included), or why it was refused' })
+// One object shape rather than a union of two: the answer of 1,000 results serialises without
+// matching each result against the union's branches.
+export const SmsBatchResult = Type.Object({
+  index: Type.Integer({ description: 'The message\'s place in `messages`, from 0' }),
+  id: Type.Optional(Type.String({ format: 'uuid', description: 'When taken in (new or repeated): its id, as POST /api/sms answers' })),
+  status: Type.Optional(SmsStatus),
+  error: Type.Optional(Type.Object({
+    code: Type.String({ description: 'invalid_request, idempotency_key_reused, not_connected or needs_reauth' }),
+    message: Type.String(),
+    field: Type.Union([Type.String(), Type.Null()], { description: 'The field of the message at fault (to.phone, idempotencyKey...); null for the message itself' }),
+  }, { description: 'When refused: why' })),
+}, { description: 'The message at `index`: its id and status, or why it was refused' })
 export type SmsBatchResult = Static<typeof SmsBatchResult>
 
 export const SmsBatchAccepted = Type.Object({

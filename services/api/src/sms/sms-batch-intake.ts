@@ -24,7 +24,7 @@ const itemSchema = Compile(SmsBatchItem)
 /** A message that passed its own checks, waiting for its outcome. */
 interface Candidate { index: number, clientId: string, idempotencyKey: string, to: Recipient, body: string }
 
-type ItemError = Extract<SmsBatchResult, { error: unknown }>['error']
+type ItemError = NonNullable<SmsBatchResult['error']>
 
 const keyOf = (m: { clientId: string, idempotencyKey: string | null }) => `${m.clientId}\n${m.idempotencyKey ?? ''}`
 
