@@ -25,8 +25,14 @@ export type SmsBody = Static<typeof SmsBody>
 
 export const SMS_BATCH_MAX = 1000
 
-/** One message of a batch: POST /api/sms's body, the idempotency key required (a batch is retried whole). */
-export const SmsBatchItem = Type.Object({ ...SmsBody.properties, idempotencyKey: IdempotencyKey }, { additionalProperties: false })
+/**
+ * One message of a batch: POST /api/sms's body, the idempotency key required (a batch is retried
+ * whole). Its fields are named one by one: a field added to POST /api/sms is refused here until
+ * the batch intake writes it too, rather than taken and ignored.
+ */
+export const SmsBatchItem = Type.Object({
+  clientId: SmsBody.properties.clientId, to: SmsBody.properties.to, message: SmsBody.properties.message, idempotencyKey: IdempotencyKey,
+}, { additionalProperties: false })
 export type SmsBatchItem = Static<typeof SmsBatchItem>
 
 /** Only the envelope is checked here: each message is checked on its own, so one bad message does not sink the batch. */
