@@ -21,6 +21,14 @@ const SETTLE = `local v = redis.call('decr', KEYS[1]) if v <= 0 then redis.call(
 
 export type SmsJobState = JobState
 
+const priorityOf = (backlog: number) => Math.min(MAX_PRIORITY, Math.max(1, backlog))
+/** A scheduled message's job waits in BullMQ's delayed set until its time. */
+const delayUntil = (sendAt?: Date | null): { delay?: number } => {
+  const delay = sendAt ? sendAt.getTime() - Date.now() : 0
+  return delay > 0 ? { delay } : {}
+}
+const sendJob = (messageId: string, trace: { requestId?: string }): SmsSendJob => trace.requestId ? { messageId, requestId: trace.requestId } : { messageId }
+
 export class SmsDispatcher {
   constructor (
     private readonly queue: TypedQueue<'sms'>,
@@ -35,11 +43,34 @@ export class SmsDispatcher {
   async enqueue (message: { id: string, clientId: string, sendAt?: Date | null }, trace: { requestId?: string } = {}): Promise<{ priority: number }> {
     const key = this.keys.smsBacklog(message.clientId)
     const [[, backlog]] = await this.redis.multi().incr(key).pexpire(key, BACKLOG_TTL_MS).exec() as [[unknown, number], unknown]
-    const priority = Math.min(MAX_PRIORITY, Math.max(1, backlog))
-    const job: SmsSendJob = trace.requestId ? { messageId: message.id, requestId: trace.requestId } : { messageId: message.id }
-    const delay = message.sendAt ? Math.max(0, message.sendAt.getTime() - Date.now()) : 0
-    await this.queue.add('send', job, { jobId: jobIds.smsSend(message.id), priority, ...(delay > 0 ? { delay } : {}) })
+    const priority = priorityOf(backlog)
+    await this.queue.add('send', sendJob(message.id, trace), { jobId: jobIds.smsSend(message.id), priority, ...delayUntil(message.sendAt) })
     return { priority }
+  }
+
+  /**
+   * Queues many messages' jobs in one `addBulk` (a batch intake), under the same fairness rule:
+   * each client's backlog grows by its count at once, and its messages take the priorities
+   * `enqueue` would have given them one by one, in the order given.
+   */
+  async enqueueBulk (messages: Array<{ id: string, clientId: string, sendAt?: Date | null }>, trace: { requestId?: string } = {}): Promise<void> {
+    if (messages.length === 0) return
+    const counts = new Map<string, number>()
+    for (const m of messages) counts.set(m.clientId, (counts.get(m.clientId) ?? 0) + 1)
+    const clients = [...counts.keys()]
+    const multi = this.redis.multi()
+    for (const clientId of clients) {
+      const key = this.keys.smsBacklog(clientId)
+      multi.incrby(key, counts.get(clientId) ?? 0).pexpire(key, BACKLOG_TTL_MS)
+    }
+    const answers = await multi.exec() as Array<[unknown, number]>
+    // The backlog before this batch, per client: its first message comes next after it.
+    const next = new Map(clients.map((clientId, i) => [clientId, (answers[2 * i]?.[1] ?? 0) - (counts.get(clientId) ?? 0)]))
+    await this.queue.addBulk(messages.map((m) => {
+      const backlog = (next.get(m.clientId) ?? 0) + 1
+      next.set(m.clientId, backlog)
+      return { name: 'send' as const, data: sendJob(m.id, trace), opts: { jobId: jobIds.smsSend(m.id), priority: priorityOf(backlog), ...delayUntil(m.sendAt) } }
+    }))
   }
 
   /** The worker calls this once a message left the queue for good (sent or failed). */

@@ -19,4 +19,5 @@ export const MESSAGES = {
   version: 'Version header is missing or is not a version this endpoint supports',
   rateLimited: 'Too Many Requests',
   fromNumber: 'fromNumber is not a phone number of this location',
+  smsDnd: 'Cannot send SMS: the contact has DND (do not disturb) active for SMS',
 }

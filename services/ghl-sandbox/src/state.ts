@@ -36,7 +36,18 @@ export interface SandboxContact {
   dateAdded: string
   dateUpdated: string
   tags: string[]
+  /** Do-not-disturb on every channel, as the contacts spec's `dnd`. */
+  dnd: boolean
+  /** Per channel, as the spec's DndSettingsSchema; a channel left out has none. */
+  dndSettings: Partial<Record<DndChannel, DndSetting>>
 }
+
+export const DND_CHANNELS = ['Call', 'Email', 'SMS', 'WhatsApp', 'GMB', 'FB'] as const
+export type DndChannel = (typeof DND_CHANNELS)[number]
+export interface DndSetting { status: 'active' | 'inactive' | 'permanent', message: string, code: string }
+
+/** Whether HighLevel refuses an SMS to the contact: DND overall or on the SMS channel (see README). */
+export const smsRefused = (c: SandboxContact) => c.dnd || c.dndSettings.SMS?.status === 'active' || c.dndSettings.SMS?.status === 'permanent'
 
 export type ContactInput = { locationId: string, id?: string, name?: string, firstName?: string, lastName?: string, phone?: string, email?: string }
 
@@ -162,6 +173,8 @@ export class SandboxState {
       dateAdded: at,
       dateUpdated: at,
       tags: [],
+      dnd: false,
+      dndSettings: {},
     }
     this.contacts.set(contact.id, contact)
     return contact

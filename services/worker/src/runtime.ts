@@ -41,6 +41,7 @@ export function createWorkerRuntime (config: WorkerConfig, logger: Logger): Work
   const inFlightGraceMs = config.ghl.httpTimeoutMs + 5000
   const smsSender = new SmsSender({
     messages,
+    contactDnd: core.contactDnd,
     credentials: new Credentials(tokenService, config.legacyPit, logger),
     tokens: tokenService,
     ghl: core.ghl,

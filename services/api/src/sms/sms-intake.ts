@@ -26,8 +26,7 @@ export class SmsIntake {
 
   /** `requestId`: the api request's id, carried into the send job so the worker's lines can be followed back to it. */
   async accept (request: SmsBody, trace: { requestId?: string } = {}): Promise<{ id: string, status: OutboxMessage['status'], duplicate: boolean }> {
-    const to = oneRecipient(request.to)
-    if (request.message.trim() === '') throw invalid('message', 'message must contain more than spaces.')
+    const to = validRecipient(request)
     const { clientId, idempotencyKey } = request
     const plan = await this.scheduling.plan(clientId, request).catch(async (err: unknown) => {
       // A retry of a scheduled request whose time has passed meanwhile answers the first message.
@@ -85,13 +84,24 @@ export class SmsIntake {
 
   private repeated (earlier: OutboxMessage, to: Recipient, body: string) {
     // The same key with a different message is a bug in the caller, not a retry: say so.
-    if (earlier.body !== body || JSON.stringify(recipientOf(earlier)) !== JSON.stringify(to)) {
-      throw conflict('idempotency_key_reused', `This idempotency key was already used for a different message (${earlier.id}); use a new key for a new message.`)
-    }
+    if (!sameMessage(earlier, to, body)) throw keyReused(earlier.id)
     this.opts.metrics?.smsIntake.inc({ outcome: 'duplicate' })
     return { id: earlier.id, status: earlier.status, duplicate: true }
   }
 }
+
+/** What the schema cannot say about a message: exactly one recipient, a valid one, and more than spaces. */
+export function validRecipient (request: Pick<SmsBody, 'to' | 'message'>): Recipient {
+  const to = oneRecipient(request.to)
+  if (request.message.trim() === '') throw invalid('message', 'message must contain more than spaces.')
+  return to
+}
+
+export const sameMessage = (earlier: OutboxMessage, to: Recipient, body: string) =>
+  earlier.body === body && JSON.stringify(recipientOf(earlier)) === JSON.stringify(to)
+
+export const keyReused = (earlierId: string) =>
+  conflict('idempotency_key_reused', `This idempotency key was already used for a different message (${earlierId}); use a new key for a new message.`)
 
 function invalid (field: string, message: string) {
   return badRequest('invalid_request', message, { fields: { [field]: message } })

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { answerAccepted, authorize, canReach, type SandboxContext } from '../context.ts'
 import { MESSAGES, sendGhlError } from '../http.ts'
-import { digits, type SandboxContact, type SandboxLocation, type SentMessage } from '../state.ts'
+import { digits, smsRefused, type SandboxContact, type SandboxLocation, type SentMessage } from '../state.ts'
 
 const CONTACTS_VERSION = '2021-07-28'
 const LOCATIONS_VERSION = '2021-07-28'
@@ -21,7 +21,8 @@ function contactView (c: SandboxContact): Record<string, unknown> {
     id: c.id, locationId: c.locationId, name: c.name, firstName: c.firstName, lastName: c.lastName,
     firstNameLowerCase: c.firstName?.toLowerCase(), lastNameLowerCase: c.lastName?.toLowerCase(),
     phone: c.phone, email: c.email, emailLowerCase: c.email, dateAdded: c.dateAdded, dateUpdated: c.dateUpdated,
-    tags: c.tags, type: 'lead', source: 'public api', dnd: false,
+    tags: c.tags, type: 'lead', source: 'public api', dnd: c.dnd,
+    dndSettings: Object.keys(c.dndSettings).length > 0 ? c.dndSettings : undefined,
   }).filter(([, v]) => v !== null && v !== undefined))
 }
 
@@ -159,6 +160,8 @@ export function apiRoutes (app: FastifyInstance, ctx: SandboxContext): void {
     const senders = state.locations.get(contact.locationId)?.phoneNumbers ?? []
     // The docs are silent on a number the location does not own; see the README.
     if (fromNumber && !senders.some((n) => digits(n) === digits(fromNumber))) return sendGhlError(reply, 400, MESSAGES.fromNumber)
+    // Undocumented refusal: the spec's closest documented answer, 400 BadRequestDTO (README).
+    if (type === 'SMS' && smsRefused(contact)) return sendGhlError(reply, 400, MESSAGES.smsDnd)
     const sent = state.recordMessage({
       locationId: contact.locationId,
       contactId: contact.id,

@@ -18,7 +18,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { OutboxFailure, OutboxMessage, SmsMessagesRepository } from '@ghl-connect/db'
+import type { ContactDndRepository, OutboxFailure, OutboxMessage, SmsMessagesRepository } from '@ghl-connect/db'
 import { recipientOf, smsEventIds } from '@ghl-connect/db'
 import { GhlError, type GhlClient } from '@ghl-connect/ghl'
 import type { Logger } from '@ghl-connect/logging'
@@ -27,7 +27,8 @@ import type { SmsDispatcher } from '@ghl-connect/queues'
 import type { CrmEvents } from '@ghl-connect/runtime'
 import { oauthCredential, withFreshToken, type Credential, type Credentials, type TokenService } from '@ghl-connect/tokens'
 import type { LocationRateLimiter } from '../rate-limits/location-rate-limiter.ts'
-import { callsFor, resolveContactId, SearchPageDeferred } from './recipients.ts'
+import { CONTACT_DND, optedOutOfSms } from './contact-dnd.ts'
+import { callsFor, resolveContact, SearchPageDeferred, type ResolvedContact } from './recipients.ts'
 import { recordSent } from './record-sent.ts'
 import type { SmsRelease } from './release.ts'
 import type { RetryPolicy } from './retry-policy.ts'
@@ -45,6 +46,8 @@ export type SendDecision =
 
 export interface SmsSenderDeps extends RetryPolicy, VerifyPolicy {
   messages: SmsMessagesRepository
+  /** Opt-outs HighLevel's ContactDndUpdate webhooks reported, read before the POST. */
+  contactDnd: Pick<ContactDndRepository, 'smsDnd'>
   credentials: Credentials
   tokens: Pick<TokenService, 'refreshNow'>
   ghl: GhlClient
@@ -105,9 +108,9 @@ export class SmsSender {
 
     const withToken = withFreshToken(this.deps.tokens, credential)
     const beforePage = (page: number) => this.reserveSearchPage(credential.locationId, message.id, page)
-    let contactId: string
+    let contact: ResolvedContact
     try {
-      contactId = await withToken((token) => resolveContactId(ghl, metrics, token, to, beforePage))
+      contact = await withToken((token) => resolveContact(ghl, metrics, token, to, beforePage))
     } catch (err) {
       if (err instanceof SearchPageDeferred) {
         metrics?.smsOutcomes.inc({ outcome: 'deferred', code: 'location_rate_limit' })
@@ -115,8 +118,10 @@ export class SmsSender {
       }
       return this.failedBeforePost(message, err, log)
     }
+    // An opted-out contact is never POSTed to: failed from `queued`, no attempt spent.
+    if (await optedOutOfSms(this.deps.contactDnd, credential.locationId, contact)) return this.fail(message, CONTACT_DND, { countAttempt: false }, log)
     // The POST goes with the token the lookup ended with, and shares its one refresh.
-    return this.post(message, withToken.credential, contactId, log, withToken.refreshed)
+    return this.post(message, withToken.credential, contact.id, log, withToken.refreshed)
   }
 
   /**

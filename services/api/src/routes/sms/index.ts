@@ -1,10 +1,10 @@
 /** The CRM sends SMS on a client's behalf: durable intake, then the worker sends. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { machineErrorResponses } from '../../schemas/common.ts'
-import { SmsAccepted, SmsBody, SmsIdParams, SmsView } from '../../schemas/sms.ts'
+import { SmsAccepted, SmsBatchAccepted, SmsBatchBody, SmsBody, SmsIdParams, SmsView } from '../../schemas/sms.ts'
 
 const sms: FastifyPluginAsyncTypebox = async (fastify) => {
-  const { smsIntake, smsScheduling } = fastify.runtime
+  const { smsIntake, smsScheduling, smsBatchIntake, config } = fastify.runtime
   const machine = { onRequest: fastify.requireApiKey }
 
   fastify.post('/', {
@@ -18,6 +18,21 @@ const sms: FastifyPluginAsyncTypebox = async (fastify) => {
     const { id, status, duplicate } = await smsIntake.accept(request.body, { requestId: request.id })
     request.log.info({ clientId: request.body.clientId, messageId: id, duplicate }, duplicate ? 'sms request repeated; first answer given' : 'sms queued')
     return reply.status(202).send({ id, status })
+  })
+
+  // 207: one status per message (accepted, repeated or refused), in `results`; 400 only for a bad envelope.
+  fastify.post('/batch', {
+    ...machine,
+    bodyLimit: config.http.smsBatchBodyLimitBytes,
+    schema: {
+      tags: ['sms'], summary: 'Queue up to 1,000 SMS at once (207 with an answer per message; each needs its idempotency key)', security: [{ apiKey: [] }],
+      body: SmsBatchBody,
+      response: { 207: SmsBatchAccepted, ...machineErrorResponses(413, 503) },
+    },
+  }, async (request, reply) => {
+    const answer = await smsBatchIntake.accept(request.body.messages, { requestId: request.id })
+    request.log.info({ messages: answer.results.length, accepted: answer.accepted, failed: answer.failed }, 'sms batch taken in')
+    return reply.status(207).send(answer)
   })
 
   fastify.get('/:id', {
