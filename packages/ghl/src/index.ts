@@ -7,3 +7,4 @@ export type {
   GhlConversation, GhlLocation, GhlMessage, LocationTokenResponse,
   MessageChannel, SendMessageResult, TokenResponse, UpsertContactResult, UserType,
 } from './types.ts'
+export * from './dnd.ts'

@@ -21,6 +21,7 @@ import webhooks from './routes/webhooks/index.ts'
 import conversations from './routes/conversations/index.ts'
 import connect from './routes/connect.ts'
 import sms from './routes/sms/index.ts'
+import clients from './routes/clients/index.ts'
 import adminConnections from './routes/admin-connections.ts'
 
 declare module 'fastify' {
@@ -84,6 +85,7 @@ export async function buildApp (runtime: Runtime): Promise<App> {
   await app.register(webhooks, { prefix: '/api/ghl-oauth' })
   await app.register(sms, { prefix: '/api/sms' })
   await app.register(conversations, { prefix: '/api/conversations' })
+  await app.register(clients, { prefix: '/api/clients' })
   await app.register(metrics)
   await app.register(bullBoard)
   await app.register(adminConnections)

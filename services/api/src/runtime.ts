@@ -18,8 +18,12 @@ import { OAuthStates } from './oauth/oauth-states.ts'
 import { parsePublicKey } from './webhooks/webhook-signature.ts'
 import { webhookHandlers } from './webhooks/handlers.ts'
 import { WebhookService } from './webhooks/webhook-service.ts'
+import { ContactDndWebhooks } from './webhooks/contact-dnd.ts'
 import { SmsIntake } from './sms/sms-intake.ts'
 import { ConversationService } from './conversations/conversation-service.ts'
+import { SmsScheduling } from './sms/scheduling.ts'
+import { ClientSettingsService } from './clients/client-settings-service.ts'
+import { SmsBatchIntake } from './sms/sms-batch-intake.ts'
 
 export interface Runtime extends Core {
   config: ApiConfig
@@ -30,6 +34,9 @@ export interface Runtime extends Core {
   webhookService: WebhookService
   smsIntake: SmsIntake
   conversationService: ConversationService
+  smsScheduling: SmsScheduling
+  clientSettingsService: ClientSettingsService
+  smsBatchIntake: SmsBatchIntake
   /** What /admin/connections shows. */
   connectionsOverview: ConnectionsOverviewRepository
   readiness: () => Promise<Readiness<'postgres' | 'redis'>>
@@ -40,6 +47,7 @@ export function createRuntime (config: ApiConfig, logger: Logger): Runtime {
   const core = createCore(config, logger, { service: 'api', redis: { maxRetriesPerRequest: 1, connectTimeout: 3000 } })
   const { ghl, integrations, redis, keys } = core
   const connectionEvents = new ConnectionEvents(core.crmEvents, logger)
+  const smsScheduling = new SmsScheduling(core.clientSettings, core.smsMessages, core.dispatcher, logger)
   const installClaims = new InstallClaims(config.http.connectLinkSecret, new InstallClaimCodesRepository(core.database.db), integrations, connectionEvents, logger)
   const agencyInstalls = new AgencyInstalls(ghl, config.ghl.appId, integrations, core.tokenService, installClaims, connectionEvents, logger)
   return {
@@ -54,11 +62,16 @@ export function createRuntime (config: ApiConfig, logger: Logger): Runtime {
     webhookService: new WebhookService(parsePublicKey(config.http.ghlWebhookPublicKey), config.ghl.appId,
       new WebhookReceiptsRepository(core.database.db), webhookHandlers({
         db: core.database.db, integrations, tokens: core.tokenService, ghl, events: core.crmEvents, eventsOutbox: core.eventsOutbox, logger, metrics: core.metrics,
-        agencyInstalls,
+        agencyInstalls, contactDnd: new ContactDndWebhooks(core.contactDnd, integrations, logger),
       }), logger),
     smsIntake: new SmsIntake(integrations, core.smsMessages, core.dispatcher, logger,
-      { legacyPitFallback: config.legacyPit !== null, metrics: core.metrics }),
+      { legacyPitFallback: config.legacyPit !== null, metrics: core.metrics }, smsScheduling),
     conversationService: new ConversationService(new Credentials(core.tokenService, config.legacyPit, logger), core.tokenService, ghl, core.metrics),
+    smsScheduling,
+    clientSettingsService: new ClientSettingsService(core.clientSettings),
+    smsBatchIntake: new SmsBatchIntake({
+      integrations, messages: core.smsMessages, dispatcher: core.dispatcher, logger, legacyPitFallback: config.legacyPit !== null, metrics: core.metrics,
+    }),
     connectionsOverview: new ConnectionsOverviewRepository(core.database.db),
     readiness: readinessProbe(core.probes, { onFailure: (dependency, err) => logger.warn({ err, dependency }, 'readiness check failed') }),
   }

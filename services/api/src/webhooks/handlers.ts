@@ -9,6 +9,7 @@ import type { Metrics } from '@ghl-connect/metrics'
 import type { CrmEvents } from '@ghl-connect/runtime'
 import type { TokenService } from '@ghl-connect/tokens'
 import { AppInstallHandler, AppUninstallHandler, type AgencyInstaller } from './app-lifecycle.ts'
+import { CONTACT_DND_UPDATE, type ContactDndWebhooks } from './contact-dnd.ts'
 import { InboundMessageHandler, OutboundMessageHandler } from './messages.ts'
 import type { WebhookHandler } from './webhook-handler.ts'
 
@@ -22,6 +23,7 @@ export interface WebhookDeps {
   logger: Logger
   metrics: Metrics
   agencyInstalls?: AgencyInstaller
+  contactDnd?: ContactDndWebhooks
 }
 
 export function webhookHandlers (d: WebhookDeps): Record<string, WebhookHandler> {
@@ -30,5 +32,6 @@ export function webhookHandlers (d: WebhookDeps): Record<string, WebhookHandler>
     UNINSTALL: new AppUninstallHandler(d.integrations, d.events, d.logger),
     InboundMessage: new InboundMessageHandler(d.integrations, d.tokens, d.ghl, d.events, d.logger, d.metrics),
     OutboundMessage: new OutboundMessageHandler(d.integrations, new DeliveryStatusesRepository(d.db, d.eventsOutbox), d.events, d.logger),
+    ...(d.contactDnd ? { [CONTACT_DND_UPDATE]: d.contactDnd } : {}),
   }
 }
