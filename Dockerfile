@@ -17,7 +17,7 @@ RUN pnpm build && bash scripts/deploy.sh /prod
 
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
-COPY scripts/healthcheck.mjs scripts/env-file.mjs scripts/generate-env.mjs /opt/ghl-connect/
+COPY scripts/healthcheck.mjs scripts/generate-env.mjs /opt/ghl-connect/
 WORKDIR /app
 USER node
 

@@ -98,7 +98,13 @@ t.test('the compiled api, worker and sandbox start with plain node from their de
     { authorization: `Basic ${Buffer.from(`admin:${env.ADMIN_PASSWORD}`).toString('base64')}` })
   t.equal(board.status, 200, 'Bull Board is served')
 
+  // the images' HEALTHCHECK command
+  const healthcheck = () => run('node', [join(ROOT, 'scripts/healthcheck.mjs'), 'PORT', '3000', '/readyz'],
+    { cwd: scratch, env: { ...base, PORT: String(apiPort) } }).then(() => 0, () => 1)
+  t.equal(await healthcheck(), 0, 'the HEALTHCHECK passes while the api is ready')
+
   for (const [name, service] of services.reverse()) await stop(t, name, service)
+  t.equal(await healthcheck(), 1, 'and fails once it is gone')
   for (const [name, service] of services) {
     t.notMatch(service.output(), /DeprecationWarning|ExperimentalWarning/, `${name} printed no warning`)
   }
