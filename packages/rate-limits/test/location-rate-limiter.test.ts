@@ -2,7 +2,7 @@ import t from 'tap'
 import { createRedis } from '@ghl-connect/queues'
 import { RedisKeys } from '@ghl-connect/redis-keys'
 import { TEST_REDIS_URL, uniqueRedisPrefix } from '@ghl-connect/testing'
-import { LocationRateLimiter } from '../src/rate-limits/location-rate-limiter.ts'
+import { LocationRateLimiter } from '../src/location-rate-limiter.ts'
 
 const redis = createRedis(TEST_REDIS_URL)
 t.teardown(() => redis.quit())
