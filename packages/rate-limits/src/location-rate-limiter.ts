@@ -9,6 +9,11 @@
  * instead of taking another slot. The Lua script is the whole algorithm, run atomically with
  * Redis's clock, so processes on different hosts agree.
  *
+ * A slot is given one interval and a guard (a tenth of the interval) after the call it follows:
+ * the log holds when calls may leave, HighLevel counts when they arrive, and a burst released at
+ * once arrives spread over a few hundred milliseconds; without the guard, the next window's
+ * calls, leaving on time, would meet the burst's late arrivals in HighLevel's window.
+ *
  * The api's HighLevel proxy takes its slots here too, so the CRM's own calls and our SMS share
  * one budget per location. A location whose daily budget is spent (daily-limit.ts) gets no slot
  * at all until HighLevel's day resets: the wait is the time left.
@@ -39,7 +44,7 @@ for i = 1, cost do
     -- the log is sorted and never holds more than max per window: the new entry goes one
     -- interval after the max-th newest, which is after every entry already there
     local e = redis.call('ZRANGE', KEYS[1], n - max, n - max, 'WITHSCORES')
-    local slot = tonumber(e[2]) + interval
+    local slot = tonumber(e[2]) + interval + tonumber(ARGV[7])
     if slot > at then at = slot end
   end
   redis.call('ZADD', KEYS[1], at, ARGV[4] .. '#' .. i)
@@ -81,7 +86,7 @@ export class LocationRateLimiter {
     const reservation = this.keys.locationRateSlot(holder)
     // A reservation not claimed within an hour belongs to a job that is gone.
     const [wait, daily] = await this.redis.reserveLocationSlot(log, reservation, this.keys.locationDailySpent(locationId),
-      this.limit.max, this.limit.intervalMs, Math.min(Math.max(1, cost), this.limit.max), holder, 25, 3600_000)
+      this.limit.max, this.limit.intervalMs, Math.min(Math.max(1, cost), this.limit.max), holder, 25, 3600_000, Math.round(this.limit.intervalMs / 10))
     return { waitMs: Number(wait), dailySpent: Number(daily) === 1 }
   }
 }
@@ -89,6 +94,6 @@ export class LocationRateLimiter {
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     reserveLocationSlot: (log: string, reservation: string, dailySpent: string, max: number, intervalMs: number, cost: number,
-      holder: string, graceMs: number, reservationTtlMs: number) => Result<[number, number], Context>
+      holder: string, graceMs: number, reservationTtlMs: number, guardMs: number) => Result<[number, number], Context>
   }
 }

@@ -7,6 +7,8 @@ import { InstallClaimCodesRepository, UsedConnectLinksRepository, WebhookReceipt
 import type { Logger } from '@ghl-connect/logging'
 import { readinessProbe, type Readiness } from '@ghl-connect/process-kit'
 import { createCore, type Core } from '@ghl-connect/runtime'
+import { Credentials } from '@ghl-connect/tokens'
+import { GhlProxy } from './ghl-proxy/proxy-service.ts'
 import { ConnectLinks } from './oauth/connect-links.ts'
 import { ConnectService } from './oauth/connect-service.ts'
 import { ConnectionEvents } from './oauth/connection-events.ts'
@@ -23,6 +25,7 @@ export interface Runtime extends Core {
   installClaims: InstallClaims
   webhookService: WebhookService
   smsIntake: SmsIntake
+  ghlProxy: GhlProxy
   readiness: () => Promise<Readiness<'postgres' | 'redis'>>
 }
 
@@ -43,6 +46,7 @@ export function createRuntime (config: ApiConfig, logger: Logger): Runtime {
       new WebhookReceiptsRepository(core.database.db), integrations, logger, core.crmEvents),
     smsIntake: new SmsIntake(integrations, core.smsMessages, core.dispatcher, logger,
       { legacyPitFallback: config.legacyPit !== null, metrics: core.metrics }),
+    ghlProxy: new GhlProxy(ghl, new Credentials(core.tokenService, config.legacyPit, logger), core.tokenService, core.rateLimiter, config.http.ghlProxy),
     readiness: readinessProbe(core.probes, { onFailure: (dependency, err) => logger.warn({ err, dependency }, 'readiness check failed') }),
   }
 }

@@ -40,7 +40,7 @@ export async function buildTestApi (t: Test, overrides: Record<string, string | 
 
 /** The api wired to a sandbox HighLevel of its own: same client credentials, base URLs and webhook key. */
 export async function buildTestApiWithSandbox (t: Test, overrides: Record<string, string | undefined> = {},
-  sandboxOptions: Parameters<typeof startSandbox>[0] = {}): Promise<TestApiWithSandbox> {
+  sandboxOptions: Parameters<typeof startSandbox>[0] = {}, opts: { logs?: CreateLoggerOptions['destination'] } = {}): Promise<TestApiWithSandbox> {
   const sandbox = await startSandbox({ appId: 'sandbox-app', ...sandboxOptions })
   t.teardown(() => sandbox.close())
   const api = await buildTestApi(t, {
@@ -52,6 +52,6 @@ export async function buildTestApiWithSandbox (t: Test, overrides: Record<string
     GHL_WEBHOOK_PUBLIC_KEY: sandbox.control.webhookPublicKey().publicKey,
     OAUTH_RATE_LIMIT_MAX: '1000',
     ...overrides,
-  })
+  }, opts)
   return { ...api, sandbox }
 }
