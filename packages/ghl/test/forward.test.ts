@@ -27,6 +27,8 @@ t.test('opportunities, pipelines, calendars and calendar events answer the seede
   t.same(won.opportunities.map((o: { name: string }) => o.name), ['John Smith - cleaning'])
   const { pipelines } = await get('/opportunities/pipelines', { locationId: SUNRISE }, '2021-07-28')
   t.same(pipelines.map((p: { name: string, stages: Array<{ name: string }> }) => [p.name, p.stages.map((s) => s.name)]), [['New patients', ['Enquiry', 'Booked', 'Treated']]])
+  const { contact } = await get(`/contacts/${JANE}`, {}, '2021-07-28')
+  t.equal(contact.name, 'Jane Doe')
   const { calendars } = await get('/calendars/', { locationId: SUNRISE }, '2021-04-15')
   t.same(calendars.map((c: { name: string }) => c.name), ['Dr. Rivera'])
   const { events } = await get('/calendars/events', {
@@ -39,7 +41,7 @@ t.test('opportunities, pipelines, calendars and calendar events answer the seede
   t.equal(refused.headers['content-type'], 'application/json; charset=utf-8')
 
   const operations = new Set(sandbox.control.recorded.map((e) => checker.operationOf(e)))
-  t.same([...operations].sort(), ['get-access-token', 'get-calendars', 'get-calendar-events', 'get-pipelines', 'search-opportunity'].sort())
+  t.same([...operations].sort(), ['get-access-token', 'get-calendars', 'get-calendar-events', 'get-contact', 'get-pipelines', 'search-opportunity'].sort())
   for (const exchange of sandbox.control.recorded) {
     const expected = exchange.response.status === 422
       ? ['get-calendar-events request: query parameter startTime is required and missing', 'get-calendar-events request: query parameter endTime is required and missing']

@@ -21,6 +21,7 @@ import webhooks from './routes/webhooks/index.ts'
 import connect from './routes/connect.ts'
 import sms from './routes/sms/index.ts'
 import ghlProxy from './routes/ghl-proxy/index.ts'
+import mcp from './routes/mcp.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -85,6 +86,7 @@ export async function buildApp (runtime: Runtime): Promise<App> {
   await app.register(webhooks, { prefix: '/api/ghl-oauth' })
   await app.register(sms, { prefix: '/api/sms' })
   await app.register(ghlProxy, { prefix: '/api/ghl' })
+  await app.register(mcp)
   await app.register(metrics)
   await app.register(bullBoard)
 

@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify'
 import { authorize, canReach, type SandboxContext } from '../context.ts'
 import type { SandboxCalendarEvent, SandboxOpportunity } from '../crm-records.ts'
 import { MESSAGES, sendGhlError } from '../http.ts'
+import { contactView } from './api.ts'
 
 const OPPORTUNITIES_VERSION = '2021-07-28'
 const CALENDARS_VERSION = '2021-04-15'
@@ -33,6 +34,15 @@ export function crmRoutes (app: FastifyInstance, ctx: SandboxContext): void {
     id: e.id, title: e.title, calendarId: e.calendarId, locationId: e.locationId, contactId: e.contactId, groupId: '',
     appointmentStatus: e.appointmentStatus, assignedUserId: e.assignedUserId, users: [], startTime: e.startTime, endTime: e.endTime,
     dateAdded: e.startTime, dateUpdated: e.startTime,
+  })
+
+  app.get<{ Params: { contactId: string } }>('/contacts/:contactId', async (request, reply) => {
+    const grant = await authorize(ctx, request, reply, { version: '2021-07-28', scope: 'contacts.readonly' })
+    if (!grant) return reply
+    const contact = state.contacts.get(request.params.contactId)
+    // HighLevel answers a contact of another location like one that does not exist.
+    if (!contact || !canReach(ctx, grant, contact.locationId)) return sendGhlError(reply, 400, 'Contact not found')
+    return { contact: contactView(contact) }
   })
 
   app.get<Query>('/opportunities/search', async (request, reply) => {
