@@ -46,7 +46,7 @@ export function createRuntime (config: ApiConfig, logger: Logger): Runtime {
       new WebhookReceiptsRepository(core.database.db), integrations, logger, core.crmEvents),
     smsIntake: new SmsIntake(integrations, core.smsMessages, core.dispatcher, logger,
       { legacyPitFallback: config.legacyPit !== null, metrics: core.metrics }),
-    ghlProxy: new GhlProxy(ghl, new Credentials(core.tokenService, config.legacyPit, logger), core.tokenService, core.rateLimiter, config.http.ghlProxy),
+    ghlProxy: new GhlProxy(ghl, new Credentials(core.tokenService, config.legacyPit, logger), core.tokenService, core.rateLimiter, config.http.ghlProxy, core.metrics),
     readiness: readinessProbe(core.probes, { onFailure: (dependency, err) => logger.warn({ err, dependency }, 'readiness check failed') }),
   }
 }

@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url'
 import type { Test } from 'tap'
 import { buildTestApiWithSandbox, type TestApiWithSandbox } from './helper.ts'
 
+export { eventually } from './helper.ts'
+
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 export const SUNRISE = 'sbxLocation000000001'
 export const JANE = 'sbxContact0000000001'
@@ -45,15 +47,4 @@ export async function ghlWorld (t: Test, overrides: Record<string, string> = {},
     t.teardown(async () => { if (worker.exitCode === null) worker.kill('SIGKILL'); await exited })
   }
   return { ...api, connect, startWorker, logs }
-}
-
-/** Polls until `check` gives a value; the bound is a hang guard, not an assertion of speed. */
-export async function eventually<T> (what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`gave up waiting for: ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
 }

@@ -55,3 +55,14 @@ export async function buildTestApiWithSandbox (t: Test, overrides: Record<string
   }, opts)
   return { ...api, sandbox }
 }
+
+/** Polls until `check` gives a value; the bound is a hang guard, not an assertion of speed. */
+export async function eventually<T> (what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 90_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await check()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`gave up waiting for: ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}

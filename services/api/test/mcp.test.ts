@@ -56,7 +56,7 @@ t.test('an MCP client lists the tools, sends an SMS to "Lina Park" by name and r
   t.equal(json(nobody).status, 'queued', 'a name is resolved by the worker, as POST /api/sms does')
 })
 
-t.test('the MCP endpoint needs the API key and a client', async (t) => {
+t.test('the MCP endpoint needs the API key and a client, and a client reads only its own SMS', async (t) => {
   const world = await ghlWorld(t)
   const noKey = await world.app.inject({ method: 'POST', url: '/mcp/client-1', payload: {} })
   t.equal(noKey.statusCode, 401)
@@ -70,4 +70,13 @@ t.test('the MCP endpoint needs the API key and a client', async (t) => {
   t.equal(notConnected.statusCode, 200)
   t.match(notConnected.json().result, { isError: true })
   t.equal(JSON.parse(notConnected.json().result.content[0].text).error, 'not_connected', 'our stable code, as a tool error')
+
+  await world.connect('client-2')
+  const theirs = await world.app.inject({ method: 'POST', url: '/api/sms', headers: world.auth, payload: { clientId: 'client-2', to: { phone: '+15550101234' }, message: 'private' } })
+  const call = (clientId: string) => world.app.inject({
+    method: 'POST', url: `/mcp/${clientId}`, headers: { ...world.auth, accept: 'application/json, text/event-stream' },
+    payload: { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'sms_status', arguments: { id: theirs.json().id } } },
+  })
+  t.equal(JSON.parse((await call('client-1')).json().result.content[0].text).error, 'sms_not_found', 'another client\'s SMS is unknown to this one')
+  t.equal(JSON.parse((await call('client-2')).json().result.content[0].text).status, 'queued', 'its own client reads it')
 })

@@ -19,6 +19,7 @@ import {
   classifyAnswer, FAMILY_VERSIONS, GhlError, locationNeedOf, proxyFamilyOf, retryAfterMs,
   type ForwardAnswer, type GhlClient, type ProxyFamily,
 } from '@ghl-connect/ghl'
+import { timeGhlCall, type Metrics } from '@ghl-connect/metrics'
 import type { LocationRateLimiter } from '@ghl-connect/rate-limits'
 import { withFreshToken, type AccessToken, type Credentials, type TokenService } from '@ghl-connect/tokens'
 
@@ -71,6 +72,7 @@ export class GhlProxy {
     private readonly tokens: Pick<TokenService, 'refreshNow'>,
     private readonly rateLimiter: LocationRateLimiter,
     private readonly opts: ProxyOptions,
+    private readonly metrics?: Metrics,
   ) {}
 
   /** The family of a path, or 403 `path_not_allowed`. */
@@ -110,10 +112,10 @@ export class GhlProxy {
       await this.slot(token.locationId)
       let answer: ForwardAnswer
       try {
-        answer = await this.ghl.forward({
+        answer = await timeGhlCall(this.metrics, `proxy_${family}`, () => this.ghl.forward({
           method: method as 'GET', path, query, headers: requestHeaders(request.headers), body: method === 'GET' || method === 'HEAD' ? undefined : body,
           version: FAMILY_VERSIONS[family], accessToken: token.accessToken, locationId: token.locationId,
-        })
+        }))
       } catch (err) {
         if (repeatable && attempt < this.opts.retries) {
           await sleep(backoffMs(attempt))

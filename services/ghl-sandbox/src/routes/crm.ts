@@ -75,25 +75,27 @@ export function crmRoutes (app: FastifyInstance, ctx: SandboxContext): void {
     }
   })
 
-  app.get<Query>('/opportunities/pipelines', async (request, reply) => {
-    const grant = await authorize(ctx, request, reply, { version: OPPORTUNITIES_VERSION, scope: 'opportunities.readonly' })
-    if (!grant) return reply
-    const { locationId } = request.query
-    if (!locationId) return sendGhlError(reply, 422, ['locationId must be a string'])
-    if (!canReach(ctx, grant, locationId)) return sendGhlError(reply, 403, MESSAGES.location)
-    const pipelines = [...records.pipelines.values()].filter((p) => p.locationId === locationId)
-    return { pipelines: pipelines.map((p) => ({ id: p.id, name: p.name, stages: p.stages, showInFunnel: true, showInPieChart: true, locationId: p.locationId })) }
-  })
+  /** A location's list (`?locationId`, required): pipelines, calendars. */
+  const locationList = (path: string, guard: { version: string, scope: string }, list: (locationId: string) => Record<string, unknown>) => {
+    app.get<Query>(path, async (request, reply) => {
+      const grant = await authorize(ctx, request, reply, guard)
+      if (!grant) return reply
+      const { locationId } = request.query
+      if (!locationId) return sendGhlError(reply, 422, ['locationId must be a string'])
+      if (!canReach(ctx, grant, locationId)) return sendGhlError(reply, 403, MESSAGES.location)
+      return list(locationId)
+    })
+  }
 
-  app.get<Query>('/calendars/', async (request, reply) => {
-    const grant = await authorize(ctx, request, reply, { version: CALENDARS_VERSION, scope: 'calendars.readonly' })
-    if (!grant) return reply
-    const { locationId } = request.query
-    if (!locationId) return sendGhlError(reply, 422, ['locationId must be a string'])
-    if (!canReach(ctx, grant, locationId)) return sendGhlError(reply, 403, MESSAGES.location)
-    const calendars = [...records.calendars.values()].filter((c) => c.locationId === locationId)
-    return { calendars: calendars.map((c) => ({ id: c.id, locationId: c.locationId, name: c.name, isActive: true, calendarType: 'event' })) }
-  })
+  locationList('/opportunities/pipelines', { version: OPPORTUNITIES_VERSION, scope: 'opportunities.readonly' }, (locationId) => ({
+    pipelines: [...records.pipelines.values()].filter((p) => p.locationId === locationId)
+      .map((p) => ({ id: p.id, name: p.name, stages: p.stages, showInFunnel: true, showInPieChart: true, locationId: p.locationId })),
+  }))
+
+  locationList('/calendars/', { version: CALENDARS_VERSION, scope: 'calendars.readonly' }, (locationId) => ({
+    calendars: [...records.calendars.values()].filter((c) => c.locationId === locationId)
+      .map((c) => ({ id: c.id, locationId: c.locationId, name: c.name, isActive: true, calendarType: 'event' })),
+  }))
 
   // Events overlapping [startTime, endTime] (milliseconds, as the spec says), of one calendar, user or group.
   app.get<Query>('/calendars/events', async (request, reply) => {
