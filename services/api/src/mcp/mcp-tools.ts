@@ -12,6 +12,7 @@ import type { SmsMessagesRepository } from '@ghl-connect/db'
 import { isAppError } from '@ghl-connect/errors'
 import type { Logger } from '@ghl-connect/logging'
 import type { GhlProxy } from '../ghl-proxy/proxy-service.ts'
+import { SMS_MAX_LENGTH } from '../schemas/sms.ts'
 import type { SmsIntake } from '../sms/sms-intake.ts'
 
 export interface McpDeps {
@@ -64,11 +65,12 @@ export function createMcpServer (deps: McpDeps, clientId: string, version: strin
   }
 
   tool('send_sms', 'Send an SMS to one contact of this client\'s GoHighLevel sub-account: by contact id, by phone (E.164) or by exact full name. Queued at once and sent by the worker; read the outcome with sms_status.', {
-    contactId: z.string().min(1).optional().describe('GoHighLevel contact id'),
-    phone: z.string().min(1).optional().describe('E.164 phone number, e.g. +15550100001'),
-    name: z.string().min(1).optional().describe('the contact\'s exact full name, e.g. "Lina Park"'),
-    message: z.string().min(1).describe('the SMS text'),
-    idempotencyKey: z.string().min(1).max(200).optional().describe('the same key answers the first message again instead of sending twice'),
+    // The limits of POST /api/sms's schema (schemas/sms.ts), so the intake sees what its route would let through.
+    contactId: z.string().min(1).max(128).regex(/^[A-Za-z0-9_-]+$/).optional().describe('GoHighLevel contact id'),
+    phone: z.string().min(1).max(32).optional().describe('E.164 phone number, e.g. +15550100001'),
+    name: z.string().min(1).max(200).optional().describe('the contact\'s exact full name, e.g. "Lina Park"'),
+    message: z.string().min(1).max(SMS_MAX_LENGTH).describe('the SMS text'),
+    idempotencyKey: z.string().min(1).max(255).regex(/^[\x21-\x7E]+$/).optional().describe('the same key answers the first message again instead of sending twice'),
   }, async ({ contactId, phone, name, message, idempotencyKey }) => {
     const to = { ...(contactId !== undefined ? { contactId } : {}), ...(phone !== undefined ? { phone } : {}), ...(name !== undefined ? { name } : {}) }
     const { id, status } = await deps.smsIntake.accept({ clientId, to, message, idempotencyKey: idempotencyKey ?? `mcp-${randomUUID()}` })
