@@ -98,3 +98,15 @@ t.test('an expired access token is refreshed once and the call made again once',
   t.equal(revoked.statusCode, 401, 'a token HighLevel still refuses after the one refresh: its 401 comes back')
   t.equal(world.sandbox.control.stats().refreshes, 1, 'the refresh of a moment ago is reused, not spent again; no loop')
 })
+
+t.test('a call that would wait past GHL_PROXY_MAX_WAIT_MS for the location\'s budget answers 429 rate_limited with Retry-After, before HighLevel', async (t) => {
+  const world = await ghlWorld(t, { GHL_RATE_LIMIT_MAX: '1', GHL_RATE_LIMIT_INTERVAL_MS: '60000', GHL_PROXY_MAX_WAIT_MS: '0' })
+  await world.connect('client-1')
+  const call = () => world.app.inject({ method: 'GET', url: '/api/ghl/client-1/opportunities/pipelines', headers: world.auth })
+  t.equal((await call()).statusCode, 200)
+  const second = await call()
+  t.equal(second.statusCode, 429)
+  t.equal(second.json().error, 'rate_limited')
+  t.ok(Number(second.headers['retry-after']) > 50, 'Retry-After: when the window has room again')
+  t.equal(world.sandbox.control.stats().rateLimited, 0, 'HighLevel was not asked')
+})
