@@ -11,6 +11,7 @@ export * from './repositories/token-refresh-answers.ts'
 export * from './repositories/token-refresh-leases.ts'
 export * from './repositories/crm-events.ts'
 export * from './repositories/retention.ts'
+export * from './repositories/connections-overview.ts'
 // Consumers use this one copy of drizzle-orm's operators.
 export { and, asc, desc, eq, gt, gte, inArray, isNotNull, isNull, lt, lte, ne, or, sql } from 'drizzle-orm'
 export * from './domain/sending.ts'

@@ -3,6 +3,7 @@ export { GhlClient, GHL_VERSIONS, type ForwardAnswer, type ForwardCall, type Ghl
 export { GhlError, isGhlError, classifyAnswer, type GhlErrorKind, type GhlErrorDetails } from './errors.ts'
 export { parseRateLimit, retryAfterMs, type RateLimit, type ResponseHeaders } from './rate-limit.ts'
 export type {
+  InstalledLocation, InstalledLocationsResult,
   ContactSearchResult, ExportMessagesResult, GhlAnswer, GhlContact, GhlLocation, GhlMessage, LocationTokenResponse,
   MessageChannel, SendMessageResult, TokenResponse, UpsertContactResult, UserType,
 } from './types.ts'

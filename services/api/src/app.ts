@@ -22,6 +22,7 @@ import connect from './routes/connect.ts'
 import sms from './routes/sms/index.ts'
 import ghlProxy from './routes/ghl-proxy/index.ts'
 import mcp from './routes/mcp.ts'
+import adminConnections from './routes/admin-connections.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -89,6 +90,7 @@ export async function buildApp (runtime: Runtime): Promise<App> {
   await app.register(mcp)
   await app.register(metrics)
   await app.register(bullBoard)
+  await app.register(adminConnections)
 
   app.addHook('onClose', async () => { await runtime.close() })
   return app

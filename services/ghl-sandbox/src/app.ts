@@ -15,7 +15,7 @@ import { apiRoutes } from './routes/api.ts'
 import { consentRoutes } from './routes/consent.ts'
 import { crmRoutes } from './routes/crm.ts'
 import { controlRoutes } from './routes/control.ts'
-import { tokenRoutes } from './routes/token.ts'
+import { installedLocationsRoute, tokenRoutes } from './routes/token.ts'
 import { DEFAULT_SEED, type SeedData } from './seed.ts'
 import { SandboxState } from './state.ts'
 import { WebhookSigner } from './webhooks.ts'
@@ -133,6 +133,7 @@ export function buildSandbox (options: SandboxOptions): Sandbox {
 
   consentRoutes(app, ctx)
   tokenRoutes(app, ctx)
+  installedLocationsRoute(app, ctx)
   apiRoutes(app, ctx)
   crmRoutes(app, ctx)
   controlRoutes(app, control)
