@@ -37,6 +37,16 @@ if reserved then
 end
 local max, interval, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - interval)
+local maxWait = tonumber(ARGV[8])
+if maxWait > 0 then
+  -- a caller that will not wait this long takes nothing: a refused call must not push later ones back
+  local n = redis.call('ZCARD', KEYS[1])
+  if n >= max then
+    local e = redis.call('ZRANGE', KEYS[1], n - max, n - max, 'WITHSCORES')
+    local slot = tonumber(e[2]) + interval + tonumber(ARGV[7])
+    if slot - now > maxWait then return {slot - now, 0} end
+  end
+end
 local at = now
 for i = 1, cost do
   local n = redis.call('ZCARD', KEYS[1])
@@ -80,13 +90,16 @@ export class LocationRateLimiter {
     return (await this.take(locationId, holder, cost)).waitMs
   }
 
-  /** `reserve`, saying whether the wait is the daily budget's (nothing was reserved then). */
-  async take (locationId: string, holder: string, cost = 1): Promise<SlotWait> {
+  /**
+   * `reserve`, saying whether the wait is the daily budget's (nothing was reserved then). With
+   * `maxWaitMs`, a slot further off than that is not reserved either (the caller gives up).
+   */
+  async take (locationId: string, holder: string, cost = 1, { maxWaitMs = 0 }: { maxWaitMs?: number } = {}): Promise<SlotWait> {
     const log = this.keys.locationRateLog(locationId)
     const reservation = this.keys.locationRateSlot(holder)
     // A reservation not claimed within an hour belongs to a job that is gone.
     const [wait, daily] = await this.redis.reserveLocationSlot(log, reservation, this.keys.locationDailySpent(locationId),
-      this.limit.max, this.limit.intervalMs, Math.min(Math.max(1, cost), this.limit.max), holder, 25, 3600_000, Math.round(this.limit.intervalMs / 10))
+      this.limit.max, this.limit.intervalMs, Math.min(Math.max(1, cost), this.limit.max), holder, 25, 3600_000, Math.round(this.limit.intervalMs / 10), maxWaitMs)
     return { waitMs: Number(wait), dailySpent: Number(daily) === 1 }
   }
 }
@@ -94,6 +107,6 @@ export class LocationRateLimiter {
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     reserveLocationSlot: (log: string, reservation: string, dailySpent: string, max: number, intervalMs: number, cost: number,
-      holder: string, graceMs: number, reservationTtlMs: number, guardMs: number) => Result<[number, number], Context>
+      holder: string, graceMs: number, reservationTtlMs: number, guardMs: number, maxWaitMs: number) => Result<[number, number], Context>
   }
 }

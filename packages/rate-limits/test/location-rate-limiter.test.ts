@@ -32,3 +32,17 @@ t.test('a job that comes back for its reserved slot gets it without taking anoth
   await new Promise((resolve) => setTimeout(resolve, wait + 10))
   t.equal(await limiter.reserve('loc', 'c'), 0, 'at its slot it goes')
 })
+
+t.test('a caller that will not wait past its bound takes no slot, so its refused calls never push later ones back', async (t) => {
+  const keys = new RedisKeys(uniqueRedisPrefix('rate'))
+  const limiter = new LocationRateLimiter(redis, keys, { max: 2, intervalMs: 60_000 })
+  t.equal(await limiter.reserve('loc', 'a'), 0)
+  t.equal(await limiter.reserve('loc', 'b'), 0)
+  for (let i = 0; i < 20; i++) {
+    const refused = await limiter.take('loc', `proxy-${i}`, 1, { maxWaitMs: 1000 })
+    t.ok(refused.waitMs > 1000, 'past the bound')
+  }
+  t.equal(await redis.zcard(keys.locationRateLog('loc')), 2, 'nothing was reserved')
+  const sms = await limiter.reserve('loc', 'sms-1')
+  t.ok(sms > 50_000 && sms <= 66_000, 'the next SMS waits one window (and its guard), not twenty more')
+})

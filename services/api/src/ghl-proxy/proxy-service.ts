@@ -140,7 +140,8 @@ export class GhlProxy {
   private async slot (locationId: string): Promise<void> {
     const holder = `proxy-${randomUUID()}`
     for (;;) {
-      const { waitMs, dailySpent } = await this.rateLimiter.take(locationId, holder, 1)
+      // A wait past maxWaitMs reserves nothing, so a caller's refused calls never push the SMS back.
+      const { waitMs, dailySpent } = await this.rateLimiter.take(locationId, holder, 1, { maxWaitMs: Math.max(1, this.opts.maxWaitMs) })
       if (waitMs <= 0) return
       const seconds = Math.ceil(waitMs / 1000)
       if (dailySpent) {
