@@ -28,13 +28,17 @@ export class SmsDispatcher {
     private readonly keys: RedisKeys,
   ) {}
 
-  /** Queues the send job of a message already written to the outbox; `requestId` travels with the job into the worker's log. */
-  async enqueue (message: { id: string, clientId: string }, trace: { requestId?: string } = {}): Promise<{ priority: number }> {
+  /**
+   * Queues the send job of a message already written to the outbox; `requestId` travels with the
+   * job into the worker's log. `sendAt` (a scheduled message): the job waits in BullMQ's delayed set until then.
+   */
+  async enqueue (message: { id: string, clientId: string, sendAt?: Date | null }, trace: { requestId?: string } = {}): Promise<{ priority: number }> {
     const key = this.keys.smsBacklog(message.clientId)
     const [[, backlog]] = await this.redis.multi().incr(key).pexpire(key, BACKLOG_TTL_MS).exec() as [[unknown, number], unknown]
     const priority = Math.min(MAX_PRIORITY, Math.max(1, backlog))
     const job: SmsSendJob = trace.requestId ? { messageId: message.id, requestId: trace.requestId } : { messageId: message.id }
-    await this.queue.add('send', job, { jobId: jobIds.smsSend(message.id), priority })
+    const delay = message.sendAt ? Math.max(0, message.sendAt.getTime() - Date.now()) : 0
+    await this.queue.add('send', job, { jobId: jobIds.smsSend(message.id), priority, ...(delay > 0 ? { delay } : {}) })
     return { priority }
   }
 
@@ -46,6 +50,13 @@ export class SmsDispatcher {
   /** What BullMQ holds for a message's job, as the reconciler needs to know it. */
   async jobState (messageId: string): Promise<SmsJobState> {
     return jobStateOf(this.queue, jobIds.smsSend(messageId))
+  }
+
+  /** Takes a cancelled message's job off the queue; false when there was none or it is running (the sender then finds the row cancelled). */
+  async withdraw (message: { id: string, clientId: string }): Promise<boolean> {
+    const removed = await this.queue.remove(jobIds.smsSend(message.id)) === 1
+    if (removed) await this.settled(message.clientId)
+    return removed
   }
 
   /** Drops a finished job so the message can be queued again under the same id. */

@@ -7,7 +7,7 @@
 import type { RedisOptions, Redis } from 'ioredis'
 import type { WorkerConfig } from '@ghl-connect/config'
 import {
-  createDatabase, CrmEventsRepository, crmEventOf, IntegrationsRepository, SmsMessagesRepository, TokenCipher,
+  ClientSettingsRepository, createDatabase, CrmEventsRepository, crmEventOf, IntegrationsRepository, SmsMessagesRepository, TokenCipher,
   TokenRefreshAnswersRepository, TokenRefreshLeasesRepository, type DatabaseHandle,
 } from '@ghl-connect/db'
 import { GhlClient } from '@ghl-connect/ghl'
@@ -34,6 +34,8 @@ export interface Core {
   rateLimiter: LocationRateLimiter
   integrations: IntegrationsRepository
   smsMessages: SmsMessagesRepository
+  /** Per-client SMS settings (quiet hours, default sender number): the intake and the sender read them. */
+  clientSettings: ClientSettingsRepository
   dispatcher: SmsDispatcher
   tokenService: TokenService
   /** Events for the CRM: recorded in PostgreSQL, delivered by the worker; a no-op without CRM_WEBHOOK_URL. */
@@ -99,6 +101,7 @@ export function createCore (config: CoreConfig, logger: Logger, opts: CoreOption
     rateLimiter: new LocationRateLimiter(redis, keys, config.ghl.locationRateLimit),
     integrations,
     smsMessages: new SmsMessagesRepository(database.db, eventsOutbox),
+    clientSettings: new ClientSettingsRepository(database.db),
     dispatcher: new SmsDispatcher(queues.sms, redis, keys),
     tokenService,
     crmEvents,

@@ -22,6 +22,7 @@ import connect from './routes/connect.ts'
 import sms from './routes/sms/index.ts'
 import ghlProxy from './routes/ghl-proxy/index.ts'
 import mcp from './routes/mcp.ts'
+import clients from './routes/clients/index.ts'
 import adminConnections from './routes/admin-connections.ts'
 
 declare module 'fastify' {
@@ -88,6 +89,7 @@ export async function buildApp (runtime: Runtime): Promise<App> {
   await app.register(sms, { prefix: '/api/sms' })
   await app.register(ghlProxy, { prefix: '/api/ghl' })
   await app.register(mcp)
+  await app.register(clients, { prefix: '/api/clients' })
   await app.register(metrics)
   await app.register(bullBoard)
   await app.register(adminConnections)

@@ -19,6 +19,8 @@ import { OAuthStates } from './oauth/oauth-states.ts'
 import { parsePublicKey } from './webhooks/webhook-signature.ts'
 import { WebhookService } from './webhooks/webhook-service.ts'
 import { SmsIntake } from './sms/sms-intake.ts'
+import { SmsScheduling } from './sms/scheduling.ts'
+import { ClientSettingsService } from './clients/client-settings-service.ts'
 
 export interface Runtime extends Core {
   config: ApiConfig
@@ -29,6 +31,8 @@ export interface Runtime extends Core {
   webhookService: WebhookService
   smsIntake: SmsIntake
   ghlProxy: GhlProxy
+  smsScheduling: SmsScheduling
+  clientSettingsService: ClientSettingsService
   /** What /admin/connections shows. */
   connectionsOverview: ConnectionsOverviewRepository
   readiness: () => Promise<Readiness<'postgres' | 'redis'>>
@@ -39,6 +43,7 @@ export function createRuntime (config: ApiConfig, logger: Logger): Runtime {
   const core = createCore(config, logger, { service: 'api', redis: { maxRetriesPerRequest: 1, connectTimeout: 3000 } })
   const { ghl, integrations, redis, keys } = core
   const connectionEvents = new ConnectionEvents(core.crmEvents, logger)
+  const smsScheduling = new SmsScheduling(core.clientSettings, core.smsMessages, core.dispatcher, logger)
   const installClaims = new InstallClaims(config.http.connectLinkSecret, new InstallClaimCodesRepository(core.database.db), integrations, connectionEvents, logger)
   const agencyInstalls = new AgencyInstalls(ghl, config.ghl.appId, integrations, core.tokenService, installClaims, connectionEvents, logger)
   return {
@@ -53,7 +58,9 @@ export function createRuntime (config: ApiConfig, logger: Logger): Runtime {
     webhookService: new WebhookService(parsePublicKey(config.http.ghlWebhookPublicKey), config.ghl.appId,
       new WebhookReceiptsRepository(core.database.db), integrations, logger, core.crmEvents, agencyInstalls),
     smsIntake: new SmsIntake(integrations, core.smsMessages, core.dispatcher, logger,
-      { legacyPitFallback: config.legacyPit !== null, metrics: core.metrics }),
+      { legacyPitFallback: config.legacyPit !== null, metrics: core.metrics }, smsScheduling),
+    smsScheduling,
+    clientSettingsService: new ClientSettingsService(core.clientSettings),
     ghlProxy: new GhlProxy(ghl, new Credentials(core.tokenService, config.legacyPit, logger), core.tokenService, core.rateLimiter, config.http.ghlProxy, core.metrics),
     connectionsOverview: new ConnectionsOverviewRepository(core.database.db),
     readiness: readinessProbe(core.probes, { onFailure: (dependency, err) => logger.warn({ err, dependency }, 'readiness check failed') }),

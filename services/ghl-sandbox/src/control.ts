@@ -43,7 +43,7 @@ export class SandboxControl {
     return this.ctx.state.addLocation(input)
   }
 
-  updateLocation (id: string, patch: Partial<Pick<SandboxLocation, 'name' | 'active' | 'agencyInstall'>>): SandboxLocation | undefined {
+  updateLocation (id: string, patch: Partial<Pick<SandboxLocation, 'name' | 'active' | 'agencyInstall' | 'phoneNumbers'>>): SandboxLocation | undefined {
     return this.ctx.state.updateLocation(id, patch)
   }
 

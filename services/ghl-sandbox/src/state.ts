@@ -20,6 +20,8 @@ export interface SandboxLocation {
   email: string
   phone: string
   timezone: string
+  /** The numbers SMS can be sent from (E.164); the first is the default, used when a send names no fromNumber. */
+  phoneNumbers: string[]
 }
 
 export type LocationInput = Partial<SandboxLocation> & { name: string }
@@ -136,6 +138,7 @@ export class SandboxState {
       email: input.email ?? `office@${id.toLowerCase()}.example`,
       phone: input.phone ?? '+15550000000',
       timezone: input.timezone ?? 'America/Chicago',
+      phoneNumbers: input.phoneNumbers ?? [input.phone ?? '+15550000000'],
     }
     this.locations.set(id, location)
     return location

@@ -5,7 +5,7 @@
  */
 import type { WorkerConfig } from '@ghl-connect/config'
 import type { Logger } from '@ghl-connect/logging'
-import { RetentionRepository } from '@ghl-connect/db'
+import { RetentionRepository, SCHEDULE_QUEUE_AHEAD_MS } from '@ghl-connect/db'
 import { CrmEventDispatcher } from '@ghl-connect/queues'
 import { createCore, type Core } from '@ghl-connect/runtime'
 import { Credentials } from '@ghl-connect/tokens'
@@ -14,6 +14,7 @@ import { CrmEventReconciler } from './crm-events/crm-event-reconciler.ts'
 import { OutboxReconciler } from './outbox/outbox-reconciler.ts'
 import { Retention } from './retention/retention.ts'
 import { SmsSender } from './sms/sms-sender.ts'
+import { SmsRelease } from './sms/release.ts'
 import { SentReceipts } from './sms/sent-receipts.ts'
 import { TokenRefresher } from './tokens/token-refresh.ts'
 import { TokenSweep } from './tokens/token-sweep.ts'
@@ -43,6 +44,7 @@ export function createWorkerRuntime (config: WorkerConfig, logger: Logger): Work
     tokens: tokenService,
     ghl: core.ghl,
     rateLimiter: core.rateLimiter,
+    release: new SmsRelease(core.clientSettings, messages),
     receipts: new SentReceipts(redis, keys),
     dispatcher,
     events: core.crmEvents,
@@ -66,6 +68,8 @@ export function createWorkerRuntime (config: WorkerConfig, logger: Logger): Work
     outboxReconciler: new OutboxReconciler(messages, dispatcher, logger, {
       queuedForMs: config.worker.reconcileAfterMs,
       sendingForMs: Math.max(config.worker.reconcileAfterMs, inFlightGraceMs),
+      // Two runs ahead at least, so a scheduled message has its job before its time even if one run is missed.
+      scheduleAheadMs: Math.max(SCHEDULE_QUEUE_AHEAD_MS, 2 * config.worker.reconcileEveryMs),
     }),
     crmEventDelivery: config.crmEvents && eventsOutbox ? new CrmEventDelivery(eventsOutbox, config.crmEvents, config.ghl.httpTimeoutMs) : null,
     crmEventReconciler: eventsOutbox

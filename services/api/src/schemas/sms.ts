@@ -18,10 +18,15 @@ export const SmsBody = Type.Object({
     minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7E]+$',
     description: 'Repeat it when retrying: the same key for the same client answers the first message and sends nothing new',
   })),
+  sendAt: Type.Optional(Type.String({
+    minLength: 1, maxLength: 40,
+    description: 'Send at this time, ISO 8601 with its offset (e.g. 2026-03-14T09:00:00-04:00), up to 30 days ahead; the client\'s quiet hours may push it later',
+  })),
+  fromNumber: Type.Optional(Type.String({ minLength: 1, maxLength: 32, description: "The sender: one of the sub-account's numbers, E.164; default: the client's defaultFromNumber, else the sub-account's own" })),
 }, { additionalProperties: false })
 export type SmsBody = Static<typeof SmsBody>
 
-export const SmsStatus = Type.Union([Type.Literal('queued'), Type.Literal('sending'), Type.Literal('sent'), Type.Literal('failed')])
+export const SmsStatus = Type.Union([Type.Literal('queued'), Type.Literal('sending'), Type.Literal('sent'), Type.Literal('failed'), Type.Literal('cancelled')])
 
 export const SmsAccepted = Type.Object({ id: Type.String({ format: 'uuid' }), status: SmsStatus })
 
@@ -38,6 +43,8 @@ export const SmsView = Type.Object({
   ghlMessageId: Type.Union([Type.String(), Type.Null()]),
   conversationId: Type.Union([Type.String(), Type.Null()]),
   createdAt: DateTime,
+  sendAt: Type.Union([DateTime, Type.Null()], { description: 'Not sent before this (scheduled, or pushed past quiet hours); null: at once' }),
+  fromNumber: Type.Union([Type.String(), Type.Null()], { description: "The sender number asked of HighLevel; null: the sub-account's own" }),
   sentAt: Type.Union([DateTime, Type.Null()]),
 })
 export type SmsView = Static<typeof SmsView>

@@ -12,6 +12,7 @@ import type { OutboxFailure } from '@ghl-connect/db'
 import { isAppError, NOT_CONNECTED_MESSAGE } from '@ghl-connect/errors'
 import { isGhlError, type GhlError } from '@ghl-connect/ghl'
 import { RecipientError } from './recipients.ts'
+import { senderNumberRefused } from './sender-number.ts'
 import { humanDuration, nextRetry, rateLimitDelay, type RetryPolicy, type RetryState } from './retry-policy.ts'
 
 export type NextStep =
@@ -48,7 +49,7 @@ export const PERMANENT_FAILURES: Partial<Record<GhlError['kind'], (err: GhlError
     code: 'forbidden',
     message: 'GoHighLevel refused: the connected sub-account has no access to this contact\'s location. Reconnect GoHighLevel choosing the sub-account the contact belongs to.',
   }),
-  invalid_request: (err) => ({
+  invalid_request: (err) => senderNumberRefused(err) ?? ({
     code: 'invalid_request',
     message: `GoHighLevel refused the message: ${err.messages.join('; ')}. Fix the recipient or the text and send it again.`,
   }),

@@ -29,6 +29,7 @@ import { oauthCredential, withFreshToken, type Credential, type Credentials, typ
 import type { LocationRateLimiter } from '@ghl-connect/rate-limits'
 import { callsFor, resolveContactId, SearchPageDeferred } from './recipients.ts'
 import { recordSent } from './record-sent.ts'
+import type { SmsRelease } from './release.ts'
 import type { RetryPolicy } from './retry-policy.ts'
 import {
   afterCountedAttempt, decideAfterPost, decideBeforePost, decideVerification, verifyWait,
@@ -40,7 +41,7 @@ import type { SentIds, SentReceipts } from './sent-receipts.ts'
 export type SendDecision =
   | { kind: 'done', outcome: 'sent' | 'failed' | 'skipped' }
   /** Run the job again after `delayMs`; `reason` is for logs and metrics. */
-  | { kind: 'later', delayMs: number, reason: 'rate_limited' | 'retry' | 'in_flight' | 'verify' }
+  | { kind: 'later', delayMs: number, reason: 'rate_limited' | 'retry' | 'in_flight' | 'verify' | 'scheduled' }
 
 export interface SmsSenderDeps extends RetryPolicy, VerifyPolicy {
   messages: SmsMessagesRepository
@@ -48,6 +49,8 @@ export interface SmsSenderDeps extends RetryPolicy, VerifyPolicy {
   tokens: Pick<TokenService, 'refreshNow'>
   ghl: GhlClient
   rateLimiter: LocationRateLimiter
+  /** Scheduled messages and quiet hours: whether a queued message may go now. */
+  release: SmsRelease
   receipts: SentReceipts
   dispatcher: SmsDispatcher
   /** `markSent` / `markFailed` record the outcome's event with it; this queues its delivery. */
@@ -77,7 +80,14 @@ export class SmsSender {
     }
     const log = logger.child({ clientId: message.clientId })
     if (message.status === 'sent' || message.status === 'failed') return skipped
+    if (message.status === 'cancelled') {
+      // Cancelled while its job was running (or could not be removed): it leaves the client's backlog here.
+      await this.settle(message, log)
+      return skipped
+    }
     if (message.status === 'sending') return this.settleAttempt(message, log)
+    const hold = await this.deps.release.waitMs(message)
+    if (hold > 0) return { kind: 'later', delayMs: hold, reason: 'scheduled' }
 
     // queued: a token, a rate-limit slot and the recipient first; nothing is POSTed yet.
     let credential: Credential
@@ -124,7 +134,7 @@ export class SmsSender {
       let sent: SentIds
       try {
         const { data } = await timeGhlCall(metrics, 'sendSms',
-          () => ghl.sendSms({ accessToken: credential.accessToken, locationId: credential.locationId, contactId, message: message.body }))
+          () => ghl.sendSms({ accessToken: credential.accessToken, locationId: credential.locationId, contactId, message: message.body, fromNumber: message.fromNumber ?? undefined }))
         sent = { messageId: data.messageId, conversationId: data.conversationId ?? null }
       } catch (err) {
         const step = decideAfterPost(err, Math.random(), { canRefresh: credential.kind === 'oauth' && !refreshed })

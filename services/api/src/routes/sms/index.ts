@@ -4,7 +4,7 @@ import { machineErrorResponses } from '../../schemas/common.ts'
 import { SmsAccepted, SmsBody, SmsIdParams, SmsView } from '../../schemas/sms.ts'
 
 const sms: FastifyPluginAsyncTypebox = async (fastify) => {
-  const { smsIntake } = fastify.runtime
+  const { smsIntake, smsScheduling } = fastify.runtime
   const machine = { onRequest: fastify.requireApiKey }
 
   fastify.post('/', {
@@ -28,6 +28,19 @@ const sms: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 200: SmsView, ...machineErrorResponses(404) },
     },
   }, async (request) => smsIntake.view(request.params.id))
+
+  fastify.delete('/:id', {
+    ...machine,
+    schema: {
+      tags: ['sms'], summary: 'Cancel an SMS not yet being sent (cancelling again answers the same; 409 not_cancellable once sending or ended)', security: [{ apiKey: [] }],
+      params: SmsIdParams,
+      response: { 200: SmsView, ...machineErrorResponses(404, 409) },
+    },
+  }, async (request) => {
+    await smsScheduling.cancel(request.params.id)
+    request.log.info({ messageId: request.params.id }, 'sms cancelled')
+    return smsIntake.view(request.params.id)
+  })
 }
 
 export default sms
