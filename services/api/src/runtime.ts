@@ -8,6 +8,7 @@ import type { Logger } from '@ghl-connect/logging'
 import { readinessProbe, type Readiness } from '@ghl-connect/process-kit'
 import { createCore, type Core } from '@ghl-connect/runtime'
 import { Credentials } from '@ghl-connect/tokens'
+import { GhlProxy } from './ghl-proxy/proxy-service.ts'
 import { AgencyInstalls } from './oauth/agency-installs.ts'
 import { AgencyPicks } from './oauth/agency-picks.ts'
 import { ConnectLinks } from './oauth/connect-links.ts'
@@ -34,6 +35,7 @@ export interface Runtime extends Core {
   webhookService: WebhookService
   smsIntake: SmsIntake
   conversationService: ConversationService
+  ghlProxy: GhlProxy
   smsScheduling: SmsScheduling
   clientSettingsService: ClientSettingsService
   smsBatchIntake: SmsBatchIntake
@@ -72,6 +74,7 @@ export function createRuntime (config: ApiConfig, logger: Logger): Runtime {
     smsBatchIntake: new SmsBatchIntake({
       integrations, messages: core.smsMessages, dispatcher: core.dispatcher, logger, legacyPitFallback: config.legacyPit !== null, metrics: core.metrics,
     }),
+    ghlProxy: new GhlProxy(ghl, new Credentials(core.tokenService, config.legacyPit, logger), core.tokenService, core.rateLimiter, config.http.ghlProxy, core.metrics),
     connectionsOverview: new ConnectionsOverviewRepository(core.database.db),
     readiness: readinessProbe(core.probes, { onFailure: (dependency, err) => logger.warn({ err, dependency }, 'readiness check failed') }),
   }

@@ -1,8 +1,8 @@
 import t from 'tap'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { eventually, startSandbox } from '@ghl-connect/testing'
-import { buildTestApi } from './helper.ts'
+import { startSandbox } from '@ghl-connect/testing'
+import { buildTestApi, eventually } from './helper.ts'
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 const SUNRISE = 'sbxLocation000000001'

@@ -15,13 +15,15 @@ import { DEFAULT_RATE_LIMIT, RateLimiter, type RateLimitSettings } from './rate-
 import { apiRoutes } from './routes/api.ts'
 import { conversationRoutes } from './routes/conversations.ts'
 import { consentRoutes } from './routes/consent.ts'
+import { crmRoutes } from './routes/crm.ts'
 import { controlRoutes } from './routes/control.ts'
 import { installedLocationsRoute, tokenRoutes } from './routes/token.ts'
 import { DEFAULT_SEED, type SeedData } from './seed.ts'
 import { SandboxState } from './state.ts'
 import { WebhookSigner } from './webhooks.ts'
 
-export const DEFAULT_SCOPES = ['conversations/message.write', 'conversations/message.readonly', 'conversations.readonly', 'contacts.readonly', 'contacts.write', 'locations.readonly']
+export const DEFAULT_SCOPES = ['conversations/message.write', 'conversations/message.readonly', 'conversations.readonly', 'contacts.readonly', 'contacts.write', 'locations.readonly',
+  'opportunities.readonly', 'calendars.readonly', 'calendars/events.readonly']
 
 export interface SandboxOptions {
   /** The one app the sandbox knows (GHL_CLIENT_ID / GHL_CLIENT_SECRET). */
@@ -138,6 +140,7 @@ export function buildSandbox (options: SandboxOptions): Sandbox {
   installedLocationsRoute(app, ctx)
   apiRoutes(app, ctx)
   conversationRoutes(app, ctx)
+  crmRoutes(app, ctx)
   controlRoutes(app, control)
 
   return { app, control }

@@ -5,6 +5,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto'
 import type { Clock } from './clock.ts'
+import { CrmRecords } from './crm-records.ts'
 
 export type UserType = 'Location' | 'Company'
 
@@ -134,6 +135,8 @@ export class SandboxState {
   readonly receivedMessages: ReceivedMessage[] = []
   /** Every message of every conversation, in order (outbound and inbound). */
   readonly thread: ThreadEntry[] = []
+  /** Opportunities, pipelines, calendars and their events. */
+  readonly crm = new CrmRecords(() => this.clock.now())
   stats: SandboxStats = emptyStats()
   private readonly codes = new Map<string, AuthCode>()
   private readonly accessTokens = new Map<string, AccessToken>()
@@ -382,6 +385,7 @@ export class SandboxState {
     this.accessTokens.clear()
     this.refreshTokens.clear()
     this.conversations.clear()
+    this.crm.clear()
     this.futureInstalls.clear()
     this.stats = emptyStats()
   }
