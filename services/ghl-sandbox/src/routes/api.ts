@@ -8,7 +8,7 @@ import { answerAccepted, authorize, canReach, type SandboxContext } from '../con
 import { MESSAGES, sendGhlError } from '../http.ts'
 import { digits, smsRefused, type SandboxContact, type SandboxLocation, type SentMessage } from '../state.ts'
 
-export const CONTACTS_VERSION = '2021-07-28'
+const CONTACTS_VERSION = '2021-07-28'
 const LOCATIONS_VERSION = '2021-07-28'
 export const CONVERSATIONS_VERSION = '2021-04-15'
 const MESSAGE_TYPES = ['SMS', 'RCS', 'Email', 'WhatsApp', 'IG', 'FB', 'Custom', 'Live_Chat', 'TIKTOK']

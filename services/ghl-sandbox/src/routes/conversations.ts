@@ -1,14 +1,13 @@
 /**
- * Reading a contact and its conversation: GET /contacts/{contactId}, GET /conversations/search
- * and GET /conversations/{conversationId}/messages, as HighLevel's specs (contacts.json
- * get-contact, conversations.json search-conversation and get-messages) describe them. Where the
- * specs are silent, see the README.
+ * Reading a contact's conversation: GET /conversations/search and GET
+ * /conversations/{conversationId}/messages, as HighLevel's spec (conversations.json
+ * search-conversation and get-messages) describes them. Where the spec is silent, see the README.
  */
 import type { FastifyInstance } from 'fastify'
 import { authorize, canReach, type SandboxContext } from '../context.ts'
 import { MESSAGES, sendGhlError } from '../http.ts'
 import type { ThreadEntry } from '../state.ts'
-import { contactView, CONTACTS_VERSION, CONVERSATIONS_VERSION, messageView, TYPE_VIEW } from './api.ts'
+import { CONVERSATIONS_VERSION, messageView, TYPE_VIEW } from './api.ts'
 
 /** A message as get-messages lists it: its status is the one its delivery reports gave. */
 function entryView (entry: ThreadEntry): Record<string, unknown> {
@@ -23,15 +22,6 @@ function entryView (entry: ThreadEntry): Record<string, unknown> {
 
 export function conversationRoutes (app: FastifyInstance, ctx: SandboxContext): void {
   const { state } = ctx
-
-  app.get<{ Params: { contactId: string } }>('/contacts/:contactId', async (request, reply) => {
-    const grant = await authorize(ctx, request, reply, { version: CONTACTS_VERSION, scope: 'contacts.readonly' })
-    if (!grant) return reply
-    const contact = state.contacts.get(request.params.contactId)
-    if (!contact) return sendGhlError(reply, 400, 'Contact not found')
-    if (!canReach(ctx, grant, contact.locationId)) return sendGhlError(reply, 403, MESSAGES.location)
-    return { contact: contactView(contact) }
-  })
 
   app.get<{ Querystring: Record<string, string | undefined> }>('/conversations/search', async (request, reply) => {
     const grant = await authorize(ctx, request, reply, { version: CONVERSATIONS_VERSION, scope: 'conversations.readonly' })
