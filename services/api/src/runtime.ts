@@ -63,7 +63,7 @@ export function createRuntime (config: ApiConfig, logger: Logger): Runtime {
     smsScheduling,
     clientSettingsService: new ClientSettingsService(core.clientSettings),
     smsBatchIntake: new SmsBatchIntake({
-      integrations, messages: core.smsMessages, dispatcher: core.dispatcher, logger, legacyPitFallback: config.legacyPit !== null, metrics: core.metrics,
+      integrations, messages: core.smsMessages, dispatcher: core.dispatcher, scheduling: smsScheduling, logger, legacyPitFallback: config.legacyPit !== null, metrics: core.metrics,
     }),
     connectionsOverview: new ConnectionsOverviewRepository(core.database.db),
     readiness: readinessProbe(core.probes, { onFailure: (dependency, err) => logger.warn({ err, dependency }, 'readiness check failed') }),
