@@ -66,7 +66,7 @@ export function createRuntime (config: ApiConfig, logger: Logger): Runtime {
     smsScheduling,
     clientSettingsService: new ClientSettingsService(core.clientSettings),
     smsBatchIntake: new SmsBatchIntake({
-      integrations, messages: core.smsMessages, dispatcher: core.dispatcher, logger, legacyPitFallback: config.legacyPit !== null, metrics: core.metrics,
+      integrations, messages: core.smsMessages, dispatcher: core.dispatcher, scheduling: smsScheduling, logger, legacyPitFallback: config.legacyPit !== null, metrics: core.metrics,
     }),
     ghlProxy: new GhlProxy(ghl, new Credentials(core.tokenService, config.legacyPit, logger), core.tokenService, core.rateLimiter, config.http.ghlProxy, core.metrics),
     connectionsOverview: new ConnectionsOverviewRepository(core.database.db),
