@@ -8,6 +8,7 @@ import { machine, parseArgs, printTable, type Row } from './report.ts'
 import { enqueueScenario } from './scenarios/enqueue.ts'
 import { expiredTokenScenario } from './scenarios/expired-token.ts'
 import { quietTenantScenario } from './scenarios/quiet-tenant.ts'
+import { roundTripsScenario } from './scenarios/round-trips.ts'
 import { sweepScenario } from './scenarios/sweep.ts'
 import { workerScenario } from './scenarios/worker.ts'
 import { fuzzScenario } from './fuzz/fuzz-scenario.ts'
@@ -22,7 +23,7 @@ const sweepKey = `sweep_ms_${Math.round(args.integrations / 1000)}k`
 const details: Record<string, unknown> = {}
 
 process.stderr.write('ghl-connect bench: starting a throwaway PostgreSQL, Redis and the sandbox HighLevel\n')
-const stack = await Stack.start('bench')
+const stack = await Stack.start('bench', { statementStats: args.only?.includes('roundtrips') ?? false })
 try {
   const tenants = await stack.seedTenants(20, 'tenant')
   const [solo] = await stack.seedTenants(1, 'solo')
@@ -57,6 +58,13 @@ try {
     Object.assign(results, { fuzz_requests: r.fuzz_requests, fuzz_5xx: r.fuzz_5xx, fuzz_unstable_errors: r.fuzz_unstable_errors })
     details.fuzz = r.details
   }
+  // Only when asked for: MONITOR and pg_stat_statements slow the servers the other scenarios time.
+  if (args.only?.includes('roundtrips')) {
+    say('round trips: Redis commands and PostgreSQL statements per SMS, intake and worker')
+    const r = await roundTripsScenario(stack, tenants, { messages: 500 })
+    Object.assign(results, { intake_redis_round_trips: r.intake_redis_round_trips, intake_pg_statements: r.intake_pg_statements, worker_redis_round_trips: r.worker_redis_round_trips, worker_pg_statements: r.worker_pg_statements })
+    details.roundTrips = r.details
+  }
   if (wanted('sweep')) {
     const integrations = args.integrations
     say(`sweep: ${integrations.toLocaleString('en')} integrations, ${(integrations / 10).toLocaleString('en')} expiring within the hour`)
@@ -85,6 +93,10 @@ if (args.json) {
     target('api_rss_mb', '< 150', (v) => v < 150),
     target('worker_rss_mb', '< 200', (v) => v < 200),
     target('fuzz_requests', '', () => true),
+    target('intake_redis_round_trips', '', () => true),
+    target('intake_pg_statements', '', () => true),
+    target('worker_redis_round_trips', '', () => true),
+    target('worker_pg_statements', '', () => true),
     target('fuzz_5xx', '= 0', (v) => v === 0),
     target('fuzz_unstable_errors', '= 0', (v) => v === 0),
   ].filter((r): r is Row => r !== null)

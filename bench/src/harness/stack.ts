@@ -44,9 +44,9 @@ export class Stack {
 
   private constructor (readonly dir: string, readonly pg: ThrowawayPostgres, readonly redisServer: ThrowawayRedis) {}
 
-  static async start (label: string): Promise<Stack> {
+  static async start (label: string, opts: { statementStats?: boolean } = {}): Promise<Stack> {
     const dir = mkdtempSync(join(tmpdir(), `ghl-${label}-`))
-    const pg = await startPostgres(dir)
+    const pg = await startPostgres(dir, undefined, opts)
     const redisServer = await startRedis()
     const stack = new Stack(dir, pg, redisServer)
     live.add(stack)

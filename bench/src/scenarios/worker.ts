@@ -36,7 +36,7 @@ export async function workerScenario (stack: Stack, tenants: Tenant[], opts: { m
   // The bare worker: the same requests, carried whole in the jobs.
   const tokens = new Map<string, string>()
   for (const t of tenants) tokens.set(t.clientId, (await stack.integrations.findByClient(t.clientId))!.accessToken!)
-  const queue = new Queue<BareJob>(BARE_QUEUE, { connection: stack.redis, prefix: stack.keys.bullPrefix })
+  const queue = new Queue<BareJob>(BARE_QUEUE, { connection: stack.redis, prefix: stack.keys.bullPrefix(BARE_QUEUE) })
   for (let i = 0; i < opts.messages; i += 1000) {
     await queue.addBulk(Array.from({ length: Math.min(1000, opts.messages - i) }, (_, j) => {
       const t = tenants[(i + j) % tenants.length]!

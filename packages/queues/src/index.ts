@@ -62,7 +62,7 @@ export function createRedis (url: string, extra: RedisOptions = {}): Redis {
 export type TypedQueue<Q extends QueueName> = Queue<JobData<Q>, unknown, JobName<Q>>
 
 export function createQueue<Q extends QueueName> (name: Q, connection: Redis, keys: RedisKeys, defaultJobOptions?: JobsOptions): TypedQueue<Q> {
-  const options: QueueOptions = { connection, prefix: keys.bullPrefix, defaultJobOptions }
+  const options: QueueOptions = { connection, prefix: keys.bullPrefix(name), defaultJobOptions }
   return new Queue(name, options) as TypedQueue<Q>
 }
 

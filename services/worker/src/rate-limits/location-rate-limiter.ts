@@ -64,7 +64,7 @@ export class LocationRateLimiter {
    */
   async reserve (locationId: string, holder: string, cost = 1): Promise<number> {
     const log = this.keys.locationRateLog(locationId)
-    const reservation = this.keys.locationRateSlot(holder)
+    const reservation = this.keys.locationRateSlot(locationId, holder)
     // A reservation not claimed within an hour belongs to a job that is gone.
     const wait = await this.redis.reserveLocationSlot(log, reservation, this.limit.max, this.limit.intervalMs,
       Math.min(Math.max(1, cost), this.limit.max), holder, 25, 3600_000)
