@@ -1,5 +1,5 @@
 /**
- * pnpm bench [--json] [--quick] [--only=enqueue,worker,expired,quiet,sweep,fuzz,roundtrips] [--keep] [--integrations=100000]
+ * pnpm bench [--json] [--quick] [--only=enqueue,worker,expired,quiet,sweep,fuzz,cluster,roundtrips] [--keep] [--integrations=100000]
  * Each scenario beside its bare baseline, in the same run, on this machine. The figures are
  * measurements: a missed target is printed as missed, never asserted away.
  */
@@ -8,6 +8,7 @@ import { machine, parseArgs, printTable, type Row } from './report.ts'
 import { enqueueScenario } from './scenarios/enqueue.ts'
 import { expiredTokenScenario } from './scenarios/expired-token.ts'
 import { quietTenantScenario } from './scenarios/quiet-tenant.ts'
+import { clusterScenario } from './scenarios/cluster.ts'
 import { roundTripsScenario } from './scenarios/round-trips.ts'
 import { sweepScenario } from './scenarios/sweep.ts'
 import { workerScenario } from './scenarios/worker.ts'
@@ -65,6 +66,12 @@ try {
     Object.assign(results, { intake_redis_round_trips: r.intake_redis_round_trips, intake_pg_statements: r.intake_pg_statements, worker_redis_round_trips: r.worker_redis_round_trips, worker_pg_statements: r.worker_pg_statements })
     details.roundTrips = r.details
   }
+  if (wanted('cluster')) {
+    say('cluster: every Redis call kind against a three-master Redis Cluster')
+    const r = await clusterScenario({ messages: 200 })
+    results.cluster_crossslot_errors = r.cluster_crossslot_errors
+    details.cluster = r.details
+  }
   if (wanted('sweep')) {
     const integrations = args.integrations
     say(`sweep: ${integrations.toLocaleString('en')} integrations, ${(integrations / 10).toLocaleString('en')} expiring within the hour`)
@@ -98,6 +105,7 @@ if (args.json) {
     target('worker_redis_round_trips', '', () => true),
     target('worker_pg_statements', '', () => true),
     target('fuzz_5xx', '= 0', (v) => v === 0),
+    target('cluster_crossslot_errors', '= 0', (v) => v === 0),
     target('fuzz_unstable_errors', '= 0', (v) => v === 0),
   ].filter((r): r is Row => r !== null)
   printTable(`ghl-connect bench (${report.tookSeconds} s, ${String(report.machine.cores)} cores, ${String(report.machine.cpu)})`, rows)
