@@ -1,5 +1,7 @@
 /**
- * pnpm bench [--json] [--quick] [--only=enqueue,worker,expired,quiet,sweep,fuzz,cluster,roundtrips] [--keep] [--integrations=100000]
+ * pnpm bench [--json] [--quick] [--only=enqueue,worker,expired,quiet,sweep,fuzz,cluster,roundtrips] [--keep] [--integrations=N]
+ * --integrations=N: the sweep runs over N integrations (default 100,000); given, every scenario also
+ * runs with N integrations in the table.
  * Each scenario beside its bare baseline, in the same run, on this machine. The figures are
  * measurements: a missed target is printed as missed, never asserted away.
  */
@@ -29,6 +31,10 @@ try {
   const tenants = await stack.seedTenants(20, 'tenant')
   const [solo] = await stack.seedTenants(1, 'solo')
   const [busy, quiet] = await stack.seedTenants(2, 'fairness')
+  if (args.integrationsGiven) {
+    say(`${args.integrations.toLocaleString('en')} integrations in the table for every scenario`)
+    await stack.seedOtherIntegrations(args.integrations - 23)
+  }
   if (wanted('enqueue')) {
     say('enqueue: bare route, then POST /api/sms')
     const r = await enqueueScenario(stack, tenants, { durationSeconds: args.quick ? 4 : 10, connections: 32 })

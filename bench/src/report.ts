@@ -31,5 +31,6 @@ export function parseArgs (argv: string[]) {
   const only = argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',').filter(Boolean)
   const integrations = Number(argv.find((a) => a.startsWith('--integrations='))?.slice('--integrations='.length) ?? 100_000)
   if (!Number.isInteger(integrations) || integrations < 1000) throw new Error('--integrations= takes a whole number of at least 1000')
-  return { json: argv.includes('--json'), quick: argv.includes('--quick'), keep: argv.includes('--keep'), only: only ?? null, integrations }
+  const integrationsGiven = argv.some((a) => a.startsWith('--integrations='))
+  return { json: argv.includes('--json'), quick: argv.includes('--quick'), keep: argv.includes('--keep'), only: only ?? null, integrations, integrationsGiven }
 }
