@@ -16,6 +16,10 @@ import { round, say } from '../stats.ts'
 import { LIFTED_LIMITS } from './worker.ts'
 
 export interface PhaseCounts {
+  /** Redis's own time executing the phase's commands (INFO commandstats), all clients, per SMS. */
+  redisMicrosPerSms: number
+  /** PostgreSQL's time executing the phase's statements (pg_stat_statements), per SMS. */
+  pgMillisPerSms: number
   redisRoundTrips: number
   redisCommands: number
   /** Commands run by Lua scripts inside Redis: no round trip, but Redis's CPU. */
@@ -49,14 +53,24 @@ async function monitorRedis (redis: Redis, during: () => Promise<void>): Promise
   return seen
 }
 
-async function statementStats (stack: Stack): Promise<Array<{ query: string, calls: number }>> {
-  const rows = await stack.database.sql<Array<{ query: string, calls: string }>>`
-    select query, calls from pg_stat_statements
+interface Statement { query: string, calls: number, ms: number }
+
+async function statementStats (stack: Stack): Promise<Statement[]> {
+  const rows = await stack.database.sql<Array<{ query: string, calls: string, ms: number }>>`
+    select query, calls, total_exec_time as ms from pg_stat_statements
     where dbid = (select oid from pg_database where datname = current_database()) and query not ilike '%pg_stat_statements%'`
-  return rows.map((r) => ({ query: r.query.replace(/\s+/g, ' ').slice(0, 90), calls: Number(r.calls) }))
+  return rows.map((r) => ({ query: r.query.replace(/\s+/g, ' ').slice(0, 90), calls: Number(r.calls), ms: Number(r.ms) }))
 }
 
-function count (seen: Seen[], statements: Array<{ query: string, calls: number }>, per: number, leaveOut: Set<string>): PhaseCounts {
+/** Microseconds Redis spent executing commands since the last CONFIG RESETSTAT (MONITOR's own feed is not in them). */
+async function redisMicros (redis: Redis): Promise<number> {
+  const info = String(await redis.info('commandstats'))
+  let total = 0
+  for (const m of info.matchAll(/^cmdstat_(\w+):calls=\d+,usec=(\d+)/gm)) if (m[1] !== 'monitor' && m[1] !== 'info' && m[1] !== 'config') total += Number(m[2])
+  return total
+}
+
+function count (seen: Seen[], statements: Statement[], redisUs: number, per: number, leaveOut: Set<string>): PhaseCounts {
   let roundTrips = 0
   let commands = 0
   let inScripts = 0
@@ -74,6 +88,8 @@ function count (seen: Seen[], statements: Array<{ query: string, calls: number }
   const pgByStatement: Record<string, number> = {}
   for (const st of statements.sort((a, b) => b.calls - a.calls)) if (st.calls / per >= 0.05) pgByStatement[st.query] = round(st.calls / per, 2)
   return {
+    redisMicrosPerSms: round(redisUs / per, 1),
+    pgMillisPerSms: round(statements.reduce((a, st) => a + st.ms, 0) / per, 3),
     redisRoundTrips: round(roundTrips / per, 2),
     redisCommands: round(commands / per, 2),
     redisCommandsInScripts: round(inScripts / per, 2),
@@ -83,7 +99,10 @@ function count (seen: Seen[], statements: Array<{ query: string, calls: number }
   }
 }
 
-const resetStatements = (stack: Stack) => stack.database.sql`select pg_stat_statements_reset()`
+const resetStatements = async (stack: Stack) => {
+  await stack.database.sql`select pg_stat_statements_reset()`
+  await stack.redis.config('RESETSTAT')
+}
 
 export async function roundTripsScenario (stack: Stack, tenants: Tenant[], opts: { messages: number }): Promise<RoundTripsResult> {
   const harness = /addr=(\S+)/.exec(String(await stack.redis.client('INFO')))?.[1] ?? ''
@@ -105,7 +124,7 @@ export async function roundTripsScenario (stack: Stack, tenants: Tenant[], opts:
   for (let i = 0; i < 20; i++) await post(i) // warm-up: connections, prepared statements, scripts loaded
   await resetStatements(stack)
   const intakeSeen = await monitorRedis(stack.redis, async () => { for (let i = 0; i < opts.messages; i++) await post(i) })
-  const intake = count(intakeSeen, await statementStats(stack), opts.messages, leaveOut)
+  const intake = count(intakeSeen, await statementStats(stack), await redisMicros(stack.redis), opts.messages, leaveOut)
   await api.service.stop()
 
   // Worker: rows written first, the worker started, then the jobs queued by the harness.
@@ -121,11 +140,12 @@ export async function roundTripsScenario (stack: Stack, tenants: Tenant[], opts:
     await waitFor('the worker to send every SMS', async () => (await stack.sandbox.stats()).messagesSent >= before + opts.messages, 300_000, 100)
   })
   const statements = (await statementStats(stack)).filter((s) => !/^select id, client_id from sms_messages where id = any/.test(s.query))
-  const sent = count(workerSeen, statements, opts.messages, leaveOut)
+  // Redis's time here includes the harness's enqueueing (the intake's share): intake + worker.
+  const sent = count(workerSeen, statements, await redisMicros(stack.redis), opts.messages, leaveOut)
   await worker.stop()
   await stack.sandbox.setRateLimit({ max: 100, intervalMs: 10_000, daily: 200_000 })
 
-  say(`round trips per SMS: intake Redis ${intake.redisRoundTrips} (${intake.redisCommands} commands), PostgreSQL ${intake.pgStatements} statements; worker Redis ${sent.redisRoundTrips} (${sent.redisCommands} commands), PostgreSQL ${sent.pgStatements}`)
+  say(`round trips per SMS: intake Redis ${intake.redisRoundTrips} (${intake.redisCommands} commands, ${intake.redisMicrosPerSms} µs in Redis), PostgreSQL ${intake.pgStatements} statements (${intake.pgMillisPerSms} ms); worker Redis ${sent.redisRoundTrips} (${sent.redisCommands} commands; intake + worker ${sent.redisMicrosPerSms} µs in Redis), PostgreSQL ${sent.pgStatements} (${sent.pgMillisPerSms} ms)`)
   return {
     intake_redis_round_trips: intake.redisRoundTrips,
     intake_pg_statements: intake.pgStatements,
