@@ -38,13 +38,13 @@ try {
   if (wanted('enqueue')) {
     say('enqueue: bare route, then POST /api/sms')
     const r = await enqueueScenario(stack, tenants, { durationSeconds: args.quick ? 4 : 10, connections: 32 })
-    Object.assign(results, { enqueue_ratio: r.enqueue_ratio, enqueue_p99_ms: r.enqueue_p99_ms, api_rss_mb: r.api_rss_mb })
+    Object.assign(results, { enqueue_ratio: r.enqueue_ratio, enqueue_cpu_ratio: r.enqueue_cpu_ratio, enqueue_p99_ms: r.enqueue_p99_ms, api_rss_mb: r.api_rss_mb })
     details.enqueue = r.details
   }
   if (wanted('worker')) {
     say('worker: the worker, then a bare BullMQ worker')
     const r = await workerScenario(stack, tenants, { messages: args.quick ? 1000 : 4000, concurrency: 20 })
-    Object.assign(results, { worker_ratio: r.worker_ratio, worker_rss_mb: r.worker_rss_mb })
+    Object.assign(results, { worker_ratio: r.worker_ratio, worker_cpu_ratio: r.worker_cpu_ratio, worker_rss_mb: r.worker_rss_mb })
     details.worker = r.details
   }
   if (wanted('expired')) {
@@ -96,15 +96,17 @@ if (args.json) {
   const target = (key: string, text: string, ok: (v: number) => boolean): Row | null =>
     key in results ? { key, value: results[key] as number, target: text, met: ok(results[key] as number) } : null
   const rows = [
-    target('enqueue_ratio', '>= 0.85', (v) => v >= 0.85),
+    target('enqueue_ratio', '>= 0.6', (v) => v >= 0.6),
+    target('enqueue_cpu_ratio', '', () => true),
     target('enqueue_p99_ms', '< 25', (v) => v < 25),
-    target('worker_ratio', '>= 0.8', (v) => v >= 0.8),
+    target('worker_ratio', '>= 0.5', (v) => v >= 0.5),
+    target('worker_cpu_ratio', '', () => true),
     target('expired_token_ratio', '<= 1.2', (v) => v <= 1.2),
     target('expired_token_refreshes', '= 1', (v) => v === 1),
     target(sweepKey, sweepKey === 'sweep_ms_100k' ? '< 100' : '', (v) => sweepKey !== 'sweep_ms_100k' || v < 100),
     target('quiet_tenant_p99_ms', '< 1000', (v) => v < 1000),
     target('api_rss_mb', '< 150', (v) => v < 150),
-    target('worker_rss_mb', '< 200', (v) => v < 200),
+    target('worker_rss_mb', '< 150', (v) => v < 150),
     target('fuzz_requests', '', () => true),
     target('intake_redis_round_trips', '', () => true),
     target('intake_pg_statements', '', () => true),

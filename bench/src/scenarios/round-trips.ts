@@ -16,8 +16,12 @@ import { round, say } from '../stats.ts'
 import { LIFTED_LIMITS } from './worker.ts'
 
 export interface PhaseCounts {
-  /** Redis's own time executing the phase's commands (INFO commandstats), all clients, per SMS. */
-  redisMicrosPerSms: number
+  /**
+   * redis-server's CPU time (INFO cpu, user + system) per SMS over a second pass of the phase
+   * without MONITOR (which costs Redis more than the commands it shows). In the worker phase it
+   * includes the harness's enqueueing: the intake's share plus the worker's.
+   */
+  redisCpuMicrosPerSms: number
   /** PostgreSQL's time executing the phase's statements (pg_stat_statements), per SMS. */
   pgMillisPerSms: number
   redisRoundTrips: number
@@ -62,15 +66,21 @@ async function statementStats (stack: Stack): Promise<Statement[]> {
   return rows.map((r) => ({ query: r.query.replace(/\s+/g, ' ').slice(0, 90), calls: Number(r.calls), ms: Number(r.ms) }))
 }
 
-/** Microseconds Redis spent executing commands since the last CONFIG RESETSTAT (MONITOR's own feed is not in them). */
-async function redisMicros (redis: Redis): Promise<number> {
-  const info = String(await redis.info('commandstats'))
-  let total = 0
-  for (const m of info.matchAll(/^cmdstat_(\w+):calls=\d+,usec=(\d+)/gm)) if (m[1] !== 'monitor' && m[1] !== 'info' && m[1] !== 'config') total += Number(m[2])
-  return total
+/** redis-server's CPU time so far, in microseconds. */
+async function redisCpuMicros (redis: Redis): Promise<number> {
+  const info = String(await redis.info('cpu'))
+  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? Number.NaN)
+  return (field('used_cpu_user') + field('used_cpu_sys')) * 1e6
 }
 
-function count (seen: Seen[], statements: Statement[], redisUs: number, per: number, leaveOut: Set<string>): PhaseCounts {
+/** redis-server's CPU per SMS while `run` sends `messages` SMS through, nothing else watching. */
+async function redisCpuPerSms (redis: Redis, messages: number, run: () => Promise<void>): Promise<number> {
+  const before = await redisCpuMicros(redis)
+  await run()
+  return round((await redisCpuMicros(redis) - before) / messages, 1)
+}
+
+function count (seen: Seen[], statements: Statement[], redisCpuUs: number, per: number, leaveOut: Set<string>): PhaseCounts {
   let roundTrips = 0
   let commands = 0
   let inScripts = 0
@@ -88,7 +98,7 @@ function count (seen: Seen[], statements: Statement[], redisUs: number, per: num
   const pgByStatement: Record<string, number> = {}
   for (const st of statements.sort((a, b) => b.calls - a.calls)) if (st.calls / per >= 0.05) pgByStatement[st.query] = round(st.calls / per, 2)
   return {
-    redisMicrosPerSms: round(redisUs / per, 1),
+    redisCpuMicrosPerSms: redisCpuUs,
     pgMillisPerSms: round(statements.reduce((a, st) => a + st.ms, 0) / per, 3),
     redisRoundTrips: round(roundTrips / per, 2),
     redisCommands: round(commands / per, 2),
@@ -99,10 +109,7 @@ function count (seen: Seen[], statements: Statement[], redisUs: number, per: num
   }
 }
 
-const resetStatements = async (stack: Stack) => {
-  await stack.database.sql`select pg_stat_statements_reset()`
-  await stack.redis.config('RESETSTAT')
-}
+const resetStatements = (stack: Stack) => stack.database.sql`select pg_stat_statements_reset()`
 
 export async function roundTripsScenario (stack: Stack, tenants: Tenant[], opts: { messages: number }): Promise<RoundTripsResult> {
   const harness = /addr=(\S+)/.exec(String(await stack.redis.client('INFO')))?.[1] ?? ''
@@ -124,7 +131,9 @@ export async function roundTripsScenario (stack: Stack, tenants: Tenant[], opts:
   for (let i = 0; i < 20; i++) await post(i) // warm-up: connections, prepared statements, scripts loaded
   await resetStatements(stack)
   const intakeSeen = await monitorRedis(stack.redis, async () => { for (let i = 0; i < opts.messages; i++) await post(i) })
-  const intake = count(intakeSeen, await statementStats(stack), await redisMicros(stack.redis), opts.messages, leaveOut)
+  const intakeStatements = await statementStats(stack)
+  const intakeRedisCpu = await redisCpuPerSms(stack.redis, opts.messages, async () => { for (let i = 0; i < opts.messages; i++) await post(i) })
+  const intake = count(intakeSeen, intakeStatements, intakeRedisCpu, opts.messages, leaveOut)
   await api.service.stop()
 
   // Worker: rows written first, the worker started, then the jobs queued by the harness.
@@ -140,12 +149,18 @@ export async function roundTripsScenario (stack: Stack, tenants: Tenant[], opts:
     await waitFor('the worker to send every SMS', async () => (await stack.sandbox.stats()).messagesSent >= before + opts.messages, 300_000, 100)
   })
   const statements = (await statementStats(stack)).filter((s) => !/^select id, client_id from sms_messages where id = any/.test(s.query))
-  // Redis's time here includes the harness's enqueueing (the intake's share): intake + worker.
-  const sent = count(workerSeen, statements, await redisMicros(stack.redis), opts.messages, leaveOut)
+  // Again without MONITOR, for Redis's CPU: the harness's enqueueing (the intake's share) and the worker's.
+  const again = await stack.enqueueDirect(Array.from({ length: opts.messages }, (_, i) => ({ tenant: tenants[i % tenants.length]!, body: `Round trip again ${i}` })), { queue: false })
+  const rows = await stack.database.sql<Array<{ id: string, client_id: string }>>`select id, client_id from sms_messages where id = any(${again}::uuid[])`
+  const workerRedisCpu = await redisCpuPerSms(stack.redis, opts.messages, async () => {
+    for (const r of rows) await stack.dispatcher.enqueue({ id: r.id, clientId: r.client_id })
+    await waitFor('the worker to send every SMS again', async () => (await stack.sandbox.stats()).messagesSent >= before + 2 * opts.messages, 300_000, 100)
+  })
+  const sent = count(workerSeen, statements, workerRedisCpu, opts.messages, leaveOut)
   await worker.stop()
   await stack.sandbox.setRateLimit({ max: 100, intervalMs: 10_000, daily: 200_000 })
 
-  say(`round trips per SMS: intake Redis ${intake.redisRoundTrips} (${intake.redisCommands} commands, ${intake.redisMicrosPerSms} µs in Redis), PostgreSQL ${intake.pgStatements} statements (${intake.pgMillisPerSms} ms); worker Redis ${sent.redisRoundTrips} (${sent.redisCommands} commands; intake + worker ${sent.redisMicrosPerSms} µs in Redis), PostgreSQL ${sent.pgStatements} (${sent.pgMillisPerSms} ms)`)
+  say(`round trips per SMS: intake Redis ${intake.redisRoundTrips} (${intake.redisCommands} commands, Redis CPU ${intake.redisCpuMicrosPerSms} µs), PostgreSQL ${intake.pgStatements} statements (${intake.pgMillisPerSms} ms); worker Redis ${sent.redisRoundTrips} (${sent.redisCommands} commands; Redis CPU intake + worker ${sent.redisCpuMicrosPerSms} µs), PostgreSQL ${sent.pgStatements} (${sent.pgMillisPerSms} ms)`)
   return {
     intake_redis_round_trips: intake.redisRoundTrips,
     intake_pg_statements: intake.pgStatements,
