@@ -8,6 +8,7 @@
  *   and sent by one worker started beforehand.
  * Counts, not timings: they hold on any machine, and say what each request costs the servers.
  */
+import { connect } from 'node:net'
 import { request } from 'undici'
 import type { Redis } from 'ioredis'
 import { waitFor } from '../harness/ports.ts'
@@ -43,16 +44,33 @@ export interface RoundTripsResult {
 
 interface Seen { source: string, command: string }
 
-/** Records what Redis is asked while `during` runs, and who asked. */
-async function monitorRedis (redis: Redis, during: () => Promise<void>): Promise<Seen[]> {
-  const monitor = await redis.monitor()
+/**
+ * Records what Redis is asked while `during` runs, and who asked: MONITOR on a plain socket (an
+ * ioredis client in monitor mode can trip over its own reply queue under a busy stream).
+ * A MONITOR line: `+<time> [<db> <client address>|lua] "<command>" "<arg>" ...`.
+ */
+async function monitorRedis (url: string, during: () => Promise<void>): Promise<Seen[]> {
+  const { hostname, port } = new URL(url)
+  const socket = connect(Number(port), hostname)
   const seen: Seen[] = []
-  monitor.on('monitor', (_time: string, args: string[], source: string) => { seen.push({ source, command: String(args[0]).toLowerCase() }) })
+  let rest = ''
+  socket.setEncoding('utf8')
+  socket.on('data', (chunk: string) => {
+    const lines = (rest + chunk).split('\r\n')
+    rest = lines.pop() ?? ''
+    for (const line of lines) {
+      const m = /^\+[\d.]+ \[\d+ ([^\]]+)\] "([^"]+)"/.exec(line)
+      if (m) seen.push({ source: m[1] === 'lua' ? 'lua' : m[1]!, command: m[2]!.toLowerCase() })
+    }
+  })
+  await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
+  socket.write('MONITOR\r\n')
+  await new Promise((resolve) => setTimeout(resolve, 100))
   try {
     await during()
-    await new Promise((resolve) => setTimeout(resolve, 200))
+    await new Promise((resolve) => setTimeout(resolve, 300))
   } finally {
-    monitor.disconnect()
+    socket.destroy()
   }
   return seen
 }
@@ -130,7 +148,7 @@ export async function roundTripsScenario (stack: Stack, tenants: Tenant[], opts:
   }
   for (let i = 0; i < 20; i++) await post(i) // warm-up: connections, prepared statements, scripts loaded
   await resetStatements(stack)
-  const intakeSeen = await monitorRedis(stack.redis, async () => { for (let i = 0; i < opts.messages; i++) await post(i) })
+  const intakeSeen = await monitorRedis(stack.redisServer.url, async () => { for (let i = 0; i < opts.messages; i++) await post(i) })
   const intakeStatements = await statementStats(stack)
   const intakeRedisCpu = await redisCpuPerSms(stack.redis, opts.messages, async () => { for (let i = 0; i < opts.messages; i++) await post(i) })
   const intake = count(intakeSeen, intakeStatements, intakeRedisCpu, opts.messages, leaveOut)
@@ -143,7 +161,7 @@ export async function roundTripsScenario (stack: Stack, tenants: Tenant[], opts:
   const worker = await stack.startWorker('worker-round-trips', { ...LIFTED_LIMITS, WORKER_CONCURRENCY: '20' })
   const before = (await stack.sandbox.stats()).messagesSent
   await resetStatements(stack)
-  const workerSeen = await monitorRedis(stack.redis, async () => {
+  const workerSeen = await monitorRedis(stack.redisServer.url, async () => {
     const rows = await stack.database.sql<Array<{ id: string, client_id: string }>>`select id, client_id from sms_messages where id = any(${ids}::uuid[])`
     for (const r of rows) await stack.dispatcher.enqueue({ id: r.id, clientId: r.client_id })
     await waitFor('the worker to send every SMS', async () => (await stack.sandbox.stats()).messagesSent >= before + opts.messages, 300_000, 100)
