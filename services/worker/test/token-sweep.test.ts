@@ -39,7 +39,7 @@ t.test('a batch of scheduled refreshes renews each token before it expires, thro
   const world = await createWorld(t, { TOKEN_SWEEP_EVERY_SECONDS: '5' })
   const soon = await world.connect('soon', { locationId: SUNRISE })
   const later = await world.connect('later', { locationId: HARBOR })
-  await world.db.db.execute(sql`update ghl_integrations set expires_at = now() + interval '8 seconds' where id in (${soon.id}, ${later.id})`)
+  await world.db.db.execute(sql`update ghl_integrations set expires_at = now() + interval '8 minutes' where id in (${soon.id}, ${later.id})`)
   await world.startInProcess()
   for (const [clientId, before] of [['soon', soon], ['later', later]] as const) {
     const renewed = await eventually(`${clientId}'s token renewed`, async () => {
