@@ -122,7 +122,7 @@ const sections = {
   tokens: z.object({
     TOKEN_REFRESH_WINDOW_SECONDS: int(300, 0),
     TOKEN_SWEEP_EVERY_SECONDS: int(300, 5),
-    TOKEN_SWEEP_HORIZON_SECONDS: int(3600, 60),
+    TOKEN_SWEEP_HORIZON_SECONDS: int(600, 60),
     TOKEN_CALL_TIMEOUT_MS: int(30_000, 1000, 120_000),
   }).transform((e) => ({
     refreshWindowMs: e.TOKEN_REFRESH_WINDOW_SECONDS * 1000,
