@@ -7,7 +7,7 @@ import { InstallClaimCodesRepository, UsedConnectLinksRepository, WebhookReceipt
 import type { Logger } from '@ghl-connect/logging'
 import { readinessProbe, type Readiness } from '@ghl-connect/process-kit'
 import { createCore, type Core } from '@ghl-connect/runtime'
-import { ConnectLinks } from './oauth/connect-links.ts'
+import { ConnectLinks } from '@ghl-connect/connect-links'
 import { ConnectService } from './oauth/connect-service.ts'
 import { ConnectionEvents } from './oauth/connection-events.ts'
 import { InstallClaims } from './oauth/install-claims.ts'
