@@ -30,7 +30,7 @@ export const linksCreate: Command = {
     io.stdout.write(values.json
       ? json(answer)
       : fields([['client', clientId], ['link', answer.url], ['connect page', answer.connectPageUrl],
-          ['expires', `${answer.expiresAt} (in ${span(link.expiresAt.getTime() - now)}); single-use`]]))
+          ['expires', `${answer.expiresAt} (in ${span((ttlSeconds ?? DEFAULT_LINK_TTL_SECONDS) * 1000)}); single-use`]]))
     return 0
   },
 }
