@@ -38,5 +38,4 @@ t.test('the real entry (pnpm ghl): --help exits 0, an unknown command or a bad f
   const listed = await pnpmGhl(['clients', 'list', '--json'], w.env)
   t.equal(listed.code, 0, listed.stderr)
   t.match(JSON.parse(listed.stdout), [{ clientId: 'client-1', locationName: 'Sunrise Dental', health: 'active' }], 'stdout is only the JSON (pnpm\'s banner goes to stderr)')
-
 })
