@@ -14,7 +14,9 @@ t.test('clients list shows every connected client, broken ones first; --status p
 
   const all = await w.ghl(['clients', 'list'])
   t.equal(all.code, 0)
-  const lines = all.stdout.trimEnd().split('\n')
+  const [tableText, summary] = all.stdout.split('\n\n')
+  t.equal(summary, '4 clients: 1 needs_reauth, 1 location_inactive, 1 expiring, 1 active.\n')
+  const lines = tableText!.trimEnd().split('\n')
   t.match(lines[0], /^CLIENT\s+LOCATION\s+STATUS\s+EXPIRES\s+LAST REFRESH\s+FAILURES\s+LAST ERROR$/)
   t.same(lines.slice(1).map((l) => l.split(/\s+/)[0]), ['broken-client', 'paused-client', 'expiring-client', 'healthy-client'],
     'broken first, then paused, expiring, healthy; a disconnected client is not listed')

@@ -42,7 +42,8 @@ export const clientsList: Command = {
     noPositionals(this.name, positionals)
     const health = values.status === undefined ? undefined : oneOf('status', values.status, LISTED)
     const now = new Date(ctx.now())
-    const rows = await new ConnectionsOverviewRepository(ctx.database().db).list({ health, now, limit: 100_000 })
+    const overview = new ConnectionsOverviewRepository(ctx.database().db)
+    const rows = await overview.list({ health, now, limit: 100_000 })
     if (values.json) {
       io.stdout.write(json(rows.map(asJson)))
       return 0
@@ -56,6 +57,10 @@ export const clientsList: Command = {
       String(c.refreshFailures),
       oneLine(c.lastError),
     ]), health ? `No client is ${health}.` : 'No client has connected yet.'))
+    if (!health && rows.length > 0) {
+      const counts = await overview.countByHealth({ now })
+      io.stdout.write(`\n${rows.length} clients: ${Object.entries(counts).map(([h, n]) => `${n} ${h}`).join(', ')}.\n`)
+    }
     return 0
   },
 }

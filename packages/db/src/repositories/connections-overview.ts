@@ -96,7 +96,8 @@ export class ConnectionsOverviewRepository {
     const now = q.now ?? new Date()
     const { health } = overviewColumns(new Date(now.getTime() + (q.expiringWithinMs ?? DEFAULT_EXPIRING_WITHIN_MS)))
     const rows = await this.db.select({ health, count: sql<number>`count(*)::int` }).from(t)
-      .where(and(eq(t.isActive, true), ne(t.clientId, ''))).groupBy(health)
+      // By position: the expression carries a parameter, and PostgreSQL matches a repeated one by text, not value.
+      .where(and(eq(t.isActive, true), ne(t.clientId, ''))).groupBy(sql`1`)
     const counts = Object.fromEntries(connectionHealths.map((h) => [h, 0])) as Record<ConnectionHealth, number>
     for (const row of rows) if (row.health !== 'ended') counts[row.health] = row.count
     return counts
