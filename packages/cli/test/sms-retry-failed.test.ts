@@ -29,7 +29,7 @@ t.test('sms retry-failed queues the client\'s failed SMS again with a fresh retr
 
   const run = await w.ghl(['sms', 'retry-failed', 'client-1'])
   t.equal(run.code, 0, run.stderr)
-  t.match(run.stdout, /^1 failed SMS of client-1 since \S+ queued again\.\n1 left failed as delivery_unknown: HighLevel may have sent them; check the conversation before sending anew\.\n$/)
+  t.match(run.stdout, /^1 failed SMS of client-1 since \S+ queued again\.\n1 left failed as delivery_unknown: HighLevel may have sent them; check the conversation before sending anew\.\nNote: client-1 is not connected, so these will likely fail again until it connects GoHighLevel again\.\n$/)
 
   const row = await w.messages.findById(recent)
   t.match(row, { status: 'queued', attempts: 0, retryingSince: null, errorCode: null, errorMessage: null, attemptId: null })
@@ -60,11 +60,14 @@ t.test('two runs of sms retry-failed at once queue each failed SMS exactly once'
   t.equal(await w.core.redis.get(w.core.keys.smsBacklog('client-busy')), '30', 'each message was queued once (the fairness backlog counts every enqueue)')
 })
 
-t.test('sms retry-failed refuses a bad --since or a missing client id with exit 2 and a sentence', async (t) => {
+t.test('sms retry-failed refuses a bad --since or a missing client id with exit 2 and a sentence; takes an ISO time', async (t) => {
   const w = await createWorld(t)
   const bad = await w.ghl(['sms', 'retry-failed', 'client-1', '--since', 'yesterday'])
   t.same(bad, { code: 2, stdout: '', stderr: 'ghl: --since "yesterday" is neither an ISO time (2026-11-29T08:00:00Z) nor a duration back from now (90m, 24h, 7d).\n' })
   const missing = await w.ghl(['sms', 'retry-failed'])
   t.same(missing, { code: 2, stdout: '', stderr: 'ghl: sms retry-failed needs a client id: `pnpm ghl sms retry-failed <clientId>`.\n' })
-  t.equal((await w.ghl(['sms', 'retry-failed', 'client-1', '--since', '2026-11-29T08:00:00Z'])).code, 0, 'an ISO time is a --since')
+  await w.connect('client-1')
+  await failedSms(w, 'client-1', 'e')
+  t.match(await w.ghl(['sms', 'retry-failed', 'client-1', '--since', '2026-11-29T08:00:00Z']),
+    { code: 0, stdout: /^1 failed SMS of client-1 since 2026-11-29T08:00:00\.000Z queued again\.\n$/ }, 'an ISO time is a --since; a connected client needs no note')
 })

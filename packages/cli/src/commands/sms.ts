@@ -1,5 +1,5 @@
 /** `sms retry-failed`: a client's failed SMS sent again, each queued exactly once. */
-import { SmsRetriesRepository } from '@ghl-connect/db'
+import { ConnectionsOverviewRepository, SmsRetriesRepository } from '@ghl-connect/db'
 import { clientIdArg, readArgs, sinceArg } from '../args.ts'
 import type { Command } from '../command.ts'
 import { json } from '../output.ts'
@@ -32,6 +32,10 @@ export const smsRetryFailed: Command = {
       const lines = [`${requeued.length} failed SMS of ${clientId} since ${since.toISOString()} queued again.`]
       if (skippedUnknown > 0) lines.push(`${skippedUnknown} left failed as delivery_unknown: HighLevel may have sent them; check the conversation before sending anew.`)
       if (notQueued > 0) lines.push(`${notQueued} of them could not be put on the queue (Redis failed); they are queued in PostgreSQL and the worker's outbox reconciler queues them.`)
+      const connection = requeued.length > 0 ? await new ConnectionsOverviewRepository(core.database.db).findClient(clientId) : null
+      if (requeued.length > 0 && connection?.health !== 'active' && connection?.health !== 'expiring') {
+        lines.push(`Note: ${clientId} is ${connection ? connection.health === 'ended' ? `disconnected (${connection.status})` : connection.health : 'not connected'}, so these will likely fail again until it connects GoHighLevel again.`)
+      }
       io.stdout.write(`${lines.join('\n')}\n`)
     }
     return notQueued > 0 ? 1 : 0
