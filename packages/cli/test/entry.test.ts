@@ -18,7 +18,7 @@ function pnpmGhl (args: string[], env: Record<string, string | undefined>): Prom
   })
 }
 
-t.test('the real entry (pnpm ghl): --help exits 0, an unknown command or a bad flag value exits 2 with a sentence, --json output parses', async (t) => {
+t.test('the real entry (pnpm ghl): --help exits 0, an unknown command or a bad flag value exits 2 with a sentence, --json output parses; the process ends by itself', async (t) => {
   const w = await createWorld(t)
   await w.connect('client-1', { locationName: 'Sunrise Dental' })
 
@@ -38,4 +38,9 @@ t.test('the real entry (pnpm ghl): --help exits 0, an unknown command or a bad f
   const listed = await pnpmGhl(['clients', 'list', '--json'], w.env)
   t.equal(listed.code, 0, listed.stderr)
   t.match(JSON.parse(listed.stdout), [{ clientId: 'client-1', locationName: 'Sunrise Dental', health: 'active' }], 'stdout is only the JSON (pnpm\'s banner goes to stderr)')
+
+  // A command that opens Redis and the queues too ends by itself once done.
+  const retried = await pnpmGhl(['sms', 'retry-failed', 'client-1', '--json'], w.env)
+  t.equal(retried.code, 0, retried.stderr)
+  t.match(JSON.parse(retried.stdout), { clientId: 'client-1', requeued: 0, queued: 0 })
 })

@@ -56,3 +56,14 @@ t.test('events replay needs --since, a known --type and CRM_WEBHOOK_URL, each re
   const off = await w.ghl(['events', 'replay', '--since', '24h'], { env: { ...w.env, CRM_WEBHOOK_URL: '' } })
   t.same(off, { code: 1, stdout: '', stderr: 'ghl: CRM_WEBHOOK_URL is not set, so there is no CRM to deliver events to: run this with the environment the worker has.\n' })
 })
+
+t.test('two runs of events replay at once reopen and queue each event once', async (t) => {
+  const w = await createWorld(t)
+  const ids: string[] = []
+  for (let n = 0; n < 20; n++) ids.push(await delivered(w, crmEventOf.connectionReplaced({ ...subject(1), integrationId: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}` }, 'loc-old'), new Date()))
+  const runs = await Promise.all([1, 2].map(() => w.ghl(['events', 'replay', '--since', '1h', '--json'])))
+  const [a, b] = runs.map((r) => JSON.parse(r.stdout))
+  t.equal(a.replayed + b.replayed, 20, 'each event goes to one run')
+  t.same([...a.eventIds, ...b.eventIds].sort(), [...ids].sort())
+  t.equal(await w.core.queues.crmEvents.getJobCountByTypes('wait'), 20)
+})
