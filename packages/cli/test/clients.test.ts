@@ -15,7 +15,7 @@ t.test('clients list shows every connected client, broken ones first; --status p
   const all = await w.ghl(['clients', 'list'])
   t.equal(all.code, 0)
   const [tableText, summary] = all.stdout.split('\n\n')
-  t.equal(summary, '4 clients: 1 needs_reauth, 1 location_inactive, 1 expiring, 1 active.\n')
+  t.equal(summary, '4 connections: 1 needs_reauth, 1 location_inactive, 1 expiring, 1 active.\n')
   const lines = tableText!.trimEnd().split('\n')
   t.match(lines[0], /^CLIENT\s+LOCATION\s+STATUS\s+EXPIRES\s+LAST REFRESH\s+FAILURES\s+LAST ERROR$/)
   t.same(lines.slice(1).map((l) => l.split(/\s+/)[0]), ['broken-client', 'paused-client', 'expiring-client', 'healthy-client'],
@@ -29,10 +29,12 @@ t.test('clients list shows every connected client, broken ones first; --status p
     t.same(only.stdout.trimEnd().split('\n').slice(1).map((l) => l.split(/\s+/)[0]), [client], `--status ${status}`)
   }
   t.equal(late.status, 'active')
+  t.same((await w.ghl(['clients', 'list', '--status', 'disconnected'])).stdout.trimEnd().split('\n').slice(1).map((l) => l.split(/\s+/)[0]), ['gone-client'],
+    'the ended connections, on asking')
 
   const json = await w.ghl(['clients', 'list', '--json', '--status', 'needs_reauth'])
   const rows = JSON.parse(json.stdout)
-  t.match(rows, [{ clientId: 'broken-client', status: 'needs_reauth', health: 'needs_reauth', refreshFailures: 1, active: true }])
+  t.match(rows, [{ clientId: 'broken-client', status: 'needs_reauth', health: 'needs_reauth', refreshFailures: 1, lastErrorCode: 'invalid_grant', active: true }])
   t.notMatch(json.stdout + all.stdout, /token-of-/, 'no token, in the table or the JSON')
   t.notMatch(json.stdout, /accessToken|refreshToken/)
 })
@@ -42,7 +44,7 @@ t.test('clients list says when nothing matches, and refuses an unknown --status 
   t.same(await w.ghl(['clients', 'list', '--status', 'expiring']), { code: 0, stdout: 'No client is expiring.\n', stderr: '' })
   const bad = await w.ghl(['clients', 'list', '--status', 'broken'])
   t.equal(bad.code, 2)
-  t.equal(bad.stderr, 'ghl: --status must be one of needs_reauth, expiring, location_inactive; got "broken".\n')
+  t.equal(bad.stderr, 'ghl: --status must be one of needs_reauth, expiring, location_inactive, active, disconnected, unclaimed; got "broken".\n')
 })
 
 t.test("clients show prints the connection, its refresh failures and last error, and the last day's SMS by status; never a token", async (t) => {
@@ -61,16 +63,16 @@ t.test("clients show prints the connection, its refresh failures and last error,
   t.match(shown.stdout, /^location:\s+Harbor Gym \(sbxLocation\d+\)$/m)
   t.match(shown.stdout, /^status:\s+active$/m)
   t.match(shown.stdout, /^last refresh:\s+never$/m)
-  t.match(shown.stdout, /^refresh failures:\s+1$/m)
-  t.match(shown.stdout, /^last error:\s+HighLevel answered 503 to the refresh$/m)
+  t.match(shown.stdout, /^refresh failures:\s+1 since the last good refresh$/m)
+  t.match(shown.stdout, /^last error:\s+transient: HighLevel answered 503 to the refresh \(\d+s ago\)$/m)
   t.match(shown.stdout, /^sms, last 24h:\s+queued 1, sending 0, sent 0, failed 2$/m)
   t.notMatch(shown.stdout, /token-of-|\+1555/, 'no token, no phone number')
 
   const json = JSON.parse((await w.ghl(['clients', 'show', 'client-42', '--json'])).stdout)
-  t.match(json, { clientId: 'client-42', status: 'active', refreshFailures: 1, lastError: 'HighLevel answered 503 to the refresh', sms: { queued: 1, failed: 2, sent: 0 } })
+  t.match(json, { clientId: 'client-42', status: 'active', refreshFailures: 1, lastErrorCode: 'transient', lastError: 'HighLevel answered 503 to the refresh', sms: { queued: 1, failed: 2, sent: 0 } })
 
   await w.integrations.deactivate('client-42')
-  t.match((await w.ghl(['clients', 'show', 'client-42'])).stdout, /^status:\s+revoked \(ended: no active connection\)$/m, 'a disconnected client shows its last connection')
+  t.match((await w.ghl(['clients', 'show', 'client-42'])).stdout, /^status:\s+revoked \(disconnected: no active connection\)$/m, 'a disconnected client shows its last connection')
 })
 
 t.test('clients show of a client that never connected exits 1 saying how to connect it; a malformed id exits 2', async (t) => {

@@ -33,7 +33,7 @@ t.test('the real entry (pnpm ghl): --help exits 0, an unknown command or a bad f
 
   const badValue = await pnpmGhl(['clients', 'list', '--status', 'broken'], w.env)
   t.equal(badValue.code, 2)
-  t.match(badValue.stderr, /ghl: --status must be one of needs_reauth, expiring, location_inactive; got "broken"\./)
+  t.match(badValue.stderr, /ghl: --status must be one of needs_reauth, expiring, location_inactive, active, disconnected, unclaimed; got "broken"\./)
 
   const listed = await pnpmGhl(['clients', 'list', '--json'], w.env)
   t.equal(listed.code, 0, listed.stderr)

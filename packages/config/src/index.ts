@@ -142,7 +142,7 @@ const sections = {
     ...ghlApp,
     ...appUrl,
     GHL_REDIRECT_URI: url().optional(),
-    GHL_SCOPES: str('conversations/message.write conversations/message.readonly conversations.readonly contacts.readonly contacts.write locations.readonly'),
+    GHL_SCOPES: str('conversations/message.write conversations/message.readonly conversations.readonly contacts.readonly contacts.write locations.readonly oauth.readonly oauth.write'),
     GHL_AUTH_BASE_URL: url('http://localhost:4010'),
     GHL_API_BASE_URL: url('http://localhost:4010'),
     GHL_HTTP_TIMEOUT_MS: int(10_000, 100, 120_000),

@@ -1,49 +1,38 @@
 import t from 'tap'
 import { createTestDatabase, randomEncryptionKey } from '../src/testing.ts'
 import { ConnectionsOverviewRepository, IntegrationsRepository, TokenCipher } from '../src/index.ts'
+import { loadRotateKeysConfig } from '@ghl-connect/config'
 
 const db = await createTestDatabase()
 t.teardown(db.drop)
-const integrations = new IntegrationsRepository(db.db, new TokenCipher([{ id: 'k1', key: Buffer.from(randomEncryptionKey('k1').split(':')[1]!, 'base64') }]))
+const keys = loadRotateKeysConfig({ DATABASE_URL: db.url, TOKEN_ENCRYPTION_KEYS: randomEncryptionKey('k1') }).encryption.keys
+const integrations = new IntegrationsRepository(db.db, new TokenCipher(keys))
 const overview = new ConnectionsOverviewRepository(db.db)
-const now = new Date('2026-11-30T03:00:00Z')
-const hour = 3_600_000
-
-async function connect (clientId: string, expiresInMs: number, status?: 'needs_reauth' | 'location_inactive') {
-  const { integration } = await integrations.connectClient(clientId, {
-    locationId: `loc-${clientId}`, userType: 'Location', scopes: [], accessToken: 'a'.repeat(40), refreshToken: 'r'.repeat(40),
-    expiresAt: new Date(now.getTime() + expiresInMs),
-  })
-  if (status) await integrations.recordRefreshFailure(integration.id, integration.tokenVersion, { error: `refresh failed: ${status}`, status })
-}
-
-await connect('zed-healthy', 20 * hour)
-await connect('amy-healthy', 10 * hour)
-await connect('late-expired', -5 * 60_000)
-await connect('soon-expiring', 30 * 60_000)
-await connect('beta-reauth', 20 * hour, 'needs_reauth')
-await connect('alpha-reauth', 20 * hour, 'needs_reauth')
-await connect('paused', 20 * hour, 'location_inactive')
-await integrations.saveUnclaimed({ locationId: 'loc-unclaimed', userType: 'Location', scopes: [], accessToken: 'a'.repeat(40), refreshToken: null, expiresAt: new Date(now.getTime() - hour) })
-await connect('ended', 20 * hour)
-await integrations.deactivate('ended')
-
-t.test('connections overview: broken first (needs_reauth, location_inactive, expiring soonest first, then the rest), by client id within each; no unclaimed or ended ones', async (t) => {
-  const rows = await overview.list({ now })
-  t.same(rows.map((r) => [r.clientId, r.health]), [
-    ['alpha-reauth', 'needs_reauth'], ['beta-reauth', 'needs_reauth'], ['paused', 'location_inactive'],
-    ['late-expired', 'expiring'], ['soon-expiring', 'expiring'], ['amy-healthy', 'active'], ['zed-healthy', 'active'],
-  ])
-  t.notOk(Object.keys(rows[0]!).some((k) => /token$/i.test(k) && k !== 'tokenVersion'), 'no token columns')
-  t.same(await overview.countByHealth({ now }), { needs_reauth: 2, location_inactive: 1, expiring: 2, active: 2 })
-  t.same((await overview.list({ now, expiringWithinMs: 11 * hour, health: 'expiring' })).map((r) => r.clientId), ['late-expired', 'soon-expiring', 'amy-healthy'], 'the horizon is the caller\'s')
+const MINUTE = 60_000
+const connect = (clientId: string, locationId: string, expiresInMs: number) => integrations.replaceActive(clientId, {
+  locationId, userType: 'Location', scopes: [], accessToken: `at-${clientId}`, refreshToken: `rt-${clientId}`, expiresAt: new Date(Date.now() + expiresInMs),
 })
 
-t.test('connections overview: search by part of a client id (any case, % and _ taken literally), pages with limit and offset', async (t) => {
-  t.same((await overview.list({ now, search: 'REAUTH' })).map((r) => r.clientId), ['alpha-reauth', 'beta-reauth'])
-  t.same(await overview.list({ now, search: '%' }), [])
-  t.same((await overview.list({ now, search: 'healthy', health: 'active' })).map((r) => r.clientId), ['amy-healthy', 'zed-healthy'])
-  t.same((await overview.list({ now, limit: 2, offset: 2 })).map((r) => r.clientId), ['paused', 'late-expired'])
-  t.match(await overview.findClient('ended', { now }), { clientId: 'ended', isActive: false, status: 'revoked', health: 'ended' })
-  t.equal(await overview.findClient('never', { now }), null)
+t.test('expiring is decided by the horizon and the time the caller gives; a disconnected client is listed once, as its newest connection', async (t) => {
+  await connect('c-30min', 'loc-a', 30 * MINUTE)
+  await connect('c-3h', 'loc-b', 180 * MINUTE)
+  await connect('c-left', 'loc-old', 60 * MINUTE)
+  await connect('c-left', 'loc-new', 60 * MINUTE)
+  await integrations.deactivate('c-left')
+
+  const hour = await overview.list({ expiringWithinMs: 60 * MINUTE, limit: 10 })
+  t.same(hour.connections.map((c) => [c.clientId, c.health]), [['c-30min', 'expiring'], ['c-3h', 'active'], ['c-left', 'disconnected']])
+  t.equal(hour.connections[2]!.locationId, 'loc-new', 'the newest of its past connections')
+  t.equal(hour.total, 3)
+  t.match(await overview.countByHealth({ expiringWithinMs: 60 * MINUTE }), { expiring: 1, active: 1, disconnected: 1, needs_reauth: 0, unclaimed: 0 })
+  t.match(await overview.countByHealth({ expiringWithinMs: 4 * 60 * MINUTE }), { expiring: 2, active: 0 }, 'a longer horizon')
+  t.match(await overview.countByHealth({ expiringWithinMs: 0, now: new Date(Date.now() + 31 * MINUTE) }), { expiring: 1 }, 'as of a later time: expired counts as expiring')
+
+  const past = await overview.list({ expiringWithinMs: 60 * MINUTE, limit: 2, offset: 2 })
+  t.same(past.connections.map((c) => c.clientId), ['c-left'])
+  t.equal(past.total, 3)
+  const beyond = await overview.list({ expiringWithinMs: 60 * MINUTE, limit: 2, offset: 10 })
+  t.same(beyond, { connections: [], total: 3 }, 'past the last page the total is still told')
+  const found = await overview.list({ expiringWithinMs: 60 * MINUTE, limit: 10, search: 'LOC-B', health: ['active', 'expiring'] })
+  t.same(found.connections.map((c) => c.clientId), ['c-3h'])
 })

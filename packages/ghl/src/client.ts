@@ -7,7 +7,7 @@ import { Pool } from 'undici'
 import { classifyAnswer, GhlError } from './errors.ts'
 import { parseRateLimit, retryAfterMs, type RateLimit, type ResponseHeaders } from './rate-limit.ts'
 import type {
-  ContactSearchResult, ExportMessagesResult, GhlAnswer, GhlContact, GhlLocation, LocationTokenResponse, MessageChannel,
+  ContactSearchResult, ExportMessagesResult, GhlAnswer, GhlContact, GhlLocation, InstalledLocationsResult, LocationTokenResponse, MessageChannel,
   SendMessageResult, TokenResponse, UpsertContactResult, UserType,
 } from './types.ts'
 
@@ -91,6 +91,16 @@ export class GhlClient {
       accessToken, form: { companyId, locationId },
     })
     requireField(answer, 'access_token', 'getLocationToken')
+    return answer
+  }
+
+  /** One page of the locations of `companyId` the app `appId` is installed on (agency token). */
+  async getInstalledLocations ({ accessToken, companyId, appId, skip = 0, limit = 100 }: Authorized & { companyId: string, appId: string, skip?: number, limit?: number }): Promise<GhlAnswer<InstalledLocationsResult>> {
+    const answer = await this.call<InstalledLocationsResult>({
+      operation: 'getInstalledLocations', method: 'GET', path: '/oauth/installedLocations', version: GHL_VERSIONS.oauth,
+      accessToken, query: { companyId, appId, isInstalled: 'true', skip: String(skip), limit: String(limit) },
+    })
+    requireField(answer, 'locations', 'getInstalledLocations')
     return answer
   }
 

@@ -44,6 +44,21 @@ export interface LocationTokenResponse {
   [field: string]: unknown
 }
 
+/** One entry of GET /oauth/installedLocations (the spec names the location id `_id`). */
+export interface InstalledLocation {
+  _id: string
+  name: string
+  address?: string
+  isInstalled?: boolean
+  [field: string]: unknown
+}
+
+export interface InstalledLocationsResult {
+  locations: InstalledLocation[]
+  count?: number
+  installToFutureLocations?: boolean
+}
+
 export interface GhlLocation {
   id: string
   name: string

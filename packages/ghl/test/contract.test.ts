@@ -22,8 +22,9 @@ t.test('every request the client sends and every answer the sandbox gives confor
   await client.sendSms({ accessToken, contactId: JANE, message: 'hello' })
   await client.exportMessages({ accessToken, locationId: SUNRISE, contactId: JANE, channel: 'SMS', startDate: new Date(Date.now() - 60_000), sortOrder: 'asc', limit: 10 })
   await client.exportMessages({ accessToken, locationId: SUNRISE })
-  const agency = await connect(AGENCY_LOCATION, [...APP_SCOPES, 'oauth.write'])
+  const agency = await connect(AGENCY_LOCATION, [...APP_SCOPES, 'oauth.write', 'oauth.readonly'])
   await client.getLocationToken({ accessToken: agency.access_token, companyId: agency.companyId ?? '', locationId: AGENCY_LOCATION })
+  await client.getInstalledLocations({ accessToken: agency.access_token, companyId: agency.companyId ?? '', appId: sandbox.control.appId, limit: 2 })
   // The error answers are documented too (400, 401, 422).
   await failure(() => client.refreshToken({ refreshToken: tokens.refresh_token ?? '' }))
   await failure(() => client.exchangeCode({ code: 'never-issued' }))
@@ -38,7 +39,7 @@ t.test('every request the client sends and every answer the sandbox gives confor
   const recorded = sandbox.control.recorded
   const operations = new Set(recorded.map((e) => checker.operationOf(e)))
   t.same([...operations].sort(), [
-    'export-messages-by-location', 'get-access-token', 'get-duplicate-contact', 'get-location', 'get-location-access-token',
+    'export-messages-by-location', 'get-access-token', 'get-duplicate-contact', 'get-installed-location', 'get-location', 'get-location-access-token',
     'search-contacts-advanced', 'send-a-new-message', 'upsert-contact',
   ], 'every operation the client uses was exercised')
   t.same(new Set(recorded.map((e) => e.response.status)), new Set([200, 400, 401, 422]))

@@ -40,6 +40,8 @@ export class RedisKeys {
   refreshCooldown (clientId: string): string { return `${this.prefix}:refresh-cooldown:${encodeId(clientId)}` }
 
   oauthState (state: string): string { return `${this.prefix}:oauth-state:${state}` }
+  /** An agency's approval waiting for the person to pick which sub-account is the client (10 minutes). */
+  agencyPick (token: string): string { return `${this.prefix}:agency-pick:${token}` }
 
   /** A sorted set of the client's pending state keys (scored by creation time), so a client holds a bounded number. */
   pendingOAuthStates (clientId: string): string { return `${this.prefix}:oauth-states:${encodeId(clientId)}` }

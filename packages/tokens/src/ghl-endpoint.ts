@@ -18,6 +18,16 @@ export function ghlTokenEndpoint (client: GhlClient): TokenEndpoint {
         scopes: data.scope ? data.scope.split(/\s+/).filter(Boolean) : undefined,
       }
     },
+    mintLocationToken: async (agency, locationId) => {
+      if (!agency.accessToken || !agency.companyId) throw new GhlError('invalid_grant', 'The agency connection holds no token', { operation: 'getLocationToken' })
+      const { data } = await client.getLocationToken({ accessToken: agency.accessToken, companyId: agency.companyId, locationId })
+      return {
+        accessToken: data.access_token,
+        refreshToken: null,
+        expiresAt: new Date(Date.now() + (data.expires_in ?? 86_399) * 1000),
+        scopes: data.scope ? data.scope.split(/\s+/).filter(Boolean) : undefined,
+      }
+    },
     classify: (err) => {
       if (err instanceof GhlError && (err.kind === 'invalid_grant' || err.kind === 'location_inactive')) return err.kind
       return 'transient'

@@ -30,6 +30,11 @@ export interface RefreshedTokens {
 export interface TokenEndpoint {
   /** `timeoutMs`: the call must end by then (the refresh fence's lease is cut to it). */
   refresh: (integration: Integration, opts: { timeoutMs: number }) => Promise<RefreshedTokens>
+  /**
+   * An agency's token mints a token for one of its locations (HighLevel gives no refresh token
+   * with it: the location is renewed by minting again). Spends nothing single-use.
+   */
+  mintLocationToken: (agency: Integration, locationId: string) => Promise<RefreshedTokens>
   /** invalid_grant: the refresh token is dead; location_inactive: temporary; anything else: transient. */
   classify: (err: unknown) => 'invalid_grant' | 'location_inactive' | 'transient'
 }
@@ -39,8 +44,12 @@ export type ConnectionEvent =
   | { type: 'connection.broken', integrationId: string, tokenVersion: number, clientId: string, locationId: string, reason: string }
   | { type: 'connection.recovered', integrationId: string, tokenVersion: number, clientId: string, locationId: string }
 
-/** recovered: a kept answer was applied; kept: HighLevel answered but the write did not land (the answer waits, kept). */
-export type RefreshOutcome = 'refreshed' | 'reused' | 'recovered' | 'kept' | 'invalid_grant' | 'location_inactive' | 'transient' | 'lock_timeout' | 'cooling_down'
+/**
+ * recovered: a kept answer was applied, or a location whose refresh token died was renewed
+ * through its agency; minted: a location token renewed through its agency; kept: HighLevel
+ * answered but the write did not land (the answer waits, kept).
+ */
+export type RefreshOutcome = 'refreshed' | 'reused' | 'recovered' | 'minted' | 'kept' | 'invalid_grant' | 'location_inactive' | 'transient' | 'lock_timeout' | 'cooling_down'
 
 export interface TokenServiceOptions {
   redis: Redis
@@ -97,6 +106,13 @@ export class TokenService {
     return this.fresh(await this.requireActive(clientId))
   }
 
+  /** The company's agency connection with a fresh token, or null when we hold none (or it is broken). */
+  async getFreshAgency (companyId: string): Promise<Integration | null> {
+    const agency = await this.opts.integrations.findAgency(companyId)
+    if (!agency || agency.status === 'needs_reauth') return null
+    return this.fresh(agency)
+  }
+
   private async fresh (integration: Integration): Promise<Integration> {
     if (!this.opts.integrations.needsRefresh(integration)) return integration
     return this.refresh(integration)
@@ -133,8 +149,19 @@ export class TokenService {
     return access.integration
   }
 
+  /**
+   * The integration as stored now, if it may still be used: by its client, or by its id for an
+   * agency connection (which has no client).
+   */
+  private async reread (seen: Integration): Promise<Integration> {
+    if (seen.clientId) return this.requireActive(seen.clientId)
+    const current = await this.opts.integrations.findActiveById(seen.id)
+    if (!current) throw sendingRefused('not_connected')
+    return current
+  }
+
   private async refresh (seen: Integration, { force = false } = {}): Promise<Integration> {
-    const { clientId } = seen
+    const clientId = subjectKey(seen)
     const cooldownKey = this.opts.keys.refreshCooldown(clientId)
     const cooldownMs = await this.opts.redis.pttl(cooldownKey)
     if (cooldownMs > 0) {
@@ -147,7 +174,7 @@ export class TokenService {
     if (!lease) {
       // The holder is slow or died holding it; whatever it managed to write or keep is what we can use.
       this.opts.onOutcome?.('lock_timeout')
-      const current = await this.requireActive(clientId)
+      const current = await this.reread(seen)
       // Applying a kept answer needs no lock: its write is version-checked like any other.
       const recovered = await this.applyKept(current)
       if (recovered) return recovered
@@ -155,7 +182,7 @@ export class TokenService {
       throw refreshBusy()
     }
     try {
-      const current = await this.requireActive(clientId)
+      const current = await this.reread(seen)
       if (current.id !== seen.id || current.tokenVersion !== seen.tokenVersion) {
         this.opts.onOutcome?.('reused')
         return current
@@ -179,12 +206,12 @@ export class TokenService {
     const fence = await this.fence.acquire(current, this.lockWaitMs)
     if (fence === 'moved_on') {
       this.opts.onOutcome?.('reused')
-      return this.requireActive(current.clientId)
+      return this.reread(current)
     }
     if (!fence) {
       // We hold the Redis lock, yet another process holds the fence: the lock's key was lost under it.
       this.opts.onOutcome?.('lock_timeout')
-      const latest = await this.requireActive(current.clientId)
+      const latest = await this.reread(current)
       if (!this.opts.integrations.isExpired(latest)) return latest
       throw refreshBusy()
     }
@@ -194,6 +221,15 @@ export class TokenService {
       if (recovered) return recovered
       const timeoutMs = fence.callTimeoutMs()
       if (timeoutMs < MIN_CALL_MS) throw refreshBusy()
+      // A location token minted through its agency has no refresh token: it is renewed by minting again.
+      if (!current.refreshToken && current.userType !== 'Company' && current.companyId) {
+        try {
+          const minted = await this.renewThroughAgency(current, { recovering: false })
+          if (minted) return minted
+        } catch (err) {
+          return await this.refused(current, err, cooldownKey)
+        }
+      }
       let tokens: RefreshedTokens
       try {
         tokens = await this.opts.endpoint.refresh(current, { timeoutMs })
@@ -222,9 +258,15 @@ export class TokenService {
     // ...or kept HighLevel's answer without writing it yet: a token is never declared dead while a live pair waits.
     const recovered = await this.applyKept(current)
     if (recovered) return recovered
+    if (kind === 'invalid_grant' && current.userType !== 'Company' && current.companyId) {
+      // The location's refresh token is dead, but an agency we hold can mint it a new token: no reconnect.
+      const renewed = await this.renewThroughAgency(current, { recovering: Boolean(current.refreshToken) })
+        .catch((renewErr) => { log.warn({ err: renewErr }, 'could not renew the location through its agency'); return null })
+      if (renewed) return renewed
+    }
     this.opts.onOutcome?.(kind)
     if (kind === 'invalid_grant') {
-      await integrations.recordRefreshFailure(current.id, current.tokenVersion, { status: 'needs_reauth', error: reason })
+      await integrations.recordRefreshFailure(current.id, current.tokenVersion, { code: kind, status: 'needs_reauth', error: reason })
       log.warn({ err }, 'refresh token rejected; the client must reconnect')
       await this.emit({ type: 'connection.broken', ...subject(current), reason: 'needs_reauth' })
       throw reauthError(current)
@@ -233,7 +275,7 @@ export class TokenService {
     await this.opts.redis.set(cooldownKey, kind, 'PX', wait)
     if (kind === 'location_inactive') {
       // HighLevel keeps the refresh token valid while the location is paused: keep it, back off.
-      await integrations.recordRefreshFailure(current.id, current.tokenVersion, { status: 'location_inactive', error: reason })
+      await integrations.recordRefreshFailure(current.id, current.tokenVersion, { code: kind, status: 'location_inactive', error: reason })
       log.warn({ retryInMs: wait }, 'location is not active; keeping the token and backing off')
       if (current.status === 'active') {
         await this.emit({ type: 'connection.broken', ...subject(current), reason: 'location_inactive' })
@@ -241,7 +283,7 @@ export class TokenService {
       throw conflict('location_inactive', 'The GoHighLevel location is not active (its subscription may be paused); the connection resumes when it is reactivated.',
         { retryAfterSeconds: Math.ceil(wait / 1000) })
     }
-    await integrations.recordRefreshFailure(current.id, current.tokenVersion, { error: reason })
+    await integrations.recordRefreshFailure(current.id, current.tokenVersion, { code: kind, error: reason })
     log.warn({ err, retryInMs: wait }, 'token refresh failed; cooling down')
     if (!integrations.isExpired(current)) return current
     throw coolingDown(current, wait)
@@ -275,7 +317,7 @@ export class TokenService {
     if (!won) {
       // A disconnect, a replacement, or a sibling that applied our kept answer: the stored row is the truth.
       log.warn('refreshed tokens were not stored: the integration changed meanwhile')
-      return this.requireActive(current.clientId)
+      return this.reread(current)
     }
     this.opts.onOutcome?.('refreshed')
     log.info({ expiresAt: tokens.expiresAt.toISOString() }, 'token refreshed')
@@ -290,11 +332,34 @@ export class TokenService {
     await this.kept.forget(current)
     if (!won) {
       this.opts.onOutcome?.('reused')
-      return this.requireActive(current.clientId)
+      return this.reread(current)
     }
     this.opts.onOutcome?.('recovered')
     this.opts.logger.info({ clientId: current.clientId, locationId: current.locationId, expiresAt: tokens.expiresAt.toISOString() },
       'applied a kept refresh answer instead of spending the refresh token again')
+    return this.written(current)
+  }
+
+  /**
+   * A new token for a location of an agency we hold, minted with the agency's (fresh) token; null
+   * when we hold no working agency connection for its company. Minting spends nothing single-use,
+   * so its answer needs no keeping: a write that does not land is simply minted again next time.
+   * `recovering`: the location's own refresh token just died, so the CRM hears it recovered.
+   */
+  private async renewThroughAgency (current: Integration, { recovering }: { recovering: boolean }): Promise<Integration | null> {
+    const agency = await this.getFreshAgency(current.companyId!)
+    if (!agency) return null
+    const tokens = await this.opts.endpoint.mintLocationToken(agency, current.locationId)
+    const won = await this.opts.integrations.writeTokens(current.id, current.tokenVersion, { ...tokens, refreshToken: null, dropRefreshToken: true })
+    if (!won) {
+      this.opts.onOutcome?.('reused')
+      return this.reread(current)
+    }
+    this.opts.onOutcome?.(recovering ? 'recovered' : 'minted')
+    this.opts.logger.info({ clientId: current.clientId, locationId: current.locationId, recovering }, recovering
+      ? 'location token renewed through its agency after its refresh token was refused'
+      : 'location token renewed through its agency')
+    if (recovering && current.status === 'active') await this.emit({ type: 'connection.recovered', ...subject(current) })
     return this.written(current)
   }
 
@@ -307,6 +372,8 @@ export class TokenService {
   }
 
   private async emit (event: ConnectionEvent): Promise<void> {
+    // The CRM knows clients; an agency connection (or an unclaimed install) has none to tell it about.
+    if (!event.clientId) return
     try {
       await this.opts.onEvent?.(event)
     } catch (err) {
@@ -314,6 +381,9 @@ export class TokenService {
     }
   }
 }
+
+/** Whose lock and cooldown a refresh takes: the client's, or the integration's own for an agency connection. */
+const subjectKey = (i: Integration): string => i.clientId || `integration-${i.id}`
 
 const subject = (i: Integration) => ({ integrationId: i.id, tokenVersion: i.tokenVersion, clientId: i.clientId, locationId: i.locationId })
 

@@ -78,6 +78,36 @@ t.test('HighLevel down: the refresh cools down instead of retrying in a storm, a
   t.equal(row?.refreshFailures, 1, 'one call, then the cooldown held the others back')
 })
 
+t.test('each failed refresh is counted on the integration with its kind and time (transient, location_inactive, invalid_grant); a good refresh clears them', async (t) => {
+  const { tokens } = service({ recentRefreshMs: 0 })
+  const stored = await connected('client-bookkeeping', 60_000)
+  const read = async () => (await integrations.findById(stored.id))!
+  const startedAt = Date.now()
+
+  sandbox.control.setFaults({ errorRate: 1, errorStatus: 503 }, LOCATION)
+  await tokens.refreshNow('client-bookkeeping')
+  sandbox.control.clearFaults(LOCATION)
+  let row = await read()
+  t.match(row, { status: 'active', refreshFailures: 1, lastErrorCode: 'transient', lastError: String })
+  t.ok(row.lastErrorAt && row.lastErrorAt.getTime() >= startedAt - 1000, 'when it failed')
+
+  await redis.del(keys.refreshCooldown('client-bookkeeping'))
+  sandbox.control.setLocationActive(LOCATION, false)
+  await t.rejects(tokens.refreshNow('client-bookkeeping'), { code: 'location_inactive' })
+  sandbox.control.setLocationActive(LOCATION, true)
+  row = await read()
+  t.match(row, { status: 'location_inactive', refreshFailures: 2, lastErrorCode: 'location_inactive' })
+
+  await redis.del(keys.refreshCooldown('client-bookkeeping'))
+  const good = await tokens.refreshNow('client-bookkeeping')
+  t.match(await read(), { status: 'active', refreshFailures: 0, lastError: null, lastErrorCode: null, lastErrorAt: null }, 'a good refresh clears them')
+
+  // Another process spends the refresh token behind our back: ours is now dead.
+  await ghl.refreshToken({ refreshToken: good.refreshToken! })
+  await t.rejects(tokens.refreshNow('client-bookkeeping'), { code: 'needs_reauth' })
+  t.match(await read(), { status: 'needs_reauth', refreshFailures: 1, lastErrorCode: 'invalid_grant' })
+})
+
 t.test('HighLevel\'s answer is kept when its write fails, and the next refresh applies it instead of spending a spent refresh token', async (t) => {
   const { tokens } = service({ storeRetryMs: 300 })
   const stored = await connected('client-write-fails', 60_000)

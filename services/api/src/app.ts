@@ -20,6 +20,7 @@ import ghlOAuth from './routes/ghl-oauth/index.ts'
 import webhooks from './routes/webhooks/index.ts'
 import connect from './routes/connect.ts'
 import sms from './routes/sms/index.ts'
+import adminConnections from './routes/admin-connections.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -83,6 +84,7 @@ export async function buildApp (runtime: Runtime): Promise<App> {
   await app.register(sms, { prefix: '/api/sms' })
   await app.register(metrics)
   await app.register(bullBoard)
+  await app.register(adminConnections)
 
   app.addHook('onClose', async () => { await runtime.close() })
   return app

@@ -3,11 +3,13 @@
  * services on top of it, built once per process and closed on shutdown.
  */
 import type { ApiConfig } from '@ghl-connect/config'
-import { InstallClaimCodesRepository, UsedConnectLinksRepository, WebhookReceiptsRepository } from '@ghl-connect/db'
+import { ConnectionsOverviewRepository, InstallClaimCodesRepository, UsedConnectLinksRepository, WebhookReceiptsRepository } from '@ghl-connect/db'
 import type { Logger } from '@ghl-connect/logging'
 import { readinessProbe, type Readiness } from '@ghl-connect/process-kit'
 import { createCore, type Core } from '@ghl-connect/runtime'
 import { ConnectLinks } from '@ghl-connect/connect-links'
+import { AgencyInstalls } from './oauth/agency-installs.ts'
+import { AgencyPicks } from './oauth/agency-picks.ts'
 import { ConnectService } from './oauth/connect-service.ts'
 import { ConnectionEvents } from './oauth/connection-events.ts'
 import { InstallClaims } from './oauth/install-claims.ts'
@@ -18,11 +20,14 @@ import { SmsIntake } from './sms/sms-intake.ts'
 
 export interface Runtime extends Core {
   config: ApiConfig
+  agencyInstalls: AgencyInstalls
   connectLinks: ConnectLinks
   connectService: ConnectService
   installClaims: InstallClaims
   webhookService: WebhookService
   smsIntake: SmsIntake
+  /** What /admin/connections shows. */
+  connectionsOverview: ConnectionsOverviewRepository
   readiness: () => Promise<Readiness<'postgres' | 'redis'>>
 }
 
@@ -32,17 +37,21 @@ export function createRuntime (config: ApiConfig, logger: Logger): Runtime {
   const { ghl, integrations, redis, keys } = core
   const connectionEvents = new ConnectionEvents(core.crmEvents, logger)
   const installClaims = new InstallClaims(config.http.connectLinkSecret, new InstallClaimCodesRepository(core.database.db), integrations, connectionEvents, logger)
+  const agencyInstalls = new AgencyInstalls(ghl, config.ghl.appId, integrations, core.tokenService, installClaims, connectionEvents, logger)
   return {
     ...core,
     config,
+    agencyInstalls,
     connectLinks: new ConnectLinks(config.http.connectLinkSecret, config.http.appUrl, config.http.crmOrigin),
     connectService: new ConnectService(ghl, new OAuthStates(redis, keys), integrations,
-      new UsedConnectLinksRepository(core.database.db), installClaims, connectionEvents, logger),
+      new UsedConnectLinksRepository(core.database.db), installClaims, connectionEvents, logger,
+      agencyInstalls, new AgencyPicks(redis, keys, integrations)),
     installClaims,
     webhookService: new WebhookService(parsePublicKey(config.http.ghlWebhookPublicKey), config.ghl.appId,
-      new WebhookReceiptsRepository(core.database.db), integrations, logger, core.crmEvents),
+      new WebhookReceiptsRepository(core.database.db), integrations, logger, core.crmEvents, agencyInstalls),
     smsIntake: new SmsIntake(integrations, core.smsMessages, core.dispatcher, logger,
       { legacyPitFallback: config.legacyPit !== null, metrics: core.metrics }),
+    connectionsOverview: new ConnectionsOverviewRepository(core.database.db),
     readiness: readinessProbe(core.probes, { onFailure: (dependency, err) => logger.warn({ err, dependency }, 'readiness check failed') }),
   }
 }

@@ -114,7 +114,8 @@ t.test('two concurrent uses of one link: exactly one connects', async (t) => {
 })
 
 t.test('a link whose connection failed is not spent; each /connect page mints links of its own', async (t) => {
-  const api = await setup(t)
+  // Without the agency scopes, picking the agency fails the connection.
+  const api = await setup(t, { GHL_SCOPES: 'conversations/message.write conversations/message.readonly contacts.readonly contacts.write locations.readonly' })
   const link = await createLink(api, 'client-retry')
   const agency = await authorizeWith(api, link.url)
   const wrongChoice = await api.app.inject({ url: pathOf(await approve(agency.chooseLocationUrl, 'sbxAgencyLoc00000001')), headers: { cookie: agency.cookie } })

@@ -92,7 +92,9 @@ t.test('declining in HighLevel, an agency token and a missing scope each get a p
   t.equal(denied.statusCode, 400)
   t.match(denied.body, 'You declined access in HighLevel')
 
-  const agency = await connect(api, 'client-5', AGENCY)
+  // An app without the agency scopes cannot act for an agency (agency installs: agency-installs.test.ts).
+  const noAgencyScopes = await setup(t, { GHL_SCOPES: 'conversations/message.write conversations/message.readonly contacts.readonly contacts.write locations.readonly' })
+  const agency = await connect(noAgencyScopes, 'client-5', AGENCY)
   t.equal(agency.page.statusCode, 400)
   t.match(agency.page.body, 'Choose a sub-account, not the agency')
 

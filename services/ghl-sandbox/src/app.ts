@@ -14,7 +14,7 @@ import { DEFAULT_RATE_LIMIT, RateLimiter, type RateLimitSettings } from './rate-
 import { apiRoutes } from './routes/api.ts'
 import { consentRoutes } from './routes/consent.ts'
 import { controlRoutes } from './routes/control.ts'
-import { tokenRoutes } from './routes/token.ts'
+import { installedLocationsRoute, tokenRoutes } from './routes/token.ts'
 import { DEFAULT_SEED, type SeedData } from './seed.ts'
 import { SandboxState } from './state.ts'
 import { WebhookSigner } from './webhooks.ts'
@@ -131,6 +131,7 @@ export function buildSandbox (options: SandboxOptions): Sandbox {
 
   consentRoutes(app, ctx)
   tokenRoutes(app, ctx)
+  installedLocationsRoute(app, ctx)
   apiRoutes(app, ctx)
   controlRoutes(app, control)
 

@@ -46,6 +46,19 @@ export class SandboxControl {
     return this.ctx.state.updateLocation(id, patch)
   }
 
+  /**
+   * The agency's "install to future locations" choice (GET /oauth/installedLocations reports it).
+   * When on, a location added to the company afterwards has the app installed (`agencyInstall`).
+   */
+  setInstallToFutureLocations (companyId: string, value: boolean): void {
+    this.ctx.state.setInstallToFutureLocations(companyId, value)
+  }
+
+  /** A new sub-account of `companyId`; the app is installed there when the agency installs to future locations. */
+  addCompanyLocation (companyId: string, input: LocationInput): SandboxLocation {
+    return this.ctx.state.addLocation({ ...input, companyId, agencyInstall: input.agencyInstall ?? this.ctx.state.installToFutureLocations(companyId) })
+  }
+
   /** "Location is not active" mode: refreshes for it answer 400 and its refresh tokens stay good. */
   setLocationActive (id: string, active: boolean): void {
     this.ctx.state.updateLocation(id, { active })

@@ -115,6 +115,7 @@ export class SandboxState {
   private readonly accessTokens = new Map<string, AccessToken>()
   private readonly refreshTokens = new Map<string, RefreshToken>()
   private readonly conversations = new Map<string, string>()
+  private readonly futureInstalls = new Map<string, boolean>()
 
   constructor (
     private readonly clock: Clock,
@@ -269,6 +270,30 @@ export class SandboxState {
     return { ok: true, value: answer as TokenAnswer }
   }
 
+  /**
+   * GET /oauth/installedLocations: the company's locations, `isInstalled` when the app is
+   * installed there (an agency install). `ourApp` false (another app's id) lists nothing installed.
+   */
+  installedLocations (companyId: string, ourApp: boolean, q: { skip: number, limit: number, query?: string, installed?: boolean, locationId?: string }): {
+    locations: Array<{ _id: string, name: string, address: string, isInstalled: boolean }>, count: number, installToFutureLocations: boolean
+  } {
+    const needle = q.query?.trim().toLowerCase()
+    const all = [...this.locations.values()]
+      .filter((l) => l.companyId === companyId)
+      .map((l) => ({ _id: l.id, name: l.name, address: `${l.name} address`, isInstalled: ourApp && l.agencyInstall }))
+      .filter((l) => (q.installed === undefined || l.isInstalled === q.installed) && (!needle || l.name.toLowerCase().includes(needle)) && (!q.locationId || l._id === q.locationId))
+    return { locations: all.slice(q.skip, q.skip + q.limit), count: all.length, installToFutureLocations: this.installToFutureLocations(companyId) }
+  }
+
+  /** Whether the agency chose to install the app on every location it creates from now on. */
+  installToFutureLocations (companyId: string): boolean {
+    return this.futureInstalls.get(companyId) ?? false
+  }
+
+  setInstallToFutureLocations (companyId: string, value: boolean): void {
+    this.futureInstalls.set(companyId, value)
+  }
+
   /** Tokens straight away, for tests that start after the consent (the same shape /oauth/token answers). */
   issueTokens (grant: Grant): TokenAnswer {
     return this.issue(grant, { withRefresh: true })
@@ -298,6 +323,7 @@ export class SandboxState {
     this.accessTokens.clear()
     this.refreshTokens.clear()
     this.conversations.clear()
+    this.futureInstalls.clear()
     this.stats = emptyStats()
   }
 
@@ -324,7 +350,10 @@ export class SandboxState {
       isBulkInstallation: false,
     }
     if (grant.locationId) answer.locationId = grant.locationId
-    else answer.approvedLocations = this.approvedLocations(grant.companyId, grant)
+    else {
+      answer.approvedLocations = this.approvedLocations(grant.companyId, grant)
+      answer.isBulkInstallation = (answer.approvedLocations as string[]).length > 1
+    }
     if (withRefresh) {
       const refreshToken = jwtLike({ ...claims, refresh: true })
       this.refreshTokens.set(refreshToken, { ...base, used: false, revoked: false })

@@ -32,9 +32,11 @@ export const smsRetryFailed: Command = {
       const lines = [`${requeued.length} failed SMS of ${clientId} since ${since.toISOString()} queued again.`]
       if (skippedUnknown > 0) lines.push(`${skippedUnknown} left failed as delivery_unknown: HighLevel may have sent them; check the conversation before sending anew.`)
       if (notQueued > 0) lines.push(`${notQueued} of them could not be put on the queue (Redis failed); they are queued in PostgreSQL and the worker's outbox reconciler queues them.`)
-      const connection = requeued.length > 0 ? await new ConnectionsOverviewRepository(core.database.db).findClient(clientId) : null
+      const connection = requeued.length > 0
+        ? await new ConnectionsOverviewRepository(core.database.db).findClient(clientId, { expiringWithinMs: ctx.config().tokens.sweepHorizonMs })
+        : null
       if (requeued.length > 0 && connection?.health !== 'active' && connection?.health !== 'expiring') {
-        lines.push(`Note: ${clientId} is ${connection ? connection.health === 'ended' ? `disconnected (${connection.status})` : connection.health : 'not connected'}, so these will likely fail again until it connects GoHighLevel again.`)
+        lines.push(`Note: ${clientId} is ${connection ? connection.health === 'disconnected' ? `disconnected (${connection.status})` : connection.health : 'not connected'}, so these will likely fail again until it connects GoHighLevel again.`)
       }
       io.stdout.write(`${lines.join('\n')}\n`)
     }

@@ -1,124 +1,177 @@
 /**
- * Ops' view of the clients' connections (the CLI's `clients list/show`, the ops page): which are
- * broken, which about to expire, and what happened to a client. Reads only; never a token.
+ * What ops see of the connections (the api's /admin/connections page; an ops CLI can read the
+ * same): each client's current integration (its active one, else its newest past one, so a client
+ * that disconnected shows once, not once per old connection) and every install not yet claimed,
+ * each with its health, broken ones first. Never a token.
  */
-import { and, asc, eq, gte, ilike, ne, sql } from 'drizzle-orm'
+import { sql, type SQL } from 'drizzle-orm'
 import type { Database } from '../database.ts'
-import { ghlIntegrations, smsMessages, smsStatuses, type IntegrationStatus, type SmsStatus } from '../schema/index.ts'
+import type { IntegrationStatus, RefreshErrorCode } from '../schema/index.ts'
 
 /**
- * How a connection is doing, broken first: `needs_reauth` (the client must connect again),
- * `location_inactive` (HighLevel paused the sub-account), `expiring` (active, its token expires
- * within the horizon, or already has: the refresh is late), `active` (nothing to do).
+ * A connection's health, in the order ops should look at them: the client must reconnect;
+ * HighLevel paused the location; the token expires within the horizon (the sweep should have
+ * refreshed it); fine; an install waiting for its claim code; ended (disconnected, uninstalled,
+ * replaced by nothing).
  */
-export const connectionHealths = ['needs_reauth', 'location_inactive', 'expiring', 'active'] as const
+export const connectionHealths = ['needs_reauth', 'location_inactive', 'expiring', 'active', 'unclaimed', 'disconnected'] as const
 export type ConnectionHealth = (typeof connectionHealths)[number]
 
-/** "Expiring" means within this of now unless the caller says otherwise: the token sweep's default horizon. */
-export const DEFAULT_EXPIRING_WITHIN_MS = 3_600_000
-
-export interface ConnectionsQuery {
-  health?: ConnectionHealth
-  /** Part of a client id, any case. */
-  search?: string
-  expiringWithinMs?: number
-  limit?: number
-  offset?: number
-  now?: Date
-}
-
-/** One connection as ops see it: no token, no ciphertext. */
-export interface ConnectionOverview {
+export interface ConnectionSummary {
   integrationId: string
+  /** Empty for an unclaimed install. */
   clientId: string
   locationId: string
   locationName: string | null
-  companyId: string | null
+  health: ConnectionHealth
   status: IntegrationStatus
   isActive: boolean
-  health: ConnectionHealth | 'ended'
   expiresAt: Date
-  connectedAt: Date
   lastRefreshedAt: Date | null
+  connectedAt: Date
+  /** Failed refreshes since the last good one, and the last of them (cleared by a good refresh). */
   refreshFailures: number
+  lastErrorCode: RefreshErrorCode | null
   lastError: string | null
-  tokenVersion: number
-  scopes: string[]
+  lastErrorAt: Date | null
 }
 
-const t = ghlIntegrations
-const overviewColumns = (expiringBefore: Date) => ({
-  integrationId: t.id,
-  clientId: t.clientId,
-  locationId: t.locationId,
-  locationName: t.locationName,
-  companyId: t.companyId,
-  status: t.status,
-  isActive: t.isActive,
-  health: sql<ConnectionHealth | 'ended'>`case
-    when not ${t.isActive} then 'ended'
-    when ${t.status} = 'needs_reauth' then 'needs_reauth'
-    when ${t.status} = 'location_inactive' then 'location_inactive'
-    when ${t.expiresAt} < ${expiringBefore.toISOString()}::timestamptz then 'expiring'
-    else 'active' end`,
-  expiresAt: t.expiresAt,
-  connectedAt: t.connectedAt,
-  lastRefreshedAt: t.lastRefreshedAt,
-  refreshFailures: t.refreshFailures,
-  lastError: t.lastError,
-  tokenVersion: t.tokenVersion,
-  scopes: t.scopes,
-})
+export interface ConnectionsFilter {
+  /** Only these healths; absent or empty: all. */
+  health?: readonly ConnectionHealth[]
+  /** A part of the client id or the location id, any case. */
+  search?: string
+}
+
+export interface ConnectionsQuery extends ConnectionsFilter {
+  limit: number
+  offset?: number
+}
+
+export interface ConnectionsPage {
+  connections: ConnectionSummary[]
+  /** How many match the filter, all pages together. */
+  total: number
+}
+
+export interface HealthOptions {
+  /** An active token expiring sooner than this is `expiring` (the api uses the sweep's horizon). */
+  expiringWithinMs: number
+  now?: Date
+}
 
 export class ConnectionsOverviewRepository {
   constructor (private readonly db: Database) {}
 
-  /**
-   * The clients' current connections (active rows of claimed installs), broken first: needs_reauth,
-   * location_inactive, expiring (soonest first), then the rest; by client id within each.
-   */
-  async list (q: ConnectionsQuery = {}): Promise<ConnectionOverview[]> {
-    const now = q.now ?? new Date()
-    const columns = overviewColumns(new Date(now.getTime() + (q.expiringWithinMs ?? DEFAULT_EXPIRING_WITHIN_MS)))
-    const rank = sql`case ${columns.health} when 'needs_reauth' then 0 when 'location_inactive' then 1 when 'expiring' then 2 else 3 end`
-    const rows = await this.db.select(columns).from(t).where(and(
-      eq(t.isActive, true),
-      ne(t.clientId, ''),
-      q.health ? sql`${columns.health} = ${q.health}` : undefined,
-      q.search ? ilike(t.clientId, `%${q.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`) : undefined,
-    )).orderBy(rank, sql`case when ${columns.health} = 'expiring' then ${t.expiresAt} end`, asc(t.clientId))
-      .limit(q.limit ?? 1000).offset(q.offset ?? 0)
-    return rows
+  /** One page of connections, broken first: needs_reauth, location_inactive, then the soonest to expire. */
+  async list (query: ConnectionsQuery & HealthOptions): Promise<ConnectionsPage> {
+    const rows = await this.db.execute<SummaryRow & { total: number }>(sql`${this.withHealth(query)}
+      select *, count(*) over ()::int as total from health where ${where(query)}
+      order by case health ${sql.join(connectionHealths.map((h, i) => sql`when ${h} then ${i}`), sql` `)} end,
+        expires_at, client_id, id
+      limit ${query.limit} offset ${query.offset ?? 0}`)
+    if (rows.length > 0) return { connections: rows.map(summary), total: rows[0]!.total }
+    // Past the last page (or nothing matches): the total still says how many there are.
+    const [count] = await this.db.execute<{ total: number }>(sql`${this.withHealth(query)}
+      select count(*)::int as total from health where ${where(query)}`)
+    return { connections: [], total: count?.total ?? 0 }
   }
 
-  /** How many current connections are in each health, for a summary line. */
-  async countByHealth (q: Pick<ConnectionsQuery, 'expiringWithinMs' | 'now'> = {}): Promise<Record<ConnectionHealth, number>> {
-    const now = q.now ?? new Date()
-    const { health } = overviewColumns(new Date(now.getTime() + (q.expiringWithinMs ?? DEFAULT_EXPIRING_WITHIN_MS)))
-    const rows = await this.db.select({ health, count: sql<number>`count(*)::int` }).from(t)
-      // By position: the expression carries a parameter, and PostgreSQL matches a repeated one by text, not value.
-      .where(and(eq(t.isActive, true), ne(t.clientId, ''))).groupBy(sql`1`)
+  /** How many connections have each health (every health present, zero when none). */
+  async countByHealth (opts: HealthOptions): Promise<Record<ConnectionHealth, number>> {
+    const rows = await this.db.execute<{ health: ConnectionHealth, n: number }>(sql`${this.withHealth(opts)}
+      select health, count(*)::int as n from health group by health`)
     const counts = Object.fromEntries(connectionHealths.map((h) => [h, 0])) as Record<ConnectionHealth, number>
-    for (const row of rows) if (row.health !== 'ended') counts[row.health] = row.count
+    for (const row of rows) counts[row.health] = row.n
     return counts
   }
 
-  /** A client's connection: the active one, or else its latest (ended) one; null for a client that never connected. */
-  async findClient (clientId: string, q: Pick<ConnectionsQuery, 'expiringWithinMs' | 'now'> = {}): Promise<ConnectionOverview | null> {
+  /** One client's current connection (its active one, else its newest past one) with its health; null for a client that never connected. */
+  async findClient (clientId: string, opts: HealthOptions): Promise<ConnectionSummary | null> {
     if (!clientId) return null
-    const now = q.now ?? new Date()
-    const [row] = await this.db.select(overviewColumns(new Date(now.getTime() + (q.expiringWithinMs ?? DEFAULT_EXPIRING_WITHIN_MS))))
-      .from(t).where(eq(t.clientId, clientId))
-      .orderBy(sql`${t.isActive} desc`, sql`${t.connectedAt} desc`).limit(1)
-    return row ?? null
+    const [row] = await this.db.execute<SummaryRow>(sql`${this.withHealth(opts)}
+      select * from health where client_id = ${clientId} limit 1`)
+    return row ? summary(row) : null
   }
 
-  /** A client's SMS asked for since `since`, counted by status (served by the (client, created) index). */
-  async smsCountsByStatus (clientId: string, since: Date): Promise<Record<SmsStatus, number>> {
-    const rows = await this.db.select({ status: smsMessages.status, count: sql<number>`count(*)::int` }).from(smsMessages)
-      .where(and(eq(smsMessages.clientId, clientId), gte(smsMessages.createdAt, since))).groupBy(smsMessages.status)
-    const counts = Object.fromEntries(smsStatuses.map((s) => [s, 0])) as Record<SmsStatus, number>
-    for (const row of rows) counts[row.status] = row.count
-    return counts
+  private withHealth ({ expiringWithinMs, now = new Date() }: HealthOptions): SQL {
+    const horizon = new Date(now.getTime() + expiringWithinMs).toISOString()
+    // A client's active row (at most one, by the partial unique index), else its newest past one;
+    // plus the active unclaimed installs. Past rows of connected clients are history, not listed.
+    return sql`with current_rows as (
+      (select * from ghl_integrations where is_active)
+      union all
+      (select distinct on (client_id) * from ghl_integrations past
+        where not is_active and client_id <> ''
+          and not exists (select 1 from ghl_integrations a where a.client_id = past.client_id and a.is_active)
+        order by client_id, connected_at desc)
+    ), health as (
+      -- An agency's own connection (issue 11) has no client and no location: named by its company;
+      -- its access token is renewed when used (minting), so only a refused refresh token is news.
+      select id, client_id, case when user_type = 'Company' then 'agency:' || coalesce(company_id, '') else location_id end as location_id,
+        case when user_type = 'Company' then coalesce(location_name, 'Agency connection') else location_name end as location_name, status, is_active, expires_at, last_refreshed_at, connected_at,
+        refresh_failures, last_error_code, last_error, last_error_at,
+        case
+          when not is_active then 'disconnected'
+          when user_type = 'Company' and status = 'needs_reauth' then 'needs_reauth'
+          when user_type = 'Company' then 'active'
+          when client_id = '' then 'unclaimed'
+          when status = 'needs_reauth' then 'needs_reauth'
+          when status = 'location_inactive' then 'location_inactive'
+          when expires_at < ${horizon}::timestamptz then 'expiring'
+          else 'active'
+        end as health
+      from current_rows
+    )`
+  }
+}
+
+function where ({ health, search }: ConnectionsFilter): SQL {
+  const conditions: SQL[] = [sql`true`]
+  if (health && health.length > 0) conditions.push(sql`health in (${sql.join(health.map((h) => sql`${h}`), sql`, `)})`)
+  if (search) {
+    const pattern = `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+    conditions.push(sql`(client_id ilike ${pattern} or location_id ilike ${pattern})`)
+  }
+  return sql.join(conditions, sql` and `)
+}
+
+interface SummaryRow extends Record<string, unknown> {
+  id: string
+  client_id: string
+  location_id: string
+  location_name: string | null
+  health: ConnectionHealth
+  status: IntegrationStatus
+  is_active: boolean
+  expires_at: string | Date
+  last_refreshed_at: string | Date | null
+  connected_at: string | Date
+  refresh_failures: number
+  last_error_code: RefreshErrorCode | null
+  last_error: string | null
+  last_error_at: string | Date | null
+}
+
+// A raw query's timestamps arrive as PostgreSQL's text.
+const date = (v: string | Date): Date => v instanceof Date ? v : new Date(v)
+const dateOrNull = (v: string | Date | null): Date | null => v === null ? null : date(v)
+
+function summary (r: SummaryRow): ConnectionSummary {
+  return {
+    integrationId: r.id,
+    clientId: r.client_id,
+    locationId: r.location_id,
+    locationName: r.location_name,
+    health: r.health,
+    status: r.status,
+    isActive: r.is_active,
+    expiresAt: date(r.expires_at),
+    lastRefreshedAt: dateOrNull(r.last_refreshed_at),
+    connectedAt: date(r.connected_at),
+    refreshFailures: r.refresh_failures,
+    lastErrorCode: r.last_error_code,
+    lastError: r.last_error,
+    lastErrorAt: dateOrNull(r.last_error_at),
   }
 }

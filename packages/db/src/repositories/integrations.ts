@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { and, asc, desc, eq, gt, inArray, isNotNull, lt, lte, ne, or, sql } from 'drizzle-orm'
 import type { Database, Transaction } from '../database.ts'
-import { ghlIntegrations, type IntegrationRow, type IntegrationStatus } from '../schema/index.ts'
+import { ghlIntegrations, type IntegrationRow, type IntegrationStatus, type RefreshErrorCode } from '../schema/index.ts'
 import type { TokenCipher } from '../token-cipher.ts'
 
 /** An integration as the rest of the system sees it: tokens in plaintext, never ciphertext. */
@@ -23,8 +23,10 @@ export interface NewConnection {
 
 export interface NewTokens {
   accessToken: string
-  /** HighLevel sometimes answers without one; then the stored refresh token stays. */
+  /** HighLevel sometimes answers without one; then the stored refresh token stays... */
   refreshToken?: string | null
+  /** ...unless it is dead: a location token minted through the agency replaces a spent one and has none. */
+  dropRefreshToken?: boolean
   expiresAt: Date
   scopes?: string[]
 }
@@ -160,6 +162,45 @@ export class IntegrationsRepository {
   }
 
   /**
+   * An agency's (Company) connection: kept with no client and no location, one active per
+   * company, refreshed by the same locked path as any token. It mints its locations' tokens.
+   */
+  async saveAgency (connection: NewConnection & { companyId: string }): Promise<Integration> {
+    return this.db.transaction(async (tx) => {
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`company:${connection.companyId}`}, 0))`)
+      await tx.update(ghlIntegrations).set(this.deactivation('revoked')).where(and(
+        eq(ghlIntegrations.isActive, true), eq(ghlIntegrations.userType, 'Company'), eq(ghlIntegrations.companyId, connection.companyId)))
+      const [row] = await tx.insert(ghlIntegrations).values(this.seal('', { ...connection, locationId: '', userType: 'Company' })).returning()
+      return this.open(row!)
+    })
+  }
+
+  /** The company's active agency connection, if we hold one. */
+  async findAgency (companyId: string): Promise<Integration | null> {
+    const [row] = await this.db.select().from(ghlIntegrations).where(and(
+      eq(ghlIntegrations.companyId, companyId), eq(ghlIntegrations.userType, 'Company'), eq(ghlIntegrations.isActive, true)))
+      .orderBy(desc(ghlIntegrations.connectedAt)).limit(1)
+    return row ? this.open(row) : null
+  }
+
+  /** Every company whose agency connection we hold (an INSTALL that names no company is tried against each). */
+  async listAgencyCompanies (): Promise<string[]> {
+    const rows = await this.db.selectDistinct({ companyId: ghlIntegrations.companyId }).from(ghlIntegrations).where(and(
+      eq(ghlIntegrations.userType, 'Company'), eq(ghlIntegrations.isActive, true), isNotNull(ghlIntegrations.companyId)))
+    return rows.map((r) => r.companyId!).filter(Boolean)
+  }
+
+  async setLocationName (id: string, locationName: string): Promise<void> {
+    await this.db.update(ghlIntegrations).set({ locationName, lastSyncedAt: new Date(), updatedAt: new Date() }).where(eq(ghlIntegrations.id, id))
+  }
+
+  /** An active integration by its id (an agency connection has no client to find it by). */
+  async findActiveById (id: string): Promise<Integration | null> {
+    const found = await this.findById(id)
+    return found && found.isActive ? found : null
+  }
+
+  /**
    * Writes a refreshed token pair only if nobody wrote since `readVersion` was read.
    * Returns whether this writer won; the loser must re-read instead of overwriting.
    */
@@ -168,12 +209,15 @@ export class IntegrationsRepository {
     const rows = await this.db.update(ghlIntegrations).set({
       accessToken: this.cipher.encrypt(tokens.accessToken, tokenContext(id, 'access_token')),
       ...(tokens.refreshToken ? { refreshToken: this.cipher.encrypt(tokens.refreshToken, tokenContext(id, 'refresh_token')) } : {}),
+      ...(tokens.dropRefreshToken && !tokens.refreshToken ? { refreshToken: null } : {}),
       ...(tokens.scopes ? { scopes: tokens.scopes } : {}),
       expiresAt: tokens.expiresAt,
       tokenVersion: sql`${ghlIntegrations.tokenVersion} + 1`,
       status: 'active',
       refreshFailures: 0,
       lastError: null,
+      lastErrorCode: null,
+      lastErrorAt: null,
       lastRefreshedAt: now,
       updatedAt: now,
     }).where(and(eq(ghlIntegrations.id, id), eq(ghlIntegrations.tokenVersion, readVersion), eq(ghlIntegrations.isActive, true)))
@@ -182,15 +226,22 @@ export class IntegrationsRepository {
   }
 
   /**
-   * Records a failed refresh; `status` moves the integration out of `active` (needs_reauth,
-   * location_inactive). Conditional on the version too: a sibling's newer token wins over our failure.
+   * Records a failed refresh: one more failure, and how and when the last one failed (the next
+   * good refresh clears them, `writeTokens`). `status` moves the integration out of `active`
+   * (needs_reauth, location_inactive); without a `code`, the one its status implies. Conditional
+   * on the version too: a sibling's newer token wins over our failure.
    */
-  async recordRefreshFailure (id: string, readVersion: number, failure: { error: string, status?: IntegrationStatus }): Promise<boolean> {
+  async recordRefreshFailure (id: string, readVersion: number,
+    failure: { error: string, status?: IntegrationStatus, code?: RefreshErrorCode }): Promise<boolean> {
+    const now = new Date()
+    const code = failure.code ?? (failure.status === 'needs_reauth' ? 'invalid_grant' : failure.status === 'location_inactive' ? 'location_inactive' : 'transient')
     const rows = await this.db.update(ghlIntegrations).set({
       refreshFailures: sql`${ghlIntegrations.refreshFailures} + 1`,
-      lastError: failure.error,
+      lastErrorCode: code,
+      lastError: failure.error.slice(0, 500),
+      lastErrorAt: now,
       ...(failure.status ? { status: failure.status } : {}),
-      updatedAt: new Date(),
+      updatedAt: now,
     }).where(and(eq(ghlIntegrations.id, id), eq(ghlIntegrations.tokenVersion, readVersion)))
       .returning({ id: ghlIntegrations.id })
     return rows.length === 1

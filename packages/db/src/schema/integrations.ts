@@ -4,6 +4,10 @@ import { boolean, check, index, integer, pgTable, text, timestamp, uniqueIndex, 
 export const integrationStatuses = ['active', 'needs_reauth', 'location_inactive', 'revoked'] as const
 export type IntegrationStatus = (typeof integrationStatuses)[number]
 
+/** How the last refresh failed, as the refresh path classifies HighLevel's answer (packages/tokens). */
+export const refreshErrorCodes = ['invalid_grant', 'location_inactive', 'transient'] as const
+export type RefreshErrorCode = (typeof refreshErrorCodes)[number]
+
 /** One connection of a CRM client to a HighLevel location. Tokens are stored as ciphertext only. */
 export const ghlIntegrations = pgTable('ghl_integrations', {
   id: uuid('id').primaryKey().defaultRandom(),
@@ -22,8 +26,11 @@ export const ghlIntegrations = pgTable('ghl_integrations', {
   isActive: boolean('is_active').notNull().default(true),
   status: text('status', { enum: integrationStatuses }).notNull().default('active'),
   tokenVersion: integer('token_version').notNull().default(1),
+  // Failed refreshes since the last good one, and the last failure: what ops see on /admin/connections.
   refreshFailures: integer('refresh_failures').notNull().default(0),
   lastError: text('last_error'),
+  lastErrorCode: text('last_error_code', { enum: refreshErrorCodes }),
+  lastErrorAt: timestamp('last_error_at', { withTimezone: true }),
   lastRefreshedAt: timestamp('last_refreshed_at', { withTimezone: true }),
   lastSyncedAt: timestamp('last_synced_at', { withTimezone: true }),
   connectedAt: timestamp('connected_at', { withTimezone: true }).notNull().defaultNow(),

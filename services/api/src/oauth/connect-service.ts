@@ -6,9 +6,11 @@
  */
 import type { GhlClient, TokenResponse } from '@ghl-connect/ghl'
 import { GhlError } from '@ghl-connect/ghl'
-import type { Integration, IntegrationsRepository, Replacement, UsedConnectLinksRepository } from '@ghl-connect/db'
+import type { Integration, IntegrationsRepository, NewConnection, Replacement, UsedConnectLinksRepository } from '@ghl-connect/db'
 import { AppError } from '@ghl-connect/errors'
 import type { Logger } from '@ghl-connect/logging'
+import type { AgencyInstall, AgencyInstalls } from './agency-installs.ts'
+import type { AgencyPicks } from './agency-picks.ts'
 import type { ConnectionEvents } from './connection-events.ts'
 import type { InstallClaims } from './install-claims.ts'
 import { OAuthStates, type ConnectStart, type PendingConnect } from './oauth-states.ts'
@@ -20,6 +22,13 @@ const OAUTH_ERRORS = new Set(['invalid_request', 'unauthorized_client', 'unsuppo
 export type ConnectOutcome =
   | { kind: 'connected', integration: Integration, pending: PendingConnect }
   | { kind: 'unclaimed', integration: Integration, claimCode: string }
+  /** An agency approved from a client's link: the person picks which sub-account is the client (`pickToken`). */
+  | { kind: 'agency_pick', install: AgencyInstall, pickToken: string, pending: PendingConnect }
+  /** An agency installed from the marketplace: every sub-account waits to be claimed with its code. */
+  | { kind: 'agency_unclaimed', install: AgencyInstall }
+
+/** What a code exchange gave: one sub-account's connection, or an agency's. */
+type Exchanged = { kind: 'location', connection: NewConnection } | { kind: 'agency', connection: NewConnection & { companyId: string } }
 
 /** A failed connection: `code` is stable for logs and tests, the title and explanation are for a person. */
 const refused = (status: number, code: string, title: string, explanation: string): AppError =>
@@ -28,6 +37,9 @@ const refused = (status: number, code: string, title: string, explanation: strin
 /** A link that has connected a client is spent: the CRM makes a new one for the next connection. */
 const linkUsed = () => refused(403, 'link_used', 'This connect link was already used',
   'This connect link was already used to connect GoHighLevel; each link works once. Ask your CRM for a new "Connect GoHighLevel" link.')
+
+/** What an agency's token needs to list its sub-accounts and mint their tokens. */
+export const AGENCY_SCOPES = ['oauth.readonly', 'oauth.write']
 
 /** The scopes without which this service cannot do its job. */
 export const REQUIRED_SCOPES = ['conversations/message.write']
@@ -49,6 +61,8 @@ export class ConnectService {
     private readonly installClaims: InstallClaims,
     private readonly events: ConnectionEvents,
     private readonly logger: Logger,
+    private readonly agencies: AgencyInstalls,
+    private readonly picks: AgencyPicks,
   ) {}
 
   /** A used link is refused here already, before the person goes through HighLevel for nothing. */
@@ -97,7 +111,14 @@ export class ConnectService {
         'For your safety a connection must finish in the browser that started it. Start again from "Connect GoHighLevel" in your CRM.')
     }
 
-    const replacement = await this.connectOnce(pending, input.code)
+    const connected = await this.connectOnce(pending, input.code)
+    if (connected.kind === 'agency') {
+      const offered = connected.install.locations.filter((l) => l.claimCode !== null).map((l) => l.integration.locationId)
+      const pickToken = await this.picks.hold(pending, connected.install.agency.companyId!, offered)
+      this.logger.info({ clientId: pending.clientId, companyId: connected.install.agency.companyId, offered: offered.length }, 'agency approved; waiting for the sub-account pick')
+      return { kind: 'agency_pick', install: connected.install, pickToken, pending }
+    }
+    const { replacement } = connected
     const { integration } = replacement
     this.logger.info({ clientId: pending.clientId, locationId: integration.locationId }, 'client connected')
     await this.events.replaced(pending.clientId, replacement)
@@ -109,20 +130,31 @@ export class ConnectService {
    * one goes on. A connection that fails (a missing scope, the agency picked, HighLevel down)
    * gives the link back, so the person can try again with it.
    */
-  private async connectOnce (pending: PendingConnect, code: string): Promise<Replacement> {
+  private async connectOnce (pending: PendingConnect, code: string): Promise<{ kind: 'location', replacement: Replacement } | { kind: 'agency', install: AgencyInstall }> {
     const { link, clientId } = pending
     if (link && !await this.usedLinks.markUsed({ linkHash: link.id, clientId, expiresAt: new Date(link.expiresAt) })) throw linkUsed()
     try {
-      return await this.integrations.connectClient(clientId, await this.exchange(code))
+      const exchanged = await this.exchange(code)
+      if (exchanged.kind === 'agency') return { kind: 'agency', install: await this.agencies.install(exchanged.connection) }
+      return { kind: 'location', replacement: await this.integrations.connectClient(clientId, exchanged.connection) }
     } catch (err) {
       if (link) await this.usedLinks.release(link.id).catch((releaseErr) => this.logger.warn({ err: releaseErr }, 'could not give back a connect link'))
       throw err
     }
   }
 
+  /** The person picked which of the agency's sub-accounts is the client: bind it (the flow's link was spent at the callback). */
+  async completePick (pickToken: string, locationId: string): Promise<{ integration: Integration, start: ConnectStart }> {
+    const { start, replacement } = await this.picks.pick(pickToken, locationId)
+    this.logger.info({ clientId: start.clientId, locationId }, 'client connected to a sub-account of its agency')
+    await this.events.replaced(start.clientId, replacement)
+    return { integration: replacement.integration, start }
+  }
+
   private async completeUnclaimed (code: string): Promise<ConnectOutcome> {
     const exchanged = await this.exchange(code)
-    const integration = await this.integrations.saveUnclaimed(exchanged)
+    if (exchanged.kind === 'agency') return { kind: 'agency_unclaimed', install: await this.agencies.install(exchanged.connection) }
+    const integration = await this.integrations.saveUnclaimed(exchanged.connection)
     const claimCode = await this.installClaims.issue(integration.locationId)
     this.logger.info({ locationId: integration.locationId }, 'marketplace install kept until a client claims it with its claim code')
     await this.events.installPending(integration)
@@ -130,7 +162,7 @@ export class ConnectService {
   }
 
   /** Exchanges the code and reads the location's name; throws a failure a person can act on. */
-  private async exchange (code: string) {
+  private async exchange (code: string): Promise<Exchanged> {
     let token: TokenResponse
     try {
       token = (await this.ghl.exchangeCode({ code })).data
@@ -138,24 +170,36 @@ export class ConnectService {
       this.logger.warn({ err }, 'code exchange failed')
       throw this.describeExchangeFailure(err)
     }
-    if (token.userType === 'Company' || !token.locationId) {
-      throw refused(400, 'agency_token', 'Choose a sub-account, not the agency',
-        'HighLevel connected the agency as a whole. This CRM sends messages for one sub-account: start again and pick your sub-account (location) in HighLevel.')
-    }
     const granted = (token.scope ?? '').split(/\s+/).filter(Boolean)
     const missing = REQUIRED_SCOPES.filter((s) => granted.length > 0 && !granted.includes(s))
     if (missing.length > 0) {
       throw refused(400, 'missing_scope', 'The app lacks a permission it needs',
         `HighLevel granted access without ${missing.join(', ')}. Add ${missing.length > 1 ? 'these scopes' : 'this scope'} to the app in the HighLevel marketplace (and to GHL_SCOPES), then connect again.`)
     }
-    let locationName = token.locationId
-    try {
-      locationName = (await this.ghl.getLocation({ accessToken: token.access_token, locationId: token.locationId })).data.location.name || token.locationId
-    } catch (err) {
-      this.logger.warn({ err, locationId: token.locationId }, 'could not read the location name; using its id')
+    const agency = token.userType === 'Company' || !token.locationId
+    if (agency && (!token.companyId || !token.refresh_token || AGENCY_SCOPES.some((s) => granted.length > 0 && !granted.includes(s)))) {
+      throw refused(400, 'agency_token', 'Choose a sub-account, not the agency',
+        'HighLevel connected the agency as a whole, and this app cannot act for an agency (it needs the oauth.readonly and oauth.write scopes to reach its sub-accounts). Start again and pick your sub-account (location) in HighLevel, or add those scopes to the app and GHL_SCOPES.')
     }
-    return {
-      locationId: token.locationId,
+    if (agency) {
+      return {
+        kind: 'agency',
+        connection: {
+          locationId: '', companyId: token.companyId!, locationName: null, userType: 'Company', scopes: granted,
+          accessToken: token.access_token, refreshToken: token.refresh_token ?? null,
+          expiresAt: new Date(Date.now() + (token.expires_in ?? 86_399) * 1000),
+        },
+      }
+    }
+    const locationId = token.locationId!
+    let locationName = locationId
+    try {
+      locationName = (await this.ghl.getLocation({ accessToken: token.access_token, locationId })).data.location.name || locationId
+    } catch (err) {
+      this.logger.warn({ err, locationId }, 'could not read the location name; using its id')
+    }
+    return { kind: 'location', connection: {
+      locationId,
       companyId: token.companyId ?? null,
       locationName,
       userType: token.userType ?? 'Location',
@@ -163,7 +207,7 @@ export class ConnectService {
       accessToken: token.access_token,
       refreshToken: token.refresh_token ?? null,
       expiresAt: new Date(Date.now() + (token.expires_in ?? 86_399) * 1000),
-    }
+    } }
   }
 
   private describeExchangeFailure (err: unknown): AppError {

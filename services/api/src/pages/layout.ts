@@ -8,10 +8,11 @@ import { escapeHtml } from '@ghl-connect/html'
 
 export interface Page { html: string, csp: string }
 
-export function layout (title: string, body: string, script?: string): Page {
+/** `formsToSelf`: the page posts a form back to the api (no page posts anywhere else). */
+export function layout (title: string, body: string, script?: string, { formsToSelf = false } = {}): Page {
   const nonce = randomBytes(16).toString('base64')
   return {
-    csp: `default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-${nonce}'; form-action 'none'; base-uri 'none'`,
+    csp: `default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-${nonce}'; form-action ${formsToSelf ? "'self'" : "'none'"}; base-uri 'none'`,
     html: `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)}</title>

@@ -61,4 +61,10 @@ export const ClaimBody = Type.Object({
 }, { additionalProperties: false })
 export type ClaimBody = Static<typeof ClaimBody>
 
+export const AgencyPickBody = Type.Object({
+  pick: Type.String({ minLength: 1, maxLength: 64 }),
+  locationId: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' }),
+}, { additionalProperties: false })
+export type AgencyPickBody = Static<typeof AgencyPickBody>
+
 export const WebhookReply = Type.Object({ status: Type.String() })

@@ -36,6 +36,8 @@ export class WebhookService {
     private readonly integrations: IntegrationsRepository,
     private readonly logger: Logger,
     private readonly events: CrmEvents,
+    /** Mints the token of a location installed under an agency we hold (INSTALL). */
+    private readonly agencyInstalls?: { installLocation: (locationId: string, companyId?: string) => Promise<unknown | null> },
   ) {}
 
   async handle (rawBody: Buffer, signature: string | undefined, now = Date.now()): Promise<'processed' | 'recorded'> {
@@ -78,12 +80,25 @@ export class WebhookService {
 
     // Act first, record after: if acting fails, HighLevel's retry is processed instead of refused
     // as a duplicate. Acting twice on a concurrent duplicate is harmless (deactivation is idempotent).
-    const uninstalled = event.type === 'UNINSTALL' ? await this.uninstall(event, at) : false
+    const uninstalled = event.type === 'UNINSTALL' ? await this.uninstall(event, at) : event.type === 'INSTALL' ? await this.install(event) : false
     if (!await this.receipts.recordOnce({ webhookId, type: event.type, locationId: event.locationId, companyId: event.companyId })) {
       throw duplicate()
     }
     this.logger.info({ type: event.type, locationId: event.locationId, companyId: event.companyId }, 'webhook recorded')
     return uninstalled ? 'processed' : 'recorded'
+  }
+
+  /**
+   * A location installed under an agency we hold (a new sub-account of a bulk install, or one
+   * HighLevel installed because the agency installs to future locations, whose INSTALL may name
+   * no company): mint its token and keep it claimable. Any other INSTALL is recorded only: a
+   * location-level install brings its own code to the callback.
+   */
+  private async install (event: AppWebhook): Promise<boolean> {
+    if (!event.locationId || !this.agencyInstalls) return false
+    const minted = await this.agencyInstalls.installLocation(event.locationId, event.companyId)
+    if (minted) this.logger.info({ locationId: event.locationId, companyId: event.companyId }, 'location installed under an agency we hold; its token is minted')
+    return minted !== null
   }
 
   /**

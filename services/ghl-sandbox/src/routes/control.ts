@@ -21,6 +21,16 @@ export function controlRoutes (app: FastifyInstance, control: SandboxControl): v
     return location ?? reply.code(404).send({ statusCode: 404, error: 'Not Found', message: 'no such location' })
   })
 
+  app.put<Body<{ installToFutureLocations?: boolean }> & { Params: { companyId: string } }>('/_sandbox/companies/:companyId', async (request, reply) => {
+    if (typeof request.body?.installToFutureLocations !== 'boolean') return reply.code(400).send(badRequest('installToFutureLocations (boolean) is required'))
+    control.setInstallToFutureLocations(request.params.companyId, request.body.installToFutureLocations)
+    return { companyId: request.params.companyId, installToFutureLocations: request.body.installToFutureLocations }
+  })
+  app.post<Body<LocationInput> & { Params: { companyId: string } }>('/_sandbox/companies/:companyId/locations', async (request, reply) => {
+    if (!request.body?.name) return reply.code(400).send(badRequest('name is required'))
+    return reply.code(201).send(control.addCompanyLocation(request.params.companyId, request.body))
+  })
+
   app.get<{ Querystring: { locationId?: string } }>('/_sandbox/contacts', async (request) => ({ contacts: control.contacts(request.query.locationId) }))
   app.post<Body<ContactInput>>('/_sandbox/contacts', async (request, reply) => {
     if (!request.body?.locationId) return reply.code(400).send(badRequest('locationId is required'))

@@ -1,5 +1,5 @@
 /**
- * POST /oauth/token and POST /oauth/locationToken: form-encoded only, client credentials checked,
+ * POST /oauth/token, POST /oauth/locationToken and GET /oauth/installedLocations: form-encoded only, client credentials checked,
  * codes and refresh tokens single-use, "Location is not active" that spares the refresh token.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
@@ -73,5 +73,27 @@ export function tokenRoutes (app: FastifyInstance, ctx: SandboxContext): void {
     if (missing.length > 0) return sendGhlError(reply, 422, missing.map((f) => `${f} must be a string`))
     const outcome = ctx.state.locationToken(grant, body.locationId ?? '', body.companyId ?? '')
     return outcome.ok ? outcome.value : sendGhlError(reply, outcome.status, outcome.message)
+  })
+}
+
+interface InstalledLocationsQuery { companyId?: string, appId?: string, skip?: string, limit?: string, query?: string, isInstalled?: string, locationId?: string }
+
+export function installedLocationsRoute (app: FastifyInstance, ctx: SandboxContext): void {
+  app.get<{ Querystring: InstalledLocationsQuery }>('/oauth/installedLocations', async (request, reply) => {
+    const grant = await authorize(ctx, request, reply, { version: '2021-07-28', scope: 'oauth.readonly', rateLimited: false })
+    if (!grant) return reply
+    // Agency-Access-Only in the spec: a location token is refused like a missing scope.
+    if (grant.userType !== 'Company') return sendGhlError(reply, 401, MESSAGES.scope)
+    const q = request.query
+    const missing = ['companyId', 'appId'].filter((f) => !q[f as keyof InstalledLocationsQuery])
+    if (missing.length > 0) return sendGhlError(reply, 422, missing.map((f) => `${f} must be a string`))
+    if (q.companyId !== grant.companyId) return sendGhlError(reply, 403, 'The token does not have access to this company')
+    const skip = Number(q.skip ?? '0')
+    const limit = Number(q.limit ?? '20')
+    if (!Number.isInteger(skip) || skip < 0 || !Number.isInteger(limit) || limit < 1) {
+      return sendGhlError(reply, 422, ['skip and limit must be non-negative integer strings'])
+    }
+    const installed = q.isInstalled === undefined ? undefined : q.isInstalled === 'true'
+    return ctx.state.installedLocations(q.companyId, q.appId === ctx.settings.appId, { skip, limit, query: q.query, installed, locationId: q.locationId })
   })
 }

@@ -7,11 +7,12 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { notFound } from '@ghl-connect/errors'
 import type { Integration } from '@ghl-connect/db'
+import { agencyInstalledPage, agencyPickPage } from '../../pages/agency.ts'
 import { connectedPage, pendingClaimPage } from '../../pages/connected.ts'
 import { sendPage } from '../../pages/layout.ts'
 import { STATE_TTL_SECONDS, type ConnectStart } from '../../oauth/oauth-states.ts'
 import { ClientIdParams, machineErrorResponses } from '../../schemas/common.ts'
-import { CallbackQuery, ClaimBody, ConnectLinkBody, ConnectLinkReply, LinkQuery, StatusReply, TokenReply } from '../../schemas/oauth.ts'
+import { AgencyPickBody, CallbackQuery, ClaimBody, ConnectLinkBody, ConnectLinkReply, LinkQuery, StatusReply, TokenReply } from '../../schemas/oauth.ts'
 
 export const STATE_COOKIE = 'ghl_oauth'
 
@@ -89,12 +90,33 @@ const ghlOAuth: FastifyPluginAsyncTypebox = async (fastify) => {
     if (outcome.kind === 'unclaimed') {
       return sendPage(reply, 200, pendingClaimPage(outcome.integration.locationName ?? outcome.integration.locationId, outcome.claimCode))
     }
-    return sendPage(reply, 200, connectedPage({
-      clientId: outcome.integration.clientId,
-      locationName: outcome.integration.locationName ?? outcome.integration.locationId,
-      targetOrigins: [...new Set([config.http.crmOrigin, new URL(config.http.appUrl).origin])],
-      returnUrl: outcome.pending.returnUrl,
-    }))
+    if (outcome.kind === 'agency_unclaimed') return sendPage(reply, 200, agencyInstalledPage(outcome.install))
+    if (outcome.kind === 'agency_pick') {
+      return sendPage(reply, 200, agencyPickPage({
+        clientId: outcome.pending.clientId, install: outcome.install, pickToken: outcome.pickToken, pickUrl: '/api/ghl-oauth/agency-pick',
+      }))
+    }
+    return sendConnected(reply, outcome.integration, outcome.pending.returnUrl)
+  })
+
+  const sendConnected = (reply: Parameters<typeof sendPage>[0], integration: Integration, returnUrl?: string) => sendPage(reply, 200, connectedPage({
+    clientId: integration.clientId,
+    locationName: integration.locationName ?? integration.locationId,
+    targetOrigins: [...new Set([config.http.crmOrigin, new URL(config.http.appUrl).origin])],
+    returnUrl,
+  }))
+
+  // The picker page posts a plain HTML form.
+  fastify.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, (_request, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)))
+  })
+
+  fastify.post('/agency-pick', {
+    config: { rateLimit, answer: 'page' },
+    schema: { tags: ['oauth'], summary: 'Browser: the person picked which of the agency\'s sub-accounts is the client', body: AgencyPickBody },
+  }, async (request, reply) => {
+    const { integration, start } = await connectService.completePick(request.body.pick, request.body.locationId)
+    return sendConnected(reply, integration, start.returnUrl)
   })
 
   fastify.get('/status/:clientId', {

@@ -1,0 +1,124 @@
+/**
+ * Agency (Company) installs. When an agency approves the app, HighLevel gives one Company token
+ * for the whole agency: we keep it as the agency's connection (encrypted, refreshed by the one
+ * refresh path) and mint a location token for each sub-account the app is installed on
+ * (`GET /oauth/installedLocations`, then `POST /oauth/locationToken`). Each minted location is
+ * kept as an unclaimed install behind a claim code, like a marketplace install; a flow started
+ * from a client's connect link then lets the person pick which of them is that client (see
+ * AgencyPicks). Minted location tokens carry no refresh token: the refresh path renews them by
+ * minting again with the agency's token (packages/tokens).
+ */
+import { isGhlError, type GhlClient, type InstalledLocation } from '@ghl-connect/ghl'
+import type { Integration, IntegrationsRepository, NewConnection } from '@ghl-connect/db'
+import type { Logger } from '@ghl-connect/logging'
+import type { TokenService } from '@ghl-connect/tokens'
+import type { ConnectionEvents } from './connection-events.ts'
+import type { InstallClaims } from './install-claims.ts'
+
+/** HighLevel lists installed locations a page at a time; an agency with more than this many is read in several calls. */
+const PAGE = 100
+/** A bound on one install's work: an agency with more sub-accounts is minted on use instead (INSTALL webhooks, or a later pick). */
+export const MAX_MINTED_PER_INSTALL = 500
+
+/** A sub-account an agency install made usable: its unclaimed install and the code that claims it (null when already bound to a client). */
+export interface MintedLocation {
+  integration: Integration
+  claimCode: string | null
+}
+
+export interface AgencyInstall {
+  agency: Integration
+  locations: MintedLocation[]
+  installToFutureLocations: boolean
+}
+
+export class AgencyInstalls {
+  constructor (
+    private readonly ghl: GhlClient,
+    private readonly appId: string,
+    private readonly integrations: IntegrationsRepository,
+    private readonly tokens: TokenService,
+    private readonly installClaims: InstallClaims,
+    private readonly events: ConnectionEvents,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Keeps the agency's connection and mints a token for every location the app is installed on. */
+  async install (connection: NewConnection & { companyId: string }): Promise<AgencyInstall> {
+    const agency = await this.integrations.saveAgency(connection)
+    const log = this.logger.child({ companyId: connection.companyId })
+    const listed: InstalledLocation[] = []
+    let installToFutureLocations = false
+    for (let skip = 0; listed.length < MAX_MINTED_PER_INSTALL; skip += PAGE) {
+      const { data } = await this.ghl.getInstalledLocations({ accessToken: connection.accessToken, companyId: connection.companyId, appId: this.appId, skip, limit: PAGE })
+      installToFutureLocations = data.installToFutureLocations ?? installToFutureLocations
+      const page = data.locations.filter((l) => l.isInstalled !== false && typeof l._id === 'string' && l._id)
+      listed.push(...page)
+      if (data.locations.length < PAGE || (data.count !== undefined && skip + PAGE >= data.count)) break
+    }
+    const locations: MintedLocation[] = []
+    for (const location of listed.slice(0, MAX_MINTED_PER_INSTALL)) {
+      locations.push(await this.mintInstalled(agency, location._id, location.name))
+    }
+    log.info({ locations: locations.length, installToFutureLocations }, 'agency install kept; location tokens minted')
+    return { agency, locations, installToFutureLocations }
+  }
+
+  /**
+   * An INSTALL webhook for one location: when we hold the agency of its company (or, when the
+   * webhook names no company, of any company that can mint it), mint the location's token and
+   * keep it unclaimed. Returns null when no agency we hold covers the location.
+   */
+  async installLocation (locationId: string, companyId?: string): Promise<MintedLocation | null> {
+    const companies = companyId ? [companyId] : await this.integrations.listAgencyCompanies()
+    for (const company of companies) {
+      const agency = await this.tokens.getFreshAgency(company)
+      if (!agency) continue
+      // Held already (minted by the agency's own install, or connected): its claim code, shown once, stays valid.
+      const existing = await this.integrations.findByLocationId(locationId)
+      if (existing) return { integration: existing, claimCode: null }
+      try {
+        return await this.mintInstalled(agency, locationId, null)
+      } catch (err) {
+        // HighLevel down: the webhook is answered 429 and delivered again. Refused: without a
+        // company in the webhook, every agency but the location's own refuses; try the next.
+        if (isGhlError(err) && (err.kind === 'transient' || err.kind === 'rate_limited')) throw err
+        if (companyId) {
+          this.logger.warn({ err, locationId, companyId }, 'the agency could not mint the installed location')
+          return null
+        }
+        this.logger.debug({ err, locationId }, 'this agency cannot mint the location')
+      }
+    }
+    return null
+  }
+
+  /** Mints and keeps one location; a location already bound to a client keeps its connection (and its own refresh token). */
+  private async mintInstalled (agency: Integration, locationId: string, name: string | null): Promise<MintedLocation> {
+    const existing = await this.integrations.findByLocationId(locationId)
+    if (existing && existing.clientId) return { integration: existing, claimCode: null }
+    const { data } = await this.ghl.getLocationToken({ accessToken: agency.accessToken!, companyId: agency.companyId!, locationId })
+    const integration = await this.integrations.saveUnclaimed({
+      locationId,
+      companyId: agency.companyId,
+      locationName: name ?? locationId,
+      userType: 'Location',
+      scopes: (data.scope ?? '').split(/\s+/).filter(Boolean),
+      accessToken: data.access_token,
+      refreshToken: null,
+      expiresAt: new Date(Date.now() + (data.expires_in ?? 86_399) * 1000),
+    })
+    if (!name) {
+      try {
+        const { location } = (await this.ghl.getLocation({ accessToken: data.access_token, locationId })).data
+        if (location.name) await this.integrations.setLocationName(integration.id, location.name)
+        integration.locationName = location.name || integration.locationName
+      } catch (err) {
+        this.logger.warn({ err, locationId }, 'could not read the location name; using its id')
+      }
+    }
+    const claimCode = await this.installClaims.issue(locationId)
+    await this.events.installPending(integration)
+    return { integration, claimCode }
+  }
+}
