@@ -1,10 +1,11 @@
 /**
- * pnpm bench [--json] [--quick] [--only=enqueue,worker,expired,quiet,sweep,fuzz] [--keep]
+ * pnpm bench [--json] [--quick] [--only=enqueue,batch,worker,expired,quiet,sweep,fuzz] [--keep]
  * Each scenario beside its bare baseline, in the same run, on this machine. The figures are
  * measurements: a missed target is printed as missed, never asserted away.
  */
 import { Stack } from './harness/stack.ts'
 import { machine, parseArgs, printTable, type Row } from './report.ts'
+import { batchScenario } from './scenarios/batch.ts'
 import { enqueueScenario } from './scenarios/enqueue.ts'
 import { expiredTokenScenario } from './scenarios/expired-token.ts'
 import { quietTenantScenario } from './scenarios/quiet-tenant.ts'
@@ -30,6 +31,12 @@ try {
     const r = await enqueueScenario(stack, tenants, { durationSeconds: args.quick ? 4 : 10, connections: 32 })
     Object.assign(results, { enqueue_ratio: r.enqueue_ratio, enqueue_p99_ms: r.enqueue_p99_ms, api_rss_mb: r.api_rss_mb })
     details.enqueue = r.details
+  }
+  if (wanted('batch')) {
+    say('batch: POST /api/sms, then POST /api/sms/batch')
+    const r = await batchScenario(stack, tenants, { durationSeconds: args.quick ? 4 : 10, posters: 4, connections: 32 })
+    Object.assign(results, { batch_sms_per_second: r.batch_sms_per_second, single_sms_per_second: r.single_sms_per_second })
+    details.batch = r.details
   }
   if (wanted('worker')) {
     say('worker: the worker, then a bare BullMQ worker')
@@ -81,6 +88,8 @@ if (args.json) {
     target('quiet_tenant_p99_ms', '< 1000', (v) => v < 1000),
     target('api_rss_mb', '< 150', (v) => v < 150),
     target('worker_rss_mb', '< 200', (v) => v < 200),
+    target('single_sms_per_second', '', () => true),
+    target('batch_sms_per_second', '', () => true),
     target('fuzz_requests', '', () => true),
     target('fuzz_5xx', '= 0', (v) => v === 0),
     target('fuzz_unstable_errors', '= 0', (v) => v === 0),

@@ -173,6 +173,7 @@ const sections = {
     METRICS_REFRESH_SECONDS: int(15, 1, 3600),
     ALLOW_UNSIGNED_CONNECT: bool(false),
     BODY_LIMIT_BYTES: int(16_384, 1024, 10_485_760),
+    SMS_BATCH_BODY_LIMIT_BYTES: int(8_388_608, 16_384, 33_554_432),
     TRUST_PROXY: z.string().trim().default('false')
       .refine((v) => v === 'false' || v === 'true' || /^[0-9a-fA-F.:/,\s]+$/.test(v),
         'must be false, true, or comma-separated addresses/CIDRs of your proxies'),
@@ -193,6 +194,8 @@ const sections = {
     metrics: { token: e.METRICS_TOKEN ?? null, refreshMs: e.METRICS_REFRESH_SECONDS * 1000 },
     allowUnsignedConnect: e.ALLOW_UNSIGNED_CONNECT,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    /** POST /api/sms/batch only: 1,000 messages of 1,600 characters need more than one message's limit. */
+    smsBatchBodyLimitBytes: e.SMS_BATCH_BODY_LIMIT_BYTES,
     // Which X-Forwarded-For entries to believe for the client's address (the browser routes' rate
     // limit is per address): trusting every hop would let a caller pick its own address.
     trustProxy: e.TRUST_PROXY === 'false' ? false : e.TRUST_PROXY === 'true' ? true : e.TRUST_PROXY,

@@ -6,3 +6,4 @@ export type {
   ContactSearchResult, ExportMessagesResult, GhlAnswer, GhlContact, GhlLocation, GhlMessage, LocationTokenResponse,
   MessageChannel, SendMessageResult, TokenResponse, UpsertContactResult, UserType,
 } from './types.ts'
+export * from './dnd.ts'

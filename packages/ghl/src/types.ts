@@ -77,6 +77,10 @@ export interface GhlContact {
   lastName?: string | null
   phone?: string | null
   email?: string | null
+  /** Do-not-disturb on every channel (contacts spec: GetContectByIdSchema). */
+  dnd?: boolean
+  /** Per channel (`SMS`, `Email`, `Call`, ...): `status` active, inactive or permanent (DndSettingsSchema). */
+  dndSettings?: Record<string, { status?: string, message?: string, code?: string } | undefined>
   [field: string]: unknown
 }
 

@@ -137,6 +137,20 @@ t.test('a 422 is invalid_request and keeps every message HighLevel gave', async 
   t.equal(sms.message, 'contactId must be a string; message should not be empty')
 })
 
+t.test('sendSms from one of the location\'s numbers is recorded with it; without fromNumber the location\'s default number sends; another number is refused with 400 naming fromNumber', async (t) => {
+  const { client, sandbox, connect } = await harness(t)
+  const { access_token: accessToken } = await connect()
+  sandbox.control.updateLocation(SUNRISE, { phoneNumbers: ['+15550100000', '+15550100099'] })
+  await client.sendSms({ accessToken, contactId: JANE, message: 'From the second line', fromNumber: '+15550100099' })
+  await client.sendSms({ accessToken, contactId: JANE, message: 'From the default line' })
+  const err = await failure(() => client.sendSms({ accessToken, contactId: JANE, message: 'From a stranger', fromNumber: '+15550200000' }))
+  t.same(sandbox.control.messages(SUNRISE).map((m) => [m.body, m.fromNumber]), [
+    ['From the second line', '+15550100099'],
+    ['From the default line', '+15550100000'],
+  ], 'the refused one is not sent')
+  t.match(err, { kind: 'invalid_request', status: 400, message: /fromNumber/ })
+})
+
 t.test('a 400 is invalid_request with HighLevel\'s message', async (t) => {
   const { client, connect } = await harness(t)
   const { access_token: accessToken } = await connect()

@@ -21,6 +21,14 @@ const SETTLE = `local v = redis.call('decr', KEYS[1]) if v <= 0 then redis.call(
 
 export type SmsJobState = JobState
 
+const priorityOf = (backlog: number) => Math.min(MAX_PRIORITY, Math.max(1, backlog))
+/** A scheduled message's job waits in BullMQ's delayed set until its time. */
+const delayUntil = (sendAt?: Date | null): { delay?: number } => {
+  const delay = sendAt ? sendAt.getTime() - Date.now() : 0
+  return delay > 0 ? { delay } : {}
+}
+const sendJob = (messageId: string, trace: { requestId?: string }): SmsSendJob => trace.requestId ? { messageId, requestId: trace.requestId } : { messageId }
+
 export class SmsDispatcher {
   constructor (
     private readonly queue: TypedQueue<'sms'>,
@@ -28,14 +36,41 @@ export class SmsDispatcher {
     private readonly keys: RedisKeys,
   ) {}
 
-  /** Queues the send job of a message already written to the outbox; `requestId` travels with the job into the worker's log. */
-  async enqueue (message: { id: string, clientId: string }, trace: { requestId?: string } = {}): Promise<{ priority: number }> {
+  /**
+   * Queues the send job of a message already written to the outbox; `requestId` travels with the
+   * job into the worker's log. `sendAt` (a scheduled message): the job waits in BullMQ's delayed set until then.
+   */
+  async enqueue (message: { id: string, clientId: string, sendAt?: Date | null }, trace: { requestId?: string } = {}): Promise<{ priority: number }> {
     const key = this.keys.smsBacklog(message.clientId)
     const [[, backlog]] = await this.redis.multi().incr(key).pexpire(key, BACKLOG_TTL_MS).exec() as [[unknown, number], unknown]
-    const priority = Math.min(MAX_PRIORITY, Math.max(1, backlog))
-    const job: SmsSendJob = trace.requestId ? { messageId: message.id, requestId: trace.requestId } : { messageId: message.id }
-    await this.queue.add('send', job, { jobId: jobIds.smsSend(message.id), priority })
+    const priority = priorityOf(backlog)
+    await this.queue.add('send', sendJob(message.id, trace), { jobId: jobIds.smsSend(message.id), priority, ...delayUntil(message.sendAt) })
     return { priority }
+  }
+
+  /**
+   * Queues many messages' jobs in one `addBulk` (a batch intake), under the same fairness rule:
+   * each client's backlog grows by its count at once, and its messages take the priorities
+   * `enqueue` would have given them one by one, in the order given.
+   */
+  async enqueueBulk (messages: Array<{ id: string, clientId: string, sendAt?: Date | null }>, trace: { requestId?: string } = {}): Promise<void> {
+    if (messages.length === 0) return
+    const counts = new Map<string, number>()
+    for (const m of messages) counts.set(m.clientId, (counts.get(m.clientId) ?? 0) + 1)
+    const clients = [...counts.keys()]
+    const multi = this.redis.multi()
+    for (const clientId of clients) {
+      const key = this.keys.smsBacklog(clientId)
+      multi.incrby(key, counts.get(clientId) ?? 0).pexpire(key, BACKLOG_TTL_MS)
+    }
+    const answers = await multi.exec() as Array<[unknown, number]>
+    // The backlog before this batch, per client: its first message comes next after it.
+    const next = new Map(clients.map((clientId, i) => [clientId, (answers[2 * i]?.[1] ?? 0) - (counts.get(clientId) ?? 0)]))
+    await this.queue.addBulk(messages.map((m) => {
+      const backlog = (next.get(m.clientId) ?? 0) + 1
+      next.set(m.clientId, backlog)
+      return { name: 'send' as const, data: sendJob(m.id, trace), opts: { jobId: jobIds.smsSend(m.id), priority: priorityOf(backlog), ...delayUntil(m.sendAt) } }
+    }))
   }
 
   /** The worker calls this once a message left the queue for good (sent or failed). */
@@ -46,6 +81,13 @@ export class SmsDispatcher {
   /** What BullMQ holds for a message's job, as the reconciler needs to know it. */
   async jobState (messageId: string): Promise<SmsJobState> {
     return jobStateOf(this.queue, jobIds.smsSend(messageId))
+  }
+
+  /** Takes a cancelled message's job off the queue; false when there was none or it is running (the sender then finds the row cancelled). */
+  async withdraw (message: { id: string, clientId: string }): Promise<boolean> {
+    const removed = await this.queue.remove(jobIds.smsSend(message.id)) === 1
+    if (removed) await this.settled(message.clientId)
+    return removed
   }
 
   /** Drops a finished job so the message can be queued again under the same id. */

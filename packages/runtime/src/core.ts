@@ -7,7 +7,7 @@
 import type { RedisOptions, Redis } from 'ioredis'
 import type { WorkerConfig } from '@ghl-connect/config'
 import {
-  createDatabase, CrmEventsRepository, crmEventOf, IntegrationsRepository, SmsMessagesRepository, TokenCipher,
+  ClientSettingsRepository, ContactDndRepository, createDatabase, CrmEventsRepository, crmEventOf, IntegrationsRepository, SmsMessagesRepository, TokenCipher,
   TokenRefreshAnswersRepository, TokenRefreshLeasesRepository, type DatabaseHandle,
 } from '@ghl-connect/db'
 import { GhlClient } from '@ghl-connect/ghl'
@@ -31,6 +31,10 @@ export interface Core {
   ghl: GhlClient
   integrations: IntegrationsRepository
   smsMessages: SmsMessagesRepository
+  /** Per-client SMS settings (quiet hours, default sender number): the intake and the sender read them. */
+  clientSettings: ClientSettingsRepository
+  /** Contacts' SMS do-not-disturb from HighLevel's ContactDndUpdate webhooks: the api writes, the worker reads before a POST. */
+  contactDnd: ContactDndRepository
   dispatcher: SmsDispatcher
   tokenService: TokenService
   /** Events for the CRM: recorded in PostgreSQL, delivered by the worker; a no-op without CRM_WEBHOOK_URL. */
@@ -93,6 +97,8 @@ export function createCore (config: CoreConfig, logger: Logger, opts: CoreOption
     ghl,
     integrations,
     smsMessages: new SmsMessagesRepository(database.db, eventsOutbox),
+    clientSettings: new ClientSettingsRepository(database.db),
+    contactDnd: new ContactDndRepository(database.db),
     dispatcher: new SmsDispatcher(queues.sms, redis, keys),
     tokenService,
     crmEvents,

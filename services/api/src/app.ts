@@ -20,6 +20,7 @@ import ghlOAuth from './routes/ghl-oauth/index.ts'
 import webhooks from './routes/webhooks/index.ts'
 import connect from './routes/connect.ts'
 import sms from './routes/sms/index.ts'
+import clients from './routes/clients/index.ts'
 import adminConnections from './routes/admin-connections.ts'
 
 declare module 'fastify' {
@@ -82,6 +83,7 @@ export async function buildApp (runtime: Runtime): Promise<App> {
   await app.register(ghlOAuth, { prefix: '/api/ghl-oauth' })
   await app.register(webhooks, { prefix: '/api/ghl-oauth' })
   await app.register(sms, { prefix: '/api/sms' })
+  await app.register(clients, { prefix: '/api/clients' })
   await app.register(metrics)
   await app.register(bullBoard)
   await app.register(adminConnections)

@@ -16,7 +16,11 @@ import { InstallClaims } from './oauth/install-claims.ts'
 import { OAuthStates } from './oauth/oauth-states.ts'
 import { parsePublicKey } from './webhooks/webhook-signature.ts'
 import { WebhookService } from './webhooks/webhook-service.ts'
+import { ContactDndWebhooks } from './webhooks/contact-dnd.ts'
 import { SmsIntake } from './sms/sms-intake.ts'
+import { SmsScheduling } from './sms/scheduling.ts'
+import { ClientSettingsService } from './clients/client-settings-service.ts'
+import { SmsBatchIntake } from './sms/sms-batch-intake.ts'
 
 export interface Runtime extends Core {
   config: ApiConfig
@@ -26,6 +30,9 @@ export interface Runtime extends Core {
   installClaims: InstallClaims
   webhookService: WebhookService
   smsIntake: SmsIntake
+  smsScheduling: SmsScheduling
+  clientSettingsService: ClientSettingsService
+  smsBatchIntake: SmsBatchIntake
   /** What /admin/connections shows. */
   connectionsOverview: ConnectionsOverviewRepository
   readiness: () => Promise<Readiness<'postgres' | 'redis'>>
@@ -36,6 +43,7 @@ export function createRuntime (config: ApiConfig, logger: Logger): Runtime {
   const core = createCore(config, logger, { service: 'api', redis: { maxRetriesPerRequest: 1, connectTimeout: 3000 } })
   const { ghl, integrations, redis, keys } = core
   const connectionEvents = new ConnectionEvents(core.crmEvents, logger)
+  const smsScheduling = new SmsScheduling(core.clientSettings, core.smsMessages, core.dispatcher, logger)
   const installClaims = new InstallClaims(config.http.connectLinkSecret, new InstallClaimCodesRepository(core.database.db), integrations, connectionEvents, logger)
   const agencyInstalls = new AgencyInstalls(ghl, config.ghl.appId, integrations, core.tokenService, installClaims, connectionEvents, logger)
   return {
@@ -48,9 +56,15 @@ export function createRuntime (config: ApiConfig, logger: Logger): Runtime {
       agencyInstalls, new AgencyPicks(redis, keys, integrations)),
     installClaims,
     webhookService: new WebhookService(parsePublicKey(config.http.ghlWebhookPublicKey), config.ghl.appId,
-      new WebhookReceiptsRepository(core.database.db), integrations, logger, core.crmEvents, agencyInstalls),
+      new WebhookReceiptsRepository(core.database.db), integrations, logger, core.crmEvents, agencyInstalls,
+      new ContactDndWebhooks(core.contactDnd, integrations, logger)),
     smsIntake: new SmsIntake(integrations, core.smsMessages, core.dispatcher, logger,
-      { legacyPitFallback: config.legacyPit !== null, metrics: core.metrics }),
+      { legacyPitFallback: config.legacyPit !== null, metrics: core.metrics }, smsScheduling),
+    smsScheduling,
+    clientSettingsService: new ClientSettingsService(core.clientSettings),
+    smsBatchIntake: new SmsBatchIntake({
+      integrations, messages: core.smsMessages, dispatcher: core.dispatcher, logger, legacyPitFallback: config.legacyPit !== null, metrics: core.metrics,
+    }),
     connectionsOverview: new ConnectionsOverviewRepository(core.database.db),
     readiness: readinessProbe(core.probes, { onFailure: (dependency, err) => logger.warn({ err, dependency }, 'readiness check failed') }),
   }

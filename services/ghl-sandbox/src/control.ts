@@ -6,8 +6,8 @@ import type { SandboxContext } from './context.ts'
 import type { Faults } from './faults.ts'
 import type { RateLimitSettings } from './rate-limiter.ts'
 import { DEFAULT_SEED, type SeedData } from './seed.ts'
-import type { ContactInput, LocationInput, SandboxContact, SandboxLocation, SandboxStats, SentMessage, TokenAnswer, UserType } from './state.ts'
-import { deliverWebhook, webhookPayload, type WebhookDelivery, type WebhookRequest } from './webhooks.ts'
+import type { ContactInput, DndSetting, LocationInput, SandboxContact, SandboxLocation, SandboxStats, SentMessage, TokenAnswer, UserType } from './state.ts'
+import { contactDndPayload, deliverWebhook, webhookPayload, type WebhookDelivery, type WebhookRequest } from './webhooks.ts'
 
 /** One request the sandbox answered, with secrets masked, for contract checks. */
 export interface RecordedExchange {
@@ -42,7 +42,7 @@ export class SandboxControl {
     return this.ctx.state.addLocation(input)
   }
 
-  updateLocation (id: string, patch: Partial<Pick<SandboxLocation, 'name' | 'active' | 'agencyInstall'>>): SandboxLocation | undefined {
+  updateLocation (id: string, patch: Partial<Pick<SandboxLocation, 'name' | 'active' | 'agencyInstall' | 'phoneNumbers'>>): SandboxLocation | undefined {
     return this.ctx.state.updateLocation(id, patch)
   }
 
@@ -144,8 +144,29 @@ export class SandboxControl {
     return { publicKey: this.ctx.signer.publicKeyBase64, pem: this.ctx.signer.publicKeyPem }
   }
 
-  /** Sends INSTALL / UNINSTALL to `url`, signed; companyId defaults to the location's. */
+  /**
+   * A contact's do-not-disturb, as a HighLevel user sets it: `dnd` for every channel, `sms` for
+   * the SMS channel's status. With `webhookUrl`, HighLevel's ContactDndUpdate for the change is
+   * sent there, signed like every webhook.
+   */
+  async setContactDnd (contactId: string, change: { dnd?: boolean, sms?: DndSetting['status'] }, webhookUrl?: string): Promise<{ contact: SandboxContact, delivery?: WebhookDelivery }> {
+    const contact = this.ctx.state.contacts.get(contactId)
+    if (!contact) throw new Error(`No sandbox contact "${contactId}"`)
+    const at = new Date(this.ctx.clock.now()).toISOString()
+    if (change.dnd !== undefined) contact.dnd = change.dnd
+    if (change.sms !== undefined) contact.dndSettings.SMS = { status: change.sms, message: `Updated through the sandbox at ${at}`, code: '103' }
+    contact.dateUpdated = at
+    if (!webhookUrl) return { contact }
+    return { contact, delivery: await this.sendWebhook({ url: webhookUrl, type: 'ContactDndUpdate', contactId }) }
+  }
+
+  /** Sends INSTALL / UNINSTALL (companyId defaults to the location's) or a contact's ContactDndUpdate to `url`, signed. */
   sendWebhook (request: WebhookRequest): Promise<WebhookDelivery> {
+    if (request.type === 'ContactDndUpdate') {
+      const contact = this.ctx.state.contacts.get(request.contactId ?? '')
+      if (!contact) throw new Error('a ContactDndUpdate needs a known contactId')
+      return deliverWebhook(this.ctx.signer, request, contactDndPayload(contact, this.ctx.clock.now()))
+    }
     const location = request.locationId ? this.ctx.state.locations.get(request.locationId) : undefined
     const companyId = request.companyId ?? location?.companyId
     if (!companyId) throw new Error('sendWebhook needs a known locationId or a companyId')

@@ -18,4 +18,6 @@ export const MESSAGES = {
   location: 'The token does not have access to this location',
   version: 'Version header is missing or is not a version this endpoint supports',
   rateLimited: 'Too Many Requests',
+  fromNumber: 'fromNumber is not a phone number of this location',
+  smsDnd: 'Cannot send SMS: the contact has DND (do not disturb) active for SMS',
 }

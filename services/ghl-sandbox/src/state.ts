@@ -19,6 +19,8 @@ export interface SandboxLocation {
   email: string
   phone: string
   timezone: string
+  /** The numbers SMS can be sent from (E.164); the first is the default, used when a send names no fromNumber. */
+  phoneNumbers: string[]
 }
 
 export type LocationInput = Partial<SandboxLocation> & { name: string }
@@ -34,7 +36,18 @@ export interface SandboxContact {
   dateAdded: string
   dateUpdated: string
   tags: string[]
+  /** Do-not-disturb on every channel, as the contacts spec's `dnd`. */
+  dnd: boolean
+  /** Per channel, as the spec's DndSettingsSchema; a channel left out has none. */
+  dndSettings: Partial<Record<DndChannel, DndSetting>>
 }
+
+export const DND_CHANNELS = ['Call', 'Email', 'SMS', 'WhatsApp', 'GMB', 'FB'] as const
+export type DndChannel = (typeof DND_CHANNELS)[number]
+export interface DndSetting { status: 'active' | 'inactive' | 'permanent', message: string, code: string }
+
+/** Whether HighLevel refuses an SMS to the contact: DND overall or on the SMS channel (see README). */
+export const smsRefused = (c: SandboxContact) => c.dnd || c.dndSettings.SMS?.status === 'active' || c.dndSettings.SMS?.status === 'permanent'
 
 export type ContactInput = { locationId: string, id?: string, name?: string, firstName?: string, lastName?: string, phone?: string, email?: string }
 
@@ -133,6 +146,7 @@ export class SandboxState {
       email: input.email ?? `office@${id.toLowerCase()}.example`,
       phone: input.phone ?? '+15550000000',
       timezone: input.timezone ?? 'America/Chicago',
+      phoneNumbers: input.phoneNumbers ?? [input.phone ?? '+15550000000'],
     }
     this.locations.set(id, location)
     return location
@@ -159,6 +173,8 @@ export class SandboxState {
       dateAdded: at,
       dateUpdated: at,
       tags: [],
+      dnd: false,
+      dndSettings: {},
     }
     this.contacts.set(contact.id, contact)
     return contact

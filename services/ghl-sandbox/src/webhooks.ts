@@ -1,9 +1,10 @@
 /**
- * HighLevel's app webhooks (INSTALL / UNINSTALL), signed the way HighLevel signs them: Ed25519 over
+ * HighLevel's webhooks (INSTALL / UNINSTALL, ContactDndUpdate), signed the way HighLevel signs them: Ed25519 over
  * the raw body, base64 in `X-GHL-Signature`. The key pair is the sandbox's own, so the api under test
  * is configured with the sandbox's public key instead of HighLevel's.
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto'
+import { DND_CHANNELS, type SandboxContact } from './state.ts'
 
 export class WebhookSigner {
   private readonly privateKey: KeyObject
@@ -36,13 +37,15 @@ function parsePrivateKey (value: string): KeyObject {
   }
 }
 
-export type WebhookType = 'INSTALL' | 'UNINSTALL'
+export type WebhookType = 'INSTALL' | 'UNINSTALL' | 'ContactDndUpdate'
 
 export interface WebhookRequest {
   url: string
   type: WebhookType
   locationId?: string
   companyId?: string
+  /** ContactDndUpdate: the contact it reports (its current dnd and dndSettings). */
+  contactId?: string
   /** Fields to add or replace (a foreign appId, a stale timestamp, a repeated webhookId...). */
   overrides?: Record<string, unknown>
   /** Sent instead of the real signature, to test that a bad one is refused. */
@@ -78,6 +81,23 @@ export function webhookPayload (
     companyName: context.companyName ?? 'Sandbox Agency',
     isWhitelabelCompany: false,
   }
+}
+
+/**
+ * ContactDndUpdate as HighLevel's page for it shows (ghl-docs/webhook-events/ContactDndUpdate.md):
+ * the contact's fields, unset ones left out, every channel of dndSettings, and no appId (its
+ * example has none). `timestamp` and `webhookId` are not in that page's schema; HighLevel's
+ * webhook guidance has them on every delivery.
+ */
+export function contactDndPayload (contact: SandboxContact, now: number): Record<string, unknown> {
+  const dndSettings = Object.fromEntries(DND_CHANNELS.map((channel) => [channel, contact.dndSettings[channel] ?? { status: 'inactive', message: '', code: '' }]))
+  const fields = {
+    type: 'ContactDndUpdate', locationId: contact.locationId, id: contact.id, source: 'public api', dateAdded: contact.dateAdded,
+    dnd: contact.dnd, dndSettings, email: contact.email, name: contact.name, firstName: contact.firstName, lastName: contact.lastName,
+    phone: contact.phone, tags: contact.tags, attachments: [], customFields: [],
+    timestamp: new Date(now).toISOString(), webhookId: randomUUID(),
+  }
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== null && v !== undefined))
 }
 
 export async function deliverWebhook (signer: WebhookSigner, request: WebhookRequest, payload: Record<string, unknown>, timeoutMs = 10_000): Promise<WebhookDelivery> {

@@ -5,7 +5,7 @@
  */
 import type { WorkerConfig } from '@ghl-connect/config'
 import type { Logger } from '@ghl-connect/logging'
-import { RetentionRepository } from '@ghl-connect/db'
+import { RetentionRepository, SCHEDULE_QUEUE_AHEAD_MS } from '@ghl-connect/db'
 import { CrmEventDispatcher } from '@ghl-connect/queues'
 import { createCore, type Core } from '@ghl-connect/runtime'
 import { Credentials } from '@ghl-connect/tokens'
@@ -15,6 +15,7 @@ import { OutboxReconciler } from './outbox/outbox-reconciler.ts'
 import { LocationRateLimiter } from './rate-limits/location-rate-limiter.ts'
 import { Retention } from './retention/retention.ts'
 import { SmsSender } from './sms/sms-sender.ts'
+import { SmsRelease } from './sms/release.ts'
 import { SentReceipts } from './sms/sent-receipts.ts'
 import { TokenRefresher } from './tokens/token-refresh.ts'
 import { TokenSweep } from './tokens/token-sweep.ts'
@@ -40,10 +41,12 @@ export function createWorkerRuntime (config: WorkerConfig, logger: Logger): Work
   const inFlightGraceMs = config.ghl.httpTimeoutMs + 5000
   const smsSender = new SmsSender({
     messages,
+    contactDnd: core.contactDnd,
     credentials: new Credentials(tokenService, config.legacyPit, logger),
     tokens: tokenService,
     ghl: core.ghl,
     rateLimiter: new LocationRateLimiter(redis, keys, config.worker.locationRateLimit),
+    release: new SmsRelease(core.clientSettings, messages),
     receipts: new SentReceipts(redis, keys),
     dispatcher,
     events: core.crmEvents,
@@ -67,6 +70,8 @@ export function createWorkerRuntime (config: WorkerConfig, logger: Logger): Work
     outboxReconciler: new OutboxReconciler(messages, dispatcher, logger, {
       queuedForMs: config.worker.reconcileAfterMs,
       sendingForMs: Math.max(config.worker.reconcileAfterMs, inFlightGraceMs),
+      // Two runs ahead at least, so a scheduled message has its job before its time even if one run is missed.
+      scheduleAheadMs: Math.max(SCHEDULE_QUEUE_AHEAD_MS, 2 * config.worker.reconcileEveryMs),
     }),
     crmEventDelivery: config.crmEvents && eventsOutbox ? new CrmEventDelivery(eventsOutbox, config.crmEvents, config.ghl.httpTimeoutMs) : null,
     crmEventReconciler: eventsOutbox

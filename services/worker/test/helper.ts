@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 import type { Test } from 'tap'
 import type { Redis } from 'ioredis'
 import { loadWorkerConfig, type WorkerConfig } from '@ghl-connect/config'
-import type { IntegrationsRepository, Integration, OutboxMessage, Recipient, SmsMessagesRepository } from '@ghl-connect/db'
+import type { ContactDndRepository, IntegrationsRepository, Integration, OutboxMessage, Recipient, SmsMessagesRepository } from '@ghl-connect/db'
 import { createLogger } from '@ghl-connect/logging'
 import type { Queues, SmsDispatcher } from '@ghl-connect/queues'
 import type { RedisKeys } from '@ghl-connect/redis-keys'
@@ -38,6 +38,8 @@ export interface World {
   queues: Queues
   integrations: IntegrationsRepository
   messages: SmsMessagesRepository
+  /** What the api's ContactDndUpdate webhook writes. */
+  contactDnd: ContactDndRepository
   dispatcher: SmsDispatcher
   /** Records and queues CRM events as the api and the worker do (a no-op without CRM_WEBHOOK_URL). */
   crmEvents: CrmEvents
@@ -100,6 +102,7 @@ export async function createWorld (t: Test, overrides: Record<string, string> = 
     config,
     redis,
     keys,
+    contactDnd: core.contactDnd,
     queues,
     integrations,
     messages,

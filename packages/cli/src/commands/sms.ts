@@ -24,8 +24,9 @@ export const smsRetryFailed: Command = {
     const since = sinceArg('since', values.since ?? DEFAULT_SINCE, ctx.now())
     const core = ctx.core()
     const { requeued, skippedUnknown } = await new SmsRetriesRepository(core.database.db).requeueFailed(clientId, since)
+    const sendAt = new Map(requeued.map((m) => [m.id, m.sendAt]))
     const { queued, notQueued } = await queueAgain(requeued.map((m) => m.id), core.dispatcher,
-      (id) => core.dispatcher.enqueue({ id, clientId }))
+      (id) => core.dispatcher.enqueue({ id, clientId, sendAt: sendAt.get(id) ?? null }))
     if (values.json) {
       io.stdout.write(json({ clientId, since: since.toISOString(), requeued: requeued.length, queued, notQueued, skippedUnknown, messageIds: requeued.map((m) => m.id) }))
     } else {

@@ -330,47 +330,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/ghl-oauth/agency-pick": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Browser: the person picked which of the agency's sub-accounts is the client */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        pick: string;
-                        locationId: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/ghl-oauth/status/{clientId}": {
         parameters: {
             query?: never;
@@ -1102,6 +1061,10 @@ export interface paths {
                         message: string;
                         /** @description Repeat it when retrying: the same key for the same client answers the first message and sends nothing new */
                         idempotencyKey?: string;
+                        /** @description Send at this time, ISO 8601 with its offset (e.g. 2026-03-14T09:00:00-04:00), up to 30 days ahead; the client's quiet hours may push it later */
+                        sendAt?: string;
+                        /** @description The sender: one of the sub-account's numbers, E.164; default: the client's defaultFromNumber, else the sub-account's own */
+                        fromNumber?: string;
                     };
                 };
             };
@@ -1115,7 +1078,7 @@ export interface paths {
                         "application/json": {
                             /** Format: uuid */
                             id: string;
-                            status: "queued" | "sending" | "sent" | "failed";
+                            status: "queued" | "sending" | "sent" | "failed" | "cancelled";
                         };
                     };
                 };
@@ -1211,6 +1174,143 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/sms/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Queue up to 1,000 SMS at once (207 with an answer per message; each needs its idempotency key) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description 1 to 1,000 messages, each shaped like POST /api/sms with its idempotencyKey */
+                        messages: unknown[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                207: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Messages with an id (new or repeated) */
+                            accepted: number;
+                            /** @description Messages refused */
+                            failed: number;
+                            /** @description One per message, in the order sent */
+                            results: {
+                                /** @description The message's place in `messages`, from 0 */
+                                index: number;
+                                /**
+                                 * Format: uuid
+                                 * @description When taken in (new or repeated): its id, as POST /api/sms answers
+                                 */
+                                id?: string;
+                                status?: "queued" | "sending" | "sent" | "failed" | "cancelled";
+                                /** @description When refused: why */
+                                error?: {
+                                    /** @description invalid_request, idempotency_key_reused, not_connected or needs_reauth */
+                                    code: string;
+                                    message: string;
+                                    /** @description The field of the message at fault (to.phone, idempotencyKey...); null for the message itself */
+                                    field: string | null;
+                                };
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/sms/{id}": {
         parameters: {
             query?: never;
@@ -1239,7 +1339,7 @@ export interface paths {
                     content: {
                         "application/json": {
                             id: string;
-                            status: "queued" | "sending" | "sent" | "failed";
+                            status: "queued" | "sending" | "sent" | "failed" | "cancelled";
                             /** @description Sends HighLevel answered (a 429 is not one) */
                             attempts: number;
                             error: {
@@ -1250,6 +1350,13 @@ export interface paths {
                             conversationId: string | null;
                             /** Format: date-time */
                             createdAt: string;
+                            /**
+                             * Format: date-time
+                             * @description Not sent before this (scheduled, or pushed past quiet hours); null: at once
+                             */
+                            sendAt: string | null;
+                            /** @description The sender number asked of HighLevel; null: the sub-account's own */
+                            fromNumber: string | null;
                             /** Format: date-time */
                             sentAt: string | null;
                         };
@@ -1314,6 +1421,321 @@ export interface paths {
             };
         };
         put?: never;
+        post?: never;
+        /** Cancel an SMS not yet being sent (cancelling again answers the same; 409 not_cancellable once sending or ended) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The id POST /api/sms answered */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            status: "queued" | "sending" | "sent" | "failed" | "cancelled";
+                            /** @description Sends HighLevel answered (a 429 is not one) */
+                            attempts: number;
+                            error: {
+                                code: string;
+                                message: string;
+                            } | null;
+                            ghlMessageId: string | null;
+                            conversationId: string | null;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /**
+                             * Format: date-time
+                             * @description Not sent before this (scheduled, or pushed past quiet hours); null: at once
+                             */
+                            sendAt: string | null;
+                            /** @description The sender number asked of HighLevel; null: the sub-account's own */
+                            fromNumber: string | null;
+                            /** Format: date-time */
+                            sentAt: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/clients/{clientId}/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A client's SMS settings: quiet hours and default sender number (null when unset) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The CRM's id for its client */
+                    clientId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description null: no quiet hours (the default) */
+                            quietHours: {
+                                /** @description Local time "HH:MM" (24-hour) from which no SMS goes out, e.g. "21:00" */
+                                start: string;
+                                /** @description Local time "HH:MM" at which sending resumes, e.g. "08:00" (earlier than start: spans midnight) */
+                                end: string;
+                                /** @description IANA time zone, e.g. "America/New_York" */
+                                timeZone: string;
+                            } | null;
+                            /** @description The sender number (E.164) for messages that name none; null: the sub-account's own */
+                            defaultFromNumber: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        /** Replace a client's SMS settings (both fields; null clears one) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The CRM's id for its client */
+                    clientId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description null: no quiet hours (the default) */
+                        quietHours: {
+                            /** @description Local time "HH:MM" (24-hour) from which no SMS goes out, e.g. "21:00" */
+                            start: string;
+                            /** @description Local time "HH:MM" at which sending resumes, e.g. "08:00" (earlier than start: spans midnight) */
+                            end: string;
+                            /** @description IANA time zone, e.g. "America/New_York" */
+                            timeZone: string;
+                        } | null;
+                        /** @description The sender number (E.164) for messages that name none; null: the sub-account's own */
+                        defaultFromNumber: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description null: no quiet hours (the default) */
+                            quietHours: {
+                                /** @description Local time "HH:MM" (24-hour) from which no SMS goes out, e.g. "21:00" */
+                                start: string;
+                                /** @description Local time "HH:MM" at which sending resumes, e.g. "08:00" (earlier than start: spans midnight) */
+                                end: string;
+                                /** @description IANA time zone, e.g. "America/New_York" */
+                                timeZone: string;
+                            } | null;
+                            /** @description The sender number (E.164) for messages that name none; null: the sub-account's own */
+                            defaultFromNumber: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
         post?: never;
         delete?: never;
         options?: never;

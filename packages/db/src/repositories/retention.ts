@@ -1,14 +1,14 @@
 import { and, asc, eq, inArray, lt, type SQL } from 'drizzle-orm'
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core'
 import type { Database } from '../database.ts'
-import { crmEvents, installClaimCodes, smsMessages, usedConnectLinks, webhookReceipts } from '../schema/index.ts'
+import { crmEvents, installClaimCodes, smsFinishedStatuses, smsMessages, usedConnectLinks, webhookReceipts } from '../schema/index.ts'
 
 interface Target { table: PgTable, key: PgColumn, age: PgColumn, only?: SQL }
 
 /** What retention deletes: each table's key, the age column its index orders, and which rows may go at all. */
 const targets = {
   // Only finished messages: a queued or sending one is never history, however old.
-  sms: { table: smsMessages, key: smsMessages.id, age: smsMessages.updatedAt, only: inArray(smsMessages.status, ['sent', 'failed']) },
+  sms: { table: smsMessages, key: smsMessages.id, age: smsMessages.updatedAt, only: inArray(smsMessages.status, [...smsFinishedStatuses]) },
   events: { table: crmEvents, key: crmEvents.id, age: crmEvents.deliveredAt, only: eq(crmEvents.status, 'delivered') },
   webhookReceipts: { table: webhookReceipts, key: webhookReceipts.webhookId, age: webhookReceipts.receivedAt },
   connectLinks: { table: usedConnectLinks, key: usedConnectLinks.linkHash, age: usedConnectLinks.expiresAt },

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, inArray, isNull, lt, ne, or, sql } from 'drizzle-orm'
+import { and, asc, eq, gt, inArray, isNull, lt, lte, ne, or, sql } from 'drizzle-orm'
 import type { Placeholder, SQL } from 'drizzle-orm'
 import type { Database, Transaction } from '../database.ts'
 import { crmEventOf } from '../domain/crm-events.ts'
@@ -18,6 +18,10 @@ export interface NewOutboxMessage {
   idempotencyKey: string | null
   to: Recipient
   body: string
+  /** Not before this (scheduled, or pushed past quiet hours); null or absent: at once. */
+  sendAt?: Date | null
+  /** The sender number for HighLevel; null or absent: the location's own. */
+  fromNumber?: string | null
 }
 
 export interface OutboxFailure { code: string, message: string }
@@ -89,6 +93,8 @@ export class SmsMessagesRepository {
       phone: 'phone' in to ? to.phone : null,
       contactName: 'name' in to ? to.name : null,
       body: message.body,
+      sendAt: message.sendAt ?? null,
+      fromNumber: message.fromNumber ?? null,
     }).onConflictDoNothing({ target: [smsMessages.clientId, smsMessages.idempotencyKey] }).returning()
     if (row) return { message: row, created: true }
     const [existing] = await this.db.select().from(smsMessages).where(and(
@@ -106,15 +112,45 @@ export class SmsMessagesRepository {
   async insertForConnectedClient (message: Omit<NewOutboxMessage, 'integrationId'>): Promise<{ id: string } | null> {
     const { to } = message
     const rows = await this.db.execute<{ id: string }>(sql`
-      insert into sms_messages (client_id, integration_id, idempotency_key, contact_id, phone, contact_name, body)
+      insert into sms_messages (client_id, integration_id, idempotency_key, contact_id, phone, contact_name, body, send_at, from_number)
       select ${message.clientId}, ${ghlIntegrations.id}, ${message.idempotencyKey}, ${'contactId' in to ? to.contactId : null},
-        ${'phone' in to ? to.phone : null}, ${'name' in to ? to.name : null}, ${message.body}
+        ${'phone' in to ? to.phone : null}, ${'name' in to ? to.name : null}, ${message.body},
+        ${message.sendAt?.toISOString() ?? null}::timestamptz, ${message.fromNumber ?? null}
       from ghl_integrations
       where ${ghlIntegrations.clientId} = ${message.clientId} and ${sendsWithOAuth}
       limit 1
       on conflict (client_id, idempotency_key) do nothing
       returning id`)
     return rows[0] ?? null
+  }
+
+  /**
+   * A batch's new messages in one statement (one transaction): each written unless its
+   * (client, idempotency key) is already stored. Answers the rows written; a key another request
+   * took meanwhile is absent from the answer (the caller reads it with `findByIdempotencyKeys`).
+   */
+  async insertMany (messages: Array<NewOutboxMessage & { idempotencyKey: string }>): Promise<Array<Pick<OutboxMessage, 'id' | 'clientId' | 'idempotencyKey' | 'status'>>> {
+    if (messages.length === 0) return []
+    // One statement with a column of values per array parameter: seven parameters whatever the
+    // batch's size (a VALUES list of 1,000 rows took most of a batch's time to build and send).
+    const column = <T>(pick: (m: NewOutboxMessage & { idempotencyKey: string }) => T) => sql.param(messages.map(pick))
+    const rows = await this.db.execute<{ id: string, client_id: string, idempotency_key: string, status: OutboxMessage['status'] }>(sql`
+      insert into sms_messages (client_id, integration_id, idempotency_key, contact_id, phone, contact_name, body)
+      select * from unnest(${column((m) => m.clientId)}::text[], ${column((m) => m.integrationId)}::uuid[], ${column((m) => m.idempotencyKey)}::text[],
+        ${column((m) => 'contactId' in m.to ? m.to.contactId : null)}::text[], ${column((m) => 'phone' in m.to ? m.to.phone : null)}::text[],
+        ${column((m) => 'name' in m.to ? m.to.name : null)}::text[], ${column((m) => m.body)}::text[])
+      on conflict (client_id, idempotency_key) do nothing
+      returning id, client_id, idempotency_key, status`)
+    return rows.map((r) => ({ id: r.id, clientId: r.client_id, idempotencyKey: r.idempotency_key, status: r.status }))
+  }
+
+  /** The messages stored under any of these (client, idempotency key) pairs, in one query. */
+  async findByIdempotencyKeys (keys: Array<{ clientId: string, idempotencyKey: string }>): Promise<OutboxMessage[]> {
+    if (keys.length === 0) return []
+    // Two array parameters joined as a table: the unique index answers each pair (a long IN list of pairs scanned the table).
+    const wanted = sql`unnest(${sql.param(keys.map((k) => k.clientId))}::text[], ${sql.param(keys.map((k) => k.idempotencyKey))}::text[]) as wanted(client_id, idempotency_key)`
+    return this.db.select().from(smsMessages).innerJoin(wanted, sql`${smsMessages.clientId} = wanted.client_id and ${smsMessages.idempotencyKey} = wanted.idempotency_key`)
+      .then((rows) => rows.map((r) => r.sms_messages))
   }
 
   async findByIdempotencyKey (clientId: string, idempotencyKey: string): Promise<OutboxMessage | null> {
@@ -271,17 +307,49 @@ export class SmsMessagesRepository {
     const after = opts.after ? or(gt(t.createdAt, opts.after.createdAt), and(eq(t.createdAt, opts.after.createdAt), gt(t.id, opts.after.id))) : undefined
     return this.db.select({ id: t.id, clientId: t.clientId, status: t.status, createdAt: t.createdAt }).from(t).where(and(
       or(
-        and(eq(t.status, 'queued'), lt(t.createdAt, opts.queuedBefore)),
+        // Scheduled messages are the release path's (listScheduledDue).
+        and(eq(t.status, 'queued'), isNull(t.sendAt), lt(t.createdAt, opts.queuedBefore)),
         and(eq(t.status, 'sending'), lt(t.updatedAt, opts.sendingBefore)),
       ),
       after,
     )).orderBy(asc(t.createdAt), asc(t.id)).limit(opts.limit)
   }
 
+  /**
+   * The release path: scheduled messages still `queued` that are due before `dueBefore`, written
+   * before `createdBefore` (the intake queues its own), in (sendAt, id) order, from the partial
+   * index on send_at: messages due far later cost nothing here.
+   */
+  async listScheduledDue (opts: { dueBefore: Date, createdBefore: Date, limit: number, after?: { sendAt: Date | null, id: string } }): Promise<Array<Pick<OutboxMessage, 'id' | 'clientId' | 'sendAt'>>> {
+    const t = smsMessages
+    const afterAt = opts.after?.sendAt
+    const after = opts.after && afterAt ? or(gt(t.sendAt, afterAt), and(eq(t.sendAt, afterAt), gt(t.id, opts.after.id))) : undefined
+    return this.db.select({ id: t.id, clientId: t.clientId, sendAt: t.sendAt }).from(t).where(and(
+      eq(t.status, 'queued'), sql`${t.sendAt} is not null`, lt(t.sendAt, opts.dueBefore), lt(t.createdAt, opts.createdBefore), after,
+    )).orderBy(asc(t.sendAt), asc(t.id)).limit(opts.limit)
+  }
+
+  /**
+   * queued -> cancelled. null when the message is not `queued` (any more): an attempt holds it,
+   * or it already ended. The worker moves only `queued` rows on, so a cancelled one is never sent.
+   */
+  async cancel (id: string): Promise<OutboxMessage | null> {
+    const [row] = await this.db.update(smsMessages).set({ status: 'cancelled', updatedAt: new Date() })
+      .where(and(eq(smsMessages.id, id), eq(smsMessages.status, 'queued'))).returning()
+    return row ?? null
+  }
+
+  /** Moves a waiting message's time (quiet hours, as set at release); false when it is no longer `queued`. */
+  async reschedule (id: string, sendAt: Date): Promise<boolean> {
+    const rows = await this.db.update(smsMessages).set({ sendAt, updatedAt: new Date() })
+      .where(and(eq(smsMessages.id, id), eq(smsMessages.status, 'queued'))).returning({ id: smsMessages.id })
+    return rows.length === 1
+  }
+
   /** When the oldest message still waiting was asked for (the queue's real age), or null. */
   async oldestQueuedAt (): Promise<Date | null> {
     const [row] = await this.db.select({ createdAt: smsMessages.createdAt }).from(smsMessages)
-      .where(eq(smsMessages.status, 'queued')).orderBy(asc(smsMessages.createdAt)).limit(1)
+      .where(and(eq(smsMessages.status, 'queued'), or(isNull(smsMessages.sendAt), lte(smsMessages.sendAt, sql`now()`)))).orderBy(asc(smsMessages.createdAt)).limit(1)
     return row?.createdAt ?? null
   }
 }

@@ -10,7 +10,8 @@ import { smsMessages } from '../schema/index.ts'
 /** HighLevel may have sent these: sending again could deliver the SMS twice, so they are never retried by bulk. */
 export const UNKNOWN_OUTCOME_CODE = 'delivery_unknown'
 
-export interface RequeuedSms { id: string, clientId: string }
+/** `sendAt`: a scheduled message keeps its time (its job waits until then when it is still ahead). */
+export interface RequeuedSms { id: string, clientId: string, sendAt: Date | null }
 
 export class SmsRetriesRepository {
   constructor (private readonly db: Database) {}
@@ -35,7 +36,7 @@ export class SmsRetriesRepository {
       errorMessage: null,
       updatedAt: now,
     }).where(and(inScope, sql`${m.errorCode} is distinct from ${UNKNOWN_OUTCOME_CODE}`))
-      .returning({ id: m.id, clientId: m.clientId })
+      .returning({ id: m.id, clientId: m.clientId, sendAt: m.sendAt })
     const [unknown] = await this.db.select({ count: sql<number>`count(*)::int` }).from(m)
       .where(and(inScope, eq(m.errorCode, UNKNOWN_OUTCOME_CODE)))
     return { requeued, skippedUnknown: unknown?.count ?? 0 }

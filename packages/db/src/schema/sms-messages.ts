@@ -2,8 +2,10 @@ import { sql } from 'drizzle-orm'
 import { check, index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
 import { ghlIntegrations } from './integrations.ts'
 
-export const smsStatuses = ['queued', 'sending', 'sent', 'failed'] as const
+export const smsStatuses = ['queued', 'sending', 'sent', 'failed', 'cancelled'] as const
 export type SmsStatus = (typeof smsStatuses)[number]
+/** Nothing more happens to a message in these: retention may delete it once old. */
+export const smsFinishedStatuses = ['sent', 'failed', 'cancelled'] as const satisfies readonly SmsStatus[]
 
 /** The outbox and the history: one row per SMS a CRM asked for. */
 export const smsMessages = pgTable('sms_messages', {
@@ -32,6 +34,10 @@ export const smsMessages = pgTable('sms_messages', {
   outcomeUnknownAt: timestamp('outcome_unknown_at', { withTimezone: true }),
   /** The first retryable failure: 5xx and network failures are retried until the time budget from here runs out. */
   retryingSince: timestamp('retrying_since', { withTimezone: true }),
+  /** Not sent before this (the CRM's sendAt, or pushed past the client's quiet hours); null: at once. */
+  sendAt: timestamp('send_at', { withTimezone: true }),
+  /** The sender number HighLevel was asked to send from (the message's, or the client's default); null: the location's own. */
+  fromNumber: text('from_number'),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   sentAt: timestamp('sent_at', { withTimezone: true }),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
@@ -45,8 +51,10 @@ export const smsMessages = pgTable('sms_messages', {
   // Asking HighLevel whether an SMS was sent: its answer's ids already recorded for another row are not this one.
   index('sms_messages_ghl_message').on(t.ghlMessageId).where(sql`ghl_message_id is not null`),
   // Retention deletes finished rows by age, oldest first, a batch at a time.
-  index('sms_messages_finished').on(t.updatedAt).where(sql`status in ('sent', 'failed')`),
-  check('sms_messages_status_known', sql`status in ('queued', 'sending', 'sent', 'failed')`),
+  index('sms_messages_finished').on(t.updatedAt).where(sql`status in ('sent', 'failed', 'cancelled')`),
+  // The release path: scheduled messages coming due, which the reconciler queues (again) ahead of their time.
+  index('sms_messages_scheduled').on(t.sendAt, t.id).where(sql`status = 'queued' and send_at is not null`),
+  check('sms_messages_status_known', sql`status in ('queued', 'sending', 'sent', 'failed', 'cancelled')`),
   check('sms_messages_one_recipient', sql`num_nonnulls(contact_id, phone, contact_name) = 1`),
 ])
 

@@ -64,6 +64,13 @@ const SMS_BODY = objectWith({
   to: fc.oneof(fc.record({ contactId: oddString }), fc.record({ phone: fc.oneof(fc.constantFrom('+15550100001', '555', '+0'), oddString) }), fc.record({ name: oddString })),
   message: fc.oneof(fc.constantFrom('hello', ' ', ''), oddString),
   idempotencyKey: fc.oneof(fc.constantFrom('k1', ' ', ''), oddString),
+  sendAt: fc.oneof(fc.constantFrom('2026-03-14T09:00:00', '2020-01-01T00:00:00Z', '2999-01-01T00:00:00+00:00', '2026-02-30T25:61:00Z', ''), fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), oddString),
+  fromNumber: fc.oneof(fc.constantFrom('+15550100000', '555', '+0', ''), oddString),
+})
+const TIME_LIKE = fc.oneof(fc.constantFrom('21:00', '08:00', '24:00', '9pm', '', '00:00'), oddString)
+const SETTINGS_BODY = objectWith({
+  quietHours: fc.oneof(fc.constant(null), objectWith({ start: TIME_LIKE, end: TIME_LIKE, timeZone: fc.oneof(fc.constantFrom('America/New_York', 'UTC', 'EST', 'Mars/Olympus', ''), oddString) }), oddString),
+  defaultFromNumber: fc.oneof(fc.constant(null), fc.constantFrom('+15550100000', '555'), oddString),
 })
 const LINK_BODY = objectWith({ clientId: clientIdLike, returnUrl: fc.oneof(fc.constantFrom('http://127.0.0.1/x', 'javascript:alert(1)', '//evil.example'), oddString), ttlSeconds: fc.oneof(fc.integer(), fc.double()) })
 const CLAIM_BODY = objectWith({ clientId: clientIdLike, locationId: oddString, claimCode: fc.oneof(fc.constantFrom('ABCDE-FGHJK', ' ', ''), oddString) })
@@ -122,6 +129,9 @@ export function fuzzRequests (apiKey: string): fc.Arbitrary<FuzzRequest> {
   return fc.oneof(
     withBody('POST /api/sms', 'machine', fc.constant('/api/sms'), SMS_BODY),
     noBody('GET /api/sms/:id', 'machine', seg('/api/sms/')),
+    noBody('DELETE /api/sms/:id', 'machine', seg('/api/sms/'), 'DELETE'),
+    noBody('GET /api/clients/:clientId/settings', 'machine', seg('/api/clients/', '/settings')),
+    withBody('PUT /api/clients/:clientId/settings', 'machine', seg('/api/clients/', '/settings'), SETTINGS_BODY, 'PUT'),
     withBody('POST /api/ghl-oauth/connect-links', 'machine', fc.constant('/api/ghl-oauth/connect-links'), LINK_BODY),
     noBody('GET /api/ghl-oauth/status/:clientId', 'machine', seg('/api/ghl-oauth/status/')),
     noBody('POST /api/ghl-oauth/refresh/:clientId', 'machine', seg('/api/ghl-oauth/refresh/'), 'POST'),

@@ -35,7 +35,7 @@ function echoed (code: string, req: FuzzRequest): boolean {
   const plain = sent.toLowerCase().replace(/[^a-z_]/g, '')
   const cut = code.indexOf('_')
   const tail = cut > 0 ? code.slice(cut + 1) : ''
-  return tail.length >= 3 && plain.includes(tail) && !/^(request|signature|link|state|code|json|api_key|found|connected|not_found)$/.test(tail)
+  return tail.length >= 3 && plain.includes(tail) && !/^(request|signature|link|state|code|json|api_key|found|connected|not_found|error)$/.test(tail)
 }
 
 export function checkAnswer (req: FuzzRequest, answer: FuzzAnswer): { problem?: string, code?: string } {

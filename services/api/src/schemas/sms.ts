@@ -10,20 +10,66 @@ export const SmsRecipient = Type.Object({
 }, { additionalProperties: false, description: 'Exactly one of contactId, phone or name' })
 export type SmsRecipient = Static<typeof SmsRecipient>
 
+const IdempotencyKey = Type.String({
+  minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7E]+$',
+  description: 'Repeat it when retrying: the same key for the same client answers the first message and sends nothing new',
+})
+
 export const SmsBody = Type.Object({
   clientId: ClientId,
   to: SmsRecipient,
   message: Type.String({ minLength: 1, maxLength: SMS_MAX_LENGTH, description: 'The text, 1 to 1,600 characters' }),
-  idempotencyKey: Type.Optional(Type.String({
-    minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7E]+$',
-    description: 'Repeat it when retrying: the same key for the same client answers the first message and sends nothing new',
+  idempotencyKey: Type.Optional(IdempotencyKey),
+  sendAt: Type.Optional(Type.String({
+    minLength: 1, maxLength: 40,
+    description: 'Send at this time, ISO 8601 with its offset (e.g. 2026-03-14T09:00:00-04:00), up to 30 days ahead; the client\'s quiet hours may push it later',
   })),
+  fromNumber: Type.Optional(Type.String({ minLength: 1, maxLength: 32, description: "The sender: one of the sub-account's numbers, E.164; default: the client's defaultFromNumber, else the sub-account's own" })),
 }, { additionalProperties: false })
 export type SmsBody = Static<typeof SmsBody>
 
-export const SmsStatus = Type.Union([Type.Literal('queued'), Type.Literal('sending'), Type.Literal('sent'), Type.Literal('failed')])
+export const SMS_BATCH_MAX = 1000
+
+/**
+ * One message of a batch: POST /api/sms's body, the idempotency key required (a batch is retried
+ * whole). Its fields are named one by one: a field added to POST /api/sms is refused here until
+ * the batch intake writes it too, rather than taken and ignored.
+ */
+export const SmsBatchItem = Type.Object({
+  clientId: SmsBody.properties.clientId, to: SmsBody.properties.to, message: SmsBody.properties.message, idempotencyKey: IdempotencyKey,
+}, { additionalProperties: false })
+export type SmsBatchItem = Static<typeof SmsBatchItem>
+
+/** Only the envelope is checked here: each message is checked on its own, so one bad message does not sink the batch. */
+export const SmsBatchBody = Type.Object({
+  messages: Type.Array(Type.Unknown(), { minItems: 1, maxItems: SMS_BATCH_MAX, description: '1 to 1,000 messages, each shaped like POST /api/sms with its idempotencyKey' }),
+}, { additionalProperties: false })
+export type SmsBatchBody = Static<typeof SmsBatchBody>
+
+export const SmsStatus = Type.Union([Type.Literal('queued'), Type.Literal('sending'), Type.Literal('sent'), Type.Literal('failed'), Type.Literal('cancelled')])
 
 export const SmsAccepted = Type.Object({ id: Type.String({ format: 'uuid' }), status: SmsStatus })
+
+// One object shape rather than a union of two: the answer of 1,000 results serialises without
+// matching each result against the union's branches.
+export const SmsBatchResult = Type.Object({
+  index: Type.Integer({ description: 'The message\'s place in `messages`, from 0' }),
+  id: Type.Optional(Type.String({ format: 'uuid', description: 'When taken in (new or repeated): its id, as POST /api/sms answers' })),
+  status: Type.Optional(SmsStatus),
+  error: Type.Optional(Type.Object({
+    code: Type.String({ description: 'invalid_request, idempotency_key_reused, not_connected or needs_reauth' }),
+    message: Type.String(),
+    field: Type.Union([Type.String(), Type.Null()], { description: 'The field of the message at fault (to.phone, idempotencyKey...); null for the message itself' }),
+  }, { description: 'When refused: why' })),
+}, { description: 'The message at `index`: its id and status, or why it was refused' })
+export type SmsBatchResult = Static<typeof SmsBatchResult>
+
+export const SmsBatchAccepted = Type.Object({
+  accepted: Type.Integer({ description: 'Messages with an id (new or repeated)' }),
+  failed: Type.Integer({ description: 'Messages refused' }),
+  results: Type.Array(SmsBatchResult, { description: 'One per message, in the order sent' }),
+})
+export type SmsBatchAccepted = Static<typeof SmsBatchAccepted>
 
 export const SmsIdParams = Type.Object({
   id: Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$', description: 'The id POST /api/sms answered' }),
@@ -38,6 +84,8 @@ export const SmsView = Type.Object({
   ghlMessageId: Type.Union([Type.String(), Type.Null()]),
   conversationId: Type.Union([Type.String(), Type.Null()]),
   createdAt: DateTime,
+  sendAt: Type.Union([DateTime, Type.Null()], { description: 'Not sent before this (scheduled, or pushed past quiet hours); null: at once' }),
+  fromNumber: Type.Union([Type.String(), Type.Null()], { description: "The sender number asked of HighLevel; null: the sub-account's own" }),
   sentAt: Type.Union([DateTime, Type.Null()]),
 })
 export type SmsView = Static<typeof SmsView>

@@ -6,13 +6,13 @@
  */
 import type { IntegrationsRepository, OutboxMessage, Recipient, SmsMessagesRepository } from '@ghl-connect/db'
 import { recipientOf, sendingAccess } from '@ghl-connect/db'
-import { badRequest, conflict, notFound, sendingRefused } from '@ghl-connect/errors'
+import { badRequest, conflict, isAppError, notFound, sendingRefused } from '@ghl-connect/errors'
 import type { Logger } from '@ghl-connect/logging'
 import type { Metrics } from '@ghl-connect/metrics'
 import type { SmsDispatcher } from '@ghl-connect/queues'
 import type { SmsBody, SmsRecipient, SmsView } from '../schemas/sms.ts'
-
-const E164 = /^\+[1-9]\d{1,14}$/
+import { E164 } from './e164.ts'
+import type { SendPlan, SmsScheduling } from './scheduling.ts'
 
 export class SmsIntake {
   constructor (
@@ -21,16 +21,23 @@ export class SmsIntake {
     private readonly dispatcher: SmsDispatcher,
     private readonly logger: Logger,
     private readonly opts: { legacyPitFallback: boolean, metrics?: Metrics },
+    private readonly scheduling: SmsScheduling,
   ) {}
 
   /** `requestId`: the api request's id, carried into the send job so the worker's lines can be followed back to it. */
   async accept (request: SmsBody, trace: { requestId?: string } = {}): Promise<{ id: string, status: OutboxMessage['status'], duplicate: boolean }> {
-    const to = oneRecipient(request.to)
-    if (request.message.trim() === '') throw invalid('message', 'message must contain more than spaces.')
+    const to = validRecipient(request)
     const { clientId, idempotencyKey } = request
+    const plan = await this.scheduling.plan(clientId, request).catch(async (err: unknown) => {
+      // A retry of a scheduled request whose time has passed meanwhile answers the first message.
+      const earlier = isAppError(err) && err.code === 'send_at_in_past' && idempotencyKey ? await this.messages.findByIdempotencyKey(clientId, idempotencyKey) : null
+      if (earlier) return earlier
+      throw err
+    })
+    if ('id' in plan) return this.repeated(plan, to, request.message)
 
-    const fast = await this.messages.insertForConnectedClient({ clientId, idempotencyKey: idempotencyKey ?? null, to, body: request.message })
-    if (fast) return this.queued({ id: fast.id, clientId }, trace)
+    const fast = await this.messages.insertForConnectedClient({ clientId, idempotencyKey: idempotencyKey ?? null, to, body: request.message, ...plan })
+    if (fast) return this.queued({ id: fast.id, clientId }, plan, trace)
 
     // A retry after the first request succeeded answers the first message, whatever happened since.
     if (idempotencyKey) {
@@ -41,15 +48,16 @@ export class SmsIntake {
     if (access.kind === 'refused') throw sendingRefused(access.code)
 
     const { message, created } = await this.messages.insertOnce({
-      clientId, integrationId: access.kind === 'oauth' ? access.integration.id : null, idempotencyKey: idempotencyKey ?? null, to, body: request.message,
+      clientId, integrationId: access.kind === 'oauth' ? access.integration.id : null, idempotencyKey: idempotencyKey ?? null, to, body: request.message, ...plan,
     })
     if (!created) return this.repeated(message, to, request.message)
-    return this.queued(message, trace)
+    return this.queued(message, plan, trace)
   }
 
-  private async queued (message: { id: string, clientId: string }, trace: { requestId?: string }) {
+  private async queued (message: { id: string, clientId: string }, plan: SendPlan, trace: { requestId?: string }) {
     try {
-      await this.dispatcher.enqueue(message, trace)
+      // One due later waits in the outbox; the reconciler queues it as its time nears.
+      if (this.scheduling.queuesNow(plan.sendAt)) await this.dispatcher.enqueue({ ...message, sendAt: plan.sendAt }, trace)
     } catch (err) {
       this.logger.warn({ err, requestId: trace.requestId, messageId: message.id, clientId: message.clientId }, 'sms stored but not queued (Redis); the outbox reconciler will queue it')
     }
@@ -68,19 +76,32 @@ export class SmsIntake {
       ghlMessageId: m.ghlMessageId,
       conversationId: m.ghlConversationId,
       createdAt: m.createdAt.toISOString(),
+      sendAt: m.sendAt?.toISOString() ?? null,
+      fromNumber: m.fromNumber,
       sentAt: m.sentAt?.toISOString() ?? null,
     }
   }
 
   private repeated (earlier: OutboxMessage, to: Recipient, body: string) {
     // The same key with a different message is a bug in the caller, not a retry: say so.
-    if (earlier.body !== body || JSON.stringify(recipientOf(earlier)) !== JSON.stringify(to)) {
-      throw conflict('idempotency_key_reused', `This idempotency key was already used for a different message (${earlier.id}); use a new key for a new message.`)
-    }
+    if (!sameMessage(earlier, to, body)) throw keyReused(earlier.id)
     this.opts.metrics?.smsIntake.inc({ outcome: 'duplicate' })
     return { id: earlier.id, status: earlier.status, duplicate: true }
   }
 }
+
+/** What the schema cannot say about a message: exactly one recipient, a valid one, and more than spaces. */
+export function validRecipient (request: Pick<SmsBody, 'to' | 'message'>): Recipient {
+  const to = oneRecipient(request.to)
+  if (request.message.trim() === '') throw invalid('message', 'message must contain more than spaces.')
+  return to
+}
+
+export const sameMessage = (earlier: OutboxMessage, to: Recipient, body: string) =>
+  earlier.body === body && JSON.stringify(recipientOf(earlier)) === JSON.stringify(to)
+
+export const keyReused = (earlierId: string) =>
+  conflict('idempotency_key_reused', `This idempotency key was already used for a different message (${earlierId}); use a new key for a new message.`)
 
 function invalid (field: string, message: string) {
   return badRequest('invalid_request', message, { fields: { [field]: message } })

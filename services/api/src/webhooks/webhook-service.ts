@@ -14,6 +14,7 @@ import { badRequest, conflict, forbidden, isAppError, tooManyRequests, unauthori
 import type { Logger } from '@ghl-connect/logging'
 import type { CrmEvents } from '@ghl-connect/runtime'
 import { verifyWebhookSignature } from './webhook-signature.ts'
+import { acceptedWithoutAppId, CONTACT_DND_UPDATE, type ContactDndWebhooks } from './contact-dnd.ts'
 
 export const WEBHOOK_WINDOW_MS = 5 * 60_000
 /** A hint only: HighLevel retries on its own schedule (about every 10 minutes). */
@@ -38,6 +39,7 @@ export class WebhookService {
     private readonly events: CrmEvents,
     /** Mints the token of a location installed under an agency we hold (INSTALL). */
     private readonly agencyInstalls?: { installLocation: (locationId: string, companyId?: string) => Promise<unknown | null> },
+    private readonly contactDnd?: ContactDndWebhooks,
   ) {}
 
   async handle (rawBody: Buffer, signature: string | undefined, now = Date.now()): Promise<'processed' | 'recorded'> {
@@ -57,7 +59,7 @@ export class WebhookService {
     if ([event.locationId, event.companyId].some((id) => id !== undefined && typeof id !== 'string')) {
       throw badRequest('invalid_webhook', 'The webhook\'s locationId and companyId must be strings when present.')
     }
-    if (event.appId !== this.appId) {
+    if (event.appId !== this.appId && !acceptedWithoutAppId(event)) {
       this.logger.warn({ appId: event.appId, type: event.type }, 'webhook for another app ignored')
       throw forbidden('foreign_app', `This endpoint serves app ${this.appId}; the webhook names another app.`)
     }
@@ -81,6 +83,7 @@ export class WebhookService {
     // Act first, record after: if acting fails, HighLevel's retry is processed instead of refused
     // as a duplicate. Acting twice on a concurrent duplicate is harmless (deactivation is idempotent).
     const uninstalled = event.type === 'UNINSTALL' ? await this.uninstall(event, at) : event.type === 'INSTALL' ? await this.install(event) : false
+    if (event.type === CONTACT_DND_UPDATE) await this.contactDnd?.handle(event, at)
     if (!await this.receipts.recordOnce({ webhookId, type: event.type, locationId: event.locationId, companyId: event.companyId })) {
       throw duplicate()
     }

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { answerAccepted, authorize, canReach, type SandboxContext } from '../context.ts'
 import { MESSAGES, sendGhlError } from '../http.ts'
-import type { SandboxContact, SandboxLocation, SentMessage } from '../state.ts'
+import { digits, smsRefused, type SandboxContact, type SandboxLocation, type SentMessage } from '../state.ts'
 
 const CONTACTS_VERSION = '2021-07-28'
 const LOCATIONS_VERSION = '2021-07-28'
@@ -21,7 +21,8 @@ function contactView (c: SandboxContact): Record<string, unknown> {
     id: c.id, locationId: c.locationId, name: c.name, firstName: c.firstName, lastName: c.lastName,
     firstNameLowerCase: c.firstName?.toLowerCase(), lastNameLowerCase: c.lastName?.toLowerCase(),
     phone: c.phone, email: c.email, emailLowerCase: c.email, dateAdded: c.dateAdded, dateUpdated: c.dateUpdated,
-    tags: c.tags, type: 'lead', source: 'public api', dnd: false,
+    tags: c.tags, type: 'lead', source: 'public api', dnd: c.dnd,
+    dndSettings: Object.keys(c.dndSettings).length > 0 ? c.dndSettings : undefined,
   }).filter(([, v]) => v !== null && v !== undefined))
 }
 
@@ -145,7 +146,9 @@ export function apiRoutes (app: FastifyInstance, ctx: SandboxContext): void {
     const contactId = str(body.contactId)
     const message = str(body.message)
     const attachments = Array.isArray(body.attachments) ? body.attachments : []
+    const fromNumber = str(body.fromNumber)
     const problems = [
+      ...(body.fromNumber === undefined || fromNumber ? [] : ['fromNumber must be a string']),
       ...(type && MESSAGE_TYPES.includes(type) ? [] : [`type must be one of the following values: ${MESSAGE_TYPES.join(', ')}`]),
       ...(contactId ? [] : ['contactId must be a string']),
       ...(type !== 'SMS' || (message && message.trim()) || attachments.length > 0 ? [] : ['message should not be empty']),
@@ -154,13 +157,18 @@ export function apiRoutes (app: FastifyInstance, ctx: SandboxContext): void {
     const contact = state.contacts.get(contactId ?? '')
     if (!contact) return sendGhlError(reply, 400, 'Contact not found')
     if (!canReach(ctx, grant, contact.locationId)) return sendGhlError(reply, 403, MESSAGES.location)
+    const senders = state.locations.get(contact.locationId)?.phoneNumbers ?? []
+    // The docs are silent on a number the location does not own; see the README.
+    if (fromNumber && !senders.some((n) => digits(n) === digits(fromNumber))) return sendGhlError(reply, 400, MESSAGES.fromNumber)
+    // Undocumented refusal: the spec's closest documented answer, 400 BadRequestDTO (README).
+    if (type === 'SMS' && smsRefused(contact)) return sendGhlError(reply, 400, MESSAGES.smsDnd)
     const sent = state.recordMessage({
       locationId: contact.locationId,
       contactId: contact.id,
       type: type ?? 'SMS',
       body: message ?? '',
       toNumber: str(body.toNumber) ?? contact.phone,
-      fromNumber: str(body.fromNumber) ?? null,
+      fromNumber: fromNumber ?? senders[0] ?? null,
       scheduledTimestamp: typeof body.scheduledTimestamp === 'number' ? body.scheduledTimestamp : null,
     })
     return answerAccepted(ctx, reply, { conversationId: sent.conversationId, messageId: sent.messageId, msg: 'Message queued successfully.', status: 'pending' })

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import type { SandboxControl, SandboxSettingsPatch } from '../control.ts'
 import type { Faults } from '../faults.ts'
 import type { RateLimitSettings } from '../rate-limiter.ts'
-import type { ContactInput, LocationInput, UserType } from '../state.ts'
+import type { ContactInput, DndSetting, LocationInput, UserType } from '../state.ts'
 import type { WebhookRequest } from '../webhooks.ts'
 
 type Body<T> = { Body: T }
@@ -35,6 +35,18 @@ export function controlRoutes (app: FastifyInstance, control: SandboxControl): v
   app.post<Body<ContactInput>>('/_sandbox/contacts', async (request, reply) => {
     if (!request.body?.locationId) return reply.code(400).send(badRequest('locationId is required'))
     return reply.code(201).send(control.addContact(request.body))
+  })
+  app.post<Body<{ dnd?: boolean, sms?: DndSetting['status'], webhookUrl?: string }> & { Params: { id: string } }>('/_sandbox/contacts/:id/dnd', async (request, reply) => {
+    const { dnd, sms, webhookUrl } = request.body ?? {}
+    if (dnd === undefined && sms === undefined) return reply.code(400).send(badRequest('dnd (true or false) or sms (active, inactive or permanent) is required'))
+    if (dnd !== undefined && typeof dnd !== 'boolean') return reply.code(400).send(badRequest('dnd must be true or false'))
+    if (sms !== undefined && !['active', 'inactive', 'permanent'].includes(sms)) return reply.code(400).send(badRequest('sms must be active, inactive or permanent'))
+    if (!control.contacts().some((c) => c.id === request.params.id)) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: 'no such contact' })
+    try {
+      return await control.setContactDnd(request.params.id, { dnd, sms }, webhookUrl)
+    } catch (err) {
+      return reply.code(502).send({ statusCode: 502, error: 'Bad Gateway', message: `webhook not delivered: ${(err as Error).message}` })
+    }
   })
 
   app.get<{ Querystring: { locationId?: string } }>('/_sandbox/messages', async (request) => ({ messages: control.messages(request.query.locationId) }))
@@ -91,8 +103,8 @@ export function controlRoutes (app: FastifyInstance, control: SandboxControl): v
 
   app.get('/_sandbox/webhook-public-key', async () => control.webhookPublicKey())
   app.post<Body<WebhookRequest>>('/_sandbox/webhooks', async (request, reply) => {
-    if (!request.body?.url || !['INSTALL', 'UNINSTALL'].includes(request.body.type)) {
-      return reply.code(400).send(badRequest('url and type (INSTALL or UNINSTALL) are required'))
+    if (!request.body?.url || !['INSTALL', 'UNINSTALL', 'ContactDndUpdate'].includes(request.body.type)) {
+      return reply.code(400).send(badRequest('url and type (INSTALL, UNINSTALL or ContactDndUpdate with contactId) are required'))
     }
     try {
       return await control.sendWebhook(request.body)

@@ -34,7 +34,7 @@ export const SEARCH_MAX_PAGES = 10
 /**
  * HighLevel calls a recipient costs before any page beyond a name search's first, for the
  * location's rate limit (the send itself included). Each further page is reserved when it is
- * needed (`beforePage` of `resolveContactId`).
+ * needed (`beforePage` of `resolveContact`).
  */
 export function callsFor (to: Recipient): number {
   if ('contactId' in to) return 1
@@ -48,21 +48,24 @@ const describe = (c: GhlContact) => [c.name ?? [c.firstName, c.lastName].filter(
 const normalName = (name: string) => name.trim().replace(/\s+/g, ' ').toLowerCase()
 const fullName = (c: GhlContact) => normalName(c.name ?? [c.firstName, c.lastName].filter(Boolean).join(' '))
 
-export async function resolveContactId (ghl: GhlClient, metrics: Metrics | undefined, auth: { accessToken: string, locationId: string }, to: Recipient,
-  beforePage: (page: number) => Promise<void> = async () => {}): Promise<string> {
-  if ('contactId' in to) return to.contactId
+/** The contact an SMS goes to, and its record as the lookup returned it (none for a contact id: it is not looked up). */
+export interface ResolvedContact { id: string, record: GhlContact | null }
+
+export async function resolveContact (ghl: GhlClient, metrics: Metrics | undefined, auth: { accessToken: string, locationId: string }, to: Recipient,
+  beforePage: (page: number) => Promise<void> = async () => {}): Promise<ResolvedContact> {
+  if ('contactId' in to) return { id: to.contactId, record: null }
   if ('phone' in to) {
     const found = await timeGhlCall(metrics, 'findContactByPhone', () => ghl.findContactByPhone({ ...auth, phone: to.phone }))
-    if (found.data) return found.data.id
+    if (found.data) return { id: found.data.id, record: found.data }
     const created = await timeGhlCall(metrics, 'upsertContact', () => ghl.upsertContact({ ...auth, phone: to.phone }))
-    return created.data.contact.id
+    return { id: created.data.contact.id, record: created.data.contact }
   }
   return contactNamed(ghl, metrics, auth, to.name, beforePage)
 }
 
 /** The one contact whose full name is `name` (any case), among every contact the search finds. */
 async function contactNamed (ghl: GhlClient, metrics: Metrics | undefined, auth: { accessToken: string, locationId: string }, name: string,
-  beforePage: (page: number) => Promise<void>): Promise<string> {
+  beforePage: (page: number) => Promise<void>): Promise<ResolvedContact> {
   const query = name.trim().replace(/\s+/g, ' ')
   const wanted = normalName(name)
   const exact: GhlContact[] = []
@@ -79,8 +82,8 @@ async function contactNamed (ghl: GhlClient, metrics: Metrics | undefined, auth:
   throw new RecipientError('ambiguous_contact', `More than ${SEARCH_MAX_PAGES * SEARCH_PAGE_LIMIT} contacts match "${query}", more than are compared, so which one is meant cannot be told; send the contact id or phone number of the one you mean.`)
 }
 
-function theOne (exact: GhlContact[], name: string): string {
-  if (exact.length === 1) return exact[0]!.id
+function theOne (exact: GhlContact[], name: string): ResolvedContact {
+  if (exact.length === 1) return { id: exact[0]!.id, record: exact[0]! }
   if (exact.length === 0) {
     throw new RecipientError('contact_not_found', `No contact named "${name}" in this GoHighLevel location (the full name must match, in any case); send a phone number or a contact id instead.`)
   }

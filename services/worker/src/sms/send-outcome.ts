@@ -11,7 +11,9 @@
 import type { OutboxFailure } from '@ghl-connect/db'
 import { isAppError, NOT_CONNECTED_MESSAGE } from '@ghl-connect/errors'
 import { isGhlError, type GhlError } from '@ghl-connect/ghl'
+import { CONTACT_DND } from './contact-dnd.ts'
 import { RecipientError } from './recipients.ts'
+import { senderNumberRefused } from './sender-number.ts'
 import { humanDuration, nextRetry, rateLimitDelay, type RetryPolicy, type RetryState } from './retry-policy.ts'
 
 export type NextStep =
@@ -48,7 +50,7 @@ export const PERMANENT_FAILURES: Partial<Record<GhlError['kind'], (err: GhlError
     code: 'forbidden',
     message: 'GoHighLevel refused: the connected sub-account has no access to this contact\'s location. Reconnect GoHighLevel choosing the sub-account the contact belongs to.',
   }),
-  invalid_request: (err) => ({
+  invalid_request: (err) => senderNumberRefused(err) ?? ({
     code: 'invalid_request',
     message: `GoHighLevel refused the message: ${err.messages.join('; ')}. Fix the recipient or the text and send it again.`,
   }),
@@ -87,6 +89,8 @@ export function decideAfterPost (err: unknown, jitter: number, { canRefresh = fa
   }
   if (err.kind === 'token_expired' && canRefresh) return { kind: 'refresh_and_resend' }
   if (err.kind === 'rate_limited') return { kind: 'nothing_sent', then: { kind: 'defer', delayMs: rateLimitDelay(err.retryAfterMs, jitter) } }
+  // HighLevel sends nothing to an opted-out contact: like our own check, no attempt is spent.
+  if (refusedForDnd(err)) return fail(CONTACT_DND)
   const permanent = PERMANENT_FAILURES[err.kind]
   if (permanent) return fail(permanent(err), { countAttempt: true })
   return { kind: 'retry', failure: { code: 'ghl_unavailable', message: `GoHighLevel did not take the SMS: ${err.message}` }, atLeastMs: 0 }
@@ -186,6 +190,13 @@ export function decideVerification (answer: Verification, a: AttemptTimes, polic
 export class VerificationPending extends Error {
   override name = 'VerificationPending'
 }
+
+/**
+ * HighLevel's refusal of a send to a contact with do-not-disturb. Its specs and docs give no
+ * wording or status for it (the send documents only 400 and 401): any 4xx refusal naming DND
+ * or "do not disturb" is taken as one.
+ */
+export const refusedForDnd = (err: GhlError) => err.kind === 'invalid_request' && err.messages.some((m) => /\bDND\b|do[ -]not[ -]disturb/i.test(m))
 
 function fail (failure: OutboxFailure, { countAttempt = false } = {}): NextStep {
   return { kind: 'fail', failure, countAttempt }

@@ -18,7 +18,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { OutboxFailure, OutboxMessage, SmsMessagesRepository } from '@ghl-connect/db'
+import type { ContactDndRepository, OutboxFailure, OutboxMessage, SmsMessagesRepository } from '@ghl-connect/db'
 import { recipientOf, smsEventIds } from '@ghl-connect/db'
 import { GhlError, type GhlClient } from '@ghl-connect/ghl'
 import type { Logger } from '@ghl-connect/logging'
@@ -27,8 +27,10 @@ import type { SmsDispatcher } from '@ghl-connect/queues'
 import type { CrmEvents } from '@ghl-connect/runtime'
 import { oauthCredential, withFreshToken, type Credential, type Credentials, type TokenService } from '@ghl-connect/tokens'
 import type { LocationRateLimiter } from '../rate-limits/location-rate-limiter.ts'
-import { callsFor, resolveContactId, SearchPageDeferred } from './recipients.ts'
+import { CONTACT_DND, optedOutOfSms } from './contact-dnd.ts'
+import { callsFor, resolveContact, SearchPageDeferred, type ResolvedContact } from './recipients.ts'
 import { recordSent } from './record-sent.ts'
+import type { SmsRelease } from './release.ts'
 import type { RetryPolicy } from './retry-policy.ts'
 import {
   afterCountedAttempt, decideAfterPost, decideBeforePost, decideVerification, verifyWait,
@@ -40,14 +42,18 @@ import type { SentIds, SentReceipts } from './sent-receipts.ts'
 export type SendDecision =
   | { kind: 'done', outcome: 'sent' | 'failed' | 'skipped' }
   /** Run the job again after `delayMs`; `reason` is for logs and metrics. */
-  | { kind: 'later', delayMs: number, reason: 'rate_limited' | 'retry' | 'in_flight' | 'verify' }
+  | { kind: 'later', delayMs: number, reason: 'rate_limited' | 'retry' | 'in_flight' | 'verify' | 'scheduled' }
 
 export interface SmsSenderDeps extends RetryPolicy, VerifyPolicy {
   messages: SmsMessagesRepository
+  /** Opt-outs HighLevel's ContactDndUpdate webhooks reported, read before the POST. */
+  contactDnd: Pick<ContactDndRepository, 'smsDnd'>
   credentials: Credentials
   tokens: Pick<TokenService, 'refreshNow'>
   ghl: GhlClient
   rateLimiter: LocationRateLimiter
+  /** Scheduled messages and quiet hours: whether a queued message may go now. */
+  release: SmsRelease
   receipts: SentReceipts
   dispatcher: SmsDispatcher
   /** `markSent` / `markFailed` record the outcome's event with it; this queues its delivery. */
@@ -77,7 +83,14 @@ export class SmsSender {
     }
     const log = logger.child({ clientId: message.clientId })
     if (message.status === 'sent' || message.status === 'failed') return skipped
+    if (message.status === 'cancelled') {
+      // Cancelled while its job was running (or could not be removed): it leaves the client's backlog here.
+      await this.settle(message, log)
+      return skipped
+    }
     if (message.status === 'sending') return this.settleAttempt(message, log)
+    const hold = await this.deps.release.waitMs(message)
+    if (hold > 0) return { kind: 'later', delayMs: hold, reason: 'scheduled' }
 
     // queued: a token, a rate-limit slot and the recipient first; nothing is POSTed yet.
     let credential: Credential
@@ -95,9 +108,9 @@ export class SmsSender {
 
     const withToken = withFreshToken(this.deps.tokens, credential)
     const beforePage = (page: number) => this.reserveSearchPage(credential.locationId, message.id, page)
-    let contactId: string
+    let contact: ResolvedContact
     try {
-      contactId = await withToken((token) => resolveContactId(ghl, metrics, token, to, beforePage))
+      contact = await withToken((token) => resolveContact(ghl, metrics, token, to, beforePage))
     } catch (err) {
       if (err instanceof SearchPageDeferred) {
         metrics?.smsOutcomes.inc({ outcome: 'deferred', code: 'location_rate_limit' })
@@ -105,8 +118,10 @@ export class SmsSender {
       }
       return this.failedBeforePost(message, err, log)
     }
+    // An opted-out contact is never POSTed to: failed from `queued`, no attempt spent.
+    if (await optedOutOfSms(this.deps.contactDnd, credential.locationId, contact)) return this.fail(message, CONTACT_DND, { countAttempt: false }, log)
     // The POST goes with the token the lookup ended with, and shares its one refresh.
-    return this.post(message, withToken.credential, contactId, log, withToken.refreshed)
+    return this.post(message, withToken.credential, contact.id, log, withToken.refreshed)
   }
 
   /**
@@ -124,7 +139,7 @@ export class SmsSender {
       let sent: SentIds
       try {
         const { data } = await timeGhlCall(metrics, 'sendSms',
-          () => ghl.sendSms({ accessToken: credential.accessToken, contactId, message: message.body }))
+          () => ghl.sendSms({ accessToken: credential.accessToken, contactId, message: message.body, fromNumber: message.fromNumber ?? undefined }))
         sent = { messageId: data.messageId, conversationId: data.conversationId ?? null }
       } catch (err) {
         const step = decideAfterPost(err, Math.random(), { canRefresh: credential.kind === 'oauth' && !refreshed })

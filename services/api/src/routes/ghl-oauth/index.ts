@@ -113,7 +113,8 @@ const ghlOAuth: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.post('/agency-pick', {
     config: { rateLimit, answer: 'page' },
-    schema: { tags: ['oauth'], summary: 'Browser: the person picked which of the agency\'s sub-accounts is the client', body: AgencyPickBody },
+    // The target of our own picker page's form, not an API: kept out of the OpenAPI document.
+    schema: { hide: true, body: AgencyPickBody },
   }, async (request, reply) => {
     const { integration, start } = await connectService.completePick(request.body.pick, request.body.locationId)
     return sendConnected(reply, integration, start.returnUrl)

@@ -1,10 +1,10 @@
 /** The CRM sends SMS on a client's behalf: durable intake, then the worker sends. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { machineErrorResponses } from '../../schemas/common.ts'
-import { SmsAccepted, SmsBody, SmsIdParams, SmsView } from '../../schemas/sms.ts'
+import { SmsAccepted, SmsBatchAccepted, SmsBatchBody, SmsBody, SmsIdParams, SmsView } from '../../schemas/sms.ts'
 
 const sms: FastifyPluginAsyncTypebox = async (fastify) => {
-  const { smsIntake } = fastify.runtime
+  const { smsIntake, smsScheduling, smsBatchIntake, config } = fastify.runtime
   const machine = { onRequest: fastify.requireApiKey }
 
   fastify.post('/', {
@@ -20,6 +20,21 @@ const sms: FastifyPluginAsyncTypebox = async (fastify) => {
     return reply.status(202).send({ id, status })
   })
 
+  // 207: one status per message (accepted, repeated or refused), in `results`; 400 only for a bad envelope.
+  fastify.post('/batch', {
+    ...machine,
+    bodyLimit: config.http.smsBatchBodyLimitBytes,
+    schema: {
+      tags: ['sms'], summary: 'Queue up to 1,000 SMS at once (207 with an answer per message; each needs its idempotency key)', security: [{ apiKey: [] }],
+      body: SmsBatchBody,
+      response: { 207: SmsBatchAccepted, ...machineErrorResponses(413, 503) },
+    },
+  }, async (request, reply) => {
+    const answer = await smsBatchIntake.accept(request.body.messages, { requestId: request.id })
+    request.log.info({ messages: answer.results.length, accepted: answer.accepted, failed: answer.failed }, 'sms batch taken in')
+    return reply.status(207).send(answer)
+  })
+
   fastify.get('/:id', {
     ...machine,
     schema: {
@@ -28,6 +43,19 @@ const sms: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 200: SmsView, ...machineErrorResponses(404) },
     },
   }, async (request) => smsIntake.view(request.params.id))
+
+  fastify.delete('/:id', {
+    ...machine,
+    schema: {
+      tags: ['sms'], summary: 'Cancel an SMS not yet being sent (cancelling again answers the same; 409 not_cancellable once sending or ended)', security: [{ apiKey: [] }],
+      params: SmsIdParams,
+      response: { 200: SmsView, ...machineErrorResponses(404, 409) },
+    },
+  }, async (request) => {
+    await smsScheduling.cancel(request.params.id)
+    request.log.info({ messageId: request.params.id }, 'sms cancelled')
+    return smsIntake.view(request.params.id)
+  })
 }
 
 export default sms

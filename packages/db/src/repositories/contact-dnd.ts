@@ -1,0 +1,34 @@
+import { and, eq, sql } from 'drizzle-orm'
+import type { Database } from '../database.ts'
+import { contactDnd } from '../schema/index.ts'
+
+/** Contacts' SMS do-not-disturb from HighLevel's `ContactDndUpdate` webhooks: the latest by the webhook's timestamp wins. */
+export class ContactDndRepository {
+  private readonly hot
+
+  constructor (private readonly db: Database) {
+    // Read before every SMS's POST: built once.
+    this.hot = {
+      smsDnd: db.select({ smsDnd: contactDnd.smsDnd }).from(contactDnd)
+        .where(and(eq(contactDnd.locationId, sql.placeholder('locationId')), eq(contactDnd.contactId, sql.placeholder('contactId'))))
+        .limit(1).prepare('contact_sms_dnd'),
+    }
+  }
+
+  /** Keeps `smsDnd` as of `changedAt` unless a newer (or equally new) one is stored; false when it was older and ignored. */
+  async record (update: { locationId: string, contactId: string, smsDnd: boolean, changedAt: Date }): Promise<boolean> {
+    const rows = await this.db.insert(contactDnd).values({ ...update, updatedAt: new Date() })
+      .onConflictDoUpdate({
+        target: [contactDnd.locationId, contactDnd.contactId],
+        set: { smsDnd: sql`excluded.sms_dnd`, changedAt: sql`excluded.changed_at`, updatedAt: sql`excluded.updated_at` },
+        setWhere: sql`${contactDnd.changedAt} < excluded.changed_at`,
+      }).returning({ contactId: contactDnd.contactId })
+    return rows.length === 1
+  }
+
+  /** The contact's SMS DND as last reported, or null when HighLevel never told us. */
+  async smsDnd (locationId: string, contactId: string): Promise<boolean | null> {
+    const [row] = await this.hot.smsDnd.execute({ locationId, contactId })
+    return row?.smsDnd ?? null
+  }
+}

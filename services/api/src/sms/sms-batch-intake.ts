@@ -1,0 +1,171 @@
+/**
+ * Batch intake: up to 1,000 messages in one request. Each message is checked on its own (a bad
+ * one is answered with its error, the others go ahead); the new rows are written by one INSERT
+ * (one transaction; ON CONFLICT on (client, idempotency key)), then their jobs are queued by one
+ * BullMQ `addBulk` with the per-client fairness priorities. As with POST /api/sms, PostgreSQL is
+ * the record: if Redis refuses the jobs, the rows stand and the outbox reconciler queues them.
+ *
+ * Idempotency is per message, as for a single SMS: a key already stored answers that message's
+ * id and status (posting the same batch again creates nothing), and a key stored, or used earlier
+ * in the same batch, for a different message is that message's `idempotency_key_reused`.
+ */
+import type { IntegrationsRepository, OutboxMessage, Recipient, SmsMessagesRepository } from '@ghl-connect/db'
+import { sendingAccess } from '@ghl-connect/db'
+import { isAppError, sendingRefused, type AppError } from '@ghl-connect/errors'
+import type { Logger } from '@ghl-connect/logging'
+import type { Metrics } from '@ghl-connect/metrics'
+import type { SmsDispatcher } from '@ghl-connect/queues'
+import { Compile } from 'typebox/compile'
+import { SmsBatchItem, type SmsBatchAccepted, type SmsBatchResult } from '../schemas/sms.ts'
+import { keyReused, sameMessage, validRecipient } from './sms-intake.ts'
+
+const itemSchema = Compile(SmsBatchItem)
+
+/** A message that passed its own checks, waiting for its outcome. */
+interface Candidate { index: number, clientId: string, idempotencyKey: string, to: Recipient, body: string }
+
+type ItemError = NonNullable<SmsBatchResult['error']>
+
+const keyOf = (m: { clientId: string, idempotencyKey: string | null }) => `${m.clientId}\n${m.idempotencyKey ?? ''}`
+
+export interface SmsBatchIntakeDeps {
+  integrations: IntegrationsRepository
+  messages: SmsMessagesRepository
+  dispatcher: SmsDispatcher
+  logger: Logger
+  legacyPitFallback: boolean
+  metrics?: Metrics
+}
+
+export class SmsBatchIntake {
+  private readonly integrations
+  private readonly messages
+  private readonly dispatcher
+
+  constructor (private readonly deps: SmsBatchIntakeDeps) {
+    ({ integrations: this.integrations, messages: this.messages, dispatcher: this.dispatcher } = deps)
+  }
+
+  async accept (items: unknown[], trace: { requestId?: string } = {}): Promise<SmsBatchAccepted> {
+    const results: SmsBatchResult[] = new Array(items.length)
+    const refuse = (index: number, error: ItemError) => { results[index] = { index, error } }
+    const answer = (index: number, m: Pick<OutboxMessage, 'id' | 'status'>) => { results[index] = { index, id: m.id, status: m.status } }
+
+    // 1. Each message on its own, grouped by its (client, key).
+    const byKey = new Map<string, Candidate[]>()
+    items.forEach((item, index) => {
+      const checked = checkItem(item, index)
+      if ('error' in checked) return refuse(index, checked.error)
+      byKey.set(keyOf(checked), [...byKey.get(keyOf(checked)) ?? [], checked])
+    })
+
+    // 2. A key already stored answers its first message (a batch posted again), whatever happened
+    // since; a key new to us is written once, for its first use in the batch, and stands for its repeats.
+    const stored = new Map((await this.messages.findByIdempotencyKeys([...byKey.values()].map((group) => group[0]!))).map((m) => [keyOf(m), m]))
+    const fresh: Candidate[] = []
+    const repeats: Array<{ candidate: Candidate, of: Candidate }> = []
+    for (const [key, [head, ...rest]] of byKey) {
+      const earlier = stored.get(key)
+      if (earlier) {
+        for (const c of [head!, ...rest]) this.repeated(c, earlier, refuse, answer)
+        continue
+      }
+      fresh.push(head!)
+      for (const c of rest) {
+        if (c.body === head!.body && JSON.stringify(c.to) === JSON.stringify(head!.to)) repeats.push({ candidate: c, of: head! })
+        else refuse(c.index, itemError(keyReusedInBatch(head!.index), 'idempotencyKey'))
+      }
+    }
+
+    // 3. The one rule for "can this client send", once per distinct client.
+    const integrationOf = new Map<string, string | null>()
+    const writable: Candidate[] = []
+    for (const clientId of new Set(fresh.map((c) => c.clientId))) {
+      const access = sendingAccess(await this.integrations.findForSending(clientId), { legacyPitFallback: this.deps.legacyPitFallback })
+      if (access.kind === 'refused') {
+        const error = itemError(sendingRefused(access.code), 'clientId')
+        for (const c of fresh) if (c.clientId === clientId) refuse(c.index, error)
+      } else {
+        integrationOf.set(clientId, access.kind === 'oauth' ? access.integration.id : null)
+      }
+    }
+    for (const c of fresh) if (integrationOf.has(c.clientId)) writable.push(c)
+
+    // 4. One statement for the rows; a key another request took meanwhile is answered like a repeat.
+    const written = new Map((await this.messages.insertMany(writable.map((c) => ({
+      clientId: c.clientId, integrationId: integrationOf.get(c.clientId) ?? null, idempotencyKey: c.idempotencyKey, to: c.to, body: c.body,
+    })))).map((m) => [keyOf(m), m]))
+    const raced = writable.filter((c) => !written.has(keyOf(c)))
+    const takenMeanwhile = new Map((await this.messages.findByIdempotencyKeys(raced)).map((m) => [keyOf(m), m]))
+    const created: Array<{ id: string, clientId: string }> = []
+    for (const c of writable) {
+      const row = written.get(keyOf(c))
+      if (row) {
+        created.push({ id: row.id, clientId: c.clientId })
+        answer(c.index, row)
+        continue
+      }
+      const other = takenMeanwhile.get(keyOf(c))
+      if (!other) throw new Error('sms_messages: idempotency conflict without a stored row')
+      this.repeated(c, other, refuse, answer)
+    }
+
+    // 5. One addBulk for the jobs, in the order the messages came.
+    if (created.length > 0) {
+      try {
+        await this.dispatcher.enqueueBulk(created, trace)
+      } catch (err) {
+        this.deps.logger.warn({ err, requestId: trace.requestId, messages: created.length }, 'sms batch stored but not queued (Redis); the outbox reconciler will queue it')
+      }
+    }
+    for (const { candidate, of } of repeats) results[candidate.index] = { ...results[of.index]!, index: candidate.index }
+
+    const accepted = results.filter((r) => 'id' in r).length
+    this.deps.metrics?.smsIntake.inc({ outcome: 'accepted' }, created.length)
+    this.deps.metrics?.smsIntake.inc({ outcome: 'duplicate' }, accepted - created.length)
+    return { accepted, failed: results.length - accepted, results }
+  }
+
+  private repeated (c: Candidate, earlier: OutboxMessage, refuse: (index: number, error: ItemError) => void,
+    answer: (index: number, m: OutboxMessage) => void): void {
+    if (sameMessage(earlier, c.to, c.body)) answer(c.index, earlier)
+    else refuse(c.index, itemError(keyReused(earlier.id), 'idempotencyKey'))
+  }
+}
+
+/** One message against POST /api/sms's rules (idempotency key required), as a candidate or its error. */
+function checkItem (item: unknown, index: number): Candidate | { error: ItemError } {
+  if (!itemSchema.Check(item)) return { error: schemaError(item) }
+  try {
+    return { index, clientId: item.clientId, idempotencyKey: item.idempotencyKey, to: validRecipient(item), body: item.message }
+  } catch (err) {
+    if (isAppError(err)) return { error: itemError(err) }
+    throw err
+  }
+}
+
+/** The first thing wrong with a message, as the field at fault and a sentence (the api's wording for a bad body). */
+function schemaError (item: unknown): ItemError {
+  const errors = itemSchema.Errors(item).filter((e) => e.keyword !== 'boolean')
+  const e = errors[0]
+  const at = (e?.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.')
+  const within = (name: string) => at ? `${at}.${name}` : name
+  if (!e || (at === '' && e.keyword === 'type')) return { code: 'invalid_request', message: 'Each message must be an object shaped like the body of POST /api/sms.', field: null }
+  const params = e.params as { requiredProperties?: string[], additionalProperties?: string[] }
+  if (e.keyword === 'required') {
+    const field = within(params.requiredProperties?.[0] ?? '')
+    return { code: 'invalid_request', message: `${field} is required${field === 'idempotencyKey' ? ' in a batch (repeat the batch with the same keys to retry it safely)' : ''}.`, field }
+  }
+  if (e.keyword === 'additionalProperties') {
+    const field = within(params.additionalProperties?.[0] ?? '')
+    return { code: 'invalid_request', message: `${field} is not a known field; remove it.`, field }
+  }
+  return { code: 'invalid_request', message: `${at} ${e.message}.`, field: at || null }
+}
+
+function itemError (err: AppError, field?: string): ItemError {
+  const named = field ?? Object.keys(err.details?.fields ?? {})[0] ?? null
+  return { code: err.code, message: err.message, field: named }
+}
+
+const keyReusedInBatch = (index: number) => keyReused(`message ${index} of this batch`)
