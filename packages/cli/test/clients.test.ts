@@ -65,7 +65,7 @@ t.test("clients show prints the connection, its refresh failures and last error,
   t.match(shown.stdout, /^last refresh:\s+never$/m)
   t.match(shown.stdout, /^refresh failures:\s+1 since the last good refresh$/m)
   t.match(shown.stdout, /^last error:\s+transient: HighLevel answered 503 to the refresh \(\d+s ago\)$/m)
-  t.match(shown.stdout, /^sms, last 24h:\s+queued 1, sending 0, sent 0, failed 2$/m)
+  t.match(shown.stdout, /^sms, last 24h:\s+queued 1, sending 0, sent 0, failed 2, cancelled 0$/m)
   t.notMatch(shown.stdout, /token-of-|\+1555/, 'no token, no phone number')
 
   const json = JSON.parse((await w.ghl(['clients', 'show', 'client-42', '--json'])).stdout)
