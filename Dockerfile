@@ -1,13 +1,50 @@
-# One image for every process; docker-compose picks the command. Sources run through tsx.
-FROM node:20-bookworm-slim
-RUN npm install -g pnpm@12.4.2 && apt-get update && apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/*
-WORKDIR /app
-COPY pnpm-workspace.yaml pnpm-lock.yaml package.json tsconfig.base.json tsconfig.json ./
-COPY packages ./packages
-COPY services ./services
-COPY scripts ./scripts
-# the workspace (and its lockfile) includes bench/, so the frozen install must see it
-COPY bench ./bench
-RUN pnpm install --frozen-lockfile
+# One image per process, each a target of this file (docker compose builds them all):
+#   api, worker, ghl-sandbox, and migrate (the db CLI: dist/migrate.js, dist/rotate-keys.js).
+# Each holds its compiled dist/ and its production node_modules only (no TypeScript sources, no
+# devDependencies, no bench or tests), runs as the user node, and starts with plain node.
+# The build stage runs what scripts/test/compiled-build.test.ts runs: pnpm build, scripts/deploy.sh.
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+RUN npm install -g pnpm@12.4.2
+WORKDIR /src
+# the packages named by the lockfile, fetched once per lockfile change (a cached layer)
+COPY pnpm-lock.yaml pnpm-workspace.yaml ./
+RUN pnpm fetch
+COPY . .
+RUN pnpm install --frozen-lockfile --offline
+RUN pnpm build && bash scripts/deploy.sh /prod
+
+FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
+COPY scripts/healthcheck.mjs scripts/generate-env.mjs /opt/ghl-connect/
+WORKDIR /app
 USER node
+
+FROM runtime AS migrate
+COPY --from=build /prod/db /app
+HEALTHCHECK NONE
+CMD ["node", "dist/migrate.js"]
+
+FROM runtime AS ghl-sandbox
+COPY --from=build /prod/ghl-sandbox /app
+EXPOSE 4010
+HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "/opt/ghl-connect/healthcheck.mjs", "SANDBOX_PORT", "4010", "/_sandbox/stats"]
+CMD ["node", "dist/server.js"]
+
+FROM runtime AS worker
+COPY --from=build /prod/worker /app
+# /healthz, /readyz and /metrics (the configuration's default, 0, serves none)
+ENV WORKER_HEALTH_PORT=3001
+EXPOSE 3001
+HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "/opt/ghl-connect/healthcheck.mjs", "WORKER_HEALTH_PORT", "3001", "/readyz"]
+CMD ["node", "dist/main.js"]
+
+FROM runtime AS api
+COPY --from=build /prod/api /app
+EXPOSE 3000
+HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "/opt/ghl-connect/healthcheck.mjs", "PORT", "3000", "/readyz"]
+CMD ["node", "dist/server.js"]

@@ -31,9 +31,18 @@ port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 url_host() { node -e 'const u=new URL(process.argv[1]);console.log(u.hostname)' "$1"; }
 url_port() { node -e 'const u=new URL(process.argv[1]);console.log(u.port||process.argv[2])' "$1" "$2"; }
 
+# Where a private PostgreSQL and Redis keep their data (gitignored).
+DATA_DIR=${GHL_CONNECT_DATA_DIR:-$ROOT/.data}
+
+# Makes sure PostgreSQL and Redis answer at the given URLs. For each that does not: with a Docker
+# engine, docker compose starts it; otherwise a private one is started on a free port, with its data
+# under $DATA_DIR, and stopped by stop_private_services (call it on exit). Either way
+# SERVICES_POSTGRES_URL and SERVICES_REDIS_URL are the URLs to use, with the given database name.
 ensure_services() {
   local pg_url=${1:-postgres://postgres@127.0.0.1:5432/postgres} redis_url=${2:-redis://127.0.0.1:6379}
   local pg_host pg_port redis_host redis_port missing=()
+  SERVICES_POSTGRES_URL=$pg_url
+  SERVICES_REDIS_URL=$redis_url
   pg_host=$(url_host "$pg_url"); pg_port=$(url_port "$pg_url" 5432)
   redis_host=$(url_host "$redis_url"); redis_port=$(url_port "$redis_url" 6379)
   port_open "$pg_host" "$pg_port" || missing+=(postgres)
@@ -44,15 +53,68 @@ ensure_services() {
     (cd "$ROOT" && docker compose up -d --wait "${missing[@]}")
     return 0
   fi
-  echo "Not reachable: ${missing[*]} (PostgreSQL at $pg_host:$pg_port, Redis at $redis_host:$redis_port), and no Docker engine to start them." >&2
-  echo "Start them, for example:" >&2
-  for m in "${missing[@]}"; do
-    case $m in
-      postgres) echo "  PostgreSQL 15: pg_ctlcluster --skip-systemctl-redirect \$(ls /etc/postgresql) main start   (or: docker compose up -d postgres)" >&2 ;;
-      redis) echo "  Redis 7:       redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save \"\" --appendonly no   (or: docker compose up -d redis)" >&2 ;;
-    esac
-  done
+  start_private_services "$pg_url" "${missing[@]}"
+}
+
+# redis-server from PATH, or Debian's package when running as root on Debian/Ubuntu.
+ensure_redis_server() {
+  command -v redis-server >/dev/null && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing Debian's redis-server"
+    # RUNLEVEL=1: the package's scripts must not start a system-wide Redis on 6379 as well
+    (RUNLEVEL=1 apt-get install -y redis-server >/dev/null 2>&1 ||
+      (apt-get update >/dev/null && RUNLEVEL=1 apt-get install -y redis-server >/dev/null)) && return 0
+  fi
+  echo "Redis is not reachable and there is no redis-server to start one: install Redis 7 (apt-get install redis-server, brew install redis) or set REDIS_URL to one." >&2
   exit 1
+}
+
+PRIVATE_SERVICES_PID=
+start_private_services() {
+  local pg_url=$1; shift
+  local flags=() names=() what=() state="$DATA_DIR/services.env" given
+  for m in "$@"; do
+    flags+=("--$m")
+    case $m in postgres) names+=(PostgreSQL) ;; redis) names+=(Redis) ;; esac
+  done
+  [[ " $* " == *" redis "* ]] && ensure_redis_server
+  mkdir -p "$DATA_DIR"
+  rm -f "$state"
+  node "$ROOT/scripts/private-services.mjs" "$DATA_DIR" "${flags[@]}" --parent $$ >>"$DATA_DIR/private-services.log" 2>&1 &
+  PRIVATE_SERVICES_PID=$!
+  for _ in $(seq 1 240); do
+    [ -f "$state" ] && break
+    kill -0 "$PRIVATE_SERVICES_PID" 2>/dev/null || break
+    sleep 0.25
+  done
+  if [ ! -f "$state" ]; then
+    echo "Could not start a private ${names[0]}${names[1]:+ and ${names[1]}}: $(tail -n 3 "$DATA_DIR/private-services.log")" >&2
+    stop_private_services
+    exit 1
+  fi
+  # shellcheck source=/dev/null
+  source "$state"
+  if [ -n "${PRIVATE_POSTGRES_URL:-}" ]; then
+    # the private server, with the database the caller asked for
+    given=$(node -e 'const [p,g]=process.argv.slice(1).map((u)=>new URL(u));p.pathname=g.pathname;console.log(p.toString())' "$PRIVATE_POSTGRES_URL" "$pg_url")
+    SERVICES_POSTGRES_URL=$given
+    what+=("PostgreSQL on 127.0.0.1:$PRIVATE_POSTGRES_PORT")
+  fi
+  if [ -n "${PRIVATE_REDIS_URL:-}" ]; then
+    SERVICES_REDIS_URL=$PRIVATE_REDIS_URL
+    what+=("Redis on 127.0.0.1:$PRIVATE_REDIS_PORT")
+  fi
+  local started=${what[0]} stop="it stops"
+  [ ${#what[@]} -eq 2 ] && started="${what[0]} and ${what[1]}" && stop="both stop"
+  say "no ${names[0]}${names[1]:+ or ${names[1]}} running and no Docker: started a private $started (data in ${DATA_DIR#"$ROOT"/}/); $stop when this script exits"
+}
+
+# Stops what start_private_services started (a no-op when it started nothing).
+stop_private_services() {
+  [ -n "$PRIVATE_SERVICES_PID" ] || return 0
+  kill -TERM "$PRIVATE_SERVICES_PID" 2>/dev/null
+  wait "$PRIVATE_SERVICES_PID" 2>/dev/null
+  PRIVATE_SERVICES_PID=
 }
 
 # Exports the variables of a .env file, read by Node's dotenv parser (scripts/env-file.mjs).

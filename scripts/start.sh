@@ -1,22 +1,45 @@
 #!/usr/bin/env bash
-# The one run command: secrets, dependencies, services, migrations, then the sandbox HighLevel,
-# the api and the worker in the foreground (Ctrl-C stops all three).
+# The one run command: secrets, dependencies, services, the build, migrations, then the sandbox
+# HighLevel, the api and the worker in the foreground, compiled and started with node as in
+# production (Ctrl-C stops all three). `--dev` (pnpm dev) runs the TypeScript sources instead,
+# each restarted by `tsx watch` when a file changes.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+dev=false
+[ "${1:-}" = --dev ] && dev=true
 prepare_workspace
 node scripts/generate-env.mjs .env
 load_env_file .env
-ensure_services "${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/ghl_connect}" "${REDIS_URL:-redis://127.0.0.1:6379}"
-say "applying migrations"
-pnpm run db:migrate
 
 pids=()
-stop() { trap - INT TERM EXIT; kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; }
+stop() {
+  trap - INT TERM EXIT
+  kill "${pids[@]}" 2>/dev/null
+  wait "${pids[@]}" 2>/dev/null
+  stop_private_services
+}
 trap stop INT TERM EXIT
-say "starting the sandbox HighLevel, the api and the worker"
-(cd services/ghl-sandbox && exec node --import tsx src/server.ts) & pids+=($!)
-(cd services/api && exec node --import tsx src/server.ts) & pids+=($!)
-(cd services/worker && exec node --import tsx src/main.ts) & pids+=($!)
+ensure_services "${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/ghl_connect}" "${REDIS_URL:-redis://127.0.0.1:6379}"
+export DATABASE_URL=$SERVICES_POSTGRES_URL REDIS_URL=$SERVICES_REDIS_URL
+
+if $dev; then
+  say "applying migrations"
+  pnpm run db:migrate
+  say "starting the sandbox HighLevel, the api and the worker from their sources (tsx watch)"
+  tsx=$ROOT/node_modules/.bin/tsx
+  (cd services/ghl-sandbox && exec "$tsx" watch src/server.ts) & pids+=($!)
+  (cd services/api && exec "$tsx" watch src/server.ts) & pids+=($!)
+  (cd services/worker && exec "$tsx" watch src/main.ts) & pids+=($!)
+else
+  say "building"
+  pnpm run --silent build >/dev/null
+  say "applying migrations"
+  node packages/db/dist/migrate.js
+  say "starting the sandbox HighLevel, the api and the worker (node dist/...)"
+  (cd services/ghl-sandbox && exec node dist/server.js) & pids+=($!)
+  (cd services/api && exec node dist/server.js) & pids+=($!)
+  (cd services/worker && exec node dist/main.js) & pids+=($!)
+fi
 
 api="http://localhost:${PORT:-3000}"
 for _ in $(seq 1 60); do curl -fs "$api/readyz" >/dev/null 2>&1 && break; sleep 0.5; done

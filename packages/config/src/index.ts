@@ -142,10 +142,12 @@ const sections = {
     ...ghlApp,
     ...appUrl,
     GHL_REDIRECT_URI: url().optional(),
-    GHL_SCOPES: str('conversations/message.write conversations/message.readonly conversations.readonly contacts.readonly contacts.write locations.readonly oauth.readonly oauth.write'),
+    GHL_SCOPES: str('conversations/message.write conversations/message.readonly conversations.readonly contacts.readonly contacts.write locations.readonly opportunities.readonly calendars.readonly calendars/events.readonly oauth.readonly oauth.write'),
     GHL_AUTH_BASE_URL: url('http://localhost:4010'),
     GHL_API_BASE_URL: url('http://localhost:4010'),
     GHL_HTTP_TIMEOUT_MS: int(10_000, 100, 120_000),
+    GHL_RATE_LIMIT_MAX: int(90, 1, 100_000),
+    GHL_RATE_LIMIT_INTERVAL_MS: int(10_000, 100, 86_400_000),
   }).transform((e) => ({
     ...ghlAppOf(e),
     redirectUri: e.GHL_REDIRECT_URI ?? `${e.APP_URL}/api/ghl-oauth/callback`,
@@ -153,6 +155,8 @@ const sections = {
     authBaseUrl: e.GHL_AUTH_BASE_URL.replace(/\/$/, ''),
     apiBaseUrl: e.GHL_API_BASE_URL.replace(/\/$/, ''),
     httpTimeoutMs: e.GHL_HTTP_TIMEOUT_MS,
+    /** Our share of HighLevel's 100 requests per 10 s per location, shared by every worker and the api's proxy. */
+    locationRateLimit: { max: e.GHL_RATE_LIMIT_MAX, intervalMs: e.GHL_RATE_LIMIT_INTERVAL_MS },
   })),
 
   http: z.object({
@@ -174,6 +178,9 @@ const sections = {
     ALLOW_UNSIGNED_CONNECT: bool(false),
     BODY_LIMIT_BYTES: int(16_384, 1024, 10_485_760),
     SMS_BATCH_BODY_LIMIT_BYTES: int(8_388_608, 16_384, 33_554_432),
+    GHL_PROXY_BODY_LIMIT_BYTES: int(1_048_576, 1024, 10_485_760),
+    GHL_PROXY_MAX_WAIT_MS: int(10_000, 0, 120_000),
+    GHL_PROXY_RETRIES: int(2, 0, 5),
     TRUST_PROXY: z.string().trim().default('false')
       .refine((v) => v === 'false' || v === 'true' || /^[0-9a-fA-F.:/,\s]+$/.test(v),
         'must be false, true, or comma-separated addresses/CIDRs of your proxies'),
@@ -196,6 +203,8 @@ const sections = {
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     /** POST /api/sms/batch only: 1,000 messages of 1,600 characters need more than one message's limit. */
     smsBatchBodyLimitBytes: e.SMS_BATCH_BODY_LIMIT_BYTES,
+    /** /api/ghl/*: the largest body passed on, how long a call waits for the location's rate-limit slot, retries of a GET/HEAD/PUT/DELETE. */
+    ghlProxy: { bodyLimitBytes: e.GHL_PROXY_BODY_LIMIT_BYTES, maxWaitMs: e.GHL_PROXY_MAX_WAIT_MS, retries: e.GHL_PROXY_RETRIES },
     // Which X-Forwarded-For entries to believe for the client's address (the browser routes' rate
     // limit is per address): trusting every hop would let a caller pick its own address.
     trustProxy: e.TRUST_PROXY === 'false' ? false : e.TRUST_PROXY === 'true' ? true : e.TRUST_PROXY,
@@ -213,8 +222,6 @@ const sections = {
     WORKER_HEALTH_PORT: int(0, 0, 65535),
     WORKER_SHUTDOWN_TIMEOUT_MS: int(25_000, 1000),
     SMS_RETRY_BASE_MS: int(2000, 10, 600_000),
-    GHL_RATE_LIMIT_MAX: int(90, 1, 100_000),
-    GHL_RATE_LIMIT_INTERVAL_MS: int(10_000, 100, 86_400_000),
     OUTBOX_RECONCILE_EVERY_SECONDS: int(60, 1, 86_400),
     OUTBOX_RECONCILE_AFTER_SECONDS: int(60, 0, 86_400),
     ...metricsAccess,
@@ -233,8 +240,6 @@ const sections = {
     healthPort: e.WORKER_HEALTH_PORT,
     shutdownTimeoutMs: e.WORKER_SHUTDOWN_TIMEOUT_MS,
     smsRetryBaseMs: e.SMS_RETRY_BASE_MS,
-    /** Our share of HighLevel's 100 requests per 10 s per location, shared by every worker. */
-    locationRateLimit: { max: e.GHL_RATE_LIMIT_MAX, intervalMs: e.GHL_RATE_LIMIT_INTERVAL_MS },
     reconcileEveryMs: e.OUTBOX_RECONCILE_EVERY_SECONDS * 1000,
     reconcileAfterMs: e.OUTBOX_RECONCILE_AFTER_SECONDS * 1000,
     metricsToken: e.METRICS_TOKEN ?? null,

@@ -25,7 +25,7 @@ const printConfig = `import { loadApiConfig } from '@ghl-connect/config'
 const c = loadApiConfig()
 console.log(JSON.stringify({ scopes: c.ghl.scopes, redirectUri: c.ghl.redirectUri, crmEvents: c.crmEvents, metricsToken: c.http.metrics.token, adminPassword: c.http.admin.password, port: c.http.port }))`
 const expected = {
-  scopes: ['conversations/message.write', 'conversations/message.readonly', 'conversations.readonly', 'contacts.readonly', 'contacts.write', 'locations.readonly', 'oauth.readonly', 'oauth.write'],
+  scopes: ['conversations/message.write', 'conversations/message.readonly', 'conversations.readonly', 'contacts.readonly', 'contacts.write', 'locations.readonly', 'opportunities.readonly', 'calendars.readonly', 'calendars/events.readonly', 'oauth.readonly', 'oauth.write'],
   redirectUri: 'http://localhost:3000/api/ghl-oauth/callback',
   crmEvents: null,
   metricsToken: null,

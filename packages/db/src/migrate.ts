@@ -3,6 +3,7 @@ import { migrate } from 'drizzle-orm/postgres-js/migrator'
 import { drizzle } from 'drizzle-orm/postgres-js'
 import postgres from 'postgres'
 
+// dist/ (the built db CLI, scripts/build.mjs) sits beside src/: this resolves alike from both
 export const migrationsFolder = fileURLToPath(new URL('../drizzle', import.meta.url))
 
 /** Creates the database named in the URL when the server lacks it, so a first run needs no manual step. */

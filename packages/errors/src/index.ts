@@ -47,6 +47,8 @@ export const notFound = (code: string, message: string) => new AppError(404, cod
 export const conflict = (code: string, message: string, details?: AppError['details']) => new AppError(409, code, message, details)
 export const tooManyRequests = (code: string, message: string, retryAfterSeconds: number) =>
   new AppError(429, code, message, { retryAfterSeconds })
+/** An upstream (HighLevel) gave no answer we can pass on. */
+export const badGateway = (code: string, message: string) => new AppError(502, code, message)
 export const unavailable = (code: string, message: string, retryAfterSeconds?: number) =>
   new AppError(503, code, message, retryAfterSeconds === undefined ? undefined : { retryAfterSeconds })
 

@@ -3,7 +3,7 @@
  * call, the documented `Version` header per endpoint, and every failure turned into a GhlError
  * whose kind tells the caller what to do.
  */
-import { Pool } from 'undici'
+import { Pool, type Dispatcher } from 'undici'
 import { classifyAnswer, GhlError } from './errors.ts'
 import { parseRateLimit, retryAfterMs, type RateLimit, type ResponseHeaders } from './rate-limit.ts'
 import type {
@@ -25,6 +25,12 @@ export interface GhlClientOptions {
   scopes?: readonly string[]
   /** Sockets per origin. */
   connections?: number
+  /**
+   * Told HighLevel's rate-limit headers of every answer to a call made for a location (the
+   * daily budget is kept from them, packages/rate-limits); awaited, so it is known before the
+   * next call. Must not throw.
+   */
+  onRateLimit?: (locationId: string, rateLimit: RateLimit | null, headers: ResponseHeaders) => Promise<void> | void
 }
 
 /** HighLevel versions each endpoint separately; a wrong one is refused. */
@@ -33,6 +39,8 @@ export const GHL_VERSIONS = {
   locations: '2021-07-28',
   conversations: '2021-04-15',
   oauth: '2021-07-28',
+  opportunities: '2021-07-28',
+  calendars: '2021-04-15',
 } as const
 
 interface Call {
@@ -46,9 +54,31 @@ interface Call {
   json?: Record<string, unknown>
   /** Overrides `httpTimeoutMs` for this call (the token refresh has its own, longer one). */
   timeoutMs?: number
+  /** The location whose budget the call spends; its rate-limit headers are reported for it. */
+  locationId?: string
 }
 
 interface Authorized { accessToken: string }
+
+/** A request the proxy passes on: path and query already checked, headers already chosen. */
+export interface ForwardCall {
+  method: Dispatcher.HttpMethod
+  path: string
+  query: URLSearchParams
+  headers: Record<string, string>
+  body?: Buffer
+  version: string
+  accessToken: string
+  /** The location whose budget it spends. */
+  locationId: string
+}
+
+export interface ForwardAnswer {
+  status: number
+  headers: ResponseHeaders
+  body: Buffer
+  rateLimit: RateLimit | null
+}
 
 export class GhlClient {
   private readonly pools = new Map<string, Pool>()
@@ -107,7 +137,7 @@ export class GhlClient {
   async getLocation ({ accessToken, locationId }: Authorized & { locationId: string }): Promise<GhlAnswer<{ location: GhlLocation }>> {
     const answer = await this.call<{ location: GhlLocation }>({
       operation: 'getLocation', method: 'GET', path: `/locations/${encodeURIComponent(locationId)}`,
-      version: GHL_VERSIONS.locations, accessToken,
+      version: GHL_VERSIONS.locations, accessToken, locationId,
     })
     requireField(answer, 'location', 'getLocation')
     return answer
@@ -117,7 +147,7 @@ export class GhlClient {
   async searchContacts ({ accessToken, locationId, query, page = 1, pageLimit = 20 }: Authorized & { locationId: string, query: string, page?: number, pageLimit?: number }): Promise<GhlAnswer<ContactSearchResult>> {
     const answer = await this.call<ContactSearchResult>({
       operation: 'searchContacts', method: 'POST', path: '/contacts/search', version: GHL_VERSIONS.contacts,
-      accessToken, json: { locationId, page, pageLimit, query },
+      accessToken, locationId, json: { locationId, page, pageLimit, query },
     })
     return { ...answer, data: { ...answer.data, contacts: Array.isArray(answer.data?.contacts) ? answer.data.contacts : [] } }
   }
@@ -126,7 +156,7 @@ export class GhlClient {
   async findContactByPhone ({ accessToken, locationId, phone }: Authorized & { locationId: string, phone: string }): Promise<GhlAnswer<GhlContact | null>> {
     const answer = await this.call<{ contact?: GhlContact | null }>({
       operation: 'findContactByPhone', method: 'GET', path: '/contacts/search/duplicate', version: GHL_VERSIONS.contacts,
-      accessToken, query: { locationId, number: phone },
+      accessToken, locationId, query: { locationId, number: phone },
     })
     // The answer's shape is undocumented: take `contact` when it looks like one, else none.
     const contact = answer.data?.contact
@@ -136,19 +166,19 @@ export class GhlClient {
   async upsertContact ({ accessToken, locationId, ...fields }: Authorized & { locationId: string, phone?: string, email?: string, name?: string, firstName?: string, lastName?: string }): Promise<GhlAnswer<UpsertContactResult>> {
     const answer = await this.call<UpsertContactResult>({
       operation: 'upsertContact', method: 'POST', path: '/contacts/upsert', version: GHL_VERSIONS.contacts,
-      accessToken, json: withoutUndefined({ locationId, ...fields }),
+      accessToken, locationId, json: withoutUndefined({ locationId, ...fields }),
     })
     requireField(answer, 'contact', 'upsertContact')
     return answer
   }
 
-  /** HighLevel has no idempotency key here: a retried call can send the SMS twice. */
-  async sendSms ({ accessToken, contactId, message, fromNumber, toNumber, scheduledTimestamp, attachments }: Authorized & {
-    contactId: string, message: string, fromNumber?: string, toNumber?: string, scheduledTimestamp?: number, attachments?: string[]
+  /** HighLevel has no idempotency key here: a retried call can send the SMS twice. `locationId`: whose budget it spends. */
+  async sendSms ({ accessToken, locationId, contactId, message, fromNumber, toNumber, scheduledTimestamp, attachments }: Authorized & {
+    locationId?: string, contactId: string, message: string, fromNumber?: string, toNumber?: string, scheduledTimestamp?: number, attachments?: string[]
   }): Promise<GhlAnswer<SendMessageResult>> {
     const answer = await this.call<SendMessageResult>({
       operation: 'sendSms', method: 'POST', path: '/conversations/messages', version: GHL_VERSIONS.conversations,
-      accessToken, json: withoutUndefined({ type: 'SMS', contactId, message, fromNumber, toNumber, scheduledTimestamp, attachments }),
+      accessToken, locationId, json: withoutUndefined({ type: 'SMS', contactId, message, fromNumber, toNumber, scheduledTimestamp, attachments }),
     })
     requireField(answer, 'messageId', 'sendSms')
     return answer
@@ -169,7 +199,7 @@ export class GhlClient {
     }) as Record<string, string>
     const answer = await this.call<ExportMessagesResult>({
       operation: 'exportMessages', method: 'GET', path: '/conversations/messages/export', version: GHL_VERSIONS.conversations,
-      accessToken, query,
+      accessToken, locationId, query,
     })
     requireField(answer, 'messages', 'exportMessages')
     const { messages, nextCursor } = answer.data
@@ -209,7 +239,6 @@ export class GhlClient {
   }
 
   private async call<T> (call: Call): Promise<GhlAnswer<T>> {
-    const basePath = this.apiBaseUrl.pathname.replace(/\/+$/, '')
     const query = call.query ? `?${new URLSearchParams(call.query).toString()}` : ''
     const headers: Record<string, string> = { accept: 'application/json' }
     if (call.version) headers.version = call.version
@@ -222,28 +251,9 @@ export class GhlClient {
       headers['content-type'] = 'application/json'
       body = JSON.stringify(call.json)
     }
-
-    const timeoutMs = call.timeoutMs ?? this.options.httpTimeoutMs
-    // One deadline for the whole exchange (connect, headers and body), not per phase.
-    const signal = AbortSignal.timeout(timeoutMs)
-    let status: number | undefined
-    let responseHeaders: ResponseHeaders
-    let text: string
-    try {
-      const response = await this.pool(this.apiBaseUrl.origin).request({
-        method: call.method, path: `${basePath}${call.path}${query}`, headers, body, signal,
-        // The pool's per-phase timeouts must not end a call given a longer deadline.
-        ...(call.timeoutMs ? { headersTimeout: call.timeoutMs, bodyTimeout: call.timeoutMs } : {}),
-      })
-      status = response.statusCode
-      responseHeaders = response.headers
-      text = await response.body.text()
-    } catch (err) {
-      // A body lost after a 2xx status still means HighLevel accepted the call: the status says so.
-      throw networkFailure(call.operation, err, signal.aborted ? timeoutMs : undefined, status)
-    }
-
-    const rateLimit = parseRateLimit(responseHeaders)
+    const answer = await this.exchange({ ...call, pathAndQuery: `${call.path}${query}`, headers, body })
+    const { status, headers: responseHeaders, rateLimit } = answer
+    const text = answer.body.toString('utf8')
     const parsed = parseJson(text)
     if (status >= 200 && status < 300) {
       if (parsed === undefined) {
@@ -252,6 +262,48 @@ export class GhlClient {
       return { data: parsed as T, status, rateLimit }
     }
     throw answerFailure(call, status, parsed, responseHeaders, rateLimit)
+  }
+
+  /**
+   * The proxy's call: any method and path, the caller's body and headers, and HighLevel's answer
+   * whatever its status (the caller hands it back unchanged). Only a call that got no answer
+   * throws (a transient GhlError).
+   */
+  async forward (call: ForwardCall): Promise<ForwardAnswer> {
+    const headers: Record<string, string> = { ...call.headers, version: call.version, authorization: `Bearer ${call.accessToken}` }
+    const query = call.query.toString()
+    const { status, headers: answerHeaders, body, rateLimit } = await this.exchange({
+      operation: 'proxy', method: call.method, pathAndQuery: `${call.path}${query ? `?${query}` : ''}`, headers,
+      body: call.body, locationId: call.locationId,
+    })
+    return { status, headers: answerHeaders, body, rateLimit }
+  }
+
+  /** One HTTP exchange with HighLevel's API: one deadline, network failures as GhlError, rate-limit headers reported. */
+  private async exchange (call: { operation: string, method: Dispatcher.HttpMethod, pathAndQuery: string, headers: Record<string, string>, body?: string | Buffer, timeoutMs?: number, locationId?: string }): Promise<ForwardAnswer> {
+    const basePath = this.apiBaseUrl.pathname.replace(/\/+$/, '')
+    const timeoutMs = call.timeoutMs ?? this.options.httpTimeoutMs
+    // One deadline for the whole exchange (connect, headers and body), not per phase.
+    const signal = AbortSignal.timeout(timeoutMs)
+    let status: number | undefined
+    let headers: ResponseHeaders
+    let body: Buffer
+    try {
+      const response = await this.pool(this.apiBaseUrl.origin).request({
+        method: call.method, path: `${basePath}${call.pathAndQuery}`, headers: call.headers, body: call.body, signal,
+        // The pool's per-phase timeouts must not end a call given a longer deadline.
+        ...(call.timeoutMs ? { headersTimeout: call.timeoutMs, bodyTimeout: call.timeoutMs } : {}),
+      })
+      status = response.statusCode
+      headers = response.headers
+      body = Buffer.from(await response.body.arrayBuffer())
+    } catch (err) {
+      // A body lost after a 2xx status still means HighLevel accepted the call: the status says so.
+      throw networkFailure(call.operation, err, signal.aborted ? timeoutMs : undefined, status)
+    }
+    const rateLimit = parseRateLimit(headers)
+    if (call.locationId) await this.options.onRateLimit?.(call.locationId, rateLimit, headers)
+    return { status, headers, body, rateLimit }
   }
 }
 

@@ -13,7 +13,7 @@ import type { StartedSandbox } from '@ghl-connect/testing'
 /** What the sandbox records per request (secrets masked). */
 export type Exchange = StartedSandbox['control']['recorded'][number]
 
-const SPEC_FILES = ['oauth.json', 'contacts.json', 'conversations.json', 'locations.json', 'marketplace.json']
+const SPEC_FILES = ['oauth.json', 'contacts.json', 'conversations.json', 'locations.json', 'marketplace.json', 'opportunities.json', 'calendars.json']
 const BASE = 'https://ghl-openapi.invalid/apps/'
 const COMMON = 'https://ghl-openapi.invalid/common/common-schemas.json'
 const OPENAPI_DIR = join(dirname(fileURLToPath(import.meta.url)), 'openapi')
@@ -28,6 +28,27 @@ export const ERRATA: Array<{ file: string, schema: string, dropRequired: string[
     schema: 'SendMessageBodyDto',
     dropRequired: ['subType', 'status'],
     why: 'send-a-new-message marks subType and status required, but both describe a stored message; HighLevel\'s guides and its SDK send {type, contactId, message}.',
+  },
+]
+
+/**
+ * Where a response schema's type contradicts the spec's own example and HighLevel's documented
+ * answers: the property is checked against `as` instead.
+ */
+export const RESPONSE_ERRATA: Array<{ file: string, schema: string, properties: string[], as: Json, why: string }> = [
+  {
+    file: 'calendars.json',
+    schema: 'CalendarEventDTO',
+    properties: ['startTime', 'endTime', 'dateAdded', 'dateUpdated'],
+    as: { type: 'string' },
+    why: 'typed "object" while the spec\'s own examples are ISO 8601 strings ("2023-09-25T16:00:00+05:30")',
+  },
+  {
+    file: 'opportunities.json',
+    schema: 'PipelinesResponseSchema',
+    properties: ['stages'],
+    as: { type: 'array', items: { type: 'object' } },
+    why: 'typed an array of arrays; a stage is an object with an id (what search-opportunity\'s pipeline_stage_id filters by) and a name',
   },
 ]
 
@@ -60,6 +81,13 @@ export class ContractChecker {
         const schema = doc.components?.schemas?.[e.schema] as { required?: string[] } | undefined
         if (!schema?.required) throw new Error(`erratum for ${file} ${e.schema} no longer applies: review ERRATA`)
         schema.required = schema.required.filter((r) => !e.dropRequired.includes(r))
+      }
+      for (const e of RESPONSE_ERRATA.filter((x) => x.file === file)) {
+        const properties = (doc.components?.schemas?.[e.schema] as { properties?: Record<string, Json> } | undefined)?.properties
+        for (const name of e.properties) {
+          if (!properties?.[name]) throw new Error(`response erratum for ${file} ${e.schema}.${name} no longer applies: review RESPONSE_ERRATA`)
+          properties[name] = { ...e.as, description: properties[name].description }
+        }
       }
       this.ajv.addSchema(doc, BASE + file)
       for (const [template, item] of Object.entries(doc.paths)) {

@@ -10,8 +10,9 @@
  *   <prefix>:oauth-states:<client>        a client's pending states, oldest first, to cap them (api)
  *   <prefix>:ratelimit:<route+address>    the browser routes' per-address limits (@fastify/rate-limit's own suffix)
  *   <prefix>:api-key-rate:<key name>      an API key's request count in the current window (api)
- *   <prefix>:ghl-rate:<location>          HighLevel's per-location request log (worker)
- *   <prefix>:ghl-rate-slot:<holder>       a message's reserved slot in that log (worker)
+ *   <prefix>:ghl-rate:<location>          HighLevel's per-location request log (worker and the api's proxy)
+ *   <prefix>:ghl-rate-slot:<holder>       a message's (or proxy call's) reserved slot in that log (worker, api)
+ *   <prefix>:ghl-daily-spent:<location>   set while HighLevel's daily budget of the location is spent, until its reset (packages/ghl's answers)
  *   <prefix>:sms-backlog:<client>         a client's queued SMS, for fair priorities (dispatcher)
  *   <prefix>:sms-sent:<outbox id>         HighLevel's answer kept while PostgreSQL is down (worker)
  *   <prefix>-bull:<queue>:...             BullMQ's own keys
@@ -55,6 +56,8 @@ export class RedisKeys {
   locationRateLog (locationId: string): string { return `${this.prefix}:ghl-rate:${locationId}` }
 
   locationRateSlot (holder: string): string { return `${this.prefix}:ghl-rate-slot:${holder}` }
+
+  locationDailySpent (locationId: string): string { return `${this.prefix}:ghl-daily-spent:${locationId}` }
 
   smsBacklog (clientId: string): string { return `${this.prefix}:sms-backlog:${encodeId(clientId)}` }
 

@@ -14,6 +14,7 @@ import { GhlClient } from '@ghl-connect/ghl'
 import type { Logger } from '@ghl-connect/logging'
 import { createMetrics, timeGhlCall, type Metrics } from '@ghl-connect/metrics'
 import { createQueues, createRedis, CrmEventDispatcher, SmsDispatcher, type Queues } from '@ghl-connect/queues'
+import { DailyLimit, LocationRateLimiter } from '@ghl-connect/rate-limits'
 import { RedisKeys } from '@ghl-connect/redis-keys'
 import { ghlTokenEndpoint, TokenService, type ConnectionEvent, type TokenEndpoint } from '@ghl-connect/tokens'
 import { CrmEvents } from './crm-events.ts'
@@ -29,6 +30,8 @@ export interface Core {
   keys: RedisKeys
   queues: Queues
   ghl: GhlClient
+  /** HighLevel's per-location budget, one in Redis for the worker's SMS and the api's proxy (daily budget included). */
+  rateLimiter: LocationRateLimiter
   integrations: IntegrationsRepository
   smsMessages: SmsMessagesRepository
   /** Per-client SMS settings (quiet hours, default sender number): the intake and the sender read them. */
@@ -66,7 +69,9 @@ export function createCore (config: CoreConfig, logger: Logger, opts: CoreOption
   const integrations = new IntegrationsRepository(database.db, cipher, {
     refreshWindowMs: config.tokens.refreshWindowMs,
   })
-  const ghl = new GhlClient(config.ghl)
+  const dailyLimit = new DailyLimit(redis, keys, logger)
+  // Every answer HighLevel gives for a location says how much of its daily budget is left.
+  const ghl = new GhlClient({ ...config.ghl, onRateLimit: (locationId, rateLimit, headers) => dailyLimit.observe(locationId, rateLimit, headers) })
   const endpoint = ghlTokenEndpoint(ghl)
   const timedEndpoint: TokenEndpoint = { ...endpoint, refresh: (i, o) => timeGhlCall(metrics, 'refreshToken', () => endpoint.refresh(i, o)) }
   const tokenService = new TokenService({
@@ -95,6 +100,7 @@ export function createCore (config: CoreConfig, logger: Logger, opts: CoreOption
     keys,
     queues,
     ghl,
+    rateLimiter: new LocationRateLimiter(redis, keys, config.ghl.locationRateLimit),
     integrations,
     smsMessages: new SmsMessagesRepository(database.db, eventsOutbox),
     clientSettings: new ClientSettingsRepository(database.db),

@@ -20,6 +20,8 @@ import ghlOAuth from './routes/ghl-oauth/index.ts'
 import webhooks from './routes/webhooks/index.ts'
 import connect from './routes/connect.ts'
 import sms from './routes/sms/index.ts'
+import ghlProxy from './routes/ghl-proxy/index.ts'
+import mcp from './routes/mcp.ts'
 import clients from './routes/clients/index.ts'
 import adminConnections from './routes/admin-connections.ts'
 
@@ -61,7 +63,9 @@ export async function buildApp (runtime: Runtime): Promise<App> {
   // Machine routes log under the API key's name from authentication on (api-key-auth), so this
   // line says which key made the request.
   app.addHook('onResponse', async (request, reply) => {
-    const line = { method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) }
+    // A route whose query carries a caller's data (the HighLevel proxy) is logged without it.
+    const url = request.routeOptions.config.logQuery === false ? request.url.split('?')[0] : request.url
+    const line = { method: request.method, url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) }
     if (reply.statusCode >= 500) request.log.error(line, 'request failed')
     else request.log.info(line, 'request done')
   })
@@ -83,6 +87,8 @@ export async function buildApp (runtime: Runtime): Promise<App> {
   await app.register(ghlOAuth, { prefix: '/api/ghl-oauth' })
   await app.register(webhooks, { prefix: '/api/ghl-oauth' })
   await app.register(sms, { prefix: '/api/sms' })
+  await app.register(ghlProxy, { prefix: '/api/ghl' })
+  await app.register(mcp)
   await app.register(clients, { prefix: '/api/clients' })
   await app.register(metrics)
   await app.register(bullBoard)

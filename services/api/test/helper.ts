@@ -40,7 +40,7 @@ export async function buildTestApi (t: Test, overrides: Record<string, string | 
 
 /** The api wired to a sandbox HighLevel of its own: same client credentials, base URLs and webhook key. */
 export async function buildTestApiWithSandbox (t: Test, overrides: Record<string, string | undefined> = {},
-  sandboxOptions: Parameters<typeof startSandbox>[0] = {}): Promise<TestApiWithSandbox> {
+  sandboxOptions: Parameters<typeof startSandbox>[0] = {}, opts: { logs?: CreateLoggerOptions['destination'] } = {}): Promise<TestApiWithSandbox> {
   const sandbox = await startSandbox({ appId: 'sandbox-app', ...sandboxOptions })
   t.teardown(() => sandbox.close())
   const api = await buildTestApi(t, {
@@ -52,6 +52,17 @@ export async function buildTestApiWithSandbox (t: Test, overrides: Record<string
     GHL_WEBHOOK_PUBLIC_KEY: sandbox.control.webhookPublicKey().publicKey,
     OAUTH_RATE_LIMIT_MAX: '1000',
     ...overrides,
-  })
+  }, opts)
   return { ...api, sandbox }
+}
+
+/** Polls until `check` gives a value; the bound is a hang guard, not an assertion of speed. */
+export async function eventually<T> (what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 90_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await check()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`gave up waiting for: ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
 }

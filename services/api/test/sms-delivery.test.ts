@@ -2,21 +2,11 @@ import t from 'tap'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { startSandbox } from '@ghl-connect/testing'
-import { buildTestApi } from './helper.ts'
+import { buildTestApi, eventually } from './helper.ts'
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 const SUNRISE = 'sbxLocation000000001'
 const JANE = 'sbxContact0000000001'
-
-async function eventually<T> (what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`gave up waiting for: ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
 
 t.test('the CRM retrying with the same idempotency key gets one SMS, before and after it was sent', async (t) => {
   const sandbox = await startSandbox()

@@ -13,13 +13,15 @@ import { ghlErrorBody } from './http.ts'
 import { DEFAULT_RATE_LIMIT, RateLimiter, type RateLimitSettings } from './rate-limiter.ts'
 import { apiRoutes } from './routes/api.ts'
 import { consentRoutes } from './routes/consent.ts'
+import { crmRoutes } from './routes/crm.ts'
 import { controlRoutes } from './routes/control.ts'
 import { installedLocationsRoute, tokenRoutes } from './routes/token.ts'
 import { DEFAULT_SEED, type SeedData } from './seed.ts'
 import { SandboxState } from './state.ts'
 import { WebhookSigner } from './webhooks.ts'
 
-export const DEFAULT_SCOPES = ['conversations/message.write', 'conversations/message.readonly', 'conversations.readonly', 'contacts.readonly', 'contacts.write', 'locations.readonly']
+export const DEFAULT_SCOPES = ['conversations/message.write', 'conversations/message.readonly', 'conversations.readonly', 'contacts.readonly', 'contacts.write', 'locations.readonly',
+  'opportunities.readonly', 'calendars.readonly', 'calendars/events.readonly']
 
 export interface SandboxOptions {
   /** The one app the sandbox knows (GHL_CLIENT_ID / GHL_CLIENT_SECRET). */
@@ -133,6 +135,7 @@ export function buildSandbox (options: SandboxOptions): Sandbox {
   tokenRoutes(app, ctx)
   installedLocationsRoute(app, ctx)
   apiRoutes(app, ctx)
+  crmRoutes(app, ctx)
   controlRoutes(app, control)
 
   return { app, control }

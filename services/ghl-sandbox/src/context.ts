@@ -151,6 +151,7 @@ export async function authorize (ctx: SandboxContext, request: FastifyRequest, r
     reply.headers(verdict.headers)
     if (!verdict.allowed) {
       ctx.state.stats.rateLimited++
+      if (verdict.dailyResetSeconds !== undefined) reply.header('retry-after', String(verdict.dailyResetSeconds))
       sendGhlError(reply, 429, MESSAGES.rateLimited)
       return undefined
     }

@@ -3,6 +3,7 @@
  * faults, move the clock, send webhooks, reset. The HTTP API under /_sandbox/ calls the same methods.
  */
 import type { SandboxContext } from './context.ts'
+import type { CrmRecords } from './crm-records.ts'
 import type { Faults } from './faults.ts'
 import type { RateLimitSettings } from './rate-limiter.ts'
 import { DEFAULT_SEED, type SeedData } from './seed.ts'
@@ -186,9 +187,24 @@ export class SandboxControl {
     this.seed(this.seedData)
   }
 
+  /** Opportunities, pipelines, calendars and calendar events (add to them in a test). */
+  get crm (): CrmRecords {
+    return this.ctx.state.crm
+  }
+
+  /** Spends the rest of the location's daily budget: its next calls answer 429 until the sandbox's next UTC day. */
+  exhaustDailyLimit (locationId: string): void {
+    this.ctx.limiter.exhaustDaily(`${this.ctx.settings.clientId}:${locationId}`)
+  }
+
   private seed (data: SeedData): void {
     for (const l of data.locations) this.ctx.state.addLocation(l)
     for (const c of data.contacts) this.ctx.state.addContact(c)
+    const { crm } = this.ctx.state
+    for (const p of data.pipelines ?? []) crm.addPipeline(p)
+    for (const o of data.opportunities ?? []) crm.addOpportunity(o)
+    for (const c of data.calendars ?? []) crm.addCalendar(c)
+    for (const e of data.events ?? []) crm.addEvent(e)
   }
 
   private requireLocation (id: string): SandboxLocation {

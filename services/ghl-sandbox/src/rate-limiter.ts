@@ -17,6 +17,8 @@ export interface RateLimitVerdict {
   headers: Record<string, string>
   /** When refused: how long until a slot frees up. */
   waitMs: number
+  /** Refused because the day's budget is spent: seconds until the next UTC day (sent as Retry-After). */
+  dailyResetSeconds?: number
 }
 
 export class RateLimiter {
@@ -41,9 +43,12 @@ export class RateLimiter {
     this.windows.set(key, recent)
     const dailyUsed = allowed ? usedToday + 1 : usedToday
     const oldest = recent[0] ?? now
+    const nextDay = new Date(now)
+    nextDay.setUTCHours(24, 0, 0, 0)
     return {
       allowed,
       waitMs: allowed ? 0 : Math.max(1, oldest + intervalMs - now),
+      ...(!allowed && usedToday >= daily ? { dailyResetSeconds: Math.max(1, Math.ceil((nextDay.getTime() - now) / 1000)) } : {}),
       headers: {
         'x-ratelimit-max': String(max),
         'x-ratelimit-remaining': String(Math.max(0, max - recent.length)),
@@ -52,6 +57,11 @@ export class RateLimiter {
         'x-ratelimit-daily-remaining': String(Math.max(0, daily - dailyUsed)),
       },
     }
+  }
+
+  /** Spends what is left of `key`'s budget for today. */
+  exhaustDaily (key: string): void {
+    this.days.set(key, { day: new Date(this.clock.now()).toISOString().slice(0, 10), count: this.settings.daily })
   }
 
   reset (settings?: Partial<RateLimitSettings>): void {

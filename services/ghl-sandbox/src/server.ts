@@ -1,4 +1,4 @@
-/** Standalone sandbox: `pnpm --filter ghl-sandbox start`, configured from the environment. */
+/** Standalone sandbox: `pnpm --filter ghl-sandbox dev` (sources) or `start` (built), configured from the environment. */
 import { loadSandboxConfig } from '@ghl-connect/config'
 import { bootProcess, closeOnSignals } from '@ghl-connect/process-kit'
 import { buildSandbox } from './app.ts'

@@ -5,6 +5,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto'
 import type { Clock } from './clock.ts'
+import { CrmRecords } from './crm-records.ts'
 
 export type UserType = 'Location' | 'Company'
 
@@ -123,6 +124,8 @@ export class SandboxState {
   readonly locations = new Map<string, SandboxLocation>()
   readonly contacts = new Map<string, SandboxContact>()
   readonly sentMessages: SentMessage[] = []
+  /** Opportunities, pipelines, calendars and their events. */
+  readonly crm = new CrmRecords(() => this.clock.now())
   stats: SandboxStats = emptyStats()
   private readonly codes = new Map<string, AuthCode>()
   private readonly accessTokens = new Map<string, AccessToken>()
@@ -339,6 +342,7 @@ export class SandboxState {
     this.accessTokens.clear()
     this.refreshTokens.clear()
     this.conversations.clear()
+    this.crm.clear()
     this.futureInstalls.clear()
     this.stats = emptyStats()
   }

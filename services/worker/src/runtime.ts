@@ -12,7 +12,6 @@ import { Credentials } from '@ghl-connect/tokens'
 import { CrmEventDelivery } from './crm-events/crm-event-delivery.ts'
 import { CrmEventReconciler } from './crm-events/crm-event-reconciler.ts'
 import { OutboxReconciler } from './outbox/outbox-reconciler.ts'
-import { LocationRateLimiter } from './rate-limits/location-rate-limiter.ts'
 import { Retention } from './retention/retention.ts'
 import { SmsSender } from './sms/sms-sender.ts'
 import { SmsRelease } from './sms/release.ts'
@@ -45,7 +44,7 @@ export function createWorkerRuntime (config: WorkerConfig, logger: Logger): Work
     credentials: new Credentials(tokenService, config.legacyPit, logger),
     tokens: tokenService,
     ghl: core.ghl,
-    rateLimiter: new LocationRateLimiter(redis, keys, config.worker.locationRateLimit),
+    rateLimiter: core.rateLimiter,
     release: new SmsRelease(core.clientSettings, messages),
     receipts: new SentReceipts(redis, keys),
     dispatcher,

@@ -1223,7 +1223,7 @@ export interface paths {
                                 status?: "queued" | "sending" | "sent" | "failed" | "cancelled";
                                 /** @description When refused: why */
                                 error?: {
-                                    /** @description invalid_request, idempotency_key_reused, not_connected or needs_reauth */
+                                    /** @description invalid_request, send_at_in_past, send_at_too_far, idempotency_key_reused, not_connected or needs_reauth */
                                     code: string;
                                     message: string;
                                     /** @description The field of the message at fault (to.phone, idempotencyKey...); null for the message itself */

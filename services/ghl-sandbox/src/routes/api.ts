@@ -15,7 +15,7 @@ const MESSAGE_TYPES = ['SMS', 'RCS', 'Email', 'WhatsApp', 'IG', 'FB', 'Custom', 
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined)
 
-function contactView (c: SandboxContact): Record<string, unknown> {
+export function contactView (c: SandboxContact): Record<string, unknown> {
   // HighLevel leaves unset fields out rather than sending null.
   return Object.fromEntries(Object.entries({
     id: c.id, locationId: c.locationId, name: c.name, firstName: c.firstName, lastName: c.lastName,

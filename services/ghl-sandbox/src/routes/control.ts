@@ -70,6 +70,12 @@ export function controlRoutes (app: FastifyInstance, control: SandboxControl): v
     return control.rateLimit()
   })
 
+  app.post<Body<{ locationId?: string }>>('/_sandbox/rate-limit/exhaust-daily', async (request, reply) => {
+    if (!request.body?.locationId) return reply.code(400).send(badRequest('locationId is required'))
+    control.exhaustDailyLimit(request.body.locationId)
+    return { ok: true }
+  })
+
   app.put<Body<SandboxSettingsPatch>>('/_sandbox/settings', async (request) => {
     control.configure(request.body ?? {})
     return { ok: true }

@@ -26,7 +26,7 @@ import { timeGhlCall, type Metrics } from '@ghl-connect/metrics'
 import type { SmsDispatcher } from '@ghl-connect/queues'
 import type { CrmEvents } from '@ghl-connect/runtime'
 import { oauthCredential, withFreshToken, type Credential, type Credentials, type TokenService } from '@ghl-connect/tokens'
-import type { LocationRateLimiter } from '../rate-limits/location-rate-limiter.ts'
+import type { LocationRateLimiter } from '@ghl-connect/rate-limits'
 import { CONTACT_DND, optedOutOfSms } from './contact-dnd.ts'
 import { callsFor, resolveContact, SearchPageDeferred, type ResolvedContact } from './recipients.ts'
 import { recordSent } from './record-sent.ts'
@@ -139,7 +139,7 @@ export class SmsSender {
       let sent: SentIds
       try {
         const { data } = await timeGhlCall(metrics, 'sendSms',
-          () => ghl.sendSms({ accessToken: credential.accessToken, contactId, message: message.body, fromNumber: message.fromNumber ?? undefined }))
+          () => ghl.sendSms({ accessToken: credential.accessToken, locationId: credential.locationId, contactId, message: message.body, fromNumber: message.fromNumber ?? undefined }))
         sent = { messageId: data.messageId, conversationId: data.conversationId ?? null }
       } catch (err) {
         const step = decideAfterPost(err, Math.random(), { canRefresh: credential.kind === 'oauth' && !refreshed })

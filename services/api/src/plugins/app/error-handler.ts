@@ -14,6 +14,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** 'page': a person opens this route in a browser, so a failed GET (or HEAD) answers as an HTML page. Default: JSON. */
     answer?: 'json' | 'page'
+    /** false: the request line is logged without its query (it carries a caller's data). */
+    logQuery?: boolean
   }
 }
 

@@ -2,7 +2,7 @@ import t from 'tap'
 import { createRedis } from '@ghl-connect/queues'
 import { RedisKeys } from '@ghl-connect/redis-keys'
 import { TEST_REDIS_URL, uniqueRedisPrefix } from '@ghl-connect/testing'
-import { LocationRateLimiter } from '../src/rate-limits/location-rate-limiter.ts'
+import { LocationRateLimiter } from '../src/location-rate-limiter.ts'
 
 const redis = createRedis(TEST_REDIS_URL)
 t.teardown(() => redis.quit())
@@ -27,8 +27,22 @@ t.test('a job that comes back for its reserved slot gets it without taking anoth
   t.equal(await limiter.reserve('loc', 'a'), 0)
   t.equal(await limiter.reserve('loc', 'b'), 0)
   const wait = await limiter.reserve('loc', 'c')
-  t.ok(wait > 0 && wait <= 300, 'the third waits for the window')
+  t.ok(wait > 0 && wait <= 330, 'the third waits for the window and its guard (a tenth of the interval)')
   t.equal(await limiter.reserve('loc', 'c') > 0, true, 'asking again early keeps the same reservation')
   await new Promise((resolve) => setTimeout(resolve, wait + 10))
   t.equal(await limiter.reserve('loc', 'c'), 0, 'at its slot it goes')
+})
+
+t.test('a caller that will not wait past its bound takes no slot, so its refused calls never push later ones back', async (t) => {
+  const keys = new RedisKeys(uniqueRedisPrefix('rate'))
+  const limiter = new LocationRateLimiter(redis, keys, { max: 2, intervalMs: 60_000 })
+  t.equal(await limiter.reserve('loc', 'a'), 0)
+  t.equal(await limiter.reserve('loc', 'b'), 0)
+  for (let i = 0; i < 20; i++) {
+    const refused = await limiter.take('loc', `proxy-${i}`, 1, { maxWaitMs: 1000 })
+    t.ok(refused.waitMs > 1000, 'past the bound')
+  }
+  t.equal(await redis.zcard(keys.locationRateLog('loc')), 2, 'nothing was reserved')
+  const sms = await limiter.reserve('loc', 'sms-1')
+  t.ok(sms > 50_000 && sms <= 66_000, 'the next SMS waits one window (and its guard), not twenty more')
 })

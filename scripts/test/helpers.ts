@@ -1,0 +1,80 @@
+/** What the tests of the repository's scripts share: where the repository is, spawning, waiting. */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdirSync, readdirSync, symlinkSync, existsSync } from 'node:fs'
+import { connect, createServer } from 'node:net'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+
+/** A loopback port nobody listens on right now. */
+export function unusedPort (): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolvePort(port))
+    })
+  })
+}
+
+/** true when something accepts a TCP connection on 127.0.0.1:port. */
+export function portOpen (port: number): Promise<boolean> {
+  return new Promise((resolveOpen) => {
+    const socket = connect({ host: '127.0.0.1', port })
+    socket.once('connect', () => { socket.destroy(); resolveOpen(true) })
+    socket.once('error', () => resolveOpen(false))
+  })
+}
+
+export function processAlive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+export async function waitUntil<T> (what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await check()
+    if (value !== undefined && value !== false) return value
+    if (Date.now() > deadline) throw new Error(`gave up waiting for: ${what}`)
+    await new Promise((resolveSleep) => setTimeout(resolveSleep, 100))
+  }
+}
+
+export interface Started {
+  child: ChildProcess
+  output: () => string
+  exited: Promise<number | null>
+}
+
+/** Starts a command, keeping what it prints (stdout and stderr together) for assertions. */
+export function start (command: string, args: string[], opts: { cwd: string, env: NodeJS.ProcessEnv }): Started {
+  const child = spawn(command, args, { cwd: opts.cwd, env: opts.env, stdio: ['pipe', 'pipe', 'pipe'] })
+  let text = ''
+  child.stdout!.on('data', (chunk: Buffer) => { text += chunk.toString() })
+  child.stderr!.on('data', (chunk: Buffer) => { text += chunk.toString() })
+  const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)))
+  return { child, output: () => text, exited }
+}
+
+/**
+ * PATH as given, less every `docker`: each folder holding one is replaced by a folder of links to
+ * everything else in it, so the scripts see a machine without Docker.
+ */
+export function pathWithoutDocker (scratch: string): string {
+  return (process.env.PATH ?? '').split(':').filter(Boolean).map((dir, i) => {
+    if (!existsSync(join(dir, 'docker'))) return dir
+    const shadow = join(scratch, `path-${i}`)
+    mkdirSync(shadow, { recursive: true })
+    for (const name of readdirSync(dir)) {
+      if (name !== 'docker') symlinkSync(join(dir, name), join(shadow, name))
+    }
+    return shadow
+  }).join(':')
+}

@@ -1,0 +1,134 @@
+/**
+ * The tools the CRM's assistant calls over MCP, for one client. SMS go through the intake (the
+ * outbox and the worker: the same no-loss, no-duplicate guarantees as POST /api/sms); everything
+ * else through the HighLevel proxy (the client's token, the shared rate limit, the safe retries).
+ * A failure is a tool error whose text is `{error, message}` with our stable codes.
+ */
+import { randomUUID } from 'node:crypto'
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
+import { z } from 'zod'
+import type { SmsMessagesRepository } from '@ghl-connect/db'
+import { isAppError } from '@ghl-connect/errors'
+import type { Logger } from '@ghl-connect/logging'
+import type { GhlProxy } from '../ghl-proxy/proxy-service.ts'
+import { SMS_MAX_LENGTH } from '../schemas/sms.ts'
+import type { SmsIntake } from '../sms/sms-intake.ts'
+
+export interface McpDeps {
+  smsIntake: SmsIntake
+  messages: SmsMessagesRepository
+  proxy: GhlProxy
+  logger: Logger
+}
+
+/** A failure the assistant is told about: a stable code and a sentence. */
+class ToolError extends Error {
+  constructor (readonly code: string, message: string, readonly details: Record<string, unknown> = {}) { super(message) }
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json' }
+
+export function createMcpServer (deps: McpDeps, clientId: string, version: string): McpServer {
+  const server = new McpServer({ name: 'ghl-connect', version })
+
+  /** One call through the proxy; HighLevel's refusals become tool errors naming its status. */
+  const highLevel = async (method: 'GET' | 'POST', path: string, query: Record<string, string | undefined> = {}, json?: object): Promise<Record<string, any>> => {
+    const params = new URLSearchParams(Object.entries(query).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== ''))
+    const answer = await deps.proxy.forward({
+      clientId, method, path, query: params.toString(), headers: JSON_HEADERS, body: json ? Buffer.from(JSON.stringify(json)) : undefined,
+    })
+    let body: any
+    try { body = JSON.parse(answer.body.toString('utf8')) } catch { body = undefined }
+    if (answer.status < 200 || answer.status >= 300) {
+      const said = Array.isArray(body?.message) ? body.message.join('; ') : typeof body?.message === 'string' ? body.message : `status ${answer.status}`
+      throw new ToolError(answer.status === 429 ? 'ghl_rate_limited' : 'ghl_error', `GoHighLevel refused the call (${answer.status}): ${said}`, { ghlStatus: answer.status })
+    }
+    return body ?? {}
+  }
+
+  const tool = <Shape extends z.ZodRawShape>(name: string, description: string, inputSchema: Shape, run: (args: z.infer<z.ZodObject<Shape>>) => Promise<unknown>) => {
+    server.registerTool(name, { description, inputSchema }, (async (args: z.infer<z.ZodObject<Shape>>): Promise<CallToolResult> => {
+      try {
+        const result = await run(args)
+        deps.logger.info({ audit: 'mcp_tool', clientId, tool: name, outcome: 'ok' }, 'MCP tool call')
+        return { content: [{ type: 'text', text: JSON.stringify(result) }], structuredContent: result as Record<string, unknown> }
+      } catch (err) {
+        const failure = err instanceof ToolError ? { error: err.code, message: err.message, ...err.details }
+          : isAppError(err) ? { error: err.code, message: err.message, ...(err.details?.retryAfterSeconds !== undefined ? { retryAfterSeconds: err.details.retryAfterSeconds } : {}) }
+            : null
+        if (!failure) throw err
+        deps.logger.info({ audit: 'mcp_tool', clientId, tool: name, outcome: failure.error }, 'MCP tool call')
+        return { isError: true, content: [{ type: 'text', text: JSON.stringify(failure) }] }
+      }
+    }) as never)
+  }
+
+  tool('send_sms', 'Send an SMS to one contact of this client\'s GoHighLevel sub-account: by contact id, by phone (E.164) or by exact full name. Queued at once and sent by the worker; read the outcome with sms_status.', {
+    // The limits of POST /api/sms's schema (schemas/sms.ts), so the intake sees what its route would let through.
+    contactId: z.string().min(1).max(128).regex(/^[A-Za-z0-9_-]+$/).optional().describe('GoHighLevel contact id'),
+    phone: z.string().min(1).max(32).optional().describe('E.164 phone number, e.g. +15550100001'),
+    name: z.string().min(1).max(200).optional().describe('the contact\'s exact full name, e.g. "Lina Park"'),
+    message: z.string().min(1).max(SMS_MAX_LENGTH).describe('the SMS text'),
+    idempotencyKey: z.string().min(1).max(255).regex(/^[\x21-\x7E]+$/).optional().describe('the same key answers the first message again instead of sending twice'),
+  }, async ({ contactId, phone, name, message, idempotencyKey }) => {
+    const to = { ...(contactId !== undefined ? { contactId } : {}), ...(phone !== undefined ? { phone } : {}), ...(name !== undefined ? { name } : {}) }
+    const { id, status } = await deps.smsIntake.accept({ clientId, to, message, idempotencyKey: idempotencyKey ?? `mcp-${randomUUID()}` })
+    return { id, status }
+  })
+
+  tool('sms_status', 'The status of an SMS send_sms queued: queued, sending, sent or failed, with the error when it failed.', {
+    id: z.string().min(1).describe('the id send_sms answered'),
+  }, async ({ id }) => {
+    const row = /^[0-9a-f-]{36}$/i.test(id) ? await deps.messages.findById(id) : null
+    // Another client's SMS is as unknown as a missing one.
+    if (!row || row.clientId !== clientId) throw new ToolError('sms_not_found', `There is no SMS with id ${id} for this client; use the id send_sms answered.`)
+    return deps.smsIntake.view(id)
+  })
+
+  tool('find_contacts', 'Search the sub-account\'s contacts by name, email, phone or any text.', {
+    query: z.string().describe('what to look for'),
+    limit: z.number().int().min(1).max(100).optional().describe('at most this many (default 20)'),
+  }, async ({ query, limit }) => {
+    const { contacts, total } = await highLevel('POST', '/contacts/search', {}, { query, pageLimit: limit ?? 20 })
+    return { contacts, total }
+  })
+
+  tool('get_contact', 'One contact by its GoHighLevel id.', {
+    contactId: z.string().min(1),
+  }, async ({ contactId }) => highLevel('GET', `/contacts/${encodeURIComponent(contactId)}`))
+
+  tool('upsert_contact', 'Create a contact, or update the one with this phone or email.', {
+    phone: z.string().optional(), email: z.string().optional(), name: z.string().optional(), firstName: z.string().optional(), lastName: z.string().optional(),
+  }, async (fields) => highLevel('POST', '/contacts/upsert', {}, Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined))))
+
+  tool('search_opportunities', 'Search the sub-account\'s opportunities (deals).', {
+    query: z.string().optional().describe('text in the opportunity\'s or its contact\'s name'),
+    status: z.enum(['open', 'won', 'lost', 'abandoned', 'all']).optional(),
+    pipelineId: z.string().optional(), contactId: z.string().optional(),
+    limit: z.number().int().min(1).max(100).optional(),
+  }, async ({ query, status, pipelineId, contactId, limit }) => {
+    const { opportunities, meta } = await highLevel('GET', '/opportunities/search', { q: query, status, pipeline_id: pipelineId, contact_id: contactId, limit: limit === undefined ? undefined : String(limit) })
+    return { opportunities, total: meta?.total }
+  })
+
+  tool('list_pipelines', 'The sub-account\'s opportunity pipelines and their stages.', {}, async () => highLevel('GET', '/opportunities/pipelines'))
+
+  tool('get_calendar_events', 'Appointments between two times, of one calendar or user, or of every calendar when neither is given.', {
+    startTime: z.string().describe('ISO 8601, e.g. 2026-01-12T00:00:00Z'),
+    endTime: z.string().describe('ISO 8601'),
+    calendarId: z.string().optional(), userId: z.string().optional(),
+  }, async ({ startTime, endTime, calendarId, userId }) => {
+    const start = Date.parse(startTime)
+    const end = Date.parse(endTime)
+    if (!Number.isFinite(start) || !Number.isFinite(end)) throw new ToolError('invalid_request', 'startTime and endTime must be ISO 8601 dates, e.g. 2026-01-12T00:00:00Z.')
+    const range = { startTime: String(start), endTime: String(end) }
+    if (calendarId || userId) return highLevel('GET', '/calendars/events', { ...range, calendarId, userId })
+    const { calendars = [] } = await highLevel('GET', '/calendars/')
+    const events = []
+    for (const calendar of calendars as Array<{ id: string }>) events.push(...((await highLevel('GET', '/calendars/events', { ...range, calendarId: calendar.id })).events ?? []))
+    return { events }
+  })
+
+  return server
+}
