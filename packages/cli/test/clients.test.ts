@@ -4,7 +4,8 @@ import { createWorld } from './helper.ts'
 t.test('clients list shows every connected client, broken ones first; --status picks needs_reauth, expiring or location_inactive', async (t) => {
   const w = await createWorld(t)
   await w.connect('healthy-client', { locationName: 'Sunrise Dental' })
-  const late = await w.connect('expiring-client', { expiresInMs: 20 * 60_000 })
+  // Within the sweep's horizon (TOKEN_SWEEP_HORIZON_SECONDS, 10 minutes by default).
+  const late = await w.connect('expiring-client', { expiresInMs: 8 * 60_000 })
   const broken = await w.connect('broken-client')
   await w.integrations.recordRefreshFailure(broken.id, broken.tokenVersion, { error: 'HighLevel refused the refresh token (invalid_grant): the client must reconnect', status: 'needs_reauth' })
   const paused = await w.connect('paused-client')
@@ -21,7 +22,7 @@ t.test('clients list shows every connected client, broken ones first; --status p
   t.same(lines.slice(1).map((l) => l.split(/\s+/)[0]), ['broken-client', 'paused-client', 'expiring-client', 'healthy-client'],
     'broken first, then paused, expiring, healthy; a disconnected client is not listed')
   t.match(lines[1], /needs_reauth .*\s1\s+HighLevel refused the refresh token/)
-  t.match(lines[3], /expiring\s+in (19|20)m\s+never\s+0/)
+  t.match(lines[3], /expiring\s+in (7|8)m\s+never\s+0/)
   t.match(lines[4], /Sunrise Dental \(sbxLocation\d+\)\s+active\s+in (19h 59m|20h)\s+never\s+0/)
 
   for (const [status, client] of [['needs_reauth', 'broken-client'], ['expiring', 'expiring-client'], ['location_inactive', 'paused-client']] as const) {

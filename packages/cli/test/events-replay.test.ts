@@ -24,7 +24,7 @@ t.test('events replay --since puts the events delivered since then back to pendi
   const dispatcher = new CrmEventDispatcher(w.core.queues.crmEvents)
   await dispatcher.enqueue(broken)
   const connection = w.core.redis.duplicate()
-  const worker = new Worker('crm-events', async () => {}, { connection, prefix: w.core.keys.bullPrefix })
+  const worker = new Worker('crm-events', async () => {}, { connection, prefix: w.core.keys.bullPrefix('crm-events') })
   await new Promise<void>((resolve) => worker.on('completed', () => resolve()))
   await worker.close()
   connection.disconnect()

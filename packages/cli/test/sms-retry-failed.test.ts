@@ -17,7 +17,7 @@ t.test('sms retry-failed queues the client\'s failed SMS again with a fresh retr
   // Its first job ran and is still kept by BullMQ: its id would make a plain add a no-op.
   await dispatcher.enqueue({ id: recent, clientId: 'client-1' })
   const connection = w.core.redis.duplicate()
-  const worker = new Worker('sms', async () => {}, { connection, prefix: w.core.keys.bullPrefix })
+  const worker = new Worker('sms', async () => {}, { connection, prefix: w.core.keys.bullPrefix('sms') })
   await new Promise<void>((resolve) => worker.on('completed', () => resolve()))
   await worker.close()
   connection.disconnect()
