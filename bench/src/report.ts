@@ -29,5 +29,8 @@ export function machine (): Record<string, string | number> {
 
 export function parseArgs (argv: string[]) {
   const only = argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',').filter(Boolean)
-  return { json: argv.includes('--json'), quick: argv.includes('--quick'), keep: argv.includes('--keep'), only: only ?? null }
+  const integrations = Number(argv.find((a) => a.startsWith('--integrations='))?.slice('--integrations='.length) ?? 100_000)
+  if (!Number.isInteger(integrations) || integrations < 1000) throw new Error('--integrations= takes a whole number of at least 1000')
+  const integrationsGiven = argv.some((a) => a.startsWith('--integrations='))
+  return { json: argv.includes('--json'), quick: argv.includes('--quick'), keep: argv.includes('--keep'), only: only ?? null, integrations, integrationsGiven }
 }

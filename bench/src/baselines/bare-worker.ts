@@ -26,7 +26,7 @@ const worker = new Worker<BareJob>(BARE_QUEUE, async (job) => {
   const text = await res.body.text()
   if (res.statusCode >= 300) throw new Error(`HighLevel answered ${res.statusCode}: ${text}`)
   return JSON.parse(text) as unknown
-}, { connection, prefix: new RedisKeys(config.redis.keyPrefix).bullPrefix, concurrency: config.worker.concurrency })
+}, { connection, prefix: new RedisKeys(config.redis.keyPrefix).bullPrefix(BARE_QUEUE), concurrency: config.worker.concurrency })
 worker.on('error', () => {})
 
 createServer((_req, res) => { res.writeHead(worker.isRunning() ? 200 : 503).end() }).listen(config.worker.healthPort, '127.0.0.1')

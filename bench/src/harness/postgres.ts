@@ -27,7 +27,8 @@ export interface ThrowawayPostgres {
   destroy: () => void
 }
 
-export async function startPostgres (root: string, database = 'ghl_bench'): Promise<ThrowawayPostgres> {
+/** `statementStats`: load pg_stat_statements (the round-trip count reads it; off otherwise, as its bookkeeping costs a little). */
+export async function startPostgres (root: string, database = 'ghl_bench', opts: { statementStats?: boolean } = {}): Promise<ThrowawayPostgres> {
   const bin = binDir()
   const dataDir = join(root, 'pgdata')
   const socketDir = join(root, 'pgsock')
@@ -44,7 +45,7 @@ export async function startPostgres (root: string, database = 'ghl_bench'): Prom
   }
   run('initdb', ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-instructions'])
   const port = await freePort()
-  const options = `-p ${port} -k ${socketDir} -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=128MB`
+  const options = `-p ${port} -k ${socketDir} -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=128MB${opts.statementStats ? ' -c shared_preload_libraries=pg_stat_statements' : ''}`
   const start = async () => {
     run('pg_ctl', ['-D', dataDir, '-o', options, '-l', join(root, 'postgres.log'), '-w', '-t', '60', 'start'])
     await waitFor('PostgreSQL to accept connections', async () => {
@@ -57,6 +58,11 @@ export async function startPostgres (root: string, database = 'ghl_bench'): Prom
   const admin = postgres(`postgres://postgres@127.0.0.1:${port}/postgres`, { max: 1, onnotice: () => {} })
   await admin.unsafe(`create database ${database}`)
   await admin.end({ timeout: 1 })
+  if (opts.statementStats) {
+    const db = postgres(`postgres://postgres@127.0.0.1:${port}/${database}`, { max: 1, onnotice: () => {} })
+    await db`create extension if not exists pg_stat_statements`
+    await db.end({ timeout: 1 })
+  }
   return {
     url: `postgres://postgres@127.0.0.1:${port}/${database}`,
     port,

@@ -44,9 +44,9 @@ export class Stack {
 
   private constructor (readonly dir: string, readonly pg: ThrowawayPostgres, readonly redisServer: ThrowawayRedis) {}
 
-  static async start (label: string): Promise<Stack> {
+  static async start (label: string, opts: { statementStats?: boolean } = {}): Promise<Stack> {
     const dir = mkdtempSync(join(tmpdir(), `ghl-${label}-`))
-    const pg = await startPostgres(dir)
+    const pg = await startPostgres(dir, undefined, opts)
     const redisServer = await startRedis()
     const stack = new Stack(dir, pg, redisServer)
     live.add(stack)
@@ -115,6 +115,20 @@ export class Stack {
       tenants.push({ clientId, locationId: location.id, contactId: contact.id })
     }
     return tenants
+  }
+
+  /**
+   * Other clients' integrations, none expiring within two hours, so the scenarios run against a
+   * table of `count` rows (`pnpm bench --integrations=N`). Ciphertext is never opened for them.
+   */
+  async seedOtherIntegrations (count: number): Promise<void> {
+    const { sql } = this.database
+    await sql`
+      insert into ghl_integrations (client_id, location_id, access_token, refresh_token, expires_at, scopes)
+      select 'other-' || g, 'other-loc' || g, 'k1:placeholder', 'k1:placeholder',
+        now() + interval '2 hours' + (g % 79200) * interval '1 second', '{conversations/message.write}'
+      from generate_series(1, ${count}) as g`
+    await sql`vacuum analyze ghl_integrations`
   }
 
   /** Writes outbox rows in bulk and queues their send jobs the way the api's intake does. */

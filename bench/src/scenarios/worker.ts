@@ -8,6 +8,7 @@
  */
 import { Queue } from 'bullmq'
 import { BARE_QUEUE, type BareJob } from '../baselines/bare-contract.ts'
+import { cpuMs } from '../harness/cpu.ts'
 import { ENTRIES } from '../harness/processes.ts'
 import { waitFor } from '../harness/ports.ts'
 import type { Stack, Tenant } from '../harness/stack.ts'
@@ -15,7 +16,24 @@ import { round, say, throughput } from '../stats.ts'
 
 export const LIFTED_LIMITS = { GHL_RATE_LIMIT_MAX: '100000' }
 
-export interface WorkerResult { worker_ratio: number, worker_rss_mb: number, details: { workerSmsPerSecond: number, bareSmsPerSecond: number, messages: number, concurrency: number } }
+export interface WorkerResult {
+  worker_ratio: number
+  worker_rss_mb: number
+  /** The bare worker's CPU per SMS over the worker's (the process only): 1 would be as cheap. */
+  worker_cpu_ratio: number
+  details: { workerSmsPerSecond: number, bareSmsPerSecond: number, workerCpuMsPerSms: number, bareCpuMsPerSms: number, messages: number, concurrency: number }
+}
+
+/**
+ * The process's CPU per SMS from when it is ready until the sandbox has `until` messages: its
+ * start-up (loading, connecting) is left out, the few SMS it sent while starting are too.
+ */
+async function cpuPerSms (stack: Stack, pid: number, until: number): Promise<number> {
+  const cpuAtReady = cpuMs(pid)
+  const sentAtReady = (await stack.sandbox.stats()).messagesSent
+  await waitFor('every SMS to be sent', async () => (await stack.sandbox.stats()).messagesSent >= until, 300_000, 200)
+  return round((cpuMs(pid) - cpuAtReady) / Math.max(1, until - sentAtReady), 3)
+}
 
 export async function workerScenario (stack: Stack, tenants: Tenant[], opts: { messages: number, concurrency: number }): Promise<WorkerResult> {
   await stack.resetData()
@@ -27,16 +45,16 @@ export async function workerScenario (stack: Stack, tenants: Tenant[], opts: { m
   const before = (await stack.sandbox.stats()).messagesSent
   await stack.enqueueDirect(Array.from({ length: opts.messages }, (_, i) => ({ tenant: tenants[i % tenants.length]!, body: body(i) })))
   const worker = await stack.startWorker('worker-throughput', env)
-  await waitFor('the worker to send every SMS', async () => (await stack.sandbox.stats()).messagesSent >= before + opts.messages, 300_000, 200)
+  const workerCpu = await cpuPerSms(stack, worker.pid, before + opts.messages)
   const workerRss = worker.peakRssMb()
   await worker.stop()
   const workerRate = throughput((await stack.sandbox.messages()).slice(-opts.messages).map((m) => Date.parse(m.sentAt)))
-  say(`worker: ${round(workerRate, 0)} SMS/s, peak RSS ${workerRss} MB`)
+  say(`worker: ${round(workerRate, 0)} SMS/s, peak RSS ${workerRss} MB, ${workerCpu} ms of its CPU per SMS`)
 
   // The bare worker: the same requests, carried whole in the jobs.
   const tokens = new Map<string, string>()
   for (const t of tenants) tokens.set(t.clientId, (await stack.integrations.findByClient(t.clientId))!.accessToken!)
-  const queue = new Queue<BareJob>(BARE_QUEUE, { connection: stack.redis, prefix: stack.keys.bullPrefix })
+  const queue = new Queue<BareJob>(BARE_QUEUE, { connection: stack.redis, prefix: stack.keys.bullPrefix(BARE_QUEUE) })
   for (let i = 0; i < opts.messages; i += 1000) {
     await queue.addBulk(Array.from({ length: Math.min(1000, opts.messages - i) }, (_, j) => {
       const t = tenants[(i + j) % tenants.length]!
@@ -45,15 +63,16 @@ export async function workerScenario (stack: Stack, tenants: Tenant[], opts: { m
   }
   const bareBefore = (await stack.sandbox.stats()).messagesSent
   const bare = await stack.startWorker('bare-worker', env, ENTRIES.bareWorker)
-  await waitFor('the bare worker to send every SMS', async () => (await stack.sandbox.stats()).messagesSent >= bareBefore + opts.messages, 300_000, 200)
+  const bareCpu = await cpuPerSms(stack, bare.pid, bareBefore + opts.messages)
   await bare.stop()
   await queue.close()
   const bareRate = throughput((await stack.sandbox.messages()).slice(-opts.messages).map((m) => Date.parse(m.sentAt)))
-  say(`bare worker: ${round(bareRate, 0)} SMS/s`)
+  say(`bare worker: ${round(bareRate, 0)} SMS/s, ${bareCpu} ms of its CPU per SMS`)
   await stack.sandbox.setRateLimit({ max: 100, intervalMs: 10_000, daily: 200_000 })
   return {
     worker_ratio: round(workerRate / bareRate),
     worker_rss_mb: workerRss,
-    details: { workerSmsPerSecond: round(workerRate, 1), bareSmsPerSecond: round(bareRate, 1), messages: opts.messages, concurrency: opts.concurrency },
+    worker_cpu_ratio: round(bareCpu / workerCpu),
+    details: { workerSmsPerSecond: round(workerRate, 1), bareSmsPerSecond: round(bareRate, 1), workerCpuMsPerSms: workerCpu, bareCpuMsPerSms: bareCpu, messages: opts.messages, concurrency: opts.concurrency },
   }
 }

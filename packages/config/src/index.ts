@@ -59,6 +59,12 @@ const appUrl = {
   /** Where browsers and HighLevel reach the api; links, page origins and the OAuth redirect derive from it. */
   APP_URL: url('http://localhost:3000').transform((v) => v.replace(/\/$/, '')),
 }
+/** What minting a connect link needs: the api mints them, and so does the CLI (`pnpm ghl links create`). */
+const connectLinkVars = {
+  ...appUrl,
+  CRM_ORIGIN: url('http://localhost:3000'),
+  CONNECT_LINK_SECRET: secret(32, 'signs connect links; openssl rand -hex 32'),
+}
 /** The HighLevel marketplace app: the api and the worker act as it, the sandbox accepts it. */
 const ghlApp = {
   GHL_CLIENT_ID: z.string({ error: 'is required: the client id of your HighLevel marketplace app' }).trim().min(1),
@@ -122,7 +128,7 @@ const sections = {
   tokens: z.object({
     TOKEN_REFRESH_WINDOW_SECONDS: int(300, 0),
     TOKEN_SWEEP_EVERY_SECONDS: int(300, 5),
-    TOKEN_SWEEP_HORIZON_SECONDS: int(3600, 60),
+    TOKEN_SWEEP_HORIZON_SECONDS: int(600, 60),
     TOKEN_CALL_TIMEOUT_MS: int(30_000, 1000, 120_000),
   }).transform((e) => ({
     refreshWindowMs: e.TOKEN_REFRESH_WINDOW_SECONDS * 1000,
@@ -156,10 +162,8 @@ const sections = {
   http: z.object({
     PORT: int(3000, 0, 65535),
     HOST: str('0.0.0.0'),
-    ...appUrl,
-    CRM_ORIGIN: url('http://localhost:3000'),
+    ...connectLinkVars,
     API_KEYS: apiKeys,
-    CONNECT_LINK_SECRET: secret(32, 'signs connect links; openssl rand -hex 32'),
     COOKIE_SECRET: secret(32, 'signs the OAuth state cookie; openssl rand -hex 32'),
     ADMIN_USER: str('admin'),
     ADMIN_PASSWORD: secret(12, 'protects Bull Board at /admin/queues'),
@@ -204,6 +208,10 @@ const sections = {
     // Which X-Forwarded-For entries to believe for the client's address (the browser routes' rate
     // limit is per address): trusting every hop would let a caller pick its own address.
     trustProxy: e.TRUST_PROXY === 'false' ? false : e.TRUST_PROXY === 'true' ? true : e.TRUST_PROXY,
+  })),
+
+  connectLinks: z.object(connectLinkVars).transform((e) => ({
+    secret: e.CONNECT_LINK_SECRET, appUrl: e.APP_URL, crmOrigin: new URL(e.CRM_ORIGIN).origin,
   })),
 
   worker: z.object({
@@ -330,7 +338,11 @@ function load<K extends SectionName> (names: readonly K[], given: Env): Loaded<K
 const apiSections = ['runtime', 'database', 'redis', 'encryption', 'tokens', 'ghl', 'http', 'crmEvents', 'legacyPit'] as const
 const workerSections = ['runtime', 'database', 'redis', 'encryption', 'tokens', 'ghl', 'worker', 'crmEvents', 'legacyPit'] as const
 
+/** The ops CLI: what createCore needs (it queues SMS and CRM events) and what minting a connect link needs. */
+const cliSections = ['runtime', 'database', 'redis', 'encryption', 'tokens', 'ghl', 'crmEvents', 'connectLinks'] as const
+
 export type ApiConfig = Loaded<(typeof apiSections)[number]>
+export type CliConfig = Loaded<(typeof cliSections)[number]>
 export type WorkerConfig = Loaded<(typeof workerSections)[number]>
 export type DatabaseConfig = z.output<Sections['database']>
 export type RedisConfig = z.output<Sections['redis']>
@@ -342,6 +354,7 @@ export type RotateKeysConfig = Loaded<'runtime' | 'database' | 'encryption'>
 
 export const loadApiConfig = (env: Env = process.env): ApiConfig => load(apiSections, env)
 export const loadWorkerConfig = (env: Env = process.env): WorkerConfig => load(workerSections, env)
+export const loadCliConfig = (env: Env = process.env): CliConfig => load(cliSections, env)
 export const loadSandboxConfig = (env: Env = process.env): SandboxConfig => load(['runtime', 'sandbox'], env)
 export const loadMigrateConfig = (env: Env = process.env): MigrateConfig => load(['runtime', 'database'], env)
 export const loadRotateKeysConfig = (env: Env = process.env): RotateKeysConfig =>

@@ -32,12 +32,16 @@ t.test('the database itself refuses a second active integration for one client',
   await insert('', true)
 })
 
-t.test('the sweep query is served by the partial expiry index', async (t) => {
-  await db.sql`insert into ghl_integrations (client_id, location_id, expires_at)
-    select 'c' || g, 'l' || g, now() + (g || ' seconds')::interval from generate_series(1, 5000) g`
-  await db.sql`analyze ghl_integrations`
-  const plan = await db.sql`explain select id from ghl_integrations where is_active and expires_at < now() + interval '1 minute' order by expires_at limit 100`
-  t.match(plan.map((r) => r['QUERY PLAN']).join('\n'), 'ghl_integrations_active_expiry')
+t.test('the sweep query is answered from the refresh-due index alone (an index-only scan)', async (t) => {
+  await db.sql`insert into ghl_integrations (client_id, location_id, expires_at, refresh_token)
+    select 'c' || g, 'l' || g, now() + (g || ' seconds')::interval, 'sealed' from generate_series(1, 5000) g`
+  await db.sql`vacuum analyze ghl_integrations`
+  // The statement IntegrationsRepository.listExpiring sends, for a page after a cursor.
+  const plan = await db.sql`explain select id, client_id, expires_at from ghl_integrations
+    where is_active = true and expires_at < now() + interval '10 minutes' and client_id <> '' and status <> 'needs_reauth'
+      and refresh_token is not null and (expires_at, id) > (now(), '00000000-0000-0000-0000-000000000000'::uuid)
+    order by expires_at, id limit 5000`
+  t.match(plan.map((r) => r['QUERY PLAN']).join('\n'), 'Index Only Scan using ghl_integrations_refresh_due')
 })
 
 t.test('a migration against a missing database creates it first', async (t) => {

@@ -34,7 +34,7 @@ export interface QueueProbe {
 }
 
 /** `processMetrics`: Node's own (heap, event loop lag, GC), off in tests that build many runtimes in one process. */
-export function createMetrics (service: 'api' | 'worker', { processMetrics = true } = {}): Metrics {
+export function createMetrics (service: 'api' | 'worker' | 'cli', { processMetrics = true } = {}): Metrics {
   const registry = new Registry()
   registry.setDefaultLabels({ service })
   if (processMetrics) collectDefaultMetrics({ register: registry, prefix: 'ghl_connect_' })

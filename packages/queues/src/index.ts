@@ -19,7 +19,10 @@ export interface SmsSendJob {
   /** The api request that took the SMS in, so the worker's lines can be followed back to it; absent when the outbox reconciler re-queues. */
   requestId?: string
 }
+/** One client, as the sweep queued refreshes before it batched them; still taken from a queue written by that version. */
 export interface TokenRefreshJob { clientId: string }
+/** The sweep's refreshes of several clients expiring close together: one job instead of one per client. */
+export interface TokenRefreshBatchJob { clientIds: string[] }
 export type TokenSweepJob = Record<string, never>
 export type OutboxReconcileJob = Record<string, never>
 
@@ -33,7 +36,7 @@ export type RetentionJob = Record<string, never>
 
 export interface JobsByQueue {
   sms: { send: SmsSendJob }
-  tokens: { refresh: TokenRefreshJob, sweep: TokenSweepJob }
+  tokens: { refresh: TokenRefreshJob, 'refresh-batch': TokenRefreshBatchJob, sweep: TokenSweepJob }
   outbox: { reconcile: OutboxReconcileJob, 'reconcile-events': OutboxReconcileJob, retention: RetentionJob }
   'crm-events': { deliver: CrmEventJob }
 }
@@ -59,7 +62,7 @@ export function createRedis (url: string, extra: RedisOptions = {}): Redis {
 export type TypedQueue<Q extends QueueName> = Queue<JobData<Q>, unknown, JobName<Q>>
 
 export function createQueue<Q extends QueueName> (name: Q, connection: Redis, keys: RedisKeys, defaultJobOptions?: JobsOptions): TypedQueue<Q> {
-  const options: QueueOptions = { connection, prefix: keys.bullPrefix, defaultJobOptions }
+  const options: QueueOptions = { connection, prefix: keys.bullPrefix(name), defaultJobOptions }
   return new Queue(name, options) as TypedQueue<Q>
 }
 

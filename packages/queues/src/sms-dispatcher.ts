@@ -7,7 +7,7 @@
  * first and keeps FIFO among equals, so each client's messages stay in order while a quiet
  * client's single SMS goes ahead of a busy client's backlog instead of waiting behind all of it.
  */
-import type { Redis } from 'ioredis'
+import type { Redis, Result } from 'ioredis'
 import type { RedisKeys } from '@ghl-connect/redis-keys'
 import { jobIds, jobStateOf, type JobState, type SmsSendJob, type TypedQueue } from './index.ts'
 
@@ -16,6 +16,9 @@ const MAX_PRIORITY = 2 ** 21 - 1
 /** A backlog counter nobody touches for this long is stale (its jobs were lost with Redis): start over. */
 const BACKLOG_TTL_MS = 6 * 3600_000
 
+// One call each (EVALSHA, the script sent once per connection), not a MULTI of two commands or
+// the script's text with every call.
+const COUNT = `local v = redis.call('incr', KEYS[1]) redis.call('pexpire', KEYS[1], ARGV[1]) return v`
 // Never below zero: a message settled after Redis lost the counter must not make it negative.
 const SETTLE = `local v = redis.call('decr', KEYS[1]) if v <= 0 then redis.call('del', KEYS[1]) return 0 end return v`
 
@@ -34,15 +37,17 @@ export class SmsDispatcher {
     private readonly queue: TypedQueue<'sms'>,
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
-  ) {}
+  ) {
+    if (!redis.smsBacklogCount) redis.defineCommand('smsBacklogCount', { numberOfKeys: 1, lua: COUNT })
+    if (!redis.smsBacklogSettle) redis.defineCommand('smsBacklogSettle', { numberOfKeys: 1, lua: SETTLE })
+  }
 
   /**
    * Queues the send job of a message already written to the outbox; `requestId` travels with the
    * job into the worker's log. `sendAt` (a scheduled message): the job waits in BullMQ's delayed set until then.
    */
   async enqueue (message: { id: string, clientId: string, sendAt?: Date | null }, trace: { requestId?: string } = {}): Promise<{ priority: number }> {
-    const key = this.keys.smsBacklog(message.clientId)
-    const [[, backlog]] = await this.redis.multi().incr(key).pexpire(key, BACKLOG_TTL_MS).exec() as [[unknown, number], unknown]
+    const backlog = Number(await this.redis.smsBacklogCount(this.keys.smsBacklog(message.clientId), BACKLOG_TTL_MS))
     const priority = priorityOf(backlog)
     await this.queue.add('send', sendJob(message.id, trace), { jobId: jobIds.smsSend(message.id), priority, ...delayUntil(message.sendAt) })
     return { priority }
@@ -75,7 +80,7 @@ export class SmsDispatcher {
 
   /** The worker calls this once a message left the queue for good (sent or failed). */
   async settled (clientId: string): Promise<void> {
-    await this.redis.eval(SETTLE, 1, this.keys.smsBacklog(clientId))
+    await this.redis.smsBacklogSettle(this.keys.smsBacklog(clientId))
   }
 
   /** What BullMQ holds for a message's job, as the reconciler needs to know it. */
@@ -93,5 +98,12 @@ export class SmsDispatcher {
   /** Drops a finished job so the message can be queued again under the same id. */
   async removeJob (messageId: string): Promise<void> {
     await this.queue.remove(jobIds.smsSend(messageId))
+  }
+}
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    smsBacklogCount: (key: string, ttlMs: number) => Result<number, Context>
+    smsBacklogSettle: (key: string) => Result<number, Context>
   }
 }

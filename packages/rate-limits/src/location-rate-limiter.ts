@@ -96,7 +96,7 @@ export class LocationRateLimiter {
    */
   async take (locationId: string, holder: string, cost = 1, { maxWaitMs = 0 }: { maxWaitMs?: number } = {}): Promise<SlotWait> {
     const log = this.keys.locationRateLog(locationId)
-    const reservation = this.keys.locationRateSlot(holder)
+    const reservation = this.keys.locationRateSlot(locationId, holder)
     // A reservation not claimed within an hour belongs to a job that is gone.
     const [wait, daily] = await this.redis.reserveLocationSlot(log, reservation, this.keys.locationDailySpent(locationId),
       this.limit.max, this.limit.intervalMs, Math.min(Math.max(1, cost), this.limit.max), holder, 25, 3600_000, Math.round(this.limit.intervalMs / 10), maxWaitMs)

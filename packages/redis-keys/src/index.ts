@@ -10,16 +10,29 @@
  *   <prefix>:oauth-states:<client>        a client's pending states, oldest first, to cap them (api)
  *   <prefix>:ratelimit:<route+address>    the browser routes' per-address limits (@fastify/rate-limit's own suffix)
  *   <prefix>:api-key-rate:<key name>      an API key's request count in the current window (api)
- *   <prefix>:ghl-rate:<location>          HighLevel's per-location request log (worker and the api's proxy)
- *   <prefix>:ghl-rate-slot:<holder>       a message's (or proxy call's) reserved slot in that log (worker, api)
- *   <prefix>:ghl-daily-spent:<location>   set while HighLevel's daily budget of the location is spent, until its reset (packages/ghl's answers)
- *   <prefix>:sms-backlog:<client>         a client's queued SMS, for fair priorities (dispatcher)
+ *   <prefix>:ghl-rate:{<location>}        HighLevel's per-location request log (worker and the api's proxy)
+ *   <prefix>:ghl-rate-slot:{<location>}:<holder>
+ *                                         a message's (or proxy call's) reserved slot in that log (worker, api)
+ *   <prefix>:ghl-daily-spent:{<location>} set while HighLevel's daily budget of the location is spent, until its
+ *                                         reset (packages/ghl's answers); the limiter's script reads it with the log
+ *   <prefix>:sms-backlog:{sms}:<client>   a client's queued SMS, for fair priorities (dispatcher)
  *   <prefix>:sms-sent:<outbox id>         HighLevel's answer kept while PostgreSQL is down (worker)
- *   <prefix>-bull:<queue>:...             BullMQ's own keys
+ *   <prefix>-bull:{<queue>}:<queue>:...   BullMQ's own keys
  *
  * Client ids are the CRM's opaque text: they are base64url-encoded wherever they enter a key or a
  * BullMQ job id, so a ':' or a '*' in one can neither reach another key nor widen a SCAN pattern.
+ *
+ * Redis Cluster: a script or MULTI may only touch keys of one hash slot, and the part of a key in
+ * `{...}` (its hash tag) alone picks the slot. So the keys one atomic call touches share a tag:
+ * each BullMQ queue's keys carry `{<queue>}` (BullMQ's scripts touch many keys of one queue; one
+ * tag per queue spreads the queues over the nodes), a location's rate-limit log and its
+ * reservations carry `{<location>}` (one script reads and writes both), and the fairness
+ * counters carry `{sms}`, the SMS queue's tag, so the counter and the job it prices are written
+ * by one script (SmsDispatcher). Every other key is touched alone. docs/scaling.md says more.
  */
+
+/** A queue's Redis Cluster hash tag (our queue names are fixed words, never input). */
+export const queueTag = (queue: string): string => `{${queue}}`
 
 /** A CRM-chosen id as it may appear inside a key or a job id. */
 export const encodeId = (value: string): string => Buffer.from(value).toString('base64url')
@@ -27,8 +40,11 @@ export const encodeId = (value: string): string => Buffer.from(value).toString('
 export class RedisKeys {
   constructor (readonly prefix: string) {}
 
-  /** BullMQ's `prefix` option: its keys sit beside ours, never inside our namespace. */
-  get bullPrefix (): string { return `${this.prefix}-bull` }
+  /**
+   * BullMQ's `prefix` option for one queue: its keys sit beside ours, never inside our namespace,
+   * and carry the queue's hash tag, so each queue lives in one Redis Cluster slot.
+   */
+  bullPrefix (queue: string): string { return `${this.prefix}-bull:${queueTag(queue)}` }
 
   refreshLock (clientId: string): string { return `${this.prefix}:lock:refresh:${encodeId(clientId)}` }
 
@@ -53,13 +69,16 @@ export class RedisKeys {
   /** Names come from API_KEYS (`name:key`) or a fingerprint: never the key itself. */
   apiKeyRateLimit (keyName: string): string { return `${this.prefix}:api-key-rate:${encodeId(keyName)}` }
 
-  locationRateLog (locationId: string): string { return `${this.prefix}:ghl-rate:${locationId}` }
+  locationRateLog (locationId: string): string { return `${this.prefix}:ghl-rate:{${locationId}}` }
 
-  locationRateSlot (holder: string): string { return `${this.prefix}:ghl-rate-slot:${holder}` }
+  /** In its location's slot: the reservation script reads and writes it with the log. */
+  locationRateSlot (locationId: string, holder: string): string { return `${this.prefix}:ghl-rate-slot:{${locationId}}:${holder}` }
 
-  locationDailySpent (locationId: string): string { return `${this.prefix}:ghl-daily-spent:${locationId}` }
+  /** In its location's slot: the limiter's script reads it with the location's log. */
+  locationDailySpent (locationId: string): string { return `${this.prefix}:ghl-daily-spent:{${locationId}}` }
 
-  smsBacklog (clientId: string): string { return `${this.prefix}:sms-backlog:${encodeId(clientId)}` }
+  /** In the SMS queue's slot: the dispatcher counts it and adds the job in one script. */
+  smsBacklog (clientId: string): string { return `${this.prefix}:sms-backlog:${queueTag('sms')}:${encodeId(clientId)}` }
 
   smsSentReceipt (outboxId: string): string { return `${this.prefix}:sms-sent:${outboxId}` }
 

@@ -50,7 +50,7 @@ export interface Core {
 }
 
 export interface CoreOptions {
-  service: 'api' | 'worker'
+  service: 'api' | 'worker' | 'cli'
   /** ioredis options over the defaults (the api fails fast instead of queueing commands while Redis is down). */
   redis?: RedisOptions
 }

@@ -7,11 +7,11 @@ import { ConnectionsOverviewRepository, InstallClaimCodesRepository, UsedConnect
 import type { Logger } from '@ghl-connect/logging'
 import { readinessProbe, type Readiness } from '@ghl-connect/process-kit'
 import { createCore, type Core } from '@ghl-connect/runtime'
+import { ConnectLinks } from '@ghl-connect/connect-links'
 import { Credentials } from '@ghl-connect/tokens'
 import { GhlProxy } from './ghl-proxy/proxy-service.ts'
 import { AgencyInstalls } from './oauth/agency-installs.ts'
 import { AgencyPicks } from './oauth/agency-picks.ts'
-import { ConnectLinks } from './oauth/connect-links.ts'
 import { ConnectService } from './oauth/connect-service.ts'
 import { ConnectionEvents } from './oauth/connection-events.ts'
 import { InstallClaims } from './oauth/install-claims.ts'
@@ -72,7 +72,7 @@ export function createRuntime (config: ApiConfig, logger: Logger): Runtime {
     smsScheduling,
     clientSettingsService: new ClientSettingsService(core.clientSettings),
     smsBatchIntake: new SmsBatchIntake({
-      integrations, messages: core.smsMessages, dispatcher: core.dispatcher, logger, legacyPitFallback: config.legacyPit !== null, metrics: core.metrics,
+      integrations, messages: core.smsMessages, dispatcher: core.dispatcher, scheduling: smsScheduling, logger, legacyPitFallback: config.legacyPit !== null, metrics: core.metrics,
     }),
     ghlProxy: new GhlProxy(ghl, new Credentials(core.tokenService, config.legacyPit, logger), core.tokenService, core.rateLimiter, config.http.ghlProxy, core.metrics),
     connectionsOverview: new ConnectionsOverviewRepository(core.database.db),

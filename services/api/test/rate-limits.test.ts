@@ -1,5 +1,8 @@
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
+import { createRedis } from '@ghl-connect/queues'
+import { RedisKeys } from '@ghl-connect/redis-keys'
+import { TEST_REDIS_URL, uniqueRedisPrefix } from '@ghl-connect/testing'
 import { MAX_PENDING_STATES_PER_CLIENT } from '../src/oauth/oauth-states.ts'
 import { buildTestApi } from './helper.ts'
 
@@ -40,6 +43,23 @@ t.test('machine routes count per API key after authentication: no key spends not
   const sms = await app.inject({ method: 'POST', url: '/api/sms', headers: { authorization: `Bearer ${crm}` }, payload: { clientId: 'c1', to: { contactId: 'x' }, message: 'Hi' } })
   t.equal(sms.statusCode, 429, 'one budget for every machine route of the key')
   t.equal((await status(reports)).statusCode, 200, 'another key has its own budget')
+})
+
+t.test('two api replicas sharing a key admit at most its budget together, and take it from Redis in shares of 1% instead of one request at a time', async (t) => {
+  const key = randomBytes(32).toString('hex')
+  const shared = { API_KEYS: `crm:${key}`, REDIS_KEY_PREFIX: uniqueRedisPrefix('replicas'), API_RATE_LIMIT_MAX: '300', API_RATE_LIMIT_WINDOW_SECONDS: '60' }
+  const replicas = [await buildTestApi(t, shared), await buildTestApi(t, shared)]
+  const statuses = await Promise.all(Array.from({ length: 400 }, (_, i) =>
+    replicas[i % 2]!.app.inject({ url: '/api/ghl-oauth/status/c1', headers: { authorization: `Bearer ${key}` } }).then((r) => r.statusCode)))
+  const admitted = statuses.filter((s) => s === 200).length
+  t.ok(admitted <= 300, `never more than the budget: ${admitted} admitted`)
+  t.ok(admitted >= 300 - 2 * 3, `at most one share (3) per replica left unspent: ${admitted} admitted`)
+  t.equal(statuses.filter((s) => s !== 200 && s !== 429).length, 0, 'the rest refused 429')
+  const redis = createRedis(TEST_REDIS_URL)
+  t.teardown(() => redis.quit())
+  const counted = Number(await redis.get(new RedisKeys(shared.REDIS_KEY_PREFIX).apiKeyRateLimit('crm')))
+  t.equal(counted % 3, 0, `Redis counted whole shares of 3 (${counted}), one round trip each`)
+  t.ok(counted <= 300 + 2 * 3, `about 100 round trips for 300 admitted requests, not 400 (${counted / 3})`)
 })
 
 t.test('browser routes count per address: two addresses in one IPv6 /64 share a bucket, another /64 does not', async (t) => {

@@ -111,3 +111,94 @@ t.test('only a bad envelope is a 400 (no messages, over 1,000, unknown fields); 
   t.equal(tooBig.statusCode, 413)
   t.equal(tooBig.json().error, 'body_too_large')
 })
+
+const putSettings = (clientId: string, body: unknown) =>
+  api.app.inject({ method: 'PUT', url: `/api/clients/${clientId}/settings`, headers: api.auth, payload: body as object })
+const hhmm = (d: Date) => d.toISOString().slice(11, 16)
+
+t.test('batch messages take sendAt: one due in 5 minutes waits as a delayed job, one 3 days ahead is stored with its time and no job (the reconciler releases it)', async (t) => {
+  await connect('sched-client')
+  const near = new Date(Date.now() + 5 * 60_000)
+  const far = new Date(Date.now() + 3 * 86_400_000)
+  const m = (key: string, sendAt?: Date) => ({ clientId: 'sched-client', to: { contactId: 'c1' }, message: `At ${key}`, idempotencyKey: key, ...sendAt && { sendAt: sendAt.toISOString().replace('Z', '+00:00') } })
+  const res = await postBatch(api, { messages: [m('near', near), m('far', far), m('now')] })
+  t.equal(res.statusCode, 207)
+  t.match(res.json(), { accepted: 3, failed: 0 })
+  const [nearId, farId, nowId] = res.json().results.map((r: { id: string }) => r.id)
+  t.match(await runtime.smsMessages.findById(nearId), { status: 'queued', sendAt: near })
+  t.match(await runtime.smsMessages.findById(farId), { status: 'queued', sendAt: far })
+  t.match(await runtime.smsMessages.findById(nowId), { status: 'queued', sendAt: null })
+  const job = await runtime.queues.sms.getJob(jobIds.smsSend(nearId))
+  t.equal(await job?.getState(), 'delayed', 'the near one waits as a delayed job')
+  t.ok((job?.opts.delay ?? 0) > 60_000, 'delayed to its sendAt')
+  t.equal(await runtime.queues.sms.getJob(jobIds.smsSend(farId)), undefined, 'nothing in Redis for the far one until its time nears')
+  t.not(await runtime.queues.sms.getJob(jobIds.smsSend(nowId)).then((j) => j?.getState()), 'delayed', 'one without sendAt goes at once')
+})
+
+t.test('a client\'s quiet hours and defaultFromNumber apply to batch messages exactly as to POST /api/sms (same sendAt and fromNumber for the same input)', async (t) => {
+  await connect('quiet-client')
+  const now = new Date()
+  const end = new Date(Math.floor(now.getTime() / 60_000) * 60_000 + 2 * 3600_000)
+  const put = await putSettings('quiet-client', { quietHours: { start: hhmm(new Date(now.getTime() - 3600_000)), end: hhmm(end), timeZone: 'UTC' }, defaultFromNumber: '+15550100000' })
+  t.equal(put.statusCode, 200)
+  const inputs: Array<Record<string, string>> = [
+    {},
+    { fromNumber: '+15550100099' },
+    { sendAt: new Date(now.getTime() + 30 * 60_000).toISOString() },
+    { sendAt: new Date(end.getTime() + 3600_000).toISOString(), fromNumber: '+15550100098' },
+  ]
+  const m = (i: number, route: string) => ({ clientId: 'quiet-client', to: { contactId: 'c1' }, message: `Night ${i}`, idempotencyKey: `${route}-${i}`, ...inputs[i] })
+  const batch = (await postBatch(api, { messages: inputs.map((_, i) => m(i, 'batch')) })).json()
+  t.match(batch, { accepted: inputs.length, failed: 0 })
+  const singles = await Promise.all(inputs.map(async (_, i) => (await api.app.inject({ method: 'POST', url: '/api/sms', headers: api.auth, payload: m(i, 'single') })).json()))
+  const planOf = async (id: string) => {
+    const row = await runtime.smsMessages.findById(id)
+    return { sendAt: row?.sendAt?.toISOString() ?? null, fromNumber: row?.fromNumber ?? null, job: (await runtime.queues.sms.getJob(jobIds.smsSend(id))) !== undefined }
+  }
+  const batchRows = await Promise.all(batch.results.map((r: { id: string }) => planOf(r.id)))
+  const singleRows = await Promise.all(singles.map((r: { id: string }) => planOf(r.id)))
+  t.same(batchRows, singleRows, 'the two routes store the same plan for the same input')
+  t.same(batchRows, [
+    { sendAt: end.toISOString(), fromNumber: '+15550100000', job: false },
+    { sendAt: end.toISOString(), fromNumber: '+15550100099', job: false },
+    { sendAt: end.toISOString(), fromNumber: '+15550100000', job: false },
+    { sendAt: inputs[3]!.sendAt, fromNumber: '+15550100098', job: false },
+  ], 'pushed to the end of quiet hours (held in the outbox), the default sender unless the message names its own')
+})
+
+t.test('a batch message with a bad sendAt or fromNumber fails alone, with POST /api/sms\'s code and the field named', async (t) => {
+  await connect('bad-sched-client')
+  const m = (key: string, extra: Record<string, string>) => ({ clientId: 'bad-sched-client', to: { contactId: 'c1' }, message: 'Hi', idempotencyKey: key, ...extra })
+  const res = await postBatch(api, { messages: [
+    m('no-offset', { sendAt: '2026-03-14T09:00:00' }),
+    m('past', { sendAt: new Date(Date.now() - 3600_000).toISOString() }),
+    m('too-far', { sendAt: new Date(Date.now() + 31 * 86_400_000).toISOString() }),
+    m('bad-from', { fromNumber: '555-0100' }),
+    m('good', { sendAt: new Date(Date.now() + 60_000).toISOString(), fromNumber: '+15550100000' }),
+  ] })
+  t.equal(res.statusCode, 207)
+  t.match(res.json(), { accepted: 1, failed: 4 })
+  t.match(res.json().results, [
+    { index: 0, error: { code: 'invalid_request', field: 'sendAt', message: /ISO 8601 time with its offset/ } },
+    { index: 1, error: { code: 'send_at_in_past', field: 'sendAt', message: /in the past/ } },
+    { index: 2, error: { code: 'send_at_too_far', field: 'sendAt', message: /30 days/ } },
+    { index: 3, error: { code: 'invalid_request', field: 'fromNumber', message: /E\.164/ } },
+    { index: 4, status: 'queued' },
+  ])
+  t.equal(await rowsOf('bad-sched-client'), 1, 'only the good one is stored')
+})
+
+t.test('a batch posted again after a message\'s sendAt has passed answers its stored id, as POST /api/sms does; a new key with a past sendAt is send_at_in_past', async (t) => {
+  await connect('retry-client')
+  const m = (key: string) => ({ clientId: 'retry-client', to: { contactId: 'c1' }, message: 'Reminder', idempotencyKey: key, sendAt: new Date(Date.now() - 3600_000).toISOString() })
+  const { sendAt: _sendAt, ...first } = m('sent-earlier')
+  const single = (await api.app.inject({ method: 'POST', url: '/api/sms', headers: api.auth, payload: first })).json()
+  const res = await postBatch(api, { messages: [m('sent-earlier'), m('never-seen')] })
+  t.match(res.json().results, [
+    { index: 0, id: single.id, status: 'queued' },
+    { index: 1, error: { code: 'send_at_in_past', field: 'sendAt' } },
+  ])
+  const singleAgain = await api.app.inject({ method: 'POST', url: '/api/sms', headers: api.auth, payload: m('sent-earlier') })
+  t.match(singleAgain.json(), { id: single.id }, 'POST /api/sms answers the same')
+  t.equal(await rowsOf('retry-client'), 1)
+})

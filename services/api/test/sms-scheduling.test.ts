@@ -170,3 +170,25 @@ t.test('with a worker: the sender number (the message\'s, or the client\'s defau
   const sent = api.sandbox.control.messages(SUNRISE).filter((m) => m.body !== 'Warming up')
   t.same(sent.map((m) => [m.body, m.fromNumber]).sort(), [['From the default', '+15550100099'], ['From the main line', '+15550100000']])
 })
+
+t.test('with a worker: a batch message scheduled 3 s ahead is sent after its sendAt, from the client\'s default sender number', async (t) => {
+  const api = await connected(t)
+  api.sandbox.control.updateLocation(SUNRISE, { phoneNumbers: ['+15550100000', '+15550100099'] })
+  await startWorker(t, api)
+  await putSettings(api, { quietHours: null, defaultFromNumber: '+15550100099' })
+  const sendAt = new Date(Date.now() + 3000)
+  const res = await api.app.inject({ method: 'POST', url: '/api/sms/batch', headers: api.auth, payload: { messages: [
+    { clientId: CLIENT, to: { contactId: JANE }, message: 'From the batch, three seconds later', idempotencyKey: 'batch-3s', sendAt: sendAt.toISOString() },
+  ] } })
+  t.equal(res.statusCode, 207)
+  const { id } = res.json().results[0]
+  t.ok(id, 'taken in')
+  t.match(await view(api, id), { status: 'queued', sendAt: sendAt.toISOString(), fromNumber: '+15550100099' })
+  const sent = await eventually('the batch SMS sent', async () => {
+    const v = await view(api, id)
+    return v.status === 'sent' ? v : undefined
+  })
+  t.ok(Date.parse(sent.sentAt) >= sendAt.getTime(), 'not sent before its sendAt')
+  t.same(api.sandbox.control.messages(SUNRISE).filter((m) => m.body !== 'Warming up').map((m) => [m.body, m.fromNumber]),
+    [['From the batch, three seconds later', '+15550100099']], 'HighLevel got it once, from the default number')
+})

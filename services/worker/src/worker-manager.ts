@@ -34,7 +34,7 @@ export class WorkerManager {
   register<Q extends QueueName> ({ queue, concurrency, processor }: Registration<Q>): Worker {
     const worker = new Worker(queue, this.instrument(queue, processor), {
       connection: this.connection,
-      prefix: this.keys.bullPrefix,
+      prefix: this.keys.bullPrefix(queue),
       concurrency,
       // A job whose process died is picked up again after this long (BullMQ's stalled check).
       lockDuration: 30_000,

@@ -33,7 +33,7 @@ t.test('an SMS whose job ended in an error is re-queued; one left `sending` by a
   await world.queues.sms.pause()
   const { Worker } = await import('bullmq')
   const connection = world.redis.duplicate()
-  const failing = new Worker('sms', async () => { throw new Error('database unavailable') }, { connection, prefix: world.keys.bullPrefix })
+  const failing = new Worker('sms', async () => { throw new Error('database unavailable') }, { connection, prefix: world.keys.bullPrefix('sms') })
   await world.queues.sms.resume()
   await eventually('the job to fail', async () => (await job!.getState()) === 'failed')
   await failing.close()

@@ -6,7 +6,8 @@
  */
 import type { DeliveryStatus, SmsMessageRow } from '../schema/index.ts'
 
-export type CrmEventType = 'sms.sent' | 'sms.failed' | 'sms.delivery' | 'sms.received' | 'connection.broken' | 'connection.recovered' | 'connection.replaced' | 'install.pending'
+export const crmEventTypes = ['sms.sent', 'sms.failed', 'sms.delivery', 'sms.received', 'connection.broken', 'connection.recovered', 'connection.replaced', 'install.pending'] as const
+export type CrmEventType = (typeof crmEventTypes)[number]
 
 /** What the CRM receives, as the JSON body of the POST. */
 export interface CrmEvent {

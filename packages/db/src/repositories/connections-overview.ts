@@ -86,6 +86,14 @@ export class ConnectionsOverviewRepository {
     return counts
   }
 
+  /** One client's current connection (its active one, else its newest past one) with its health; null for a client that never connected. */
+  async findClient (clientId: string, opts: HealthOptions): Promise<ConnectionSummary | null> {
+    if (!clientId) return null
+    const [row] = await this.db.execute<SummaryRow>(sql`${this.withHealth(opts)}
+      select * from health where client_id = ${clientId} limit 1`)
+    return row ? summary(row) : null
+  }
+
   private withHealth ({ expiringWithinMs, now = new Date() }: HealthOptions): SQL {
     const horizon = new Date(now.getTime() + expiringWithinMs).toISOString()
     // A client's active row (at most one, by the partial unique index), else its newest past one;

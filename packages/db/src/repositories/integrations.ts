@@ -282,7 +282,10 @@ export class IntegrationsRepository {
 
   /**
    * One page of active, refreshable integrations expiring before `before`, in (expiresAt, id)
-   * order; pass the last row back as `after` for the next page. Served by the partial expiry index.
+   * order; pass the last row back as `after` for the next page. Its predicate is the one of the
+   * partial index ghl_integrations_refresh_due and it reads only that index's columns, so
+   * PostgreSQL answers it with an index-only scan; the row comparison keeps the next page a
+   * range scan from the cursor.
    */
   async listExpiring (before: Date, limit: number, after?: ExpiringIntegration): Promise<ExpiringIntegration[]> {
     const t = ghlIntegrations
@@ -292,7 +295,7 @@ export class IntegrationsRepository {
       ne(t.clientId, ''),
       ne(t.status, 'needs_reauth'),
       isNotNull(t.refreshToken),
-      after ? or(gt(t.expiresAt, after.expiresAt), and(eq(t.expiresAt, after.expiresAt), gt(t.id, after.id))) : undefined,
+      after ? sql`(${t.expiresAt}, ${t.id}) > (${after.expiresAt.toISOString()}::timestamptz, ${after.id}::uuid)` : undefined,
     )).orderBy(asc(t.expiresAt), asc(t.id)).limit(limit)
   }
 

@@ -134,14 +134,16 @@ export class SmsMessagesRepository {
    */
   async insertMany (messages: Array<NewOutboxMessage & { idempotencyKey: string }>): Promise<Array<Pick<OutboxMessage, 'id' | 'clientId' | 'idempotencyKey' | 'status'>>> {
     if (messages.length === 0) return []
-    // One statement with a column of values per array parameter: seven parameters whatever the
+    // One statement with a column of values per array parameter: nine parameters whatever the
     // batch's size (a VALUES list of 1,000 rows took most of a batch's time to build and send).
+    // Times go as text (postgres.js cannot bind a timestamptz[] parameter) and are cast in the statement.
     const column = <T>(pick: (m: NewOutboxMessage & { idempotencyKey: string }) => T) => sql.param(messages.map(pick))
     const rows = await this.db.execute<{ id: string, client_id: string, idempotency_key: string, status: OutboxMessage['status'] }>(sql`
-      insert into sms_messages (client_id, integration_id, idempotency_key, contact_id, phone, contact_name, body)
+      insert into sms_messages (client_id, integration_id, idempotency_key, contact_id, phone, contact_name, body, send_at, from_number)
       select * from unnest(${column((m) => m.clientId)}::text[], ${column((m) => m.integrationId)}::uuid[], ${column((m) => m.idempotencyKey)}::text[],
         ${column((m) => 'contactId' in m.to ? m.to.contactId : null)}::text[], ${column((m) => 'phone' in m.to ? m.to.phone : null)}::text[],
-        ${column((m) => 'name' in m.to ? m.to.name : null)}::text[], ${column((m) => m.body)}::text[])
+        ${column((m) => 'name' in m.to ? m.to.name : null)}::text[], ${column((m) => m.body)}::text[],
+        ${column((m) => m.sendAt?.toISOString() ?? null)}::text[]::timestamptz[], ${column((m) => m.fromNumber ?? null)}::text[])
       on conflict (client_id, idempotency_key) do nothing
       returning id, client_id, idempotency_key, status`)
     return rows.map((r) => ({ id: r.id, clientId: r.client_id, idempotencyKey: r.idempotency_key, status: r.status }))

@@ -39,8 +39,10 @@ export const ghlIntegrations = pgTable('ghl_integrations', {
 }, (t) => [
   // The database itself refuses a second active connection for one client.
   uniqueIndex('ghl_integrations_one_active_per_client').on(t.clientId).where(sql`is_active and client_id <> ''`),
-  // The sweep reads active rows by expiry: an index range scan, not a table scan.
-  index('ghl_integrations_active_expiry').on(t.expiresAt).where(sql`is_active`),
+  // The sweep's one query: refreshable rows by expiry, answered from the index alone (an
+  // index-only range scan: the predicate is the index's, and every column it reads is in it).
+  index('ghl_integrations_refresh_due').on(t.expiresAt, t.id, t.clientId)
+    .where(sql`is_active and client_id <> '' and status <> 'needs_reauth' and refresh_token is not null`),
   index('ghl_integrations_location').on(t.locationId),
   // A client's past connections, newest first: the sending rule reads them when none is active.
   index('ghl_integrations_client_history').on(t.clientId, t.connectedAt.desc()),

@@ -43,8 +43,11 @@ export class OAuthStates {
     const stateKey = this.keys.oauthState(state)
     const index = this.keys.pendingOAuthStates(start.clientId)
     const ttlMs = STATE_TTL_SECONDS * 1000
+    // The state and the client's index are in different Redis Cluster slots, so they are written
+    // one after the other, each atomically (a MULTI may only touch one slot). A state stored
+    // whose index entry was not is still bounded: it expires with its TTL.
+    await this.redis.set(stateKey, JSON.stringify(pending), 'EX', STATE_TTL_SECONDS)
     const replies = await this.redis.multi()
-      .set(stateKey, JSON.stringify(pending), 'EX', STATE_TTL_SECONDS)
       .zadd(index, pending.createdAt, stateKey)
       .zremrangebyscore(index, '-inf', pending.createdAt - ttlMs)
       .pexpire(index, ttlMs)
@@ -52,8 +55,11 @@ export class OAuthStates {
       .exec()
     const failed = replies?.find(([err]) => err)?.[0]
     if (!replies || failed) throw failed ?? new Error('Redis did not store the OAuth state')
-    const oldest = replies[4]![1] as string[]
-    if (oldest.length > 0) await this.redis.multi().del(...oldest).zrem(index, ...oldest).exec()
+    const oldest = replies[3]![1] as string[]
+    if (oldest.length > 0) {
+      await Promise.all(oldest.map((key) => this.redis.del(key)))
+      await this.redis.zrem(index, ...oldest)
+    }
     return { state, cookie: `${state}.${nonce}` }
   }
 

@@ -1,7 +1,8 @@
 import { Type, type Static } from 'typebox'
+import { CLIENT_ID_PATTERN, MAX_CLIENT_ID_LENGTH } from '@ghl-connect/connect-links'
 
 /** The CRM's opaque client id: visible ASCII without spaces or slashes, so it is safe in paths, keys and job ids. */
-export const ClientId = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._:@+=|~-]+$', description: "The CRM's id for its client" })
+export const ClientId = Type.String({ minLength: 1, maxLength: MAX_CLIENT_ID_LENGTH, pattern: CLIENT_ID_PATTERN, description: "The CRM's id for its client" })
 export const ClientIdParams = Type.Object({ clientId: ClientId }, { additionalProperties: false })
 export type ClientIdParams = Static<typeof ClientIdParams>
 

@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox'
 import { ClientId, DateTime } from './common.ts'
-import { MAX_LINK_TTL_SECONDS } from '../oauth/connect-links.ts'
+import { MAX_LINK_TTL_SECONDS } from '@ghl-connect/connect-links'
 
 export const ConnectLinkBody = Type.Object({
   clientId: ClientId,

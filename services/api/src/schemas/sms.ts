@@ -37,6 +37,7 @@ export const SMS_BATCH_MAX = 1000
  */
 export const SmsBatchItem = Type.Object({
   clientId: SmsBody.properties.clientId, to: SmsBody.properties.to, message: SmsBody.properties.message, idempotencyKey: IdempotencyKey,
+  sendAt: SmsBody.properties.sendAt, fromNumber: SmsBody.properties.fromNumber,
 }, { additionalProperties: false })
 export type SmsBatchItem = Static<typeof SmsBatchItem>
 
@@ -57,7 +58,7 @@ export const SmsBatchResult = Type.Object({
   id: Type.Optional(Type.String({ format: 'uuid', description: 'When taken in (new or repeated): its id, as POST /api/sms answers' })),
   status: Type.Optional(SmsStatus),
   error: Type.Optional(Type.Object({
-    code: Type.String({ description: 'invalid_request, idempotency_key_reused, not_connected or needs_reauth' }),
+    code: Type.String({ description: 'invalid_request, send_at_in_past, send_at_too_far, idempotency_key_reused, not_connected or needs_reauth' }),
     message: Type.String(),
     field: Type.Union([Type.String(), Type.Null()], { description: 'The field of the message at fault (to.phone, idempotencyKey...); null for the message itself' }),
   }, { description: 'When refused: why' })),

@@ -20,6 +20,12 @@ export interface SendPlan {
   fromNumber: string | null
 }
 
+/** The scheduling fields of a message as the CRM sent them. */
+export interface SendRequest { sendAt?: string, fromNumber?: string }
+
+/** Those fields checked; the client's settings not applied yet (null: not given). */
+export interface CheckedSendRequest { sendAt: Date | null, fromNumber: string | null }
+
 export class SmsScheduling {
   constructor (
     private readonly settings: ClientSettingsRepository,
@@ -29,16 +35,30 @@ export class SmsScheduling {
   ) {}
 
   /** Checks `sendAt` and `fromNumber` as the CRM sent them and applies the client's settings. */
-  async plan (clientId: string, request: { sendAt?: string, fromNumber?: string }, now = new Date()): Promise<SendPlan> {
-    const requested = request.sendAt === undefined ? null : parseSendAt(request.sendAt, now)
+  async plan (clientId: string, request: SendRequest, now = new Date()): Promise<SendPlan> {
+    const asked = this.check(request, now)
+    return (await this.plannerFor(clientId, now))(asked)
+  }
+
+  /** `sendAt` and `fromNumber` checked on their own (a bad one throws its 400), before any client's settings. */
+  check (request: SendRequest, now = new Date()): CheckedSendRequest {
+    const sendAt = request.sendAt === undefined ? null : parseSendAt(request.sendAt, now)
     if (request.fromNumber !== undefined && !E164.test(request.fromNumber)) {
       throw invalid('fromNumber', 'fromNumber must be one of the sub-account\'s numbers in E.164 format: + then the country code and number, digits only (e.g. +15550100000).')
     }
+    return { sendAt, fromNumber: request.fromNumber ?? null }
+  }
+
+  /**
+   * The rule for one client's messages: its settings are read once here, so a batch plans all of a
+   * client's messages with one read, by the same rule as a single SMS.
+   */
+  async plannerFor (clientId: string, now = new Date()): Promise<(asked: CheckedSendRequest) => SendPlan> {
     const settings = await this.settings.find(clientId)
-    return {
-      sendAt: sendAtForNewMessage(requested, settings.quietHours, now),
-      fromNumber: request.fromNumber ?? settings.defaultFromNumber,
-    }
+    return (asked) => ({
+      sendAt: sendAtForNewMessage(asked.sendAt, settings.quietHours, now),
+      fromNumber: asked.fromNumber ?? settings.defaultFromNumber,
+    })
   }
 
   /** Whether the send job is queued now (delayed to its time) or left to the reconciler. */

@@ -8,6 +8,9 @@
  * Idempotency is per message, as for a single SMS: a key already stored answers that message's
  * id and status (posting the same batch again creates nothing), and a key stored, or used earlier
  * in the same batch, for a different message is that message's `idempotency_key_reused`.
+ *
+ * Send time, quiet hours and sender number follow SmsScheduling, the rule POST /api/sms uses,
+ * with each client's settings read once for the batch.
  */
 import type { IntegrationsRepository, OutboxMessage, Recipient, SmsMessagesRepository } from '@ghl-connect/db'
 import { sendingAccess } from '@ghl-connect/db'
@@ -17,12 +20,16 @@ import type { Metrics } from '@ghl-connect/metrics'
 import type { SmsDispatcher } from '@ghl-connect/queues'
 import { Compile } from 'typebox/compile'
 import { SmsBatchItem, type SmsBatchAccepted, type SmsBatchResult } from '../schemas/sms.ts'
+import type { CheckedSendRequest, SendPlan, SmsScheduling } from './scheduling.ts'
 import { keyReused, sameMessage, validRecipient } from './sms-intake.ts'
 
 const itemSchema = Compile(SmsBatchItem)
 
 /** A message that passed its own checks, waiting for its outcome. */
-interface Candidate { index: number, clientId: string, idempotencyKey: string, to: Recipient, body: string }
+interface Candidate { index: number, clientId: string, idempotencyKey: string, to: Recipient, body: string, asked: CheckedSendRequest }
+
+/** A message whose sendAt has passed: refused, unless its key is stored (a batch posted again after that time). */
+interface Late { candidate: Omit<Candidate, 'asked'>, error: ItemError }
 
 type ItemError = NonNullable<SmsBatchResult['error']>
 
@@ -32,6 +39,7 @@ export interface SmsBatchIntakeDeps {
   integrations: IntegrationsRepository
   messages: SmsMessagesRepository
   dispatcher: SmsDispatcher
+  scheduling: SmsScheduling
   logger: Logger
   legacyPitFallback: boolean
   metrics?: Metrics
@@ -51,17 +59,26 @@ export class SmsBatchIntake {
     const refuse = (index: number, error: ItemError) => { results[index] = { index, error } }
     const answer = (index: number, m: Pick<OutboxMessage, 'id' | 'status'>) => { results[index] = { index, id: m.id, status: m.status } }
 
+    const now = new Date()
     // 1. Each message on its own, grouped by its (client, key).
     const byKey = new Map<string, Candidate[]>()
+    const late: Late[] = []
     items.forEach((item, index) => {
-      const checked = checkItem(item, index)
+      const checked = this.checkItem(item, index, now)
+      if ('late' in checked) return late.push(checked.late)
       if ('error' in checked) return refuse(index, checked.error)
       byKey.set(keyOf(checked), [...byKey.get(keyOf(checked)) ?? [], checked])
     })
 
     // 2. A key already stored answers its first message (a batch posted again), whatever happened
     // since; a key new to us is written once, for its first use in the batch, and stands for its repeats.
-    const stored = new Map((await this.messages.findByIdempotencyKeys([...byKey.values()].map((group) => group[0]!))).map((m) => [keyOf(m), m]))
+    const stored = new Map((await this.messages.findByIdempotencyKeys([...[...byKey.values()].map((group) => group[0]!), ...late.map((l) => l.candidate)]))
+      .map((m) => [keyOf(m), m]))
+    for (const { candidate, error } of late) {
+      const earlier = stored.get(keyOf(candidate))
+      if (earlier) this.repeated(candidate, earlier, refuse, answer)
+      else refuse(candidate.index, error)
+    }
     const fresh: Candidate[] = []
     const repeats: Array<{ candidate: Candidate, of: Candidate }> = []
     for (const [key, [head, ...rest]] of byKey) {
@@ -77,9 +94,11 @@ export class SmsBatchIntake {
       }
     }
 
-    // 3. The one rule for "can this client send", once per distinct client.
+    // 3. The one rule for "can this client send", and POST /api/sms's rule for when and from
+    // which number, once per distinct client.
     const integrationOf = new Map<string, string | null>()
-    const writable: Candidate[] = []
+    const planners = new Map<string, (asked: CheckedSendRequest) => SendPlan>()
+    const writable: Array<Candidate & { plan: SendPlan }> = []
     for (const clientId of new Set(fresh.map((c) => c.clientId))) {
       const access = sendingAccess(await this.integrations.findForSending(clientId), { legacyPitFallback: this.deps.legacyPitFallback })
       if (access.kind === 'refused') {
@@ -87,21 +106,25 @@ export class SmsBatchIntake {
         for (const c of fresh) if (c.clientId === clientId) refuse(c.index, error)
       } else {
         integrationOf.set(clientId, access.kind === 'oauth' ? access.integration.id : null)
+        planners.set(clientId, await this.deps.scheduling.plannerFor(clientId, now))
       }
     }
-    for (const c of fresh) if (integrationOf.has(c.clientId)) writable.push(c)
+    for (const c of fresh) {
+      const planOf = planners.get(c.clientId)
+      if (planOf) writable.push({ ...c, plan: planOf(c.asked) })
+    }
 
     // 4. One statement for the rows; a key another request took meanwhile is answered like a repeat.
     const written = new Map((await this.messages.insertMany(writable.map((c) => ({
-      clientId: c.clientId, integrationId: integrationOf.get(c.clientId) ?? null, idempotencyKey: c.idempotencyKey, to: c.to, body: c.body,
+      clientId: c.clientId, integrationId: integrationOf.get(c.clientId) ?? null, idempotencyKey: c.idempotencyKey, to: c.to, body: c.body, ...c.plan,
     })))).map((m) => [keyOf(m), m]))
     const raced = writable.filter((c) => !written.has(keyOf(c)))
     const takenMeanwhile = new Map((await this.messages.findByIdempotencyKeys(raced)).map((m) => [keyOf(m), m]))
-    const created: Array<{ id: string, clientId: string }> = []
+    const created: Array<{ id: string, clientId: string, sendAt: Date | null }> = []
     for (const c of writable) {
       const row = written.get(keyOf(c))
       if (row) {
-        created.push({ id: row.id, clientId: c.clientId })
+        created.push({ id: row.id, clientId: c.clientId, sendAt: c.plan.sendAt })
         answer(c.index, row)
         continue
       }
@@ -110,12 +133,14 @@ export class SmsBatchIntake {
       this.repeated(c, other, refuse, answer)
     }
 
-    // 5. One addBulk for the jobs, in the order the messages came.
-    if (created.length > 0) {
+    // 5. One addBulk for the jobs, in the order the messages came; one due later waits in the
+    // outbox, and the reconciler queues it as its time nears (as for POST /api/sms).
+    const due = created.filter((m) => this.deps.scheduling.queuesNow(m.sendAt, now.getTime()))
+    if (due.length > 0) {
       try {
-        await this.dispatcher.enqueueBulk(created, trace)
+        await this.dispatcher.enqueueBulk(due, trace)
       } catch (err) {
-        this.deps.logger.warn({ err, requestId: trace.requestId, messages: created.length }, 'sms batch stored but not queued (Redis); the outbox reconciler will queue it')
+        this.deps.logger.warn({ err, requestId: trace.requestId, messages: due.length }, 'sms batch stored but not queued (Redis); the outbox reconciler will queue it')
       }
     }
     for (const { candidate, of } of repeats) results[candidate.index] = { ...results[of.index]!, index: candidate.index }
@@ -126,21 +151,28 @@ export class SmsBatchIntake {
     return { accepted, failed: results.length - accepted, results }
   }
 
-  private repeated (c: Candidate, earlier: OutboxMessage, refuse: (index: number, error: ItemError) => void,
+  /** One message against POST /api/sms's rules (idempotency key required), as a candidate or its error. */
+  private checkItem (item: unknown, index: number, now: Date): Candidate | { error: ItemError } | { late: Late } {
+    if (!itemSchema.Check(item)) return { error: schemaError(item) }
+    try {
+      const candidate = { index, clientId: item.clientId, idempotencyKey: item.idempotencyKey, to: validRecipient(item), body: item.message }
+      try {
+        return { ...candidate, asked: this.deps.scheduling.check(item, now) }
+      } catch (err) {
+        // As POST /api/sms: a retry whose sendAt has passed meanwhile answers the first message.
+        if (isAppError(err) && err.code === 'send_at_in_past') return { late: { candidate, error: itemError(err) } }
+        throw err
+      }
+    } catch (err) {
+      if (isAppError(err)) return { error: itemError(err) }
+      throw err
+    }
+  }
+
+  private repeated (c: Omit<Candidate, 'asked'>, earlier: OutboxMessage, refuse: (index: number, error: ItemError) => void,
     answer: (index: number, m: OutboxMessage) => void): void {
     if (sameMessage(earlier, c.to, c.body)) answer(c.index, earlier)
     else refuse(c.index, itemError(keyReused(earlier.id), 'idempotencyKey'))
-  }
-}
-
-/** One message against POST /api/sms's rules (idempotency key required), as a candidate or its error. */
-function checkItem (item: unknown, index: number): Candidate | { error: ItemError } {
-  if (!itemSchema.Check(item)) return { error: schemaError(item) }
-  try {
-    return { index, clientId: item.clientId, idempotencyKey: item.idempotencyKey, to: validRecipient(item), body: item.message }
-  } catch (err) {
-    if (isAppError(err)) return { error: itemError(err) }
-    throw err
   }
 }
 

@@ -3,9 +3,10 @@ import type { TokenRefresher } from '../tokens/token-refresh.ts'
 import type { TokenSweep } from '../tokens/token-sweep.ts'
 import { unknownJob } from '../worker-manager.ts'
 
-/** `tokens`: `refresh` one client ahead of expiry; `sweep` (job scheduler) queues those refreshes. */
+/** `tokens`: `refresh-batch` some clients ahead of expiry; `sweep` (job scheduler) queues those batches; `refresh` (one client) as queued before batches. */
 export function tokensProcessor (refresher: TokenRefresher, sweep: TokenSweep) {
   return async (job: JobOf<'tokens'>) => {
+    if (job.name === 'refresh-batch') return refresher.refreshBatch(job.data.clientIds)
     if (job.name === 'refresh') return refresher.refresh(job.data.clientId)
     if (job.name === 'sweep') return sweep.run()
     throw unknownJob('tokens', job)

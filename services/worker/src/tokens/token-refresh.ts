@@ -4,6 +4,9 @@ import { isAppError } from '@ghl-connect/errors'
 import type { Logger } from '@ghl-connect/logging'
 import type { TokenService } from '@ghl-connect/tokens'
 
+/** Refreshes of one batch in flight at once. */
+const BATCH_LANES = 4
+
 export type RefreshJobOutcome = 'refreshed' | 'already_fresh' | 'not_connected' | 'needs_reauth' | 'deferred'
 
 export class TokenRefresher {
@@ -13,6 +16,32 @@ export class TokenRefresher {
     private readonly logger: Logger,
     private readonly horizonMs: number,
   ) {}
+
+  /**
+   * A `refresh-batch` job: each client through `refresh`, a few at a time (each one a call to
+   * HighLevel). One client's failure does not stop the others; if any threw (PostgreSQL or Redis
+   * down), the job fails once all are done and the next sweep queues those clients again.
+   */
+  async refreshBatch (clientIds: string[]): Promise<Partial<Record<RefreshJobOutcome, number>>> {
+    const outcomes: Partial<Record<RefreshJobOutcome, number>> = {}
+    const errors: unknown[] = []
+    let next = 0
+    const lane = async () => {
+      while (next < clientIds.length) {
+        const clientId = clientIds[next++]!
+        try {
+          const outcome = await this.refresh(clientId)
+          outcomes[outcome] = (outcomes[outcome] ?? 0) + 1
+        } catch (err) {
+          errors.push(err)
+          this.logger.warn({ err, clientId }, 'scheduled refresh failed; the next sweep tries again')
+        }
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(BATCH_LANES, clientIds.length) }, lane))
+    if (errors.length > 0) throw new AggregateError(errors, `${errors.length} of ${clientIds.length} scheduled refreshes failed`)
+    return outcomes
+  }
 
   async refresh (clientId: string): Promise<RefreshJobOutcome> {
     const integration = await this.integrations.findByClient(clientId)

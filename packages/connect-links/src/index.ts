@@ -4,6 +4,8 @@
  * to return, signed with CONNECT_LINK_SECRET, and the purpose is part of what is signed so a
  * /connect page link cannot be replayed as an authorize link or the other way round. A random
  * nonce makes every link distinct, so each one can be single-use (ConnectService) on its own.
+ * Shared by the api (which mints and checks links) and the CLI (`pnpm ghl links create`), so a
+ * link minted by either is the same link.
  */
 import { createHash, createHmac, randomBytes } from 'node:crypto'
 import { badRequest, forbidden } from '@ghl-connect/errors'
@@ -30,6 +32,13 @@ const REFUSED_TITLE: Record<LinkPurpose, string> = {
   authorize: 'This connect link cannot be used',
   connect: 'This page link cannot be used',
 }
+
+/**
+ * The CRM's opaque client id: visible ASCII without spaces or slashes, so it is safe in paths,
+ * keys and job ids. The api's request schemas and the CLI check ids against this one pattern.
+ */
+export const CLIENT_ID_PATTERN = '^[A-Za-z0-9._:@+=|~-]+$'
+export const MAX_CLIENT_ID_LENGTH = 128
 
 export const DEFAULT_LINK_TTL_SECONDS = 600
 export const MAX_LINK_TTL_SECONDS = 7 * 86_400

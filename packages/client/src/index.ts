@@ -1,0 +1,84 @@
+/**
+ * The CRM's client for ghl-connect: typed from the api's OpenAPI document (`openapi.json`,
+ * `src/generated/api.ts`), with helpers for what a CRM does every day. Every helper returns the
+ * api's answer or throws GhlConnectError with the api's `{error, message}` and the status.
+ * `client.api` is the typed openapi-fetch client for every other route.
+ */
+import { randomUUID } from 'node:crypto'
+import createClient, { type Client } from 'openapi-fetch'
+import type { components, paths } from './generated/api.ts'
+import { errorFrom, GhlConnectError } from './errors.ts'
+
+export type { paths, components } from './generated/api.ts'
+export { GhlConnectError, isGhlConnectError } from './errors.ts'
+export { verifyEvent, SIGNATURE_HEADER, EVENT_ID_HEADER, type CrmEvent, type CrmEventType } from './events.ts'
+
+type Json<P extends keyof paths, M extends 'get' | 'post', S extends number> =
+  NonNullable<paths[P][M]> extends { responses: { [K in S]: { content: { 'application/json': infer B } } } } ? B : never
+type BodyOf<P extends keyof paths> =
+  NonNullable<paths[P]['post']> extends { requestBody?: { content: { 'application/json': infer B } } } ? B : never
+
+export type ConnectLinkInput = BodyOf<'/api/ghl-oauth/connect-links'>
+export type ConnectLink = Json<'/api/ghl-oauth/connect-links', 'post', 201>
+export type ConnectionStatus = Json<'/api/ghl-oauth/status/{clientId}', 'get', 200>
+export type SmsInput = BodyOf<'/api/sms/'>
+export type SmsAccepted = Json<'/api/sms/', 'post', 202>
+export type Sms = Json<'/api/sms/{id}', 'get', 200>
+
+export interface GhlConnectClientOptions {
+  /** Where the api is, e.g. https://connect.example.com */
+  baseUrl: string
+  /** One of the api's API_KEYS. */
+  apiKey: string
+  /** A fetch of your own (tests, proxies); the global one otherwise. */
+  fetch?: typeof globalThis.fetch
+}
+
+export interface GhlConnectClient {
+  /** A signed, single-use link that connects `clientId` (valid 10 minutes unless `ttlSeconds`). */
+  createConnectLink: (input: ConnectLinkInput) => Promise<ConnectLink>
+  /** The client's connection (never a token): `connected` and the integration, or `integration: null`. */
+  getStatus: (clientId: string) => Promise<ConnectionStatus>
+  /**
+   * Queues an SMS. Without `idempotencyKey` one is made; either way it comes back, so a retry
+   * after a timeout or a 5xx sends `{...input, idempotencyKey}` again and never a second SMS.
+   */
+  sendSms: (input: SmsInput) => Promise<SmsAccepted & { idempotencyKey: string }>
+  /** An SMS's status, attempts, error and HighLevel ids. */
+  getSms: (id: string) => Promise<Sms>
+  /** The typed openapi-fetch client, for every other route. */
+  api: Client<paths>
+}
+
+
+export function createGhlConnectClient (opts: GhlConnectClientOptions): GhlConnectClient {
+  const api = createClient<paths>({
+    baseUrl: opts.baseUrl.replace(/\/$/, ''),
+    headers: { authorization: `Bearer ${opts.apiKey}` },
+    ...(opts.fetch ? { fetch: opts.fetch } : {}),
+  })
+
+  /** The body of a 2xx, or our error; a network failure is a GhlConnectError with status 0. */
+  async function answer<T> (call: Promise<{ data?: T, error?: unknown, response: Response }>): Promise<T> {
+    let result: { data?: T, error?: unknown, response: Response }
+    try {
+      result = await call
+    } catch (err) {
+      throw new GhlConnectError(0, 'unreachable', `ghl-connect could not be reached: ${(err as Error).message}`)
+    }
+    if (result.response.ok && result.data !== undefined) return result.data
+    throw errorFrom(result.response, result.error)
+  }
+
+  return {
+    createConnectLink: (input) => answer(api.POST('/api/ghl-oauth/connect-links', { body: input })),
+    getStatus: (clientId) => answer(api.GET('/api/ghl-oauth/status/{clientId}', { params: { path: { clientId } } })),
+    sendSms: async (input) => {
+      const idempotencyKey = input.idempotencyKey ?? randomUUID()
+      const accepted = await answer(api.POST('/api/sms/', { body: { ...input, idempotencyKey } }))
+      return { ...accepted, idempotencyKey }
+    },
+    getSms: (id) => answer(api.GET('/api/sms/{id}', { params: { path: { id } } })),
+    api,
+  }
+}

@@ -1,0 +1,102 @@
+import t from 'tap'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { CrmEventsRepository } from '@ghl-connect/db'
+import { CrmEventDelivery } from 'worker'
+import { createGhlConnectClient, GhlConnectError, SIGNATURE_HEADER, verifyEvent, type CrmEvent } from '../src/index.ts'
+import { connectInBrowser, HARBOR, startApi, SUNRISE } from './helper.ts'
+
+t.test('createConnectLink makes a link a user connects with; getStatus reports not connected before and the location after', async (t) => {
+  const api = await startApi(t)
+  const client = createGhlConnectClient({ baseUrl: api.url, apiKey: api.apiKey })
+  t.same(await client.getStatus('client-1'), { connected: false, integration: null })
+
+  const link = await client.createConnectLink({ clientId: 'client-1', ttlSeconds: 3600 })
+  t.match(link, { url: /\/api\/ghl-oauth\/authorize\?clientId=client-1&/, connectPageUrl: /\/connect\?clientId=client-1&/ })
+  t.ok(Math.abs(Date.parse(link.expiresAt) - Date.now() - 3_600_000) < 60_000, 'expires in the hour asked for')
+  const page = await connectInBrowser(api, link.url, SUNRISE)
+  t.match(await page.text(), 'GoHighLevel connected to Sunrise Dental')
+
+  const status = await client.getStatus('client-1')
+  t.match(status, { connected: true, integration: { locationId: SUNRISE, locationName: 'Sunrise Dental', status: 'active', needsRefresh: false } })
+})
+
+t.test('sendSms makes an idempotency key when none is given and returns it; sending again with it answers the first message; getSms reads it', async (t) => {
+  const api = await startApi(t)
+  const client = createGhlConnectClient({ baseUrl: `${api.url}/`, apiKey: api.apiKey })
+  await connectInBrowser(api, (await client.createConnectLink({ clientId: 'client-2' })).url, SUNRISE)
+
+  const input = { clientId: 'client-2', to: { phone: '+15550100001' }, message: 'Your appointment is tomorrow at 9.' }
+  const first = await client.sendSms(input)
+  t.match(first, { id: /^[0-9a-f-]{36}$/, status: 'queued', idempotencyKey: /^[0-9a-f-]{36}$/ })
+  const retried = await client.sendSms({ ...input, idempotencyKey: first.idempotencyKey })
+  t.same(retried, first, 'a retry with the returned key is the same message, not a second SMS')
+  const another = await client.sendSms(input)
+  t.not(another.idempotencyKey, first.idempotencyKey, 'without a key, each call is a new message')
+  t.not(another.id, first.id)
+  const mine = await client.sendSms({ ...input, idempotencyKey: 'appt-9913-reminder' })
+  t.equal(mine.idempotencyKey, 'appt-9913-reminder', 'a key given is the key used')
+
+  const read = await client.getSms(first.id)
+  t.match(read, { id: first.id, status: /^(queued|sending|sent)$/, error: null })
+  t.ok(Date.parse(read.createdAt) > 0)
+})
+
+t.test("errors come back as GhlConnectError carrying the api's code, sentence and status", async (t) => {
+  const api = await startApi(t)
+  const client = createGhlConnectClient({ baseUrl: api.url, apiKey: api.apiKey })
+  const failure = async (call: Promise<unknown>) => {
+    const err = await call.then(() => null, (e: unknown) => e)
+    t.type(err, GhlConnectError)
+    const { status, error, message } = err as GhlConnectError
+    return { status, error, message }
+  }
+  t.same(await failure(client.sendSms({ clientId: 'nobody', to: { contactId: 'c1' }, message: 'hi' })),
+    { status: 409, error: 'not_connected', message: "Please connect your GoHighLevel account first. Click 'Connect GoHighLevel' in settings." })
+  t.match(await failure(client.getSms('00000000-0000-4000-8000-000000000000')), { status: 404, error: /not_found/ })
+  t.match(await failure(client.createConnectLink({ clientId: 'client-3', returnUrl: 'https://evil.example.net/' })),
+    { status: 400, error: 'invalid_return_url', message: 'returnUrl must be on the CRM origin https://crm.example.com (CRM_ORIGIN).' })
+  const stranger = createGhlConnectClient({ baseUrl: api.url, apiKey: 'not-a-key-of-this-api-at-all' })
+  t.match(await failure(stranger.getStatus('client-1')), { status: 401, error: /./, message: /./ })
+  const nowhere = createGhlConnectClient({ baseUrl: 'http://127.0.0.1:1', apiKey: api.apiKey })
+  t.match(await failure(nowhere.getStatus('client-1')), { status: 0, error: 'unreachable' })
+})
+
+t.test('verifyEvent accepts an event exactly as the worker delivers it, and refuses a tampered body, another secret or a malformed header', async (t) => {
+  const received: Array<{ body: string, signature: string | undefined }> = []
+  const crm = createServer((req, res) => {
+    let body = ''
+    req.setEncoding('utf8')
+    req.on('data', (c: string) => { body += c })
+    req.on('end', () => {
+      received.push({ body, signature: req.headers[SIGNATURE_HEADER] as string | undefined })
+      res.writeHead(204).end()
+    })
+  })
+  await new Promise<void>((resolve) => crm.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => crm.close(() => resolve())))
+  const crmUrl = `http://127.0.0.1:${(crm.address() as AddressInfo).port}/ghl-events`
+  const secret = 'the-crm-webhook-secret-of-at-least-32-chars'
+  const api = await startApi(t, { CRM_WEBHOOK_URL: crmUrl, CRM_WEBHOOK_SECRET: secret })
+  const client = createGhlConnectClient({ baseUrl: api.url, apiKey: api.apiKey })
+
+  // Moving a connection to another location tells the CRM (connection.replaced): a real event.
+  await connectInBrowser(api, (await client.createConnectLink({ clientId: 'client-4' })).url, SUNRISE)
+  await connectInBrowser(api, (await client.createConnectLink({ clientId: 'client-4' })).url, HARBOR)
+  const [row] = await api.db.sql<Array<{ id: string }>>`select id from crm_events where type = 'connection.replaced'`
+  t.ok(row, 'the api recorded the event')
+  await new CrmEventDelivery(new CrmEventsRepository(api.db.db), { url: crmUrl, secret }, 5000).deliver({ eventId: row!.id })
+  t.equal(received.length, 1)
+  const { body, signature } = received[0]!
+  const event = JSON.parse(body) as CrmEvent
+  t.match(event, { id: row!.id, type: 'connection.replaced', data: { clientId: 'client-4', previousLocationId: SUNRISE, locationId: HARBOR } })
+
+  t.equal(verifyEvent(body, signature, secret), true, 'the body as received, with its signature')
+  t.equal(verifyEvent(Buffer.from(body), signature, secret), true, 'the raw bytes too')
+  t.equal(verifyEvent(body.replace(HARBOR, SUNRISE), signature, secret), false, 'a tampered body')
+  t.equal(verifyEvent(JSON.stringify(JSON.parse(body), null, 1), signature, secret), false, 'the same JSON re-serialized is not the raw body')
+  t.equal(verifyEvent(body, signature, 'another-secret-of-at-least-32-characters'), false, 'another secret')
+  t.equal(verifyEvent(body, signature?.replace('sha256=', ''), secret), false, 'without the sha256= prefix')
+  t.equal(verifyEvent(body, 'sha256=zz', secret), false, 'not hex')
+  t.equal(verifyEvent(body, undefined, secret), false, 'no header')
+})

@@ -1,0 +1,2 @@
+DROP INDEX "ghl_integrations_active_expiry";--> statement-breakpoint
+CREATE INDEX "ghl_integrations_refresh_due" ON "ghl_integrations" USING btree ("expires_at","id","client_id") WHERE is_active and client_id <> '' and status <> 'needs_reauth' and refresh_token is not null;
