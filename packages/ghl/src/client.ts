@@ -7,7 +7,8 @@ import { Pool, type Dispatcher } from 'undici'
 import { classifyAnswer, GhlError } from './errors.ts'
 import { parseRateLimit, retryAfterMs, type RateLimit, type ResponseHeaders } from './rate-limit.ts'
 import type {
-  ContactSearchResult, ExportMessagesResult, GhlAnswer, GhlContact, GhlLocation, InstalledLocationsResult, LocationTokenResponse, MessageChannel,
+  ContactSearchResult, ConversationMessagesPage, ConversationSearchResult, ExportMessagesResult, GhlAnswer, GhlContact, GhlLocation,
+  InstalledLocationsResult, LocationTokenResponse, MessageChannel,
   SendMessageResult, TokenResponse, UpsertContactResult, UserType,
 } from './types.ts'
 
@@ -152,6 +153,15 @@ export class GhlClient {
     return { ...answer, data: { ...answer.data, contacts: Array.isArray(answer.data?.contacts) ? answer.data.contacts : [] } }
   }
 
+  /** One contact by id (scope `contacts.readonly`). */
+  async getContact ({ accessToken, contactId }: Authorized & { contactId: string }): Promise<GhlAnswer<GhlContact>> {
+    const answer = await this.call<{ contact?: GhlContact }>({
+      operation: 'getContact', method: 'GET', path: `/contacts/${encodeURIComponent(contactId)}`, version: GHL_VERSIONS.contacts, accessToken,
+    })
+    requireField(answer, 'contact', 'getContact')
+    return { ...answer, data: answer.data.contact as GhlContact }
+  }
+
   /** The contact HighLevel considers the duplicate for this phone number, or null. */
   async findContactByPhone ({ accessToken, locationId, phone }: Authorized & { locationId: string, phone: string }): Promise<GhlAnswer<GhlContact | null>> {
     const answer = await this.call<{ contact?: GhlContact | null }>({
@@ -207,6 +217,43 @@ export class GhlClient {
       throw new GhlError('transient', 'HighLevel answered exportMessages with messages that are not a list', { operation: 'exportMessages', status: answer.status, rateLimit: answer.rateLimit })
     }
     return { ...answer, data: { ...answer.data, messages, nextCursor: typeof nextCursor === 'string' && nextCursor !== '' ? nextCursor : null } }
+  }
+
+  /** A location's conversations, optionally only one contact's (scope `conversations.readonly`). */
+  async searchConversations ({ accessToken, locationId, contactId, limit }: Authorized & { locationId: string, contactId?: string, limit?: number }): Promise<GhlAnswer<ConversationSearchResult>> {
+    const answer = await this.call<ConversationSearchResult>({
+      operation: 'searchConversations', method: 'GET', path: '/conversations/search', version: GHL_VERSIONS.conversations,
+      accessToken, query: withoutUndefined({ locationId, contactId, limit: limit === undefined ? undefined : String(limit) }) as Record<string, string>,
+    })
+    const { conversations } = answer.data ?? {}
+    return { ...answer, data: { ...answer.data, conversations: Array.isArray(conversations) ? conversations.filter((c) => typeof c?.id === 'string') : [] } }
+  }
+
+  /**
+   * One page of a conversation's messages (scope `conversations/message.readonly`), as HighLevel
+   * pages them: `limit` (default 20) after `lastMessageId`, the previous page's last message.
+   */
+  async getConversationMessages ({ accessToken, conversationId, lastMessageId, limit }: Authorized & { conversationId: string, lastMessageId?: string, limit?: number }): Promise<GhlAnswer<ConversationMessagesPage>> {
+    const answer = await this.call<{ messages?: unknown, lastMessageId?: unknown, nextPage?: unknown }>({
+      operation: 'getConversationMessages', method: 'GET', path: `/conversations/${encodeURIComponent(conversationId)}/messages`,
+      version: GHL_VERSIONS.conversations, accessToken,
+      query: withoutUndefined({ lastMessageId, limit: limit === undefined ? undefined : String(limit) }) as Record<string, string>,
+    })
+    // The spec puts the page at the top level; a page nested under `messages` is read too, should
+    // HighLevel wrap it as it wraps other answers in a field named after them (`contact`, `location`).
+    const page = (answer.data && typeof answer.data.messages === 'object' && !Array.isArray(answer.data.messages) && answer.data.messages !== null
+      ? answer.data.messages : answer.data) as { messages?: unknown, lastMessageId?: unknown, nextPage?: unknown }
+    if (!Array.isArray(page?.messages)) {
+      throw new GhlError('transient', 'HighLevel answered getConversationMessages without a list of messages', { operation: 'getConversationMessages', status: answer.status, rateLimit: answer.rateLimit })
+    }
+    return {
+      ...answer,
+      data: {
+        messages: page.messages as ConversationMessagesPage['messages'],
+        lastMessageId: typeof page.lastMessageId === 'string' && page.lastMessageId !== '' ? page.lastMessageId : null,
+        nextPage: page.nextPage === true,
+      },
+    }
   }
 
   async close (): Promise<void> {

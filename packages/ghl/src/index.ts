@@ -4,7 +4,8 @@ export { GhlError, isGhlError, classifyAnswer, type GhlErrorKind, type GhlErrorD
 export { parseRateLimit, retryAfterMs, type RateLimit, type ResponseHeaders } from './rate-limit.ts'
 export type {
   InstalledLocation, InstalledLocationsResult,
-  ContactSearchResult, ExportMessagesResult, GhlAnswer, GhlContact, GhlLocation, GhlMessage, LocationTokenResponse,
+  ContactSearchResult, ConversationMessagesPage, ConversationSearchResult, ExportMessagesResult, GhlAnswer, GhlContact,
+  GhlConversation, GhlLocation, GhlMessage, LocationTokenResponse,
   MessageChannel, SendMessageResult, TokenResponse, UpsertContactResult, UserType,
 } from './types.ts'
 export * from './dnd.ts'

@@ -126,3 +126,25 @@ export interface ExportMessagesResult {
 }
 
 export type MessageChannel = 'Call' | 'SMS' | 'Email' | 'WhatsApp' | 'Instagram' | 'Facebook'
+
+/** A conversation as HighLevel's search lists it (ConversationSchema); only what is read here is promised. */
+export interface GhlConversation {
+  id: string
+  contactId?: string
+  locationId?: string
+  /** Milliseconds since the epoch. */
+  lastMessageDate?: number
+  [field: string]: unknown
+}
+
+export interface ConversationSearchResult {
+  conversations: GhlConversation[]
+  total?: number
+}
+
+/** One page of a conversation's messages: pass `lastMessageId` back for the next page while `nextPage`. */
+export interface ConversationMessagesPage {
+  messages: GhlMessage[]
+  lastMessageId: string | null
+  nextPage: boolean
+}

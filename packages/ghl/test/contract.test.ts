@@ -11,7 +11,8 @@ const checker = new ContractChecker()
 
 t.test('every request the client sends and every answer the sandbox gives conforms to HighLevel\'s specs', async (t) => {
   const { client, sandbox, connect, authorize } = await harness(t, { record: true })
-  const tokens = await connect(SUNRISE)
+  // The conversation search needs conversations.readonly (in the project's default scopes).
+  const tokens = await connect(SUNRISE, [...APP_SCOPES, 'conversations.readonly'])
   const accessToken = tokens.access_token
   await client.refreshToken({ refreshToken: tokens.refresh_token ?? '' })
   await client.getLocation({ accessToken, locationId: SUNRISE })
@@ -23,6 +24,9 @@ t.test('every request the client sends and every answer the sandbox gives confor
   await client.sendSms({ accessToken, contactId: JANE, message: 'hello from the front desk', fromNumber: '+15550100000' })
   await client.exportMessages({ accessToken, locationId: SUNRISE, contactId: JANE, channel: 'SMS', startDate: new Date(Date.now() - 60_000), sortOrder: 'asc', limit: 10 })
   await client.exportMessages({ accessToken, locationId: SUNRISE })
+  await client.getContact({ accessToken, contactId: JANE })
+  const { data: found } = await client.searchConversations({ accessToken, locationId: SUNRISE, contactId: JANE })
+  await client.getConversationMessages({ accessToken, conversationId: found.conversations[0]?.id ?? '', limit: 10 })
   const agency = await connect(AGENCY_LOCATION, [...APP_SCOPES, 'oauth.write', 'oauth.readonly'])
   await client.getLocationToken({ accessToken: agency.access_token, companyId: agency.companyId ?? '', locationId: AGENCY_LOCATION })
   await client.getInstalledLocations({ accessToken: agency.access_token, companyId: agency.companyId ?? '', appId: sandbox.control.appId, limit: 2 })
@@ -33,6 +37,7 @@ t.test('every request the client sends and every answer the sandbox gives confor
   await failure(() => client.sendSms({ accessToken, contactId: 'no-such-contact', message: 'hi' }))
   await failure(() => client.sendSms({ accessToken, contactId: JANE, message: 'hi', fromNumber: '+15559990000' }))
   await failure(() => client.exportMessages({ accessToken, locationId: SUNRISE, cursor: 'not-a-cursor-we-gave' }))
+  await failure(() => client.getConversationMessages({ accessToken, conversationId: 'no-such-conversation' }))
   const { code } = await authorize()
   sandbox.control.revokeTokens(SUNRISE)
   await failure(() => client.getLocation({ accessToken, locationId: SUNRISE }))
@@ -41,8 +46,8 @@ t.test('every request the client sends and every answer the sandbox gives confor
   const recorded = sandbox.control.recorded
   const operations = new Set(recorded.map((e) => checker.operationOf(e)))
   t.same([...operations].sort(), [
-    'export-messages-by-location', 'get-access-token', 'get-duplicate-contact', 'get-installed-location', 'get-location', 'get-location-access-token',
-    'search-contacts-advanced', 'send-a-new-message', 'upsert-contact',
+    'export-messages-by-location', 'get-access-token', 'get-contact', 'get-duplicate-contact', 'get-installed-location', 'get-location',
+    'get-location-access-token', 'get-messages', 'search-contacts-advanced', 'search-conversation', 'send-a-new-message', 'upsert-contact',
   ], 'every operation the client uses was exercised')
   t.same(new Set(recorded.map((e) => e.response.status)), new Set([200, 400, 401, 422]))
   for (const exchange of recorded) {

@@ -18,6 +18,7 @@ import metrics from './plugins/app/metrics.ts'
 import health from './routes/health.ts'
 import ghlOAuth from './routes/ghl-oauth/index.ts'
 import webhooks from './routes/webhooks/index.ts'
+import conversations from './routes/conversations/index.ts'
 import connect from './routes/connect.ts'
 import sms from './routes/sms/index.ts'
 import ghlProxy from './routes/ghl-proxy/index.ts'
@@ -87,6 +88,7 @@ export async function buildApp (runtime: Runtime): Promise<App> {
   await app.register(ghlOAuth, { prefix: '/api/ghl-oauth' })
   await app.register(webhooks, { prefix: '/api/ghl-oauth' })
   await app.register(sms, { prefix: '/api/sms' })
+  await app.register(conversations, { prefix: '/api/conversations' })
   await app.register(ghlProxy, { prefix: '/api/ghl' })
   await app.register(mcp)
   await app.register(clients, { prefix: '/api/clients' })

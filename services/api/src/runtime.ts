@@ -17,9 +17,11 @@ import { ConnectionEvents } from './oauth/connection-events.ts'
 import { InstallClaims } from './oauth/install-claims.ts'
 import { OAuthStates } from './oauth/oauth-states.ts'
 import { parsePublicKey } from './webhooks/webhook-signature.ts'
+import { webhookHandlers } from './webhooks/handlers.ts'
 import { WebhookService } from './webhooks/webhook-service.ts'
 import { ContactDndWebhooks } from './webhooks/contact-dnd.ts'
 import { SmsIntake } from './sms/sms-intake.ts'
+import { ConversationService } from './conversations/conversation-service.ts'
 import { SmsScheduling } from './sms/scheduling.ts'
 import { ClientSettingsService } from './clients/client-settings-service.ts'
 import { SmsBatchIntake } from './sms/sms-batch-intake.ts'
@@ -32,6 +34,7 @@ export interface Runtime extends Core {
   installClaims: InstallClaims
   webhookService: WebhookService
   smsIntake: SmsIntake
+  conversationService: ConversationService
   ghlProxy: GhlProxy
   smsScheduling: SmsScheduling
   clientSettingsService: ClientSettingsService
@@ -59,10 +62,13 @@ export function createRuntime (config: ApiConfig, logger: Logger): Runtime {
       agencyInstalls, new AgencyPicks(redis, keys, integrations)),
     installClaims,
     webhookService: new WebhookService(parsePublicKey(config.http.ghlWebhookPublicKey), config.ghl.appId,
-      new WebhookReceiptsRepository(core.database.db), integrations, logger, core.crmEvents, agencyInstalls,
-      new ContactDndWebhooks(core.contactDnd, integrations, logger)),
+      new WebhookReceiptsRepository(core.database.db), webhookHandlers({
+        db: core.database.db, integrations, tokens: core.tokenService, ghl, events: core.crmEvents, eventsOutbox: core.eventsOutbox, logger, metrics: core.metrics,
+        agencyInstalls, contactDnd: new ContactDndWebhooks(core.contactDnd, integrations, logger),
+      }), logger),
     smsIntake: new SmsIntake(integrations, core.smsMessages, core.dispatcher, logger,
       { legacyPitFallback: config.legacyPit !== null, metrics: core.metrics }, smsScheduling),
+    conversationService: new ConversationService(new Credentials(core.tokenService, config.legacyPit, logger), core.tokenService, ghl, core.metrics),
     smsScheduling,
     clientSettingsService: new ClientSettingsService(core.clientSettings),
     smsBatchIntake: new SmsBatchIntake({

@@ -5,7 +5,7 @@
 import type { Test } from 'tap'
 import { loadApiConfig } from '@ghl-connect/config'
 import { createLogger, type CreateLoggerOptions } from '@ghl-connect/logging'
-import { createTestDatabase, startSandbox, testEnv, type StartedSandbox, type TestDatabase } from '@ghl-connect/testing'
+import { createTestDatabase, eventually as pollUntil, startSandbox, testEnv, type StartedSandbox, type TestDatabase } from '@ghl-connect/testing'
 import { buildApp, type App } from '../src/app.ts'
 import { createRuntime } from '../src/runtime.ts'
 
@@ -57,12 +57,5 @@ export async function buildTestApiWithSandbox (t: Test, overrides: Record<string
 }
 
 /** Polls until `check` gives a value; the bound is a hang guard, not an assertion of speed. */
-export async function eventually<T> (what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`gave up waiting for: ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-}
+export const eventually = <T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 90_000): Promise<T> =>
+  pollUntil(what, check, timeoutMs)

@@ -30,8 +30,8 @@ t.test('an SMS is stored, then queued as sms-<id>, and answered 202 {id, status}
 
   const view = await api.app.inject({ url: `/api/sms/${id}`, headers: api.auth })
   t.equal(view.statusCode, 200)
-  t.same(Object.keys(view.json()).sort(), ['attempts', 'conversationId', 'createdAt', 'error', 'fromNumber', 'ghlMessageId', 'id', 'sendAt', 'sentAt', 'status'])
-  t.match(view.json(), { id, status: 'queued', attempts: 0, error: null, ghlMessageId: null, conversationId: null, sentAt: null })
+  t.same(Object.keys(view.json()).sort(), ['attempts', 'conversationId', 'createdAt', 'deliveryError', 'deliveryStatus', 'deliveryUpdatedAt', 'error', 'fromNumber', 'ghlMessageId', 'id', 'sendAt', 'sentAt', 'status'])
+  t.match(view.json(), { id, status: 'queued', attempts: 0, error: null, ghlMessageId: null, conversationId: null, sentAt: null, deliveryStatus: null, deliveryError: null, deliveryUpdatedAt: null })
 })
 
 t.test("the CRM's X-Request-Id travels in the send job, so the worker's lines can be followed back to the request", async (t) => {

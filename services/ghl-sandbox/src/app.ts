@@ -9,9 +9,11 @@ import { Clock } from './clock.ts'
 import type { SandboxContext } from './context.ts'
 import { SandboxControl, type RecordedExchange } from './control.ts'
 import { FaultBook } from './faults.ts'
+import { MessageWebhooks } from './message-webhooks.ts'
 import { ghlErrorBody } from './http.ts'
 import { DEFAULT_RATE_LIMIT, RateLimiter, type RateLimitSettings } from './rate-limiter.ts'
 import { apiRoutes } from './routes/api.ts'
+import { conversationRoutes } from './routes/conversations.ts'
 import { consentRoutes } from './routes/consent.ts'
 import { crmRoutes } from './routes/crm.ts'
 import { controlRoutes } from './routes/control.ts'
@@ -84,7 +86,8 @@ export function buildSandbox (options: SandboxOptions): Sandbox {
     },
     hangs: new Set(),
     afterAccept: new WeakMap(),
-  }
+  } as Omit<SandboxContext, 'messageWebhooks'> as SandboxContext
+  ctx.messageWebhooks = new MessageWebhooks(ctx)
   const control = new SandboxControl(ctx, options.seed ?? DEFAULT_SEED)
 
   const app = Fastify({
@@ -121,6 +124,7 @@ export function buildSandbox (options: SandboxOptions): Sandbox {
 
   app.addHook('preClose', async () => {
     for (const release of [...ctx.hangs]) release()
+    ctx.messageWebhooks.reset()
   })
 
   app.setErrorHandler((err: Error & { statusCode?: number }, request, reply) => {
@@ -135,6 +139,7 @@ export function buildSandbox (options: SandboxOptions): Sandbox {
   tokenRoutes(app, ctx)
   installedLocationsRoute(app, ctx)
   apiRoutes(app, ctx)
+  conversationRoutes(app, ctx)
   crmRoutes(app, ctx)
   controlRoutes(app, control)
 

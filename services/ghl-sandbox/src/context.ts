@@ -8,6 +8,7 @@ import type { AfterAccept, FaultBook } from './faults.ts'
 import { MESSAGES, sendGhlError } from './http.ts'
 import type { RateLimiter } from './rate-limiter.ts'
 import type { Grant, SandboxState } from './state.ts'
+import type { MessageWebhooks } from './message-webhooks.ts'
 import type { WebhookSigner } from './webhooks.ts'
 
 export interface SandboxSettings {
@@ -35,6 +36,8 @@ export interface SandboxContext {
   hangs: Set<() => void>
   /** Requests whose answer an accept-then fault loses once the work is done. */
   afterAccept: WeakMap<FastifyRequest, AfterAccept>
+  /** InboundMessage / OutboundMessage webhooks (set once the context exists). */
+  messageWebhooks: MessageWebhooks
 }
 
 export const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))

@@ -7,8 +7,11 @@ import type { CrmRecords } from './crm-records.ts'
 import type { Faults } from './faults.ts'
 import type { RateLimitSettings } from './rate-limiter.ts'
 import { DEFAULT_SEED, type SeedData } from './seed.ts'
-import type { ContactInput, DndSetting, LocationInput, SandboxContact, SandboxLocation, SandboxStats, SentMessage, TokenAnswer, UserType } from './state.ts'
+import type { ContactInput, DndSetting, LocationInput, ReceivedMessage, SandboxContact, SandboxLocation, SandboxStats, SentMessage, TokenAnswer, UserType } from './state.ts'
+import type { DeliveryError, DeliveryReportSettings, MessageWebhookLog, ReportedStatus } from './message-webhooks.ts'
 import { contactDndPayload, deliverWebhook, webhookPayload, type WebhookDelivery, type WebhookRequest } from './webhooks.ts'
+
+export type MessageWebhookSettings = Partial<DeliveryReportSettings> & { webhookUrl?: string | null }
 
 /** One request the sandbox answered, with secrets masked, for contract checks. */
 export interface RecordedExchange {
@@ -177,12 +180,54 @@ export class SandboxControl {
     return deliverWebhook(this.ctx.signer, request, payload)
   }
 
+  /**
+   * Message webhooks: where they go (the app's webhook URL), and the delivery reports that follow
+   * each send (`auto`, `delayMs`, `failureRatio`).
+   */
+  configureMessageWebhooks (patch: MessageWebhookSettings): MessageWebhookSettings {
+    const events = this.ctx.messageWebhooks
+    const { webhookUrl, ...reports } = patch
+    if (webhookUrl !== undefined) events.webhookUrl = webhookUrl
+    for (const [k, v] of Object.entries(reports)) if (v !== undefined) (events.settings as unknown as Record<string, unknown>)[k] = v
+    return this.messageWebhookSettings()
+  }
+
+  messageWebhookSettings (): MessageWebhookSettings {
+    return { webhookUrl: this.ctx.messageWebhooks.webhookUrl, ...this.ctx.messageWebhooks.settings }
+  }
+
+  /** Every message webhook sent, with the receiver's answer. */
+  messageWebhookLog (): MessageWebhookLog[] {
+    return [...this.ctx.messageWebhooks.log]
+  }
+
+  /** A contact replies by SMS: InboundMessage to the webhook URL (or `url`). */
+  contactReplies (request: { contactId: string, body: string, url?: string }): Promise<{ message: ReceivedMessage, delivery: WebhookDelivery | { error: string } }> {
+    return this.ctx.messageWebhooks.contactReplies(request.contactId, request.body, { url: request.url })
+  }
+
+  /** Reports a sent message's delivery now: OutboundMessage with `status` (and `error` when given). */
+  reportDelivery (messageId: string, status: ReportedStatus, opts: { error?: DeliveryError, url?: string } = {}): Promise<WebhookDelivery | { error: string }> {
+    return this.ctx.messageWebhooks.reportDelivery(messageId, status, opts)
+  }
+
+  /** Delivers a message webhook's payload again, as a new delivery (new webhookId and timestamp). */
+  redeliverMessageWebhook (payload: Record<string, unknown>, url?: string): Promise<WebhookDelivery | { error: string }> {
+    return this.ctx.messageWebhooks.redeliver(payload, url)
+  }
+
+  /** Messages contacts sent to a location. */
+  received (locationId?: string): ReceivedMessage[] {
+    return this.ctx.state.receivedMessages.filter((m) => !locationId || m.locationId === locationId).map((m) => ({ ...m }))
+  }
+
   /** Back to the seeded locations and contacts; tokens, messages, counts, faults, recordings and clock cleared. */
   reset (): void {
     this.ctx.state.reset()
     this.ctx.faults.clear()
     this.ctx.limiter.reset()
     this.ctx.clock.reset()
+    this.ctx.messageWebhooks.reset()
     this.recorded.length = 0
     this.seed(this.seedData)
   }

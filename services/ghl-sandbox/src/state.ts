@@ -65,7 +65,15 @@ export interface SentMessage {
   fromNumber: string | null
   scheduledTimestamp: number | null
   sentAt: string
+  /** Its delivery status as HighLevel reports it: `pending` when accepted, then what a delivery report said. */
+  status: string
 }
+
+/** A contact's message to the location (`control.contactReplies`). */
+export type ReceivedMessage = Pick<SentMessage, 'locationId' | 'contactId' | 'type' | 'body' | 'messageId' | 'conversationId'> & { receivedAt: string }
+
+/** A conversation's messages in the order they happened. */
+export type ThreadEntry = { direction: 'outbound', message: SentMessage } | { direction: 'inbound', message: ReceivedMessage }
 
 export interface Grant {
   userType: UserType
@@ -124,6 +132,9 @@ export class SandboxState {
   readonly locations = new Map<string, SandboxLocation>()
   readonly contacts = new Map<string, SandboxContact>()
   readonly sentMessages: SentMessage[] = []
+  readonly receivedMessages: ReceivedMessage[] = []
+  /** Every message of every conversation, in order (outbound and inbound). */
+  readonly thread: ThreadEntry[] = []
   /** Opportunities, pipelines, calendars and their events. */
   readonly crm = new CrmRecords(() => this.clock.now())
   stats: SandboxStats = emptyStats()
@@ -204,22 +215,52 @@ export class SandboxState {
       (qDigits.length >= 4 && c.phone !== null && digits(c.phone).includes(qDigits)))
   }
 
-  recordMessage (input: Omit<SentMessage, 'seq' | 'messageId' | 'conversationId' | 'sentAt'>): SentMessage {
-    let conversationId = this.conversations.get(input.contactId)
-    if (!conversationId) {
-      conversationId = ghlId()
-      this.conversations.set(input.contactId, conversationId)
-    }
+  recordMessage (input: Omit<SentMessage, 'seq' | 'messageId' | 'conversationId' | 'sentAt' | 'status'>): SentMessage {
     const message: SentMessage = {
       ...input,
       seq: this.sentMessages.length + 1,
       messageId: ghlId(),
-      conversationId,
+      conversationId: this.conversationOf(input.contactId),
       sentAt: new Date(this.clock.now()).toISOString(),
+      status: 'pending',
     }
     this.sentMessages.push(message)
+    this.thread.push({ direction: 'outbound', message })
     this.stats.messagesSent++
     return message
+  }
+
+  recordReceived (input: Pick<ReceivedMessage, 'locationId' | 'contactId' | 'body'>): ReceivedMessage {
+    const message: ReceivedMessage = {
+      ...input,
+      type: 'SMS',
+      messageId: ghlId(),
+      conversationId: this.conversationOf(input.contactId),
+      receivedAt: new Date(this.clock.now()).toISOString(),
+    }
+    this.receivedMessages.push(message)
+    this.thread.push({ direction: 'inbound', message })
+    return message
+  }
+
+  /** A contact's conversation id, if it has one (HighLevel has one per contact here). */
+  findConversation (contactId: string): string | undefined {
+    return this.conversations.get(contactId)
+  }
+
+  /** The contact a conversation is with. */
+  contactOfConversation (conversationId: string): SandboxContact | undefined {
+    for (const [contactId, id] of this.conversations) if (id === conversationId) return this.contacts.get(contactId)
+    return undefined
+  }
+
+  private conversationOf (contactId: string): string {
+    let conversationId = this.conversations.get(contactId)
+    if (!conversationId) {
+      conversationId = ghlId()
+      this.conversations.set(contactId, conversationId)
+    }
+    return conversationId
   }
 
   /** What the consent page grants for a location: a Company grant when an agency installed it. */
@@ -338,6 +379,8 @@ export class SandboxState {
     this.locations.clear()
     this.contacts.clear()
     this.sentMessages.length = 0
+    this.receivedMessages.length = 0
+    this.thread.length = 0
     this.codes.clear()
     this.accessTokens.clear()
     this.refreshTokens.clear()

@@ -100,7 +100,7 @@ export function contactDndPayload (contact: SandboxContact, now: number): Record
   return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== null && v !== undefined))
 }
 
-export async function deliverWebhook (signer: WebhookSigner, request: WebhookRequest, payload: Record<string, unknown>, timeoutMs = 10_000): Promise<WebhookDelivery> {
+export async function deliverWebhook (signer: WebhookSigner, request: Pick<WebhookRequest, 'url' | 'overrides' | 'signature'>, payload: Record<string, unknown>, timeoutMs = 10_000): Promise<WebhookDelivery> {
   const rawBody = JSON.stringify({ ...payload, ...request.overrides })
   const signature = request.signature ?? signer.sign(rawBody)
   const response = await fetch(request.url, {

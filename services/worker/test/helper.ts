@@ -14,7 +14,7 @@ import { createLogger } from '@ghl-connect/logging'
 import type { Queues, SmsDispatcher } from '@ghl-connect/queues'
 import type { RedisKeys } from '@ghl-connect/redis-keys'
 import { createCore, type CrmEvents } from '@ghl-connect/runtime'
-import { createTestDatabase, startSandbox, testEnv, type StartedSandbox, type TestDatabase } from '@ghl-connect/testing'
+import { createTestDatabase, eventually, startSandbox, testEnv, type StartedSandbox, type TestDatabase } from '@ghl-connect/testing'
 import { startWorker, type RunningWorker } from '../src/worker.ts'
 
 export const SUNRISE = 'sbxLocation000000001'
@@ -156,15 +156,7 @@ export async function createWorld (t: Test, overrides: Record<string, string> = 
 }
 
 /** Polls until `check` returns a value (not undefined/false), with a generous bound; the bound is a hang guard, not an assertion of speed. */
-export async function eventually<T> (what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value !== undefined && value !== false) return value
-    if (Date.now() > deadline) throw new Error(`gave up waiting for: ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
+export { eventually }
 
 /** A loopback port nobody listens on right now. */
 export async function freePort (): Promise<number> {

@@ -22,7 +22,7 @@ const event = (id: string, status: string, daysAgo: number) => db.sql`
   values (${id}, 'sms.sent', '{}', ${status}, now() - ${`${daysAgo} days`}::interval, case when ${status} = 'delivered' then now() - ${`${daysAgo} days`}::interval end)`
 const bodies = async () => (await db.sql<Array<{ body: string }>>`select body from sms_messages order by body`).map((r) => r.body)
 
-t.test('retention deletes old sent/failed SMS, delivered events, webhook receipts and expired links and claim codes; recent rows and unfinished SMS stay', async (t) => {
+t.test('retention deletes old sent/failed SMS, delivered events, webhook receipts, expired links and claim codes and unclaimed delivery reports; recent rows and unfinished SMS stay', async (t) => {
   await sms('old-sent', 'sent', 91, 25)
   await sms('old-failed', 'failed', 120)
   await sms('recent-sent', 'sent', 89)
@@ -35,15 +35,17 @@ t.test('retention deletes old sent/failed SMS, delivered events, webhook receipt
   await db.sql`insert into webhook_receipts (webhook_id, type, received_at) values ('old', 'INSTALL', now() - interval '31 days'), ('recent', 'INSTALL', now() - interval '29 days')`
   await db.sql`insert into used_connect_links (link_hash, client_id, expires_at) values ('expired', 'c', now() - interval '2 days'), ('valid', 'c', now() + interval '1 day')`
   await db.sql`insert into install_claim_codes (location_id, code_hash, expires_at) values ('expired', 'h', now() - interval '2 days'), ('valid', 'h', now() + interval '1 day')`
+  await db.sql`insert into early_delivery_statuses (ghl_message_id, status, reported_at, received_at) values ('never-ours', 'delivered', now() - interval '2 days', now() - interval '2 days'), ('waiting', 'delivered', now(), now())`
 
   const result = await retention(10).run()
-  t.same(result.deleted, { sms: 26, events: 1, webhookReceipts: 1, connectLinks: 1, claimCodes: 1 })
+  t.same(result.deleted, { sms: 26, events: 1, webhookReceipts: 1, connectLinks: 1, claimCodes: 1, earlyDeliveryStatuses: 1 })
   t.same(await bodies(), ['old-queued 1', 'old-sending 1', 'recent-sent 1'], 'a queued or sending SMS is never history, however old')
   t.same((await db.sql`select id from crm_events order by id`).map((r) => r.id), ['old-failed', 'old-pending', 'recent-delivered'], 'an event not yet delivered stays')
   t.same((await db.sql`select webhook_id from webhook_receipts`).map((r) => r.webhook_id), ['recent'])
   t.same((await db.sql`select link_hash from used_connect_links`).map((r) => r.link_hash), ['valid'])
   t.same((await db.sql`select location_id from install_claim_codes`).map((r) => r.location_id), ['valid'])
-  t.same(await retention(10).run().then((r) => r.deleted), { sms: 0, events: 0, webhookReceipts: 0, connectLinks: 0, claimCodes: 0 }, 'a second run finds nothing')
+  t.same((await db.sql`select ghl_message_id from early_delivery_statuses`).map((r) => r.ghl_message_id), ['waiting'], 'a delivery report a day old was for an SMS the location sent without us')
+  t.same(await retention(10).run().then((r) => r.deleted), { sms: 0, events: 0, webhookReceipts: 0, connectLinks: 0, claimCodes: 0, earlyDeliveryStatuses: 0 }, 'a second run finds nothing')
 })
 
 t.test('each statement deletes at most one batch, oldest first', async (t) => {

@@ -1359,6 +1359,15 @@ export interface paths {
                             fromNumber: string | null;
                             /** Format: date-time */
                             sentAt: string | null;
+                            /** @description What HighLevel last reported of the delivery: pending (its answer to the send), sent, delivered, read, undelivered or failed; null before it said anything */
+                            deliveryStatus: "pending" | "sent" | "delivered" | "read" | "undelivered" | "failed" | (never | null);
+                            /** @description HighLevel's error for a failed or undelivered SMS, where it gave one */
+                            deliveryError: {
+                                code: string | null;
+                                message: string | null;
+                            } | null;
+                            /** Format: date-time */
+                            deliveryUpdatedAt: string | null;
                         };
                     };
                 };
@@ -1463,6 +1472,15 @@ export interface paths {
                             fromNumber: string | null;
                             /** Format: date-time */
                             sentAt: string | null;
+                            /** @description What HighLevel last reported of the delivery: pending (its answer to the send), sent, delivered, read, undelivered or failed; null before it said anything */
+                            deliveryStatus: "pending" | "sent" | "delivered" | "read" | "undelivered" | "failed" | (never | null);
+                            /** @description HighLevel's error for a failed or undelivered SMS, where it gave one */
+                            deliveryError: {
+                                code: string | null;
+                                message: string | null;
+                            } | null;
+                            /** Format: date-time */
+                            deliveryUpdatedAt: string | null;
                         };
                     };
                 };
@@ -1538,6 +1556,165 @@ export interface paths {
                 };
             };
         };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/conversations/{clientId}/{contactId}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The messages of a client's conversation with a contact, newest first, a page at a time */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description The previous page's nextLastMessageId */
+                    lastMessageId?: string;
+                    /** @description Messages per page, 1 to 100; 20 by default */
+                    limit?: string;
+                };
+                header?: never;
+                path: {
+                    /** @description The CRM's id for its client */
+                    clientId: string;
+                    /** @description A HighLevel contact id */
+                    contactId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            conversationId: string;
+                            messages: {
+                                id: string;
+                                direction: ("inbound" | "outbound") | (never | null);
+                                /** @description HighLevel's channel, e.g. TYPE_SMS */
+                                type: string | null;
+                                body: string;
+                                /** @description HighLevel's status, e.g. delivered */
+                                status: string | null;
+                                /** Format: date-time */
+                                at: string | null;
+                            }[];
+                            /** @description Pass as lastMessageId for the next (older) page; null on the last page */
+                            nextLastMessageId: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;

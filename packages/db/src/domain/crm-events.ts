@@ -4,9 +4,9 @@
  * retried job, a second worker, a replayed webhook) gives the same id, so it is one row in the
  * events outbox and a receiver that has seen the id drops a repeat.
  */
-import type { SmsMessageRow } from '../schema/index.ts'
+import type { DeliveryStatus, SmsMessageRow } from '../schema/index.ts'
 
-export const crmEventTypes = ['sms.sent', 'sms.failed', 'connection.broken', 'connection.recovered', 'connection.replaced', 'install.pending'] as const
+export const crmEventTypes = ['sms.sent', 'sms.failed', 'sms.delivery', 'sms.received', 'connection.broken', 'connection.recovered', 'connection.replaced', 'install.pending'] as const
 export type CrmEventType = (typeof crmEventTypes)[number]
 
 /** What the CRM receives, as the JSON body of the POST. */
@@ -32,6 +32,20 @@ export interface ConnectionSubject { integrationId: string, clientId: string, lo
 export const smsEventIds = {
   sent: (messageId: string) => `sms.sent-${messageId}`,
   failed: (messageId: string) => `sms.failed-${messageId}`,
+  /** One per message and status: HighLevel repeating a status is the same event. */
+  delivery: (messageId: string, status: DeliveryStatus) => `sms.delivery-${messageId}-${status}`,
+}
+
+/** A contact's SMS to a client, as HighLevel's InboundMessage webhook reports it. */
+export interface InboundSms {
+  clientId: string
+  contactId: string
+  phone: string | null
+  body: string
+  conversationId: string | null
+  /** HighLevel's message id: a webhook delivered twice is one event. */
+  messageId: string
+  receivedAt: Date
 }
 
 export const crmEventOf = {
@@ -50,6 +64,34 @@ export const crmEventOf = {
     type: 'sms.failed',
     occurredAt: m.updatedAt,
     data: { messageId: m.id, clientId: m.clientId, code: m.errorCode, message: m.errorMessage, attempts: m.attempts },
+  }),
+
+  /** HighLevel reported the delivery of a sent SMS (`deliveryStatus` set on the row). */
+  smsDelivery: (m: Pick<SmsMessageRow, 'id' | 'clientId' | 'ghlMessageId' | 'deliveryErrorCode' | 'deliveryErrorMessage' | 'deliveryUpdatedAt'> & { deliveryStatus: DeliveryStatus }): NewCrmEvent => {
+    const at = m.deliveryUpdatedAt ?? new Date()
+    return {
+      id: smsEventIds.delivery(m.id, m.deliveryStatus),
+      type: 'sms.delivery',
+      occurredAt: at,
+      data: {
+        messageId: m.id,
+        clientId: m.clientId,
+        ghlMessageId: m.ghlMessageId,
+        status: m.deliveryStatus,
+        error: m.deliveryErrorCode !== null || m.deliveryErrorMessage !== null ? { code: m.deliveryErrorCode, message: m.deliveryErrorMessage } : null,
+        at: at.toISOString(),
+      },
+    }
+  },
+
+  smsReceived: (m: InboundSms): NewCrmEvent => ({
+    id: `sms.received-${m.messageId}`,
+    type: 'sms.received',
+    occurredAt: m.receivedAt,
+    data: {
+      clientId: m.clientId, contactId: m.contactId, phone: m.phone, body: m.body,
+      conversationId: m.conversationId, messageId: m.messageId, receivedAt: m.receivedAt.toISOString(),
+    },
   }),
 
   /**

@@ -1,7 +1,7 @@
 import { and, asc, eq, inArray, lt, type SQL } from 'drizzle-orm'
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core'
 import type { Database } from '../database.ts'
-import { crmEvents, installClaimCodes, smsFinishedStatuses, smsMessages, usedConnectLinks, webhookReceipts } from '../schema/index.ts'
+import { crmEvents, earlyDeliveryStatuses, installClaimCodes, smsFinishedStatuses, smsMessages, usedConnectLinks, webhookReceipts } from '../schema/index.ts'
 
 interface Target { table: PgTable, key: PgColumn, age: PgColumn, only?: SQL }
 
@@ -13,6 +13,8 @@ const targets = {
   webhookReceipts: { table: webhookReceipts, key: webhookReceipts.webhookId, age: webhookReceipts.receivedAt },
   connectLinks: { table: usedConnectLinks, key: usedConnectLinks.linkHash, age: usedConnectLinks.expiresAt },
   claimCodes: { table: installClaimCodes, key: installClaimCodes.locationId, age: installClaimCodes.expiresAt },
+  // Delivery reports no outbox row claimed: SMS the location sent without us.
+  earlyDeliveryStatuses: { table: earlyDeliveryStatuses, key: earlyDeliveryStatuses.ghlMessageId, age: earlyDeliveryStatuses.receivedAt },
 } satisfies Record<string, Target>
 
 export type RetentionKind = keyof typeof targets

@@ -4,6 +4,7 @@ import type { Database, Transaction } from '../database.ts'
 import { crmEventOf } from '../domain/crm-events.ts'
 import { sendsWithOAuth } from '../domain/sending.ts'
 import type { CrmEventsRepository } from './crm-events.ts'
+import { deliveryStatusOf, DeliveryStatusesRepository, lockGhlMessage } from './delivery-statuses.ts'
 import { ghlIntegrations, smsMessages, type SmsMessageRow } from '../schema/index.ts'
 
 export type OutboxMessage = SmsMessageRow
@@ -59,8 +60,10 @@ export class SmsMessagesRepository {
   // The worker's per-SMS statements, built once: building drizzle queries per call was a fifth of
   // the worker's CPU (docs/benchmarks.md).
   private readonly hot
+  private readonly delivery: DeliveryStatusesRepository
 
   constructor (private readonly db: Database, private readonly events: CrmEventsRepository | null = null) {
+    this.delivery = new DeliveryStatusesRepository(db, events)
     const id = sql.placeholder('id')
     // drizzle hands placeholder values to the driver as they are: timestamps go as ISO strings
     const param = (name: string) => sql`${sql.placeholder(name)}`
@@ -179,16 +182,26 @@ export class SmsMessagesRepository {
   /**
    * sending -> sent: HighLevel took attempt `attemptId` (its answer, or found when asked), with
    * `sms.sent` for the CRM. Conditional on the attempt: a late attempt never overwrites a newer
-   * one's outcome; null then (and no event).
+   * one's outcome; null then (and no event). `status` is HighLevel's answer to the send (its
+   * delivery status so far); a delivery report HighLevel sent before this write is applied here,
+   * in the same transaction, with its `sms.delivery` event (see delivery-statuses.ts).
    */
-  async markSent (id: string, attemptId: string, ids: { messageId: string | null, conversationId: string | null }): Promise<OutboxMessage | null> {
-    if (!this.events) {
+  async markSent (id: string, attemptId: string, ids: { messageId: string | null, conversationId: string | null, status?: string | null }): Promise<OutboxMessage | null> {
+    if (!this.events && !ids.messageId) {
       const [row] = await this.hot.markSent.execute({ id, attemptId, messageId: ids.messageId, conversationId: ids.conversationId, now: new Date().toISOString() })
       return row ?? null
     }
-    return this.withEvent(crmEventOf.smsSent, async (tx) => {
-      const [row] = await tx.update(smsMessages).set(sentColumns({ ...ids, now: new Date() })).where(currentAttempt(id, attemptId)).returning()
-      return row
+    const answered = deliveryStatusOf(ids.status)
+    return this.db.transaction(async (tx) => {
+      if (ids.messageId) await lockGhlMessage(tx, ids.messageId)
+      const now = new Date()
+      const [row] = await tx.update(smsMessages).set({
+        ...sentColumns({ messageId: ids.messageId, conversationId: ids.conversationId, now }),
+        ...(answered ? { deliveryStatus: answered, deliveryUpdatedAt: now } : {}),
+      }).where(currentAttempt(id, attemptId)).returning()
+      if (!row) return null
+      await this.events?.record(crmEventOf.smsSent(row), tx)
+      return (await this.delivery.applyEarly(tx, row)).message
     })
   }
 

@@ -7,6 +7,13 @@ export type SmsStatus = (typeof smsStatuses)[number]
 /** Nothing more happens to a message in these: retention may delete it once old. */
 export const smsFinishedStatuses = ['sent', 'failed', 'cancelled'] as const satisfies readonly SmsStatus[]
 
+/**
+ * What HighLevel last said of a sent SMS's delivery (its answer to the send, then its
+ * OutboundMessage webhooks), in HighLevel's words; null before it said anything.
+ */
+export const deliveryStatuses = ['pending', 'sent', 'delivered', 'read', 'undelivered', 'failed'] as const
+export type DeliveryStatus = (typeof deliveryStatuses)[number]
+
 /** The outbox and the history: one row per SMS a CRM asked for. */
 export const smsMessages = pgTable('sms_messages', {
   id: uuid('id').primaryKey().defaultRandom(),
@@ -34,6 +41,11 @@ export const smsMessages = pgTable('sms_messages', {
   outcomeUnknownAt: timestamp('outcome_unknown_at', { withTimezone: true }),
   /** The first retryable failure: 5xx and network failures are retried until the time budget from here runs out. */
   retryingSince: timestamp('retrying_since', { withTimezone: true }),
+  deliveryStatus: text('delivery_status', { enum: deliveryStatuses }),
+  /** HighLevel's error for a failed or undelivered SMS, where it gives one. */
+  deliveryErrorCode: text('delivery_error_code'),
+  deliveryErrorMessage: text('delivery_error_message'),
+  deliveryUpdatedAt: timestamp('delivery_updated_at', { withTimezone: true }),
   /** Not sent before this (the CRM's sendAt, or pushed past the client's quiet hours); null: at once. */
   sendAt: timestamp('send_at', { withTimezone: true }),
   /** The sender number HighLevel was asked to send from (the message's, or the client's default); null: the location's own. */

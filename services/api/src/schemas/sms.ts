@@ -88,5 +88,14 @@ export const SmsView = Type.Object({
   sendAt: Type.Union([DateTime, Type.Null()], { description: 'Not sent before this (scheduled, or pushed past quiet hours); null: at once' }),
   fromNumber: Type.Union([Type.String(), Type.Null()], { description: "The sender number asked of HighLevel; null: the sub-account's own" }),
   sentAt: Type.Union([DateTime, Type.Null()]),
+  deliveryStatus: Type.Union([
+    Type.Literal('pending'), Type.Literal('sent'), Type.Literal('delivered'), Type.Literal('read'), Type.Literal('undelivered'), Type.Literal('failed'), Type.Null(),
+  ], {
+    description: 'What HighLevel last reported of the delivery: pending (its answer to the send), sent, delivered, read, undelivered or failed; null before it said anything',
+  }),
+  deliveryError: Type.Union([Type.Object({ code: Type.Union([Type.String(), Type.Null()]), message: Type.Union([Type.String(), Type.Null()]) }), Type.Null()], {
+    description: "HighLevel's error for a failed or undelivered SMS, where it gave one",
+  }),
+  deliveryUpdatedAt: Type.Union([DateTime, Type.Null()]),
 })
 export type SmsView = Static<typeof SmsView>

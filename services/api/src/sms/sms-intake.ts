@@ -79,6 +79,9 @@ export class SmsIntake {
       sendAt: m.sendAt?.toISOString() ?? null,
       fromNumber: m.fromNumber,
       sentAt: m.sentAt?.toISOString() ?? null,
+      deliveryStatus: m.deliveryStatus,
+      deliveryError: m.deliveryErrorCode !== null || m.deliveryErrorMessage !== null ? { code: m.deliveryErrorCode, message: m.deliveryErrorMessage } : null,
+      deliveryUpdatedAt: m.deliveryUpdatedAt?.toISOString() ?? null,
     }
   }
 

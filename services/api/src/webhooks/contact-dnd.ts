@@ -11,6 +11,7 @@ import type { ContactDndRepository, IntegrationsRepository } from '@ghl-connect/
 import { badRequest, forbidden } from '@ghl-connect/errors'
 import { smsDoNotDisturb } from '@ghl-connect/ghl'
 import type { Logger } from '@ghl-connect/logging'
+import type { VerifiedWebhook, WebhookHandler, WebhookOutcome } from './webhook-handler.ts'
 
 export const CONTACT_DND_UPDATE = 'ContactDndUpdate'
 
@@ -24,10 +25,9 @@ export interface ContactDndEvent {
   dndSettings?: unknown
 }
 
-/** A verified event that may come without our appId. */
-export const acceptedWithoutAppId = (event: { type: string, appId?: string }) => event.appId === undefined && event.type === CONTACT_DND_UPDATE
+export class ContactDndWebhooks implements WebhookHandler {
+  readonly appIdOptional = true
 
-export class ContactDndWebhooks {
   constructor (
     private readonly contacts: ContactDndRepository,
     private readonly integrations: IntegrationsRepository,
@@ -35,8 +35,8 @@ export class ContactDndWebhooks {
   ) {}
 
   /** `at`: the webhook's timestamp, already checked to be within the replay window. */
-  async handle (event: ContactDndEvent, at: Date): Promise<void> {
-    const { locationId, id: contactId } = event
+  async handle (event: ContactDndEvent & Pick<VerifiedWebhook, 'at'>): Promise<WebhookOutcome> {
+    const { locationId, id: contactId, at } = event
     if (!locationId || typeof contactId !== 'string' || !contactId) {
       throw badRequest('invalid_webhook', 'A ContactDndUpdate needs the locationId and the contact\'s id.')
     }
@@ -49,5 +49,6 @@ export class ContactDndWebhooks {
     }
     const kept = await this.contacts.record({ locationId, contactId, smsDnd, changedAt: at })
     this.logger.info({ locationId, contactId, smsDnd, kept }, kept ? 'contact SMS do-not-disturb recorded' : 'contact SMS do-not-disturb older than the one kept; ignored')
+    return kept ? 'processed' : 'recorded'
   }
 }

@@ -10,7 +10,7 @@ import { digits, smsRefused, type SandboxContact, type SandboxLocation, type Sen
 
 const CONTACTS_VERSION = '2021-07-28'
 const LOCATIONS_VERSION = '2021-07-28'
-const CONVERSATIONS_VERSION = '2021-04-15'
+export const CONVERSATIONS_VERSION = '2021-04-15'
 const MESSAGE_TYPES = ['SMS', 'RCS', 'Email', 'WhatsApp', 'IG', 'FB', 'Custom', 'Live_Chat', 'TIKTOK']
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined)
@@ -29,7 +29,7 @@ export function contactView (c: SandboxContact): Record<string, unknown> {
 /** The channels the export filters by, and the message types each stands for (email is never listed without asking for it). */
 const EXPORT_CHANNELS: Record<string, string> = { Call: 'Call', SMS: 'SMS', Email: 'Email', WhatsApp: 'WhatsApp', Instagram: 'IG', Facebook: 'FB' }
 /** HighLevel's numeric message type and its name, for the types the sandbox sends (TYPE_SMS is 2 in HighLevel's enum). */
-const TYPE_VIEW: Record<string, { type: number, messageType: string }> = {
+export const TYPE_VIEW: Record<string, { type: number, messageType: string }> = {
   SMS: { type: 2, messageType: 'TYPE_SMS' },
   Email: { type: 3, messageType: 'TYPE_EMAIL' },
   WhatsApp: { type: 19, messageType: 'TYPE_WHATSAPP' },
@@ -37,7 +37,7 @@ const TYPE_VIEW: Record<string, { type: number, messageType: string }> = {
   FB: { type: 11, messageType: 'TYPE_FACEBOOK' },
 }
 
-function messageView (m: SentMessage): Record<string, unknown> {
+export function messageView (m: SentMessage): Record<string, unknown> {
   const { type, messageType } = TYPE_VIEW[m.type] ?? { type: 2, messageType: 'TYPE_SMS' }
   return {
     id: m.messageId, type, messageType, locationId: m.locationId, contactId: m.contactId, conversationId: m.conversationId,
@@ -171,6 +171,7 @@ export function apiRoutes (app: FastifyInstance, ctx: SandboxContext): void {
       fromNumber: fromNumber ?? senders[0] ?? null,
       scheduledTimestamp: typeof body.scheduledTimestamp === 'number' ? body.scheduledTimestamp : null,
     })
+    ctx.messageWebhooks.afterSend(sent)
     return answerAccepted(ctx, reply, { conversationId: sent.conversationId, messageId: sent.messageId, msg: 'Message queued successfully.', status: 'pending' })
   })
 

@@ -1,6 +1,7 @@
 /** The inspection and control API, /_sandbox/*: the HTTP face of SandboxControl (see README). */
 import type { FastifyInstance } from 'fastify'
-import type { SandboxControl, SandboxSettingsPatch } from '../control.ts'
+import type { MessageWebhookSettings, SandboxControl, SandboxSettingsPatch } from '../control.ts'
+import type { DeliveryError, ReportedStatus } from '../message-webhooks.ts'
 import type { Faults } from '../faults.ts'
 import type { RateLimitSettings } from '../rate-limiter.ts'
 import type { ContactInput, DndSetting, LocationInput, UserType } from '../state.ts'
@@ -116,6 +117,31 @@ export function controlRoutes (app: FastifyInstance, control: SandboxControl): v
       return await control.sendWebhook(request.body)
     } catch (err) {
       return reply.code(502).send({ statusCode: 502, error: 'Bad Gateway', message: `webhook not delivered: ${(err as Error).message}` })
+    }
+  })
+
+  app.get('/_sandbox/message-webhooks', async () => ({ ...control.messageWebhookSettings(), sent: control.messageWebhookLog() }))
+  app.put<Body<MessageWebhookSettings>>('/_sandbox/message-webhooks', async (request, reply) => {
+    const { failureRatio, delayMs } = request.body ?? {}
+    if (failureRatio !== undefined && !(typeof failureRatio === 'number' && failureRatio >= 0 && failureRatio <= 1)) return reply.code(400).send(badRequest('failureRatio must be a number from 0 to 1'))
+    if (delayMs !== undefined && !(Number.isInteger(delayMs) && delayMs >= 0)) return reply.code(400).send(badRequest('delayMs must be a whole number of milliseconds, 0 or more'))
+    return control.configureMessageWebhooks(request.body ?? {})
+  })
+  app.post<Body<{ contactId: string, body: string, url?: string }>>('/_sandbox/replies', async (request, reply) => {
+    if (!request.body?.contactId || typeof request.body.body !== 'string') return reply.code(400).send(badRequest('contactId and body are required'))
+    try {
+      return await control.contactReplies(request.body)
+    } catch (err) {
+      return reply.code(400).send(badRequest((err as Error).message))
+    }
+  })
+  app.post<Body<{ status: ReportedStatus, error?: DeliveryError, url?: string }> & { Params: { messageId: string } }>('/_sandbox/messages/:messageId/delivery', async (request, reply) => {
+    const { status, error, url } = request.body ?? {}
+    if (!['delivered', 'failed', 'undelivered', 'sent', 'read'].includes(status)) return reply.code(400).send(badRequest('status must be delivered, failed, undelivered, sent or read'))
+    try {
+      return await control.reportDelivery(request.params.messageId, status, { error, url })
+    } catch (err) {
+      return reply.code(400).send(badRequest((err as Error).message))
     }
   })
 

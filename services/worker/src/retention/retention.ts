@@ -35,8 +35,10 @@ export class Retention {
       // "expired" answers (instead of "unknown") for a while.
       connectLinks: new Date(now - DAY_MS),
       claimCodes: new Date(now - DAY_MS),
+      // A delivery report waits for our `sent` write seconds, not days.
+      earlyDeliveryStatuses: new Date(now - DAY_MS),
     }
-    const result: RetentionResult = { deleted: { sms: 0, events: 0, webhookReceipts: 0, connectLinks: 0, claimCodes: 0 }, batches: 0 }
+    const result: RetentionResult = { deleted: { sms: 0, events: 0, webhookReceipts: 0, connectLinks: 0, claimCodes: 0, earlyDeliveryStatuses: 0 }, batches: 0 }
     for (const [kind, before] of Object.entries(cutoffs) as Array<[RetentionKind, Date]>) {
       for (;;) {
         const deleted = await this.history.deleteBatch(kind, before, this.opts.batchSize)

@@ -6,7 +6,12 @@
 import type { Redis } from 'ioredis'
 import type { RedisKeys } from '@ghl-connect/redis-keys'
 
-export interface SentIds { messageId: string | null, conversationId: string | null }
+export interface SentIds {
+  messageId: string | null
+  conversationId: string | null
+  /** HighLevel's status in its answer to the send (e.g. `pending`), kept as the delivery status so far. */
+  status?: string | null
+}
 
 /** HighLevel's answer to one attempt: only that attempt may be recorded sent from it. */
 export interface SentReceipt extends SentIds { attemptId: string }

@@ -19,7 +19,7 @@
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { ContactDndRepository, OutboxFailure, OutboxMessage, SmsMessagesRepository } from '@ghl-connect/db'
-import { recipientOf, smsEventIds } from '@ghl-connect/db'
+import { deliveryEvent, recipientOf, smsEventIds } from '@ghl-connect/db'
 import { GhlError, type GhlClient } from '@ghl-connect/ghl'
 import type { Logger } from '@ghl-connect/logging'
 import { timeGhlCall, type Metrics } from '@ghl-connect/metrics'
@@ -140,7 +140,7 @@ export class SmsSender {
       try {
         const { data } = await timeGhlCall(metrics, 'sendSms',
           () => ghl.sendSms({ accessToken: credential.accessToken, locationId: credential.locationId, contactId, message: message.body, fromNumber: message.fromNumber ?? undefined }))
-        sent = { messageId: data.messageId, conversationId: data.conversationId ?? null }
+        sent = { messageId: data.messageId, conversationId: data.conversationId ?? null, status: data.status ?? null }
       } catch (err) {
         const step = decideAfterPost(err, Math.random(), { canRefresh: credential.kind === 'oauth' && !refreshed })
         if (step.kind !== 'refresh_and_resend') return this.failedAfterPost(message, attemptId, step, err, log)
@@ -188,7 +188,9 @@ export class SmsSender {
     }
     this.deps.metrics?.smsOutcomes.inc({ outcome: 'sent', code: '' })
     await this.settle(message, log)
-    await this.deps.events.dispatch(smsEventIds.sent(message.id))
+    // A delivery report that beat our `sent` write was applied with it: its event goes out too.
+    const delivery = deliveryEvent(stored)
+    await this.deps.events.dispatch(smsEventIds.sent(message.id), ...(delivery ? [delivery.id] : []))
     return { kind: 'done', outcome: 'sent' }
   }
 

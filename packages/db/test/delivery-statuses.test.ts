@@ -1,0 +1,56 @@
+import t from 'tap'
+import { randomUUID } from 'node:crypto'
+import { createTestDatabase } from '../src/testing.ts'
+import { CrmEventsRepository, DeliveryStatusesRepository, SmsMessagesRepository, supersedes } from '../src/index.ts'
+
+const db = await createTestDatabase()
+t.teardown(db.drop)
+const events = new CrmEventsRepository(db.db)
+const messages = new SmsMessagesRepository(db.db, events)
+const deliveries = new DeliveryStatusesRepository(db.db, events)
+const report = (ghlMessageId: string, status: 'delivered' | 'failed' | 'sent' | 'read', reportedAt = new Date()) =>
+  deliveries.report({ ghlMessageId, status, errorCode: null, errorMessage: null, reportedAt })
+
+/** An outbox row being sent (as the worker leaves it right before HighLevel answers). */
+async function sending () {
+  const { message } = await messages.insertOnce({ clientId: 'c', integrationId: null, idempotencyKey: randomUUID(), to: { contactId: 'contact' }, body: 'Hi' })
+  const attemptId = randomUUID()
+  await messages.markSending(message.id, { attemptId, contactId: 'contact', startedAt: new Date() })
+  return { id: message.id, attemptId }
+}
+
+t.test('a status never moves back; between final statuses the later report wins', async (t) => {
+  const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s))
+  t.ok(supersedes({ status: 'pending', reportedAt: at(0) }, { status: null, at: null }))
+  t.ok(supersedes({ status: 'delivered', reportedAt: at(1) }, { status: 'sent', at: at(2) }), 'further along wins, whenever it was reported')
+  t.notOk(supersedes({ status: 'sent', reportedAt: at(3) }, { status: 'delivered', at: at(1) }), 'a late sent does not undo delivered')
+  t.ok(supersedes({ status: 'failed', reportedAt: at(3) }, { status: 'delivered', at: at(1) }), 'a later failed replaces delivered')
+  t.notOk(supersedes({ status: 'failed', reportedAt: at(0) }, { status: 'delivered', at: at(1) }), 'an older failed does not')
+  t.notOk(supersedes({ status: 'delivered', reportedAt: at(5) }, { status: 'delivered', at: at(1) }), 'a repeat changes nothing')
+  t.ok(supersedes({ status: 'read', reportedAt: at(0) }, { status: 'delivered', at: at(1) }))
+})
+
+t.test('reports racing the sent write: every one lands on its row, once, with its event', async (t) => {
+  const rows = await Promise.all(Array.from({ length: 40 }, () => sending()))
+  await Promise.all(rows.flatMap(({ id, attemptId }, i) => [
+    report(`ghl-${i}`, 'delivered'),
+    messages.markSent(id, attemptId, { messageId: `ghl-${i}`, conversationId: 'conv', status: 'pending' }),
+  ]))
+  for (const [i, { id }] of rows.entries()) {
+    const row = await messages.findById(id)
+    if (row?.status !== 'sent' || row.deliveryStatus !== 'delivered') t.fail(`row ${i}: ${row?.status}/${row?.deliveryStatus}`)
+    if (!await events.findById(`sms.delivery-${id}-delivered`)) t.fail(`row ${i}: no sms.delivery`)
+  }
+  t.same(await db.sql`select ghl_message_id from early_delivery_statuses`, [], 'nothing left waiting')
+  t.pass('40 of 40')
+})
+
+t.test('a kept report is replaced only by one that supersedes it; a report for a sent row is applied once', async (t) => {
+  const { id, attemptId } = await sending()
+  t.same(await report('ghl-x', 'delivered'), { kind: 'kept' })
+  t.same(await report('ghl-x', 'sent'), { kind: 'kept' })
+  const row = await messages.markSent(id, attemptId, { messageId: 'ghl-x', conversationId: 'conv', status: 'pending' })
+  t.equal(row?.deliveryStatus, 'delivered', 'the kept delivered, not the late sent')
+  t.same(await report('ghl-x', 'delivered'), { kind: 'unchanged' }, 'HighLevel repeating itself')
+  t.match(await report('ghl-x', 'read'), { kind: 'applied', message: { deliveryStatus: 'read' }, eventId: `sms.delivery-${id}-read` })
+})

@@ -1,0 +1,37 @@
+/**
+ * Which handler acts on which webhook `type`. A new family is a handler file and a line here.
+ * A type without a handler is verified and recorded, nothing more.
+ */
+import { DeliveryStatusesRepository, type CrmEventsRepository, type Database, type IntegrationsRepository } from '@ghl-connect/db'
+import type { GhlClient } from '@ghl-connect/ghl'
+import type { Logger } from '@ghl-connect/logging'
+import type { Metrics } from '@ghl-connect/metrics'
+import type { CrmEvents } from '@ghl-connect/runtime'
+import type { TokenService } from '@ghl-connect/tokens'
+import { AppInstallHandler, AppUninstallHandler, type AgencyInstaller } from './app-lifecycle.ts'
+import { CONTACT_DND_UPDATE, type ContactDndWebhooks } from './contact-dnd.ts'
+import { InboundMessageHandler, OutboundMessageHandler } from './messages.ts'
+import type { WebhookHandler } from './webhook-handler.ts'
+
+export interface WebhookDeps {
+  db: Database
+  integrations: IntegrationsRepository
+  tokens: TokenService
+  ghl: GhlClient
+  events: CrmEvents
+  eventsOutbox: CrmEventsRepository | null
+  logger: Logger
+  metrics: Metrics
+  agencyInstalls?: AgencyInstaller
+  contactDnd?: ContactDndWebhooks
+}
+
+export function webhookHandlers (d: WebhookDeps): Record<string, WebhookHandler> {
+  return {
+    INSTALL: new AppInstallHandler(d.agencyInstalls, d.logger),
+    UNINSTALL: new AppUninstallHandler(d.integrations, d.events, d.logger),
+    InboundMessage: new InboundMessageHandler(d.integrations, d.tokens, d.ghl, d.events, d.logger, d.metrics),
+    OutboundMessage: new OutboundMessageHandler(d.integrations, new DeliveryStatusesRepository(d.db, d.eventsOutbox), d.events, d.logger),
+    ...(d.contactDnd ? { [CONTACT_DND_UPDATE]: d.contactDnd } : {}),
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * HighLevel's message webhooks (InboundMessage, OutboundMessage), as its pages for the two events
+ * show them (`/work/shared/ghl-docs/webhook-events/`), POSTed to the app's webhook URL and signed
+ * like every sandbox webhook. A contact replies when a test says so (`contactReplies`); after a
+ * send, a delivery report follows by itself once `deliveryReports` is configured: `delivered`, or
+ * `failed` for a share of sends (`failureRatio`, decided by count, not by chance: 0.1 fails exactly
+ * the 10th, 20th, ... send), after `delayMs`. `reportDelivery` reports one message now.
+ */
+import { randomUUID } from 'node:crypto'
+import type { SandboxContext } from './context.ts'
+import type { ReceivedMessage, SentMessage } from './state.ts'
+import { deliverWebhook, type WebhookDelivery } from './webhooks.ts'
+
+export interface DeliveryReportSettings {
+  /** Report deliveries after each send (needs a webhook URL). */
+  auto: boolean
+  delayMs: number
+  /** 0..1: the share of sends reported `failed`, by count. */
+  failureRatio: number
+}
+
+export type ReportedStatus = 'delivered' | 'failed' | 'undelivered' | 'sent' | 'read'
+
+/** HighLevel's provider error shape (ErrorDto): sent only when a report names one (see README). */
+export interface DeliveryError { code: string, type: string, message: string }
+
+export interface MessageWebhookLog { type: 'InboundMessage' | 'OutboundMessage', messageId: string, status?: string, delivery: WebhookDelivery | { error: string } }
+
+/** The location's SMS provider, as the docs' examples name one. */
+const SMS_PROVIDER_ID = 'sbxSmsProvider000001'
+
+const stamp = (now: number) => ({ timestamp: new Date(now).toISOString(), webhookId: randomUUID() })
+
+/** The fields both events share, for an SMS. */
+function smsPayload (type: 'InboundMessage' | 'OutboundMessage', m: ReceivedMessage | SentMessage, now: number): Record<string, unknown> {
+  return {
+    type,
+    locationId: m.locationId,
+    attachments: [],
+    body: m.body,
+    contactId: m.contactId,
+    contentType: 'text/plain',
+    conversationId: m.conversationId,
+    dateAdded: 'receivedAt' in m ? m.receivedAt : m.sentAt,
+    messageType: 'SMS',
+    messageId: m.messageId,
+    conversationProviderId: SMS_PROVIDER_ID,
+    ...stamp(now),
+  }
+}
+
+export function inboundMessagePayload (m: ReceivedMessage, now: number): Record<string, unknown> {
+  return { ...smsPayload('InboundMessage', m, now), direction: 'inbound', status: 'delivered' }
+}
+
+export function outboundMessagePayload (m: SentMessage, status: ReportedStatus, now: number, error?: DeliveryError): Record<string, unknown> {
+  return {
+    ...smsPayload('OutboundMessage', m, now),
+    // The page's SMS example says "inbound" here, its call example "outbound": an outbound message is outbound.
+    direction: 'outbound',
+    source: 'api',
+    status,
+    ...(error ? { error } : {}),
+  }
+}
+
+export class MessageWebhooks {
+  settings: DeliveryReportSettings = { auto: false, delayMs: 0, failureRatio: 0 }
+  /** The app's webhook URL (HighLevel's app settings): where message webhooks go. */
+  webhookUrl: string | null = null
+  readonly log: MessageWebhookLog[] = []
+  private sends = 0
+  private readonly timers = new Set<NodeJS.Timeout>()
+
+  constructor (private readonly ctx: SandboxContext) {}
+
+  /** Called for every send HighLevel accepted. */
+  afterSend (message: SentMessage): void {
+    if (!this.settings.auto || !this.webhookUrl) return
+    const n = this.sends++
+    const ratio = this.settings.failureRatio
+    const fails = Math.floor((n + 1) * ratio) > Math.floor(n * ratio)
+    const timer = setTimeout(() => {
+      this.timers.delete(timer)
+      void this.reportDelivery(message.messageId, fails ? 'failed' : 'delivered').catch(() => {})
+    }, this.settings.delayMs)
+    this.timers.add(timer)
+  }
+
+  /** Reports one sent message's delivery now (the status is kept for the conversation's messages). */
+  async reportDelivery (messageId: string, status: ReportedStatus, opts: { error?: DeliveryError, url?: string } = {}): Promise<WebhookDelivery | { error: string }> {
+    const message = this.ctx.state.sentMessages.find((m) => m.messageId === messageId)
+    if (!message) throw new Error(`No sent message "${messageId}"`)
+    message.status = status
+    return this.post('OutboundMessage', messageId, outboundMessagePayload(message, status, this.ctx.clock.now(), opts.error), opts.url, status)
+  }
+
+  /** A contact replies: the message joins its conversation and InboundMessage goes out. */
+  async contactReplies (contactId: string, body: string, opts: { url?: string } = {}): Promise<{ message: ReceivedMessage, delivery: WebhookDelivery | { error: string } }> {
+    const contact = this.ctx.state.contacts.get(contactId)
+    if (!contact) throw new Error(`No sandbox contact "${contactId}"`)
+    const message = this.ctx.state.recordReceived({ locationId: contact.locationId, contactId, body })
+    return { message, delivery: await this.post('InboundMessage', message.messageId, inboundMessagePayload(message, this.ctx.clock.now()), opts.url) }
+  }
+
+  /** The same event delivered again, as a new delivery (new webhookId and timestamp). */
+  async redeliver (payload: Record<string, unknown>, url?: string): Promise<WebhookDelivery | { error: string }> {
+    const type = payload.type === 'InboundMessage' ? 'InboundMessage' : 'OutboundMessage'
+    return this.post(type, String(payload.messageId), { ...payload, ...stamp(this.ctx.clock.now()) }, url, typeof payload.status === 'string' ? payload.status : undefined)
+  }
+
+  reset (): void {
+    for (const timer of this.timers) clearTimeout(timer)
+    this.timers.clear()
+    this.settings = { auto: false, delayMs: 0, failureRatio: 0 }
+    this.webhookUrl = null
+    this.sends = 0
+    this.log.length = 0
+  }
+
+  private async post (type: MessageWebhookLog['type'], messageId: string, payload: Record<string, unknown>, url: string | undefined, status?: string) {
+    const target = url ?? this.webhookUrl
+    if (!target) throw new Error('No webhook URL: set it with PUT /_sandbox/message-webhooks {webhookUrl} or pass url')
+    let delivery: WebhookDelivery | { error: string }
+    try {
+      delivery = await deliverWebhook(this.ctx.signer, { url: target }, payload)
+    } catch (err) {
+      delivery = { error: (err as Error).message }
+    }
+    this.log.push({ type, messageId, status, delivery })
+    return delivery
+  }
+}

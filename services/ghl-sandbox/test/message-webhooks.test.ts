@@ -1,0 +1,132 @@
+import { readFileSync } from 'node:fs'
+import { createServer, type IncomingMessage } from 'node:http'
+import { fileURLToPath } from 'node:url'
+import t, { type Test } from 'tap'
+import { json, listening, SUNRISE } from './helper.ts'
+
+const JANE = 'sbxContact0000000001'
+
+interface Received { headers: IncomingMessage['headers'], payload: Record<string, unknown> }
+
+/** The app's webhook URL: keeps what it got, answers 200. */
+async function receiver (t: Test): Promise<{ url: string, received: Received[] }> {
+  const received: Received[] = []
+  const server = createServer((req, res) => {
+    let raw = ''
+    req.on('data', (c) => { raw += c })
+    req.on('end', () => {
+      received.push({ headers: req.headers, payload: JSON.parse(raw) })
+      res.end('ok')
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())))
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hooks`, received }
+}
+
+/**
+ * HighLevel's pages for the two events (test/ghl-docs/, copied unchanged): the message schema (the
+ * first JSON schema block) and the SMS example (the first example).
+ */
+function documented (page: 'InboundMessage' | 'OutboundMessage') {
+  const text = readFileSync(fileURLToPath(new URL(`./ghl-docs/${page}.md`, import.meta.url)), 'utf8')
+  const blocks = [...text.matchAll(/```json[^\n]*\n([\s\S]*?)```/g)].map((m) => JSON.parse(m[1] ?? ''))
+  return { schema: blocks[0] as { properties: Record<string, { type: string }> }, example: blocks[1] as Record<string, unknown> }
+}
+// In every delivery (HighLevel's webhook guidance), not in the pages' schemas.
+const DOCS_SILENT = ['timestamp', 'webhookId']
+
+async function sendSms (url: string, accessToken: string, message: string): Promise<{ messageId: string }> {
+  const res = await fetch(`${url}/conversations/messages`, {
+    ...json('POST', { type: 'SMS', contactId: JANE, message }),
+    headers: { 'content-type': 'application/json', version: '2021-04-15', authorization: `Bearer ${accessToken}` },
+  })
+  return await res.json() as { messageId: string }
+}
+
+const eventually = async <T>(check: () => T | undefined): Promise<T> => {
+  for (let i = 0; i < 400; i++) {
+    const value = check()
+    if (value !== undefined) return value
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+  throw new Error('gave up waiting')
+}
+
+t.test('contract: a contact\'s reply goes out as InboundMessage with the fields and types of HighLevel\'s SMS example, signed', async (t) => {
+  const { url, control } = await listening(t)
+  const hooks = await receiver(t)
+  const res = await fetch(`${url}/_sandbox/replies`, json('POST', { contactId: JANE, body: 'Yes, 9 works', url: hooks.url }))
+  t.equal(res.status, 200)
+  const [got] = hooks.received
+  const payload = got?.payload ?? {}
+  const { schema, example } = documented('InboundMessage')
+  t.match(payload, { type: 'InboundMessage', locationId: SUNRISE, contactId: JANE, body: 'Yes, 9 works', direction: 'inbound', messageType: 'SMS', status: 'delivered' })
+  t.notOk('appId' in payload, 'no appId, as in HighLevel\'s examples')
+  t.ok(typeof got?.headers['x-ghl-signature'] === 'string', 'signed')
+  for (const k of Object.keys(example)) t.ok(k in payload, `the example's ${k} is there`)
+  for (const k of Object.keys(payload).filter((k) => !DOCS_SILENT.includes(k))) {
+    t.equal(Array.isArray(payload[k]) ? 'array' : typeof payload[k], schema.properties[k]?.type, `${k} is a ${schema.properties[k]?.type} as the schema says`)
+  }
+  t.equal(control.received(SUNRISE)[0]?.messageId, payload.messageId, 'the reply is in the location\'s record')
+})
+
+t.test('contract: delivery reports go out as OutboundMessage after each send, failed by count (0.1 = every 10th), after the delay', async (t) => {
+  const { url, control } = await listening(t)
+  const hooks = await receiver(t)
+  const put = await fetch(`${url}/_sandbox/message-webhooks`, json('PUT', { webhookUrl: hooks.url, auto: true, delayMs: 20, failureRatio: 0.1 }))
+  t.same(await put.json(), { webhookUrl: hooks.url, auto: true, delayMs: 20, failureRatio: 0.1 })
+  const { access_token: token } = control.issueTokens({ locationId: SUNRISE })
+  const sent: string[] = []
+  for (let i = 0; i < 20; i++) sent.push((await sendSms(url, token, `Reminder ${i}`)).messageId)
+  await eventually(() => hooks.received.length === 20 ? true : undefined)
+  const statusOf = new Map(hooks.received.map((r) => [r.payload.messageId, r.payload.status]))
+  t.same(sent.map((id) => statusOf.get(id)), sent.map((_, i) => (i % 10 === 9 ? 'failed' : 'delivered')), 'the 10th and the 20th failed, the others were delivered')
+  const { schema, example } = documented('OutboundMessage')
+  const payload = hooks.received[0]?.payload ?? {}
+  t.match(payload, { type: 'OutboundMessage', locationId: SUNRISE, contactId: JANE, direction: 'outbound', messageType: 'SMS' })
+  for (const k of Object.keys(example).filter((k) => k !== 'direction')) t.ok(k in payload, `the example's ${k} is there`)
+  for (const k of Object.keys(payload).filter((k) => !DOCS_SILENT.includes(k))) {
+    t.equal(Array.isArray(payload[k]) ? 'array' : typeof payload[k], schema.properties[k]?.type, `${k} is a ${schema.properties[k]?.type} as the schema says`)
+  }
+  t.same(control.messages().map((m) => m.status), sent.map((_, i) => (i % 10 === 9 ? 'failed' : 'delivered')), 'each message keeps the status reported')
+})
+
+t.test('one message\'s delivery is reported on demand, with HighLevel\'s provider error when asked; bad control calls are refused', async (t) => {
+  const { url, control } = await listening(t)
+  const hooks = await receiver(t)
+  control.configureMessageWebhooks({ webhookUrl: hooks.url })
+  const { access_token: token } = control.issueTokens({ locationId: SUNRISE })
+  const { messageId } = await sendSms(url, token, 'Hello')
+  t.equal(hooks.received.length, 0, 'no report unless auto or asked')
+  const error = { code: '30007', type: 'saas', message: 'Carrier violation' }
+  const res = await fetch(`${url}/_sandbox/messages/${messageId}/delivery`, json('POST', { status: 'undelivered', error }))
+  t.equal(res.status, 200)
+  t.match(hooks.received[0]?.payload, { type: 'OutboundMessage', messageId, status: 'undelivered', error })
+  t.equal((await fetch(`${url}/_sandbox/messages/${messageId}/delivery`, json('POST', { status: 'lost' }))).status, 400)
+  t.equal((await fetch(`${url}/_sandbox/messages/nope/delivery`, json('POST', { status: 'delivered' }))).status, 400)
+  t.equal((await fetch(`${url}/_sandbox/message-webhooks`, json('PUT', { failureRatio: 2 }))).status, 400)
+  t.equal((await fetch(`${url}/_sandbox/replies`, json('POST', { contactId: 'nobody', body: 'x' }))).status, 400)
+})
+
+t.test('a conversation lists its messages newest first, paged by lastMessageId; search finds it by contact', async (t) => {
+  const { url, control } = await listening(t)
+  const hooks = await receiver(t)
+  control.configureMessageWebhooks({ webhookUrl: hooks.url })
+  const { access_token: token } = control.issueTokens({ locationId: SUNRISE })
+  const headers = { version: '2021-04-15', authorization: `Bearer ${token}` }
+  await sendSms(url, token, 'first')
+  await control.contactReplies({ contactId: JANE, body: 'second' })
+  await sendSms(url, token, 'third')
+  const search = await (await fetch(`${url}/conversations/search?locationId=${SUNRISE}&contactId=${JANE}`, { headers })).json() as { conversations: Array<{ id: string }>, total: number }
+  t.equal(search.total, 1)
+  const id = search.conversations[0]?.id
+  const page1 = await (await fetch(`${url}/conversations/${id}/messages?limit=2`, { headers })).json() as { messages: Array<{ body: string, direction: string }>, nextPage: boolean, lastMessageId: string }
+  t.same(page1.messages.map((m) => [m.body, m.direction]), [['third', 'outbound'], ['second', 'inbound']])
+  t.equal(page1.nextPage, true)
+  const page2 = await (await fetch(`${url}/conversations/${id}/messages?limit=2&lastMessageId=${page1.lastMessageId}`, { headers })).json() as typeof page1
+  t.same(page2.messages.map((m) => m.body), ['first'])
+  t.equal(page2.nextPage, false)
+  const none = await (await fetch(`${url}/conversations/search?locationId=${SUNRISE}&contactId=sbxContact0000000002`, { headers })).json()
+  t.same(none, { conversations: [], total: 0 }, 'a contact never written to has no conversation')
+})
