@@ -10,6 +10,8 @@ RUN npm install -g pnpm@12.4.2
 WORKDIR /src
 # the packages named by the lockfile, fetched once per lockfile change (a cached layer)
 COPY pnpm-lock.yaml pnpm-workspace.yaml ./
+# pnpm applies patches/ (patchedDependencies) when it installs
+COPY patches ./patches
 RUN pnpm fetch
 COPY . .
 RUN pnpm install --frozen-lockfile --offline

@@ -194,6 +194,7 @@ export class DrillKit {
 
   async close (): Promise<void> {
     await this.agent.close()
-    await this.stack.close()
+    // DRILL_KEEP=1 keeps the run's folder (each process's log) for a post-mortem.
+    await this.stack.close({ keep: process.env.DRILL_KEEP === '1' })
   }
 }
