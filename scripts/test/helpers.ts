@@ -4,6 +4,7 @@ import { mkdirSync, readdirSync, symlinkSync, existsSync } from 'node:fs'
 import { connect, createServer } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { eventually } from '@ghl-connect/testing'
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 
@@ -37,15 +38,9 @@ export function processAlive (pid: number): boolean {
   }
 }
 
-export async function waitUntil<T> (what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value !== undefined && value !== false) return value
-    if (Date.now() > deadline) throw new Error(`gave up waiting for: ${what}`)
-    await new Promise((resolveSleep) => setTimeout(resolveSleep, 100))
-  }
-}
+/** The one polling helper (@ghl-connect/testing's `eventually`), with these tests' 30 s default. */
+export const waitUntil = <T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000): Promise<T> =>
+  eventually(what, check, timeoutMs)
 
 export interface Started {
   child: ChildProcess

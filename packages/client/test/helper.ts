@@ -6,7 +6,7 @@ import type { Test } from 'tap'
 import { buildApp, createRuntime } from 'api'
 import { loadApiConfig } from '@ghl-connect/config'
 import { createLogger } from '@ghl-connect/logging'
-import { createTestDatabase, startSandbox, testEnv, type StartedSandbox, type TestDatabase } from '@ghl-connect/testing'
+import { createTestDatabase, sandboxEnv, startSandbox, testEnv, type StartedSandbox, type TestDatabase } from '@ghl-connect/testing'
 
 export const SUNRISE = 'sbxLocation000000001'
 export const HARBOR = 'sbxLocation000000002'
@@ -25,11 +25,7 @@ export async function startApi (t: Test, overrides: Record<string, string> = {})
   sandbox.control.configure({ autoApprove: true })
   const env = testEnv({
     DATABASE_URL: db.url,
-    GHL_CLIENT_ID: sandbox.clientId,
-    GHL_CLIENT_SECRET: sandbox.clientSecret,
-    GHL_AUTH_BASE_URL: sandbox.url,
-    GHL_API_BASE_URL: sandbox.url,
-    GHL_WEBHOOK_PUBLIC_KEY: sandbox.control.webhookPublicKey().publicKey,
+    ...sandboxEnv(sandbox),
     OAUTH_RATE_LIMIT_MAX: '1000',
     CRM_ORIGIN: 'https://crm.example.com',
     ...overrides,

@@ -20,3 +20,14 @@ export async function startSandbox (opts: Partial<SandboxOptions> = {}): Promise
   const address = await app.listen({ host: '127.0.0.1', port: 0 })
   return { url: address, control, clientId, clientSecret, close: () => app.close() }
 }
+
+/** The environment that points our processes at a sandbox: its app credentials, base URLs and webhook key. */
+export function sandboxEnv (sandbox: StartedSandbox): Record<string, string> {
+  return {
+    GHL_CLIENT_ID: sandbox.clientId,
+    GHL_CLIENT_SECRET: sandbox.clientSecret,
+    GHL_AUTH_BASE_URL: sandbox.url,
+    GHL_API_BASE_URL: sandbox.url,
+    GHL_WEBHOOK_PUBLIC_KEY: sandbox.control.webhookPublicKey().publicKey,
+  }
+}

@@ -5,7 +5,7 @@
 import type { Test } from 'tap'
 import { loadApiConfig } from '@ghl-connect/config'
 import { createLogger, type CreateLoggerOptions } from '@ghl-connect/logging'
-import { createTestDatabase, eventually as pollUntil, startSandbox, testEnv, type StartedSandbox, type TestDatabase } from '@ghl-connect/testing'
+import { createTestDatabase, eventually as pollUntil, sandboxEnv, startSandbox, testEnv, type StartedSandbox, type TestDatabase } from '@ghl-connect/testing'
 import { buildApp, type App } from '../src/app.ts'
 import { createRuntime } from '../src/runtime.ts'
 
@@ -44,12 +44,8 @@ export async function buildTestApiWithSandbox (t: Test, overrides: Record<string
   const sandbox = await startSandbox({ appId: 'sandbox-app', ...sandboxOptions })
   t.teardown(() => sandbox.close())
   const api = await buildTestApi(t, {
-    GHL_CLIENT_ID: sandbox.clientId,
-    GHL_CLIENT_SECRET: sandbox.clientSecret,
+    ...sandboxEnv(sandbox),
     GHL_APP_ID: 'sandbox-app',
-    GHL_AUTH_BASE_URL: sandbox.url,
-    GHL_API_BASE_URL: sandbox.url,
-    GHL_WEBHOOK_PUBLIC_KEY: sandbox.control.webhookPublicKey().publicKey,
     OAUTH_RATE_LIMIT_MAX: '1000',
     ...overrides,
   }, opts)

@@ -14,7 +14,7 @@ import { createLogger } from '@ghl-connect/logging'
 import type { Queues, SmsDispatcher } from '@ghl-connect/queues'
 import type { RedisKeys } from '@ghl-connect/redis-keys'
 import { createCore, type CrmEvents } from '@ghl-connect/runtime'
-import { createTestDatabase, eventually, startSandbox, testEnv, type StartedSandbox, type TestDatabase } from '@ghl-connect/testing'
+import { createTestDatabase, sandboxEnv, eventually, startSandbox, testEnv, type StartedSandbox, type TestDatabase } from '@ghl-connect/testing'
 import { startWorker, type RunningWorker } from '../src/worker.ts'
 
 export const SUNRISE = 'sbxLocation000000001'
@@ -58,10 +58,7 @@ export async function createWorld (t: Test, overrides: Record<string, string> = 
   const sandbox = await startSandbox(sandboxOptions)
   const env = testEnv({
     DATABASE_URL: db.url,
-    GHL_CLIENT_ID: sandbox.clientId,
-    GHL_CLIENT_SECRET: sandbox.clientSecret,
-    GHL_AUTH_BASE_URL: sandbox.url,
-    GHL_API_BASE_URL: sandbox.url,
+    ...sandboxEnv(sandbox),
     GHL_HTTP_TIMEOUT_MS: '5000',
     SMS_RETRY_BASE_MS: '50',
     WORKER_SHUTDOWN_TIMEOUT_MS: '8000',
