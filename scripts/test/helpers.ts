@@ -1,24 +1,15 @@
 /** What the tests of the repository's scripts share: where the repository is, spawning, waiting. */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, readdirSync, symlinkSync, existsSync } from 'node:fs'
-import { connect, createServer } from 'node:net'
+import { connect } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { eventually } from '@ghl-connect/testing'
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 
-/** A loopback port nobody listens on right now. */
-export function unusedPort (): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolvePort(port))
-    })
-  })
-}
+/** A loopback port nobody listens on right now (the one freePort, under the name these tests use). */
+export { freePort as unusedPort } from '@ghl-connect/testing'
 
 /** true when something accepts a TCP connection on 127.0.0.1:port. */
 export function portOpen (port: number): Promise<boolean> {

@@ -1,19 +1,3 @@
-import { createServer } from 'node:net'
-
-/** A port nobody listens on right now, on loopback (the kernel picks it). */
-export function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.unref()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
-}
-
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 /** Polls `probe` until it returns a truthy value, or throws after `timeoutMs` naming `what`. */

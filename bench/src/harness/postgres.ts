@@ -7,7 +7,8 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import { chownSync, existsSync, mkdirSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import postgres from 'postgres'
-import { freePort, waitFor } from './ports.ts'
+import { freePort } from '@ghl-connect/testing'
+import { waitFor } from './ports.ts'
 
 export function binDir (): string {
   if (process.env.PG_BIN) return process.env.PG_BIN

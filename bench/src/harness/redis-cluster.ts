@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Cluster, Redis } from 'ioredis'
-import { freePort, waitFor } from './ports.ts'
+import { freePort } from '@ghl-connect/testing'
+import { waitFor } from './ports.ts'
 
 export interface ThrowawayCluster { nodes: Array<{ host: string, port: number }>, connect: () => Cluster, destroy: () => void }
 

@@ -1,7 +1,8 @@
 /** A throwaway redis-server on a spare loopback port, no persistence: FLUSHALL on it harms nothing else. */
 import { spawn } from 'node:child_process'
 import { Redis } from 'ioredis'
-import { freePort, waitFor } from './ports.ts'
+import { freePort } from '@ghl-connect/testing'
+import { waitFor } from './ports.ts'
 
 export interface ThrowawayRedis {
   url: string

@@ -1,8 +1,7 @@
-/** `pnpm --filter @ghl-connect/client generate`: rewrites openapi.json and the types from the api as it is now. */
+/** `pnpm --filter @ghl-connect/client generate`: rewrites the types from openapi.json (`pnpm openapi` rewrites both, the document first). */
 import { writeFile } from 'node:fs/promises'
-import { buildOpenApiDocument, documentText, DOCUMENT_PATH, typesText, TYPES_PATH } from './openapi-document.ts'
+import { readCommitted, typesText, TYPES_PATH } from './openapi-types.ts'
 
-const doc = await buildOpenApiDocument()
-await writeFile(DOCUMENT_PATH, documentText(doc))
-await writeFile(TYPES_PATH, await typesText(doc))
-process.stdout.write(`wrote ${DOCUMENT_PATH} and ${TYPES_PATH}\n`)
+const { document } = await readCommitted()
+await writeFile(TYPES_PATH, await typesText(document))
+process.stdout.write(`wrote ${TYPES_PATH}\n`)

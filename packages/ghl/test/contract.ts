@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import Ajv, { type ValidateFunction } from 'ajv'
 import addFormats from 'ajv-formats'
-import type { StartedSandbox } from '@ghl-connect/testing'
+import type { StartedSandbox } from 'ghl-sandbox/testing'
 
 /** What the sandbox records per request (secrets masked). */
 export type Exchange = StartedSandbox['control']['recorded'][number]

@@ -1,6 +1,6 @@
 /** A sandbox and a client pointed at it, per test file; `connect` goes through consent and the code exchange. */
 import { randomBytes } from 'node:crypto'
-import { startSandbox, type StartedSandbox } from '@ghl-connect/testing'
+import { startSandbox, type StartedSandbox } from 'ghl-sandbox/testing'
 import type { Test } from 'tap'
 import { GhlClient, GhlError, type GhlClientOptions, type TokenResponse } from '../src/index.ts'
 

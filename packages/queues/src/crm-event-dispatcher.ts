@@ -3,7 +3,7 @@
  * worker's events reconciler, both come through here. The job id is the event id, so queuing an
  * event twice while its job exists adds nothing.
  */
-import { jobIds, jobStateOf, type JobState, type TypedQueue } from './index.ts'
+import { jobIds, jobStateOf, type JobState, type TypedQueue } from './contract.ts'
 
 export class CrmEventDispatcher {
   constructor (private readonly queue: TypedQueue<'crm-events'>) {}

@@ -9,7 +9,7 @@
  */
 import type { Redis, Result } from 'ioredis'
 import type { RedisKeys } from '@ghl-connect/redis-keys'
-import { jobIds, jobStateOf, type JobState, type SmsSendJob, type TypedQueue } from './index.ts'
+import { jobIds, jobStateOf, type JobState, type SmsSendJob, type TypedQueue } from './contract.ts'
 
 /** BullMQ's largest priority. */
 const MAX_PRIORITY = 2 ** 21 - 1

@@ -1,5 +1,5 @@
 export * from '@ghl-connect/db/testing'
 export * from './env.ts'
-export * from './sandbox.ts'
 export * from './crm-receiver.ts'
 export * from './eventually.ts'
+export * from './ports.ts'

@@ -3,20 +3,12 @@
  * Connect, approve in the sandbox's popup, and see the opener say where it is connected.
  */
 import t from 'tap'
-import { createServer } from 'node:net'
 import { existsSync } from 'node:fs'
 import { chromium } from 'playwright-core'
+import { freePort } from '@ghl-connect/testing'
 import { buildTestApiWithSandbox } from './helper.ts'
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-
-async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 t.test('open /connect, click Connect, approve in the popup: the opener shows "Connected to Sunrise Dental"', { skip: !process.env.CI && !existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM}` }, async (t) => {
   const port = await freePort()

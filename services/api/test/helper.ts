@@ -5,7 +5,8 @@
 import type { Test } from 'tap'
 import { loadApiConfig } from '@ghl-connect/config'
 import { createLogger, type CreateLoggerOptions } from '@ghl-connect/logging'
-import { createTestDatabase, eventually as pollUntil, sandboxEnv, startSandbox, testEnv, type StartedSandbox, type TestDatabase } from '@ghl-connect/testing'
+import { createTestDatabase, eventually as pollUntil, testEnv, type TestDatabase } from '@ghl-connect/testing'
+import { sandboxEnv, startSandbox, type StartedSandbox } from 'ghl-sandbox/testing'
 import { buildApp, type App } from '../src/app.ts'
 import { createRuntime } from '../src/runtime.ts'
 

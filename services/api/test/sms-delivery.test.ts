@@ -1,7 +1,7 @@
 import t from 'tap'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { startSandbox } from '@ghl-connect/testing'
+import { startSandbox } from 'ghl-sandbox/testing'
 import { buildTestApi, eventually } from './helper.ts'
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url))

@@ -1,7 +1,8 @@
 import t, { type Test } from 'tap'
 import { generateKeyPairSync, randomUUID, sign } from 'node:crypto'
 import { connect as connectTcp, createServer, type AddressInfo, type Socket } from 'node:net'
-import { createTestDatabase, TEST_POSTGRES_URL, TEST_REDIS_URL, type StartedSandbox } from '@ghl-connect/testing'
+import { createTestDatabase, TEST_POSTGRES_URL, TEST_REDIS_URL } from '@ghl-connect/testing'
+import type { StartedSandbox } from 'ghl-sandbox/testing'
 import { buildTestApi, buildTestApiWithSandbox, type TestApi } from './helper.ts'
 
 // HighLevel's key is not ours to sign with; this file signs with a pair of its own.

@@ -68,12 +68,14 @@ function parseBody (payload: unknown): unknown {
 
 export function buildSandbox (options: SandboxOptions): Sandbox {
   const clock = new Clock()
+  const state = new SandboxState(clock, { accessTokenTtlSeconds: options.accessTokenTtlSeconds ?? 86_399, codeTtlSeconds: options.codeTtlSeconds ?? 600 })
+  const signer = new WebhookSigner(options.webhookPrivateKey)
   const ctx: SandboxContext = {
     clock,
-    state: new SandboxState(clock, { accessTokenTtlSeconds: options.accessTokenTtlSeconds ?? 86_399, codeTtlSeconds: options.codeTtlSeconds ?? 600 }),
+    state,
     faults: new FaultBook(),
     limiter: new RateLimiter(clock, { ...DEFAULT_RATE_LIMIT, ...options.rateLimit }),
-    signer: new WebhookSigner(options.webhookPrivateKey),
+    signer,
     settings: {
       clientId: options.clientId,
       clientSecret: options.clientSecret,
@@ -86,8 +88,8 @@ export function buildSandbox (options: SandboxOptions): Sandbox {
     },
     hangs: new Set(),
     afterAccept: new WeakMap(),
-  } as Omit<SandboxContext, 'messageWebhooks'> as SandboxContext
-  ctx.messageWebhooks = new MessageWebhooks(ctx)
+    messageWebhooks: new MessageWebhooks({ state, clock, signer }),
+  }
   const control = new SandboxControl(ctx, options.seed ?? DEFAULT_SEED)
 
   const app = Fastify({

@@ -36,7 +36,7 @@ export interface SandboxContext {
   hangs: Set<() => void>
   /** Requests whose answer an accept-then fault loses once the work is done. */
   afterAccept: WeakMap<FastifyRequest, AfterAccept>
-  /** InboundMessage / OutboundMessage webhooks (set once the context exists). */
+  /** InboundMessage / OutboundMessage webhooks. */
   messageWebhooks: MessageWebhooks
 }
 

@@ -2,7 +2,7 @@
  * The sandbox's opportunities, pipelines, calendars and calendar events: seeded data the proxy
  * and the MCP tools read, in the shapes HighLevel's specs (opportunities.json, calendars.json) give.
  */
-import { ghlId } from './state.ts'
+import { ghlId } from './ids.ts'
 
 export interface SandboxPipeline {
   id: string

@@ -7,9 +7,9 @@
  * the 10th, 20th, ... send), after `delayMs`. `reportDelivery` reports one message now.
  */
 import { randomUUID } from 'node:crypto'
-import type { SandboxContext } from './context.ts'
-import type { ReceivedMessage, SentMessage } from './state.ts'
-import { deliverWebhook, type WebhookDelivery } from './webhooks.ts'
+import type { Clock } from './clock.ts'
+import type { ReceivedMessage, SandboxState, SentMessage } from './state.ts'
+import { deliverWebhook, type WebhookDelivery, type WebhookSigner } from './webhooks.ts'
 
 export interface DeliveryReportSettings {
   /** Report deliveries after each send (needs a webhook URL). */
@@ -72,7 +72,7 @@ export class MessageWebhooks {
   private sends = 0
   private readonly timers = new Set<NodeJS.Timeout>()
 
-  constructor (private readonly ctx: SandboxContext) {}
+  constructor (private readonly sandbox: { state: SandboxState, clock: Clock, signer: WebhookSigner }) {}
 
   /** Called for every send HighLevel accepted. */
   afterSend (message: SentMessage): void {
@@ -89,24 +89,24 @@ export class MessageWebhooks {
 
   /** Reports one sent message's delivery now (the status is kept for the conversation's messages). */
   async reportDelivery (messageId: string, status: ReportedStatus, opts: { error?: DeliveryError, url?: string } = {}): Promise<WebhookDelivery | { error: string }> {
-    const message = this.ctx.state.sentMessages.find((m) => m.messageId === messageId)
+    const message = this.sandbox.state.sentMessages.find((m) => m.messageId === messageId)
     if (!message) throw new Error(`No sent message "${messageId}"`)
     message.status = status
-    return this.post('OutboundMessage', messageId, outboundMessagePayload(message, status, this.ctx.clock.now(), opts.error), opts.url, status)
+    return this.post('OutboundMessage', messageId, outboundMessagePayload(message, status, this.sandbox.clock.now(), opts.error), opts.url, status)
   }
 
   /** A contact replies: the message joins its conversation and InboundMessage goes out. */
   async contactReplies (contactId: string, body: string, opts: { url?: string } = {}): Promise<{ message: ReceivedMessage, delivery: WebhookDelivery | { error: string } }> {
-    const contact = this.ctx.state.contacts.get(contactId)
+    const contact = this.sandbox.state.contacts.get(contactId)
     if (!contact) throw new Error(`No sandbox contact "${contactId}"`)
-    const message = this.ctx.state.recordReceived({ locationId: contact.locationId, contactId, body })
-    return { message, delivery: await this.post('InboundMessage', message.messageId, inboundMessagePayload(message, this.ctx.clock.now()), opts.url) }
+    const message = this.sandbox.state.recordReceived({ locationId: contact.locationId, contactId, body })
+    return { message, delivery: await this.post('InboundMessage', message.messageId, inboundMessagePayload(message, this.sandbox.clock.now()), opts.url) }
   }
 
   /** The same event delivered again, as a new delivery (new webhookId and timestamp). */
   async redeliver (payload: Record<string, unknown>, url?: string): Promise<WebhookDelivery | { error: string }> {
     const type = payload.type === 'InboundMessage' ? 'InboundMessage' : 'OutboundMessage'
-    return this.post(type, String(payload.messageId), { ...payload, ...stamp(this.ctx.clock.now()) }, url, typeof payload.status === 'string' ? payload.status : undefined)
+    return this.post(type, String(payload.messageId), { ...payload, ...stamp(this.sandbox.clock.now()) }, url, typeof payload.status === 'string' ? payload.status : undefined)
   }
 
   reset (): void {
@@ -123,7 +123,7 @@ export class MessageWebhooks {
     if (!target) throw new Error('No webhook URL: set it with PUT /_sandbox/message-webhooks {webhookUrl} or pass url')
     let delivery: WebhookDelivery | { error: string }
     try {
-      delivery = await deliverWebhook(this.ctx.signer, { url: target }, payload)
+      delivery = await deliverWebhook(this.sandbox.signer, { url: target }, payload)
     } catch (err) {
       delivery = { error: (err as Error).message }
     }

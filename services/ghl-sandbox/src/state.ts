@@ -6,6 +6,7 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import type { Clock } from './clock.ts'
 import { CrmRecords } from './crm-records.ts'
+import { ghlId } from './ids.ts'
 
 export type UserType = 'Location' | 'Company'
 
@@ -106,9 +107,6 @@ export interface SandboxStats {
 const emptyStats = (): SandboxStats => ({
   codeExchanges: 0, refreshes: 0, invalidGrants: 0, locationInactive: 0, locationTokens: 0, rateLimited: 0, messagesSent: 0, answersLost: 0, messageExports: 0, refreshAnswersDropped: 0,
 })
-
-/** HighLevel ids are 20 letters and digits. */
-export const ghlId = (): string => randomBytes(15).toString('base64').replace(/[^A-Za-z0-9]/g, '').padEnd(20, '0').slice(0, 20)
 
 /** HighLevel's tokens are JWTs; shaped alike so redaction by pattern is exercised, signed by nobody. */
 function jwtLike (claims: Record<string, unknown>): string {

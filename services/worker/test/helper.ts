@@ -14,7 +14,8 @@ import { createLogger } from '@ghl-connect/logging'
 import type { Queues, SmsDispatcher } from '@ghl-connect/queues'
 import type { RedisKeys } from '@ghl-connect/redis-keys'
 import { createCore, type CrmEvents } from '@ghl-connect/runtime'
-import { createTestDatabase, sandboxEnv, eventually, startSandbox, testEnv, type StartedSandbox, type TestDatabase } from '@ghl-connect/testing'
+import { createTestDatabase, eventually, freePort, testEnv, type TestDatabase } from '@ghl-connect/testing'
+import { sandboxEnv, startSandbox, type StartedSandbox } from 'ghl-sandbox/testing'
 import { startWorker, type RunningWorker } from '../src/worker.ts'
 
 export const SUNRISE = 'sbxLocation000000001'
@@ -152,21 +153,8 @@ export async function createWorld (t: Test, overrides: Record<string, string> = 
   }
 }
 
-/** Polls until `check` returns a value (not undefined/false), with a generous bound; the bound is a hang guard, not an assertion of speed. */
-export { eventually }
-
-/** A loopback port nobody listens on right now. */
-export async function freePort (): Promise<number> {
-  const { createServer } = await import('node:net')
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
+/** `eventually` polls until `check` returns a value (its bound is a hang guard, not an assertion of speed); `freePort` finds a loopback port. */
+export { eventually, freePort }
 
 /** How many outbox rows are in each status. */
 export async function statusCounts (world: World): Promise<Record<string, number>> {

@@ -1,9 +1,11 @@
 /**
- * A HighLevel sandbox of its own per test file, on a free loopback port, for the api's and the
- * worker's tests (and the client's): `url` is what GHL_AUTH_BASE_URL and GHL_API_BASE_URL get.
+ * `ghl-sandbox/testing`: a HighLevel sandbox of its own per test file, on a free loopback port, for
+ * the tests of the packages and services that talk to HighLevel: `url` is what GHL_AUTH_BASE_URL
+ * and GHL_API_BASE_URL get.
  */
 import { randomBytes } from 'node:crypto'
-import { buildSandbox, type SandboxControl, type SandboxOptions } from 'ghl-sandbox'
+import { buildSandbox, type SandboxOptions } from './app.ts'
+import type { SandboxControl } from './control.ts'
 
 export interface StartedSandbox {
   url: string
