@@ -101,7 +101,7 @@ export class InboundMessageHandler extends MessageHandler {
     try {
       const fresh = await this.tokens.getFresh(integration.clientId)
       const { data } = await withFreshToken(this.tokens, oauthCredential(fresh))((token) =>
-        timeGhlCall(this.metrics, 'getContact', () => this.ghl.getContact({ accessToken: token.accessToken, contactId })))
+        timeGhlCall(this.metrics, 'getContact', () => this.ghl.contacts.get({ accessToken: token.accessToken, contactId })))
       return data.phone ?? null
     } catch (err) {
       // HighLevel refusing for good (contact gone, scope missing) or a connection that cannot get a

@@ -115,7 +115,7 @@ export class SmsSender {
       let sent: SentIds
       try {
         const { data } = await timeGhlCall(metrics, 'sendSms',
-          () => ghl.sendSms({ accessToken: credential.accessToken, locationId: credential.locationId, contactId, message: message.body, fromNumber: message.fromNumber ?? undefined }))
+          () => ghl.messages.sendSms({ accessToken: credential.accessToken, locationId: credential.locationId, contactId, message: message.body, fromNumber: message.fromNumber ?? undefined }))
         sent = { messageId: data.messageId, conversationId: data.conversationId ?? null, status: data.status ?? null }
       } catch (err) {
         const step = decideAfterPost(err, Math.random(), { canRefresh: credential.kind === 'oauth' && !refreshed })
