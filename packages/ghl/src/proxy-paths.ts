@@ -4,7 +4,7 @@
  * families the app's scopes cover, the `Version` each family wants, and where an operation wants
  * the location id, so a caller need not send it.
  */
-import { GHL_VERSIONS } from './client.ts'
+import { GHL_VERSIONS } from './versions.ts'
 
 /** The families the app's scopes cover; every other path is refused before HighLevel. */
 export const PROXY_FAMILIES = ['contacts', 'conversations', 'opportunities', 'calendars', 'locations'] as const

@@ -17,7 +17,7 @@ t.teardown(async () => { await client.close(); server.close() })
 
 t.test('a 2xx HighLevel answer that cannot be read is flagged as accepted, so a send is never repeated', async (t) => {
   for (const what of ['not JSON', 'without messageId', 'cut off mid-body']) {
-    const err = await client.sendSms({ accessToken: 'a', contactId: 'k', message: 'hi' }).then(() => null, (e: unknown) => e)
+    const err = await client.messages.sendSms({ accessToken: 'a', contactId: 'k', message: 'hi' }).then(() => null, (e: unknown) => e)
     t.ok(err instanceof GhlError, what)
     t.equal((err as GhlError).acceptedUnreadable, true, `${what}: accepted`)
     t.equal((err as GhlError).status, 201)

@@ -11,12 +11,12 @@ t.test('contract: a DND contact\'s dnd and dndSettings in the lookups, and the r
   const { access_token: accessToken } = await connect(SUNRISE)
   await sandbox.control.setContactDnd(JANE, { sms: 'active' })
 
-  const found = await client.findContactByPhone({ accessToken, locationId: SUNRISE, phone: '+15550100001' })
+  const found = await client.contacts.findByPhone({ accessToken, locationId: SUNRISE, phone: '+15550100001' })
   t.match(found.data, { id: JANE, dnd: false, dndSettings: { SMS: { status: 'active' } } })
   t.equal(smsDoNotDisturb(found.data ?? {}), true)
-  const upserted = await client.upsertContact({ accessToken, locationId: SUNRISE, phone: '+15550100001' })
+  const upserted = await client.contacts.upsert({ accessToken, locationId: SUNRISE, phone: '+15550100001' })
   t.equal(smsDoNotDisturb(upserted.data.contact), true)
-  const refused = await failure(() => client.sendSms({ accessToken, contactId: JANE, message: 'hello' }))
+  const refused = await failure(() => client.messages.sendSms({ accessToken, contactId: JANE, message: 'hello' }))
   t.match(refused, { kind: 'invalid_request', status: 400 })
 
   for (const exchange of sandbox.control.recorded.filter((e) => !e.url.startsWith('/oauth'))) {

@@ -55,7 +55,7 @@ t.test('every answer for a location reports its rate-limit headers; a spent dail
   const { clientFor, sandbox, connect } = await harness(t, { rateLimit: { daily: 3 } })
   const client = clientFor({ onRateLimit: (locationId, rateLimit) => { seen.push({ locationId, rateLimit }) } })
   const { access_token: accessToken } = await connect(SUNRISE, SCOPES)
-  await client.searchContacts({ accessToken, locationId: SUNRISE, query: 'jane' })
+  await client.contacts.search({ accessToken, locationId: SUNRISE, query: 'jane' })
   t.equal(seen[0]?.locationId, SUNRISE)
   t.match(seen[0]?.rateLimit, { max: 100, dailyLimit: 3, dailyRemaining: 2 })
   sandbox.control.freezeClock()

@@ -47,7 +47,7 @@ export async function harness (t: Test, sandboxOptions: Parameters<typeof startS
 
   const authorize = async (locationId = SUNRISE, scopes = APP_SCOPES) => {
     const state = randomBytes(8).toString('hex')
-    const response = await fetch(`${client.authorizeUrl({ state, scopes })}&location=${locationId}`, { redirect: 'manual' })
+    const response = await fetch(`${client.oauth.authorizeUrl({ state, scopes })}&location=${locationId}`, { redirect: 'manual' })
     const location = response.headers.get('location')
     if (response.status !== 302 || !location) throw new Error(`consent did not redirect (status ${response.status})`)
     const callback = new URL(location)
@@ -55,7 +55,7 @@ export async function harness (t: Test, sandboxOptions: Parameters<typeof startS
   }
   const connect = async (locationId = SUNRISE, scopes = APP_SCOPES) => {
     const { code } = await authorize(locationId, scopes)
-    return (await client.exchangeCode({ code })).data
+    return (await client.oauth.exchangeCode({ code })).data
   }
   return { sandbox, client, clientFor, connect, authorize }
 }

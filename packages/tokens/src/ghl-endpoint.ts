@@ -6,7 +6,7 @@ export function ghlTokenEndpoint (client: GhlClient): TokenEndpoint {
   return {
     refresh: async (integration, { timeoutMs }) => {
       if (!integration.refreshToken) throw new GhlError('invalid_grant', 'No refresh token is stored for this integration', { operation: 'refreshToken' })
-      const { data } = await client.refreshToken({
+      const { data } = await client.oauth.refreshToken({
         refreshToken: integration.refreshToken,
         userType: integration.userType === 'Company' ? 'Company' : 'Location',
         timeoutMs,
@@ -20,7 +20,7 @@ export function ghlTokenEndpoint (client: GhlClient): TokenEndpoint {
     },
     mintLocationToken: async (agency, locationId) => {
       if (!agency.accessToken || !agency.companyId) throw new GhlError('invalid_grant', 'The agency connection holds no token', { operation: 'getLocationToken' })
-      const { data } = await client.getLocationToken({ accessToken: agency.accessToken, companyId: agency.companyId, locationId })
+      const { data } = await client.oauth.getLocationToken({ accessToken: agency.accessToken, companyId: agency.companyId, locationId })
       return {
         accessToken: data.access_token,
         refreshToken: null,

@@ -39,7 +39,7 @@ t.test('when a sibling whose lock lapsed spent the refresh token first, the lose
   await spending(stored.id) // in HighLevel's hands, slowed
   sandbox.control.clearFaults(LOCATION)
   // the sibling: same refresh token, answered first, its pair written under the version both read
-  const sibling = (await ghl.refreshToken({ refreshToken: stored.refreshToken! })).data
+  const sibling = (await ghl.oauth.refreshToken({ refreshToken: stored.refreshToken! })).data
   t.ok(await integrations.writeTokens(stored.id, stored.tokenVersion, {
     accessToken: sibling.access_token, refreshToken: sibling.refresh_token, expiresAt: new Date(Date.now() + 86_399_000),
   }))
@@ -103,7 +103,7 @@ t.test('each failed refresh is counted on the integration with its kind and time
   t.match(await read(), { status: 'active', refreshFailures: 0, lastError: null, lastErrorCode: null, lastErrorAt: null }, 'a good refresh clears them')
 
   // Another process spends the refresh token behind our back: ours is now dead.
-  await ghl.refreshToken({ refreshToken: good.refreshToken! })
+  await ghl.oauth.refreshToken({ refreshToken: good.refreshToken! })
   await t.rejects(tokens.refreshNow('client-bookkeeping'), { code: 'needs_reauth' })
   t.match(await read(), { status: 'needs_reauth', refreshFailures: 1, lastErrorCode: 'invalid_grant' })
 })
@@ -127,7 +127,7 @@ t.test('HighLevel\'s answer is kept when its write fails, and the next refresh a
   t.equal(later.status, 'active', 'the client stays connected')
   t.equal(later.tokenVersion, stored.tokenVersion + 1)
   t.not(later.accessToken, stored.accessToken)
-  t.equal((await ghl.getLocation({ accessToken: later.accessToken!, locationId: LOCATION })).status, 200, 'and the applied token works')
+  t.equal((await ghl.locations.get({ accessToken: later.accessToken!, locationId: LOCATION })).status, 200, 'and the applied token works')
   t.same(another.outcomes, ['recovered'])
   t.same(another.events, [])
   t.same(await db.sql`select 1 from token_refresh_answers`, [], 'the kept answer is gone once written')
@@ -157,7 +157,7 @@ t.test('with PostgreSQL down when HighLevel answers, the answer is kept in Redis
   t.equal(after.invalidGrants - before.invalidGrants, 0)
   t.equal(later.status, 'active')
   t.equal(later.tokenVersion, stored.tokenVersion + 1)
-  t.equal((await ghl.getLocation({ accessToken: later.accessToken!, locationId: LOCATION })).status, 200)
+  t.equal((await ghl.locations.get({ accessToken: later.accessToken!, locationId: LOCATION })).status, 200)
   t.equal(await redis.get(keys.keptRefreshAnswer(stored.id, stored.tokenVersion)), null, 'forgotten once written')
 })
 

@@ -17,7 +17,7 @@ function lookup (used: string[], before?: () => void) {
   return async (token: AccessToken) => {
     before?.()
     used.push(token.accessToken)
-    return ghl.findContactByPhone({ ...token, phone: '+15550109999' })
+    return ghl.contacts.findByPhone({ ...token, phone: '+15550109999' })
   }
 }
 

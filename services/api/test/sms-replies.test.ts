@@ -44,7 +44,7 @@ t.test('a delivery report that arrives before the worker records the SMS as sent
   // The worker's steps, with the webhook between HighLevel's answer and our write.
   const attemptId = randomUUID()
   t.ok(await runtime.smsMessages.markSending(id, { attemptId, contactId: JANE, startedAt: new Date() }))
-  const { data: sent } = await runtime.ghl.sendSms({ accessToken: tokens.access_token, contactId: JANE, message: 'Your order shipped' })
+  const { data: sent } = await runtime.ghl.messages.sendSms({ accessToken: tokens.access_token, contactId: JANE, message: 'Your order shipped' })
   const early = await control.reportDelivery(sent.messageId, 'failed', { error: { code: '30003', type: 'saas', message: 'Unreachable destination handset' } })
   t.same(JSON.parse((early as { responseBody: string }).responseBody), { status: 'recorded' }, 'answered 200: kept for later')
   t.match((await app.inject({ url: `/api/sms/${id}`, headers: auth })).json(), { status: 'sending', deliveryStatus: null })
@@ -90,7 +90,7 @@ t.test('message webhooks: accepted without appId for a location we hold; ignored
 
 t.test('GET /api/conversations/:clientId/:contactId/messages: the thread newest first, paged as HighLevel pages it', async (t) => {
   const { app, auth, control, tokens } = await twoWay(t)
-  await app.runtime.ghl.sendSms({ accessToken: tokens.access_token, contactId: JANE, message: 'See you at 9' })
+  await app.runtime.ghl.messages.sendSms({ accessToken: tokens.access_token, contactId: JANE, message: 'See you at 9' })
   await control.contactReplies({ contactId: JANE, body: 'Thanks!' })
   const url = `/api/conversations/${CLIENT}/${JANE}/messages`
 

@@ -4,7 +4,8 @@ import type { Database, Transaction } from '../database.ts'
 import { crmEventOf } from '../domain/crm-events.ts'
 import { sendsWithOAuth } from '../domain/sending.ts'
 import type { CrmEventsRepository } from './crm-events.ts'
-import { deliveryStatusOf, DeliveryStatusesRepository, lockGhlMessage } from './delivery-statuses.ts'
+import { deliveryStatusOf } from '../domain/delivery-status.ts'
+import { lockGhlMessage, SmsDeliveryStatusesRepository } from './sms-delivery-statuses.ts'
 import { ghlIntegrations, smsMessages, type SmsMessageRow } from '../schema/index.ts'
 
 export type OutboxMessage = SmsMessageRow
@@ -60,10 +61,10 @@ export class SmsMessagesRepository {
   // The worker's per-SMS statements, built once: building drizzle queries per call was a fifth of
   // the worker's CPU (docs/benchmarks.md).
   private readonly hot
-  private readonly delivery: DeliveryStatusesRepository
+  private readonly delivery: SmsDeliveryStatusesRepository
 
   constructor (private readonly db: Database, private readonly events: CrmEventsRepository | null = null) {
-    this.delivery = new DeliveryStatusesRepository(db, events)
+    this.delivery = new SmsDeliveryStatusesRepository(db, events)
     const id = sql.placeholder('id')
     // drizzle hands placeholder values to the driver as they are: timestamps go as ISO strings
     const param = (name: string) => sql`${sql.placeholder(name)}`
@@ -184,7 +185,7 @@ export class SmsMessagesRepository {
    * `sms.sent` for the CRM. Conditional on the attempt: a late attempt never overwrites a newer
    * one's outcome; null then (and no event). `status` is HighLevel's answer to the send (its
    * delivery status so far); a delivery report HighLevel sent before this write is applied here,
-   * in the same transaction, with its `sms.delivery` event (see delivery-statuses.ts).
+   * in the same transaction, with its `sms.delivery` event (see sms-delivery-statuses.ts).
    */
   async markSent (id: string, attemptId: string, ids: { messageId: string | null, conversationId: string | null, status?: string | null }): Promise<OutboxMessage | null> {
     if (!this.events && !ids.messageId) {

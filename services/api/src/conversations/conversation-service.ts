@@ -41,12 +41,12 @@ export class ConversationService {
     const withToken = withFreshToken(this.tokens, credential)
     try {
       const { data: found } = await withToken((token) => timeGhlCall(this.metrics, 'searchConversations', () =>
-        this.ghl.searchConversations({ accessToken: token.accessToken, locationId: token.locationId, contactId })))
+        this.ghl.conversations.search({ accessToken: token.accessToken, locationId: token.locationId, contactId })))
       const conversation = found.conversations.find((c) => c.contactId === undefined || c.contactId === contactId)
       if (!conversation) {
         throw notFound('conversation_not_found', `Contact ${contactId} has no conversation in this client's GoHighLevel sub-account yet.`)
       }
-      const { data } = await withToken((token) => timeGhlCall(this.metrics, 'getConversationMessages', () => this.ghl.getConversationMessages({
+      const { data } = await withToken((token) => timeGhlCall(this.metrics, 'getConversationMessages', () => this.ghl.conversations.getMessages({
         accessToken: token.accessToken, conversationId: conversation.id, lastMessageId: page.lastMessageId, limit: page.limit ?? THREAD_PAGE_DEFAULT,
       })))
       return {

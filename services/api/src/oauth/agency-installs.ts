@@ -50,7 +50,7 @@ export class AgencyInstalls {
     const listed: InstalledLocation[] = []
     let installToFutureLocations = false
     for (let skip = 0; listed.length < MAX_MINTED_PER_INSTALL; skip += PAGE) {
-      const { data } = await this.ghl.getInstalledLocations({ accessToken: connection.accessToken, companyId: connection.companyId, appId: this.appId, skip, limit: PAGE })
+      const { data } = await this.ghl.oauth.getInstalledLocations({ accessToken: connection.accessToken, companyId: connection.companyId, appId: this.appId, skip, limit: PAGE })
       installToFutureLocations = data.installToFutureLocations ?? installToFutureLocations
       const page = data.locations.filter((l) => l.isInstalled !== false && typeof l._id === 'string' && l._id)
       listed.push(...page)
@@ -97,7 +97,7 @@ export class AgencyInstalls {
   private async mintInstalled (agency: Integration, locationId: string, name: string | null): Promise<MintedLocation> {
     const existing = await this.integrations.findByLocationId(locationId)
     if (existing && existing.clientId) return { integration: existing, claimCode: null }
-    const { data } = await this.ghl.getLocationToken({ accessToken: agency.accessToken!, companyId: agency.companyId!, locationId })
+    const { data } = await this.ghl.oauth.getLocationToken({ accessToken: agency.accessToken!, companyId: agency.companyId!, locationId })
     const integration = await this.integrations.saveUnclaimed({
       locationId,
       companyId: agency.companyId,
@@ -110,7 +110,7 @@ export class AgencyInstalls {
     })
     if (!name) {
       try {
-        const { location } = (await this.ghl.getLocation({ accessToken: data.access_token, locationId })).data
+        const { location } = (await this.ghl.locations.get({ accessToken: data.access_token, locationId })).data
         if (location.name) await this.integrations.setLocationName(integration.id, location.name)
         integration.locationName = location.name || integration.locationName
       } catch (err) {

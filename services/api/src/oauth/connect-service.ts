@@ -69,7 +69,7 @@ export class ConnectService {
   async begin (start: ConnectStart): Promise<{ redirectUrl: string, cookie: string }> {
     if (start.link && await this.usedLinks.isUsed(start.link.id)) throw linkUsed()
     const { state, cookie } = await this.states.begin(start)
-    return { redirectUrl: this.ghl.authorizeUrl({ state }), cookie }
+    return { redirectUrl: this.ghl.oauth.authorizeUrl({ state }), cookie }
   }
 
   async complete (input: CallbackInput): Promise<ConnectOutcome> {
@@ -165,7 +165,7 @@ export class ConnectService {
   private async exchange (code: string): Promise<Exchanged> {
     let token: TokenResponse
     try {
-      token = (await this.ghl.exchangeCode({ code })).data
+      token = (await this.ghl.oauth.exchangeCode({ code })).data
     } catch (err) {
       this.logger.warn({ err }, 'code exchange failed')
       throw this.describeExchangeFailure(err)
@@ -194,7 +194,7 @@ export class ConnectService {
     const locationId = token.locationId!
     let locationName = locationId
     try {
-      locationName = (await this.ghl.getLocation({ accessToken: token.access_token, locationId })).data.location.name || locationId
+      locationName = (await this.ghl.locations.get({ accessToken: token.access_token, locationId })).data.location.name || locationId
     } catch (err) {
       this.logger.warn({ err, locationId }, 'could not read the location name; using its id')
     }

@@ -1,8 +1,12 @@
 /**
  * Which handler acts on which webhook `type`. A new family is a handler file and a line here.
  * A type without a handler is verified and recorded, nothing more.
+ *   INSTALL, UNINSTALL   app-lifecycle.ts        a location installed under an agency we hold; an uninstall
+ *   InboundMessage       sms-replies.ts          a contact's SMS reply -> `sms.received`
+ *   OutboundMessage      sms-delivery-status.ts  a sent SMS's delivery status -> its outbox row, `sms.delivery`
+ *   ContactDndUpdate     contact-dnd.ts          a contact's SMS opt-out
  */
-import { DeliveryStatusesRepository, type CrmEventsRepository, type Database, type IntegrationsRepository } from '@ghl-connect/db'
+import { SmsDeliveryStatusesRepository, type CrmEventsRepository, type Database, type IntegrationsRepository } from '@ghl-connect/db'
 import type { GhlClient } from '@ghl-connect/ghl'
 import type { Logger } from '@ghl-connect/logging'
 import type { Metrics } from '@ghl-connect/metrics'
@@ -10,7 +14,8 @@ import type { CrmEvents } from '@ghl-connect/runtime'
 import type { TokenService } from '@ghl-connect/tokens'
 import { AppInstallHandler, AppUninstallHandler, type AgencyInstaller } from './app-lifecycle.ts'
 import { CONTACT_DND_UPDATE, type ContactDndWebhooks } from './contact-dnd.ts'
-import { InboundMessageHandler, OutboundMessageHandler } from './messages.ts'
+import { SmsDeliveryStatusHandler } from './sms-delivery-status.ts'
+import { SmsReplyHandler } from './sms-replies.ts'
 import type { WebhookHandler } from './webhook-handler.ts'
 
 export interface WebhookDeps {
@@ -30,8 +35,8 @@ export function webhookHandlers (d: WebhookDeps): Record<string, WebhookHandler>
   return {
     INSTALL: new AppInstallHandler(d.agencyInstalls, d.logger),
     UNINSTALL: new AppUninstallHandler(d.integrations, d.events, d.logger),
-    InboundMessage: new InboundMessageHandler(d.integrations, d.tokens, d.ghl, d.events, d.logger, d.metrics),
-    OutboundMessage: new OutboundMessageHandler(d.integrations, new DeliveryStatusesRepository(d.db, d.eventsOutbox), d.events, d.logger),
+    InboundMessage: new SmsReplyHandler(d.integrations, d.tokens, d.ghl, d.events, d.logger, d.metrics),
+    OutboundMessage: new SmsDeliveryStatusHandler(d.integrations, new SmsDeliveryStatusesRepository(d.db, d.eventsOutbox), d.events, d.logger),
     ...(d.contactDnd ? { [CONTACT_DND_UPDATE]: d.contactDnd } : {}),
   }
 }

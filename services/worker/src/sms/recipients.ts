@@ -55,9 +55,9 @@ export async function resolveContact (ghl: GhlClient, metrics: Metrics | undefin
   beforePage: (page: number) => Promise<void> = async () => {}): Promise<ResolvedContact> {
   if ('contactId' in to) return { id: to.contactId, record: null }
   if ('phone' in to) {
-    const found = await timeGhlCall(metrics, 'findContactByPhone', () => ghl.findContactByPhone({ ...auth, phone: to.phone }))
+    const found = await timeGhlCall(metrics, 'findContactByPhone', () => ghl.contacts.findByPhone({ ...auth, phone: to.phone }))
     if (found.data) return { id: found.data.id, record: found.data }
-    const created = await timeGhlCall(metrics, 'upsertContact', () => ghl.upsertContact({ ...auth, phone: to.phone }))
+    const created = await timeGhlCall(metrics, 'upsertContact', () => ghl.contacts.upsert({ ...auth, phone: to.phone }))
     return { id: created.data.contact.id, record: created.data.contact }
   }
   return contactNamed(ghl, metrics, auth, to.name, beforePage)
@@ -72,7 +72,7 @@ async function contactNamed (ghl: GhlClient, metrics: Metrics | undefined, auth:
   let read = 0
   for (let page = 1; page <= SEARCH_MAX_PAGES; page++) {
     if (page > 1) await beforePage(page)
-    const { data } = await timeGhlCall(metrics, 'searchContacts', () => ghl.searchContacts({ ...auth, query, page, pageLimit: SEARCH_PAGE_LIMIT }))
+    const { data } = await timeGhlCall(metrics, 'searchContacts', () => ghl.contacts.search({ ...auth, query, page, pageLimit: SEARCH_PAGE_LIMIT }))
     exact.push(...data.contacts.filter((c) => fullName(c) === wanted))
     read += data.contacts.length
     // Two are enough to refuse; a short page, or `total` reached, is the end of the results.

@@ -1,7 +1,7 @@
 /**
  * What an SMS attempt's failure means for the message: defer, retry, fail with a fix, record it
  * as sent, or ask HighLevel what happened. Pure: no I/O; the time and the jitter (a number in
- * [0, 1)) come in as numbers. SmsSender carries the step out.
+ * [0, 1)) come in as numbers. SmsSender and UnknownOutcomes (unknown-outcome.ts) carry the step out.
  *
  * Before the POST nothing can have been sent. After it, only an answer that proves nothing was
  * sent may put the message back in line; an answer that leaves it open (a reset after the request

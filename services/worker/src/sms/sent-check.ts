@@ -32,7 +32,7 @@ export async function askWhetherSent (
   const since = new Date(question.attemptStartedAt.getTime() - CLOCK_SKEW_MS)
   let cursor: string | undefined
   for (let page = 0; page < MAX_PAGES; page++) {
-    const { data } = await timeGhlCall(metrics, 'exportMessages', () => ghl.exportMessages({
+    const { data } = await timeGhlCall(metrics, 'exportMessages', () => ghl.messages.export({
       ...auth, contactId, channel: 'SMS', startDate: since, sortOrder: 'asc', limit: PAGE_LIMIT, cursor,
     }))
     const candidates = data.messages.filter((m) => isThisSms(m, contactId, question.body, since))

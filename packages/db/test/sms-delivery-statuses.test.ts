@@ -1,13 +1,13 @@
 import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import { createTestDatabase } from '../src/testing.ts'
-import { CrmEventsRepository, DeliveryStatusesRepository, SmsMessagesRepository, supersedes } from '../src/index.ts'
+import { CrmEventsRepository, SmsDeliveryStatusesRepository, SmsMessagesRepository, supersedes } from '../src/index.ts'
 
 const db = await createTestDatabase()
 t.teardown(db.drop)
 const events = new CrmEventsRepository(db.db)
 const messages = new SmsMessagesRepository(db.db, events)
-const deliveries = new DeliveryStatusesRepository(db.db, events)
+const deliveries = new SmsDeliveryStatusesRepository(db.db, events)
 const report = (ghlMessageId: string, status: 'delivered' | 'failed' | 'sent' | 'read', reportedAt = new Date()) =>
   deliveries.report({ ghlMessageId, status, errorCode: null, errorMessage: null, reportedAt })
 

@@ -6,10 +6,12 @@
  *
  * The two sides never miss each other: both take a transaction-scoped advisory lock on the
  * HighLevel message id before they look, so whichever comes second sees what the first committed.
+ * Which report wins over which: domain/delivery-status.ts. The webhook that reports them:
+ * services/api/src/webhooks/sms-delivery-status.ts.
  */
 import { eq, sql } from 'drizzle-orm'
 import type { Database, Transaction } from '../database.ts'
-import { crmEventOf, type NewCrmEvent } from '../domain/crm-events.ts'
+import { deliveryEvent, supersedes } from '../domain/delivery-status.ts'
 import { earlyDeliveryStatuses, smsMessages, type DeliveryStatus, type SmsMessageRow } from '../schema/index.ts'
 import type { CrmEventsRepository } from './crm-events.ts'
 
@@ -30,31 +32,12 @@ export type DeliveryOutcome =
   /** No row holds this message id yet: kept for `markSent`. */
   | { kind: 'kept' }
 
-/**
- * How far along a status is: a report never moves a message back (a late `sent` after
- * `delivered`). Between final statuses of one rank the later report wins.
- */
-export const DELIVERY_RANK: Record<DeliveryStatus, number> = { pending: 0, sent: 1, delivered: 2, undelivered: 2, failed: 2, read: 3 }
-
-/** Whether `next` replaces what a row holds. */
-export function supersedes (next: { status: DeliveryStatus, reportedAt: Date }, held: { status: DeliveryStatus | null, at: Date | null }): boolean {
-  if (held.status === null) return true
-  const by = DELIVERY_RANK[next.status] - DELIVERY_RANK[held.status]
-  if (by !== 0) return by > 0
-  return next.status !== held.status && (held.at === null || next.reportedAt >= held.at)
-}
-
-/** HighLevel's status as one we keep, or null for one we do not (`opened`, `clicked`, ... are other channels'). */
-export function deliveryStatusOf (value: unknown): DeliveryStatus | null {
-  return typeof value === 'string' && value in DELIVERY_RANK ? value as DeliveryStatus : null
-}
-
 /** Serialises reports and the `sent` write for one HighLevel message id, until the transaction ends. */
 export async function lockGhlMessage (tx: Transaction, ghlMessageId: string): Promise<void> {
   await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`ghl-message:${ghlMessageId}`}, 0))`)
 }
 
-export class DeliveryStatusesRepository {
+export class SmsDeliveryStatusesRepository {
   constructor (private readonly db: Database, private readonly events: CrmEventsRepository | null = null) {}
 
   /** Applies HighLevel's report to the outbox row with its message id, or keeps it for the `sent` write to come. */
@@ -101,13 +84,6 @@ export class DeliveryStatusesRepository {
 const earlyRow = (r: DeliveryReport) => ({
   ghlMessageId: r.ghlMessageId, status: r.status, errorCode: r.errorCode, errorMessage: r.errorMessage, reportedAt: r.reportedAt,
 })
-
-/** The event for the row's delivery status; `pending` (HighLevel's answer to the send) is already told by `sms.sent`. */
-export function deliveryEvent (message: SmsMessageRow): NewCrmEvent | null {
-  const status = message.deliveryStatus
-  if (status === null || status === 'pending') return null
-  return crmEventOf.smsDelivery({ ...message, deliveryStatus: status })
-}
 
 /** Writes the report on row `id` when it supersedes what the row holds; the row, or null when unchanged. */
 async function applyReport (tx: Transaction, id: string, report: DeliveryReport): Promise<SmsMessageRow | null> {

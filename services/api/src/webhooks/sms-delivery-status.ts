@@ -1,0 +1,50 @@
+/**
+ * HighLevel's OutboundMessage webhook, for SMS: the delivery status of an SMS we sent (delivered,
+ * undelivered, failed, read...), applied to its outbox row by HighLevel's message id, or kept
+ * until our own `sent` write lands (packages/db: repositories/sms-delivery-statuses.ts), with
+ * `sms.delivery` for the CRM. Which webhooks are taken at all: sms-message-webhook.ts.
+ */
+import { deliveryStatusOf, type Integration, type IntegrationsRepository, type SmsDeliveryStatusesRepository } from '@ghl-connect/db'
+import type { Logger } from '@ghl-connect/logging'
+import type { CrmEvents } from '@ghl-connect/runtime'
+import { SmsMessageWebhook, type SmsFields } from './sms-message-webhook.ts'
+import type { VerifiedWebhook, WebhookOutcome } from './webhook-handler.ts'
+
+export class SmsDeliveryStatusHandler extends SmsMessageWebhook {
+  constructor (
+    integrations: IntegrationsRepository,
+    private readonly deliveryStatuses: SmsDeliveryStatusesRepository,
+    private readonly events: CrmEvents,
+    private readonly logger: Logger,
+  ) {
+    super(integrations)
+  }
+
+  protected async act (event: VerifiedWebhook, sms: SmsFields, integration: Integration): Promise<WebhookOutcome> {
+    const status = deliveryStatusOf(sms.status)
+    // Statuses we do not keep (HighLevel's other channels' `opened`, `clicked`...) change nothing.
+    if (!sms.messageId || !status) return 'recorded'
+    const error = errorOf(event.error)
+    const outcome = await this.deliveryStatuses.report({
+      ghlMessageId: sms.messageId, status, errorCode: error.code, errorMessage: error.message, reportedAt: event.at,
+    })
+    if (outcome.kind === 'applied' && outcome.eventId) await this.events.dispatch(outcome.eventId)
+    this.logger.info({ clientId: integration.clientId, ghlMessageId: sms.messageId, status, outcome: outcome.kind,
+      messageId: outcome.kind === 'applied' ? outcome.message.id : undefined }, 'sms delivery status reported')
+    return outcome.kind === 'applied' ? 'processed' : 'recorded'
+  }
+}
+
+/**
+ * HighLevel's message webhook pages show no error field; its provider API reports one as
+ * `{code, type, message}` (ErrorDto). Taken when present, in either form.
+ */
+function errorOf (value: unknown): { code: string | null, message: string | null } {
+  if (typeof value === 'string') return { code: null, message: value.slice(0, 500) }
+  if (!value || typeof value !== 'object') return { code: null, message: null }
+  const { code, message } = value as { code?: unknown, message?: unknown }
+  return {
+    code: typeof code === 'string' || typeof code === 'number' ? String(code).slice(0, 100) : null,
+    message: typeof message === 'string' ? message.slice(0, 500) : null,
+  }
+}

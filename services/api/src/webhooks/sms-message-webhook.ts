@@ -1,0 +1,56 @@
+/**
+ * What HighLevel's two message webhooks share, for SMS: InboundMessage (a contact's reply,
+ * sms-replies.ts) and OutboundMessage (the delivery status of an SMS we sent,
+ * sms-delivery-status.ts).
+ *
+ * Only for a location we hold (an active, claimed integration). HighLevel sends these for every
+ * message of every location where the app is installed, including ones nobody here connected or
+ * that were disconnected while the app stayed installed: those are answered 200 and ignored, since
+ * an error would only make HighLevel deliver them again, for nothing.
+ *
+ * Never log the body or the phone number.
+ */
+import type { Integration, IntegrationsRepository } from '@ghl-connect/db'
+import { badRequest } from '@ghl-connect/errors'
+import type { VerifiedWebhook, WebhookHandler, WebhookOutcome } from './webhook-handler.ts'
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined)
+
+/** The SMS fields both message webhooks carry, checked. */
+function smsFields (event: VerifiedWebhook) {
+  for (const field of ['messageType', 'contactId', 'conversationId', 'messageId', 'body', 'status', 'dateAdded'] as const) {
+    if (event[field] !== undefined && typeof event[field] !== 'string') {
+      throw badRequest('invalid_webhook', `The webhook's ${field} must be a string when present.`)
+    }
+  }
+  return {
+    messageType: str(event.messageType),
+    contactId: str(event.contactId),
+    conversationId: str(event.conversationId) ?? null,
+    messageId: str(event.messageId),
+    body: typeof event.body === 'string' ? event.body : '',
+    status: str(event.status),
+    dateAdded: str(event.dateAdded),
+  }
+}
+
+export type SmsFields = ReturnType<typeof smsFields>
+
+/** Both message webhooks: accepted without appId, acted on only for a location we hold, SMS only. */
+export abstract class SmsMessageWebhook implements WebhookHandler {
+  readonly appIdOptional = true
+
+  constructor (private readonly integrations: IntegrationsRepository) {}
+
+  async handle (event: VerifiedWebhook): Promise<WebhookOutcome> {
+    if (!event.locationId) return 'ignored'
+    const integration = await this.integrations.findByLocationId(event.locationId)
+    if (!integration?.clientId) return 'ignored'
+    const sms = smsFields(event)
+    // Other channels (calls, email, chat...) change nothing of ours.
+    if (sms.messageType !== 'SMS') return 'recorded'
+    return this.act(event, sms, integration)
+  }
+
+  protected abstract act (event: VerifiedWebhook, sms: SmsFields, integration: Integration): Promise<WebhookOutcome>
+}
