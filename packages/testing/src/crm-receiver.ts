@@ -6,6 +6,7 @@
  * Standard Webhooks reference library (`standardwebhooks`), under the key a CRM would give it.
  * `down()` makes it answer 503 to everything, or refuse connections, until `up()`.
  */
+import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Webhook } from 'standardwebhooks'
@@ -29,6 +30,8 @@ export type DownMode = 'error' | 'refuse'
 
 export interface CrmReceiver {
   url: string
+  /** What points ghl-connect at this receiver: CRM_WEBHOOK_URL and CRM_WEBHOOK_SECRET. */
+  env: { CRM_WEBHOOK_URL: string, CRM_WEBHOOK_SECRET: string }
   /** Every POST that reached the handler while up, in order (verified or not). */
   received: ReceivedCrmEvent[]
   /** The accepted events of one type, each id once (delivery is at least once). */
@@ -51,8 +54,8 @@ const parsed = (raw: string): CrmEvent => {
   try { return JSON.parse(raw) } catch { return { id: '', type: 'unparsable', occurredAt: '', data: {} } as unknown as CrmEvent }
 }
 
-/** `secret` is CRM_WEBHOOK_SECRET as the worker has it (plain or whsec_<base64>). */
-export async function startCrmReceiver (secret: string): Promise<CrmReceiver> {
+/** `secret` is CRM_WEBHOOK_SECRET as the worker has it (plain or whsec_<base64>); a random one unless given. */
+export async function startCrmReceiver (secret = randomBytes(32).toString('hex')): Promise<CrmReceiver> {
   // A CRM gives a Standard Webhooks library the whsec_ secret as it is, or "whsec_" + base64 of a plain secret's UTF-8 bytes.
   const reference = new Webhook(secret.startsWith('whsec_') ? secret : `whsec_${Buffer.from(secret, 'utf8').toString('base64')}`)
   const received: ReceivedCrmEvent[] = []
@@ -89,8 +92,10 @@ export async function startCrmReceiver (secret: string): Promise<CrmReceiver> {
     for (const r of accepted()) byId.set(r.event.id, (byId.get(r.event.id) ?? 0) + 1)
     return byId
   }
+  const url = `http://127.0.0.1:${port}/crm-events`
   return {
-    url: `http://127.0.0.1:${port}/crm-events`,
+    url,
+    env: { CRM_WEBHOOK_URL: url, CRM_WEBHOOK_SECRET: secret },
     received,
     ofType: (type) => [...new Map(accepted().filter((r) => r.event.type === type).map((r) => [r.event.id, r.event])).values()],
     count: (id) => acceptedById().get(id) ?? 0,
