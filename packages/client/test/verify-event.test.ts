@@ -1,14 +1,14 @@
 /**
  * verifyEvent on events exactly as the worker delivers them: a real api records a real event, the
- * worker's delivery POSTs it to a CRM server here, and what arrived is checked the way a CRM
- * would, with the typed client and with the Standard Webhooks reference package.
+ * worker's delivery POSTs it to the test CRM receiver, and what arrived there is checked again
+ * here, the way a CRM would, with the typed client and with the Standard Webhooks reference package.
  */
 import t, { type Test } from 'tap'
 import { createHmac, randomBytes } from 'node:crypto'
-import { createServer, type IncomingHttpHeaders } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { IncomingHttpHeaders } from 'node:http'
 import { Webhook } from 'standardwebhooks'
 import { CrmEventsRepository } from '@ghl-connect/db'
+import { startCrmReceiver, type ReceivedCrmEvent } from '@ghl-connect/testing'
 import { CrmEventDelivery } from 'worker'
 import { createGhlConnectClient, crmEventHeaders, verifyEvent } from '../src/index.ts'
 import { connectInBrowser, HARBOR, startApi, SUNRISE } from './helper.ts'
@@ -16,31 +16,25 @@ import { connectInBrowser, HARBOR, startApi, SUNRISE } from './helper.ts'
 const PLAIN_SECRET = 'the-crm-webhook-secret-of-at-least-32-chars'
 const WHSEC_SECRET = `whsec_${randomBytes(32).toString('base64')}`
 
-/** One real event (connection.replaced), delivered by the worker's delivery under each secret. */
+/** One real event (connection.replaced), delivered by the worker's delivery under each secret to a CRM receiver. */
 async function capturedEvents (t: Test) {
-  const received: Array<{ body: string, headers: IncomingHttpHeaders }> = []
-  const crm = createServer((req, res) => {
-    let body = ''
-    req.setEncoding('utf8')
-    req.on('data', (c: string) => { body += c })
-    req.on('end', () => { received.push({ body, headers: req.headers }); res.writeHead(204).end() })
-  })
-  await new Promise<void>((resolve) => crm.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => new Promise<void>((resolve) => crm.close(() => resolve())))
-  const url = `http://127.0.0.1:${(crm.address() as AddressInfo).port}/ghl-events`
-  const api = await startApi(t, { CRM_WEBHOOK_URL: url, CRM_WEBHOOK_SECRET: PLAIN_SECRET })
+  const plainCrm = await startCrmReceiver(PLAIN_SECRET)
+  const whsecCrm = await startCrmReceiver(WHSEC_SECRET)
+  t.teardown(async () => { await plainCrm.close(); await whsecCrm.close() })
+  const api = await startApi(t, plainCrm.env)
   const client = createGhlConnectClient({ baseUrl: api.url, apiKey: api.apiKey })
   // Moving a connection to another location tells the CRM (connection.replaced).
   await connectInBrowser(api, (await client.createConnectLink({ clientId: 'client-4' })).url, SUNRISE)
   await connectInBrowser(api, (await client.createConnectLink({ clientId: 'client-4' })).url, HARBOR)
   const [row] = await api.db.sql<Array<{ id: string }>>`select id from crm_events where type = 'connection.replaced'`
   const outbox = new CrmEventsRepository(api.db.db)
-  for (const secret of [PLAIN_SECRET, WHSEC_SECRET]) {
+  for (const crm of [plainCrm, whsecCrm]) {
     await api.db.sql`update crm_events set status = 'pending', delivered_at = null where id = ${row!.id}`
-    await new CrmEventDelivery(outbox, { url, secret }, 5000).deliver({ eventId: row!.id })
+    await new CrmEventDelivery(outbox, { url: crm.url, secret: crm.env.CRM_WEBHOOK_SECRET }, 5000).deliver({ eventId: row!.id })
   }
-  t.equal(received.length, 2)
-  return { id: row!.id, plain: received[0]!, whsec: received[1]! }
+  t.equal(plainCrm.received.length + whsecCrm.received.length, 2)
+  const captured = ({ raw, headers }: ReceivedCrmEvent) => ({ body: raw, headers })
+  return { id: row!.id, plain: captured(plainCrm.received[0]!), whsec: captured(whsecCrm.received[0]!) }
 }
 
 t.test('events as the worker delivers them verify with the typed client and with the standardwebhooks package; the legacy headers are still sent', async (t) => {
