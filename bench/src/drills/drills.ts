@@ -1,8 +1,7 @@
 /** The fault drills of `pnpm drill`. Each owns its stack; see docs/benchmarks.md for what each shows. */
-import { createHmac, randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { createServer } from 'node:http'
+import { startCrmReceiver } from '@ghl-connect/testing'
 import { sleep, waitFor } from '../harness/ports.ts'
 import { say } from '../stats.ts'
 import { DrillKit, type DrillTally } from './drill-kit.ts'
@@ -286,38 +285,6 @@ export async function lockLoss (): Promise<DrillTally> {
 }
 
 /**
- * A CRM's webhook for the drill: every event it accepted, by id, and how many bodies failed the
- * signature. While `down` it answers 503 to everything (and accepts nothing).
- */
-async function crmReceiver (secret: string) {
-  const received = new Map<string, number>()
-  let badSignatures = 0
-  let refused = 0
-  const state = { down: false }
-  const server = createServer((request, response) => {
-    let raw = ''
-    request.on('data', (d) => { raw += d })
-    request.on('end', () => {
-      if (state.down) { refused++; response.writeHead(503).end(); return }
-      const expected = `sha256=${createHmac('sha256', secret).update(raw).digest('hex')}`
-      if (request.headers['x-ghl-connect-signature'] !== expected) badSignatures++
-      const { id } = JSON.parse(raw) as { id: string }
-      received.set(id, (received.get(id) ?? 0) + 1)
-      response.writeHead(200).end()
-    })
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return {
-    url: `http://127.0.0.1:${(server.address() as { port: number }).port}/crm-events`,
-    received,
-    state,
-    refused: () => refused,
-    badSignatures: () => badSignatures,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  }
-}
-
-/**
  * 2,000 SMS over 10 clients with a CRM receiving events, and FLUSHALL on the drill's Redis in the
  * middle of the run. The CRM answers 503 until the flush, so every event so far waits in Redis
  * for a retry when Redis loses it. Every sent SMS's `sms.sent` event must still reach the CRM at
@@ -325,11 +292,11 @@ async function crmReceiver (secret: string) {
  * dropped by id).
  */
 export async function crmEvents (): Promise<DrillTally> {
-  const secret = randomBytes(32).toString('hex')
-  const crm = await crmReceiver(secret)
-  const kit = new DrillKit('events', { CRM_WEBHOOK_URL: crm.url, CRM_WEBHOOK_SECRET: secret })
+  const crm = await startCrmReceiver()
+  const kit = new DrillKit('events', crm.env)
   try {
-    crm.state.down = true
+    // Down: 503 to every delivery until the flush.
+    await crm.down('error')
     await kit.start({ workers: 2, tenants: 10 })
     let pendingAtFlush = 0
     await kit.sendAll(SMS, 32, async () => {
@@ -337,18 +304,21 @@ export async function crmEvents (): Promise<DrillTally> {
       const [pending] = await kit.stack.database.sql<Array<{ n: number }>>`select count(*)::int as n from crm_events where status = 'pending'`
       pendingAtFlush = pending!.n
       await kit.stack.redisServer.flushAll()
-      crm.state.down = false
+      await crm.up()
       say(`events: FLUSHALL with ${await kit.outstanding()} SMS queued or sending and ${pendingAtFlush} events waiting for the CRM`)
     })
     await kit.settle()
     const sentIds = async () => (await kit.stack.database.sql<Array<{ id: string }>>`select id from sms_messages where status = 'sent'`).map((r) => `sms.sent-${r.id}`)
-    const missing = async () => (await sentIds()).filter((id) => !crm.received.has(id))
+    const missing = async () => {
+      const accepted = crm.acceptedById()
+      return (await sentIds()).filter((id) => !accepted.has(id))
+    }
     const started = Date.now()
     await waitFor('every sms.sent event to reach the CRM', async () => (await missing()).length === 0, 180_000, 1000)
       .catch(async () => say(`events: ${(await missing()).length} sms.sent events never arrived`))
     const expected = await sentIds()
     const gaps = await missing()
-    const smsSentReceived = [...crm.received.entries()].filter(([id]) => id.startsWith('sms.sent-'))
+    const smsSentReceived = [...crm.acceptedById().entries()].filter(([id]) => id.startsWith('sms.sent-'))
     const [pending] = await kit.stack.database.sql<Array<{ n: number }>>`select count(*)::int as n from crm_events where status <> 'delivered'`
     // How many events the reconcilers queued again after the flush (from the workers' logs).
     const requeued = (message: string) => kit.workers.map((_, i) => readFileSync(join(kit.stack.dir, `worker-${i}.log`), 'utf8'))
@@ -360,10 +330,10 @@ export async function crmEvents (): Promise<DrillTally> {
         smsSentEventsReceived: smsSentReceived.length,
         smsSentEventsMissing: gaps.length,
         repeatsDroppedById: smsSentReceived.reduce((sum, [, n]) => sum + n - 1, 0),
-        badSignatures: crm.badSignatures(),
+        badSignatures: crm.rejected(),
         eventsUndeliveredInOutbox: pending!.n,
         eventsPendingAtFlush: pendingAtFlush,
-        deliveriesRefusedBeforeFlush: crm.refused(),
+        deliveriesRefusedBeforeFlush: crm.refusedWhileDown(),
         eventsRequeuedByReconciler: requeued('events reconciler re-queued'),
         smsRequeuedByReconciler: requeued('outbox reconciler re-queued'),
         lastEventsAfterSettleSeconds: Math.round((Date.now() - started) / 1000),

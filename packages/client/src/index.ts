@@ -11,7 +11,12 @@ import { errorFrom, GhlConnectError } from './errors.ts'
 
 export type { paths, components } from './generated/api.ts'
 export { GhlConnectError, isGhlConnectError } from './errors.ts'
-export { verifyEvent, SIGNATURE_HEADER, EVENT_ID_HEADER, type CrmEvent, type CrmEventType } from './events.ts'
+// The CRM event contract (a generated copy of @ghl-connect/crm-events): verifyEvent for your webhook,
+// signEvent to sign test events in your own tests as ghl-connect signs them.
+export {
+  verifyEvent, signEvent, crmEventHeaders, crmEventTypes, TIMESTAMP_TOLERANCE_SECONDS,
+  type CrmEvent, type CrmEventType, type EventCheck, type EventRefusal, type EventToVerify,
+} from './generated/crm-events.ts'
 
 type Json<P extends keyof paths, M extends 'get' | 'post', S extends number> =
   NonNullable<paths[P][M]> extends { responses: { [K in S]: { content: { 'application/json': infer B } } } } ? B : never

@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto'
 import { z } from 'zod'
+import { signingKey } from '@ghl-connect/crm-events'
 
 type Env = Record<string, string | undefined>
 
@@ -265,6 +266,9 @@ const sections = {
   }).superRefine((e, ctx) => {
     if (e.CRM_WEBHOOK_URL && (!e.CRM_WEBHOOK_SECRET || e.CRM_WEBHOOK_SECRET.length < 32)) {
       ctx.addIssue({ code: 'custom', path: ['CRM_WEBHOOK_SECRET'], message: 'is required (at least 32 characters) when CRM_WEBHOOK_URL is set; it signs the events' })
+    } else if (e.CRM_WEBHOOK_URL && e.CRM_WEBHOOK_SECRET) {
+      // The worker would fail on every event with it: refused at start instead.
+      try { signingKey(e.CRM_WEBHOOK_SECRET) } catch (err) { ctx.addIssue({ code: 'custom', path: ['CRM_WEBHOOK_SECRET'], message: (err as Error).message }) }
     }
   }).transform((e) => (e.CRM_WEBHOOK_URL ? { url: e.CRM_WEBHOOK_URL, secret: e.CRM_WEBHOOK_SECRET ?? '' } : null)),
 

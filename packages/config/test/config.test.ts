@@ -63,6 +63,15 @@ t.test('short secrets and a half-configured CRM webhook are refused', async (t) 
   t.match(problems.join('\n'), /CRM_WEBHOOK_SECRET is required/)
 })
 
+t.test('CRM_WEBHOOK_SECRET may be a Standard Webhooks whsec_ secret; a whsec_ secret that is not base64 of 24+ bytes is refused at start', async (t) => {
+  const hook = { CRM_WEBHOOK_URL: 'https://crm.example/hook' }
+  const whsec = `whsec_${Buffer.alloc(32, 9).toString('base64')}`
+  t.same(loadApiConfig({ ...complete, ...hook, CRM_WEBHOOK_SECRET: whsec }).crmEvents, { url: hook.CRM_WEBHOOK_URL, secret: whsec })
+  t.same(problemsOf({ ...complete, ...hook, CRM_WEBHOOK_SECRET: 'a plain secret of at least 32 characters' }), [])
+  t.match(problemsOf({ ...complete, ...hook, CRM_WEBHOOK_SECRET: `whsec_${'!'.repeat(40)}` }).join('\n'), /CRM_WEBHOOK_SECRET .*whsec_ must be followed by standard base64/)
+  t.match(problemsOf({ ...complete, ...hook, CRM_WEBHOOK_SECRET: `whsec_${Buffer.alloc(23).toString('base64')}` }).join('\n'), /at least 24 bytes/)
+})
+
 t.test('the sandbox needs only its own section', async (t) => {
   const config = loadSandboxConfig({ GHL_CLIENT_ID: 'id', GHL_CLIENT_SECRET: 'secret-123', GHL_APP_ID: 'app' })
   t.equal(config.sandbox.port, 4010)

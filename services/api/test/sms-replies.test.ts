@@ -24,7 +24,7 @@ t.test('a contact replies: the CRM gets one signed sms.received with the body, e
     await app.runtime.queues.crmEvents.getJobCountByTypes('waiting', 'prioritized', 'delayed', 'active') === 0)
   const posts = crm.received.filter((r) => r.event.type === 'sms.received')
   t.equal(posts.length, 1, 'one POST to the CRM')
-  t.ok(posts[0]?.signed, 'signed with CRM_WEBHOOK_SECRET')
+  t.ok(posts[0]?.verified && posts[0].standardWebhooks, 'signed with CRM_WEBHOOK_SECRET: verified by the typed client and by Standard Webhooks')
   t.same(posts[0]?.event.id, eventId, 'its id names HighLevel\'s message')
   t.same(posts[0]?.event.data, {
     clientId: CLIENT, contactId: JANE, phone: '+15550100001', body: 'Yes, 9 works for me',

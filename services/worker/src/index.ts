@@ -1,3 +1,3 @@
 /** What other workspace packages (bench, the client's tests) use of the worker in their own process. */
 export { TokenSweep, type SweepResult } from './tokens/token-sweep.ts'
-export { CrmEventDelivery, SIGNATURE_HEADER } from './crm-events/crm-event-delivery.ts'
+export { CrmEventDelivery } from './crm-events/crm-event-delivery.ts'

@@ -4,29 +4,21 @@
  */
 import t, { type Test } from 'tap'
 import { spawn } from 'node:child_process'
-import { randomBytes, randomUUID } from 'node:crypto'
-import { createServer } from 'node:http'
+import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { crmEventOf, smsEventIds } from '@ghl-connect/db'
 import { jobIds } from '@ghl-connect/queues'
+import { startCrmReceiver } from '@ghl-connect/testing'
 import { createWorld, eventually, freePort, JANE, settled, SUNRISE } from './helper.ts'
 
-const secret = randomBytes(32).toString('hex')
 /** Fast reconciling, as a deployment may configure it. */
 const FAST_RECONCILE = { OUTBOX_RECONCILE_EVERY_SECONDS: '1', OUTBOX_RECONCILE_AFTER_SECONDS: '0' }
 
-/** The CRM's webhook: every event body it got, in order. */
+/** The CRM's webhook (the shared receiver), torn down with the test. */
 async function crmWebhook (t: Test) {
-  const received: Array<{ id: string, type: string, data: Record<string, unknown> }> = []
-  const server = createServer((request, response) => {
-    let raw = ''
-    request.on('data', (d) => { raw += d })
-    request.on('end', () => { received.push(JSON.parse(raw)); response.writeHead(200).end() })
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())))
-  const env = { CRM_WEBHOOK_URL: `http://127.0.0.1:${(server.address() as { port: number }).port}/ghl-events`, CRM_WEBHOOK_SECRET: secret }
-  return { env, received, count: (id: string) => received.filter((e) => e.id === id).length }
+  const crm = await startCrmReceiver()
+  t.teardown(() => crm.close())
+  return crm
 }
 
 /** A redis-server of this test's own: it can be made to refuse writes without touching anyone else's. */
@@ -84,7 +76,7 @@ t.test('a worker killed after markSent but before it queued the event: the event
   t.equal(await world.queues.crmEvents.getJobState(jobIds.crmEvent(smsEventIds.sent(message.id))), 'unknown', 'no delivery queued')
 
   await world.startInProcess()
-  const event = await eventually('sms.sent delivered', () => crm.received.find((e) => e.id === smsEventIds.sent(message.id)))
+  const event = await eventually('sms.sent delivered', () => crm.ofType('sms.sent').find((e) => e.id === smsEventIds.sent(message.id)))
   t.match(event, { type: 'sms.sent', data: { messageId: message.id, clientId: 'clinic', ghlMessageId: 'ghl-msg-1', conversationId: 'ghl-conv-1' } })
 })
 
@@ -136,7 +128,7 @@ t.test('an SMS sent while Redis refuses the event job still produces its event o
   t.equal(crm.count(smsEventIds.sent(message.id)), 0)
 
   await redis.acceptWrites()
-  const event = await eventually('sms.sent delivered after Redis is back', () => crm.received.find((e) => e.id === smsEventIds.sent(message.id)), 90_000)
+  const event = await eventually('sms.sent delivered after Redis is back', () => crm.ofType('sms.sent').find((e) => e.id === smsEventIds.sent(message.id)), 90_000)
   t.match(event, { type: 'sms.sent', data: { messageId: message.id, clientId: 'clinic' } })
   t.equal(world.sandbox.control.messages(SUNRISE).filter((m) => m.body === 'Sent while Redis refuses').length, 1, 'and the SMS itself went once')
 })

@@ -1,72 +1,58 @@
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { createHmac, randomBytes, randomUUID } from 'node:crypto'
-import { createServer } from 'node:http'
+import { crmEventHeaders, verifyEvent } from '@ghl-connect/crm-events'
 import { crmEventOf } from '@ghl-connect/db'
 import type { CrmEventJob } from '@ghl-connect/queues'
+import { startCrmReceiver } from '@ghl-connect/testing'
 import { createWorld, eventually, freePort, HARBOR, JANE, settled, SUNRISE } from './helper.ts'
 
-interface Received { headers: Record<string, string | string[] | undefined>, raw: string, answered: number }
-
-/** The CRM's webhook: answers `statuses` in turn (then 200) and keeps what it got. */
-async function crmWebhook (t: Test, statuses: number[] = []) {
-  const received: Received[] = []
-  const server = createServer((request, response) => {
-    let raw = ''
-    request.on('data', (d) => { raw += d })
-    request.on('end', () => {
-      const answered = statuses.shift() ?? 200
-      received.push({ headers: request.headers, raw, answered })
-      response.writeHead(answered).end()
-    })
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())))
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/ghl-events`, received }
-}
-
-const secret = randomBytes(32).toString('hex')
-const verify = (r: Received) => r.headers['x-ghl-connect-signature'] === `sha256=${createHmac('sha256', secret).update(r.raw).digest('hex')}`
-
-t.test('sms.sent and sms.failed reach the CRM signed with HMAC-SHA256 of the raw body, retried until a 2xx', async (t) => {
-  const crm = await crmWebhook(t, [503])
-  const world = await createWorld(t, { CRM_WEBHOOK_URL: crm.url, CRM_WEBHOOK_SECRET: secret })
+t.test('sms.sent and sms.failed reach the CRM signed as Standard Webhooks say (and with the legacy header), retried until a 2xx', async (t) => {
+  const crm = await startCrmReceiver()
+  t.teardown(() => crm.close())
+  await crm.down('refuse')
+  const world = await createWorld(t, crm.env)
   await world.connect('clinic', { locationId: SUNRISE })
   await world.startInProcess()
   const sent = await world.submit('clinic', { contactId: JANE }, 'Signed')
   const failed = await world.submit('clinic', { name: 'Nobody At All' })
   const row = await settled(world, sent.id)
   await settled(world, failed.id)
+  await eventually('a delivery failed while the CRM refused connections', async () =>
+    (await world.db.sql<Array<{ n: number }>>`select count(*)::int as n from crm_events where attempts > 0`)[0]!.n > 0)
+  await crm.up()
 
-  const events = await eventually('both events accepted by the CRM', () => {
-    const accepted = crm.received.filter((r) => r.answered === 200).map((r) => JSON.parse(r.raw).type)
-    return accepted.includes('sms.sent') && accepted.includes('sms.failed') ? crm.received : undefined
-  })
-  t.ok(events.every(verify), 'every delivery carries a valid signature')
-  const bodies = events.map((r) => JSON.parse(r.raw))
-  const sentEvent = bodies.find((e) => e.type === 'sms.sent')
+  await eventually('both events accepted by the CRM', () => crm.ofType('sms.sent').length > 0 && crm.ofType('sms.failed').length > 0)
+  const events = crm.received
+  t.ok(events.every((r) => r.verified && r.standardWebhooks), 'every delivery verifies with the typed client and with the standardwebhooks package')
+  const sentEvent = crm.ofType('sms.sent')[0]!
   t.match(sentEvent, { type: 'sms.sent', data: { messageId: sent.id, clientId: 'clinic', ghlMessageId: row.ghlMessageId, conversationId: row.ghlConversationId } })
   t.equal(sentEvent.id, `sms.sent-${sent.id}`, 'the id names the message: stable across repeats')
-  t.equal(bodies.find((e) => e.type === 'sms.failed').id, `sms.failed-${failed.id}`)
+  t.equal(crm.ofType('sms.failed')[0]!.id, `sms.failed-${failed.id}`)
   t.same(Object.keys(sentEvent).sort(), ['data', 'id', 'occurredAt', 'type'])
-  t.match(bodies.find((e) => e.type === 'sms.failed'), { data: { messageId: failed.id, code: 'contact_not_found', message: /Nobody At All/ } })
-  t.ok(events.every((r) => r.headers['x-ghl-connect-event-id'] === JSON.parse(r.raw).id), 'the event id is in a header too, for dedupe')
+  t.match(crm.ofType('sms.failed')[0], { data: { messageId: failed.id, code: 'contact_not_found', message: /Nobody At All/ } })
+  for (const r of events) {
+    t.equal(r.headers[crmEventHeaders.id], r.event.id, 'webhook-id is the event id, for dedupe')
+    t.equal(r.headers[crmEventHeaders.type], r.event.type)
+    t.equal(r.headers[crmEventHeaders.legacyId], r.event.id, 'the legacy event-id header is still sent')
+    t.equal(r.headers[crmEventHeaders.legacySignature], `sha256=${createHmac('sha256', crm.env.CRM_WEBHOOK_SECRET).update(r.raw).digest('hex')}`,
+      'the legacy signature is still sent, as before')
+  }
   const first = events[0]!
-  t.equal(first.answered, 503)
-  t.ok(events.some((r) => r.answered === 200 && JSON.parse(r.raw).id === JSON.parse(first.raw).id), 'the event the CRM answered 503 to was delivered again')
-  const tampered = { ...events[0]!, raw: events[0]!.raw.replace('sms.', 'xx.') }
-  t.notOk(verify(tampered), 'a changed body no longer verifies')
+  const tampered = first.raw.replace('sms.', 'xx.')
+  t.match(verifyEvent({ rawBody: tampered, headers: first.headers, secret: crm.env.CRM_WEBHOOK_SECRET }), { ok: false, reason: 'bad_signature' }, 'a changed body no longer verifies')
 })
 
 t.test('a refresh token HighLevel no longer accepts: the SMS fails with needs_reauth and the CRM hears connection.broken', async (t) => {
-  const crm = await crmWebhook(t)
-  const world = await createWorld(t, { CRM_WEBHOOK_URL: crm.url, CRM_WEBHOOK_SECRET: secret })
+  const crm = await startCrmReceiver()
+  t.teardown(() => crm.close())
+  const world = await createWorld(t, crm.env)
   await world.connect('revoked', { locationId: HARBOR, expired: true })
   world.sandbox.control.revokeTokens(HARBOR, { refreshTokens: true })
   await world.startInProcess()
   const message = await world.submit('revoked', { contactId: 'sbxContact0000000003' })
   t.match(await settled(world, message.id), { status: 'failed', errorCode: 'needs_reauth', errorMessage: /reconnect GoHighLevel/ })
   const broken = await eventually('connection.broken delivered', () =>
-    crm.received.map((r) => JSON.parse(r.raw)).find((e) => e.type === 'connection.broken'))
+    crm.ofType('connection.broken')[0])
   t.match(broken.data, { clientId: 'revoked', locationId: HARBOR, reason: 'needs_reauth' })
   const integration = await world.integrations.findForSending('revoked')
   t.equal(broken.id, `connection.broken-${integration!.id}-needs_reauth-${integration!.tokenVersion}`, 'the id names the connection and the token version it failed on')
@@ -87,8 +73,9 @@ t.test('legacy PIT fallback: a client without OAuth sends with the PIT to the le
 })
 
 t.test('a crm-events job our code did not record (added or edited through Bull Board) is never delivered; a published one is', async (t) => {
-  const crm = await crmWebhook(t)
-  const world = await createWorld(t, { CRM_WEBHOOK_URL: crm.url, CRM_WEBHOOK_SECRET: secret })
+  const crm = await startCrmReceiver()
+  t.teardown(() => crm.close())
+  const world = await createWorld(t, crm.env)
   const madeUp = { id: randomUUID(), type: 'connection.broken', occurredAt: new Date().toISOString(), data: { clientId: 'victim', locationId: HARBOR, reason: 'needs_reauth' } }
   // What Bull Board's "add job" does: a job straight on the queue, with a whole made-up event in it...
   const added = await world.queues.crmEvents.add('deliver', madeUp as unknown as CrmEventJob)
@@ -99,7 +86,7 @@ t.test('a crm-events job our code did not record (added or edited through Bull B
 
   await world.startInProcess()
   const delivered = await eventually('the published event delivered', () =>
-    crm.received.map((r) => JSON.parse(r.raw)).find((e) => e.type === 'connection.recovered'))
+    crm.ofType('connection.recovered')[0])
   t.match(delivered, { type: 'connection.recovered', data: { clientId: 'genuine', locationId: SUNRISE } })
   for (const job of [added, forged, edited]) {
     const state = await eventually(`job ${job.id} settled`, async () => {

@@ -4,18 +4,12 @@
  * retried job, a second worker, a replayed webhook) gives the same id, so it is one row in the
  * events outbox and a receiver that has seen the id drops a repeat.
  */
+import type { CrmEventType } from '@ghl-connect/crm-events'
 import type { DeliveryStatus, SmsMessageRow } from '../schema/index.ts'
 
-export const crmEventTypes = ['sms.sent', 'sms.failed', 'sms.delivery', 'sms.received', 'connection.broken', 'connection.recovered', 'connection.replaced', 'install.pending'] as const
-export type CrmEventType = (typeof crmEventTypes)[number]
-
-/** What the CRM receives, as the JSON body of the POST. */
-export interface CrmEvent {
-  id: string
-  type: CrmEventType
-  occurredAt: string
-  data: Record<string, unknown>
-}
+// The types and the body the CRM receives are the contract's (@ghl-connect/crm-events, which
+// imports nothing of ours): re-exported so db's users have them beside the events they build.
+export { crmEventTypes, type CrmEvent, type CrmEventType } from '@ghl-connect/crm-events'
 
 /** An event to record in the outbox. */
 export interface NewCrmEvent {

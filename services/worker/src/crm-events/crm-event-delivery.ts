@@ -1,8 +1,10 @@
 /**
  * Delivers one event of the events outbox to the CRM's webhook: the stored event's JSON body,
- * signed with HMAC-SHA256 under CRM_WEBHOOK_SECRET so the CRM can check it came from us and was
- * not altered. The event id is stable (it names what the event reports) and goes in a header
- * too, so the CRM drops a repeat it already processed: delivery is at least once.
+ * signed as Standard Webhooks say (@ghl-connect/crm-events: the signature covers the event id, the
+ * time of this attempt and the body), so the CRM can check it came from us, was not altered and
+ * is not a replay. Each attempt is signed at its own send time. The event id is stable (it names
+ * what the event reports) and is the webhook-id, so the CRM drops a repeat it already processed:
+ * delivery is at least once.
  *
  * The job carries only the event id. An id that names no recorded event (a job added through
  * Bull Board, or straight in Redis) fails for good, unsent, and the log says so without its
@@ -10,21 +12,15 @@
  * row and thrown, so BullMQ retries with backoff (crm-events queue options); once BullMQ gives
  * up, the events reconciler queues the event again when it is due.
  */
-import { createHmac } from 'node:crypto'
 import { UnrecoverableError } from 'bullmq'
 import { request } from 'undici'
+import { signEvent } from '@ghl-connect/crm-events'
 import { crmEventBody, type CrmEventsRepository } from '@ghl-connect/db'
-
-export const SIGNATURE_HEADER = 'x-ghl-connect-signature'
-export const EVENT_ID_HEADER = 'x-ghl-connect-event-id'
-export const EVENT_TYPE_HEADER = 'x-ghl-connect-event-type'
 
 /** After this long of failed deliveries an event is given up (`failed`): the CRM has been unreachable for days. */
 export const GIVE_UP_AFTER_MS = 3 * 86_400_000
 const RETRY_BASE_MS = 2000
 const RETRY_MAX_MS = 3_600_000
-
-export const signBody = (secret: string, body: string): string => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`
 
 export type DeliveryResult = { status: number } | { skipped: 'delivered' | 'failed' }
 
@@ -51,9 +47,7 @@ export class CrmEventDelivery {
         headers: {
           'content-type': 'application/json',
           'user-agent': 'ghl-connect',
-          [SIGNATURE_HEADER]: signBody(this.target.secret, body),
-          [EVENT_ID_HEADER]: event.id,
-          [EVENT_TYPE_HEADER]: event.type,
+          ...signEvent(this.target.secret, { id: event.id, type: event.type, body }),
         },
         body,
         signal: AbortSignal.timeout(this.timeoutMs),
