@@ -21,6 +21,7 @@ export const LinkQuery = Type.Object({
   sig: Type.Optional(Type.String({ maxLength: 128 })),
   returnUrl: Type.Optional(Type.String({ maxLength: 2048 })),
   nonce: Type.Optional(Type.String({ maxLength: 64 })),
+  page: Type.Optional(Type.String({ maxLength: 64 })),
 })
 export type LinkQuery = Static<typeof LinkQuery>
 

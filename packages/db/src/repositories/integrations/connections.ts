@@ -1,13 +1,35 @@
 /**
  * Connecting and disconnecting: a client's connection (replacing its active one), an install
  * kept until claimed, a claim, an agency's connection, and the ends (disconnect, UNINSTALL).
- * Each write that replaces rows does it in one transaction behind an advisory lock, so two
- * callbacks for one client (or location, or company) never trip over each other.
+ * Each write that replaces rows does it in one transaction behind advisory locks (client, then
+ * location), so two callbacks for one client or one location never trip over each other.
+ *
+ * One location, one client: a location an active client holds is not given to a second one.
+ * The unique index ghl_integrations_one_active_per_location is the check (a second holder's
+ * insert fails, and the whole replacement rolls back), and its violation is LocationTakenError.
  */
-import { and, eq, inArray, lte, or, sql } from 'drizzle-orm'
+import { and, eq, inArray, lte, ne, or, sql } from 'drizzle-orm'
 import type { Database, Transaction } from '../../database.ts'
 import { ghlIntegrations, type IntegrationStatus } from '../../schema/index.ts'
 import type { Integration, NewConnection, SealedRows } from './sealed-rows.ts'
+import { newTokensUpdate } from './token-writes.ts'
+
+/** Another active client holds the location: it is not connected to a second one. */
+export class LocationTakenError extends Error {
+  readonly code = 'location_taken'
+  constructor (readonly locationId: string) {
+    super(`location ${locationId} is held by another active client`)
+    this.name = 'LocationTakenError'
+  }
+}
+
+/**
+ * What became of an install that arrived without a client: kept unclaimed (until claimed with
+ * its code), or, for a location a client holds, that client's tokens renewed (no unclaimed twin).
+ */
+export type InstallOutcome =
+  | { kind: 'unclaimed', integration: Integration }
+  | { kind: 'renewed', integration: Integration }
 
 /** A client's new connection and the location of the active one it replaced (null when it had none). */
 export interface Replacement {
@@ -33,8 +55,9 @@ export class IntegrationConnections {
    */
   async connectClient (clientId: string, connection: NewConnection): Promise<Replacement> {
     if (!clientId) throw new Error('connectClient needs a client id; use saveUnclaimed for installs without one')
-    return this.db.transaction(async (tx) => {
+    return heldElsewhere(connection.locationId, this.db.transaction(async (tx) => {
       await lock(tx, `client:${clientId}`)
+      await lock(tx, `location:${connection.locationId}`)
       const replaced = await tx.update(ghlIntegrations).set(this.rows.deactivation('revoked'))
         .where(and(eq(ghlIntegrations.isActive, true), or(
           eq(ghlIntegrations.clientId, clientId),
@@ -44,24 +67,38 @@ export class IntegrationConnections {
         .returning({ clientId: ghlIntegrations.clientId, locationId: ghlIntegrations.locationId })
       const [row] = await tx.insert(ghlIntegrations).values(this.rows.seal(clientId, connection)).returning()
       return { integration: this.rows.open(row!), previousLocationId: previousOf(clientId, replaced) }
-    })
+    }))
   }
 
-  /** An install that arrived without a client (started from HighLevel's marketplace), kept until claimed. */
-  async saveUnclaimed (connection: NewConnection): Promise<Integration> {
+  /**
+   * An install that arrived without a client (a marketplace install, or a location its agency
+   * minted): kept until claimed, replacing an earlier unclaimed one. For a location a client
+   * holds, the holder's tokens are renewed instead (its own refresh token stays when the install
+   * brought none), so the location keeps one connection and its webhooks reach the holder.
+   */
+  async saveUnclaimed (connection: NewConnection): Promise<InstallOutcome> {
     return this.db.transaction(async (tx) => {
       await lock(tx, `location:${connection.locationId}`)
+      const [holder] = await tx.select({ id: ghlIntegrations.id }).from(ghlIntegrations).where(and(
+        eq(ghlIntegrations.isActive, true), ne(ghlIntegrations.clientId, ''), eq(ghlIntegrations.locationId, connection.locationId)))
+        .limit(1).for('update')
+      if (holder) {
+        const renewed = newTokensUpdate(this.rows, holder.id, { ...connection, scopes: connection.scopes.length > 0 ? connection.scopes : undefined })
+        const [row] = await tx.update(ghlIntegrations).set(renewed).where(eq(ghlIntegrations.id, holder.id)).returning()
+        return { kind: 'renewed', integration: this.rows.open(row!) }
+      }
       await tx.update(ghlIntegrations).set(this.rows.deactivation('revoked')).where(and(
         eq(ghlIntegrations.isActive, true), eq(ghlIntegrations.clientId, ''), eq(ghlIntegrations.locationId, connection.locationId)))
       const [row] = await tx.insert(ghlIntegrations).values(this.rows.seal('', connection)).returning()
-      return this.rows.open(row!)
+      return { kind: 'unclaimed', integration: this.rows.open(row!) }
     })
   }
 
   /** Attaches the unclaimed install of `locationId` to `clientId`, replacing the client's active one. */
   async claim (clientId: string, locationId: string): Promise<Replacement | null> {
-    return this.db.transaction(async (tx) => {
+    return heldElsewhere(locationId, this.db.transaction(async (tx) => {
       await lock(tx, `client:${clientId}`)
+      await lock(tx, `location:${locationId}`)
       const [unclaimed] = await tx.select({ id: ghlIntegrations.id }).from(ghlIntegrations).where(and(
         eq(ghlIntegrations.isActive, true), eq(ghlIntegrations.clientId, ''), eq(ghlIntegrations.locationId, locationId)))
         .orderBy(sql`${ghlIntegrations.connectedAt} desc`).limit(1).for('update')
@@ -72,7 +109,7 @@ export class IntegrationConnections {
       const [row] = await tx.update(ghlIntegrations).set({ clientId, updatedAt: new Date() })
         .where(eq(ghlIntegrations.id, unclaimed.id)).returning()
       return { integration: this.rows.open(row!), previousLocationId: previousOf(clientId, replaced) }
-    })
+    }))
   }
 
   /**
@@ -124,6 +161,18 @@ export class IntegrationConnections {
       await tx.update(t).set(this.rows.deactivation('revoked')).where(inArray(t.id, removed.map((r) => r.id)))
       return removed
     })
+  }
+}
+
+/** The location's unique index refused a second holder: the transaction rolled back, nothing changed. */
+async function heldElsewhere<T> (locationId: string, write: Promise<T>): Promise<T> {
+  try {
+    return await write
+  } catch (err) {
+    const pg = (err as { cause?: unknown }).cause ?? err
+    const { code, constraint_name: constraint } = pg as { code?: string, constraint_name?: string }
+    if (code === '23505' && constraint === 'ghl_integrations_one_active_per_location') throw new LocationTakenError(locationId)
+    throw err
   }
 }
 

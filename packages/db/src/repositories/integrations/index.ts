@@ -7,7 +7,7 @@
 import type { Database, Transaction } from '../../database.ts'
 import type { IntegrationStatus, RefreshErrorCode } from '../../schema/index.ts'
 import type { TokenCipher } from '../../token-cipher.ts'
-import { IntegrationConnections, type Replacement, type UninstalledIntegration } from './connections.ts'
+import { IntegrationConnections, type InstallOutcome, type Replacement, type UninstalledIntegration } from './connections.ts'
 import { IntegrationKeyRotation, type KeyRotationResult } from './key-rotation.ts'
 import { IntegrationLookups } from './lookups.ts'
 import { DEFAULT_REFRESH_WINDOW_MS, isExpired, needsRefresh, RefreshDueListing, type ExpiringIntegration } from './refresh-due.ts'
@@ -15,7 +15,7 @@ import { SealedRows, type Integration, type NewConnection } from './sealed-rows.
 import { IntegrationTokenWrites, type NewTokens } from './token-writes.ts'
 
 export type { Integration, NewConnection } from './sealed-rows.ts'
-export type { Replacement, UninstalledIntegration } from './connections.ts'
+export { LocationTakenError, type InstallOutcome, type Replacement, type UninstalledIntegration } from './connections.ts'
 export type { NewTokens } from './token-writes.ts'
 export type { KeyRotationResult } from './key-rotation.ts'
 export { DEFAULT_REFRESH_WINDOW_MS, isExpired, needsRefresh, type ExpiringIntegration } from './refresh-due.ts'
@@ -56,7 +56,7 @@ export class IntegrationsRepository {
   // connections.ts
   replaceActive (clientId: string, connection: NewConnection): Promise<Integration> { return this.connections.replaceActive(clientId, connection) }
   connectClient (clientId: string, connection: NewConnection): Promise<Replacement> { return this.connections.connectClient(clientId, connection) }
-  saveUnclaimed (connection: NewConnection): Promise<Integration> { return this.connections.saveUnclaimed(connection) }
+  saveUnclaimed (connection: NewConnection): Promise<InstallOutcome> { return this.connections.saveUnclaimed(connection) }
   claim (clientId: string, locationId: string): Promise<Replacement | null> { return this.connections.claim(clientId, locationId) }
   saveAgency (connection: NewConnection & { companyId: string }): Promise<Integration> { return this.connections.saveAgency(connection) }
   setLocationName (id: string, locationName: string): Promise<void> { return this.connections.setLocationName(id, locationName) }

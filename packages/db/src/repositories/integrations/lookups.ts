@@ -45,11 +45,15 @@ export class IntegrationLookups {
     return found && found.isActive ? found : null
   }
 
-  /** The active integration for a HighLevel location, claimed or not (the newest if several clients share it). */
+  /**
+   * The active integration for a HighLevel location: its holder's (one at most, by the unique
+   * index), else its newest unclaimed install. The holder comes first, so an unclaimed install
+   * that raced a connection never takes the location's webhooks from it.
+   */
   async findByLocationId (locationId: string): Promise<Integration | null> {
     const [row] = await this.db.select().from(ghlIntegrations)
       .where(and(eq(ghlIntegrations.locationId, locationId), eq(ghlIntegrations.isActive, true)))
-      .orderBy(sql`${ghlIntegrations.connectedAt} desc`).limit(1)
+      .orderBy(sql`${ghlIntegrations.clientId} <> '' desc`, desc(ghlIntegrations.connectedAt)).limit(1)
     return row ? this.rows.open(row) : null
   }
 

@@ -18,6 +18,29 @@ export interface NewTokens {
   scopes?: string[]
 }
 
+/**
+ * The update that stores a good token pair on row `id`: a new version (a writer that read the old
+ * one loses), active again, past failures cleared. Also what a re-install of a held location writes.
+ */
+export function newTokensUpdate (rows: SealedRows, id: string, tokens: NewTokens) {
+  const now = new Date()
+  return {
+    accessToken: rows.sealToken(id, 'access_token', tokens.accessToken),
+    ...(tokens.refreshToken ? { refreshToken: rows.sealToken(id, 'refresh_token', tokens.refreshToken) } : {}),
+    ...(tokens.dropRefreshToken && !tokens.refreshToken ? { refreshToken: null } : {}),
+    ...(tokens.scopes ? { scopes: tokens.scopes } : {}),
+    expiresAt: tokens.expiresAt,
+    tokenVersion: sql`${ghlIntegrations.tokenVersion} + 1`,
+    status: 'active' as const,
+    refreshFailures: 0,
+    lastError: null,
+    lastErrorCode: null,
+    lastErrorAt: null,
+    lastRefreshedAt: now,
+    updatedAt: now,
+  }
+}
+
 export class IntegrationTokenWrites {
   constructor (private readonly db: Database, private readonly rows: SealedRows) {}
 
@@ -26,22 +49,8 @@ export class IntegrationTokenWrites {
    * Returns whether this writer won; the loser must re-read instead of overwriting.
    */
   async writeTokens (id: string, readVersion: number, tokens: NewTokens): Promise<boolean> {
-    const now = new Date()
-    const rows = await this.db.update(ghlIntegrations).set({
-      accessToken: this.rows.sealToken(id, 'access_token', tokens.accessToken),
-      ...(tokens.refreshToken ? { refreshToken: this.rows.sealToken(id, 'refresh_token', tokens.refreshToken) } : {}),
-      ...(tokens.dropRefreshToken && !tokens.refreshToken ? { refreshToken: null } : {}),
-      ...(tokens.scopes ? { scopes: tokens.scopes } : {}),
-      expiresAt: tokens.expiresAt,
-      tokenVersion: sql`${ghlIntegrations.tokenVersion} + 1`,
-      status: 'active',
-      refreshFailures: 0,
-      lastError: null,
-      lastErrorCode: null,
-      lastErrorAt: null,
-      lastRefreshedAt: now,
-      updatedAt: now,
-    }).where(and(eq(ghlIntegrations.id, id), eq(ghlIntegrations.tokenVersion, readVersion), eq(ghlIntegrations.isActive, true)))
+    const rows = await this.db.update(ghlIntegrations).set(newTokensUpdate(this.rows, id, tokens))
+      .where(and(eq(ghlIntegrations.id, id), eq(ghlIntegrations.tokenVersion, readVersion), eq(ghlIntegrations.isActive, true)))
       .returning({ id: ghlIntegrations.id })
     return rows.length === 1
   }
