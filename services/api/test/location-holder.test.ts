@@ -4,7 +4,7 @@
  * and a /connect page link connects once. Each runs the real flow against the sandbox HighLevel.
  */
 import t from 'tap'
-import { approve, authorizeWith, connect, createLink, HARBOR, marketplaceInstall, pathOf, setup, SUNRISE } from './connect-flow.ts'
+import { approve, authorizeWith, connect, createLink, HARBOR, marketplaceInstall, pathOf, setup, startFlow, SUNRISE } from './connect-flow.ts'
 import type { TestApiWithSandbox } from './helper.ts'
 import { CLIENT, JANE, twoWay } from './two-way.ts'
 
@@ -38,6 +38,16 @@ t.test('client B connecting a location client A holds gets the location_taken pa
   const retried = await api.app.inject({ url: pathOf(await approve(retry.chooseLocationUrl, HARBOR)), headers: { cookie: retry.cookie } })
   t.equal(retried.statusCode, 200, 'the link was given back')
   t.match(await statusOf(api, 'client-b'), { connected: true, integration: { locationId: HARBOR } })
+})
+
+t.test('two clients\' callbacks for one location at once: one holds it, the other gets location_taken, never a 500', async (t) => {
+  const api = await setup(t)
+  const flows = await Promise.all(['client-x', 'client-y', 'client-z'].map((clientId) => startFlow(api, clientId)))
+  const callbacks = await Promise.all(flows.map((f) => approve(f.chooseLocationUrl, SUNRISE)))
+  const pages = await Promise.all(callbacks.map((url, i) => api.app.inject({ url: pathOf(url), headers: { cookie: flows[i]!.cookie } })))
+  t.same(pages.map((p) => p.statusCode).sort(), [200, 409, 409])
+  t.ok(pages.filter((p) => p.statusCode === 409).every((p) => p.body.includes('<code id="code">location_taken</code>')))
+  t.equal((await holdersOf(api, SUNRISE)).length, 1, 'one holder')
 })
 
 t.test('a marketplace re-install of a held location renews its holder: one active row, no claim code, and a reply reaches the CRM as one sms.received naming the holder', async (t) => {

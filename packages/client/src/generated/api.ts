@@ -117,6 +117,7 @@ export interface paths {
                     sig?: string;
                     returnUrl?: string;
                     nonce?: string;
+                    page?: string;
                 };
                 header?: never;
                 path?: never;
@@ -267,6 +268,7 @@ export interface paths {
                     sig?: string;
                     returnUrl?: string;
                     nonce?: string;
+                    page?: string;
                 };
                 header?: never;
                 path?: never;
@@ -854,6 +856,20 @@ export interface paths {
                 };
                 /** @description Default Response */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
