@@ -181,7 +181,7 @@ export interface paths {
                         "application/json": {
                             /** @description Signed link that starts the HighLevel authorization; it works once */
                             url: string;
-                            /** @description Signed link to the Connect GoHighLevel page with status */
+                            /** @description Signed link to the Connect GoHighLevel page with status; it connects once, then shows the status only */
                             connectPageUrl: string;
                             /** Format: date-time */
                             expiresAt: string;
