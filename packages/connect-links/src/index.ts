@@ -20,6 +20,8 @@ export interface ConnectLinkClaims {
   returnUrl?: string
   /** Makes two links for one client in one second distinct; absent on links made before it existed. */
   nonce?: string
+  /** On an authorize link a /connect page minted: that page link's id, spent with this link so the page connects once. */
+  page?: string
 }
 
 export interface VerifiedLink extends ConnectLinkClaims {
@@ -48,7 +50,8 @@ export class ConnectLinks {
 
   private signature (purpose: LinkPurpose, c: ConnectLinkClaims): string {
     return createHmac('sha256', this.secret)
-      .update(JSON.stringify([purpose, c.clientId, c.exp, c.returnUrl ?? '', ...(c.nonce ? [c.nonce] : [])]))
+      // `page` as an object: no string claim can be read as it, and links without it sign as before.
+      .update(JSON.stringify([purpose, c.clientId, c.exp, c.returnUrl ?? '', ...(c.nonce ? [c.nonce] : []), ...(c.page ? [{ page: c.page }] : [])]))
       .digest('base64url')
   }
 
@@ -68,30 +71,32 @@ export class ConnectLinks {
     return parsed.toString()
   }
 
-  create (purpose: LinkPurpose, input: { clientId: string, ttlSeconds?: number, returnUrl?: string }, now = Date.now()): { url: string, expiresAt: Date } {
+  create (purpose: LinkPurpose, input: { clientId: string, ttlSeconds?: number, returnUrl?: string, page?: string }, now = Date.now()): { url: string, expiresAt: Date } {
     const claims: ConnectLinkClaims = {
       clientId: input.clientId,
       exp: Math.floor(now / 1000) + (input.ttlSeconds ?? DEFAULT_LINK_TTL_SECONDS),
       returnUrl: this.checkReturnUrl(purpose, input.returnUrl),
       nonce: randomBytes(12).toString('base64url'),
+      page: input.page,
     }
     const url = new URL(purpose === 'authorize' ? '/api/ghl-oauth/authorize' : '/connect', this.appUrl)
     url.searchParams.set('clientId', claims.clientId)
     url.searchParams.set('exp', String(claims.exp))
     if (claims.returnUrl) url.searchParams.set('returnUrl', claims.returnUrl)
     url.searchParams.set('nonce', claims.nonce!)
+    if (claims.page) url.searchParams.set('page', claims.page)
     url.searchParams.set('sig', this.signature(purpose, claims))
     return { url: url.toString(), expiresAt: new Date(claims.exp * 1000) }
   }
 
   /** Throws a 403 with the reason a person can act on; returns the claims when the link is good. */
-  verify (purpose: LinkPurpose, query: { clientId?: string, exp?: string, sig?: string, returnUrl?: string, nonce?: string }, now = Date.now()): VerifiedLink {
-    const { clientId, exp, sig, returnUrl, nonce } = query
+  verify (purpose: LinkPurpose, query: { clientId?: string, exp?: string, sig?: string, returnUrl?: string, nonce?: string, page?: string }, now = Date.now()): VerifiedLink {
+    const { clientId, exp, sig, returnUrl, nonce, page } = query
     const pageTitle = REFUSED_TITLE[purpose]
     if (!clientId || !exp || !sig) {
       throw forbidden('unsigned_link', 'This connect link is not signed. Ask your CRM for a new "Connect GoHighLevel" link; links carry an expiry and a signature.', { pageTitle })
     }
-    const claims: ConnectLinkClaims = { clientId, exp: Number(exp), returnUrl, nonce }
+    const claims: ConnectLinkClaims = { clientId, exp: Number(exp), returnUrl, nonce, page }
     if (!Number.isInteger(claims.exp) || !sameSecret(sig, this.signature(purpose, claims))) {
       throw forbidden('invalid_link_signature', 'This connect link was altered or is not from your CRM. Ask your CRM for a new "Connect GoHighLevel" link.', { pageTitle })
     }

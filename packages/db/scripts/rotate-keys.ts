@@ -1,13 +1,13 @@
 import { loadOrExit, loadRotateKeysConfig } from '@ghl-connect/config'
 import { createDatabase } from '../src/database.ts'
-import { IntegrationsRepository } from '../src/repositories/integrations.ts'
+import { IntegrationKeyRotation } from '../src/repositories/integrations/key-rotation.ts'
 import { TokenCipher } from '../src/token-cipher.ts'
 
 const config = loadOrExit(loadRotateKeysConfig)
 const cipher = new TokenCipher(config.encryption.keys)
 const handle = createDatabase({ url: config.database.url, poolSize: 2 })
 try {
-  const result = await new IntegrationsRepository(handle.db, cipher).rotateKeys()
+  const result = await new IntegrationKeyRotation(handle.db, cipher).rotateKeys()
   console.log(`re-encrypted under "${cipher.primaryKeyId}": ${result.rotated} rows; already under it: ${result.alreadyPrimary}; ` +
     `changed meanwhile (run again): ${result.changedMeanwhile}`)
   if (result.changedMeanwhile > 0) process.exitCode = 2

@@ -33,16 +33,27 @@ export async function ensureDatabaseExists (url: string): Promise<boolean> {
   return true
 }
 
+export interface MigrateOptions {
+  /** What a migration says of what it changed (its RAISE NOTICE lines; counts, never personal data). */
+  onNotice?: (message: string) => void
+  /** Another folder of migrations (a test applies those before one migration, then that one). */
+  migrationsFolder?: string
+}
+
 /**
  * Applies the committed migrations. Drizzle records what it applied, so a second run changes
  * nothing; the advisory lock keeps two starting processes from migrating at once.
  */
-export async function migrateDatabase (url: string): Promise<void> {
+export async function migrateDatabase (url: string, opts: MigrateOptions = {}): Promise<void> {
   await ensureDatabaseExists(url)
-  const sql = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 5 })
+  // Only our migrations' own notices (code 00000); PostgreSQL's "already exists, skipping" is noise.
+  const onnotice = (notice: { code?: string, message?: string }) => {
+    if (notice.code === '00000' && notice.message) opts.onNotice?.(notice.message)
+  }
+  const sql = postgres(url, { max: 1, onnotice, connect_timeout: 5 })
   try {
     await sql`select pg_advisory_lock(4207001)`
-    await migrate(drizzle(sql), { migrationsFolder })
+    await migrate(drizzle(sql), { migrationsFolder: opts.migrationsFolder ?? migrationsFolder })
   } finally {
     await sql`select pg_advisory_unlock(4207001)`.catch(() => {})
     await sql.end({ timeout: 5 })

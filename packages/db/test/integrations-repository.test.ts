@@ -4,7 +4,7 @@ import { promisify } from 'node:util'
 import { fileURLToPath } from 'node:url'
 import { loadRotateKeysConfig } from '@ghl-connect/config'
 import { createTestDatabase, randomEncryptionKey } from '../src/testing.ts'
-import { IntegrationsRepository, TokenCipher, TokenDecryptionError, type NewConnection } from '../src/index.ts'
+import { IntegrationsRepository, LocationTakenError, TokenCipher, TokenDecryptionError, type NewConnection } from '../src/index.ts'
 
 const db = await createTestDatabase()
 t.teardown(db.drop)
@@ -161,7 +161,9 @@ t.test('concurrent connections for one client leave exactly one active row', asy
 t.test('an install without a client is kept unclaimed until a client claims it', async (t) => {
   const repo = repoUnder(newKey)
   const c = connection()
-  const unclaimed = await repo.saveUnclaimed(c)
+  const kept = await repo.saveUnclaimed(c)
+  t.equal(kept.kind, 'unclaimed')
+  const unclaimed = kept.integration
   t.equal(unclaimed.clientId, '')
   t.equal(await repo.claim('client-claim', 'no-such-location'), null)
   const claimed = await repo.claim('client-claim', c.locationId)
@@ -169,6 +171,43 @@ t.test('an install without a client is kept unclaimed until a client claims it',
   t.equal(claimed?.previousLocationId, null, 'the client had no connection to replace')
   t.equal((await repo.findByClient('client-claim'))?.accessToken, c.accessToken, 'claiming keeps the tokens readable')
   t.equal(await repo.claim('client-other', c.locationId), null, 'an install is claimed once')
+})
+
+t.test('one location, one client: a second client is refused (location taken) and keeps what it had; the holder reconnects freely', async (t) => {
+  const repo = repoUnder(newKey)
+  const held = connection()
+  const holder = await repo.replaceActive('client-holder', held)
+  const ownBefore = await repo.replaceActive('client-second', connection())
+  await t.rejects(repo.connectClient('client-second', connection({ locationId: held.locationId })), LocationTakenError)
+  t.equal((await repo.findByClient('client-second'))?.id, ownBefore.id, 'the refused client keeps its own connection (the whole replacement rolled back)')
+  t.equal((await repo.findByLocationId(held.locationId))?.id, holder.id)
+  const again = await repo.connectClient('client-holder', connection({ locationId: held.locationId }))
+  t.equal(again.previousLocationId, held.locationId, 'the holder reconnecting its own location is no conflict')
+
+  // Two clients racing for one free location: one holds it, the other is told it is taken.
+  const free = connection()
+  const race = await Promise.allSettled(['client-race-1', 'client-race-2', 'client-race-3'].map((c) => repo.connectClient(c, { ...free })))
+  t.equal(race.filter((r) => r.status === 'fulfilled').length, 1)
+  t.ok(race.filter((r) => r.status === 'rejected').every((r) => (r as PromiseRejectedResult).reason instanceof LocationTakenError))
+  const [row] = await db.sql`select count(*)::int as n from ghl_integrations where location_id = ${free.locationId} and is_active`
+  t.equal(row?.n, 1)
+})
+
+t.test('an install of a location a client holds renews the holder\'s tokens: no unclaimed twin', async (t) => {
+  const repo = repoUnder(newKey)
+  const held = connection()
+  const holder = await repo.replaceActive('client-renewed', held)
+  await repo.recordRefreshFailure(holder.id, holder.tokenVersion, { error: 'Invalid grant', status: 'needs_reauth' })
+  const minted = connection({ locationId: held.locationId, refreshToken: null, scopes: [] })
+  const kept = await repo.saveUnclaimed(minted)
+  t.equal(kept.kind, 'renewed')
+  t.equal(kept.integration.id, holder.id)
+  const now = await repo.findByClient('client-renewed')
+  t.match(now, { accessToken: minted.accessToken, refreshToken: held.refreshToken, status: 'active', refreshFailures: 0, tokenVersion: holder.tokenVersion + 1 })
+  t.same(now?.scopes, held.scopes, 'an install that names no scopes keeps the stored ones')
+  const [row] = await db.sql`select count(*)::int as n from ghl_integrations where location_id = ${held.locationId} and is_active`
+  t.equal(row?.n, 1, 'one active row for the location')
+  t.equal(await repo.claim('client-thief', held.locationId), null, 'nothing unclaimed to claim')
 })
 
 t.test('isExpired and needsRefresh use the configured window', async (t) => {

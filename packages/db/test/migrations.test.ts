@@ -1,6 +1,9 @@
 import t from 'tap'
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createTestDatabase } from '../src/testing.ts'
-import { migrateDatabase } from '../src/index.ts'
+import { migrateDatabase, migrationsFolder } from '../src/index.ts'
 
 const db = await createTestDatabase({ migrate: false })
 t.teardown(db.drop)
@@ -53,4 +56,51 @@ t.test('a migration against a missing database creates it first', async (t) => {
   t.equal(row?.n, 0)
   await sql.end()
   await db.sql.unsafe(`drop database ${db.name}_fresh with (force)`)
+})
+
+/** A copy of the migrations folder whose journal stops before the migration tagged `*_<name>`. */
+function migrationsBefore (name: string): string {
+  const folder = mkdtempSync(join(tmpdir(), 'migrations-'))
+  cpSync(migrationsFolder, folder, { recursive: true })
+  const journalPath = join(folder, 'meta', '_journal.json')
+  const journal = JSON.parse(readFileSync(journalPath, 'utf8')) as { entries: Array<{ tag: string }> }
+  const at = journal.entries.findIndex((e) => e.tag.endsWith(`_${name}`))
+  if (at < 0) throw new Error(`no migration named ${name}`)
+  writeFileSync(journalPath, JSON.stringify({ ...journal, entries: journal.entries.slice(0, at) }))
+  return folder
+}
+
+t.test('one location, one client: the migration keeps the newest holder of a shared location, deactivates the others with connection.replaced, and logs counts only', async (t) => {
+  const shared = await createTestDatabase({ migrate: false })
+  t.teardown(shared.drop)
+  const before = migrationsBefore('one_location_one_client')
+  t.teardown(() => rmSync(before, { recursive: true, force: true }))
+  await migrateDatabase(shared.url, { migrationsFolder: before })
+  const insert = (client: string, location: string, daysAgo: number) => shared.sql<Array<{ id: string }>>`
+    insert into ghl_integrations (client_id, location_id, expires_at, connected_at, access_token, refresh_token)
+    values (${client}, ${location}, now() + interval '1 day', now() - ${daysAgo} * interval '1 day', 'sealed-access', 'sealed-refresh') returning id`
+  const [oldest] = await insert('client-oldest', 'loc-shared', 3)
+  const [older] = await insert('client-older', 'loc-shared', 2)
+  const [newest] = await insert('client-newest', 'loc-shared', 1)
+  const [alone] = await insert('client-alone', 'loc-alone', 5)
+  const [unclaimed] = await insert('', 'loc-shared', 0)
+
+  const notices: string[] = []
+  await migrateDatabase(shared.url, { onNotice: (m) => notices.push(m) })
+  const rows = await shared.sql`select id, is_active, status, access_token is null and refresh_token is null as erased from ghl_integrations`
+  const state = Object.fromEntries(rows.map((r) => [r.id, { active: r.is_active, erased: r.erased }]))
+  t.same(state[newest!.id], { active: true, erased: false }, 'the newest holder keeps the location')
+  t.same(state[older!.id], { active: false, erased: true })
+  t.same(state[oldest!.id], { active: false, erased: true })
+  t.same(state[alone!.id], { active: true, erased: false }, 'a location held once is untouched')
+  t.same(state[unclaimed!.id], { active: true, erased: false }, 'an unclaimed install is not a holder')
+
+  const events = await shared.sql`select id, type, payload, status from crm_events order by id`
+  t.same(events.map((e) => ({ ...e })), [oldest!.id, older!.id].sort().map((id) => ({
+    id: `connection.replaced-${id}`, type: 'connection.replaced', status: 'pending',
+    payload: { clientId: id === oldest!.id ? 'client-oldest' : 'client-older', previousLocationId: 'loc-shared', locationId: null },
+  })))
+  t.same(notices, ['one location, one client: 1 location(s) were held by several clients; 2 older connection(s) deactivated, each with a connection.replaced event'])
+  await t.rejects(insert('client-late', 'loc-alone', 0), { code: '23505', constraint_name: 'ghl_integrations_one_active_per_location' },
+    'from now on the database refuses a second holder')
 })

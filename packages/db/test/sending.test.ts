@@ -12,7 +12,7 @@ const combinations = [true, false].flatMap((isActive) => [null, 'ciphertext'].fl
 t.test('the SQL fast path admits exactly the integrations the rule lets send by OAuth, on every combination', async (t) => {
   for (const [i, c] of combinations.entries()) {
     await db.sql`insert into ghl_integrations (client_id, location_id, expires_at, is_active, access_token, status)
-      values (${`client-${i}`}, 'loc-1', now() + interval '1 day', ${c.isActive}, ${c.accessToken}, ${c.status})`
+      values (${`client-${i}`}, ${`loc-${i}`}, now() + interval '1 day', ${c.isActive}, ${c.accessToken}, ${c.status})`
   }
   const rows = await db.db.execute<{ client_id: string, oauth: boolean }>(
     sql`select ${ghlIntegrations.clientId}, (${sendsWithOAuth}) as oauth from ghl_integrations`)

@@ -27,6 +27,9 @@ export async function sandboxed (t: Test) {
   /** A client connected to the sandbox's location, its token expiring in `expiresInMs`. */
   async function connected (clientId: string, expiresInMs: number) {
     const issued = sandbox.control.issueTokens({ locationId: LOCATION })
+    // One location, one client: each test's client takes the location over, as if its holder had disconnected first.
+    const holder = await integrations.findByLocationId(LOCATION)
+    if (holder?.clientId && holder.clientId !== clientId) await integrations.deactivate(holder.clientId)
     return integrations.replaceActive(clientId, {
       locationId: LOCATION, userType: 'Location', scopes: [], accessToken: issued.access_token,
       refreshToken: String(issued.refresh_token), expiresAt: new Date(Date.now() + expiresInMs),

@@ -78,7 +78,8 @@ t.test('credentials: the legacy PIT stands in only for a client without OAuth, a
   const withPit = new Credentials(tokens, { token: 'pit-token', locationId: LOCATION }, logger)
   t.same(await withPit.forClient('client-never-connected'), { kind: 'legacy_pit', clientId: 'client-never-connected', locationId: LOCATION, accessToken: 'pit-token' })
   t.match(warnings.join(''), /"deprecation":"legacy_pit"/)
-  t.match(await withPit.forClient('client-expired'), { kind: 'oauth', clientId: 'client-expired', locationId: LOCATION })
+  await connected('client-oauth')
+  t.match(await withPit.forClient('client-oauth'), { kind: 'oauth', clientId: 'client-oauth', locationId: LOCATION })
   await t.rejects(credentials.forClient('client-never-connected'), { code: 'not_connected' })
 
   await connected('client-dead')

@@ -178,3 +178,25 @@ t.test('a stale, foreign or replayed pick is refused with a page; nothing is bou
   t.equal(junk.statusCode, 400)
   t.equal(await api.app.runtime.integrations.findByClient('client-p'), null)
 })
+
+t.test('an agency install that mints a location a client holds renews the holder: the same connection, a new working token, its own refresh token kept, no claim code', async (t) => {
+  const api = await setup(t)
+  const { west } = agencyOfThree(api)
+  const own = api.sandbox.control.issueTokens({ locationId: west, userType: 'Location' })
+  const before = await api.app.runtime.integrations.replaceActive('client-w', {
+    locationId: west, companyId: COMPANY, locationName: 'Northwind West', userType: 'Location', scopes: String(own.scope).split(' '),
+    accessToken: own.access_token, refreshToken: String(own.refresh_token), expiresAt: new Date(Date.now() + 3_600_000),
+  })
+  const code = api.sandbox.control.createAuthCode({ locationId: AGENCY, redirectUri: CALLBACK_URL, scopes: [...api.app.runtime.config.ghl.scopes] })
+  const installed = await api.app.inject({ url: `/api/ghl-oauth/callback?code=${encodeURIComponent(code)}` })
+  t.equal(installed.statusCode, 200)
+  t.notMatch(installed.body, `data-location-id="${west}"`, 'the held location is not offered to be claimed')
+
+  const rows = await api.db.sql`select client_id from ghl_integrations where location_id = ${west} and is_active`
+  t.same(rows.map((r) => r.client_id), ['client-w'], 'no unclaimed twin')
+  const after = await api.app.runtime.integrations.findByClient('client-w')
+  t.equal(after?.id, before.id)
+  t.not(after?.accessToken, before.accessToken, 'renewed with the minted token')
+  t.ok(await works(api, west, after?.accessToken))
+  t.equal(after?.refreshToken, own.refresh_token, 'its own refresh token stays')
+})

@@ -8,7 +8,7 @@ const { runtime } = api.app
 
 async function connect (clientId: string) {
   await runtime.integrations.replaceActive(clientId, {
-    locationId: 'sbxLocation000000001', locationName: 'Sunrise Dental', userType: 'Location', scopes: ['conversations/message.write'],
+    locationId: `loc-${clientId}`, locationName: 'Sunrise Dental', userType: 'Location', scopes: ['conversations/message.write'],
     accessToken: `access-${randomUUID()}`, refreshToken: `refresh-${randomUUID()}`, expiresAt: new Date(Date.now() + 86_399_000),
   })
 }

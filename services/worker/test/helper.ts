@@ -114,6 +114,9 @@ export async function createWorld (t: Test, overrides: Record<string, string> = 
       const tokens = control.issueTokens({ locationId, scopes: opts.scopes })
       control.configure({ accessTokenTtlSeconds: 86_399 })
       if (opts.expired) control.advanceClock(2000)
+      // One location, one client: a test's client takes the location over, as if its holder had disconnected first.
+      const holder = await integrations.findByLocationId(locationId)
+      if (holder?.clientId && holder.clientId !== clientId) await integrations.deactivate(holder.clientId)
       return integrations.replaceActive(clientId, {
         locationId,
         locationName: 'Sandbox location',

@@ -117,6 +117,7 @@ export interface paths {
                     sig?: string;
                     returnUrl?: string;
                     nonce?: string;
+                    page?: string;
                 };
                 header?: never;
                 path?: never;
@@ -180,7 +181,7 @@ export interface paths {
                         "application/json": {
                             /** @description Signed link that starts the HighLevel authorization; it works once */
                             url: string;
-                            /** @description Signed link to the Connect GoHighLevel page with status */
+                            /** @description Signed link to the Connect GoHighLevel page with status; it connects once, then shows the status only */
                             connectPageUrl: string;
                             /** Format: date-time */
                             expiresAt: string;
@@ -267,6 +268,7 @@ export interface paths {
                     sig?: string;
                     returnUrl?: string;
                     nonce?: string;
+                    page?: string;
                 };
                 header?: never;
                 path?: never;
@@ -854,6 +856,20 @@ export interface paths {
                 };
                 /** @description Default Response */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };

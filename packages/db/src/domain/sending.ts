@@ -5,7 +5,7 @@
  * agree on every combination against PostgreSQL).
  */
 import { sql, type SQL } from 'drizzle-orm'
-import type { Integration } from '../repositories/integrations.ts'
+import type { Integration } from '../repositories/integrations/index.ts'
 import { ghlIntegrations } from '../schema/index.ts'
 
 /** What the rule reads of an integration. */

@@ -8,7 +8,7 @@ import { and, eq, lte } from 'drizzle-orm'
 import type { Database } from '../database.ts'
 import { tokenRefreshAnswers } from '../schema/index.ts'
 import type { TokenCipher } from '../token-cipher.ts'
-import type { NewTokens } from './integrations.ts'
+import type { NewTokens } from './integrations/index.ts'
 
 /** A refresh answer sealed for one integration and the version it replaces; opaque outside this package. */
 export type SealedRefreshAnswer = string & { readonly sealedRefreshAnswer: unique symbol }

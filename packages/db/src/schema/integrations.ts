@@ -39,6 +39,9 @@ export const ghlIntegrations = pgTable('ghl_integrations', {
 }, (t) => [
   // The database itself refuses a second active connection for one client.
   uniqueIndex('ghl_integrations_one_active_per_client').on(t.clientId).where(sql`is_active and client_id <> ''`),
+  // ...and a second client for a location one holds: replies and webhooks for a location reach
+  // one client. Unclaimed installs (no client yet) are outside it: connecting supersedes them.
+  uniqueIndex('ghl_integrations_one_active_per_location').on(t.locationId).where(sql`is_active and client_id <> ''`),
   // The sweep's one query: refreshable rows by expiry, answered from the index alone (an
   // index-only range scan: the predicate is the index's, and every column it reads is in it).
   index('ghl_integrations_refresh_due').on(t.expiresAt, t.id, t.clientId)

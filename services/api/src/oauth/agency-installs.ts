@@ -3,7 +3,8 @@
  * for the whole agency: we keep it as the agency's connection (encrypted, refreshed by the one
  * refresh path) and mint a location token for each sub-account the app is installed on
  * (`GET /oauth/installedLocations`, then `POST /oauth/locationToken`). Each minted location is
- * kept as an unclaimed install behind a claim code, like a marketplace install; a flow started
+ * kept as an unclaimed install behind a claim code, like a marketplace install (one a client
+ * already holds stays that client's, its tokens renewed); a flow started
  * from a client's connect link then lets the person pick which of them is that client (see
  * AgencyPicks). Minted location tokens carry no refresh token: the refresh path renews them by
  * minting again with the agency's token (packages/tokens).
@@ -93,12 +94,13 @@ export class AgencyInstalls {
     return null
   }
 
-  /** Mints and keeps one location; a location already bound to a client keeps its connection (and its own refresh token). */
+  /**
+   * Mints and keeps one location. A location a client holds stays that client's: the minted
+   * token renews its connection (its own refresh token stays), and no claim code is issued.
+   */
   private async mintInstalled (agency: Integration, locationId: string, name: string | null): Promise<MintedLocation> {
-    const existing = await this.integrations.findByLocationId(locationId)
-    if (existing && existing.clientId) return { integration: existing, claimCode: null }
     const { data } = await this.ghl.oauth.getLocationToken({ accessToken: agency.accessToken!, companyId: agency.companyId!, locationId })
-    const integration = await this.integrations.saveUnclaimed({
+    const kept = await this.integrations.saveUnclaimed({
       locationId,
       companyId: agency.companyId,
       locationName: name ?? locationId,
@@ -108,6 +110,11 @@ export class AgencyInstalls {
       refreshToken: null,
       expiresAt: new Date(Date.now() + (data.expires_in ?? 86_399) * 1000),
     })
+    const { integration } = kept
+    if (kept.kind === 'renewed') {
+      this.logger.info({ locationId, clientId: integration.clientId }, 'agency mint renewed the holder\'s connection')
+      return { integration, claimCode: null }
+    }
     if (!name) {
       try {
         const { location } = (await this.ghl.locations.get({ accessToken: data.access_token, locationId })).data

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { Redis } from 'ioredis'
-import type { IntegrationsRepository, Replacement } from '@ghl-connect/db'
+import { LocationTakenError, type IntegrationsRepository, type Replacement } from '@ghl-connect/db'
 import { AppError } from '@ghl-connect/errors'
 import type { RedisKeys } from '@ghl-connect/redis-keys'
 import type { ConnectStart } from './oauth-states.ts'
@@ -45,6 +45,7 @@ export class AgencyPicks {
         { pageTitle: 'Not one of the sub-accounts offered' })
     }
     const replacement = await this.integrations.claim(held.start.clientId, locationId)
+      .catch((err: unknown) => { if (err instanceof LocationTakenError) return null; throw err })
     if (!replacement) {
       throw new AppError(409, 'location_taken', 'That sub-account was connected elsewhere meanwhile, so nothing was changed. Start again from "Connect GoHighLevel" in your CRM.',
         { pageTitle: 'That sub-account is no longer available' })

@@ -2,11 +2,16 @@
  * The connect flow between the signed link and the stored integration: begin (unused link, state
  * + cookie), complete (the URL's state taken once and matching the cookie, the link spent once,
  * code exchange, location name, one-transaction replace), and the marketplace path (no state and
- * no cookie: keep the install unclaimed, behind a claim code, until the CRM claims it).
+ * no cookie: keep the install unclaimed, behind a claim code, until the CRM claims it; a
+ * re-install of a location a client holds renews that client's tokens).
+ *
+ * A /connect page link connects once too: the authorize links it mints name it (`pageId`), and
+ * it is spent with the first of them that connects.
  */
 import type { GhlClient, TokenResponse } from '@ghl-connect/ghl'
 import { GhlError } from '@ghl-connect/ghl'
-import type { Integration, IntegrationsRepository, NewConnection, Replacement, UsedConnectLinksRepository } from '@ghl-connect/db'
+import { LocationTakenError, type Integration, type IntegrationsRepository, type NewConnection, type Replacement, type UsedConnectLinksRepository } from '@ghl-connect/db'
+import { MAX_LINK_TTL_SECONDS } from '@ghl-connect/connect-links'
 import { AppError } from '@ghl-connect/errors'
 import type { Logger } from '@ghl-connect/logging'
 import type { AgencyInstall, AgencyInstalls } from './agency-installs.ts'
@@ -22,6 +27,8 @@ const OAUTH_ERRORS = new Set(['invalid_request', 'unauthorized_client', 'unsuppo
 export type ConnectOutcome =
   | { kind: 'connected', integration: Integration, pending: PendingConnect }
   | { kind: 'unclaimed', integration: Integration, claimCode: string }
+  /** A marketplace re-install of a location a client holds: the holder's tokens were renewed. */
+  | { kind: 'renewed', integration: Integration }
   /** An agency approved from a client's link: the person picks which sub-account is the client (`pickToken`). */
   | { kind: 'agency_pick', install: AgencyInstall, pickToken: string, pending: PendingConnect }
   /** An agency installed from the marketplace: every sub-account waits to be claimed with its code. */
@@ -37,6 +44,14 @@ const refused = (status: number, code: string, title: string, explanation: strin
 /** A link that has connected a client is spent: the CRM makes a new one for the next connection. */
 const linkUsed = () => refused(403, 'link_used', 'This connect link was already used',
   'This connect link was already used to connect GoHighLevel; each link works once. Ask your CRM for a new "Connect GoHighLevel" link.')
+
+/** A page link that has connected a client is spent: opening it again shows the status only. */
+const pageLinkUsed = () => refused(403, 'link_used', 'This page link already connected GoHighLevel',
+  'The page this link opens has already connected GoHighLevel once; each page link connects once. Ask your CRM for a new "Connect GoHighLevel" link to connect again.')
+
+/** Another account here holds the location: one location, one client. The link is given back. */
+const locationTaken = () => refused(409, 'location_taken', 'This sub-account is connected to another account',
+  'This HighLevel sub-account is already connected to another account here, and a sub-account can be connected to one account only, so nothing was changed. Disconnect it from the other account first (or ask your CRM to), then use this link again, or pick another sub-account.')
 
 /** What an agency's token needs to list its sub-accounts and mint their tokens. */
 export const AGENCY_SCOPES = ['oauth.readonly', 'oauth.write']
@@ -68,8 +83,14 @@ export class ConnectService {
   /** A used link is refused here already, before the person goes through HighLevel for nothing. */
   async begin (start: ConnectStart): Promise<{ redirectUrl: string, cookie: string }> {
     if (start.link && await this.usedLinks.isUsed(start.link.id)) throw linkUsed()
+    if (start.link?.pageId && await this.usedLinks.isUsed(start.link.pageId)) throw pageLinkUsed()
     const { state, cookie } = await this.states.begin(start)
     return { redirectUrl: this.ghl.oauth.authorizeUrl({ state }), cookie }
+  }
+
+  /** Whether a /connect page link has connected its client (its authorize links are then refused). */
+  async isPageLinkSpent (pageLinkId: string): Promise<boolean> {
+    return this.usedLinks.isUsed(pageLinkId)
   }
 
   async complete (input: CallbackInput): Promise<ConnectOutcome> {
@@ -133,13 +154,21 @@ export class ConnectService {
   private async connectOnce (pending: PendingConnect, code: string): Promise<{ kind: 'location', replacement: Replacement } | { kind: 'agency', install: AgencyInstall }> {
     const { link, clientId } = pending
     if (link && !await this.usedLinks.markUsed({ linkHash: link.id, clientId, expiresAt: new Date(link.expiresAt) })) throw linkUsed()
+    const spent = link ? [link.id] : []
     try {
+      // The page link's row is kept as long as a page link can live: the authorize link does not carry its expiry.
+      if (link?.pageId) {
+        if (!await this.usedLinks.markUsed({ linkHash: link.pageId, clientId, expiresAt: new Date(Date.now() + MAX_LINK_TTL_SECONDS * 1000) })) throw pageLinkUsed()
+        spent.push(link.pageId)
+      }
       const exchanged = await this.exchange(code)
       if (exchanged.kind === 'agency') return { kind: 'agency', install: await this.agencies.install(exchanged.connection) }
       return { kind: 'location', replacement: await this.integrations.connectClient(clientId, exchanged.connection) }
     } catch (err) {
-      if (link) await this.usedLinks.release(link.id).catch((releaseErr) => this.logger.warn({ err: releaseErr }, 'could not give back a connect link'))
-      throw err
+      for (const id of spent) await this.usedLinks.release(id).catch((releaseErr) => this.logger.warn({ err: releaseErr }, 'could not give back a connect link'))
+      if (!(err instanceof LocationTakenError)) throw err
+      this.logger.info({ clientId, locationId: err.locationId }, 'location held by another client; not connected')
+      throw locationTaken()
     }
   }
 
@@ -154,7 +183,12 @@ export class ConnectService {
   private async completeUnclaimed (code: string): Promise<ConnectOutcome> {
     const exchanged = await this.exchange(code)
     if (exchanged.kind === 'agency') return { kind: 'agency_unclaimed', install: await this.agencies.install(exchanged.connection) }
-    const integration = await this.integrations.saveUnclaimed(exchanged.connection)
+    const kept = await this.integrations.saveUnclaimed(exchanged.connection)
+    const { integration } = kept
+    if (kept.kind === 'renewed') {
+      this.logger.info({ locationId: integration.locationId, clientId: integration.clientId }, 'marketplace re-install renewed the holder\'s connection')
+      return { kind: 'renewed', integration }
+    }
     const claimCode = await this.installClaims.issue(integration.locationId)
     this.logger.info({ locationId: integration.locationId }, 'marketplace install kept until a client claims it with its claim code')
     await this.events.installPending(integration)

@@ -5,8 +5,8 @@
  * id alone is no proof: it is not a secret.
  */
 import { createHmac, randomInt } from 'node:crypto'
-import type { InstallClaimCodesRepository, Integration, IntegrationsRepository } from '@ghl-connect/db'
-import { forbidden, notFound } from '@ghl-connect/errors'
+import { LocationTakenError, type InstallClaimCodesRepository, type Integration, type IntegrationsRepository } from '@ghl-connect/db'
+import { conflict, forbidden, notFound } from '@ghl-connect/errors'
 import type { Logger } from '@ghl-connect/logging'
 import { sameSecret } from '@ghl-connect/process-kit'
 import type { ConnectionEvents } from './connection-events.ts'
@@ -62,7 +62,12 @@ export class InstallClaims {
           ? forbidden('invalid_claim_code', `The claim code is not the one shown after installing the app for location ${locationId}; ${check.attemptsLeft} ${check.attemptsLeft === 1 ? 'attempt' : 'attempts'} left.`)
           : forbidden('claim_code_exhausted', `The claim code is wrong and that was the last attempt: the code for location ${locationId} no longer works. ${reinstall}`)
     }
-    const claimed = await this.integrations.claim(clientId, locationId)
+    const claimed = await this.integrations.claim(clientId, locationId).catch((err: unknown) => {
+      if (err instanceof LocationTakenError) {
+        throw conflict('location_taken', `Location ${locationId} is already connected to another client, and a location can be connected to one client only. Disconnect it from that client first.`)
+      }
+      throw err
+    })
     if (!claimed) throw noInstall(locationId)
     this.logger.info({ clientId, locationId }, 'install claimed')
     await this.events.replaced(clientId, claimed)

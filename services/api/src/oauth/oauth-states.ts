@@ -21,8 +21,11 @@ export const MAX_PENDING_STATES_PER_CLIENT = 20
 export interface ConnectStart {
   clientId: string
   returnUrl?: string
-  /** The link's id (a hash of its signature) and expiry (ms): it is spent when this flow connects. */
-  link?: { id: string, expiresAt: number }
+  /**
+   * The link's id (a hash of its signature) and expiry (ms): it is spent when this flow connects,
+   * and so is the /connect page link that minted it (`pageId`, that link's id), if one did.
+   */
+  link?: { id: string, expiresAt: number, pageId?: string }
 }
 
 export interface PendingConnect extends ConnectStart {

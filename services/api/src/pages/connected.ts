@@ -1,4 +1,4 @@
-/** The callback's success pages: connected (tell the opener, close or return), or installed but unclaimed. */
+/** The callback's success pages: connected (tell the opener, close or return), installed but unclaimed, or re-installed for its holder. */
 import { escapeHtml, scriptJson } from '@ghl-connect/html'
 import { layout, type Page } from './layout.ts'
 
@@ -36,4 +36,11 @@ export function pendingClaimPage (locationName: string, claimCode: string): Page
 <p>HighLevel installed the app for <strong>${escapeHtml(locationName)}</strong>. Open your CRM's settings and finish connecting GoHighLevel there with this claim code:</p>
 <p class="status"><code id="claim-code" style="font-size:1.4rem;letter-spacing:.1em">${escapeHtml(claimCode)}</code></p>
 <p><small>The code works once, for 24 hours; it is shown only on this page, so note it now. Without it the installation cannot be attached to your account: install the app again for a new code.</small></p>`)
+}
+
+/** After a marketplace re-install of a location an account here already holds: nothing to claim, its connection was renewed. */
+export function reinstalledPage (locationName: string): Page {
+  return layout('GoHighLevel still connected', `
+<h1 class="ok" id="result">GoHighLevel is still connected for ${escapeHtml(locationName)}</h1>
+<p>HighLevel installed the app again for a sub-account that is already connected to an account in your CRM, so that connection was renewed and nothing else changed. You can close this window.</p>`)
 }

@@ -5,7 +5,7 @@ import { LinkQuery } from '../schemas/oauth.ts'
 
 /** The seed's "Connect GoHighLevel" button and status indicator, for CRMs that embed it. */
 const connect: FastifyPluginAsyncTypebox = async (fastify) => {
-  const { connectLinks, integrations, config } = fastify.runtime
+  const { connectLinks, connectService, integrations, config } = fastify.runtime
 
   fastify.get('/connect', {
     config: { answer: 'page', rateLimit: fastify.browserRateLimit },
@@ -13,12 +13,16 @@ const connect: FastifyPluginAsyncTypebox = async (fastify) => {
   }, async (request, reply) => {
     const claims = connectLinks.verify('connect', request.query)
     const integration = await integrations.findByClient(claims.clientId)
-    // A short-lived authorize link of its own: the page may stay open a while, the click is soon after.
-    const authorize = connectLinks.create('authorize', { clientId: claims.clientId, returnUrl: claims.returnUrl, ttlSeconds: 600 })
+    // A short-lived authorize link of its own (the page may stay open a while, the click is soon
+    // after), naming this page link: the first of them to connect spends it, and then the page
+    // shows the status only.
+    const authorizeUrl = await connectService.isPageLinkSpent(claims.linkId)
+      ? null
+      : connectLinks.create('authorize', { clientId: claims.clientId, returnUrl: claims.returnUrl, ttlSeconds: 600, page: claims.linkId }).url
     return sendPage(reply, 200, connectWidget({
       clientId: claims.clientId,
       connected: integration ? { locationName: integration.locationName ?? integration.locationId, status: integration.status } : null,
-      authorizeUrl: authorize.url,
+      authorizeUrl,
       appOrigin: new URL(config.http.appUrl).origin,
     }))
   })

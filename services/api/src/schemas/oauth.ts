@@ -11,7 +11,7 @@ export type ConnectLinkBody = Static<typeof ConnectLinkBody>
 
 export const ConnectLinkReply = Type.Object({
   url: Type.String({ description: 'Signed link that starts the HighLevel authorization; it works once' }),
-  connectPageUrl: Type.String({ description: 'Signed link to the Connect GoHighLevel page with status' }),
+  connectPageUrl: Type.String({ description: 'Signed link to the Connect GoHighLevel page with status; it connects once, then shows the status only' }),
   expiresAt: DateTime,
 })
 
@@ -21,6 +21,7 @@ export const LinkQuery = Type.Object({
   sig: Type.Optional(Type.String({ maxLength: 128 })),
   returnUrl: Type.Optional(Type.String({ maxLength: 2048 })),
   nonce: Type.Optional(Type.String({ maxLength: 64 })),
+  page: Type.Optional(Type.String({ maxLength: 64 })),
 })
 export type LinkQuery = Static<typeof LinkQuery>
 

@@ -8,7 +8,7 @@ import { Type } from 'typebox'
 import { notFound } from '@ghl-connect/errors'
 import type { Integration } from '@ghl-connect/db'
 import { agencyInstalledPage, agencyPickPage } from '../../pages/agency.ts'
-import { connectedPage, pendingClaimPage } from '../../pages/connected.ts'
+import { connectedPage, pendingClaimPage, reinstalledPage } from '../../pages/connected.ts'
 import { sendPage } from '../../pages/layout.ts'
 import { STATE_TTL_SECONDS, type ConnectStart } from '../../oauth/oauth-states.ts'
 import { ClientIdParams, machineErrorResponses } from '../../schemas/common.ts'
@@ -60,7 +60,7 @@ const ghlOAuth: FastifyPluginAsyncTypebox = async (fastify) => {
       start = { clientId: q.clientId!, returnUrl: connectLinks.checkReturnUrl('authorize', q.returnUrl) }
     } else {
       const link = connectLinks.verify('authorize', q)
-      start = { clientId: link.clientId, returnUrl: link.returnUrl, link: { id: link.linkId, expiresAt: link.exp * 1000 } }
+      start = { clientId: link.clientId, returnUrl: link.returnUrl, link: { id: link.linkId, expiresAt: link.exp * 1000, pageId: link.page } }
     }
     const { redirectUrl, cookie } = await connectService.begin(start)
     reply.setCookie(STATE_COOKIE, cookie, {
@@ -90,6 +90,7 @@ const ghlOAuth: FastifyPluginAsyncTypebox = async (fastify) => {
     if (outcome.kind === 'unclaimed') {
       return sendPage(reply, 200, pendingClaimPage(outcome.integration.locationName ?? outcome.integration.locationId, outcome.claimCode))
     }
+    if (outcome.kind === 'renewed') return sendPage(reply, 200, reinstalledPage(outcome.integration.locationName ?? outcome.integration.locationId))
     if (outcome.kind === 'agency_unclaimed') return sendPage(reply, 200, agencyInstalledPage(outcome.install))
     if (outcome.kind === 'agency_pick') {
       return sendPage(reply, 200, agencyPickPage({
@@ -164,7 +165,7 @@ const ghlOAuth: FastifyPluginAsyncTypebox = async (fastify) => {
       tags: ['oauth'],
       summary: 'Attach an install started from the HighLevel marketplace to a client, with the claim code the installer was shown',
       body: ClaimBody,
-      response: { 200: StatusReply, ...machineErrorResponses(403, 404, 413) },
+      response: { 200: StatusReply, ...machineErrorResponses(403, 404, 409, 413) },
     },
   }, async (request) => {
     const { clientId, locationId, claimCode } = request.body
