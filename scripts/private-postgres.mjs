@@ -28,26 +28,18 @@ const ELSEWHERE = 'or start PostgreSQL 15 yourself and set DATABASE_URL to it'
 export async function startPostgres ({ dataDir, runDir, port, log, logFile, record }) {
   const native = await binariesFolder()
   const account = asRoot ? postgresAccount() : undefined
-  const runAs = account ? { uid: account.uid, gid: account.gid } : {}
-  const blocked = account && firstBlocked(account, runDir)
-  if (blocked) {
-    throw new Error(`the user postgres, which PostgreSQL runs as (it refuses root), cannot enter ${blocked}, where this run's folder is: set TMPDIR to a folder it can enter, such as /tmp`)
-  }
-  const bin = account ? join(placeBinaries(native, join(runDir, 'postgres')), 'bin') : join(native, 'bin')
-  const blockedData = account && firstBlocked(account, dataDir)
-  const dir = blockedData ? join(runDir, 'data') : join(dataDir, 'postgres')
-  const temporary = blockedData
-    ? `the user postgres, which PostgreSQL runs as, cannot enter ${blockedData}; to keep the data, set GHL_CONNECT_DATA_DIR to a folder it can enter`
-    : undefined
+  const { bin, dir, temporary } = placeFor(account, native, { dataDir, runDir })
   const password = passwordOf(join(dataDir, 'postgres.password'))
-  const spawnOptions = { ...runAs, cwd: runDir, env: { ...process.env, LC_MESSAGES: 'C' }, log }
+  const spawnOptions = { ...(account && { uid: account.uid, gid: account.gid }), cwd: runDir, env: { ...process.env, LC_MESSAGES: 'C' }, log }
 
   if (!existsSync(join(dir, 'PG_VERSION'))) {
-    rmSync(dir, { recursive: true, force: true }) // a half-made folder from an initdb that was stopped
-    mkdirSync(dir, { recursive: true, mode: 0o700 })
     const passwordFile = join(runDir, 'postgres.pwfile')
-    writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 })
-    if (account) for (const path of [dir, passwordFile]) chownSync(path, account.uid, account.gid)
+    attempt(`prepare ${dir}`, 'set GHL_CONNECT_DATA_DIR to a folder you can write', () => {
+      rmSync(dir, { recursive: true, force: true }) // a half-made folder from an initdb that was stopped
+      mkdirSync(dir, { recursive: true, mode: 0o700 })
+      writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 })
+      if (account) for (const path of [dir, passwordFile]) chownSync(path, account.uid, account.gid)
+    })
     try {
       await initdb(join(bin, 'initdb'), dir, passwordFile, spawnOptions, logFile)
     } finally {
@@ -90,6 +82,37 @@ async function binariesFolder () {
   }
 }
 
+/**
+ * Where PostgreSQL's binaries and data are. Run by us, in place: node_modules and DATA_DIR/postgres.
+ * Run as the user postgres (we are root): the binaries in the run's folder, and the data in
+ * DATA_DIR/postgres only when that user can enter DATA_DIR, else in the run's folder too.
+ */
+function placeFor (account, native, { dataDir, runDir }) {
+  if (!account) return { bin: join(native, 'bin'), dir: join(dataDir, 'postgres') }
+  const blocked = firstBlocked(account, runDir)
+  if (blocked) {
+    throw new Error(`the user postgres, which PostgreSQL runs as (it refuses root), cannot enter ${blocked}, where this run's folder is: set TMPDIR to a folder it can enter, such as /tmp`)
+  }
+  const placed = attempt(`place PostgreSQL's binaries in ${runDir}`, 'free some space there or set TMPDIR to another folder',
+    () => placeBinaries(native, join(runDir, 'postgres')))
+  const blockedData = firstBlocked(account, dataDir)
+  if (!blockedData) return { bin: join(placed, 'bin'), dir: join(dataDir, 'postgres') }
+  return {
+    bin: join(placed, 'bin'),
+    dir: join(runDir, 'data'),
+    temporary: `the user postgres, which PostgreSQL runs as, cannot enter ${blockedData}; to keep the data, set GHL_CONNECT_DATA_DIR to a folder it can enter`,
+  }
+}
+
+/** Runs `work`; a file-system error becomes one line: what could not be done, why, and `fix`. */
+function attempt (what, fix, work) {
+  try {
+    return work()
+  } catch (err) {
+    throw new Error(`cannot ${what} (${err.code ?? err.message}): ${fix}`)
+  }
+}
+
 /** The user postgres's ids, creating that user (and its group) when missing. */
 function postgresAccount () {
   const ids = () => ({
@@ -101,8 +124,8 @@ function postgresAccount () {
   const created = spawnSync('useradd', ['--system', ...(groupExists ? ['--gid', 'postgres'] : ['--user-group']),
     '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', 'postgres'], { encoding: 'utf8' })
   if (created.status !== 0) {
-    const why = created.error?.code ?? created.stderr.trim().split('\n').pop()
-    throw new Error(`PostgreSQL refuses to run as root and the user postgres to run it as could not be created (useradd: ${why}): create it (useradd --system --user-group postgres), ${ELSEWHERE}`)
+    const why = created.error ? `useradd: ${created.error.code}` : created.stderr.trim().split('\n').pop()
+    throw new Error(`PostgreSQL refuses to run as root and the user postgres to run it as could not be created (${why}): create it (useradd --system --user-group postgres), ${ELSEWHERE}`)
   }
   return ids()
 }
@@ -177,7 +200,7 @@ async function initdb (path, dir, passwordFile, spawnOptions, logFile) {
   if (ended.spawnError) throw new Error(whyCannotRun(path, ended.spawnError))
   if (ended.code !== 0) {
     const said = run.lines().filter((line) => /error|fatal|could not|cannot/i.test(line)).pop() ?? run.lines().pop() ?? ''
-    throw new Error(`initdb failed (${howEnded(ended)}${said ? `: ${said.trim()}` : ''}); see ${logFile}`)
+    throw new Error(`initdb failed (${howEnded(ended)}${said ? `: ${said.trim()}` : ''}): see ${logFile}, ${ELSEWHERE}`)
   }
 }
 
@@ -190,7 +213,7 @@ function whyCannotRun (path, error) {
 }
 
 /** One line for a PostgreSQL that ended before it was ready: the cause and what to do. */
-export function whyPostgresStopped (ended, lines, { dir, port, path, logFile }) {
+function whyPostgresStopped (ended, lines, { dir, port, path, logFile }) {
   if (ended.spawnError) return whyCannotRun(path, ended.spawnError)
   const text = lines.join('\n')
   const owner = /lock file "postmaster\.pid" already exists[\s\S]*?PID (\d+)/.exec(text)
@@ -200,6 +223,7 @@ export function whyPostgresStopped (ended, lines, { dir, port, path, logFile }) 
   if (/could not bind .*Address already in use/.test(text)) {
     return `PostgreSQL could not listen on 127.0.0.1:${port}: the port was taken meanwhile; start again (each start picks a free port)`
   }
-  const fatal = lines.find((line) => /\b(FATAL|PANIC):/.test(line))
-  return `PostgreSQL stopped while starting (${howEnded(ended)}${fatal ? `: ${fatal.replace(/^.*?\b(FATAL|PANIC):\s*/, '')}` : ''}); see ${logFile}`
+  const said = lines.find((line) => /\b(FATAL|PANIC):/.test(line))?.replace(/^.*?\b(FATAL|PANIC):\s*/, '') ??
+    lines.filter((line) => line.trim()).pop()?.trim()
+  return `PostgreSQL stopped while starting (${howEnded(ended)}${said ? `: ${said}` : ''}); see ${logFile}`
 }

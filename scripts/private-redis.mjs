@@ -35,7 +35,7 @@ export async function startRedis ({ dataDir, port, log, logFile, record }) {
 }
 
 /** One line for a redis-server that ended before it was ready: the cause and what to do. */
-export function whyRedisStopped (ended, lines, { port, logFile }) {
+function whyRedisStopped (ended, lines, { port, logFile }) {
   if (ended.spawnError?.code === 'ENOENT') return `redis-server is not installed (not on PATH): ${INSTALL}`
   if (ended.spawnError) return cannotRun('redis-server', ended.spawnError, INSTALL)
   if (lines.some((line) => /Address already in use/.test(line))) {

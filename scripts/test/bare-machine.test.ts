@@ -7,7 +7,7 @@ import t, { type Test } from 'tap'
 import { execFileSync } from 'node:child_process'
 import {
   chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, realpathSync, rmSync,
-  statSync, symlinkSync,
+  statSync, symlinkSync, writeFileSync,
 } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join, relative, sep } from 'node:path'
@@ -45,7 +45,7 @@ interface Private {
 }
 
 /** Runs the bare start in `checkout`, with GHL_CONNECT_DATA_DIR=data (none when null). */
-async function startScripts (checkout = ROOT, data: string | null = dataDir): Promise<Private> {
+async function runScripts (checkout: string, data: string | null): Promise<Started> {
   const [pgPort, redisPort] = [await unusedPort(), await unusedPort()]
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -55,13 +55,18 @@ async function startScripts (checkout = ROOT, data: string | null = dataDir): Pr
   }
   if (data) env.GHL_CONNECT_DATA_DIR = data
   else delete env.GHL_CONNECT_DATA_DIR
-  const run = start('bash', ['-c', script], { cwd: checkout, env })
+  return start('bash', ['-c', script], { cwd: checkout, env })
+}
+
+/** Runs the bare start until it is ready; with what it started. */
+async function startScripts (checkout = ROOT, data: string | null = dataDir): Promise<Private> {
+  const run = await runScripts(checkout, data)
   const ready = await waitUntil('the private services', () => {
     if (run.child.exitCode !== null) throw new Error(`the script exited (${run.child.exitCode}): ${run.output()}`)
     return /READY (\S+) (\S+)/.exec(run.output()) ?? undefined
   }, 90_000)
   const state = Object.fromEntries(readFileSync(join(data ?? join(checkout, '.data'), 'services.env'), 'utf8').trim().split('\n')
-    .map((line) => line.split('=', 2) as [string, string]).map(([k, v]) => [k, v.replace(/^'|'$/g, '')]))
+    .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1).replace(/^'|'$/g, '')]))
   return {
     run,
     postgresUrl: ready[1]!,
@@ -135,6 +140,14 @@ t.test('with no PostgreSQL, Redis or Docker, the scripts start a private Postgre
   } finally {
     redis.disconnect()
   }
+
+  // a second start of the same checkout (test.sh beside start.sh) cannot share the data folder
+  const second = await runScripts(ROOT, dataDir)
+  t.equal(await second.exited, 1, 'a second start on the same data folder fails')
+  t.match(second.output(), `Could not start a private PostgreSQL and Redis: another PostgreSQL (pid ${started.postgresPid}) already runs on ${join(dataDir, 'postgres')}, ` +
+    `another start of this checkout or one left behind: stop it (kill ${started.postgresPid}) and start again, or give this run its own GHL_CONNECT_DATA_DIR\n`,
+  'and says why and what to do in one line')
+  t.ok(processAlive(started.postgresPid) && processAlive(started.redisPid), 'the first start\'s services still run')
 
   started.run.child.stdin!.end() // the script ends: its EXIT trap stops both
   t.equal(await started.run.exited, 0, 'the script exits cleanly')
@@ -237,4 +250,44 @@ t.test('as root, a checkout inside a mode-700 folder (a clone under /root) start
   await assertStopped(t, started)
   t.equal(statSync(home).mode & 0o777, 0o700, 'the folder above the checkout keeps its mode')
   t.equal(statSync(checkout).mode & 0o777, 0o755 & ~process.umask(), 'and so does the checkout')
+})
+
+/** Runs scripts/private-services.mjs alone, expecting it to fail: its exit code and the line it leaves in services.error. */
+async function helperFailure (flags: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null, error: string }> {
+  const data = mkdtempSync(join(scratch, 'failing-'))
+  const run = start(process.execPath, [join(ROOT, 'scripts/private-services.mjs'), data, ...flags, '--parent', String(process.pid)],
+    { cwd: ROOT, env: { ...process.env, ...env } })
+  const code = await run.exited
+  return { code, error: existsSync(join(data, 'services.error')) ? readFileSync(join(data, 'services.error'), 'utf8') : run.output() }
+}
+
+/** A folder of stand-in commands (name -> shell script body), put first on PATH. */
+function commands (scripts: Record<string, string>): string {
+  const dir = mkdtempSync(join(scratch, 'commands-'))
+  chmodSync(dir, 0o755)
+  for (const [name, body] of Object.entries(scripts)) writeFileSync(join(dir, name), `#!/bin/sh\n${body}\n`, { mode: 0o755 })
+  return `${dir}:${process.env.PATH}`
+}
+
+t.test('each way the private services fail ends in one line naming the cause and the fix', async (t) => {
+  t.test('no redis-server', async (t) => {
+    const failed = await helperFailure(['--redis'], { PATH: '/nonexistent' })
+    t.equal(failed.code, 1)
+    t.equal(failed.error, 'redis-server is not installed (not on PATH): install Redis 7 (apt-get install redis-server, brew install redis) or set REDIS_URL to one\n')
+  })
+  t.test('as root, no user postgres and none can be created', { skip: notRoot }, async (t) => {
+    const failed = await helperFailure(['--postgres'], {
+      PATH: commands({ id: 'exit 1', getent: 'exit 2', useradd: 'echo "useradd: cannot lock /etc/passwd; try again later." >&2; exit 1' }),
+    })
+    t.equal(failed.code, 1)
+    t.equal(failed.error, 'PostgreSQL refuses to run as root and the user postgres to run it as could not be created (useradd: cannot lock /etc/passwd; try again later.): ' +
+      'create it (useradd --system --user-group postgres), or start PostgreSQL 15 yourself and set DATABASE_URL to it\n')
+  })
+  t.test('as root, a TMPDIR the user postgres cannot enter', { skip: notRoot }, async (t) => {
+    const closed = mkdtempSync(join(scratch, 'closed-')) // mode 700
+    const failed = await helperFailure(['--postgres'], { TMPDIR: closed })
+    t.equal(failed.code, 1)
+    t.equal(failed.error, `the user postgres, which PostgreSQL runs as (it refuses root), cannot enter ${closed}, where this run's folder is: set TMPDIR to a folder it can enter, such as /tmp\n`)
+    t.same(readdirSync(closed), [], 'the run\'s folder is removed')
+  })
 })
