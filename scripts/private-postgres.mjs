@@ -51,7 +51,7 @@ export async function startPostgres ({ dataDir, runDir, port, log, logFile, reco
     '-D', dir, '-p', String(port),
     // loopback only, no Unix socket (its default folder may not exist or be someone else's)
     '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200',
-  ], { ...spawnOptions, cwd: dir })
+  ], { ...spawnOptions, cwd: dir, detached: true })
   record(server.child.pid, dir)
   await untilReady(server, {
     name: 'PostgreSQL',

@@ -8,7 +8,8 @@ import { spawn } from 'node:child_process'
  * Starts `command`. Each line it prints goes to `log` and to the kept `lines()`. `ended` resolves
  * when the process is gone, `closed` once all it printed has been read too (a server's children
  * may hold its output open a moment longer); both resolve with how it ended, or with
- * `{ spawnError }` when it could not be started at all.
+ * `{ spawnError }` when it could not be started at all. Servers are started `detached` (their
+ * own process group), so a Ctrl-C reaches only the helper, which stops each server once.
  */
 export function launch (command, args, { log, ...options }) {
   const lines = []

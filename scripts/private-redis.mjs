@@ -18,7 +18,7 @@ export async function startRedis ({ dataDir, port, log, logFile, record }) {
     '--bind', '127.0.0.1', '--port', String(port), '--dir', dir, '--daemonize', 'no',
     // queues survive a restart; BullMQ needs keys never evicted
     '--appendonly', 'yes', '--save', '', '--maxmemory-policy', 'noeviction',
-  ], { log, cwd: dir })
+  ], { log, cwd: dir, detached: true })
   record(server.child.pid, realpathSync(dir))
   await untilReady(server, {
     name: 'Redis',

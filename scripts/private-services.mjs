@@ -154,10 +154,19 @@ async function main () {
   renameSync(`${stateFile}.tmp`, stateFile)
 }
 
-/** Ends the run when a started server ends on its own. */
+/**
+ * Ends the run when a started server ends before we stop it: cleanly when it was told to stop
+ * (Ctrl-C reaches the whole process group, the servers too), else with a line saying so.
+ */
 function watch (name, server, logFile) {
   void server.ended.then((ended) => {
-    if (!stopping) fail(`${name} stopped on its own (${howEnded(ended)}); see ${logFile}`)
+    if (stopping) return
+    if (ended.code === 0) {
+      console.error(`${name} was stopped; stopping the rest`)
+      void stopAll(0)
+    } else {
+      fail(`${name} stopped on its own (${howEnded(ended)}); see ${logFile}`)
+    }
   })
 }
 
