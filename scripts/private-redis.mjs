@@ -1,7 +1,7 @@
 // A private Redis (redis-server from PATH) for a machine with none running and no Docker
 // (scripts/private-services.mjs runs it). Its data stays in DATA_DIR/redis: Redis runs as
 // whoever starts it, so it can always reach that folder.
-import { mkdirSync, realpathSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { cannotRun, howEnded, launch, stopLaunched, untilReady } from './private-process.mjs'
 
@@ -19,7 +19,7 @@ export async function startRedis ({ dataDir, port, log, logFile, record }) {
     // queues survive a restart; BullMQ needs keys never evicted
     '--appendonly', 'yes', '--save', '', '--maxmemory-policy', 'noeviction',
   ], { log, cwd: dir, detached: true })
-  record(server.child.pid, realpathSync(dir))
+  record(server.child.pid, dir)
   await untilReady(server, {
     name: 'Redis',
     isReady: (line) => line.includes('Ready to accept connections'),

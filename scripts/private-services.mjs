@@ -62,9 +62,11 @@ async function stopProcess ({ pid, dir, signal }, { ours = false } = {}) {
   if (alive(pid)) try { process.kill(pid, 'SIGKILL') } catch { /* just ended */ }
 }
 
-/** true while `pid` runs with `dir` as its working folder (servers chdir there; a reused pid does not). */
+/**
+ * true while `pid` runs with `dir` as its working folder (servers chdir there; a reused pid does
+ * not). Without Linux's /proc it cannot be told, and a server left behind is left running.
+ */
 function runsIn (pid, dir) {
-  if (process.platform !== 'linux') return true // no /proc to ask: trust the pid
   try { return realpathSync(`/proc/${pid}/cwd`) === dir } catch { return false }
 }
 
@@ -87,6 +89,8 @@ setInterval(() => { if (!alive(parentPid)) void stopAll(0) }, 500).unref()
 function recordServer (signal) {
   return (pid, dir) => {
     if (!pid) return
+    // started while the run is ending (its shell went away meanwhile): it must not outlive us
+    if (stopping) { process.kill(pid, signal); return }
     servers.push({ pid, dir: realpathSync(dir), signal })
     writeFileSync(join(runDir, 'run.json.tmp'), JSON.stringify({ servers }), { mode: 0o600 })
     renameSync(join(runDir, 'run.json.tmp'), join(runDir, 'run.json'))
@@ -155,8 +159,8 @@ async function main () {
 }
 
 /**
- * Ends the run when a started server ends before we stop it: cleanly when it was told to stop
- * (Ctrl-C reaches the whole process group, the servers too), else with a line saying so.
+ * Ends the run when a started server ends before we stop it: quietly when someone stopped it
+ * (exit code 0), else with a line saying so.
  */
 function watch (name, server, logFile) {
   void server.ended.then((ended) => {
