@@ -81,7 +81,7 @@ start_private_services() {
   done
   local wanted="a private ${names[0]}${names[1]:+ and ${names[1]}}"
   [[ " $* " == *" redis "* ]] && ensure_redis_server
-  mkdir -p "$DATA_DIR" || { echo "Could not start $wanted: cannot create $DATA_DIR; set GHL_CONNECT_DATA_DIR to a folder you can write." >&2; exit 1; }
+  mkdir -p "$DATA_DIR" 2>/dev/null || { echo "Could not start $wanted: cannot create $DATA_DIR; set GHL_CONNECT_DATA_DIR to a folder you can write." >&2; exit 1; }
   log="$DATA_DIR/private-services.log"
   rm -f "$state" "$failed"
   (umask 077 && : >>"$log")
