@@ -31,12 +31,14 @@ port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 url_host() { node -e 'const u=new URL(process.argv[1]);console.log(u.hostname)' "$1"; }
 url_port() { node -e 'const u=new URL(process.argv[1]);console.log(u.port||process.argv[2])' "$1" "$2"; }
 
-# Where a private PostgreSQL and Redis keep their data (gitignored).
+# Where a private PostgreSQL and Redis keep their data (gitignored). As root, PostgreSQL runs as
+# the user postgres: when that user cannot enter this folder (a clone under /root), PostgreSQL's
+# data lives in the run's own folder under TMPDIR instead, removed when the services stop.
 DATA_DIR=${GHL_CONNECT_DATA_DIR:-$ROOT/.data}
 
 # Makes sure PostgreSQL and Redis answer at the given URLs. For each that does not: with a Docker
-# engine, docker compose starts it; otherwise a private one is started on a free port, with its data
-# under $DATA_DIR, and stopped by stop_private_services (call it on exit). Either way
+# engine, docker compose starts it; otherwise a private one is started on a free port
+# (scripts/private-services.mjs) and stopped by stop_private_services (call it on exit). Either way
 # SERVICES_POSTGRES_URL and SERVICES_REDIS_URL are the URLs to use, with the given database name.
 ensure_services() {
   local pg_url=${1:-postgres://postgres@127.0.0.1:5432/postgres} redis_url=${2:-redis://127.0.0.1:6379}
@@ -72,33 +74,44 @@ ensure_redis_server() {
 PRIVATE_SERVICES_PID=
 start_private_services() {
   local pg_url=$1; shift
-  local flags=() names=() what=() state="$DATA_DIR/services.env" given
+  local flags=() names=() what=() state="$DATA_DIR/services.env" failed="$DATA_DIR/services.error" log given
   for m in "$@"; do
     flags+=("--$m")
     case $m in postgres) names+=(PostgreSQL) ;; redis) names+=(Redis) ;; esac
   done
+  local wanted="a private ${names[0]}${names[1]:+ and ${names[1]}}"
   [[ " $* " == *" redis "* ]] && ensure_redis_server
-  mkdir -p "$DATA_DIR"
-  rm -f "$state"
-  node "$ROOT/scripts/private-services.mjs" "$DATA_DIR" "${flags[@]}" --parent $$ >>"$DATA_DIR/private-services.log" 2>&1 &
+  mkdir -p "$DATA_DIR" 2>/dev/null || { echo "Could not start $wanted: cannot create $DATA_DIR; set GHL_CONNECT_DATA_DIR to a folder you can write." >&2; exit 1; }
+  log="$DATA_DIR/private-services.log"
+  rm -f "$state" "$failed"
+  (umask 077 && : >>"$log")
+  node "$ROOT/scripts/private-services.mjs" "$DATA_DIR" "${flags[@]}" --parent $$ >>"$log" 2>&1 &
   PRIVATE_SERVICES_PID=$!
-  for _ in $(seq 1 240); do
+  for _ in $(seq 1 480); do
     [ -f "$state" ] && break
     kill -0 "$PRIVATE_SERVICES_PID" 2>/dev/null || break
     sleep 0.25
   done
   if [ ! -f "$state" ]; then
-    echo "Could not start a private ${names[0]}${names[1]:+ and ${names[1]}}: $(tail -n 3 "$DATA_DIR/private-services.log")" >&2
+    local why
+    if [ -s "$failed" ]; then why=$(head -n 1 "$failed")
+    elif kill -0 "$PRIVATE_SERVICES_PID" 2>/dev/null; then why="no answer within 2 minutes (the machine may be overloaded); see $log"
+    else why="scripts/private-services.mjs ended without saying why; see $log"
+    fi
+    echo "Could not start $wanted: $why" >&2
     stop_private_services
     exit 1
   fi
   # shellcheck source=/dev/null
   source "$state"
+  local data="data in ${DATA_DIR#"$ROOT"/}/"
   if [ -n "${PRIVATE_POSTGRES_URL:-}" ]; then
     # the private server, with the database the caller asked for
     given=$(node -e 'const [p,g]=process.argv.slice(1).map((u)=>new URL(u));p.pathname=g.pathname;console.log(p.toString())' "$PRIVATE_POSTGRES_URL" "$pg_url")
     SERVICES_POSTGRES_URL=$given
     what+=("PostgreSQL on 127.0.0.1:$PRIVATE_POSTGRES_PORT")
+    [ -n "${PRIVATE_POSTGRES_TEMPORARY:-}" ] &&
+      data="data in ${DATA_DIR#"$ROOT"/}/ but PostgreSQL's in $PRIVATE_POSTGRES_DATA, removed when it stops: $PRIVATE_POSTGRES_TEMPORARY"
   fi
   if [ -n "${PRIVATE_REDIS_URL:-}" ]; then
     SERVICES_REDIS_URL=$PRIVATE_REDIS_URL
@@ -106,7 +119,7 @@ start_private_services() {
   fi
   local started=${what[0]} stop="it stops"
   [ ${#what[@]} -eq 2 ] && started="${what[0]} and ${what[1]}" && stop="both stop"
-  say "no ${names[0]}${names[1]:+ or ${names[1]}} running and no Docker: started a private $started (data in ${DATA_DIR#"$ROOT"/}/); $stop when this script exits"
+  say "no ${names[0]}${names[1]:+ or ${names[1]}} running and no Docker: started a private $started ($data); $stop when this script exits"
 }
 
 # Stops what start_private_services started (a no-op when it started nothing).

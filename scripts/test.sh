@@ -4,6 +4,8 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 prepare_workspace
+# a private PostgreSQL and Redis of its own, beside those of a start.sh running in this checkout
+DATA_DIR=${GHL_CONNECT_DATA_DIR:-$ROOT/.data/test}
 trap stop_private_services EXIT
 ensure_services "${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}" "${TEST_REDIS_URL:-redis://127.0.0.1:6379}"
 export TEST_POSTGRES_URL=$SERVICES_POSTGRES_URL TEST_REDIS_URL=$SERVICES_REDIS_URL
