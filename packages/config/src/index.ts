@@ -173,6 +173,8 @@ const sections = {
     OAUTH_RATE_LIMIT_WINDOW_SECONDS: int(900, 1),
     API_RATE_LIMIT_MAX: int(6000, 1),
     API_RATE_LIMIT_WINDOW_SECONDS: int(60, 1),
+    CLIENT_TOKEN_RATE_LIMIT_MAX: int(600, 1),
+    CLIENT_TOKEN_RATE_LIMIT_WINDOW_SECONDS: int(60, 1),
     ...metricsAccess,
     METRICS_REFRESH_SECONDS: int(15, 1, 3600),
     ALLOW_UNSIGNED_CONNECT: bool(false),
@@ -198,6 +200,8 @@ const sections = {
     oauthRateLimit: { max: e.OAUTH_RATE_LIMIT_MAX, windowMs: e.OAUTH_RATE_LIMIT_WINDOW_SECONDS * 1000 },
     /** Machine routes: per API key, counted once the key is known good. */
     apiRateLimit: { max: e.API_RATE_LIMIT_MAX, windowMs: e.API_RATE_LIMIT_WINDOW_SECONDS * 1000 },
+    /** Routes a client access token may call: per token, counted once the token is known good. */
+    clientTokenRateLimit: { max: e.CLIENT_TOKEN_RATE_LIMIT_MAX, windowMs: e.CLIENT_TOKEN_RATE_LIMIT_WINDOW_SECONDS * 1000 },
     metrics: { token: e.METRICS_TOKEN ?? null, refreshMs: e.METRICS_REFRESH_SECONDS * 1000 },
     allowUnsignedConnect: e.ALLOW_UNSIGNED_CONNECT,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
@@ -208,6 +212,17 @@ const sections = {
     // Which X-Forwarded-For entries to believe for the client's address (the browser routes' rate
     // limit is per address): trusting every hop would let a caller pick its own address.
     trustProxy: e.TRUST_PROXY === 'false' ? false : e.TRUST_PROXY === 'true' ? true : e.TRUST_PROXY,
+  })),
+
+  // Client access tokens (packages/access-tokens): the api checks them, the api and the CLI mint them.
+  // Their hashes are keyed with CONNECT_LINK_SECRET under a purpose label of their own, as install
+  // claim codes are: one secret less to generate and hand to both; rotating it revokes every token.
+  accessTokens: z.object({
+    CONNECT_LINK_SECRET: connectLinkVars.CONNECT_LINK_SECRET,
+    CLIENT_TOKEN_MAX_LIFETIME_DAYS: int(365, 1, 3650),
+  }).transform((e) => ({
+    hashSecret: e.CONNECT_LINK_SECRET,
+    maxLifetimeSeconds: e.CLIENT_TOKEN_MAX_LIFETIME_DAYS * 86_400,
   })),
 
   connectLinks: z.object(connectLinkVars).transform((e) => ({
@@ -335,11 +350,11 @@ function load<K extends SectionName> (names: readonly K[], given: Env): Loaded<K
   return out as Loaded<K>
 }
 
-const apiSections = ['runtime', 'database', 'redis', 'encryption', 'tokens', 'ghl', 'http', 'crmEvents', 'legacyPit'] as const
+const apiSections = ['runtime', 'database', 'redis', 'encryption', 'tokens', 'ghl', 'http', 'crmEvents', 'legacyPit', 'accessTokens'] as const
 const workerSections = ['runtime', 'database', 'redis', 'encryption', 'tokens', 'ghl', 'worker', 'crmEvents', 'legacyPit'] as const
 
 /** The ops CLI: what createCore needs (it queues SMS and CRM events) and what minting a connect link needs. */
-const cliSections = ['runtime', 'database', 'redis', 'encryption', 'tokens', 'ghl', 'crmEvents', 'connectLinks'] as const
+const cliSections = ['runtime', 'database', 'redis', 'encryption', 'tokens', 'ghl', 'crmEvents', 'connectLinks', 'accessTokens'] as const
 
 export type ApiConfig = Loaded<(typeof apiSections)[number]>
 export type CliConfig = Loaded<(typeof cliSections)[number]>
@@ -348,6 +363,7 @@ export type DatabaseConfig = z.output<Sections['database']>
 export type RedisConfig = z.output<Sections['redis']>
 export type GhlConfig = z.output<Sections['ghl']>
 export type TokensConfig = z.output<Sections['tokens']>
+export type AccessTokensConfig = z.output<Sections['accessTokens']>
 export type SandboxConfig = Loaded<'runtime' | 'sandbox'>
 export type MigrateConfig = Loaded<'runtime' | 'database'>
 export type RotateKeysConfig = Loaded<'runtime' | 'database' | 'encryption'>
