@@ -93,7 +93,7 @@ export class ClientAccessTokens {
   /** Refused from the next request on, by every replica (each check reads the row). */
   async revoke (clientId: string, id: string): Promise<void> {
     if (!await this.repository.revoke(clientId, id, new Date(this.now()))) {
-      throw notFound('access_token_not_found', `Client "${clientId}" has no access token with id ${id}; list them with GET /api/clients/${encodeURIComponent(clientId)}/access-tokens or `pnpm ghl tokens list ${clientId}`.`)
+      throw notFound('access_token_not_found', `Client "${clientId}" has no access token with id ${id}; list them with GET /api/clients/${encodeURIComponent(clientId)}/access-tokens or \`pnpm ghl tokens list ${clientId}\`.`)
     }
   }
 
