@@ -85,6 +85,8 @@ const metricsAccess = {
 export interface ApiKey { name: string, key: string }
 const API_KEY_NAME = /^[A-Za-z0-9_.-]{1,64}$/
 const MIN_API_KEY_LENGTH = 24
+/** packages/access-tokens' ACCESS_TOKEN_PREFIX (config depends on no package of ours). */
+const CLIENT_TOKEN_PREFIX = 'gct_'
 const apiKeys = z.string({ error: 'is required: comma-separated API keys the CRM sends as Bearer tokens, each <name>:<key> or a bare key (openssl rand -hex 32)' })
   .transform((value, ctx) => {
     const keys: ApiKey[] = []
@@ -97,6 +99,9 @@ const apiKeys = z.string({ error: 'is required: comma-separated API keys the CRM
       const name = named ? entry.slice(0, sep) : `key-${createHash('sha256').update(key).digest('hex').slice(0, 8)}`
       if (key.length < MIN_API_KEY_LENGTH) {
         ctx.addIssue({ code: 'custom', message: `entry ${index + 1}: each API key must be at least ${MIN_API_KEY_LENGTH} characters` })
+      } else if (key.startsWith(CLIENT_TOKEN_PREFIX)) {
+        // The api reads a credential with this prefix as a client access token, never as a key.
+        ctx.addIssue({ code: 'custom', message: `entry ${index + 1}: an API key must not start with "${CLIENT_TOKEN_PREFIX}", the prefix of client access tokens` })
       } else if (keys.some((k) => k.name === name)) {
         ctx.addIssue({ code: 'custom', message: `the name "${name}" is given to two keys` })
       } else {
