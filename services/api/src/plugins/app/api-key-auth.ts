@@ -68,7 +68,7 @@ export default fp(async function apiKeyAuth (fastify: FastifyInstance, opts: Api
   const authenticate = async (request: FastifyRequest): Promise<Caller> => {
     const header = request.headers.authorization
     const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null
-    if (!match) throw unauthorized('missing_api_key', 'Send your API key (or a client access token) as "Authorization: Bearer <key>".')
+    if (!match) throw unauthorized('missing_api_key', 'Send your API key as "Authorization: Bearer <key>".')
     return isAccessTokenShaped(match[1]!)
       ? { kind: 'clientToken', token: await opts.accessTokens.verify(match[1]!) }
       : { kind: 'apiKey', name: apiKeyNamed(match[1]!) }
