@@ -1105,7 +1105,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Queue an SMS for a client (202; the same idempotency key answers the first message) */
+        /**
+         * Queue an SMS for a client (202; the same idempotency key answers the first message)
+         * @description A client access token may call it with the scope `sms:send`, for its own client only.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -1267,7 +1270,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Queue up to 1,000 SMS at once (207 with an answer per message; each needs its idempotency key) */
+        /**
+         * Queue up to 1,000 SMS at once (207 with an answer per message; each needs its idempotency key)
+         * @description A client access token may call it with the scope `sms:send`, for its own client only.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -1416,7 +1422,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** An SMS's status, attempts, error and HighLevel ids */
+        /**
+         * An SMS's status, attempts, error and HighLevel ids
+         * @description A client access token may call it with the scope `sms:read`, for its own client only.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -1543,7 +1552,10 @@ export interface paths {
         };
         put?: never;
         post?: never;
-        /** Cancel an SMS not yet being sent (cancelling again answers the same; 409 not_cancellable once sending or ended) */
+        /**
+         * Cancel an SMS not yet being sent (cancelling again answers the same; 409 not_cancellable once sending or ended)
+         * @description A client access token may call it with the scope `sms:send`, for its own client only.
+         */
         delete: {
             parameters: {
                 query?: never;
@@ -1694,7 +1706,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The messages of a client's conversation with a contact, newest first, a page at a time */
+        /**
+         * The messages of a client's conversation with a contact, newest first, a page at a time
+         * @description A client access token may call it with the scope `conversations:read`, for its own client only.
+         */
         get: {
             parameters: {
                 query?: {

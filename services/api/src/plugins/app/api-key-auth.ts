@@ -104,6 +104,16 @@ export default fp(async function apiKeyAuth (fastify: FastifyInstance, opts: Api
     if (caller.kind === 'clientToken') checkRoute(request, caller.token)
   })
 
+  // The OpenAPI document says which routes a token may call, and with which scope.
+  fastify.addHook('onRoute', (route) => {
+    const access = route.config?.clientToken
+    // A GET's HEAD route shares its schema: said once.
+    if (!access || !route.schema || route.schema.hide || route.schema.security?.some((s) => 'clientToken' in s)) return
+    route.schema.security = [...(route.schema.security ?? []), { clientToken: [] }]
+    route.schema.description = [route.schema.description,
+      `A client access token may call it${access.scope ? ` with the scope \`${access.scope}\`` : ''}, for its own client only.`].filter(Boolean).join(' ')
+  })
+
   // The client a token's request acts for: after validation, so a body or the resource it names can tell.
   fastify.addHook('preHandler', async (request) => {
     if (request.caller?.kind !== 'clientToken') return
