@@ -17,8 +17,8 @@ const TOKEN_FORMAT = /^gct_([0-9a-f]{32})([A-Za-z0-9_-]{43})$/
 
 export const DEFAULT_LIFETIME_SECONDS = 90 * 86_400
 export const NAME_MAX_LENGTH = 100
-/** Printable, so a name is safe in a log line, a terminal and a page. */
-export const NAME_PATTERN = '^[^\\x00-\\x1F\\x7F]+$'
+/** Printable (no C0 or C1 control character), so a name is safe in a log line, a terminal and a page. */
+export const NAME_PATTERN = '^[^\\x00-\\x1F\\x7F-\\x9F]+$'
 /** `lastUsedAt` is written at most this often per token: a request costs a read, not a write. */
 const TOUCH_EVERY_MS = 60_000
 
