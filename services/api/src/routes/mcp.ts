@@ -4,6 +4,8 @@
  * HTTP response: no session lives in one replica's memory, so any api replica serves any call
  * behind a plain load balancer, and a restart loses nothing. The tools need no server-initiated
  * messages, so the standalone SSE stream (GET) and session end (DELETE) answer 405.
+ * With the API key the request names its client (URL or X-Client-Id) and has every tool; with a
+ * client access token it acts for the token's client and has the tools its scopes allow.
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'

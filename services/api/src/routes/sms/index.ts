@@ -9,6 +9,9 @@ const sms: FastifyPluginAsyncTypebox = async (fastify) => {
   const machine = { onRequest: fastify.requireApiKey }
   // A client access token reads and cancels only its own client's SMS.
   const messageClient = async (request: FastifyRequest) => (await smsMessages.findById((request.params as SmsIdParams).id))?.clientId
+  // Each message of a batch names its client (one without is refused on its own, in the 207).
+  const batchClients = (request: FastifyRequest) => (request.body as SmsBatch).messages
+    .map((m) => (m as { clientId?: unknown } | null)?.clientId).filter((c): c is string => typeof c === 'string')
 
   fastify.post('/', {
     ...machine,
@@ -27,8 +30,7 @@ const sms: FastifyPluginAsyncTypebox = async (fastify) => {
   // 207: one status per message (accepted, repeated or refused), in `results`; 400 only for a bad envelope.
   fastify.post('/batch', {
     ...machine,
-    // Each message names its client; a message without one is refused on its own, in the 207.
-    config: { clientToken: { scope: 'sms:send', client: (request) => (request.body as SmsBatch).messages.map((m) => (m as { clientId?: unknown })?.clientId).filter((c): c is string => typeof c === 'string') } },
+    config: { clientToken: { scope: 'sms:send', client: batchClients } },
     bodyLimit: config.http.smsBatchBodyLimitBytes,
     schema: {
       tags: ['sms'], summary: 'Queue up to 1,000 SMS at once (207 with an answer per message; each needs its idempotency key)', security: [{ apiKey: [] }],
