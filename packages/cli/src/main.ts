@@ -10,10 +10,11 @@ import { clientsList, clientsShow } from './commands/clients.ts'
 import { eventsReplay } from './commands/events.ts'
 import { linksCreate } from './commands/links.ts'
 import { smsRetryFailed } from './commands/sms.ts'
+import { tokensCreate, tokensList, tokensRevoke } from './commands/tokens.ts'
 import { CliContext } from './context.ts'
 import type { Io } from './output.ts'
 
-export const COMMANDS: Command[] = [linksCreate, clientsList, clientsShow, smsRetryFailed, eventsReplay]
+export const COMMANDS: Command[] = [linksCreate, clientsList, clientsShow, smsRetryFailed, eventsReplay, tokensCreate, tokensList, tokensRevoke]
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, config: 78 } as const
 

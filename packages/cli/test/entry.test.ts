@@ -29,7 +29,7 @@ t.test('the real entry (pnpm ghl): --help exits 0, an unknown command or a bad f
 
   const unknown = await pnpmGhl(['client', 'list'], w.env)
   t.equal(unknown.code, 2)
-  t.match(unknown.stderr, /ghl: Unknown command "client"\. Commands: links, clients, sms, events\. See `pnpm ghl --help`\./)
+  t.match(unknown.stderr, /ghl: Unknown command "client"\. Commands: links, clients, sms, events, tokens\. See `pnpm ghl --help`\./)
 
   const badValue = await pnpmGhl(['clients', 'list', '--status', 'broken'], w.env)
   t.equal(badValue.code, 2)

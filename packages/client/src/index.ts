@@ -29,11 +29,14 @@ export type ConnectionStatus = Json<'/api/ghl-oauth/status/{clientId}', 'get', 2
 export type SmsInput = BodyOf<'/api/sms/'>
 export type SmsAccepted = Json<'/api/sms/', 'post', 202>
 export type Sms = Json<'/api/sms/{id}', 'get', 200>
+export type AccessTokenInput = BodyOf<'/api/clients/{clientId}/access-tokens'>
+export type AccessTokenCreated = Json<'/api/clients/{clientId}/access-tokens', 'post', 201>
+export type AccessTokenList = Json<'/api/clients/{clientId}/access-tokens', 'get', 200>
 
 export interface GhlConnectClientOptions {
   /** Where the api is, e.g. https://connect.example.com */
   baseUrl: string
-  /** One of the api's API_KEYS. */
+  /** One of the api's API_KEYS (or a client access token, for the routes and the client it reaches). */
   apiKey: string
   /** A fetch of your own (tests, proxies); the global one otherwise. */
   fetch?: typeof globalThis.fetch
@@ -51,6 +54,16 @@ export interface GhlConnectClient {
   sendSms: (input: SmsInput) => Promise<SmsAccepted & { idempotencyKey: string }>
   /** An SMS's status, attempts, error and HighLevel ids. */
   getSms: (id: string) => Promise<Sms>
+  /**
+   * A token that acts for `clientId` only, with `scopes` (default: every scope but proxy), for
+   * 90 days unless `expiresInSeconds`: give it to the client's assistant (/mcp), widget or own
+   * integration instead of the API key. `token` is in this answer only; store it now.
+   */
+  createAccessToken: (clientId: string, input: AccessTokenInput) => Promise<AccessTokenCreated>
+  /** The client's access tokens not revoked, without their secrets, with `lastUsedAt`. */
+  listAccessTokens: (clientId: string) => Promise<AccessTokenList>
+  /** Revokes a token: every api replica refuses it from its next request on. Revoking again is fine. */
+  revokeAccessToken: (clientId: string, id: string) => Promise<void>
   /** The typed openapi-fetch client, for every other route. */
   api: Client<paths>
 }
@@ -63,16 +76,23 @@ export function createGhlConnectClient (opts: GhlConnectClientOptions): GhlConne
     ...(opts.fetch ? { fetch: opts.fetch } : {}),
   })
 
-  /** The body of a 2xx, or our error; a network failure is a GhlConnectError with status 0. */
-  async function answer<T> (call: Promise<{ data?: T, error?: unknown, response: Response }>): Promise<T> {
+  /** The api's reply, or our error; a network failure is a GhlConnectError with status 0. */
+  async function reply<T> (call: Promise<{ data?: T, error?: unknown, response: Response }>): Promise<{ data?: T, response: Response }> {
     let result: { data?: T, error?: unknown, response: Response }
     try {
       result = await call
     } catch (err) {
       throw new GhlConnectError(0, 'unreachable', `ghl-connect could not be reached: ${(err as Error).message}`)
     }
-    if (result.response.ok && result.data !== undefined) return result.data
+    if (result.response.ok) return result
     throw errorFrom(result.response, result.error)
+  }
+
+  /** The body of a 2xx. */
+  async function answer<T> (call: Promise<{ data?: T, error?: unknown, response: Response }>): Promise<T> {
+    const { data, response } = await reply(call)
+    if (data !== undefined) return data
+    throw errorFrom(response, undefined)
   }
 
   return {
@@ -84,6 +104,11 @@ export function createGhlConnectClient (opts: GhlConnectClientOptions): GhlConne
       return { ...accepted, idempotencyKey }
     },
     getSms: (id) => answer(api.GET('/api/sms/{id}', { params: { path: { id } } })),
+    createAccessToken: (clientId, input) => answer(api.POST('/api/clients/{clientId}/access-tokens', { params: { path: { clientId } }, body: input })),
+    listAccessTokens: (clientId) => answer(api.GET('/api/clients/{clientId}/access-tokens', { params: { path: { clientId } } })),
+    revokeAccessToken: async (clientId, id) => {
+      await reply(api.DELETE('/api/clients/{clientId}/access-tokens/{id}', { params: { path: { clientId, id } } }))
+    },
     api,
   }
 }

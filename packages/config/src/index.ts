@@ -86,6 +86,8 @@ const metricsAccess = {
 export interface ApiKey { name: string, key: string }
 const API_KEY_NAME = /^[A-Za-z0-9_.-]{1,64}$/
 const MIN_API_KEY_LENGTH = 24
+/** packages/access-tokens' ACCESS_TOKEN_PREFIX (config depends on no package of ours). */
+const CLIENT_TOKEN_PREFIX = 'gct_'
 const apiKeys = z.string({ error: 'is required: comma-separated API keys the CRM sends as Bearer tokens, each <name>:<key> or a bare key (openssl rand -hex 32)' })
   .transform((value, ctx) => {
     const keys: ApiKey[] = []
@@ -98,6 +100,9 @@ const apiKeys = z.string({ error: 'is required: comma-separated API keys the CRM
       const name = named ? entry.slice(0, sep) : `key-${createHash('sha256').update(key).digest('hex').slice(0, 8)}`
       if (key.length < MIN_API_KEY_LENGTH) {
         ctx.addIssue({ code: 'custom', message: `entry ${index + 1}: each API key must be at least ${MIN_API_KEY_LENGTH} characters` })
+      } else if (key.startsWith(CLIENT_TOKEN_PREFIX)) {
+        // The api reads a credential with this prefix as a client access token, never as a key.
+        ctx.addIssue({ code: 'custom', message: `entry ${index + 1}: an API key must not start with "${CLIENT_TOKEN_PREFIX}", the prefix of client access tokens` })
       } else if (keys.some((k) => k.name === name)) {
         ctx.addIssue({ code: 'custom', message: `the name "${name}" is given to two keys` })
       } else {
@@ -174,6 +179,8 @@ const sections = {
     OAUTH_RATE_LIMIT_WINDOW_SECONDS: int(900, 1),
     API_RATE_LIMIT_MAX: int(6000, 1),
     API_RATE_LIMIT_WINDOW_SECONDS: int(60, 1),
+    CLIENT_TOKEN_RATE_LIMIT_MAX: int(600, 1),
+    CLIENT_TOKEN_RATE_LIMIT_WINDOW_SECONDS: int(60, 1),
     ...metricsAccess,
     METRICS_REFRESH_SECONDS: int(15, 1, 3600),
     ALLOW_UNSIGNED_CONNECT: bool(false),
@@ -199,6 +206,8 @@ const sections = {
     oauthRateLimit: { max: e.OAUTH_RATE_LIMIT_MAX, windowMs: e.OAUTH_RATE_LIMIT_WINDOW_SECONDS * 1000 },
     /** Machine routes: per API key, counted once the key is known good. */
     apiRateLimit: { max: e.API_RATE_LIMIT_MAX, windowMs: e.API_RATE_LIMIT_WINDOW_SECONDS * 1000 },
+    /** Routes a client access token may call: per token, counted once the token is known good. */
+    clientTokenRateLimit: { max: e.CLIENT_TOKEN_RATE_LIMIT_MAX, windowMs: e.CLIENT_TOKEN_RATE_LIMIT_WINDOW_SECONDS * 1000 },
     metrics: { token: e.METRICS_TOKEN ?? null, refreshMs: e.METRICS_REFRESH_SECONDS * 1000 },
     allowUnsignedConnect: e.ALLOW_UNSIGNED_CONNECT,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
@@ -209,6 +218,17 @@ const sections = {
     // Which X-Forwarded-For entries to believe for the client's address (the browser routes' rate
     // limit is per address): trusting every hop would let a caller pick its own address.
     trustProxy: e.TRUST_PROXY === 'false' ? false : e.TRUST_PROXY === 'true' ? true : e.TRUST_PROXY,
+  })),
+
+  // Client access tokens (packages/access-tokens): the api checks them, the api and the CLI mint them.
+  // Their hashes are keyed with CONNECT_LINK_SECRET under a purpose label of their own, as install
+  // claim codes are: one secret less to generate and hand to both; rotating it revokes every token.
+  accessTokens: z.object({
+    CONNECT_LINK_SECRET: connectLinkVars.CONNECT_LINK_SECRET,
+    CLIENT_TOKEN_MAX_LIFETIME_DAYS: int(365, 1, 3650),
+  }).transform((e) => ({
+    hashSecret: e.CONNECT_LINK_SECRET,
+    maxLifetimeSeconds: e.CLIENT_TOKEN_MAX_LIFETIME_DAYS * 86_400,
   })),
 
   connectLinks: z.object(connectLinkVars).transform((e) => ({
@@ -339,11 +359,11 @@ function load<K extends SectionName> (names: readonly K[], given: Env): Loaded<K
   return out as Loaded<K>
 }
 
-const apiSections = ['runtime', 'database', 'redis', 'encryption', 'tokens', 'ghl', 'http', 'crmEvents', 'legacyPit'] as const
+const apiSections = ['runtime', 'database', 'redis', 'encryption', 'tokens', 'ghl', 'http', 'crmEvents', 'legacyPit', 'accessTokens'] as const
 const workerSections = ['runtime', 'database', 'redis', 'encryption', 'tokens', 'ghl', 'worker', 'crmEvents', 'legacyPit'] as const
 
 /** The ops CLI: what createCore needs (it queues SMS and CRM events) and what minting a connect link needs. */
-const cliSections = ['runtime', 'database', 'redis', 'encryption', 'tokens', 'ghl', 'crmEvents', 'connectLinks'] as const
+const cliSections = ['runtime', 'database', 'redis', 'encryption', 'tokens', 'ghl', 'crmEvents', 'connectLinks', 'accessTokens'] as const
 
 export type ApiConfig = Loaded<(typeof apiSections)[number]>
 export type CliConfig = Loaded<(typeof cliSections)[number]>
@@ -352,6 +372,7 @@ export type DatabaseConfig = z.output<Sections['database']>
 export type RedisConfig = z.output<Sections['redis']>
 export type GhlConfig = z.output<Sections['ghl']>
 export type TokensConfig = z.output<Sections['tokens']>
+export type AccessTokensConfig = z.output<Sections['accessTokens']>
 export type SandboxConfig = Loaded<'runtime' | 'sandbox'>
 export type MigrateConfig = Loaded<'runtime' | 'database'>
 export type RotateKeysConfig = Loaded<'runtime' | 'database' | 'encryption'>

@@ -121,12 +121,16 @@ t.test('API keys may be named (name:key); a bare key is named by a fingerprint t
   t.match(problemsOf({ ...complete, API_KEYS: `crm:${'a'.repeat(32)},crm:${'b'.repeat(32)}` }), [/^API_KEYS the name "crm" is given to two keys/])
   t.match(problemsOf({ ...complete, API_KEYS: 'crm:short' }), [/^API_KEYS entry 1: each API key must be at least 24 characters/])
   t.match(problemsOf({ ...complete, API_KEYS: ' , ' }), [/^API_KEYS needs at least one key/])
+  t.match(problemsOf({ ...complete, API_KEYS: `crm:gct_${'a'.repeat(32)}` }), [/^API_KEYS entry 1: an API key must not start with "gct_", the prefix of client access tokens/])
 })
 
 t.test('the admin board is read-only and machine routes get a generous per-key budget unless configured otherwise', async (t) => {
   const { http } = loadApiConfig(complete)
   t.equal(http.admin.readOnly, true)
   t.same(http.apiRateLimit, { max: 6000, windowMs: 60_000 })
+  t.same(http.clientTokenRateLimit, { max: 600, windowMs: 60_000 }, 'each client access token: a tenth of it')
+  t.equal(loadApiConfig(complete).accessTokens.maxLifetimeSeconds, 365 * 86_400)
+  t.match(problemsOf({ ...complete, CLIENT_TOKEN_MAX_LIFETIME_DAYS: '0' }), [/^CLIENT_TOKEN_MAX_LIFETIME_DAYS /])
   t.same(http.metrics, { token: null, refreshMs: 15_000 })
   t.equal(loadApiConfig({ ...complete, ADMIN_READ_ONLY: 'false' }).http.admin.readOnly, false)
   t.match(problemsOf({ ...complete, METRICS_TOKEN: 'short' }), [/^METRICS_TOKEN must be at least 24 characters/])

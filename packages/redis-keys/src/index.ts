@@ -10,6 +10,7 @@
  *   <prefix>:oauth-states:<client>        a client's pending states, oldest first, to cap them (api)
  *   <prefix>:ratelimit:<route+address>    the browser routes' per-address limits (@fastify/rate-limit's own suffix)
  *   <prefix>:api-key-rate:<key name>      an API key's request count in the current window (api)
+ *   <prefix>:client-token-rate:<token id> a client access token's request count in the current window (api)
  *   <prefix>:ghl-rate:{<location>}        HighLevel's per-location request log (worker and the api's proxy)
  *   <prefix>:ghl-rate-slot:{<location>}:<holder>
  *                                         a message's (or proxy call's) reserved slot in that log (worker, api)
@@ -68,6 +69,9 @@ export class RedisKeys {
 
   /** Names come from API_KEYS (`name:key`) or a fingerprint: never the key itself. */
   apiKeyRateLimit (keyName: string): string { return `${this.prefix}:api-key-rate:${encodeId(keyName)}` }
+
+  /** Token ids are our own uuids, safe in a key as they are. */
+  clientTokenRateLimit (tokenId: string): string { return `${this.prefix}:client-token-rate:${tokenId}` }
 
   locationRateLog (locationId: string): string { return `${this.prefix}:ghl-rate:{${locationId}}` }
 

@@ -24,6 +24,7 @@ import sms from './routes/sms/index.ts'
 import ghlProxy from './routes/ghl-proxy/index.ts'
 import mcp from './routes/mcp.ts'
 import clients from './routes/clients/index.ts'
+import accessTokens from './routes/clients/access-tokens.ts'
 import adminConnections from './routes/admin-connections.ts'
 
 declare module 'fastify' {
@@ -79,6 +80,9 @@ export async function buildApp (runtime: Runtime): Promise<App> {
   await app.register(apiKeyAuth, {
     apiKeys: config.http.apiKeys,
     rateLimit: new ApiKeyRateLimit(runtime.redis, runtime.keys, config.http.apiRateLimit),
+    accessTokens: runtime.accessTokens,
+    clientTokenRateLimit: new ApiKeyRateLimit(runtime.redis, runtime.keys,
+      { ...config.http.clientTokenRateLimit, redisKey: (id) => runtime.keys.clientTokenRateLimit(id) }),
   })
 
   await app.register(rateLimit)
@@ -92,6 +96,7 @@ export async function buildApp (runtime: Runtime): Promise<App> {
   await app.register(ghlProxy, { prefix: '/api/ghl' })
   await app.register(mcp)
   await app.register(clients, { prefix: '/api/clients' })
+  await app.register(accessTokens, { prefix: '/api/clients' })
   await app.register(metrics)
   await app.register(bullBoard)
   await app.register(adminConnections)

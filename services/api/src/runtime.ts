@@ -3,7 +3,8 @@
  * services on top of it, built once per process and closed on shutdown.
  */
 import type { ApiConfig } from '@ghl-connect/config'
-import { ConnectionsOverviewRepository, InstallClaimCodesRepository, UsedConnectLinksRepository, WebhookReceiptsRepository } from '@ghl-connect/db'
+import { ClientAccessTokens } from '@ghl-connect/access-tokens'
+import { ClientAccessTokensRepository, ConnectionsOverviewRepository, InstallClaimCodesRepository, UsedConnectLinksRepository, WebhookReceiptsRepository } from '@ghl-connect/db'
 import type { Logger } from '@ghl-connect/logging'
 import { readinessProbe, type Readiness } from '@ghl-connect/process-kit'
 import { createCore, type Core } from '@ghl-connect/runtime'
@@ -39,6 +40,8 @@ export interface Runtime extends Core {
   smsScheduling: SmsScheduling
   clientSettingsService: ClientSettingsService
   smsBatchIntake: SmsBatchIntake
+  /** Client access tokens: minted and listed for the CRM, checked on every request that presents one. */
+  accessTokens: ClientAccessTokens
   /** What /admin/connections shows. */
   connectionsOverview: ConnectionsOverviewRepository
   readiness: () => Promise<Readiness<'postgres' | 'redis'>>
@@ -75,6 +78,7 @@ export function createRuntime (config: ApiConfig, logger: Logger): Runtime {
       integrations, messages: core.smsMessages, dispatcher: core.dispatcher, scheduling: smsScheduling, logger, legacyPitFallback: config.legacyPit !== null, metrics: core.metrics,
     }),
     ghlProxy: new GhlProxy(ghl, new Credentials(core.tokenService, config.legacyPit, logger), core.tokenService, core.rateLimiter, config.http.ghlProxy, core.metrics),
+    accessTokens: new ClientAccessTokens(new ClientAccessTokensRepository(core.database.db), config.accessTokens),
     connectionsOverview: new ConnectionsOverviewRepository(core.database.db),
     readiness: readinessProbe(core.probes, { onFailure: (dependency, err) => logger.warn({ err, dependency }, 'readiness check failed') }),
   }

@@ -217,6 +217,20 @@ export interface paths {
                     };
                 };
                 /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
                 413: {
                     headers: {
                         [name: string]: unknown;
@@ -405,6 +419,20 @@ export interface paths {
                     };
                 };
                 /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
                 429: {
                     headers: {
                         [name: string]: unknown;
@@ -490,6 +518,20 @@ export interface paths {
                 };
                 /** @description Default Response */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -615,6 +657,20 @@ export interface paths {
                     };
                 };
                 /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -712,6 +768,20 @@ export interface paths {
                 };
                 /** @description Default Response */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1051,7 +1121,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Queue an SMS for a client (202; the same idempotency key answers the first message) */
+        /**
+         * Queue an SMS for a client (202; the same idempotency key answers the first message)
+         * @description A client access token may call it with the scope `sms:send`, for its own client only.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -1114,6 +1187,20 @@ export interface paths {
                 };
                 /** @description Default Response */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1199,7 +1286,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Queue up to 1,000 SMS at once (207 with an answer per message; each needs its idempotency key) */
+        /**
+         * Queue up to 1,000 SMS at once (207 with an answer per message; each needs its idempotency key)
+         * @description A client access token may call it with the scope `sms:send`, for its own client only.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -1278,6 +1368,20 @@ export interface paths {
                     };
                 };
                 /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
                 413: {
                     headers: {
                         [name: string]: unknown;
@@ -1334,7 +1438,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** An SMS's status, attempts, error and HighLevel ids */
+        /**
+         * An SMS's status, attempts, error and HighLevel ids
+         * @description A client access token may call it with the scope `sms:read`, for its own client only.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -1416,6 +1523,20 @@ export interface paths {
                     };
                 };
                 /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -1447,7 +1568,10 @@ export interface paths {
         };
         put?: never;
         post?: never;
-        /** Cancel an SMS not yet being sent (cancelling again answers the same; 409 not_cancellable once sending or ended) */
+        /**
+         * Cancel an SMS not yet being sent (cancelling again answers the same; 409 not_cancellable once sending or ended)
+         * @description A client access token may call it with the scope `sms:send`, for its own client only.
+         */
         delete: {
             parameters: {
                 query?: never;
@@ -1529,6 +1653,20 @@ export interface paths {
                     };
                 };
                 /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -1584,7 +1722,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The messages of a client's conversation with a contact, newest first, a page at a time */
+        /**
+         * The messages of a client's conversation with a contact, newest first, a page at a time
+         * @description A client access token may call it with the scope `conversations:read`, for its own client only.
+         */
         get: {
             parameters: {
                 query?: {
@@ -1806,6 +1947,20 @@ export interface paths {
                     };
                 };
                 /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
                 429: {
                     headers: {
                         [name: string]: unknown;
@@ -1900,6 +2055,20 @@ export interface paths {
                     };
                 };
                 /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
                 413: {
                     headers: {
                         [name: string]: unknown;
@@ -1931,6 +2100,344 @@ export interface paths {
         };
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/clients/{clientId}/access-tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A client's access tokens, without their secrets */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The CRM's id for its client */
+                    clientId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description The client's tokens not revoked, oldest first (expired ones too) */
+                            accessTokens: {
+                                /** Format: uuid */
+                                id: string;
+                                /** @description The CRM's id for its client */
+                                clientId: string;
+                                name: string;
+                                scopes: string[];
+                                /** Format: date-time */
+                                expiresAt: string;
+                                /** Format: date-time */
+                                createdAt: string;
+                                /**
+                                 * Format: date-time
+                                 * @description Within a minute; null until first used
+                                 */
+                                lastUsedAt: string | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Mint an access token for one client (shown once): for its assistant, widget or own integration */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The CRM's id for its client */
+                    clientId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Who uses it, e.g. "support assistant": the list and the audit log lines show it */
+                        name: string;
+                        /** @description What the token may do: sms:send, sms:read, email:send, email:read, contacts:read, contacts:write, opportunities:read, opportunities:write, calendars:read, conversations:read, proxy. Left out: every scope but proxy */
+                        scopes?: string[];
+                        /** @description Lifetime; default 90 days, at most CLIENT_TOKEN_MAX_LIFETIME_DAYS */
+                        expiresInSeconds?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            id: string;
+                            /** @description The CRM's id for its client */
+                            clientId: string;
+                            name: string;
+                            scopes: string[];
+                            /** Format: date-time */
+                            expiresAt: string;
+                            /** @description The token, shown this once: only a keyed hash of it is kept. Send it as "Authorization: Bearer <token>" */
+                            token: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/clients/{clientId}/access-tokens/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke an access token: refused from the next request on, by every api replica */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The CRM's id for its client */
+                    clientId: string;
+                    /** @description The token's id, as its creation answered */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Revoked (revoking again answers the same) */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
         options?: never;
         head?: never;
         patch?: never;

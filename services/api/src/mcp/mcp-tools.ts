@@ -3,10 +3,14 @@
  * outbox and the worker: the same no-loss, no-duplicate guarantees as POST /api/sms); everything
  * else through the HighLevel proxy (the client's token, the shared rate limit, the safe retries).
  * A failure is a tool error whose text is `{error, message}` with our stable codes.
+ * Each tool needs a scope (TOOL_SCOPES): a client access token sees only the tools its scopes
+ * allow, and a call to another is the tool error insufficient_scope. The API key has them all.
  */
 import { randomUUID } from 'node:crypto'
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
+import { isJSONRPCRequest, type CallToolResult, type JSONRPCResponse } from '@modelcontextprotocol/sdk/types.js'
+import type { Scope } from '@ghl-connect/access-tokens'
 import { z } from 'zod'
 import type { SmsMessagesRepository } from '@ghl-connect/db'
 import { isAppError } from '@ghl-connect/errors'
@@ -22,6 +26,27 @@ export interface McpDeps {
   logger: Logger
 }
 
+/** The scope each tool needs. */
+export const TOOL_SCOPES = {
+  send_sms: 'sms:send',
+  sms_status: 'sms:read',
+  find_contacts: 'contacts:read',
+  get_contact: 'contacts:read',
+  upsert_contact: 'contacts:write',
+  search_opportunities: 'opportunities:read',
+  list_pipelines: 'opportunities:read',
+  get_calendar_events: 'calendars:read',
+} as const satisfies Record<string, Scope>
+type ToolName = keyof typeof TOOL_SCOPES
+
+/** Whom the server acts for and what it may do: every tool (the API key), or a client access token's scopes. */
+export interface McpGrant {
+  clientId: string
+  scopes: ReadonlySet<Scope> | 'all'
+}
+
+const granted = (grant: McpGrant, tool: ToolName) => grant.scopes === 'all' || grant.scopes.has(TOOL_SCOPES[tool])
+
 /** A failure the assistant is told about: a stable code and a sentence. */
 class ToolError extends Error {
   constructor (readonly code: string, message: string, readonly details: Record<string, unknown> = {}) { super(message) }
@@ -29,7 +54,12 @@ class ToolError extends Error {
 
 const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json' }
 
-export function createMcpServer (deps: McpDeps, clientId: string, version: string): McpServer {
+/**
+ * The server for one request. Tools outside the grant are not registered, so tools/list omits
+ * them; `refuseOutOfScope` answers a call to one.
+ */
+export function createMcpServer (deps: McpDeps, grant: McpGrant, version: string): McpServer {
+  const { clientId } = grant
   const server = new McpServer({ name: 'ghl-connect', version })
 
   /** One call through the proxy; HighLevel's refusals become tool errors naming its status. */
@@ -47,7 +77,8 @@ export function createMcpServer (deps: McpDeps, clientId: string, version: strin
     return body ?? {}
   }
 
-  const tool = <Shape extends z.ZodRawShape>(name: string, description: string, inputSchema: Shape, run: (args: z.infer<z.ZodObject<Shape>>) => Promise<unknown>) => {
+  const tool = <Shape extends z.ZodRawShape>(name: ToolName, description: string, inputSchema: Shape, run: (args: z.infer<z.ZodObject<Shape>>) => Promise<unknown>) => {
+    if (!granted(grant, name)) return
     server.registerTool(name, { description, inputSchema }, (async (args: z.infer<z.ZodObject<Shape>>): Promise<CallToolResult> => {
       try {
         const result = await run(args)
@@ -131,4 +162,24 @@ export function createMcpServer (deps: McpDeps, clientId: string, version: strin
   })
 
   return server
+}
+
+/**
+ * A call to a tool the grant leaves out is answered here, as the tool error insufficient_scope,
+ * before the server (which never registered it) would call it unknown. Call after `connect`.
+ */
+export function refuseOutOfScope (transport: Transport, grant: McpGrant, logger: Logger): void {
+  const deliver = transport.onmessage
+  transport.onmessage = (message, extra) => {
+    const name = isJSONRPCRequest(message) && message.method === 'tools/call' ? (message.params as { name?: unknown } | undefined)?.name : undefined
+    if (typeof name !== 'string' || !Object.hasOwn(TOOL_SCOPES, name) || granted(grant, name as ToolName)) {
+      deliver?.(message, extra)
+      return
+    }
+    const scope = TOOL_SCOPES[name as ToolName]
+    logger.info({ audit: 'mcp_tool', clientId: grant.clientId, tool: name, outcome: 'insufficient_scope' }, 'MCP tool call')
+    const failure = { error: 'insufficient_scope', message: `This access token may not call ${name}: it needs the scope "${scope}"; ask the CRM for a token with it.`, scope }
+    const answer: JSONRPCResponse = { jsonrpc: '2.0', id: (message as { id: string | number }).id, result: { isError: true, content: [{ type: 'text', text: JSON.stringify(failure) }] } }
+    void transport.send(answer)
+  }
 }

@@ -16,9 +16,10 @@ export const errorResponses = (...statuses: number[]) =>
 
 /**
  * A route behind the API key answers these besides its own: a malformed request (400), no valid
- * key (401), the key's rate limit spent (429, with Retry-After); with a body, one too large (413).
+ * key (401), a client access token outside its scopes or its client (403), the key's or token's
+ * rate limit spent (429, with Retry-After); with a body, one too large (413).
  */
 export const machineErrorResponses = (...statuses: number[]) =>
-  errorResponses(...new Set([400, 401, 429, ...statuses]))
+  errorResponses(...new Set([400, 401, 403, 429, ...statuses]))
 
 export const DateTime = Type.String({ format: 'date-time' })

@@ -1,5 +1,6 @@
 /**
- * The machine routes' budget: a fixed window per API key, counted in Redis so every api replica
+ * The machine routes' budget: a fixed window per API key (and, with the key of its own, per
+ * client access token), counted in Redis so every api replica
  * shares it. It is spent only once the key is known good (api-key-auth), so a caller without a
  * valid key is refused 401 and spends nobody's budget, and the CRM's backend, which sends all its
  * users' requests from a few addresses, is never limited by address.
@@ -14,7 +15,12 @@
 import type { Redis } from 'ioredis'
 import type { RedisKeys } from '@ghl-connect/redis-keys'
 
-export interface ApiKeyRateLimitOptions { max: number, windowMs: number }
+export interface ApiKeyRateLimitOptions {
+  max: number
+  windowMs: number
+  /** The Redis key counting one caller's window; default: the API key's (RedisKeys.apiKeyRateLimit). */
+  redisKey?: (caller: string) => string
+}
 export interface ApiKeyBudget { allowed: boolean, max: number, remaining: number, retryAfterSeconds: number }
 
 /** What this replica holds of a key's budget for the current window. */
@@ -25,9 +31,11 @@ export class ApiKeyRateLimit {
   /** One Redis call per key at a time: requests arriving while a share is taken wait for it. */
   private readonly taking = new Map<string, Promise<Share | null>>()
   private readonly shareSize: number
+  private readonly redisKey: (caller: string) => string
 
-  constructor (private readonly redis: Redis, private readonly keys: RedisKeys, private readonly opts: ApiKeyRateLimitOptions) {
+  constructor (private readonly redis: Redis, keys: RedisKeys, private readonly opts: ApiKeyRateLimitOptions) {
     this.shareSize = Math.max(1, Math.min(100, Math.floor(opts.max / 100)))
+    this.redisKey = opts.redisKey ?? ((name) => keys.apiKeyRateLimit(name))
   }
 
   /** Counts one request of this key; null when Redis does not answer (the request goes on: it is not the caller's fault). */
@@ -59,7 +67,7 @@ export class ApiKeyRateLimit {
   }
 
   private async takeShare (keyName: string): Promise<Share | null> {
-    const key = this.keys.apiKeyRateLimit(keyName)
+    const key = this.redisKey(keyName)
     const { max, windowMs } = this.opts
     try {
       // The window starts with the first request in it: SET NX PX opens it, INCRBY keeps its expiry.

@@ -12,7 +12,12 @@ export default fp(async function apiDocs (fastify: FastifyInstance) {
   await fastify.register(swagger, {
     openapi: {
       info: { title: 'ghl-connect', version: '0.1.0', description: 'Connect HighLevel sub-accounts by OAuth and send SMS on their behalf.' },
-      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer' },
+          clientToken: { type: 'http', scheme: 'bearer', description: 'A client access token (gct_...): one client, its scopes (POST /api/clients/{clientId}/access-tokens)' },
+        },
+      },
     },
   })
   await fastify.register(swaggerUi, {

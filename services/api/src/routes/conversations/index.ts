@@ -8,6 +8,7 @@ const conversations: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.get('/:clientId/:contactId/messages', {
     onRequest: fastify.requireApiKey,
+    config: { clientToken: { scope: 'conversations:read', client: 'params' } },
     schema: {
       tags: ['conversations'], summary: 'The messages of a client\'s conversation with a contact, newest first, a page at a time', security: [{ apiKey: [] }],
       params: ConversationParams,

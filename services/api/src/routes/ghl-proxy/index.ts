@@ -43,7 +43,7 @@ const ghlProxy: FastifyPluginAsync = async (fastify) => {
     url: '/:clientId/*',
     onRequest: fastify.requireApiKey,
     bodyLimit: config.http.ghlProxy.bodyLimitBytes,
-    config: { logQuery: false },
+    config: { logQuery: false, clientToken: { scope: 'proxy', client: 'params' } },
     // HighLevel's own paths and answers: documented by HighLevel (shared/ghl-openapi), not here.
     schema: { hide: true },
     // HEAD is registered explicitly: Fastify's automatic HEAD would run GET against HighLevel.
