@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto'
 import createClient, { type Client } from 'openapi-fetch'
 import type { components, paths } from './generated/api.ts'
 import { errorFrom, GhlConnectError } from './errors.ts'
+import { DEFAULT_RETRY_POLICY, withRetries } from './retries.ts'
 
 export type { paths, components } from './generated/api.ts'
 export { GhlConnectError, isGhlConnectError } from './errors.ts'
@@ -32,6 +33,11 @@ export interface GhlConnectClientOptions {
   apiKey: string
   /** A fetch of your own (tests, proxies); the global one otherwise. */
   fetch?: typeof globalThis.fetch
+  /**
+   * How many times sendSms, getStatus and getSms try again after no answer or a 5xx (default 2;
+   * 0: never). sendSms keeps its idempotency key across them, so a retry never sends twice.
+   */
+  maxRetries?: number
 }
 
 export interface GhlConnectClient {
@@ -40,8 +46,9 @@ export interface GhlConnectClient {
   /** The client's connection (never a token): `connected` and the integration, or `integration: null`. */
   getStatus: (clientId: string) => Promise<ConnectionStatus>
   /**
-   * Queues an SMS. Without `idempotencyKey` one is made; either way it comes back, so a retry
-   * after a timeout or a 5xx sends `{...input, idempotencyKey}` again and never a second SMS.
+   * Queues an SMS. Without `idempotencyKey` one is made for this call and kept across the client's
+   * own retries (no answer, a 5xx), so they never send a second SMS. It comes back: a retry of
+   * your own (after the client gave up, or after a restart) sends `{...input, idempotencyKey}` again.
    */
   sendSms: (input: SmsInput) => Promise<SmsAccepted & { idempotencyKey: string }>
   /** An SMS's status, attempts, error and HighLevel ids. */
@@ -52,6 +59,7 @@ export interface GhlConnectClient {
 
 
 export function createGhlConnectClient (opts: GhlConnectClientOptions): GhlConnectClient {
+  const retries = { ...DEFAULT_RETRY_POLICY, ...(opts.maxRetries !== undefined ? { maxRetries: opts.maxRetries } : {}) }
   const api = createClient<paths>({
     baseUrl: opts.baseUrl.replace(/\/$/, ''),
     headers: { authorization: `Bearer ${opts.apiKey}` },
@@ -72,13 +80,13 @@ export function createGhlConnectClient (opts: GhlConnectClientOptions): GhlConne
 
   return {
     createConnectLink: (input) => answer(api.POST('/api/ghl-oauth/connect-links', { body: input })),
-    getStatus: (clientId) => answer(api.GET('/api/ghl-oauth/status/{clientId}', { params: { path: { clientId } } })),
+    getStatus: (clientId) => withRetries(retries, () => answer(api.GET('/api/ghl-oauth/status/{clientId}', { params: { path: { clientId } } }))),
     sendSms: async (input) => {
       const idempotencyKey = input.idempotencyKey ?? randomUUID()
-      const accepted = await answer(api.POST('/api/sms/', { body: { ...input, idempotencyKey } }))
+      const accepted = await withRetries(retries, () => answer(api.POST('/api/sms/', { body: { ...input, idempotencyKey } })))
       return { ...accepted, idempotencyKey }
     },
-    getSms: (id) => answer(api.GET('/api/sms/{id}', { params: { path: { id } } })),
+    getSms: (id) => withRetries(retries, () => answer(api.GET('/api/sms/{id}', { params: { path: { id } } }))),
     api,
   }
 }

@@ -1,7 +1,7 @@
 /** The CRM sends SMS on a client's behalf: durable intake, then the worker sends. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { machineErrorResponses } from '../../schemas/common.ts'
-import { SmsAccepted, SmsBatchAccepted, SmsBatchBody, SmsBody, SmsIdParams, SmsView } from '../../schemas/sms.ts'
+import { IDEMPOTENCY_WARNING, IDEMPOTENCY_WARNING_HEADER, SmsAcceptedAnswer, SmsBatchAccepted, SmsBatchBody, SmsBody, SmsIdParams, SmsView } from '../../schemas/sms.ts'
 
 const sms: FastifyPluginAsyncTypebox = async (fastify) => {
   const { smsIntake, smsScheduling, smsBatchIntake, config } = fastify.runtime
@@ -12,11 +12,12 @@ const sms: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       tags: ['sms'], summary: 'Queue an SMS for a client (202; the same idempotency key answers the first message)', security: [{ apiKey: [] }],
       body: SmsBody,
-      response: { 202: SmsAccepted, ...machineErrorResponses(409, 413, 503) },
+      response: { 202: SmsAcceptedAnswer, ...machineErrorResponses(409, 413, 503) },
     },
   }, async (request, reply) => {
     const { id, status, duplicate } = await smsIntake.accept(request.body, { requestId: request.id })
     request.log.info({ clientId: request.body.clientId, messageId: id, duplicate }, duplicate ? 'sms request repeated; first answer given' : 'sms queued')
+    if (request.body.idempotencyKey === undefined) reply.header(IDEMPOTENCY_WARNING_HEADER, IDEMPOTENCY_WARNING)
     return reply.status(202).send({ id, status })
   })
 
