@@ -26,8 +26,8 @@ STACK_ENV=$DATA_DIR/stack.env
 write_stack_env() {
   mkdir -p "$DATA_DIR"
   local name
-  for name in PORT APP_URL CRM_ORIGIN DATABASE_URL REDIS_URL GHL_AUTH_BASE_URL GHL_API_BASE_URL CRM_WEBHOOK_URL CRM_WEBHOOK_SECRET; do
-    [ -n "${!name:-}" ] && printf "%s='%s'\n" "$name" "${!name}"
+  for name in PORT APP_URL CRM_ORIGIN DATABASE_URL REDIS_URL REDIS_KEY_PREFIX GHL_AUTH_BASE_URL GHL_API_BASE_URL CRM_WEBHOOK_URL CRM_WEBHOOK_SECRET; do
+    if [ -n "${!name:-}" ]; then printf "%s='%s'\n" "$name" "${!name}"; fi
   done > "$STACK_ENV"
 }
 
