@@ -145,7 +145,7 @@ t.test('from a clean clone: connect in Chromium, restart the stack, send: sent; 
   }, 60_000)
   t.match(sent, { status: 'sent', error: null }, 'sent, not needs_reauth: the sandbox kept the grant across the restart')
 
-  const delivery = await waitUntil('a signed sms.delivery event', () => receiver.received.find((r) => r.event.type === 'sms.delivery' && r.event.data.id === id), 60_000)
+  const delivery = await waitUntil('a signed sms.delivery event', () => receiver.received.find((r) => r.event.type === 'sms.delivery' && r.event.data.messageId === id), 60_000)
   t.ok(delivery.signed, 'the delivery report reached the CRM, signed')
   const reply = await fetch(`${sandbox}/_sandbox/replies`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ contactId: JANE, body: 'Yes, see you then' }) })
   t.equal(reply.status, 200)
