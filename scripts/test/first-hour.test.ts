@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { parseEnv } from 'node:util'
 import { chromium } from 'playwright-core'
 import { createTestDatabase, startCrmReceiver, TEST_REDIS_URL, uniqueRedisPrefix } from '@ghl-connect/testing'
-import { ROOT, unusedPort, waitUntil } from './helpers.ts'
+import { portOpen, ROOT, unusedPort, waitUntil } from './helpers.ts'
 import { runnableBlocks, type RunnableBlock } from './runnable-blocks.ts'
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
@@ -163,5 +163,6 @@ t.test('from a clean clone: connect in Chromium, restart the stack, send: sent; 
   }
 
   await stopStack(stack)
-  t.equal(await stack.exited, 0, 'start.sh stops cleanly')
+  t.notOk(await portOpen(port), 'SIGTERM stops the api (and with it the stack)')
+  t.notOk(existsSync(join(clone, '.data', 'stack.env')), 'and removes what it kept for pnpm ghl')
 })
