@@ -63,7 +63,7 @@ else
   (cd services/worker && exec node dist/main.js) & pids+=($!)
 fi
 
-api=$APP_URL
+api="http://localhost:$PORT"   # APP_URL may be a public address (a tunnel); this shell reaches the api here
 sandbox="http://localhost:$SANDBOX_PORT"
 for _ in $(seq 1 60); do curl -fs "$api/readyz" >/dev/null 2>&1 && break; sleep 0.5; done
 api_key=${API_KEYS%%,*}
