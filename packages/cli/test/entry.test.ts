@@ -44,3 +44,12 @@ t.test('the real entry (pnpm ghl): --help exits 0, an unknown command or a bad f
   t.equal(retried.code, 0, retried.stderr)
   t.match(JSON.parse(retried.stdout), { clientId: 'client-1', requeued: 0, queued: 0 })
 })
+
+t.test('pnpm ghl uses what a running start.sh was given (its stack.env) before .env: a link names the port the stack runs on', async (t) => {
+  const w = await createWorld(t)
+  const dataDir = t.testdir({ 'stack.env': "APP_URL='http://localhost:3999'\n" })
+  const { APP_URL: _, ...env } = w.env
+  const run = await pnpmGhl(['links', 'create', 'client-9', '--json'], { ...env, GHL_CONNECT_DATA_DIR: dataDir })
+  t.equal(run.code, 0, run.stderr)
+  t.match(JSON.parse(run.stdout), { url: /^http:\/\/localhost:3999\/api\// })
+})

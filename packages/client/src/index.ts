@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto'
 import createClient, { type Client } from 'openapi-fetch'
 import type { components, paths } from './generated/api.ts'
 import { errorFrom, GhlConnectError } from './errors.ts'
+import { DEFAULT_RETRY_POLICY, withRetries } from './retries.ts'
 
 export type { paths, components } from './generated/api.ts'
 export { GhlConnectError, isGhlConnectError } from './errors.ts'
@@ -40,6 +41,11 @@ export interface GhlConnectClientOptions {
   apiKey: string
   /** A fetch of your own (tests, proxies); the global one otherwise. */
   fetch?: typeof globalThis.fetch
+  /**
+   * How many times sendSms, getStatus and getSms try again after no answer or a 5xx (default 2;
+   * 0: never). sendSms keeps its idempotency key across them, so a retry never sends twice.
+   */
+  maxRetries?: number
 }
 
 export interface GhlConnectClient {
@@ -48,8 +54,9 @@ export interface GhlConnectClient {
   /** The client's connection (never a token): `connected` and the integration, or `integration: null`. */
   getStatus: (clientId: string) => Promise<ConnectionStatus>
   /**
-   * Queues an SMS. Without `idempotencyKey` one is made; either way it comes back, so a retry
-   * after a timeout or a 5xx sends `{...input, idempotencyKey}` again and never a second SMS.
+   * Queues an SMS. Without `idempotencyKey` one is made for this call and kept across the client's
+   * own retries (no answer, a 5xx), so they never send a second SMS. It comes back: a retry of
+   * your own (after the client gave up, or after a restart) sends `{...input, idempotencyKey}` again.
    */
   sendSms: (input: SmsInput) => Promise<SmsAccepted & { idempotencyKey: string }>
   /** An SMS's status, attempts, error and HighLevel ids. */
@@ -68,8 +75,8 @@ export interface GhlConnectClient {
   api: Client<paths>
 }
 
-
 export function createGhlConnectClient (opts: GhlConnectClientOptions): GhlConnectClient {
+  const retries = { ...DEFAULT_RETRY_POLICY, ...(opts.maxRetries !== undefined ? { maxRetries: opts.maxRetries } : {}) }
   const api = createClient<paths>({
     baseUrl: opts.baseUrl.replace(/\/$/, ''),
     headers: { authorization: `Bearer ${opts.apiKey}` },
@@ -97,17 +104,17 @@ export function createGhlConnectClient (opts: GhlConnectClientOptions): GhlConne
 
   return {
     createConnectLink: (input) => answer(api.POST('/api/ghl-oauth/connect-links', { body: input })),
-    getStatus: (clientId) => answer(api.GET('/api/ghl-oauth/status/{clientId}', { params: { path: { clientId } } })),
+    getStatus: (clientId) => withRetries(retries, () => answer(api.GET('/api/ghl-oauth/status/{clientId}', { params: { path: { clientId } } }))),
     sendSms: async (input) => {
       const idempotencyKey = input.idempotencyKey ?? randomUUID()
-      const accepted = await answer(api.POST('/api/sms/', { body: { ...input, idempotencyKey } }))
+      const accepted = await withRetries(retries, () => answer(api.POST('/api/sms/', { body: { ...input, idempotencyKey } })))
       return { ...accepted, idempotencyKey }
     },
-    getSms: (id) => answer(api.GET('/api/sms/{id}', { params: { path: { id } } })),
+    getSms: (id) => withRetries(retries, () => answer(api.GET('/api/sms/{id}', { params: { path: { id } } }))),
     createAccessToken: (clientId, input) => answer(api.POST('/api/clients/{clientId}/access-tokens', { params: { path: { clientId } }, body: input })),
-    listAccessTokens: (clientId) => answer(api.GET('/api/clients/{clientId}/access-tokens', { params: { path: { clientId } } })),
+    listAccessTokens: (clientId) => withRetries(retries, () => answer(api.GET('/api/clients/{clientId}/access-tokens', { params: { path: { clientId } } }))),
     revokeAccessToken: async (clientId, id) => {
-      await reply(api.DELETE('/api/clients/{clientId}/access-tokens/{id}', { params: { path: { clientId, id } } }))
+      await withRetries(retries, () => reply(api.DELETE('/api/clients/{clientId}/access-tokens/{id}', { params: { path: { clientId, id } } })))
     },
     api,
   }

@@ -63,9 +63,11 @@ const appUrl = {
 /** What minting a connect link needs: the api mints them, and so does the CLI (`pnpm ghl links create`). */
 const connectLinkVars = {
   ...appUrl,
-  CRM_ORIGIN: url('http://localhost:3000'),
+  /** Unset: APP_URL's origin (the CRM page and the api on one host, as locally). */
+  CRM_ORIGIN: url().optional(),
   CONNECT_LINK_SECRET: secret(32, 'signs connect links; openssl rand -hex 32'),
 }
+const crmOriginOf = (e: { APP_URL: string, CRM_ORIGIN?: string }) => new URL(e.CRM_ORIGIN ?? e.APP_URL).origin
 /** The HighLevel marketplace app: the api and the worker act as it, the sandbox accepts it. */
 const ghlApp = {
   GHL_CLIENT_ID: z.string({ error: 'is required: the client id of your HighLevel marketplace app' }).trim().min(1),
@@ -196,7 +198,7 @@ const sections = {
     port: e.PORT,
     host: e.HOST,
     appUrl: e.APP_URL,
-    crmOrigin: new URL(e.CRM_ORIGIN).origin,
+    crmOrigin: crmOriginOf(e),
     apiKeys: e.API_KEYS,
     connectLinkSecret: e.CONNECT_LINK_SECRET,
     cookieSecret: e.COOKIE_SECRET,
@@ -232,7 +234,7 @@ const sections = {
   })),
 
   connectLinks: z.object(connectLinkVars).transform((e) => ({
-    secret: e.CONNECT_LINK_SECRET, appUrl: e.APP_URL, crmOrigin: new URL(e.CRM_ORIGIN).origin,
+    secret: e.CONNECT_LINK_SECRET, appUrl: e.APP_URL, crmOrigin: crmOriginOf(e),
   })),
 
   worker: z.object({
@@ -314,6 +316,9 @@ const sections = {
       .transform((v) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : []))
       .pipe(z.array(z.url({ protocol: /^https?$/, error: 'must list http(s) URLs, comma-separated' }))),
     SANDBOX_CODE_TTL_SECONDS: int(600, 1),
+    SANDBOX_STATE_FILE: z.string().trim().optional(),
+    SANDBOX_MESSAGE_WEBHOOK_URL: url().optional(),
+    SANDBOX_DELIVERY_REPORTS: bool(false),
     ...ghlApp,
   }).transform((e) => ({
     port: e.SANDBOX_PORT,
@@ -323,6 +328,8 @@ const sections = {
     webhookPrivateKey: e.SANDBOX_WEBHOOK_PRIVATE_KEY,
     redirectUris: e.SANDBOX_REDIRECT_URIS,
     codeTtlSeconds: e.SANDBOX_CODE_TTL_SECONDS,
+    stateFile: e.SANDBOX_STATE_FILE,
+    messageWebhooks: { webhookUrl: e.SANDBOX_MESSAGE_WEBHOOK_URL ?? null, auto: e.SANDBOX_DELIVERY_REPORTS },
     ...ghlAppOf(e),
   })),
 } as const

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { parseEnv } from 'node:util'
-import { ConfigError, loadApiConfig, loadSandboxConfig, loadWorkerConfig } from '../src/index.ts'
+import { ConfigError, loadApiConfig, loadCliConfig, loadSandboxConfig, loadWorkerConfig } from '../src/index.ts'
 
 const key = (id: string) => `${id}:${Buffer.alloc(32, 7).toString('base64')}`
 const complete = {
@@ -95,6 +95,20 @@ t.test('one APP_URL: the api links and the OAuth redirect both derive from it', 
     'https://other.example/cb')
   t.same(problemsOf({ ...complete, APP_URL: 'not a url' }), ['APP_URL is not a valid URL (http(s)://, postgres:// or redis:// expected)'],
     'a bad APP_URL is named once')
+})
+
+t.test('CRM_ORIGIN follows APP_URL when unset, so the popup posts to a stack on any port', async (t) => {
+  t.equal(loadApiConfig({ ...complete, APP_URL: 'http://localhost:3100/' }).http.crmOrigin, 'http://localhost:3100')
+  t.equal(loadCliConfig({ ...complete, APP_URL: 'http://localhost:3100' }).connectLinks.crmOrigin, 'http://localhost:3100')
+  t.equal(loadApiConfig({ ...complete, APP_URL: 'http://localhost:3100', CRM_ORIGIN: 'https://crm.example/app' }).http.crmOrigin, 'https://crm.example')
+})
+
+t.test('the sandbox keeps its state in a file and wires its message webhooks only when told to', async (t) => {
+  const app = { GHL_CLIENT_ID: 'id', GHL_CLIENT_SECRET: 'secret-123', GHL_APP_ID: 'app' }
+  t.same(loadSandboxConfig(app).sandbox, { ...loadSandboxConfig(app).sandbox, stateFile: undefined, messageWebhooks: { webhookUrl: null, auto: false } })
+  const wired = loadSandboxConfig({ ...app, SANDBOX_STATE_FILE: '.data/sandbox-state.json', SANDBOX_MESSAGE_WEBHOOK_URL: 'http://localhost:3100/api/ghl-oauth/webhooks', SANDBOX_DELIVERY_REPORTS: 'true' })
+  t.equal(wired.sandbox.stateFile, '.data/sandbox-state.json')
+  t.same(wired.sandbox.messageWebhooks, { webhookUrl: 'http://localhost:3100/api/ghl-oauth/webhooks', auto: true })
 })
 
 t.test('the sandbox and the api read the HighLevel app credentials alike', async (t) => {

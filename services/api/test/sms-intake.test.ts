@@ -60,6 +60,7 @@ t.test('the same idempotency key answers the first message and queues nothing ne
   t.equal(await api.app.runtime.queues.sms.count(), 1, 'one job')
   const again = await post(api, body)
   t.equal(again.json().id, [...ids][0])
+  t.notOk(again.headers['idempotency-warning'], 'a request with a key gets no warning')
 
   const otherClient = await post(api, { ...body, clientId: 'client-c' })
   t.equal(otherClient.statusCode, 409, 'keys are per client: another client with no connection is refused on its own terms')
@@ -68,6 +69,14 @@ t.test('the same idempotency key answers the first message and queues nothing ne
   const reused = await post(api, { ...body, message: 'Something else' })
   t.equal(reused.statusCode, 409)
   t.equal(reused.json().error, 'idempotency_key_reused')
+})
+
+t.test('a request without an idempotency key is taken, with an Idempotency-Warning header saying a retry may send twice', async (t) => {
+  const api = await buildTestApi(t)
+  await connect(api, 'client-w')
+  const res = await post(api, { clientId: 'client-w', to: { phone: '+15550100001' }, message: 'No key' })
+  t.equal(res.statusCode, 202)
+  t.equal(res.headers['idempotency-warning'], 'no idempotencyKey: a retry of this request is a new message and may send a second SMS; send one key per message and repeat it when retrying')
 })
 
 t.test('a client without an active integration gets 409 not_connected with the seed sentence', async (t) => {

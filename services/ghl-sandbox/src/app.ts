@@ -9,7 +9,7 @@ import { Clock } from './clock.ts'
 import type { SandboxContext } from './context.ts'
 import { SandboxControl, type RecordedExchange } from './control.ts'
 import { FaultBook } from './faults.ts'
-import { MessageWebhooks } from './message-webhooks.ts'
+import { MessageWebhooks, type MessageWebhookDefaults } from './message-webhooks.ts'
 import { ghlErrorBody } from './http.ts'
 import { DEFAULT_RATE_LIMIT, RateLimiter, type RateLimitSettings } from './rate-limiter.ts'
 import { apiRoutes } from './routes/api.ts'
@@ -20,6 +20,7 @@ import { controlRoutes } from './routes/control.ts'
 import { installedLocationsRoute, tokenRoutes } from './routes/token.ts'
 import { DEFAULT_SEED, type SeedData } from './seed.ts'
 import { SandboxState } from './state.ts'
+import { keepStateIn } from './state-file.ts'
 import { WebhookSigner } from './webhooks.ts'
 
 export const DEFAULT_SCOPES = ['conversations/message.write', 'conversations/message.readonly', 'conversations.readonly', 'contacts.readonly', 'contacts.write', 'locations.readonly',
@@ -48,6 +49,10 @@ export interface SandboxOptions {
   seed?: SeedData
   /** Keep every HighLevel-facing request and answer for contract checks, redacted as log lines are (@ghl-connect/logging). */
   record?: boolean
+  /** Where InboundMessage / OutboundMessage go and whether a delivery report follows each send, from the start (and after a reset). */
+  messageWebhooks?: MessageWebhookDefaults
+  /** A JSON file the state is kept in across restarts (read at start, written after changes and on close); none = memory only. */
+  stateFile?: string
   logger?: FastifyBaseLogger
   maxHangMs?: number
 }
@@ -88,7 +93,7 @@ export function buildSandbox (options: SandboxOptions): Sandbox {
     },
     hangs: new Set(),
     afterAccept: new WeakMap(),
-    messageWebhooks: new MessageWebhooks({ state, clock, signer }),
+    messageWebhooks: new MessageWebhooks({ state, clock, signer }, options.messageWebhooks),
   }
   const control = new SandboxControl(ctx, options.seed ?? DEFAULT_SEED)
 
@@ -136,6 +141,8 @@ export function buildSandbox (options: SandboxOptions): Sandbox {
   })
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send(ghlErrorBody(404, `Cannot ${request.method} ${request.url.split('?')[0]}`)))
+
+  if (options.stateFile) keepStateIn(app, ctx.state, options.stateFile)
 
   consentRoutes(app, ctx)
   tokenRoutes(app, ctx)

@@ -43,6 +43,13 @@ export type OpportunityInput = Partial<Omit<SandboxOpportunity, 'locationId' | '
 export type CalendarInput = Omit<SandboxCalendar, 'id'> & { id?: string }
 export type CalendarEventInput = Partial<Pick<SandboxCalendarEvent, 'id' | 'appointmentStatus' | 'assignedUserId'>> & Omit<SandboxCalendarEvent, 'id' | 'appointmentStatus' | 'assignedUserId'>
 
+export interface CrmSnapshot {
+  pipelines: SandboxPipeline[]
+  opportunities: SandboxOpportunity[]
+  calendars: SandboxCalendar[]
+  events: SandboxCalendarEvent[]
+}
+
 export const SANDBOX_USER_ID = 'sbxUser0000000000001'
 
 export class CrmRecords {
@@ -86,5 +93,17 @@ export class CrmRecords {
     this.opportunities.clear()
     this.calendars.clear()
     this.events.clear()
+  }
+
+  snapshot (): CrmSnapshot {
+    return { pipelines: [...this.pipelines.values()], opportunities: [...this.opportunities.values()], calendars: [...this.calendars.values()], events: [...this.events.values()] }
+  }
+
+  restore (s: CrmSnapshot): void {
+    this.clear()
+    for (const p of s.pipelines) this.pipelines.set(p.id, p)
+    for (const o of s.opportunities) this.opportunities.set(o.id, o)
+    for (const c of s.calendars) this.calendars.set(c.id, c)
+    for (const e of s.events) this.events.set(e.id, e)
   }
 }

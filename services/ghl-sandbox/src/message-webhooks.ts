@@ -64,15 +64,25 @@ export function outboundMessagePayload (m: SentMessage, status: ReportedStatus, 
   }
 }
 
+/** Where message webhooks go and the delivery reports after each send, as the sandbox starts (and returns to on reset). */
+export interface MessageWebhookDefaults extends Partial<DeliveryReportSettings> { webhookUrl?: string | null }
+
 export class MessageWebhooks {
-  settings: DeliveryReportSettings = { auto: false, delayMs: 0, failureRatio: 0 }
+  settings: DeliveryReportSettings
   /** The app's webhook URL (HighLevel's app settings): where message webhooks go. */
-  webhookUrl: string | null = null
+  webhookUrl: string | null
   readonly log: MessageWebhookLog[] = []
   private sends = 0
   private readonly timers = new Set<NodeJS.Timeout>()
 
-  constructor (private readonly sandbox: { state: SandboxState, clock: Clock, signer: WebhookSigner }) {}
+  constructor (private readonly sandbox: { state: SandboxState, clock: Clock, signer: WebhookSigner }, private readonly defaults: MessageWebhookDefaults = {}) {
+    this.settings = MessageWebhooks.settingsOf(defaults)
+    this.webhookUrl = defaults.webhookUrl ?? null
+  }
+
+  private static settingsOf (d: MessageWebhookDefaults): DeliveryReportSettings {
+    return { auto: d.auto ?? false, delayMs: d.delayMs ?? 0, failureRatio: d.failureRatio ?? 0 }
+  }
 
   /** Called for every send HighLevel accepted. */
   afterSend (message: SentMessage): void {
@@ -112,8 +122,8 @@ export class MessageWebhooks {
   reset (): void {
     for (const timer of this.timers) clearTimeout(timer)
     this.timers.clear()
-    this.settings = { auto: false, delayMs: 0, failureRatio: 0 }
-    this.webhookUrl = null
+    this.settings = MessageWebhooks.settingsOf(this.defaults)
+    this.webhookUrl = this.defaults.webhookUrl ?? null
     this.sends = 0
     this.log.length = 0
   }

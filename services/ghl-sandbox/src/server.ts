@@ -14,6 +14,8 @@ const { app, control } = buildSandbox({
   webhookPrivateKey: config.sandbox.webhookPrivateKey,
   redirectUris: config.sandbox.redirectUris,
   codeTtlSeconds: config.sandbox.codeTtlSeconds,
+  stateFile: config.sandbox.stateFile,
+  messageWebhooks: config.sandbox.messageWebhooks,
   logger,
 })
 closeOnSignals(logger, 10_000, async () => { await app.close() })

@@ -5,7 +5,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto'
 import type { Clock } from './clock.ts'
-import { CrmRecords } from './crm-records.ts'
+import { CrmRecords, type CrmSnapshot } from './crm-records.ts'
 import { ghlId } from './ids.ts'
 
 export type UserType = 'Location' | 'Company'
@@ -121,6 +121,21 @@ export type TokenAnswer = Record<string, unknown> & { access_token: string }
 export type Outcome<T> = { ok: true, value: T } | { ok: false, status: number, message: string | string[] }
 
 const fail = (status: number, message: string | string[]): { ok: false, status: number, message: string | string[] } => ({ ok: false, status, message })
+
+/** Everything `SandboxState` holds, as JSON (`state-file.ts` writes it; messages are kept once, in `thread`). */
+export interface StateSnapshot {
+  version: 1
+  locations: SandboxLocation[]
+  contacts: SandboxContact[]
+  thread: ThreadEntry[]
+  codes: Array<[string, AuthCode]>
+  accessTokens: Array<[string, AccessToken]>
+  refreshTokens: Array<[string, RefreshToken]>
+  conversations: Array<[string, string]>
+  futureInstalls: Array<[string, boolean]>
+  crm: CrmSnapshot
+  stats: SandboxStats
+}
 
 export const INVALID_REFRESH = 'Invalid grant: refresh token is invalid'
 export const INVALID_CODE = 'Invalid grant: authorization code is invalid'
@@ -386,6 +401,41 @@ export class SandboxState {
     this.crm.clear()
     this.futureInstalls.clear()
     this.stats = emptyStats()
+  }
+
+  snapshot (): StateSnapshot {
+    return {
+      version: 1,
+      locations: [...this.locations.values()],
+      contacts: [...this.contacts.values()],
+      thread: this.thread,
+      codes: [...this.codes],
+      accessTokens: [...this.accessTokens],
+      refreshTokens: [...this.refreshTokens],
+      conversations: [...this.conversations],
+      futureInstalls: [...this.futureInstalls],
+      crm: this.crm.snapshot(),
+      stats: this.stats,
+    }
+  }
+
+  /** Replaces everything with a snapshot's content (the seed included: the snapshot has its own). */
+  restore (s: StateSnapshot): void {
+    this.reset()
+    for (const l of s.locations) this.locations.set(l.id, l)
+    for (const c of s.contacts) this.contacts.set(c.id, c)
+    for (const entry of s.thread) {
+      this.thread.push(entry)
+      if (entry.direction === 'outbound') this.sentMessages.push(entry.message)
+      else this.receivedMessages.push(entry.message)
+    }
+    for (const [k, v] of s.codes) this.codes.set(k, v)
+    for (const [k, v] of s.accessTokens) this.accessTokens.set(k, v)
+    for (const [k, v] of s.refreshTokens) this.refreshTokens.set(k, v)
+    for (const [k, v] of s.conversations) this.conversations.set(k, v)
+    for (const [k, v] of s.futureInstalls) this.futureInstalls.set(k, v)
+    this.crm.restore(s.crm)
+    this.stats = { ...emptyStats(), ...s.stats }
   }
 
   private approvedLocations (companyId: string, grant: { userType: UserType }): string[] {

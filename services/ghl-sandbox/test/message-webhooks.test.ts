@@ -130,3 +130,12 @@ t.test('a conversation lists its messages newest first, paged by lastMessageId; 
   const none = await (await fetch(`${url}/conversations/search?locationId=${SUNRISE}&contactId=sbxContact0000000002`, { headers })).json()
   t.same(none, { conversations: [], total: 0 }, 'a contact never written to has no conversation')
 })
+
+t.test('message webhooks configured at start (as start.sh does) are where a reset returns to', async (t) => {
+  const { control } = await listening(t, { messageWebhooks: { webhookUrl: 'http://127.0.0.1:9/api/ghl-oauth/webhooks', auto: true } })
+  const configured = { webhookUrl: 'http://127.0.0.1:9/api/ghl-oauth/webhooks', auto: true, delayMs: 0, failureRatio: 0 }
+  t.same(control.messageWebhookSettings(), configured)
+  control.configureMessageWebhooks({ webhookUrl: null, auto: false })
+  control.reset()
+  t.same(control.messageWebhookSettings(), configured)
+})

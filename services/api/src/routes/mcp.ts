@@ -12,6 +12,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { AppError, badRequest } from '@ghl-connect/errors'
 import type { Logger } from '@ghl-connect/logging'
 import { createMcpServer, refuseOutOfScope, type McpGrant } from '../mcp/mcp-tools.ts'
+import { machineErrorResponses } from '../schemas/common.ts'
 
 const MCP_VERSION = '1.0.0'
 
@@ -45,12 +46,19 @@ const mcp: FastifyPluginAsync = async (fastify) => {
     throw new AppError(405, 'method_not_allowed', 'This MCP endpoint is stateless: send every message as a POST (no session, no standalone stream).')
   }
 
+  // The document names the routes and our own answers; the messages are MCP's JSON-RPC (its spec, not ours).
   // A client access token: its own client only; which tools it sees is its scopes' business (mcp-tools.ts).
-  const machine = { onRequest: fastify.requireApiKey, config: { clientToken: { scope: null, client: namedClients } }, schema: { hide: true } }
+  const described = (summary: string, response: Record<number, unknown>) => ({
+    onRequest: fastify.requireApiKey,
+    config: { clientToken: { scope: null, client: namedClients } },
+    schema: { tags: ['mcp'], summary, security: [{ apiKey: [] }], response },
+  })
   for (const url of ['/mcp', '/mcp/:clientId']) {
-    fastify.post(url, machine, handle)
-    fastify.get(url, machine, notHere)
-    fastify.delete(url, machine, notHere)
+    const who = url === '/mcp' ? 'the client of the client access token, or the one named by the X-Client-Id header' : 'the client in the path'
+    fastify.post(url, described(`An MCP message (JSON-RPC, Streamable HTTP, stateless) for ${who}; 400 client_id_required without one`,
+      { 200: { description: 'The JSON-RPC answer (application/json)' }, ...machineErrorResponses() }), handle)
+    fastify.get(url, described('405 method_not_allowed: the endpoint is stateless (no standalone stream)', machineErrorResponses(405)), notHere)
+    fastify.delete(url, described('405 method_not_allowed: the endpoint is stateless (no session to end)', machineErrorResponses(405)), notHere)
   }
 }
 

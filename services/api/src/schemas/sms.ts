@@ -49,7 +49,16 @@ export type SmsBatchBody = Static<typeof SmsBatchBody>
 
 export const SmsStatus = Type.Union([Type.Literal('queued'), Type.Literal('sending'), Type.Literal('sent'), Type.Literal('failed'), Type.Literal('cancelled')])
 
+/**
+ * Answered to a POST /api/sms without an idempotency key: its retry (after a timeout, a reset, a
+ * 5xx) is a new message, which may mean a second SMS. Named in docs/crm-guide.md.
+ */
+export const IDEMPOTENCY_WARNING_HEADER = 'idempotency-warning'
+export const IDEMPOTENCY_WARNING = 'no idempotencyKey: a retry of this request is a new message and may send a second SMS; send one key per message and repeat it when retrying'
+
 export const SmsAccepted = Type.Object({ id: Type.String({ format: 'uuid' }), status: SmsStatus })
+/** 202's document: the body, and the warning header a keyless request gets. */
+export const SmsAcceptedAnswer = { ...SmsAccepted, headers: { [IDEMPOTENCY_WARNING_HEADER]: { type: 'string', description: `Only when the request had no idempotencyKey: "${IDEMPOTENCY_WARNING}"` } } }
 
 // One object shape rather than a union of two: the answer of 1,000 results serialises without
 // matching each result against the union's branches.

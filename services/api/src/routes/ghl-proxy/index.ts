@@ -6,6 +6,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { isAppError } from '@ghl-connect/errors'
 import type { ProxyFamily } from '@ghl-connect/ghl'
+import { machineErrorResponses } from '../../schemas/common.ts'
 
 const PREFIX = '/api/ghl/'
 
@@ -44,8 +45,17 @@ const ghlProxy: FastifyPluginAsync = async (fastify) => {
     onRequest: fastify.requireApiKey,
     bodyLimit: config.http.ghlProxy.bodyLimitBytes,
     config: { logQuery: false, clientToken: { scope: 'proxy', client: 'params' } },
-    // HighLevel's own paths and answers: documented by HighLevel (shared/ghl-openapi), not here.
-    schema: { hide: true },
+    // Named in the document with our own answers; HighLevel's paths and bodies are HighLevel's to
+    // document (shared/ghl-openapi). No params schema: the raw path is checked by the proxy itself.
+    schema: {
+      tags: ['ghl-proxy'],
+      summary: "A HighLevel call with the client's token: /api/ghl/{clientId}/<HighLevel path> (contacts, conversations, opportunities, calendars, locations)",
+      description: "HighLevel's status, body and headers come back unchanged. Our own answers: 403 path_not_allowed (a family or path not passed on), " +
+        '409 not_connected / needs_reauth, 413 (body over GHL_PROXY_BODY_LIMIT_BYTES), 429 rate_limited (no slot of the location\'s budget within GHL_PROXY_MAX_WAIT_MS, with Retry-After), ' +
+        '502 ghl_unreachable / ghl_timeout (no answer from HighLevel; a POST or PATCH may have been carried out). See docs/crm-guide.md#highlevel-proxy.',
+      security: [{ apiKey: [] }],
+      response: machineErrorResponses(403, 409, 413, 502),
+    },
     // HEAD is registered explicitly: Fastify's automatic HEAD would run GET against HighLevel.
     exposeHeadRoute: false,
     handler,

@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { machineErrorResponses } from '../../schemas/common.ts'
-import { SmsAccepted, SmsBatchAccepted, SmsBatchBody, SmsBody, SmsIdParams, SmsView, type SmsBatchBody as SmsBatch } from '../../schemas/sms.ts'
+import { IDEMPOTENCY_WARNING, IDEMPOTENCY_WARNING_HEADER, SmsAcceptedAnswer, SmsBatchAccepted, SmsBatchBody, SmsBody, SmsIdParams, SmsView, type SmsBatchBody as SmsBatch } from '../../schemas/sms.ts'
 
 const sms: FastifyPluginAsyncTypebox = async (fastify) => {
   const { smsIntake, smsScheduling, smsBatchIntake, smsMessages, config } = fastify.runtime
@@ -19,11 +19,12 @@ const sms: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       tags: ['sms'], summary: 'Queue an SMS for a client (202; the same idempotency key answers the first message)', security: [{ apiKey: [] }],
       body: SmsBody,
-      response: { 202: SmsAccepted, ...machineErrorResponses(409, 413, 503) },
+      response: { 202: SmsAcceptedAnswer, ...machineErrorResponses(409, 413, 503) },
     },
   }, async (request, reply) => {
     const { id, status, duplicate } = await smsIntake.accept(request.body, { requestId: request.id })
     request.log.info({ clientId: request.body.clientId, messageId: id, duplicate }, duplicate ? 'sms request repeated; first answer given' : 'sms queued')
+    if (request.body.idempotencyKey === undefined) reply.header(IDEMPOTENCY_WARNING_HEADER, IDEMPOTENCY_WARNING)
     return reply.status(202).send({ id, status })
   })
 
