@@ -87,7 +87,7 @@ export class GhlClient {
   private readonly apiBaseUrl: URL
 
   constructor (private readonly options: GhlClientOptions) {
-    this.authBaseUrl = options.authBaseUrl.replace(/\/+$/, '')
+    this.authBaseUrl = withoutTrailingSlashes(options.authBaseUrl)
     this.apiBaseUrl = new URL(options.apiBaseUrl)
   }
 
@@ -328,7 +328,7 @@ export class GhlClient {
 
   /** One HTTP exchange with HighLevel's API: one deadline, network failures as GhlError, rate-limit headers reported. */
   private async exchange (call: { operation: string, method: Dispatcher.HttpMethod, pathAndQuery: string, headers: Record<string, string>, body?: string | Buffer, timeoutMs?: number, locationId?: string }): Promise<ForwardAnswer> {
-    const basePath = this.apiBaseUrl.pathname.replace(/\/+$/, '')
+    const basePath = withoutTrailingSlashes(this.apiBaseUrl.pathname)
     const timeoutMs = call.timeoutMs ?? this.options.httpTimeoutMs
     // One deadline for the whole exchange (connect, headers and body), not per phase.
     const signal = AbortSignal.timeout(timeoutMs)
@@ -400,4 +400,11 @@ function requireField (answer: GhlAnswer<unknown>, field: string, operation: str
 
 function withoutUndefined<T extends Record<string, unknown>> (value: T): Record<string, unknown> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined))
+}
+
+/** `/+$` as a scan: that regex retries from every slash of a run (quadratic), this does not. */
+function withoutTrailingSlashes (value: string): string {
+  let end = value.length
+  while (end > 0 && value[end - 1] === '/') end--
+  return value.slice(0, end)
 }
