@@ -1,12 +1,7 @@
 import t from 'tap'
-import { Writable } from 'node:stream'
+import { logCapture } from '@ghl-connect/testing'
 import { MAX_URL_LENGTH } from '../src/app.ts'
 import { buildTestApi } from './helper.ts'
-
-function logCapture () {
-  const lines: string[] = []
-  return { lines, stream: new Writable({ write (chunk, _enc, done) { lines.push(String(chunk)); done() } }) }
-}
 
 t.test('a URL past the cap answers 414 url_too_long before any route, and is logged by its length only', async (t) => {
   const logs = logCapture()
@@ -17,7 +12,7 @@ t.test('a URL past the cap answers 414 url_too_long before any route, and is log
     t.equal(res.statusCode, 414, url.slice(0, 40))
     t.match(res.body, 'url_too_long')
   }
-  const line = logs.lines.map((l) => JSON.parse(l)).find((l) => l.statusCode === 414)
+  const line = logs.records().find((l) => l.statusCode === 414)
   t.match(line, { url: `[${long.length} characters]` })
 })
 
