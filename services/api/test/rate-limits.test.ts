@@ -75,6 +75,17 @@ t.test('behind a proxy without TRUST_PROXY, one visitor opening one link again a
   t.equal(authorize.statusCode, 302, 'and so does its authorize link')
 })
 
+t.test('knowing a client id is not enough to lock out its link: only who holds the signed link spends its count', async (t) => {
+  const { app } = await buildTestApi(t)
+  const proxy = '10.0.0.3'
+  const forged: number[] = []
+  for (let i = 0; i < 12; i++) forged.push((await app.inject({ url: `/connect?clientId=clinic-a&exp=9999999999&sig=forged${i % 2}`, remoteAddress: proxy })).statusCode)
+  for (let i = 0; i < 12; i++) forged.push((await app.inject({ url: '/connect?clientId=clinic-a', remoteAddress: proxy })).statusCode)
+  t.ok(forged.includes(429), 'the forger is limited')
+  const real = path(app.runtime.connectLinks.create('connect', { clientId: 'clinic-a' }).url)
+  t.equal((await app.inject({ url: real, remoteAddress: proxy })).statusCode, 200, "the client's own link still opens")
+})
+
 t.test('every address has a ceiling over all its links: inventing client ids buys no more than OAUTH_RATE_LIMIT_ADDRESS_MAX', async (t) => {
   const { app } = await buildTestApi(t, { OAUTH_RATE_LIMIT_ADDRESS_MAX: '3' })
   let n = 0

@@ -14,9 +14,10 @@ declare module 'fastify' {
 /**
  * The browser routes' limits (authorize, callback, /connect, agency pick), counted in Redis so
  * every api replica shares one count, two per request:
- * - per caller (OAUTH_RATE_LIMIT_MAX per window): the link's client id, else the OAuth state (the
- *   callback), else the agency pick token, else the address. One visitor opening one link again and
- *   again locks out that link, nobody else's.
+ * - per caller (OAUTH_RATE_LIMIT_MAX per window): the link's signature, else the OAuth state (the
+ *   callback), else the agency pick token, else (an unsigned link) its client id, else the address.
+ *   One visitor opening one link again and again locks out that link, nobody else's; and only who
+ *   holds a link can spend its count (a client id alone, which may be guessed, cannot).
  * - per address (OAUTH_RATE_LIMIT_ADDRESS_MAX per window): a ceiling over everything one address
  *   sends, so inventing client ids buys no more than that. Behind a proxy without TRUST_PROXY every
  *   visitor has the proxy's address: they share only this generous ceiling, not the per-link limit.
@@ -29,7 +30,7 @@ export const clientAddressBucket = (request: FastifyRequest): string => normaliz
 export function browserCallerBucket (request: FastifyRequest): string {
   const query = (request.query ?? {}) as Record<string, unknown>
   const body = (request.body ?? {}) as Record<string, unknown>
-  const carried = [['client', query.clientId], ['state', query.state], ['pick', body.pick]]
+  const carried = [['link', query.sig], ['state', query.state], ['pick', body.pick], ['client', query.clientId]]
     .find(([, value]) => typeof value === 'string' && value !== '') as [string, string] | undefined
   if (!carried) return `address:${clientAddressBucket(request)}`
   return `${carried[0]}:${createHash('sha256').update(carried[1]).digest('base64url').slice(0, 22)}`
