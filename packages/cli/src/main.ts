@@ -12,7 +12,7 @@ import { linksCreate } from './commands/links.ts'
 import { smsRetryFailed } from './commands/sms.ts'
 import { tokensCreate, tokensList, tokensRevoke } from './commands/tokens.ts'
 import { CliContext } from './context.ts'
-import type { Io } from './output.ts'
+import { terminalIo, type Io } from './output.ts'
 
 export const COMMANDS: Command[] = [linksCreate, clientsList, clientsShow, smsRetryFailed, eventsReplay, tokensCreate, tokensList, tokensRevoke]
 
@@ -33,7 +33,8 @@ function overview (): string {
 
 const commandHelp = (c: Command) => [`Usage: pnpm ghl ${c.usage}`, '', `${c.summary[0]!.toUpperCase()}${c.summary.slice(1)}.`, ...c.help, ''].join('\n')
 
-export async function main (argv: string[], io: Io = process, opts: MainOptions = {}): Promise<number> {
+export async function main (argv: string[], terminal: Io = process, opts: MainOptions = {}): Promise<number> {
+  const io = terminalIo(terminal)
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
     ;(argv.length === 0 ? io.stderr : io.stdout).write(overview())
     return argv.length === 0 ? EXIT.usage : EXIT.ok

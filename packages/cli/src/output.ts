@@ -36,4 +36,25 @@ export const until = (at: Date, now = Date.now()) => (at.getTime() >= now ? `in 
 /** Since a moment: "3h ago", or "never". */
 export const ago = (at: Date | null, now = Date.now()) => (at ? `${span(now - at.getTime())} ago` : 'never')
 
-export const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`
+/** JSON escapes C0 controls itself; DEL and C1 (a terminal may act on U+009B) are escaped here, so the value survives terminalText. */
+export const json = (value: unknown) =>
+  `${JSON.stringify(value, null, 2).replace(/[\x7f-\x9f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}\n`
+
+/**
+ * Text for a terminal. Location names and error messages come from HighLevel (or whoever installed
+ * the app): an escape sequence in one could recolour, rewrite or hide lines of the operator's
+ * terminal, or set its title. Escape sequences (CSI, OSC) go whole, then every other C0/C1 control
+ * character but newline and tab. JSON output keeps its values: `json` escapes every control character.
+ */
+export function terminalText (text: string): string {
+  return text
+    .replace(/\x1b\[[0-?]*[ -/]*[@-~]/g, '')
+    .replace(/\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?/g, '')
+    .replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, '')
+}
+
+/** `io` whose every write is terminal text: what commands print cannot carry control characters. */
+export const terminalIo = (io: Io): Io => ({
+  stdout: { write: (text: string) => io.stdout.write(terminalText(text)) },
+  stderr: { write: (text: string) => io.stderr.write(terminalText(text)) },
+})

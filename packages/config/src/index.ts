@@ -41,7 +41,7 @@ const encryptionKeys = z.string({ error: 'is required: comma-separated <keyId>:<
       const key = Buffer.from(material, 'base64')
       if (!/^[A-Za-z0-9_-]{1,32}$/.test(id)) {
         ctx.addIssue({ code: 'custom', message: `entry ${index + 1} has no valid key id: expected <keyId>:<base64>, keyId of letters, digits, _ or -` })
-      } else if (key.length !== 32 || key.toString('base64').replace(/=+$/, '') !== material.replace(/=+$/, '')) {
+      } else if (key.length !== 32 || key.toString('base64').replace(/={1,2}$/, '') !== material.replace(/={1,2}$/, '')) {
         ctx.addIssue({ code: 'custom', message: `key "${id}" is not the base64 of exactly 32 bytes (openssl rand -base64 32)` })
       } else if (keys.some((k) => k.id === id)) {
         ctx.addIssue({ code: 'custom', message: `key id "${id}" appears twice` })
@@ -178,6 +178,7 @@ const sections = {
     ADMIN_READ_ONLY: bool(true),
     GHL_WEBHOOK_PUBLIC_KEY: str('MCowBQYDK2VwAyEAi2HR1srL4o18O8BRa7gVJY7G7bupbN3H9AwJrHCDiOg='),
     OAUTH_RATE_LIMIT_MAX: int(10, 1),
+    OAUTH_RATE_LIMIT_ADDRESS_MAX: int(300, 1),
     OAUTH_RATE_LIMIT_WINDOW_SECONDS: int(900, 1),
     API_RATE_LIMIT_MAX: int(6000, 1),
     API_RATE_LIMIT_WINDOW_SECONDS: int(60, 1),
@@ -204,8 +205,8 @@ const sections = {
     cookieSecret: e.COOKIE_SECRET,
     admin: { user: e.ADMIN_USER, password: e.ADMIN_PASSWORD, readOnly: e.ADMIN_READ_ONLY },
     ghlWebhookPublicKey: e.GHL_WEBHOOK_PUBLIC_KEY,
-    /** Browser routes (authorize, callback, /connect): per client address. */
-    oauthRateLimit: { max: e.OAUTH_RATE_LIMIT_MAX, windowMs: e.OAUTH_RATE_LIMIT_WINDOW_SECONDS * 1000 },
+    /** Browser routes (authorize, callback, /connect): `max` per link (or OAuth state), `addressMax` per client address. */
+    oauthRateLimit: { max: e.OAUTH_RATE_LIMIT_MAX, addressMax: e.OAUTH_RATE_LIMIT_ADDRESS_MAX, windowMs: e.OAUTH_RATE_LIMIT_WINDOW_SECONDS * 1000 },
     /** Machine routes: per API key, counted once the key is known good. */
     apiRateLimit: { max: e.API_RATE_LIMIT_MAX, windowMs: e.API_RATE_LIMIT_WINDOW_SECONDS * 1000 },
     /** Routes a client access token may call: per token, counted once the token is known good. */

@@ -1,4 +1,4 @@
-export { FAMILY_VERSIONS, LOCATION_NEEDS, LOCATION_NEED_ERRATA, locationNeedOf, PROXY_FAMILIES, proxyFamilyOf, type LocationNeed, type ProxyFamily } from './proxy-paths.ts'
+export { FAMILY_VERSIONS, LOCATION_NEEDS, LOCATION_NEED_ERRATA, locationNeedOf, locationNeedPatterns, PROXY_FAMILIES, proxyFamilyOf, type LocationNeed, type ProxyFamily } from './proxy-paths.ts'
 export { GhlClient, type GhlClientOptions } from './client.ts'
 export type { ContactsClient } from './contacts.ts'
 export type { ConversationsClient } from './conversations.ts'

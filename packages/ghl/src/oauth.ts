@@ -2,7 +2,7 @@
  * HighLevel's OAuth for this app: the consent page, the code exchange and the refresh (the token
  * endpoint, with the app's secret), and what an agency (Company) token can do for its locations.
  */
-import { requireField, type Authorized, type GhlTransport } from './transport.ts'
+import { requireField, withoutTrailingSlashes, type Authorized, type GhlTransport } from './transport.ts'
 import type { GhlAnswer, InstalledLocationsResult, LocationTokenResponse, TokenResponse, UserType } from './types.ts'
 import { GHL_VERSIONS } from './versions.ts'
 
@@ -20,7 +20,7 @@ export class OAuthClient {
   private readonly authBaseUrl: string
 
   constructor (private readonly transport: GhlTransport, private readonly app: OAuthAppOptions) {
-    this.authBaseUrl = app.authBaseUrl.replace(/\/+$/, '')
+    this.authBaseUrl = withoutTrailingSlashes(app.authBaseUrl)
   }
 
   /** HighLevel's consent page (chooselocation) for this app. `state` comes back on the callback. */

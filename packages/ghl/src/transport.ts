@@ -132,7 +132,7 @@ export class GhlTransport {
 
   /** One HTTP exchange with HighLevel's API: one deadline, network failures as GhlError, rate-limit headers reported. */
   private async exchange (call: { operation: string, method: Dispatcher.HttpMethod, pathAndQuery: string, headers: Record<string, string>, body?: string | Buffer, timeoutMs?: number, locationId?: string }): Promise<ForwardAnswer> {
-    const basePath = this.apiBaseUrl.pathname.replace(/\/+$/, '')
+    const basePath = withoutTrailingSlashes(this.apiBaseUrl.pathname)
     const timeoutMs = call.timeoutMs ?? this.options.httpTimeoutMs
     // One deadline for the whole exchange (connect, headers and body), not per phase.
     const signal = AbortSignal.timeout(timeoutMs)
@@ -205,4 +205,11 @@ function parseJson (text: string): unknown {
   } catch {
     return undefined
   }
+}
+
+/** `/+$` as a scan: that regex retries from every slash of a run (quadratic), this does not. */
+export function withoutTrailingSlashes (value: string): string {
+  let end = value.length
+  while (end > 0 && value[end - 1] === '/') end--
+  return value.slice(0, end)
 }

@@ -16,31 +16,104 @@ export type { Logger } from 'pino'
 
 export const REDACTED = '[redacted]'
 
-const SECRET_KEY = /^(access_?token|refresh_?token|id_?token|token|code|client_?secret|secret|password|api_?keys?|authorization|cookie|set-cookie|x-api-key|sig|signature|private_?key|pit|encryption_?keys?)$/i
+const SECRET_KEY = /^(access_?token|refresh_?token|id_?token|token|client_?secret|secret|password|api_?keys?|authorization|cookie|set-cookie|x-api-key|sig|signature|private_?key|pit|encryption_?keys?)$/i
 
 const STRING_PATTERNS: Array<[RegExp, string]> = [
   [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, `$1 ${REDACTED}`],
-  [/\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+\.?[A-Za-z0-9_-]*/g, REDACTED],
+  // A JWT starts a run of base64url characters: the start is found by the character before it (not
+  // `\b`, which also holds inside a run such as `eyJ-eyJ-...`, where every `eyJ` would start a
+  // scan to the run's end: quadratic time on a long URL).
+  [/(^|[^A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+\.?[A-Za-z0-9_-]*/g, `$1${REDACTED}`],
   [/\b(access_token|refresh_token|client_secret|code|state|sig|token)=[^&\s"']+/gi, `$1=${REDACTED}`],
   [/("(?:access_token|refresh_token|client_secret|accessToken|refreshToken|clientSecret)"\s*:\s*)"[^"]*"/g, `$1"${REDACTED}"`],
 ]
 
+/**
+ * `code` is both an OAuth authorization code (secret) and an error code (what an operator needs:
+ * `needs_reauth`, `link_expired`, `ECONNRESET`, SQLSTATE `23505`). A value shaped like an error code
+ * stays; anything else (HighLevel's codes are 40 hex characters) is redacted.
+ */
+const OAUTH_CODE_KEY = /^(code|auth_?code|authorization_?code)$/i
+const ERROR_CODE = /^(?:[a-z]+(?:_[a-z0-9]+)*|[A-Z]+(?:_[A-Z0-9]+)*|[0-9A-Z]{5}|\d{1,4})$/
+const isErrorCode = (value: unknown) => typeof value === 'number' || (typeof value === 'string' && value.length <= 64 && ERROR_CODE.test(value))
+
 /** Keys whose values are personal data or a query's bound values: logs never show them. */
 const PERSONAL_KEY = /^(params|parameters|args|phone|phone_?number|contact_?name|sms_?text)$/i
 
-/** Where PostgreSQL and the drivers quote values inside their messages. */
-const PERSONAL_PATTERNS: Array<[RegExp, string]> = [
+/**
+ * Where PostgreSQL and the drivers quote values inside their messages. Every one runs in linear time
+ * on any string (log lines carry URLs and bodies callers chose): a "from here to that marker" cut
+ * is a scan with indexOf, not a lazy regex that would rescan the rest of the string from each
+ * repeated start (test: services/api/test/linear-regexes.test.ts).
+ */
+const PERSONAL_REDACTIONS: Array<(text: string) => string> = [
   // drizzle: "Failed query: <sql>\nparams: <values>" (values may span lines: cut to the end)
-  [/(Failed query: [\s\S]*?\nparams: )(?!\[redacted\])[\s\S]*/g, `$1${REDACTED}`],
+  (text) => cutAfter(text, 'Failed query: ', '\nparams: '),
   // PostgreSQL DETAIL of a constraint violation: the whole row, or the key's values
-  [/(Failing row contains )\([\s\S]*\)/g, `$1(${REDACTED})`],
-  [/(Key \([^)]*\)=)\([\s\S]*?\)( already exists| is not present| conflicts)/g, `$1(${REDACTED})$2`],
+  (text) => {
+    const head = 'Failing row contains ('
+    const at = text.indexOf(head)
+    const close = text.lastIndexOf(')')
+    return at < 0 || close < at + head.length ? text : `${text.slice(0, at + head.length)}${REDACTED}${text.slice(close)}`
+  },
+  (text) => redactBetween(text, /Key \([^()]*\)=\(/g, /\)(?: already exists| is not present| conflicts)/g),
   // PostgreSQL CONTEXT of a bad parameter, and a value it cannot read
-  [/(portal parameter \$\d+ = )'(?:[^']|'')*'/g, `$1'${REDACTED}'`],
-  [/(invalid input (?:syntax|value) for [^:"]+: )"[^"]*"/g, `$1"${REDACTED}"`],
+  (text) => text.replace(/(portal parameter \$\d+ = )'(?:[^']|'')*'/g, `$1'${REDACTED}'`),
+  redactInvalidInput,
   // a phone number anywhere (E.164)
-  [/(?<![\w+])\+[1-9]\d{7,14}(?!\d)/g, '[phone]'],
+  (text) => text.replace(/(?<![\w+])\+[1-9]\d{7,14}(?!\d)/g, '[phone]'),
 ]
+
+/**
+ * PostgreSQL's `invalid input syntax for type uuid: "<value>"` (or `value for enum x`): the value.
+ * Where the next `: "` and `"` are is remembered, so no stretch of text is searched twice.
+ */
+function redactInvalidInput (text: string): string {
+  const head = /invalid input (?:syntax|value) for /g
+  let out = ''
+  let kept = 0
+  let valueAt = -1
+  let quoteAt = -1
+  for (let match = head.exec(text); match; match = head.exec(text)) {
+    const from = head.lastIndex
+    if (valueAt < from) valueAt = text.indexOf(': "', from)
+    if (valueAt < 0) break
+    if (quoteAt < from) quoteAt = text.indexOf('"', from)
+    if (quoteAt !== valueAt + 2) continue
+    const close = text.indexOf('"', valueAt + 3)
+    if (close < 0) break
+    out += text.slice(kept, valueAt + 3) + REDACTED
+    kept = close
+    head.lastIndex = close + 1
+  }
+  return out + text.slice(kept)
+}
+
+/** Everything after the first `marker` that follows `head` (unless already redacted: a stack keeps its frames). */
+function cutAfter (text: string, head: string, marker: string): string {
+  const at = text.indexOf(head)
+  const cut = at < 0 ? -1 : text.indexOf(marker, at + head.length) + marker.length
+  return cut < marker.length || text.startsWith(REDACTED, cut) ? text : text.slice(0, cut) + REDACTED
+}
+
+/**
+ * The text between each `open` match and the first `close` match after it. One pass: once no
+ * `close` follows an `open`, none follows a later one either. Both patterns need the `g` flag.
+ */
+function redactBetween (text: string, open: RegExp, close: RegExp): string {
+  let out = ''
+  let kept = 0
+  open.lastIndex = 0
+  for (let head = open.exec(text); head; head = open.exec(text)) {
+    close.lastIndex = open.lastIndex
+    const tail = close.exec(text)
+    if (!tail) break
+    out += text.slice(kept, open.lastIndex) + REDACTED
+    kept = tail.index
+    open.lastIndex = close.lastIndex
+  }
+  return out + text.slice(kept)
+}
 
 /** Values known to be secret at start-up (client secret, API keys, ...): scrubbed wherever they appear. */
 const knownSecrets = new Set<string>()
@@ -57,7 +130,7 @@ export function redactString (value: string, opts: RedactOptions = {}): string {
   let out = value
   for (const secretValue of knownSecrets) if (out.includes(secretValue)) out = out.split(secretValue).join(REDACTED)
   for (const [pattern, replacement] of STRING_PATTERNS) out = out.replace(pattern, replacement)
-  if (opts.personal) for (const [pattern, replacement] of PERSONAL_PATTERNS) out = out.replace(pattern, replacement)
+  if (opts.personal) for (const redaction of PERSONAL_REDACTIONS) out = redaction(out)
   return out
 }
 
@@ -88,7 +161,8 @@ export function redact (value: unknown, opts: RedactOptions = {}, seen = new Wea
   if (Array.isArray(value)) return value.map((v) => redact(v, opts, seen, depth + 1))
   const out: Record<string, unknown> = {}
   for (const [key, v] of Object.entries(value)) {
-    const hidden = SECRET_KEY.test(key) || (opts.personal === true && PERSONAL_KEY.test(key))
+    const hidden = SECRET_KEY.test(key) || (OAUTH_CODE_KEY.test(key) && !isErrorCode(v)) ||
+      (opts.personal === true && PERSONAL_KEY.test(key))
     out[key] = hidden && v !== undefined && v !== null && v !== '' ? REDACTED : redact(v, opts, seen, depth + 1)
   }
   return out

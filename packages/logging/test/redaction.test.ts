@@ -100,3 +100,42 @@ t.test("a database error's query parameters, quoted values and any phone number 
 t.test('records outside the log (the sandbox) keep personal fields; only secrets go', async (t) => {
   t.same(redact({ phone: '+15550100987', refresh_token: refreshToken }), { phone: '+15550100987', refresh_token: '[redacted]' })
 })
+
+t.test('error codes stay readable on a failure line; an OAuth code, tokens and personal data do not', async (t) => {
+  const { lines, logger } = capture()
+  const oauthCode = 'a3f09c1d2e4b5f60718293a4b5c6d7e8f9012345'
+  logger.warn({ code: 'needs_reauth', attempts: 3 }, 'sms failed')
+  logger.warn({ code: 'link_expired' }, 'failure page shown')
+  logger.error({ err: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) }, 'redis down')
+  logger.error({ err: Object.assign(new Error('duplicate key'), { code: '23505', detail: 'Key (client_id)=(clinic-7) already exists.' }) }, 'insert failed')
+  logger.info({ query: { code: oauthCode, state: 's1' }, url: `/api/ghl-oauth/callback?code=${oauthCode}` }, 'callback')
+  logger.info({ body: { grant_type: 'authorization_code', code: oauthCode, client_secret: 'cs-1234567890' } }, 'token exchange')
+  const parsed = lines.map((l) => JSON.parse(l))
+  t.equal(parsed[0].code, 'needs_reauth')
+  t.equal(parsed[1].code, 'link_expired')
+  t.equal(parsed[2].err.code, 'ECONNREFUSED')
+  t.equal(parsed[3].err.code, '23505', 'a PostgreSQL SQLSTATE')
+  t.equal(parsed[3].err.detail, 'Key (client_id)=([redacted]) already exists.', 'the key\'s value is not')
+  for (const line of lines.slice(4)) {
+    t.notMatch(line, oauthCode)
+    t.notMatch(line, 'cs-1234567890')
+  }
+  t.equal(parsed[4].query.code, '[redacted]')
+})
+
+t.test('a run of JWT-like text is redacted in one pass, and still redacts a JWT after it', async (t) => {
+  const url = `/nowhere/${'eyJ-'.repeat(4000)}?x=1 ${accessToken}`
+  const out = redact(url) as string
+  t.notMatch(out, accessToken)
+  t.match(out, 'eyJ-eyJ-', 'text that is no JWT stays')
+  t.equal(redact(`token: ${accessToken}.`), 'token: [redacted].')
+})
+
+t.test('each PostgreSQL value redaction finds its value after a run of false starts', async (t) => {
+  const opts = { personal: true }
+  t.equal(redact(`${'invalid input value for '.repeat(50)}type uuid: "Jane Roe" and invalid input syntax for type integer: "+15550100987"`, opts),
+    `${'invalid input value for '.repeat(50)}type uuid: "[redacted]" and invalid input syntax for type integer: "[redacted]"`)
+  t.equal(redact(`${'Key ('.repeat(50)}Key (phone)=(+15550100987) already exists`, opts), `${'Key ('.repeat(50)}Key (phone)=([redacted]) already exists`)
+  t.equal(redact(`${'Failed query: '.repeat(50)}select $1\nparams: Jane`, opts), `${'Failed query: '.repeat(50)}select $1\nparams: [redacted]`)
+  t.equal(redact('Failing row contains (1, Jane (the clinic)).', opts), 'Failing row contains ([redacted]).')
+})

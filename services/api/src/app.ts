@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import cookie from '@fastify/cookie'
 import { randomUUID } from 'node:crypto'
+import { AppError } from '@ghl-connect/errors'
 import type { Runtime } from './runtime.ts'
 import errorHandler, { malformedUrl, sendError } from './plugins/app/error-handler.ts'
 import apiKeyAuth from './plugins/app/api-key-auth.ts'
@@ -34,6 +35,11 @@ declare module 'fastify' {
 }
 
 const MAX_PATH_PARAM_LENGTH = 3 * 128 + 64
+/**
+ * No route takes a URL this long (the longest, a signed connect link with a return URL, is under
+ * 4,000 characters): a longer one is refused before any work, and logged by its length only.
+ */
+export const MAX_URL_LENGTH = 8192
 
 export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>
 
@@ -62,11 +68,17 @@ export async function buildApp (runtime: Runtime): Promise<App> {
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.decorate('runtime', runtime)
+  app.addHook('onRequest', async (request) => {
+    if (request.url.length > MAX_URL_LENGTH) {
+      throw new AppError(414, 'url_too_long', `The URL is longer than ${MAX_URL_LENGTH} characters; send long data in a body instead.`)
+    }
+  })
   // Machine routes log under the API key's name from authentication on (api-key-auth), so this
   // line says which key made the request.
   app.addHook('onResponse', async (request, reply) => {
     // A route whose query carries a caller's data (the HighLevel proxy) is logged without it.
-    const url = request.routeOptions.config.logQuery === false ? request.url.split('?')[0] : request.url
+    const url = request.url.length > MAX_URL_LENGTH ? `[${request.url.length} characters]`
+      : request.routeOptions.config.logQuery === false ? request.url.split('?')[0] : request.url
     const line = { method: request.method, url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) }
     if (reply.statusCode >= 500) request.log.error(line, 'request failed')
     else request.log.info(line, 'request done')

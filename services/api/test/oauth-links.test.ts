@@ -110,25 +110,26 @@ t.test('the OAuth routes answer 429 past their limit, with Retry-After', async (
   t.match(last!.body, /try again in \d+ seconds/, 'a browser route answers a page')
   t.match(last!.body, 'rate_limited')
   t.ok(Number(last!.headers['retry-after']) > 0)
-  const other = await app.inject({ url: '/api/ghl-oauth/authorize?clientId=x', remoteAddress: '203.0.113.10' })
-  t.equal(other.statusCode, 403, 'another address has its own count')
+  const other = await app.inject({ url: '/api/ghl-oauth/authorize?clientId=y', remoteAddress: '203.0.113.9' })
+  t.equal(other.statusCode, 403, 'another link has its own count, from the same address too')
   const machine = await Promise.all(Array.from({ length: 4 }, () => app.inject({ method: 'POST', url: '/api/ghl-oauth/connect-links', payload: {}, remoteAddress: '203.0.113.9' })))
   t.same(machine.map((r) => r.json().error), Array(4).fill('missing_api_key'), 'a machine route is not limited per address: it asks for its key')
 })
 
-t.test('the per-address limit cannot be dodged with a forged X-Forwarded-For', async (t) => {
-  const { app } = await buildTestApi(t, { OAUTH_RATE_LIMIT_MAX: '2' })
+t.test('the per-address ceiling cannot be dodged with a forged X-Forwarded-For', async (t) => {
+  const { app } = await buildTestApi(t, { OAUTH_RATE_LIMIT_ADDRESS_MAX: '2' })
   const codes: number[] = []
   for (let i = 0; i < 4; i++) {
-    const res = await app.inject({ url: '/api/ghl-oauth/authorize?clientId=x', remoteAddress: '203.0.113.20', headers: { 'x-forwarded-for': `198.51.100.${i}` } })
+    const res = await app.inject({ url: `/api/ghl-oauth/authorize?clientId=x${i}`, remoteAddress: '203.0.113.20', headers: { 'x-forwarded-for': `198.51.100.${i}` } })
     codes.push(res.statusCode)
   }
   t.same(codes, [403, 403, 429, 429])
 })
 
 t.test('behind one trusted proxy, the address it forwards is the one counted', async (t) => {
-  const { app } = await buildTestApi(t, { OAUTH_RATE_LIMIT_MAX: '1', TRUST_PROXY: '10.0.0.0/8' })
-  const hit = (client: string) => app.inject({ url: '/api/ghl-oauth/authorize?clientId=x', remoteAddress: '10.0.0.2', headers: { 'x-forwarded-for': client } })
+  const { app } = await buildTestApi(t, { OAUTH_RATE_LIMIT_ADDRESS_MAX: '1', TRUST_PROXY: '10.0.0.0/8' })
+  let n = 0
+  const hit = (client: string) => app.inject({ url: `/api/ghl-oauth/authorize?clientId=x${n++}`, remoteAddress: '10.0.0.2', headers: { 'x-forwarded-for': client } })
   t.equal((await hit('198.51.100.1')).statusCode, 403)
   t.equal((await hit('198.51.100.1')).statusCode, 429)
   t.equal((await hit('198.51.100.2')).statusCode, 403, 'another client behind the same proxy has its own count')

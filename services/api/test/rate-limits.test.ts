@@ -62,9 +62,46 @@ t.test('two api replicas sharing a key admit at most its budget together, and ta
   t.ok(counted <= 300 + 2 * 3, `about 100 round trips for 300 admitted requests, not 400 (${counted / 3})`)
 })
 
-t.test('browser routes count per address: two addresses in one IPv6 /64 share a bucket, another /64 does not', async (t) => {
-  const { app } = await buildTestApi(t, { OAUTH_RATE_LIMIT_MAX: '2' })
-  const authorize = (remoteAddress: string) => app.inject({ url: '/api/ghl-oauth/authorize?clientId=x', remoteAddress }).then((r) => r.statusCode)
+t.test('behind a proxy without TRUST_PROXY, one visitor opening one link again and again locks out that link only', async (t) => {
+  const { app } = await buildTestApi(t)
+  const proxy = '10.0.0.2'
+  const page = (clientId: string) => path(app.runtime.connectLinks.create('connect', { clientId }).url)
+  const mine = page('clinic-a')
+  const answers: number[] = []
+  for (let i = 0; i < 12; i++) answers.push((await app.inject({ url: mine, remoteAddress: proxy })).statusCode)
+  t.same(answers, [...Array(10).fill(200), 429, 429], 'the 11th open of the same link within the window is refused')
+  t.equal((await app.inject({ url: page('clinic-b'), remoteAddress: proxy })).statusCode, 200, "another client's link, through the same proxy, still opens")
+  const authorize = await app.inject({ url: path(app.runtime.connectLinks.create('authorize', { clientId: 'clinic-c' }).url), remoteAddress: proxy })
+  t.equal(authorize.statusCode, 302, 'and so does its authorize link')
+})
+
+t.test('knowing a client id is not enough to lock out its link: only who holds the signed link spends its count', async (t) => {
+  const { app } = await buildTestApi(t)
+  const proxy = '10.0.0.3'
+  const forged: number[] = []
+  for (let i = 0; i < 12; i++) forged.push((await app.inject({ url: `/connect?clientId=clinic-a&exp=9999999999&sig=forged${i % 2}`, remoteAddress: proxy })).statusCode)
+  for (let i = 0; i < 12; i++) forged.push((await app.inject({ url: '/connect?clientId=clinic-a', remoteAddress: proxy })).statusCode)
+  t.ok(forged.includes(429), 'the forger is limited')
+  const real = path(app.runtime.connectLinks.create('connect', { clientId: 'clinic-a' }).url)
+  t.equal((await app.inject({ url: real, remoteAddress: proxy })).statusCode, 200, "the client's own link still opens")
+})
+
+t.test('every address has a ceiling over all its links: inventing client ids buys no more than OAUTH_RATE_LIMIT_ADDRESS_MAX', async (t) => {
+  const { app } = await buildTestApi(t, { OAUTH_RATE_LIMIT_ADDRESS_MAX: '3' })
+  let n = 0
+  const connect = (remoteAddress: string) => app.inject({ url: `/connect?clientId=made-up-${n++}`, remoteAddress }).then((r) => r.statusCode)
+  t.same([await connect('198.51.100.9'), await connect('198.51.100.9'), await connect('198.51.100.9'), await connect('198.51.100.9')], [403, 403, 403, 429])
+  const over = await app.inject({ url: '/connect?clientId=made-up-x', remoteAddress: '198.51.100.9' })
+  t.equal(over.statusCode, 429)
+  t.match(over.body, /Too many requests/, 'a page that says to wait')
+  t.ok(Number(over.headers['retry-after']) > 0, 'with Retry-After')
+  t.equal(await connect('198.51.100.10'), 403, 'another address has its own ceiling')
+})
+
+t.test('the address ceiling counts an IPv6 /64 as one address, and an IPv4-mapped address as its IPv4', async (t) => {
+  const { app } = await buildTestApi(t, { OAUTH_RATE_LIMIT_ADDRESS_MAX: '2' })
+  let n = 0
+  const authorize = (remoteAddress: string) => app.inject({ url: `/api/ghl-oauth/authorize?clientId=x${n++}`, remoteAddress }).then((r) => r.statusCode)
   t.same([await authorize('2001:db8:1:2::a'), await authorize('2001:db8:1:2:ffff:ffff:ffff:b'), await authorize('2001:db8:1:2::c')], [403, 403, 429],
     'one /64, one bucket')
   t.equal(await authorize('2001:db8:1:3::a'), 403, 'the next /64 has its own')
@@ -73,8 +110,9 @@ t.test('browser routes count per address: two addresses in one IPv6 /64 share a 
 })
 
 t.test('behind a trusted proxy, the forwarded IPv6 addresses are grouped by /64 too', async (t) => {
-  const { app } = await buildTestApi(t, { OAUTH_RATE_LIMIT_MAX: '1', TRUST_PROXY: '10.0.0.0/8' })
-  const hit = (client: string) => app.inject({ url: '/connect?clientId=x', remoteAddress: '10.1.2.3', headers: { 'x-forwarded-for': client } }).then((r) => r.statusCode)
+  const { app } = await buildTestApi(t, { OAUTH_RATE_LIMIT_ADDRESS_MAX: '1', TRUST_PROXY: '10.0.0.0/8' })
+  let n = 0
+  const hit = (client: string) => app.inject({ url: `/connect?clientId=x${n++}`, remoteAddress: '10.1.2.3', headers: { 'x-forwarded-for': client } }).then((r) => r.statusCode)
   t.equal(await hit('2001:db8:aa:bb::1'), 403)
   t.equal(await hit('2001:db8:aa:bb::2'), 429, 'the /connect page is limited per address, and the /64 is one address')
   t.equal(await hit('2001:db8:aa:cc::1'), 403)

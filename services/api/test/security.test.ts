@@ -1,14 +1,7 @@
 import t from 'tap'
 import { randomBytes, randomUUID } from 'node:crypto'
-import { Writable } from 'node:stream'
+import { logCapture } from '@ghl-connect/testing'
 import { buildTestApi, type TestApi } from './helper.ts'
-
-/** A stream that keeps every log line the api writes. */
-function logCapture () {
-  const lines: string[] = []
-  const stream = new Writable({ write (chunk, _enc, done) { lines.push(...String(chunk).split('\n').filter(Boolean)); done() } })
-  return { stream, lines, text: () => lines.join('\n') }
-}
 
 async function connect (api: TestApi, clientId: string) {
   await api.app.runtime.integrations.replaceActive(clientId, {

@@ -10,7 +10,7 @@ import type { Test } from 'tap'
 import type { Redis } from 'ioredis'
 import { loadWorkerConfig, type WorkerConfig } from '@ghl-connect/config'
 import type { ContactDndRepository, IntegrationsRepository, Integration, OutboxMessage, Recipient, SmsMessagesRepository } from '@ghl-connect/db'
-import { createLogger } from '@ghl-connect/logging'
+import { createLogger, type CreateLoggerOptions } from '@ghl-connect/logging'
 import type { Queues, SmsDispatcher } from '@ghl-connect/queues'
 import type { RedisKeys } from '@ghl-connect/redis-keys'
 import { createCore, type CrmEvents } from '@ghl-connect/runtime'
@@ -48,7 +48,8 @@ export interface World {
   connect: (clientId: string, opts?: { locationId?: string, expired?: boolean, scopes?: string[] }) => Promise<Integration>
   /** What POST /api/sms does: the outbox row, then the job. */
   submit: (clientId: string, to: Recipient, body?: string) => Promise<OutboxMessage>
-  startInProcess: (overrides?: Record<string, string>) => Promise<RunningWorker>
+  /** `logs`: a stream that receives the worker's log lines, for a test to read them back. */
+  startInProcess: (overrides?: Record<string, string>, opts?: { logs?: CreateLoggerOptions['destination'] }) => Promise<RunningWorker>
   spawnWorker: (overrides?: Record<string, string>) => SpawnedWorker
   /** Deletes every Redis key of this file's prefix (never another file's). */
   flushRedis: () => Promise<number>
@@ -133,9 +134,12 @@ export async function createWorld (t: Test, overrides: Record<string, string> = 
       await dispatcher.enqueue(message)
       return message
     },
-    startInProcess: async (extra = {}) => {
+    startInProcess: async (extra = {}, opts = {}) => {
       const workerConfig = loadWorkerConfig({ ...env, ...extra })
-      const worker = await startWorker(workerConfig, createLogger({ level: workerConfig.runtime.logLevel, name: 'worker-test' }))
+      const logger = opts.logs
+        ? createLogger({ level: 'info', name: 'worker-test', destination: opts.logs })
+        : createLogger({ level: workerConfig.runtime.logLevel, name: 'worker-test' })
+      const worker = await startWorker(workerConfig, logger)
       running.push(worker)
       return worker
     },

@@ -6,7 +6,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { badRequest, unauthorized } from '@ghl-connect/errors'
+import { badRequest } from '@ghl-connect/errors'
 import { connectionHealths, type ConnectionHealth, type ConnectionsFilter } from '@ghl-connect/db'
 import { sendPage } from '../pages/layout.ts'
 import { connectionsPage, CONNECTIONS_PAGE_SIZE } from '../pages/admin-connections.ts'
@@ -20,13 +20,12 @@ const ConnectionsQuery = Type.Object({
 
 const adminConnections: FastifyPluginAsyncTypebox = async (fastify) => {
   const { connectionsOverview, config } = fastify.runtime
-  const isAdmin = adminCredentials(config.http.admin)
+  const checkAdmin = adminCredentials(fastify, config.http.admin, 'The connections page')
   const expiringWithinMs = config.tokens.sweepHorizonMs
 
   fastify.addHook('onRequest', async (request, reply) => {
-    if (!isAdmin(request, reply)) {
-      throw unauthorized('admin_credentials_required', 'The connections page needs the admin user name and password (ADMIN_USER / ADMIN_PASSWORD).')
-    }
+    const refused = await checkAdmin(request, reply)
+    if (refused) throw refused
   })
 
   fastify.get(ADMIN_PAGES.connections, {

@@ -12,7 +12,6 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { createBullBoard } from '@bull-board/api'
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter'
 import { FastifyAdapter } from '@bull-board/fastify'
-import { unauthorized } from '@ghl-connect/errors'
 import { ADMIN_PAGES, adminCredentials } from '../../security/admin-credentials.ts'
 import { sendError } from '../app/error-handler.ts'
 
@@ -20,14 +19,16 @@ export const BULL_BOARD_PATH = ADMIN_PAGES.queues
 
 export default async function bullBoard (fastify: FastifyInstance) {
   const { queues, config } = fastify.runtime
-  const isAdmin = adminCredentials(config.http.admin)
+  const checkAdmin = adminCredentials(fastify, config.http.admin, 'Bull Board')
 
   const checkCredentials = async (request: FastifyRequest, reply: FastifyReply) => {
-    if (!isAdmin(request, reply)) {
-      // Sent here rather than thrown: Bull Board's own error handler, which a thrown error would
-      // reach, turns `error` into an object ({key: 'ERRORS.INTERNAL_SERVER_ERROR'}).
-      return sendError(reply, unauthorized('admin_credentials_required', 'Bull Board needs the admin user name and password (ADMIN_USER / ADMIN_PASSWORD).'))
-    }
+    // Like every page: no other site may frame the board (clickjacking a retry or a removal).
+    reply.header('content-security-policy', "frame-ancestors 'self'").header('x-frame-options', 'SAMEORIGIN')
+      .header('cache-control', 'no-store').header('referrer-policy', 'no-referrer')
+    const refused = await checkAdmin(request, reply)
+    // Sent here rather than thrown: Bull Board's own error handler, which a thrown error would
+    // reach, turns `error` into an object ({key: 'ERRORS.INTERNAL_SERVER_ERROR'}).
+    if (refused) return sendError(reply, refused)
   }
 
   const serverAdapter = new FastifyAdapter()

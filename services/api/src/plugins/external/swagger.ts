@@ -25,6 +25,6 @@ export default fp(async function apiDocs (fastify: FastifyInstance) {
     staticCSP: true,
     // The api also runs on plain http (development, behind a TLS-terminating proxy): asking the
     // browser to upgrade would break the page there.
-    transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/, ''),
+    transformStaticCSP: (header) => header.replace(/\s?upgrade-insecure-requests;?/, ''),
   })
 }, { name: 'api-docs' })
