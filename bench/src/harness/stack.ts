@@ -11,7 +11,7 @@ import { migrateDatabase, type DatabaseHandle, type IntegrationsRepository } fro
 import { createLogger } from '@ghl-connect/logging'
 import type { Queues, SmsDispatcher } from '@ghl-connect/queues'
 import type { RedisKeys } from '@ghl-connect/redis-keys'
-import { createCore, type Core } from '@ghl-connect/runtime'
+import { createCore, type Core } from '@ghl-connect/core'
 import type { Redis } from 'ioredis'
 import { apiEnv, baseEnv, sandboxEnv, workerEnv, type Env } from './env.ts'
 import { freePort } from '@ghl-connect/testing'

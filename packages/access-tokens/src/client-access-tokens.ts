@@ -9,7 +9,7 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto'
 import type { ClientAccessTokenRow, ClientAccessTokensRepository } from '@ghl-connect/db'
 import { badRequest, notFound, unauthorized } from '@ghl-connect/errors'
-import { sameDigest } from '@ghl-connect/process-kit'
+import { sameDigest } from '@ghl-connect/secrets'
 import { isScope, parseScopes, type Scope } from './scopes.ts'
 
 export const ACCESS_TOKEN_PREFIX = 'gct_'

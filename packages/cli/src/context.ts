@@ -6,7 +6,7 @@
 import { loadCliConfig, type CliConfig } from '@ghl-connect/config'
 import { createDatabase, type DatabaseHandle } from '@ghl-connect/db'
 import { createLogger, type Logger } from '@ghl-connect/logging'
-import { createCore, type Core } from '@ghl-connect/runtime'
+import { createCore, type Core } from '@ghl-connect/core'
 
 export class CliContext {
   private loaded: CliConfig | undefined

@@ -7,7 +7,7 @@ import type { Test } from 'tap'
 import { loadCliConfig, type CliConfig } from '@ghl-connect/config'
 import { CrmEventsRepository, IntegrationsRepository, SmsMessagesRepository, TokenCipher, type Integration } from '@ghl-connect/db'
 import { createLogger } from '@ghl-connect/logging'
-import { createCore, type Core } from '@ghl-connect/runtime'
+import { createCore, type Core } from '@ghl-connect/core'
 import { createTestDatabase, testEnv, type TestDatabase } from '@ghl-connect/testing'
 import { main, type MainOptions } from '../src/main.ts'
 

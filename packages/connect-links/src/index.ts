@@ -9,7 +9,7 @@
  */
 import { createHash, createHmac, randomBytes } from 'node:crypto'
 import { badRequest, forbidden } from '@ghl-connect/errors'
-import { sameSecret } from '@ghl-connect/process-kit'
+import { sameSecret } from '@ghl-connect/secrets'
 
 export type LinkPurpose = 'authorize' | 'connect'
 

@@ -1,13 +1,13 @@
 /**
- * Everything the api's routes call: the shared core (packages/process-kit) and the api's own
+ * Everything the api's routes call: the shared core (packages/core) and the api's own
  * services on top of it, built once per process and closed on shutdown.
  */
 import type { ApiConfig } from '@ghl-connect/config'
 import { ClientAccessTokens } from '@ghl-connect/access-tokens'
 import { ClientAccessTokensRepository, ConnectionsOverviewRepository, InstallClaimCodesRepository, UsedConnectLinksRepository, WebhookReceiptsRepository } from '@ghl-connect/db'
 import type { Logger } from '@ghl-connect/logging'
-import { readinessProbe, type Readiness } from '@ghl-connect/process-kit'
-import { createCore, type Core } from '@ghl-connect/runtime'
+import { readinessProbe, type Readiness } from '@ghl-connect/lifecycle'
+import { createCore, type Core } from '@ghl-connect/core'
 import { ConnectLinks } from '@ghl-connect/connect-links'
 import { Credentials } from '@ghl-connect/tokens'
 import { GhlProxy } from './ghl-proxy/proxy-service.ts'

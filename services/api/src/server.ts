@@ -1,5 +1,5 @@
 import { loadApiConfig } from '@ghl-connect/config'
-import { bootProcess, closeOnSignals } from '@ghl-connect/process-kit'
+import { bootProcess, closeOnSignals } from '@ghl-connect/lifecycle'
 import { buildApp } from './app.ts'
 import { createRuntime } from './runtime.ts'
 

@@ -1,6 +1,6 @@
 /** Standalone sandbox: `pnpm --filter ghl-sandbox dev` (sources) or `start` (built), configured from the environment. */
 import { loadSandboxConfig } from '@ghl-connect/config'
-import { bootProcess, closeOnSignals } from '@ghl-connect/process-kit'
+import { bootProcess, closeOnSignals } from '@ghl-connect/lifecycle'
 import { buildSandbox } from './app.ts'
 
 const { config, logger } = bootProcess('ghl-sandbox', loadSandboxConfig)

@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:http'
 import { errorAnswer, notFound, unavailable, type AppError } from '@ghl-connect/errors'
-import { metricsAccess, readinessProbe } from '@ghl-connect/process-kit'
+import { metricsAccess, readinessProbe } from '@ghl-connect/lifecycle'
 import type { WorkerRuntime } from './runtime.ts'
 import type { WorkerManager } from './worker-manager.ts'
 

@@ -5,7 +5,7 @@
  * WORKER_SHUTDOWN_TIMEOUT_MS (with 1 when in-flight jobs had to be abandoned).
  */
 import { loadWorkerConfig } from '@ghl-connect/config'
-import { bootProcess, closeOnSignals } from '@ghl-connect/process-kit'
+import { bootProcess, closeOnSignals } from '@ghl-connect/lifecycle'
 import { startWorker } from './worker.ts'
 
 const { config, logger } = bootProcess('worker', loadWorkerConfig, { pid: process.pid })

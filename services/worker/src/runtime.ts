@@ -1,5 +1,5 @@
 /**
- * Everything the worker's processors call: the shared core (packages/process-kit, the same
+ * Everything the worker's processors call: the shared core (packages/core, the same
  * TokenService, repositories, HighLevel client and dispatcher the api uses) and the worker's own
  * services on top of it.
  */
@@ -7,7 +7,7 @@ import type { WorkerConfig } from '@ghl-connect/config'
 import type { Logger } from '@ghl-connect/logging'
 import { RetentionRepository, SCHEDULE_QUEUE_AHEAD_MS } from '@ghl-connect/db'
 import { CrmEventDispatcher } from '@ghl-connect/queues'
-import { createCore, type Core } from '@ghl-connect/runtime'
+import { createCore, type Core } from '@ghl-connect/core'
 import { Credentials } from '@ghl-connect/tokens'
 import { CrmEventDelivery } from './crm-events/crm-event-delivery.ts'
 import { CrmEventReconciler } from './crm-events/crm-event-reconciler.ts'

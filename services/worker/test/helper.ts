@@ -13,7 +13,7 @@ import type { ContactDndRepository, IntegrationsRepository, Integration, OutboxM
 import { createLogger, type CreateLoggerOptions } from '@ghl-connect/logging'
 import type { Queues, SmsDispatcher } from '@ghl-connect/queues'
 import type { RedisKeys } from '@ghl-connect/redis-keys'
-import { createCore, type CrmEvents } from '@ghl-connect/runtime'
+import { createCore, type CrmEvents } from '@ghl-connect/core'
 import { createTestDatabase, eventually, freePort, testEnv, type TestDatabase } from '@ghl-connect/testing'
 import { sandboxEnv, startSandbox, type StartedSandbox } from 'ghl-sandbox/testing'
 import { startWorker, type RunningWorker } from '../src/worker.ts'

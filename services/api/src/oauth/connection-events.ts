@@ -8,7 +8,7 @@
  */
 import { crmEventOf, type Integration, type NewCrmEvent, type Replacement } from '@ghl-connect/db'
 import type { Logger } from '@ghl-connect/logging'
-import type { CrmEvents } from '@ghl-connect/runtime'
+import type { CrmEvents } from '@ghl-connect/core'
 
 export class ConnectionEvents {
   constructor (private readonly events: CrmEvents, private readonly logger: Logger) {}

@@ -8,7 +8,7 @@ import { createHmac, randomInt } from 'node:crypto'
 import { LocationTakenError, type InstallClaimCodesRepository, type Integration, type IntegrationsRepository } from '@ghl-connect/db'
 import { conflict, forbidden, notFound } from '@ghl-connect/errors'
 import type { Logger } from '@ghl-connect/logging'
-import { sameSecret } from '@ghl-connect/process-kit'
+import { sameSecret } from '@ghl-connect/secrets'
 import type { ConnectionEvents } from './connection-events.ts'
 
 export const CLAIM_CODE_TTL_MS = 24 * 3600_000

@@ -7,7 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { RedisKeys } from '@ghl-connect/redis-keys'
-import { sameSecret } from '@ghl-connect/process-kit'
+import { sameSecret } from '@ghl-connect/secrets'
 
 export const STATE_TTL_SECONDS = 600
 /**

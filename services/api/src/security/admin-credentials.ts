@@ -10,7 +10,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { type AppError, tooManyRequests, unauthorized } from '@ghl-connect/errors'
-import { sameDigest, secretDigest } from '@ghl-connect/process-kit'
+import { sameDigest, secretDigest } from '@ghl-connect/secrets'
 import { clientAddressBucket } from '../plugins/external/rate-limit.ts'
 
 /** Where the admin pages live; each links to the other. */

@@ -6,7 +6,7 @@
  */
 import { crmEventOf, type IntegrationsRepository, type UninstalledIntegration } from '@ghl-connect/db'
 import type { Logger } from '@ghl-connect/logging'
-import type { CrmEvents } from '@ghl-connect/runtime'
+import type { CrmEvents } from '@ghl-connect/core'
 import type { VerifiedWebhook, WebhookHandler, WebhookOutcome } from './webhook-handler.ts'
 
 /** What an INSTALL under an agency needs (oauth/agency-installs.ts). */

@@ -10,7 +10,7 @@ import { SmsDeliveryStatusesRepository, type CrmEventsRepository, type Database,
 import type { GhlClient } from '@ghl-connect/ghl'
 import type { Logger } from '@ghl-connect/logging'
 import type { Metrics } from '@ghl-connect/metrics'
-import type { CrmEvents } from '@ghl-connect/runtime'
+import type { CrmEvents } from '@ghl-connect/core'
 import type { TokenService } from '@ghl-connect/tokens'
 import { AppInstallHandler, AppUninstallHandler, type AgencyInstaller } from './app-lifecycle.ts'
 import { CONTACT_DND_UPDATE, type ContactDndWebhooks } from './contact-dnd.ts'

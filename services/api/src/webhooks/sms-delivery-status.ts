@@ -6,7 +6,7 @@
  */
 import { deliveryStatusOf, type Integration, type IntegrationsRepository, type SmsDeliveryStatusesRepository } from '@ghl-connect/db'
 import type { Logger } from '@ghl-connect/logging'
-import type { CrmEvents } from '@ghl-connect/runtime'
+import type { CrmEvents } from '@ghl-connect/core'
 import { SmsMessageWebhook, type SmsFields } from './sms-message-webhook.ts'
 import type { VerifiedWebhook, WebhookOutcome } from './webhook-handler.ts'
 

@@ -15,7 +15,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { isAccessTokenShaped, type ClientAccessTokens, type Scope, type VerifiedAccessToken } from '@ghl-connect/access-tokens'
 import type { ApiKey } from '@ghl-connect/config'
 import { forbidden, tooManyRequests, unauthorized } from '@ghl-connect/errors'
-import { sameDigest, secretDigest } from '@ghl-connect/process-kit'
+import { sameDigest, secretDigest } from '@ghl-connect/secrets'
 import type { ApiKeyRateLimit } from '../../security/api-key-rate-limit.ts'
 
 /** The client ids a request names: one, several (a batch), or none (the route then uses the token's own). */

@@ -12,7 +12,7 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { Queue } from 'bullmq'
 import { observeQueues, type QueueProbe } from '@ghl-connect/metrics'
-import { metricsAccess } from '@ghl-connect/process-kit'
+import { metricsAccess } from '@ghl-connect/lifecycle'
 
 const STATES = ['waiting', 'prioritized', 'delayed', 'active', 'failed', 'completed'] as const
 

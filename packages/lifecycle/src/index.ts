@@ -1,5 +1,4 @@
 export * from './boot.ts'
-export * from './constant-time.ts'
 export * from './metrics-access.ts'
 export * from './readiness.ts'
 export * from './shutdown.ts'

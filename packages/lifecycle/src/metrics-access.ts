@@ -4,7 +4,7 @@
  * compared in constant time. Answers the refusal to send, or null to serve the metrics.
  */
 import { AppError } from '@ghl-connect/errors'
-import { sameDigest, secretDigest } from './constant-time.ts'
+import { sameDigest, secretDigest } from '@ghl-connect/secrets'
 
 export function metricsAccess (token: string | null): (authorization: string | undefined) => AppError | null {
   if (token === null) return () => null
