@@ -43,6 +43,9 @@ trap stop INT TERM EXIT
 ensure_services "${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/ghl_connect}" "${REDIS_URL:-redis://127.0.0.1:6379}"
 export DATABASE_URL=$SERVICES_POSTGRES_URL REDIS_URL=$SERVICES_REDIS_URL
 write_stack_env
+# Each process in a process group of its own: Ctrl-C reaches this script only, and stop() signals
+# each process once (a second signal would cut its graceful shutdown short).
+set -m
 
 if $dev; then
   say "applying migrations"

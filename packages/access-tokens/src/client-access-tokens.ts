@@ -19,6 +19,7 @@ export const DEFAULT_LIFETIME_SECONDS = 90 * 86_400
 export const NAME_MAX_LENGTH = 100
 /** Printable (no C0 or C1 control character), so a name is safe in a log line, a terminal and a page. */
 export const NAME_PATTERN = '^[^\\x00-\\x1F\\x7F-\\x9F]+$'
+const NAME_FORMAT = new RegExp(NAME_PATTERN)
 /** `lastUsedAt` is written at most this often per token: a request costs a read, not a write. */
 const TOUCH_EVERY_MS = 60_000
 
@@ -69,7 +70,7 @@ export class ClientAccessTokens {
   /** The token, to be shown once, and its view. */
   async create (input: NewAccessToken): Promise<{ token: string, accessToken: AccessTokenView }> {
     const name = input.name.trim()
-    if (name.length === 0 || name.length > NAME_MAX_LENGTH || !new RegExp(NAME_PATTERN).test(name)) {
+    if (name.length === 0 || name.length > NAME_MAX_LENGTH || !NAME_FORMAT.test(name)) {
       throw badRequest('invalid_token_name', `Name the token (1 to ${NAME_MAX_LENGTH} printable characters), e.g. "support assistant": the list and the logs show it.`)
     }
     const scopes = parseScopes(input.scopes)

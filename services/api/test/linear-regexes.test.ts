@@ -13,6 +13,7 @@ import { parse } from 'acorn'
 import { simple } from 'acorn-walk'
 import { transformSync } from 'esbuild'
 import { check } from 'recheck'
+import { NAME_PATTERN } from '@ghl-connect/access-tokens'
 import { loadApiConfig } from '@ghl-connect/config'
 import { CLIENT_ID_PATTERN } from '@ghl-connect/connect-links'
 import { locationNeedPatterns } from '@ghl-connect/ghl'
@@ -32,6 +33,7 @@ interface FoundRegex { where: string, source: string, flags: string }
 const BUILT_AT_RUN_TIME: Record<string, () => RegExp[]> = {
   'packages/ghl/src/proxy-paths.ts': locationNeedPatterns,
   'packages/cli/src/args.ts': () => [new RegExp(CLIENT_ID_PATTERN)],
+  'packages/access-tokens/src/client-access-tokens.ts': () => [new RegExp(NAME_PATTERN)],
 }
 
 function * sourceFiles (dir: string): Generator<string> {
