@@ -1,12 +1,16 @@
 import t from 'tap'
 import { eventually, ghlWorld, JANE, SUNRISE } from './ghl-world.ts'
 
-// 240 calls at 90 per 10 s take three windows; on a loaded machine the worker's start adds more.
+// 240 calls at 80 per 10 s take three windows; on a loaded machine the worker's start adds more.
 t.setTimeout(360_000)
 
 t.test('40 concurrent proxy calls and 200 SMS for one location share its budget: HighLevel never has to refuse one', async (t) => {
-  // HighLevel's 100 per 10 s in the sandbox, our default 90 per 10 s: 240 calls take three windows.
-  const world = await ghlWorld(t, { GHL_PROXY_MAX_WAIT_MS: '60000' })
+  // HighLevel's 100 per 10 s in the sandbox, ours 80 per 10 s: 240 calls take three windows.
+  // Our limiter paces when a call takes its slot; HighLevel counts when it arrives. Between the
+  // two lie a PostgreSQL write or two, and on CI's loaded 2 cores (a build and Chromium beside
+  // this file) that gap passed the default margin's 1 s once in three runs. 80 leaves 2 s; what
+  // the test proves is the sharing: without it, 240 calls in one burst are refused by the dozen.
+  const world = await ghlWorld(t, { GHL_PROXY_MAX_WAIT_MS: '60000', GHL_RATE_LIMIT_MAX: '80' })
   await world.connect('client-1')
   const { app, auth, sandbox } = world
   const smsStatuses = await Promise.all(Array.from({ length: 200 }, async (_, i) => (await app.inject({
