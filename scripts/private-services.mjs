@@ -37,7 +37,18 @@ const freePort = () => new Promise((resolvePort, reject) => {
   })
 })
 
-const alive = (pid) => { try { process.kill(pid, 0); return true } catch (err) { return err.code === 'EPERM' } }
+// A server that ended but was not yet reaped (a zombie: its parent, after a killed run, is PID 1,
+// which may reap late) still answers kill(pid, 0): it counts as gone.
+const alive = (pid) => {
+  try { process.kill(pid, 0) } catch (err) { return err.code === 'EPERM' }
+  return !zombie(pid)
+}
+function zombie (pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8') // "pid (comm) state ...": comm may hold spaces and parentheses
+    return stat.charAt(stat.lastIndexOf(')') + 2) === 'Z'
+  } catch { return false } // no /proc (not Linux), or it just went away
+}
 const sleep = (ms) => new Promise((resolveSleep) => setTimeout(resolveSleep, ms))
 const quoted = (value) => `'${String(value).replaceAll("'", `'\\''`)}'`
 const oneLine = (text) => String(text).replace(/\s*\n\s*/g, ' ').trim()

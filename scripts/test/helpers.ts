@@ -1,6 +1,6 @@
 /** What the tests of the repository's scripts share: where the repository is, spawning, waiting. */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdirSync, readdirSync, symlinkSync, existsSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs'
 import { connect } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -20,12 +20,18 @@ export function portOpen (port: number): Promise<boolean> {
   })
 }
 
+/** true while `pid` runs; an ended process not yet reaped (a zombie, e.g. an orphan PID 1 reaps late) is not running. */
 export function processAlive (pid: number): boolean {
   try {
     process.kill(pid, 0)
-    return true
   } catch {
     return false
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8') // "pid (comm) state ...": comm may hold spaces and parentheses
+    return stat.charAt(stat.lastIndexOf(')') + 2) !== 'Z'
+  } catch {
+    return true // no /proc: kill(pid, 0) is all there is
   }
 }
 
