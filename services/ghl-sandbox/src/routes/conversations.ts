@@ -17,6 +17,8 @@ function entryView (entry: ThreadEntry): Record<string, unknown> {
   return {
     id: m.messageId, type, messageType, locationId: m.locationId, contactId: m.contactId, conversationId: m.conversationId,
     dateAdded: m.receivedAt, body: m.body, direction: 'inbound', status: 'delivered', contentType: 'text/plain', attachments: [],
+    // An email: its HTML body, its attachments, and (MessageMeta) the ids of the emails it stands for.
+    ...(m.email ? { contentType: 'text/html', attachments: m.email.attachments, meta: { email: { messageIds: [m.email.emailMessageId] } } } : {}),
   }
 }
 
