@@ -118,7 +118,8 @@ export function htmlToText (html: string): string {
     at = close + 1
     const name = TAG_NAME.exec(lower.slice(open + 1, Math.min(close, open + 20)))?.[1]
     if (!name) continue
-    if (BLOCK_TAGS.has(name)) text += '\n'
+    // A line break always ends a line; a block's edge ends one unless it just ended.
+    if (name === 'br' || (BLOCK_TAGS.has(name) && !text.endsWith('\n'))) text += '\n'
     if (SKIPPED_TAGS.has(name) && lower[open + 1] !== '/') {
       const end = lower.indexOf(`</${name}`, at)
       at = end < 0 ? html.length : end
