@@ -93,3 +93,18 @@ t.test('htmlToText: tags dropped, blocks end lines, style and script left out, e
   t.equal(htmlToText('&bogus; &#0; &#x110000;'), '&bogus; &#0; &#x110000;', 'what is not an entity stays')
   t.equal(htmlToText(`${'<'.repeat(50_000)}x`), `${'<'.repeat(50_000)}x`, 'a long run of < is read once (linear)')
 })
+
+t.test('GET /api/conversations/:clientId/:contactId/messages lists an email in the thread with its type and subject', async (t) => {
+  const { app, auth, control, tokens } = await twoWay(t)
+  await app.runtime.ghl.messages.sendSms({ accessToken: tokens.access_token, contactId: JANE, message: 'See you at 9' })
+  const { message } = await control.contactEmails({ contactId: JANE, subject: 'Re: See you at 9', html: '<p>Could we make it 10?</p>' })
+  await control.contactReplies({ contactId: JANE, body: 'Never mind, 9 is fine' })
+
+  const res = await app.inject({ url: `/api/conversations/${CLIENT}/${JANE}/messages`, headers: auth })
+  t.equal(res.statusCode, 200, res.body)
+  t.match(res.json().messages, [
+    { direction: 'inbound', type: 'TYPE_SMS', subject: null, body: 'Never mind, 9 is fine' },
+    { id: message.messageId, direction: 'inbound', type: 'TYPE_EMAIL', subject: 'Re: See you at 9', body: '<p>Could we make it 10?</p>', status: 'delivered', at: message.receivedAt },
+    { direction: 'outbound', type: 'TYPE_SMS', subject: null, body: 'See you at 9' },
+  ])
+})

@@ -31,7 +31,7 @@ export interface MessageWebhookLog { type: 'InboundMessage' | 'OutboundMessage',
 /** The location's SMS provider, as the docs' examples name one. */
 const SMS_PROVIDER_ID = 'sbxSmsProvider000001'
 /** The location's email provider. */
-const EMAIL_PROVIDER_ID = 'sbxEmailProvider0001'
+export const EMAIL_PROVIDER_ID = 'sbxEmailProvider0001'
 
 const stamp = (now: number) => ({ timestamp: new Date(now).toISOString(), webhookId: randomUUID() })
 
