@@ -183,6 +183,12 @@ t.test('contract: a contact\'s email goes out as InboundMessage with the fields 
   const reply = await control.contactEmails({ contactId: JANE, subject: 'Re: Re: your appointment', html: '<p>See you</p>', threadId: String(payload.threadId), url: hooks.url })
   t.match(hooks.received[1]?.payload, { body: '<p>See you</p>', threadId: payload.threadId, emailMessageId: reply.message.email?.emailMessageId }, 'a reply continues the thread')
   t.equal(control.received(SUNRISE).filter((m) => m.type === 'Email').length, 2, 'both in the location\'s record')
+  await control.contactReplies({ contactId: JANE, body: 'and by SMS', url: hooks.url })
+  const exported = async (channel?: string) => await (await fetch(`${url}/conversations/messages/export?locationId=${SUNRISE}&contactId=${JANE}${channel ? `&channel=${channel}` : ''}&sortOrder=asc`, { headers })).json() as { messages: Array<Record<string, unknown>>, total: number }
+  const emails = await exported('Email')
+  t.equal(emails.total, 2, 'the export lists the emails with channel Email')
+  t.match(emails.messages[0], { id: page.messages[0]?.id, type: 3, messageType: 'TYPE_EMAIL', direction: 'inbound', meta: { email: { messageIds: [payload.emailMessageId] } } })
+  t.same((await exported()).messages.map((m) => [m.messageType, m.direction, m.body]), [['TYPE_SMS', 'inbound', 'and by SMS']], 'and, without a channel, every message but email, replies included')
 })
 
 t.test('email replies: a contact without an address, an unknown contact or a bad field is refused by the control API', async (t) => {

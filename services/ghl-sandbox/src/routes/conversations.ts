@@ -8,19 +8,11 @@ import { authorize, canReach, type SandboxContext } from '../context.ts'
 import { MESSAGES, sendGhlError } from '../http.ts'
 import { EMAIL_PROVIDER_ID } from '../message-webhooks.ts'
 import type { ThreadEntry } from '../state.ts'
-import { CONVERSATIONS_VERSION, messageView, TYPE_VIEW } from './api.ts'
+import { CONVERSATIONS_VERSION, messageView, receivedMessageView, TYPE_VIEW } from './api.ts'
 
 /** A message as get-messages lists it: its status is the one its delivery reports gave. */
 function entryView (entry: ThreadEntry): Record<string, unknown> {
-  if (entry.direction === 'outbound') return { ...messageView(entry.message), status: entry.message.status }
-  const m = entry.message
-  const { type, messageType } = TYPE_VIEW[m.type] ?? { type: 2, messageType: 'TYPE_SMS' }
-  return {
-    id: m.messageId, type, messageType, locationId: m.locationId, contactId: m.contactId, conversationId: m.conversationId,
-    dateAdded: m.receivedAt, body: m.body, direction: 'inbound', status: 'delivered', contentType: 'text/plain', attachments: [],
-    // An email: its HTML body, its attachments, and (MessageMeta) the ids of the emails it stands for.
-    ...(m.email ? { contentType: 'text/html', attachments: m.email.attachments, meta: { email: { messageIds: [m.email.emailMessageId] } } } : {}),
-  }
+  return entry.direction === 'outbound' ? { ...messageView(entry.message), status: entry.message.status } : receivedMessageView(entry.message)
 }
 
 export function conversationRoutes (app: FastifyInstance, ctx: SandboxContext): void {
