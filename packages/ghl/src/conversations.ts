@@ -1,7 +1,7 @@
 /** HighLevel's conversations: a location's (or one contact's) threads and a thread's messages, page by page. */
 import { GhlError } from './errors.ts'
 import { withoutUndefined, type Authorized, type GhlTransport } from './transport.ts'
-import type { ConversationMessagesPage, ConversationSearchResult, GhlAnswer } from './types.ts'
+import type { ConversationMessagesPage, ConversationSearchResult, GhlAnswer, GhlEmailMessage } from './types.ts'
 import { GHL_VERSIONS } from './versions.ts'
 
 export class ConversationsClient {
@@ -42,5 +42,20 @@ export class ConversationsClient {
         nextPage: page.nextPage === true,
       },
     }
+  }
+
+  /**
+   * One email (scope `conversations/message.readonly`): a conversation's messages list an email
+   * by type only (TYPE_EMAIL, with `meta.email.messageIds`), its subject and addresses are here.
+   */
+  async getEmail ({ accessToken, emailMessageId }: Authorized & { emailMessageId: string }): Promise<GhlAnswer<GhlEmailMessage>> {
+    const answer = await this.transport.call<GhlEmailMessage>({
+      operation: 'getEmail', method: 'GET', path: `/conversations/messages/email/${encodeURIComponent(emailMessageId)}`,
+      version: GHL_VERSIONS.conversations, accessToken,
+    })
+    if (typeof answer.data?.id !== 'string') {
+      throw new GhlError('transient', 'HighLevel answered getEmail without an email', { operation: 'getEmail', status: answer.status, rateLimit: answer.rateLimit })
+    }
+    return answer
   }
 }

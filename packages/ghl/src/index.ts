@@ -12,7 +12,7 @@ export { parseRateLimit, retryAfterMs, type RateLimit, type ResponseHeaders } fr
 export type {
   InstalledLocation, InstalledLocationsResult,
   ContactSearchResult, ConversationMessagesPage, ConversationSearchResult, ExportMessagesResult, GhlAnswer, GhlContact,
-  GhlConversation, GhlLocation, GhlMessage, LocationTokenResponse,
+  GhlConversation, GhlEmailMessage, GhlLocation, GhlMessage, LocationTokenResponse,
   MessageChannel, SendMessageResult, TokenResponse, UpsertContactResult, UserType,
 } from './types.ts'
 export * from './dnd.ts'

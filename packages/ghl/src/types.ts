@@ -118,6 +118,18 @@ export interface GhlMessage {
   [field: string]: unknown
 }
 
+/** An email as HighLevel's get-email-by-id answers it (GetEmailMessageResponseDto); only what is read here is promised. */
+export interface GhlEmailMessage {
+  id: string
+  threadId?: string
+  subject?: string
+  from?: string
+  to?: string[]
+  body?: string
+  direction?: 'inbound' | 'outbound'
+  [field: string]: unknown
+}
+
 export interface ExportMessagesResult {
   messages: GhlMessage[]
   /** Absent or null on the last page. */

@@ -4,7 +4,8 @@
  * `cause` or a response body is caught too) and by pattern inside strings (bearer headers, JWTs,
  * `code=`/`refresh_token=` in URLs and form bodies).
  *
- * Log lines lose personal data too (SMS text, phone numbers, contact names): the usual way it
+ * Log lines lose personal data too (SMS text, phone numbers, contact names, email addresses, subjects
+ * and bodies): the usual way it
  * would get there is a database error, which carries the query's parameters (drizzle's
  * DrizzleQueryError: `params` and a message ending "params: <values>"; postgres.js: `parameters`,
  * `args`, and a `detail`/`where`/message quoting the failing row or value). Those are stripped at
@@ -38,7 +39,7 @@ const ERROR_CODE = /^(?:[a-z]+(?:_[a-z0-9]+)*|[A-Z]+(?:_[A-Z0-9]+)*|[0-9A-Z]{5}|
 const isErrorCode = (value: unknown) => typeof value === 'number' || (typeof value === 'string' && value.length <= 64 && ERROR_CODE.test(value))
 
 /** Keys whose values are personal data or a query's bound values: logs never show them. */
-const PERSONAL_KEY = /^(params|parameters|args|phone|phone_?number|contact_?name|sms_?text)$/i
+const PERSONAL_KEY = /^(params|parameters|args|phone|phone_?number|contact_?name|sms_?text|email|email_?address|from|cc|bcc|subject|html)$/i
 
 /**
  * Where PostgreSQL and the drivers quote values inside their messages. Every one runs in linear time
@@ -62,7 +63,36 @@ const PERSONAL_REDACTIONS: Array<(text: string) => string> = [
   redactInvalidInput,
   // a phone number anywhere (E.164)
   (text) => text.replace(/(?<![\w+])\+[1-9]\d{7,14}(?!\d)/g, '[phone]'),
+  redactEmailAddresses,
 ]
+
+const EMAIL_LOCAL_CHAR = /[\w.+-]/
+const EMAIL_DOMAIN_CHAR = /[A-Za-z0-9.-]/
+const TOP_LEVEL_DOMAIN = /^[A-Za-z]{2,}$/
+
+/**
+ * An email address anywhere (`name@host.tld`): found from each `@` outwards, character by
+ * character, so no stretch of text is read more than twice (a regex with a repeated domain part
+ * backtracks on a long false start).
+ */
+function redactEmailAddresses (text: string): string {
+  let out = ''
+  let kept = 0
+  for (let at = text.indexOf('@'); at >= 0; at = text.indexOf('@', at + 1)) {
+    let start = at
+    while (start > kept && EMAIL_LOCAL_CHAR.test(text[start - 1]!)) start--
+    let end = at + 1
+    while (end < text.length && EMAIL_DOMAIN_CHAR.test(text[end]!)) end++
+    while (end > at + 1 && text[end - 1] === '.') end--
+    const domain = text.slice(at + 1, end)
+    const dot = domain.lastIndexOf('.')
+    if (start === at || dot <= 0 || domain.startsWith('.') || !TOP_LEVEL_DOMAIN.test(domain.slice(dot + 1))) continue
+    out += `${text.slice(kept, start)}[email]`
+    kept = end
+    at = end - 1
+  }
+  return out + text.slice(kept)
+}
 
 /**
  * PostgreSQL's `invalid input syntax for type uuid: "<value>"` (or `value for enum x`): the value.

@@ -97,6 +97,22 @@ t.test("a database error's query parameters, quoted values and any phone number 
   t.match(JSON.parse(lines[3]!).to, 'call [phone] now')
 })
 
+t.test('an email\'s addresses, subject and body never reach a log line, by key or inside text', async (t) => {
+  const { lines, logger } = capture()
+  logger.info({ from: 'Jane Doe <jane.doe+crm@example.co.uk>', to: ['office@sunrise-dental.example'], cc: 'a@b.io', subject: 'Re: my crown', html: '<p>It hurts</p>', email: 'jane@example.com', emailMessageId: 'sddfDSF3G56GHG' }, 'email reply received')
+  logger.warn(`could not record the reply of jane@example.com to office@sunrise-dental.example`)
+  logger.error({ err: new Error('invalid input syntax for type uuid: "jane@example.com"'), nested: { deep: { from: 'x@y.org' } } }, 'failed')
+  for (const line of lines) {
+    for (const leaked of ['jane', 'sunrise-dental', 'a@b.io', 'my crown', 'It hurts', 'x@y.org']) t.notMatch(line, leaked, `${leaked} in ${line}`)
+  }
+  const first = JSON.parse(lines[0]!)
+  t.same(first.to, ['[email]'], 'an address in a list, by pattern')
+  t.equal(first.emailMessageId, 'sddfDSF3G56GHG', 'HighLevel\'s ids stay for debugging')
+  t.equal(JSON.parse(lines[1]!).msg, 'could not record the reply of [email] to [email]')
+  t.equal(redact('postgres://postgres@127.0.0.1:5432/app and git@host', { personal: true }), 'postgres://postgres@127.0.0.1:5432/app and git@host', 'a user@host without a domain stays')
+  t.equal(redact(`${'a.'.repeat(20_000)}@`, { personal: true }), `${'a.'.repeat(20_000)}@`, 'a long false start is read once')
+})
+
 t.test('records outside the log (the sandbox) keep personal fields; only secrets go', async (t) => {
   t.same(redact({ phone: '+15550100987', refresh_token: refreshToken }), { phone: '+15550100987', refresh_token: '[redacted]' })
 })

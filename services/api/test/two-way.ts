@@ -42,6 +42,12 @@ export async function twoWay (t: Test) {
   const outbox = api.app.runtime.eventsOutbox!
   const delivered = (eventId: string) => eventually(`${eventId} delivered to the CRM`, async () =>
     (await outbox.findById(eventId))?.status === 'delivered', 90_000)
-  return { ...api, control, crm, tokens, startWorker, delivered, logs: () => logs }
+  /** What the CRM received of one type, once no delivery is left queued (so a repeat would be among it). */
+  const settledPosts = async (type: string) => {
+    await eventually('no CRM delivery left queued', async () =>
+      await api.app.runtime.queues.crmEvents.getJobCountByTypes('waiting', 'prioritized', 'delayed', 'active') === 0)
+    return crm.received.filter((r) => r.event.type === type)
+  }
+  return { ...api, control, crm, tokens, startWorker, delivered, settledPosts, logs: () => logs }
 }
 

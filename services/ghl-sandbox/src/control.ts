@@ -8,7 +8,7 @@ import type { Faults } from './faults.ts'
 import type { RateLimitSettings } from './rate-limiter.ts'
 import { DEFAULT_SEED, type SeedData } from './seed.ts'
 import type { ContactInput, DndSetting, LocationInput, ReceivedMessage, SandboxContact, SandboxLocation, SandboxStats, SentMessage, TokenAnswer, UserType } from './state.ts'
-import type { DeliveryError, DeliveryReportSettings, MessageWebhookLog, ReportedStatus } from './message-webhooks.ts'
+import type { ContactEmail, DeliveryError, DeliveryReportSettings, MessageWebhookLog, ReportedStatus } from './message-webhooks.ts'
 import { contactDndPayload, deliverWebhook, webhookPayload, type WebhookDelivery, type WebhookRequest } from './webhooks.ts'
 
 export type MessageWebhookSettings = Partial<DeliveryReportSettings> & { webhookUrl?: string | null }
@@ -204,6 +204,11 @@ export class SandboxControl {
   /** A contact replies by SMS: InboundMessage to the webhook URL (or `url`). */
   contactReplies (request: { contactId: string, body: string, url?: string }): Promise<{ message: ReceivedMessage, delivery: WebhookDelivery | { error: string } }> {
     return this.ctx.messageWebhooks.contactReplies(request.contactId, request.body, { url: request.url })
+  }
+
+  /** A contact replies by email: InboundMessage (messageType Email) to the webhook URL (or `url`). */
+  contactEmails (request: ContactEmail & { contactId: string, url?: string }): Promise<{ message: ReceivedMessage, delivery: WebhookDelivery | { error: string } }> {
+    return this.ctx.messageWebhooks.contactEmails(request.contactId, request, { url: request.url })
   }
 
   /** Reports a sent message's delivery now: OutboundMessage with `status` (and `error` when given). */

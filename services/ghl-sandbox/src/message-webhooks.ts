@@ -7,7 +7,9 @@
  * the 10th, 20th, ... send), after `delayMs`. `reportDelivery` reports one message now.
  */
 import { randomUUID } from 'node:crypto'
+import { escapeHtml } from '@ghl-connect/html'
 import type { Clock } from './clock.ts'
+import { ghlId } from './ids.ts'
 import type { ReceivedMessage, SandboxState, SentMessage } from './state.ts'
 import { deliverWebhook, type WebhookDelivery, type WebhookSigner } from './webhooks.ts'
 
@@ -28,6 +30,8 @@ export interface MessageWebhookLog { type: 'InboundMessage' | 'OutboundMessage',
 
 /** The location's SMS provider, as the docs' examples name one. */
 const SMS_PROVIDER_ID = 'sbxSmsProvider000001'
+/** The location's email provider. */
+export const EMAIL_PROVIDER_ID = 'sbxEmailProvider0001'
 
 const stamp = (now: number) => ({ timestamp: new Date(now).toISOString(), webhookId: randomUUID() })
 
@@ -52,6 +56,35 @@ function smsPayload (type: 'InboundMessage' | 'OutboundMessage', m: ReceivedMess
 export function inboundMessagePayload (m: ReceivedMessage, now: number): Record<string, unknown> {
   return { ...smsPayload('InboundMessage', m, now), direction: 'inbound', status: 'delivered' }
 }
+
+/**
+ * A contact's email, as the InboundMessage page's Email example shows it: `emailMessageId`,
+ * `threadId`, `from`, `to` (an array, as in the example; its schema says string), `subject`, the
+ * HTML `body`, no `messageId`, `status` or `contentType` (see the README for what the page leaves open).
+ */
+export function inboundEmailPayload (m: ReceivedMessage & { email: NonNullable<ReceivedMessage['email']> }, now: number): Record<string, unknown> {
+  return {
+    type: 'InboundMessage',
+    locationId: m.locationId,
+    attachments: m.email.attachments,
+    body: m.body,
+    contactId: m.contactId,
+    conversationId: m.conversationId,
+    dateAdded: m.receivedAt,
+    direction: 'inbound',
+    messageType: 'Email',
+    emailMessageId: m.email.emailMessageId,
+    from: m.email.from,
+    threadId: m.email.threadId,
+    subject: m.email.subject,
+    to: m.email.to,
+    conversationProviderId: EMAIL_PROVIDER_ID,
+    ...stamp(now),
+  }
+}
+
+/** A contact's email: `html` is sent as it is; a plain `text` is sent as HTML, in a div as in HighLevel's example. */
+export interface ContactEmail { subject: string, text?: string, html?: string, attachments?: string[], threadId?: string }
 
 export function outboundMessagePayload (m: SentMessage, status: ReportedStatus, now: number, error?: DeliveryError): Record<string, unknown> {
   return {
@@ -113,10 +146,38 @@ export class MessageWebhooks {
     return { message, delivery: await this.post('InboundMessage', message.messageId, inboundMessagePayload(message, this.sandbox.clock.now()), opts.url) }
   }
 
+  /**
+   * A contact emails the location (from the contact's address to the location's): the email joins
+   * the contact's conversation and InboundMessage (messageType Email) goes out. A new email starts
+   * its own thread; `threadId` continues one.
+   */
+  async contactEmails (contactId: string, email: ContactEmail, opts: { url?: string } = {}): Promise<{ message: ReceivedMessage, delivery: WebhookDelivery | { error: string } }> {
+    const contact = this.sandbox.state.contacts.get(contactId)
+    if (!contact) throw new Error(`No sandbox contact "${contactId}"`)
+    if (!contact.email) throw new Error(`Sandbox contact "${contactId}" has no email address`)
+    const location = this.sandbox.state.locations.get(contact.locationId)
+    const emailMessageId = ghlId()
+    const message = this.sandbox.state.recordReceived({
+      locationId: contact.locationId,
+      contactId,
+      body: email.html ?? `<div>${escapeHtml(email.text ?? '')}</div>`,
+      email: {
+        emailMessageId,
+        threadId: email.threadId ?? emailMessageId,
+        from: contact.name ? `${contact.name} <${contact.email}>` : contact.email,
+        to: location ? [location.email] : [],
+        subject: email.subject,
+        attachments: email.attachments ?? [],
+      },
+    })
+    const payload = inboundEmailPayload({ ...message, email: message.email! }, this.sandbox.clock.now())
+    return { message, delivery: await this.post('InboundMessage', emailMessageId, payload, opts.url) }
+  }
+
   /** The same event delivered again, as a new delivery (new webhookId and timestamp). */
   async redeliver (payload: Record<string, unknown>, url?: string): Promise<WebhookDelivery | { error: string }> {
     const type = payload.type === 'InboundMessage' ? 'InboundMessage' : 'OutboundMessage'
-    return this.post(type, String(payload.messageId), { ...payload, ...stamp(this.sandbox.clock.now()) }, url, typeof payload.status === 'string' ? payload.status : undefined)
+    return this.post(type, String(payload.messageId ?? payload.emailMessageId), { ...payload, ...stamp(this.sandbox.clock.now()) }, url, typeof payload.status === 'string' ? payload.status : undefined)
   }
 
   reset (): void {

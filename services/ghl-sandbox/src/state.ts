@@ -70,8 +70,11 @@ export interface SentMessage {
   status: string
 }
 
-/** A contact's message to the location (`control.contactReplies`). */
-export type ReceivedMessage = Pick<SentMessage, 'locationId' | 'contactId' | 'type' | 'body' | 'messageId' | 'conversationId'> & { receivedAt: string }
+/** What an email adds to a message, as HighLevel's InboundMessage of type Email carries it. */
+export interface EmailHeaders { emailMessageId: string, threadId: string, from: string, to: string[], subject: string, attachments: string[] }
+
+/** A contact's message to the location (`control.contactReplies`, `control.contactEmails`); an email has `email`. */
+export type ReceivedMessage = Pick<SentMessage, 'locationId' | 'contactId' | 'type' | 'body' | 'messageId' | 'conversationId'> & { receivedAt: string, email?: EmailHeaders }
 
 /** A conversation's messages in the order they happened. */
 export type ThreadEntry = { direction: 'outbound', message: SentMessage } | { direction: 'inbound', message: ReceivedMessage }
@@ -243,10 +246,10 @@ export class SandboxState {
     return message
   }
 
-  recordReceived (input: Pick<ReceivedMessage, 'locationId' | 'contactId' | 'body'>): ReceivedMessage {
+  recordReceived (input: Pick<ReceivedMessage, 'locationId' | 'contactId' | 'body' | 'email'>): ReceivedMessage {
     const message: ReceivedMessage = {
       ...input,
-      type: 'SMS',
+      type: input.email ? 'Email' : 'SMS',
       messageId: ghlId(),
       conversationId: this.conversationOf(input.contactId),
       receivedAt: new Date(this.clock.now()).toISOString(),

@@ -28,10 +28,14 @@ async function receiver (t: Test): Promise<{ url: string, received: Received[] }
  * HighLevel's pages for the two events (test/ghl-docs/, copied unchanged): the message schema (the
  * first JSON schema block) and the SMS example (the first example).
  */
-function documented (page: 'InboundMessage' | 'OutboundMessage') {
+function documented (page: 'InboundMessage' | 'OutboundMessage', channel: 'SMS' | 'Email' = 'SMS') {
   const text = readFileSync(fileURLToPath(new URL(`./ghl-docs/${page}.md`, import.meta.url)), 'utf8')
   const blocks = [...text.matchAll(/```json[^\n]*\n([\s\S]*?)```/g)].map((m) => JSON.parse(m[1] ?? ''))
-  return { schema: blocks[0] as { properties: Record<string, { type: string }> }, example: blocks[1] as Record<string, unknown> }
+  // The Email schema and example come later on the page: the ones naming emailMessageId and messageType Email.
+  const [schema, example] = channel === 'SMS'
+    ? [blocks[0], blocks[1]]
+    : [blocks.find((b) => b.properties?.emailMessageId), blocks.find((b) => b.messageType === 'Email')]
+  return { schema: schema as { properties: Record<string, { type: string }> }, example: example as Record<string, unknown> }
 }
 // In every delivery (HighLevel's webhook guidance), not in the pages' schemas.
 const DOCS_SILENT = ['timestamp', 'webhookId']
@@ -138,4 +142,60 @@ t.test('message webhooks configured at start (as start.sh does) are where a rese
   control.configureMessageWebhooks({ webhookUrl: null, auto: false })
   control.reset()
   t.same(control.messageWebhookSettings(), configured)
+})
+
+t.test('contract: a contact\'s email goes out as InboundMessage with the fields of HighLevel\'s Email example, signed, and joins the conversation as an email', async (t) => {
+  const { url, control } = await listening(t)
+  const hooks = await receiver(t)
+  const res = await fetch(`${url}/_sandbox/email-replies`, json('POST', {
+    contactId: JANE, subject: 'Re: your appointment', text: 'Yes, 9 <works>', attachments: ['https://files.example/x-ray.pdf'], url: hooks.url,
+  }))
+  t.equal(res.status, 200)
+  const [got] = hooks.received
+  const payload = got?.payload ?? {}
+  const { schema, example } = documented('InboundMessage', 'Email')
+  t.match(payload, {
+    type: 'InboundMessage', locationId: SUNRISE, contactId: JANE, direction: 'inbound', messageType: 'Email',
+    from: 'Jane Doe <jane@example.com>', to: ['office@sbxlocation000000001.example'], subject: 'Re: your appointment',
+    body: '<div>Yes, 9 &lt;works&gt;</div>', attachments: ['https://files.example/x-ray.pdf'], emailMessageId: /^\w{20}$/,
+  })
+  t.equal(payload.threadId, payload.emailMessageId, 'a new email starts its own thread, as in the example')
+  t.notOk('appId' in payload, 'no appId, as in HighLevel\'s examples')
+  t.ok(typeof got?.headers['x-ghl-signature'] === 'string', 'signed')
+  for (const k of Object.keys(example)) t.ok(k in payload, `the example's ${k} is there`)
+  // The page's example has `from` and `subject` (not in its schema) and `to` as an array (its schema: a string).
+  const exampleOnly = ['from', 'subject', 'to']
+  for (const k of Object.keys(payload).filter((k) => !DOCS_SILENT.includes(k) && !exampleOnly.includes(k))) {
+    t.equal(Array.isArray(payload[k]) ? 'array' : typeof payload[k], schema.properties[k]?.type, `${k} is a ${schema.properties[k]?.type} as the schema says`)
+  }
+  for (const k of exampleOnly) t.equal(Array.isArray(payload[k]) ? 'array' : typeof payload[k], Array.isArray(example[k]) ? 'array' : typeof example[k], `${k} as in the example`)
+
+  const { access_token: token } = control.issueTokens({ locationId: SUNRISE })
+  const headers = { version: '2021-04-15', authorization: `Bearer ${token}` }
+  const page = await (await fetch(`${url}/conversations/${String(payload.conversationId)}/messages`, { headers })).json() as { messages: Array<Record<string, unknown>> }
+  t.match(page.messages[0], {
+    type: 3, messageType: 'TYPE_EMAIL', direction: 'inbound', body: payload.body, contentType: 'text/html',
+    attachments: ['https://files.example/x-ray.pdf'], meta: { email: { messageIds: [payload.emailMessageId] } },
+  }, 'listed in the conversation as an email')
+  const search = await (await fetch(`${url}/conversations/search?locationId=${SUNRISE}&contactId=${JANE}`, { headers })).json() as { conversations: Array<Record<string, unknown>> }
+  t.match(search.conversations[0], { lastMessageType: 'TYPE_EMAIL', lastMessageDirection: 'inbound' })
+
+  const reply = await control.contactEmails({ contactId: JANE, subject: 'Re: Re: your appointment', html: '<p>See you</p>', threadId: String(payload.threadId), url: hooks.url })
+  t.match(hooks.received[1]?.payload, { body: '<p>See you</p>', threadId: payload.threadId, emailMessageId: reply.message.email?.emailMessageId }, 'a reply continues the thread')
+  t.equal(control.received(SUNRISE).filter((m) => m.type === 'Email').length, 2, 'both in the location\'s record')
+  await control.contactReplies({ contactId: JANE, body: 'and by SMS', url: hooks.url })
+  const exported = async (channel?: string) => await (await fetch(`${url}/conversations/messages/export?locationId=${SUNRISE}&contactId=${JANE}${channel ? `&channel=${channel}` : ''}&sortOrder=asc`, { headers })).json() as { messages: Array<Record<string, unknown>>, total: number }
+  const emails = await exported('Email')
+  t.equal(emails.total, 2, 'the export lists the emails with channel Email')
+  t.match(emails.messages[0], { id: page.messages[0]?.id, type: 3, messageType: 'TYPE_EMAIL', direction: 'inbound', meta: { email: { messageIds: [payload.emailMessageId] } } })
+  t.same((await exported()).messages.map((m) => [m.messageType, m.direction, m.body]), [['TYPE_SMS', 'inbound', 'and by SMS']], 'and, without a channel, every message but email, replies included')
+})
+
+t.test('email replies: a contact without an address, an unknown contact or a bad field is refused by the control API', async (t) => {
+  const { url } = await listening(t)
+  const post = (body: unknown) => fetch(`${url}/_sandbox/email-replies`, json('POST', body))
+  t.equal((await post({ contactId: 'sbxContact0000000002', subject: 'Hi', text: 'x', url: 'http://127.0.0.1:9/' })).status, 400, 'John has no email address')
+  t.equal((await post({ contactId: 'nobody', subject: 'Hi', url: 'http://127.0.0.1:9/' })).status, 400)
+  t.equal((await post({ contactId: JANE, text: 'no subject' })).status, 400)
+  t.equal((await post({ contactId: JANE, subject: 'Hi', attachments: 'one.pdf' })).status, 400)
 })

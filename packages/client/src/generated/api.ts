@@ -1758,8 +1758,11 @@ export interface paths {
                             messages: {
                                 id: string;
                                 direction: ("inbound" | "outbound") | (never | null);
-                                /** @description HighLevel's channel, e.g. TYPE_SMS */
+                                /** @description HighLevel's channel, e.g. TYPE_SMS, TYPE_EMAIL */
                                 type: string | null;
+                                /** @description An email's subject; null for other messages */
+                                subject: string | null;
+                                /** @description The text; an email's is HTML as HighLevel keeps it */
                                 body: string;
                                 /** @description HighLevel's status, e.g. delivered */
                                 status: string | null;

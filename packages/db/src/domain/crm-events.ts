@@ -42,6 +42,28 @@ export interface InboundSms {
   receivedAt: Date
 }
 
+/** A contact's email to a client, as HighLevel's InboundMessage webhook (messageType Email) reports it. */
+export interface InboundEmail {
+  clientId: string
+  locationId: string
+  contactId: string
+  conversationId: string | null
+  /** HighLevel's id of the email (`emailMessageId`, else its conversation message id): a webhook delivered twice is one event. */
+  emailMessageId: string
+  /** HighLevel's conversation message id, when the webhook carries one (its email example does not). */
+  messageId: string | null
+  threadId: string | null
+  from: string | null
+  to: string[]
+  subject: string | null
+  /** The email as text; `html` is HighLevel's body when it is HTML (its example's is), else null. */
+  text: string
+  html: string | null
+  /** Attachment URLs. */
+  attachments: string[]
+  receivedAt: Date
+}
+
 export const crmEventOf = {
   smsSent: (m: Pick<SmsMessageRow, 'id' | 'clientId' | 'ghlMessageId' | 'ghlConversationId' | 'sentAt'>): NewCrmEvent => {
     const sentAt = m.sentAt ?? new Date()
@@ -85,6 +107,18 @@ export const crmEventOf = {
     data: {
       clientId: m.clientId, contactId: m.contactId, phone: m.phone, body: m.body,
       conversationId: m.conversationId, messageId: m.messageId, receivedAt: m.receivedAt.toISOString(),
+    },
+  }),
+
+  emailReceived: (m: InboundEmail): NewCrmEvent => ({
+    id: `email.received-${m.emailMessageId}`,
+    type: 'email.received',
+    occurredAt: m.receivedAt,
+    data: {
+      clientId: m.clientId, locationId: m.locationId, contactId: m.contactId, conversationId: m.conversationId,
+      emailMessageId: m.emailMessageId, messageId: m.messageId, threadId: m.threadId,
+      from: m.from, to: m.to, subject: m.subject, text: m.text, html: m.html, attachments: m.attachments,
+      receivedAt: m.receivedAt.toISOString(),
     },
   }),
 

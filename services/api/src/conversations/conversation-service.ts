@@ -1,8 +1,10 @@
 /**
- * A client's SMS thread with one contact, read from HighLevel with the client's own token: the
- * contact's conversation (GET /conversations/search by contactId), then one page of its messages
- * (GET /conversations/{id}/messages), paged as HighLevel pages them (`lastMessageId`, `limit`).
- * The answer is a small shape of our own, so the CRM does not depend on HighLevel's.
+ * A client's thread with one contact (SMS, email, ...), read from HighLevel with the client's own
+ * token: the contact's conversation (GET /conversations/search by contactId), then one page of its
+ * messages (GET /conversations/{id}/messages), paged as HighLevel pages them (`lastMessageId`,
+ * `limit`). HighLevel lists an email there without its subject: each email of the page is read
+ * once more (GET /conversations/messages/email/{id}) for it. The answer is a small shape of our
+ * own, so the CRM does not depend on HighLevel's.
  */
 import { AppError, badRequest, forbidden, notFound, tooManyRequests, unavailable } from '@ghl-connect/errors'
 import { isGhlError, type GhlClient, type GhlMessage } from '@ghl-connect/ghl'
@@ -12,8 +14,11 @@ import { withFreshToken, type Credentials, type TokenService } from '@ghl-connec
 export interface ThreadMessage {
   id: string
   direction: 'inbound' | 'outbound' | null
-  /** HighLevel's channel, e.g. TYPE_SMS. */
+  /** HighLevel's channel, e.g. TYPE_SMS, TYPE_EMAIL. */
   type: string | null
+  /** An email's subject; null for other messages (and an email HighLevel no longer shows). */
+  subject: string | null
+  /** The text; an email's is HTML as HighLevel keeps it. */
   body: string
   status: string | null
   at: string | null
@@ -49,18 +54,36 @@ export class ConversationService {
       const { data } = await withToken((token) => timeGhlCall(this.metrics, 'getConversationMessages', () => this.ghl.conversations.getMessages({
         accessToken: token.accessToken, conversationId: conversation.id, lastMessageId: page.lastMessageId, limit: page.limit ?? THREAD_PAGE_DEFAULT,
       })))
+      const messages: ThreadMessage[] = []
+      // One at a time: a page of emails must not spend the location's burst budget at once.
+      for (const m of data.messages) messages.push({ ...threadMessage(m), subject: await this.subjectOf(withToken, m) })
       return {
         conversationId: conversation.id,
-        messages: data.messages.map(threadMessage),
+        messages,
         nextLastMessageId: data.nextPage ? data.lastMessageId : null,
       }
     } catch (err) {
       throw answerOf(err)
     }
   }
+
+  /** An email's subject (from the newest email id HighLevel's `meta.email.messageIds` names); null for any other message. */
+  private async subjectOf (withToken: ReturnType<typeof withFreshToken>, m: GhlMessage): Promise<string | null> {
+    const ids = (m.meta as { email?: { messageIds?: unknown } } | undefined)?.email?.messageIds
+    const emailMessageId = m.messageType === 'TYPE_EMAIL' && Array.isArray(ids) ? ids.findLast((id) => typeof id === 'string' && id !== '') as string | undefined : undefined
+    if (!emailMessageId) return null
+    try {
+      const { data } = await withToken((token) => timeGhlCall(this.metrics, 'getEmail', () => this.ghl.conversations.getEmail({ accessToken: token.accessToken, emailMessageId })))
+      return typeof data.subject === 'string' ? data.subject : null
+    } catch (err) {
+      // An email HighLevel will not show (gone, or not found): the thread is still listed, without its subject.
+      if (isGhlError(err) && err.kind === 'invalid_request') return null
+      throw err
+    }
+  }
 }
 
-function threadMessage (m: GhlMessage): ThreadMessage {
+function threadMessage (m: GhlMessage): Omit<ThreadMessage, 'subject'> {
   return {
     id: m.id,
     direction: m.direction === 'inbound' || m.direction === 'outbound' ? m.direction : null,

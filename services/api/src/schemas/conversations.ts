@@ -19,8 +19,9 @@ export const ConversationThread = Type.Object({
   messages: Type.Array(Type.Object({
     id: Type.String(),
     direction: Nullable(Type.Union([Type.Literal('inbound'), Type.Literal('outbound')])),
-    type: Nullable(Type.String({ description: "HighLevel's channel, e.g. TYPE_SMS" })),
-    body: Type.String(),
+    type: Nullable(Type.String({ description: "HighLevel's channel, e.g. TYPE_SMS, TYPE_EMAIL" })),
+    subject: Nullable(Type.String({ description: "An email's subject; null for other messages" })),
+    body: Type.String({ description: 'The text; an email\'s is HTML as HighLevel keeps it' }),
     status: Nullable(Type.String({ description: "HighLevel's status, e.g. delivered" })),
     at: Nullable(DateTime),
   })),

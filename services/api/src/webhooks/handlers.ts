@@ -3,6 +3,7 @@
  * A type without a handler is verified and recorded, nothing more.
  *   INSTALL, UNINSTALL   app-lifecycle.ts        a location installed under an agency we hold; an uninstall
  *   InboundMessage       sms-replies.ts          a contact's SMS reply -> `sms.received`
+ *                        email-replies.ts        a contact's email (messageType Email) -> `email.received`
  *   OutboundMessage      sms-delivery-status.ts  a sent SMS's delivery status -> its outbox row, `sms.delivery`
  *   ContactDndUpdate     contact-dnd.ts          a contact's SMS opt-out
  */
@@ -15,8 +16,9 @@ import type { TokenService } from '@ghl-connect/tokens'
 import { AppInstallHandler, AppUninstallHandler, type AgencyInstaller } from './app-lifecycle.ts'
 import { CONTACT_DND_UPDATE, type ContactDndWebhooks } from './contact-dnd.ts'
 import { SmsDeliveryStatusHandler } from './sms-delivery-status.ts'
+import { EmailReplyHandler } from './email-replies.ts'
 import { SmsReplyHandler } from './sms-replies.ts'
-import type { WebhookHandler } from './webhook-handler.ts'
+import { byMessageType, type WebhookHandler } from './webhook-handler.ts'
 
 export interface WebhookDeps {
   db: Database
@@ -35,7 +37,9 @@ export function webhookHandlers (d: WebhookDeps): Record<string, WebhookHandler>
   return {
     INSTALL: new AppInstallHandler(d.agencyInstalls, d.logger),
     UNINSTALL: new AppUninstallHandler(d.integrations, d.events, d.logger),
-    InboundMessage: new SmsReplyHandler(d.integrations, d.tokens, d.ghl, d.events, d.logger, d.metrics),
+    InboundMessage: byMessageType(
+      { Email: new EmailReplyHandler(d.integrations, d.events, d.logger) },
+      new SmsReplyHandler(d.integrations, d.tokens, d.ghl, d.events, d.logger, d.metrics)),
     OutboundMessage: new SmsDeliveryStatusHandler(d.integrations, new SmsDeliveryStatusesRepository(d.db, d.eventsOutbox), d.events, d.logger),
     ...(d.contactDnd ? { [CONTACT_DND_UPDATE]: d.contactDnd } : {}),
   }

@@ -36,6 +36,13 @@ function smsFields (event: VerifiedWebhook) {
 
 export type SmsFields = ReturnType<typeof smsFields>
 
+/** The integration of the location a message webhook names, when a client holds it (else the webhook is ignored). */
+export async function heldIntegration (integrations: IntegrationsRepository, event: VerifiedWebhook): Promise<Integration | null> {
+  if (!event.locationId) return null
+  const integration = await integrations.findByLocationId(event.locationId)
+  return integration?.clientId ? integration : null
+}
+
 /** Both message webhooks: accepted without appId, acted on only for a location we hold, SMS only. */
 export abstract class SmsMessageWebhook implements WebhookHandler {
   readonly appIdOptional = true
@@ -43,9 +50,8 @@ export abstract class SmsMessageWebhook implements WebhookHandler {
   constructor (private readonly integrations: IntegrationsRepository) {}
 
   async handle (event: VerifiedWebhook): Promise<WebhookOutcome> {
-    if (!event.locationId) return 'ignored'
-    const integration = await this.integrations.findByLocationId(event.locationId)
-    if (!integration?.clientId) return 'ignored'
+    const integration = await heldIntegration(this.integrations, event)
+    if (!integration) return 'ignored'
     const sms = smsFields(event)
     // Other channels (calls, email, chat...) change nothing of ours.
     if (sms.messageType !== 'SMS') return 'recorded'

@@ -33,3 +33,18 @@ export interface WebhookHandler {
   readonly appIdOptional?: boolean
   handle (event: VerifiedWebhook): Promise<WebhookOutcome>
 }
+
+/**
+ * One webhook type whose messages go to a handler per `messageType` (HighLevel's InboundMessage
+ * carries SMS, Email, calls, chats... under one type); any other message type goes to `otherwise`.
+ */
+export function byMessageType (handlers: Record<string, WebhookHandler>, otherwise: WebhookHandler): WebhookHandler {
+  return {
+    appIdOptional: otherwise.appIdOptional,
+    handle: (event) => {
+      const type = event.messageType
+      const handler = typeof type === 'string' && Object.hasOwn(handlers, type) ? handlers[type] : undefined
+      return (handler ?? otherwise).handle(event)
+    },
+  }
+}

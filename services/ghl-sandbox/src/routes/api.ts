@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { answerAccepted, authorize, canReach, type SandboxContext } from '../context.ts'
 import { MESSAGES, sendGhlError } from '../http.ts'
-import { digits, smsRefused, type SandboxContact, type SandboxLocation, type SentMessage } from '../state.ts'
+import { digits, smsRefused, type ReceivedMessage, type SandboxContact, type SandboxLocation, type SentMessage } from '../state.ts'
 
 const CONTACTS_VERSION = '2021-07-28'
 const LOCATIONS_VERSION = '2021-07-28'
@@ -42,6 +42,17 @@ export function messageView (m: SentMessage): Record<string, unknown> {
   return {
     id: m.messageId, type, messageType, locationId: m.locationId, contactId: m.contactId, conversationId: m.conversationId,
     dateAdded: m.sentAt, body: m.body, direction: 'outbound', status: 'sent', contentType: 'text/plain', attachments: [], source: 'api',
+  }
+}
+
+/** A contact's message (an SMS reply, an email) as get-messages and the export list it. */
+export function receivedMessageView (m: ReceivedMessage): Record<string, unknown> {
+  const { type, messageType } = TYPE_VIEW[m.type] ?? { type: 2, messageType: 'TYPE_SMS' }
+  return {
+    id: m.messageId, type, messageType, locationId: m.locationId, contactId: m.contactId, conversationId: m.conversationId,
+    dateAdded: m.receivedAt, body: m.body, direction: 'inbound', status: 'delivered', contentType: 'text/plain', attachments: [],
+    // An email: its HTML body, its attachments, and (MessageMeta) the ids of the emails it stands for.
+    ...(m.email ? { contentType: 'text/html', attachments: m.email.attachments, meta: { email: { messageIds: [m.email.emailMessageId] } } } : {}),
   }
 }
 
@@ -199,13 +210,15 @@ export function apiRoutes (app: FastifyInstance, ctx: SandboxContext): void {
     if (!canReach(ctx, grant, q.locationId ?? '')) return sendGhlError(reply, 403, MESSAGES.location)
     const wantedType = q.channel === undefined ? undefined : EXPORT_CHANNELS[q.channel]
     const descending = (q.sortOrder ?? 'desc') === 'desc'
-    // Messages are never edited here, so createdAt and updatedAt order alike: the sequence number.
-    const matching = state.sentMessages.filter((m) => m.locationId === q.locationId &&
-      (q.contactId === undefined || m.contactId === q.contactId) &&
-      (q.conversationId === undefined || m.conversationId === q.conversationId) &&
-      (wantedType === undefined ? m.type !== 'Email' : m.type === wantedType) &&
-      (startDate == null || Date.parse(m.sentAt) >= startDate) &&
-      (endDate == null || Date.parse(m.sentAt) <= endDate))
+    // Both directions (a contact's replies too). Messages are never edited here, so createdAt and
+    // updatedAt order alike: their place in the location's history, which the cursor names.
+    const matching = state.thread.map((entry, seq) => ({ entry, seq, m: entry.message, at: entry.direction === 'outbound' ? entry.message.sentAt : entry.message.receivedAt }))
+      .filter(({ m, at }) => m.locationId === q.locationId &&
+        (q.contactId === undefined || m.contactId === q.contactId) &&
+        (q.conversationId === undefined || m.conversationId === q.conversationId) &&
+        (wantedType === undefined ? m.type !== 'Email' : m.type === wantedType) &&
+        (startDate == null || Date.parse(at) >= startDate) &&
+        (endDate == null || Date.parse(at) <= endDate))
     if (descending) matching.reverse()
     const from = after == null ? 0 : matching.findIndex((m) => (descending ? m.seq < after : m.seq > after))
     const page = from < 0 ? [] : matching.slice(from, from + limit)
@@ -213,7 +226,7 @@ export function apiRoutes (app: FastifyInstance, ctx: SandboxContext): void {
     const more = from >= 0 && from + limit < matching.length
     state.stats.messageExports++
     return {
-      messages: page.map(messageView),
+      messages: page.map(({ entry }) => (entry.direction === 'outbound' ? messageView(entry.message) : receivedMessageView(entry.message))),
       // The spec types nextCursor as a string ("null if no more results"): on the last page it is left out.
       ...(more && last ? { nextCursor: encodeCursor(last.seq) } : {}),
       total: matching.length,

@@ -1,7 +1,7 @@
 /** The inspection and control API, /_sandbox/*: the HTTP face of SandboxControl (see README). */
 import type { FastifyInstance } from 'fastify'
 import type { MessageWebhookSettings, SandboxControl, SandboxSettingsPatch } from '../control.ts'
-import type { DeliveryError, ReportedStatus } from '../message-webhooks.ts'
+import type { ContactEmail, DeliveryError, ReportedStatus } from '../message-webhooks.ts'
 import type { Faults } from '../faults.ts'
 import type { RateLimitSettings } from '../rate-limiter.ts'
 import type { ContactInput, DndSetting, LocationInput, UserType } from '../state.ts'
@@ -131,6 +131,17 @@ export function controlRoutes (app: FastifyInstance, control: SandboxControl): v
     if (!request.body?.contactId || typeof request.body.body !== 'string') return reply.code(400).send(badRequest('contactId and body are required'))
     try {
       return await control.contactReplies(request.body)
+    } catch (err) {
+      return reply.code(400).send(badRequest((err as Error).message))
+    }
+  })
+  app.post<Body<ContactEmail & { contactId: string, url?: string }>>('/_sandbox/email-replies', async (request, reply) => {
+    const { contactId, subject, text, html, attachments, threadId } = request.body ?? {}
+    if (!contactId || typeof subject !== 'string') return reply.code(400).send(badRequest('contactId and subject are required'))
+    if ([text, html, threadId].some((v) => v !== undefined && typeof v !== 'string')) return reply.code(400).send(badRequest('text, html and threadId must be strings'))
+    if (attachments !== undefined && !(Array.isArray(attachments) && attachments.every((a) => typeof a === 'string'))) return reply.code(400).send(badRequest('attachments must be a list of URLs'))
+    try {
+      return await control.contactEmails(request.body)
     } catch (err) {
       return reply.code(400).send(badRequest((err as Error).message))
     }

@@ -6,18 +6,13 @@
 import type { FastifyInstance } from 'fastify'
 import { authorize, canReach, type SandboxContext } from '../context.ts'
 import { MESSAGES, sendGhlError } from '../http.ts'
+import { EMAIL_PROVIDER_ID } from '../message-webhooks.ts'
 import type { ThreadEntry } from '../state.ts'
-import { CONVERSATIONS_VERSION, messageView, TYPE_VIEW } from './api.ts'
+import { CONVERSATIONS_VERSION, messageView, receivedMessageView, TYPE_VIEW } from './api.ts'
 
 /** A message as get-messages lists it: its status is the one its delivery reports gave. */
 function entryView (entry: ThreadEntry): Record<string, unknown> {
-  if (entry.direction === 'outbound') return { ...messageView(entry.message), status: entry.message.status }
-  const m = entry.message
-  const { type, messageType } = TYPE_VIEW[m.type] ?? { type: 2, messageType: 'TYPE_SMS' }
-  return {
-    id: m.messageId, type, messageType, locationId: m.locationId, contactId: m.contactId, conversationId: m.conversationId,
-    dateAdded: m.receivedAt, body: m.body, direction: 'inbound', status: 'delivered', contentType: 'text/plain', attachments: [],
-  }
+  return entry.direction === 'outbound' ? { ...messageView(entry.message), status: entry.message.status } : receivedMessageView(entry.message)
 }
 
 export function conversationRoutes (app: FastifyInstance, ctx: SandboxContext): void {
@@ -62,6 +57,20 @@ export function conversationRoutes (app: FastifyInstance, ctx: SandboxContext): 
       }
     })
     return { conversations: conversations.slice(0, limit), total: conversations.length }
+  })
+
+  // get-email-by-id: an email a contact sent (the spec's GetEmailMessageResponseDto).
+  app.get<{ Params: { id: string } }>('/conversations/messages/email/:id', async (request, reply) => {
+    const grant = await authorize(ctx, request, reply, { version: CONVERSATIONS_VERSION, scope: 'conversations/message.readonly' })
+    if (!grant) return reply
+    const m = state.receivedMessages.find((r) => r.email?.emailMessageId === request.params.id)
+    if (!m?.email) return sendGhlError(reply, 400, 'Email not found')
+    if (!canReach(ctx, grant, m.locationId)) return sendGhlError(reply, 403, MESSAGES.location)
+    return {
+      id: m.email.emailMessageId, threadId: m.email.threadId, locationId: m.locationId, contactId: m.contactId, conversationId: m.conversationId,
+      dateAdded: m.receivedAt, subject: m.email.subject, body: m.body, direction: 'inbound', status: 'delivered', contentType: 'text/html',
+      attachments: m.email.attachments, provider: 'custom', from: m.email.from, to: m.email.to, conversationProviderId: EMAIL_PROVIDER_ID,
+    }
   })
 
   app.get<{ Params: { conversationId: string }, Querystring: Record<string, string | undefined> }>('/conversations/:conversationId/messages', async (request, reply) => {
