@@ -42,7 +42,10 @@ export interface MigrateOptions {
 
 /**
  * Applies the committed migrations. Drizzle records what it applied, so a second run changes
- * nothing; the advisory lock keeps two starting processes from migrating at once.
+ * nothing; the advisory lock keeps two starting processes from migrating at once. The lock is
+ * transaction-scoped and everything runs in that one transaction, so it works through a
+ * transaction pooler (PgBouncer) too: a session lock there could be taken on one server connection
+ * and never released from another.
  */
 export async function migrateDatabase (url: string, opts: MigrateOptions = {}): Promise<void> {
   await ensureDatabaseExists(url)
@@ -50,12 +53,16 @@ export async function migrateDatabase (url: string, opts: MigrateOptions = {}): 
   const onnotice = (notice: { code?: string, message?: string }) => {
     if (notice.code === '00000' && notice.message) opts.onNotice?.(notice.message)
   }
-  const sql = postgres(url, { max: 1, onnotice, connect_timeout: 5 })
+  // unnamed statements: a transaction pooler in front of the server needs them, and migrations run once
+  const sql = postgres(url, { max: 1, prepare: false, onnotice, connect_timeout: 5 })
   try {
-    await sql`select pg_advisory_lock(4207001)`
-    await migrate(drizzle(sql), { migrationsFolder: opts.migrationsFolder ?? migrationsFolder })
+    await sql.begin(async (tx) => {
+      await tx`select pg_advisory_xact_lock(4207001)`
+      // Drizzle's migrator opens its own transaction: inside ours it becomes a savepoint.
+      const client = Object.assign(tx, { options: sql.options, begin: tx.savepoint }) as unknown as postgres.Sql
+      await migrate(drizzle(client), { migrationsFolder: opts.migrationsFolder ?? migrationsFolder })
+    })
   } finally {
-    await sql`select pg_advisory_unlock(4207001)`.catch(() => {})
     await sql.end({ timeout: 5 })
   }
 }

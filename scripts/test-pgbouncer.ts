@@ -1,0 +1,47 @@
+/**
+ * The pgbouncer test target: every repository and the intake/send path, with each test file's
+ * database reached through a private PgBouncer in transaction mode (packages/testing's
+ * startPgBouncer) instead of PostgreSQL itself, so any session state a statement leaves behind
+ * (a named prepared statement, a session advisory lock, a SET, a LISTEN) breaks a test here.
+ * Prints TAP (scripts/test.sh counts it in its one summary line; scripts/test-pgbouncer.sh alone
+ * ends with its own). Extra arguments go to tap.
+ */
+import { spawn } from 'node:child_process'
+import { readdirSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { startPgBouncer, TEST_POSTGRES_URL } from '@ghl-connect/testing'
+
+/** Files whose tests, together, reach every repository of packages/db and the intake/send path. */
+export const POOLER_SUBSET = [
+  // the repositories (integrations, settings, delivery statuses, refresh answers and leases, claim codes, used links, overview) and migrations
+  ...readdirSync(new URL('../packages/db/test/', import.meta.url)).filter((f) => f.endsWith('.test.ts')).map((f) => `packages/db/test/${f}`),
+  'packages/cli/test/events-replay.test.ts', // CRM event replays
+  'packages/cli/test/sms-retry-failed.test.ts', // SMS retries
+  'packages/cli/test/clients.test.ts', // SMS overview
+  'services/api/test/sms-intake.test.ts', // the intake: one SMS, its outbox row and job
+  'services/api/test/client-access-tokens.test.ts', // client access tokens
+  'services/api/test/contact-dnd-webhooks.test.ts', // webhook receipts and contact DND
+  'services/worker/test/sms-send.test.ts', // the send path
+  'services/worker/test/crm-event-outbox.test.ts', // the events outbox
+  'services/worker/test/retention.test.ts', // retention
+]
+
+const root = fileURLToPath(new URL('../', import.meta.url))
+
+let pooler
+try {
+  pooler = await startPgBouncer({ postgresUrl: TEST_POSTGRES_URL })
+} catch (err) {
+  // a TAP failure the summary counts, rather than a silent skip of the whole target
+  process.stdout.write(`TAP version 14\nnot ok 1 - the pgbouncer test target could not start PgBouncer: ${(err as Error).message.replace(/\n/g, ' ')}\n1..1\n`)
+  process.exit(1)
+}
+process.stderr.write(`pgbouncer test target: PgBouncer (transaction mode) on 127.0.0.1:${pooler.port} in front of ${new URL(TEST_POSTGRES_URL).host}\n`)
+const tap = spawn('pnpm', ['exec', 'tap', ...process.argv.slice(2), ...POOLER_SUBSET], {
+  cwd: root,
+  env: { ...process.env, TEST_PGBOUNCER_URL: pooler.url },
+  stdio: 'inherit',
+})
+const code = await new Promise<number>((resolve) => tap.once('exit', (c) => resolve(c ?? 1)))
+await pooler.stop()
+process.exit(code)
