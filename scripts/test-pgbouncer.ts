@@ -19,7 +19,7 @@ export const POOLER_SUBSET = [
   'packages/cli/test/sms-retry-failed.test.ts', // SMS retries
   'packages/cli/test/clients.test.ts', // SMS overview
   'services/api/test/sms-intake.test.ts', // the intake: one SMS, its outbox row and job
-  'services/api/test/client-access-tokens.test.ts', // client access tokens
+  'packages/cli/test/tokens.test.ts', // client access tokens: minted, used by the api, listed, revoked
   'services/api/test/contact-dnd-webhooks.test.ts', // webhook receipts and contact DND
   'services/worker/test/sms-send.test.ts', // the send path
   'services/worker/test/crm-event-outbox.test.ts', // the events outbox
@@ -39,7 +39,8 @@ try {
 process.stderr.write(`pgbouncer test target: PgBouncer (transaction mode) on 127.0.0.1:${pooler.port} in front of ${new URL(TEST_POSTGRES_URL).host}\n`)
 const tap = spawn('pnpm', ['exec', 'tap', ...process.argv.slice(2), ...POOLER_SUBSET], {
   cwd: root,
-  env: { ...process.env, TEST_PGBOUNCER_URL: pooler.url },
+  // DATABASE_TRANSACTION_POOLER: for a process a test starts with process.env (testEnv sets it too)
+  env: { ...process.env, TEST_PGBOUNCER_URL: pooler.url, DATABASE_TRANSACTION_POOLER: 'true' },
   stdio: 'inherit',
 })
 const code = await new Promise<number>((resolve) => tap.once('exit', (c) => resolve(c ?? 1)))

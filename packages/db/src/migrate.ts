@@ -16,7 +16,7 @@ export async function ensureDatabaseExists (url: string): Promise<boolean> {
     await probe`select 1`
     return false
   } catch (err) {
-    if ((err as { code?: string }).code !== '3D000') throw err // 3D000: invalid_catalog_name
+    if (!databaseMissing(err)) throw err
   } finally {
     await probe.end({ timeout: 1 })
   }
@@ -31,6 +31,12 @@ export async function ensureDatabaseExists (url: string): Promise<boolean> {
     await sql.end({ timeout: 1 })
   }
   return true
+}
+
+/** PostgreSQL's invalid_catalog_name, or PgBouncer's protocol error saying the same. */
+function databaseMissing (err: unknown): boolean {
+  const { code, message } = err as { code?: string, message?: string }
+  return code === '3D000' || (code === '08P01' && message?.endsWith('does not exist') === true)
 }
 
 export interface MigrateOptions {
