@@ -4,7 +4,7 @@
  * startPgBouncer) instead of PostgreSQL itself, so any session state a statement leaves behind
  * (a named prepared statement, a session advisory lock, a SET, a LISTEN) breaks a test here.
  * Prints TAP (scripts/test.sh counts it in its one summary line; scripts/test-pgbouncer.sh alone
- * ends with its own). Extra arguments go to tap.
+ * ends with its own). Extra arguments go to tap; test files among them replace the subset.
  */
 import { spawn } from 'node:child_process'
 import { readdirSync } from 'node:fs'
@@ -37,7 +37,10 @@ try {
   process.exit(1)
 }
 process.stderr.write(`pgbouncer test target: PgBouncer (transaction mode) on 127.0.0.1:${pooler.port} in front of ${new URL(TEST_POSTGRES_URL).host}\n`)
-const tap = spawn('pnpm', ['exec', 'tap', ...process.argv.slice(2), ...POOLER_SUBSET], {
+// test files given run instead of the subset (to check one file through the pooler)
+const args = process.argv.slice(2)
+const files = args.filter((a) => a.endsWith('.ts'))
+const tap = spawn('pnpm', ['exec', 'tap', ...args.filter((a) => !a.endsWith('.ts')), ...(files.length > 0 ? files : POOLER_SUBSET)], {
   cwd: root,
   // DATABASE_TRANSACTION_POOLER: for a process a test starts with process.env (testEnv sets it too)
   env: { ...process.env, TEST_PGBOUNCER_URL: pooler.url, DATABASE_TRANSACTION_POOLER: 'true' },

@@ -26,7 +26,9 @@ export async function ensureDatabaseExists (url: string): Promise<boolean> {
   try {
     await sql.unsafe(`create database "${name.replace(/"/g, '""')}"`)
   } catch (err) {
-    if ((err as { code?: string }).code !== '42P04') throw err // created by a concurrent run
+    // created by a concurrent run: 42P04 duplicate_database, or 23505 when both inserted into pg_database at once
+    const code = (err as { code?: string }).code
+    if (code !== '42P04' && code !== '23505') throw err
   } finally {
     await sql.end({ timeout: 1 })
   }

@@ -51,6 +51,8 @@ export async function startPgBouncer (opts: { postgresUrl: string, poolSize?: nu
     // test files drop their databases: idle server connections to them go soon
     'server_idle_timeout = 5',
     'server_lifetime = 60',
+    // after a failed server login (a database not created yet) PgBouncer waits this long before the next
+    'server_login_retry = 1',
     // PgBouncer 1.21+ could keep protocol-level prepared statements; none here, so one would fail
     ...(supportsPreparedStatements() ? ['max_prepared_statements = 0'] : []),
     'log_connections = 0',
