@@ -1,7 +1,7 @@
 /**
  * Many workers on one database and one Redis: the periodic jobs run once per period however many
- * workers run (each scheduled run is one BullMQ job, taken by one worker), and the per-location
- * limit holds across worker processes (its budget is in Redis, not in a process).
+ * workers run (each scheduled run is one BullMQ job, taken by one worker). The per-location
+ * limit across workers: replicas-rate-limit.test.ts.
  */
 import t from 'tap'
 import { QueueEvents } from 'bullmq'
@@ -10,7 +10,7 @@ import { createLogger } from '@ghl-connect/logging'
 import { QUEUES } from '@ghl-connect/queues'
 import { startCrmReceiver } from '@ghl-connect/testing'
 import { startWorker, type RunningWorker } from '../src/worker.ts'
-import { createWorld, eventually, JANE, statusCounts, SUNRISE } from './helper.ts'
+import { createWorld, eventually } from './helper.ts'
 
 /** Periods short enough for a test (the configuration's floors are for production: sweep 5 s, retention 60 s). */
 const PERIOD_MS = { sweep: 1000, reconcile: 1000, 'reconcile-events': 1000, retention: 1500 } as const
@@ -33,8 +33,8 @@ t.test('3 workers on one database and Redis: the sweep, both reconcilers and ret
 
   const workers: RunningWorker[] = []
   t.teardown(() => Promise.all(workers.map((w) => w.stop())))
-  for (let i = 0; i < 3; i++) workers.push(await startWorker(config, createLogger({ level: 'silent', name: `replica-${i}` })))
   const from = Date.now()
+  for (let i = 0; i < 3; i++) workers.push(await startWorker(config, createLogger({ level: 'silent', name: `replica-${i}` })))
   const runsOf = (name: Periodic) => [...started].filter(([id]) => id.startsWith(`repeat:${name}:`))
   await eventually('each periodic job run at least 5 times', () => Object.keys(PERIOD_MS).every((name) => runsOf(name as Periodic).length >= 5), 90_000)
   const windowMs = Date.now() - from
@@ -45,8 +45,8 @@ t.test('3 workers on one database and Redis: the sweep, both reconcilers and ret
     const slots = runs.map(([id]) => Number(id.split(':').pop())).sort((a, b) => a - b)
     const gaps = slots.slice(1).map((s, i) => s - slots[i]!)
     t.ok(gaps.every((gap) => gap >= PERIOD_MS[name]), `${name}: one run per ${PERIOD_MS[name]} ms period (gaps ${gaps.join(', ')} ms)`)
-    // 3 workers each running it would be 3 runs a period; once per period is at most this
-    t.ok(runs.length <= Math.ceil(windowMs / PERIOD_MS[name]) + 1, `${name}: ${runs.length} runs in ${windowMs} ms`)
+    // 3 workers each running it would be 3 runs a period; once per period (the first run at once) is at most this
+    t.ok(runs.length <= Math.floor(windowMs / PERIOD_MS[name]) + 2, `${name}: ${runs.length} runs in ${windowMs} ms`)
   }
   // who ran them: the work is shared, not one worker's alone (a figure, not asserted: BullMQ picks)
   const byWorker = await Promise.all(workers.map(async (w) => {
@@ -54,34 +54,4 @@ t.test('3 workers on one database and Redis: the sweep, both reconcilers and ret
     return counts.filter((v) => v.labels.queue !== QUEUES.sms && v.labels.queue !== QUEUES.crmEvents).reduce((n, v) => n + v.value, 0)
   }))
   t.comment(`periodic runs in ${windowMs} ms by worker: ${byWorker.join(', ')} (${[...started].length} in all)`)
-})
-
-t.test('3 worker processes sending to one location keep its per-location limit between them: HighLevel answers no 429', async (t) => {
-  // ours: 6 per 2 s per location, shared in Redis; HighLevel (the sandbox): 12 per 2 s. Three
-  // processes each keeping 6 of their own would send 18 in a window and meet 429s.
-  const world = await createWorld(t, { GHL_RATE_LIMIT_MAX: '6', GHL_RATE_LIMIT_INTERVAL_MS: '2000', WORKER_CONCURRENCY: '5' })
-  world.sandbox.control.setRateLimit({ max: 12, intervalMs: 2000 })
-  await world.connect('busy-clinic', { locationId: SUNRISE })
-  for (let i = 0; i < 30; i++) await world.submit('busy-clinic', { contactId: JANE }, `Reminder ${i}`)
-
-  const workers = [world.spawnWorker(), world.spawnWorker(), world.spawnWorker()]
-  await eventually('all 30 sent', async () => (await statusCounts(world)).sent === 30, 120_000)
-  const stats = world.sandbox.control.stats()
-  t.equal(stats.rateLimited, 0, 'HighLevel never answered 429')
-  t.equal(world.sandbox.control.messages(SUNRISE).length, 30, 'each sent once')
-  for (const w of workers) w.child.kill('SIGTERM')
-  t.same((await Promise.all(workers.map((w) => w.exited))).map((e) => e.code), [0, 0, 0])
-})
-
-t.test('the same with a limit per process past HighLevel\'s: HighLevel answers 429 (what the shared limit prevents)', async (t) => {
-  const world = await createWorld(t, { GHL_RATE_LIMIT_MAX: '100', GHL_RATE_LIMIT_INTERVAL_MS: '2000', WORKER_CONCURRENCY: '5', SMS_RETRY_BASE_MS: '200' })
-  world.sandbox.control.setRateLimit({ max: 12, intervalMs: 2000 })
-  await world.connect('busy-clinic', { locationId: SUNRISE })
-  for (let i = 0; i < 30; i++) await world.submit('busy-clinic', { contactId: JANE }, `Reminder ${i}`)
-
-  const workers = [world.spawnWorker(), world.spawnWorker(), world.spawnWorker()]
-  await eventually('all 30 sent', async () => (await statusCounts(world)).sent === 30, 120_000)
-  t.ok(world.sandbox.control.stats().rateLimited > 0, `HighLevel answered 429 ${world.sandbox.control.stats().rateLimited} times`)
-  for (const w of workers) w.child.kill('SIGTERM')
-  await Promise.all(workers.map((w) => w.exited))
 })
