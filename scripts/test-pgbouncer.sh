@@ -5,10 +5,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 prepare_workspace
-DATA_DIR=${GHL_CONNECT_DATA_DIR:-$ROOT/.data/test}
-trap stop_private_services EXIT
-ensure_services "${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}" "${TEST_REDIS_URL:-redis://127.0.0.1:6379}"
-export TEST_POSTGRES_URL=$SERVICES_POSTGRES_URL TEST_REDIS_URL=$SERVICES_REDIS_URL
+ensure_test_services
 ensure_pgbouncer || true
 pnpm exec tap build >/dev/null
 set +e
