@@ -37,10 +37,11 @@ try {
   process.exit(1)
 }
 process.stderr.write(`pgbouncer test target: PgBouncer (transaction mode) on 127.0.0.1:${pooler.port} in front of ${new URL(TEST_POSTGRES_URL).host}\n`)
-// test files given run instead of the subset (to check one file through the pooler)
+// test files given run instead of the subset (to check one file through the pooler); a longer
+// bound than the main suite's, as every statement takes one more hop (through PgBouncer)
 const args = process.argv.slice(2)
 const files = args.filter((a) => a.endsWith('.ts'))
-const tap = spawn('pnpm', ['exec', 'tap', ...args.filter((a) => !a.endsWith('.ts')), ...(files.length > 0 ? files : POOLER_SUBSET)], {
+const tap = spawn('pnpm', ['exec', 'tap', '--timeout=300', ...args.filter((a) => !a.endsWith('.ts')), ...(files.length > 0 ? files : POOLER_SUBSET)], {
   cwd: root,
   // DATABASE_TRANSACTION_POOLER: for a process a test starts with process.env (testEnv sets it too)
   env: { ...process.env, TEST_PGBOUNCER_URL: pooler.url, DATABASE_TRANSACTION_POOLER: 'true' },
