@@ -71,6 +71,28 @@ ensure_redis_server() {
   exit 1
 }
 
+# The tests' PostgreSQL and Redis, exported as TEST_POSTGRES_URL and TEST_REDIS_URL: private ones of
+# their own when none answer (beside those of a start.sh running in this checkout), stopped on exit.
+ensure_test_services() {
+  DATA_DIR=${GHL_CONNECT_DATA_DIR:-$ROOT/.data/test}
+  trap stop_private_services EXIT
+  ensure_services "${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}" "${TEST_REDIS_URL:-redis://127.0.0.1:6379}"
+  export TEST_POSTGRES_URL=$SERVICES_POSTGRES_URL TEST_REDIS_URL=$SERVICES_REDIS_URL
+}
+
+# pgbouncer for the pgbouncer test target: Debian's package when running as root and missing
+# (its scripts start no system-wide PgBouncer here: RUNLEVEL=1). Returns 1 when there is none.
+ensure_pgbouncer() {
+  command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing Debian's pgbouncer for the pgbouncer test target"
+    (RUNLEVEL=1 apt-get install -y pgbouncer >/dev/null 2>&1 ||
+      (apt-get update >/dev/null && RUNLEVEL=1 apt-get install -y pgbouncer >/dev/null)) && return 0
+  fi
+  echo "pgbouncer is not installed (apt-get install pgbouncer): the pgbouncer test target will fail" >&2
+  return 1
+}
+
 PRIVATE_SERVICES_PID=
 start_private_services() {
   local pg_url=$1; shift

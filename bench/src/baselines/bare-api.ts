@@ -10,7 +10,7 @@ import { createQueues, createRedis, jobIds } from '@ghl-connect/queues'
 import { RedisKeys } from '@ghl-connect/redis-keys'
 
 const config = loadApiConfig()
-const { sql } = createDatabase({ url: config.database.url, poolSize: config.database.poolSize })
+const { sql } = createDatabase(config.database)
 const redis = createRedis(config.redis.url, { maxRetriesPerRequest: 1 })
 const queues = createQueues(redis, new RedisKeys(config.redis.keyPrefix))
 const app = Fastify()

@@ -31,7 +31,7 @@ export class CliContext {
   database (): DatabaseHandle {
     if (this.built) return this.built.database
     const { database } = this.config()
-    this.db ??= createDatabase({ url: database.url, poolSize: 2 })
+    this.db ??= createDatabase({ ...database, poolSize: 2 })
     return this.db
   }
 

@@ -123,7 +123,9 @@ const sections = {
   database: z.object({
     DATABASE_URL: url('postgres://postgres@127.0.0.1:5432/ghl_connect'),
     DATABASE_POOL_SIZE: int(10, 1, 200),
-  }).transform((e) => ({ url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE })),
+    // PgBouncer in pool_mode=transaction (or any pooler that lends a server connection per transaction)
+    DATABASE_TRANSACTION_POOLER: bool(false),
+  }).transform((e) => ({ url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, transactionPooler: e.DATABASE_TRANSACTION_POOLER })),
 
   redis: z.object({
     REDIS_URL: url('redis://127.0.0.1:6379'),

@@ -5,7 +5,7 @@ import { TokenCipher } from '../src/token-cipher.ts'
 
 const config = loadOrExit(loadRotateKeysConfig)
 const cipher = new TokenCipher(config.encryption.keys)
-const handle = createDatabase({ url: config.database.url, poolSize: 2 })
+const handle = createDatabase({ ...config.database, poolSize: 2 })
 try {
   const result = await new IntegrationKeyRotation(handle.db, cipher).rotateKeys()
   console.log(`re-encrypted under "${cipher.primaryKeyId}": ${result.rotated} rows; already under it: ${result.alreadyPrimary}; ` +

@@ -16,7 +16,7 @@ export async function ensureDatabaseExists (url: string): Promise<boolean> {
     await probe`select 1`
     return false
   } catch (err) {
-    if ((err as { code?: string }).code !== '3D000') throw err // 3D000: invalid_catalog_name
+    if (!databaseMissing(err)) throw err
   } finally {
     await probe.end({ timeout: 1 })
   }
@@ -26,11 +26,19 @@ export async function ensureDatabaseExists (url: string): Promise<boolean> {
   try {
     await sql.unsafe(`create database "${name.replace(/"/g, '""')}"`)
   } catch (err) {
-    if ((err as { code?: string }).code !== '42P04') throw err // created by a concurrent run
+    // created by a concurrent run: 42P04 duplicate_database, or 23505 when both inserted into pg_database at once
+    const code = (err as { code?: string }).code
+    if (code !== '42P04' && code !== '23505') throw err
   } finally {
     await sql.end({ timeout: 1 })
   }
   return true
+}
+
+/** PostgreSQL's invalid_catalog_name, or PgBouncer's protocol error saying the same. */
+function databaseMissing (err: unknown): boolean {
+  const { code, message } = err as { code?: string, message?: string }
+  return code === '3D000' || (code === '08P01' && message?.endsWith('does not exist') === true)
 }
 
 export interface MigrateOptions {
@@ -42,7 +50,10 @@ export interface MigrateOptions {
 
 /**
  * Applies the committed migrations. Drizzle records what it applied, so a second run changes
- * nothing; the advisory lock keeps two starting processes from migrating at once.
+ * nothing; the advisory lock keeps two starting processes from migrating at once. The lock is
+ * transaction-scoped and everything runs in that one transaction, so it works through a
+ * transaction pooler (PgBouncer) too: a session lock there could be taken on one server connection
+ * and never released from another.
  */
 export async function migrateDatabase (url: string, opts: MigrateOptions = {}): Promise<void> {
   await ensureDatabaseExists(url)
@@ -50,12 +61,16 @@ export async function migrateDatabase (url: string, opts: MigrateOptions = {}): 
   const onnotice = (notice: { code?: string, message?: string }) => {
     if (notice.code === '00000' && notice.message) opts.onNotice?.(notice.message)
   }
-  const sql = postgres(url, { max: 1, onnotice, connect_timeout: 5 })
+  // unnamed statements: a transaction pooler in front of the server needs them, and migrations run once
+  const sql = postgres(url, { max: 1, prepare: false, onnotice, connect_timeout: 5 })
   try {
-    await sql`select pg_advisory_lock(4207001)`
-    await migrate(drizzle(sql), { migrationsFolder: opts.migrationsFolder ?? migrationsFolder })
+    await sql.begin(async (tx) => {
+      await tx`select pg_advisory_xact_lock(4207001)`
+      // Drizzle's migrator opens its own transaction: inside ours it becomes a savepoint.
+      const client = Object.assign(tx, { options: sql.options, begin: tx.savepoint }) as unknown as postgres.Sql
+      await migrate(drizzle(client), { migrationsFolder: opts.migrationsFolder ?? migrationsFolder })
+    })
   } finally {
-    await sql`select pg_advisory_unlock(4207001)`.catch(() => {})
     await sql.end({ timeout: 5 })
   }
 }

@@ -10,6 +10,13 @@ import { migrateDatabase } from './migrate.ts'
 
 /** The server tests create their databases on; CI and this machine run PostgreSQL here. */
 export const TEST_POSTGRES_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+/**
+ * A transaction pooler (PgBouncer, pool_mode=transaction) in front of that server, set by the
+ * pgbouncer test target (scripts/test-pgbouncer.mjs): each file's database is still created and
+ * dropped on the server itself, and everything else (migrations, repositories, the processes a
+ * test starts with its `url`) goes through the pooler.
+ */
+export const TEST_PGBOUNCER_URL = process.env.TEST_PGBOUNCER_URL || undefined
 
 export interface TestDatabase extends DatabaseHandle {
   url: string
@@ -32,10 +39,10 @@ export async function createTestDatabase (opts: { migrate?: boolean } = {}): Pro
   } finally {
     await admin.end({ timeout: 1 })
   }
-  const url = new URL(TEST_POSTGRES_URL)
+  const url = new URL(TEST_PGBOUNCER_URL ?? TEST_POSTGRES_URL)
   url.pathname = `/${name}`
   if (opts.migrate !== false) await migrateDatabase(url.toString())
-  const handle = createDatabase({ url: url.toString(), poolSize: 10 })
+  const handle = createDatabase({ url: url.toString(), poolSize: 10, transactionPooler: TEST_PGBOUNCER_URL !== undefined })
   const asAdmin = async (work: (sql: postgres.Sql) => Promise<unknown>) => {
     const sql = postgres(TEST_POSTGRES_URL, { max: 1, onnotice: () => {} })
     try { await work(sql) } finally { await sql.end({ timeout: 1 }) }

@@ -58,6 +58,18 @@ t.test('a migration against a missing database creates it first', async (t) => {
   await db.sql.unsafe(`drop database ${db.name}_fresh with (force)`)
 })
 
+t.test('two processes migrating one new database at once: one waits for the other, each migration applied once', async (t) => {
+  const url = new URL(db.url)
+  url.pathname = `/${db.name}_twice`
+  await Promise.all([migrateDatabase(url.toString()), migrateDatabase(url.toString())])
+  const { sql } = await import('@ghl-connect/db').then((m) => m.createDatabase({ url: url.toString(), poolSize: 1, transactionPooler: true }))
+  const [row] = await sql`select count(*)::int as applied, count(distinct hash)::int as distinct from drizzle.__drizzle_migrations`
+  const journal = JSON.parse(readFileSync(join(migrationsFolder, 'meta', '_journal.json'), 'utf8')) as { entries: unknown[] }
+  t.same(row, { applied: journal.entries.length, distinct: journal.entries.length })
+  await sql.end()
+  await db.sql.unsafe(`drop database ${db.name}_twice with (force)`)
+})
+
 /** A copy of the migrations folder whose journal stops before the migration tagged `*_<name>`. */
 function migrationsBefore (name: string): string {
   const folder = mkdtempSync(join(tmpdir(), 'migrations-'))

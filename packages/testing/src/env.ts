@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { randomEncryptionKey } from '@ghl-connect/db/testing'
+import { randomEncryptionKey, TEST_PGBOUNCER_URL } from '@ghl-connect/db/testing'
 
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 
@@ -26,6 +26,8 @@ export function testEnv (overrides: Record<string, string | undefined> = {}): Re
     CONNECT_LINK_SECRET: randomBytes(32).toString('hex'),
     COOKIE_SECRET: randomBytes(32).toString('hex'),
     ADMIN_PASSWORD: randomBytes(16).toString('hex'),
+    // the pgbouncer test target: DATABASE_URL (a test database's url) is then the pooler
+    ...(TEST_PGBOUNCER_URL ? { DATABASE_TRANSACTION_POOLER: 'true' } : {}),
     ...overrides,
   }
 }
