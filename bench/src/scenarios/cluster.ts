@@ -23,7 +23,7 @@ export interface ClusterResult {
 }
 
 export async function clusterScenario (opts: { messages: number }): Promise<ClusterResult> {
-  const cluster = await startRedisCluster(3)
+  const cluster = await startRedisCluster({ masters: 3 })
   const connection = cluster.connect()
   // Our classes are typed for one Redis; a Cluster answers the same commands.
   const redis = connection as unknown as Redis
