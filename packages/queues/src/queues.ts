@@ -28,8 +28,8 @@ export function createRedis (target: string | RedisTarget, extra: RedisOptions =
  * TRYAGAIN and CLUSTERDOWN answers) every `retryDelayOnFailover` until a replica has taken its
  * slots, the slot map refreshed each time. Redis Cluster promotes a replica after
  * cluster-node-timeout (15 s by default), so a worker (maxRetriesPerRequest null: it can wait)
- * retries for about 40 s; the api and the CLI (a retry budget given) for about 3 s, then answer
- * 503 as for a Redis that is down. Why a replayed command is harmless: docs/operations.md.
+ * retries for about 40 s; the api and the CLI (a retry budget given) for about 3 s, then fail as
+ * for a Redis that is down. Why a replayed command is harmless: docs/operations.md (Redis Cluster).
  */
 export function clusterOptions (redisOptions: RedisOptions): ClusterOptions {
   const patient = redisOptions.maxRetriesPerRequest === null
