@@ -1,5 +1,6 @@
 /**
- * pnpm bench [--json] [--quick] [--only=enqueue,batch,worker,expired,quiet,sweep,fuzz,cluster,roundtrips] [--keep] [--integrations=N]
+ * pnpm bench [--json] [--quick] [--only=enqueue,batch,worker,expired,quiet,sweep,fuzz,cluster,roundtrips,scale] [--keep] [--integrations=N]
+ * roundtrips and scale run only when named in --only.
  * --integrations=N: the sweep runs over N integrations (default 100,000); given, every scenario also
  * runs with N integrations in the table.
  * Each scenario beside its bare baseline, in the same run, on this machine. The figures are
@@ -13,6 +14,7 @@ import { expiredTokenScenario } from './scenarios/expired-token.ts'
 import { quietTenantScenario } from './scenarios/quiet-tenant.ts'
 import { clusterScenario } from './scenarios/cluster.ts'
 import { roundTripsScenario } from './scenarios/round-trips.ts'
+import { scaleScenario } from './scenarios/scale.ts'
 import { sweepScenario } from './scenarios/sweep.ts'
 import { workerScenario } from './scenarios/worker.ts'
 import { fuzzScenario } from './fuzz/fuzz-scenario.ts'
@@ -79,6 +81,13 @@ try {
     Object.assign(results, { intake_redis_round_trips: r.intake_redis_round_trips, intake_pg_statements: r.intake_pg_statements, worker_redis_round_trips: r.worker_redis_round_trips, worker_pg_statements: r.worker_pg_statements })
     details.roundTrips = r.details
   }
+  // Only when asked for: it starts up to four workers and two apis, minutes on a small machine.
+  if (args.only?.includes('scale')) {
+    say('scale: intake with 1 and 2 apis, sending with 1, 2 and 4 workers')
+    const r = await scaleScenario(stack, tenants, { durationSeconds: args.quick ? 4 : 10, connections: 32, messages: args.quick ? 1000 : 4000, workerConcurrency: 20, cores: Number(machine().cores) })
+    Object.assign(results, { scale_intake_2api_speedup: r.scale_intake_2api_speedup, scale_send_4worker_speedup: r.scale_send_4worker_speedup })
+    details.scale = r.details
+  }
   if (wanted('cluster')) {
     say('cluster: every Redis call kind against a three-master Redis Cluster')
     const r = await clusterScenario({ messages: 200 })
@@ -123,9 +132,17 @@ if (args.json) {
     target('worker_pg_statements', '', () => true),
     target('fuzz_5xx', '= 0', (v) => v === 0),
     target('cluster_crossslot_errors', '= 0', (v) => v === 0),
+    target('scale_intake_2api_speedup', '', () => true),
+    target('scale_send_4worker_speedup', '', () => true),
     target('fuzz_unstable_errors', '= 0', (v) => v === 0),
   ].filter((r): r is Row => r !== null)
   printTable(`ghl-connect bench (${report.tookSeconds} s, ${String(report.machine.cores)} cores, ${String(report.machine.cpu)})`, rows)
+  const scale = details.scale as Awaited<ReturnType<typeof scaleScenario>>['details'] | undefined
+  if (scale) {
+    const rows = (name: string, list: typeof scale.send) => list.map((r) => `${name.padEnd(7)}  ${String(r.processes).padStart(9)}  ${String(r.perSecond).padStart(10)}  ${r.speedup.toFixed(2).padStart(7)}  ${r.loadAverage1m.toFixed(2).padStart(12)}`)
+    process.stdout.write(`\nscaling (${scale.cores} cores; intake: ${scale.connections} connections for ${scale.durationSeconds} s; sending: ${scale.messages} SMS, worker concurrency ${scale.workerConcurrency})\n` +
+      `what     processes  per second  speedup  load average\n${[...rows('intake', scale.intake), ...rows('sending', scale.send)].join('\n')}\n`)
+  }
   process.stdout.write(`\nDetails: pnpm bench --json\n`)
 }
 process.exit(0)

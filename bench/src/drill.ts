@@ -1,5 +1,5 @@
 /**
- * pnpm drill [--json] [--only=kill_worker,redis_flush,postgres_restart,ghl_faults,refresh_race,refresh_crash,refresh_pg_down,lock_loss,events]
+ * pnpm drill [--json] [--only=kill_worker,redis_flush,postgres_restart,ghl_faults,refresh_race,refresh_crash,refresh_pg_down,lock_loss,events,redis_failover]
  * Fault drills, each on its own throwaway PostgreSQL and Redis: how many SMS were asked for,
  * how many HighLevel (the sandbox) accepted, lost and duplicated, from the sandbox's record.
  */
@@ -30,6 +30,10 @@ if (args.json) {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
   const line = (r: string[]) => r.map((v, i) => (i === 0 || i === head.length - 1 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ').trimEnd()
   process.stdout.write(`\nghl-connect drills (${tookSeconds} s)\n${line(head)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n${rows.map(line).join('\n')}\n`)
+  for (const t of tallies) {
+    const failover = t.notes.failover as { replicaPromotedAfterMs: number, sendingResumedAfterMs: number } | undefined
+    if (failover) process.stdout.write(`\n${t.drill}: replica promoted ${failover.replicaPromotedAfterMs} ms after the kill; HighLevel accepting SMS again after ${failover.sendingResumedAfterMs} ms\n`)
+  }
   process.stdout.write('\nTargets: lost = 0, duplicated = 0, delivery_unknown = 0, invalid_grants = 0, needs_reauth = 0. Details: pnpm drill --json\n')
 }
 process.exit(0)

@@ -11,7 +11,7 @@ import { RedisKeys } from '@ghl-connect/redis-keys'
 
 const config = loadApiConfig()
 const { sql } = createDatabase(config.database)
-const redis = createRedis(config.redis.url, { maxRetriesPerRequest: 1 })
+const redis = createRedis(config.redis, { maxRetriesPerRequest: 1 })
 const queues = createQueues(redis, new RedisKeys(config.redis.keyPrefix))
 const app = Fastify()
 

@@ -13,7 +13,7 @@ import { BARE_QUEUE, type BareJob } from './bare-contract.ts'
 
 
 const config = loadWorkerConfig()
-const connection = createRedis(config.redis.url)
+const connection = createRedis(config.redis)
 const dispatcher = new Agent({ connections: 128, keepAliveTimeout: 30_000 })
 
 const worker = new Worker<BareJob>(BARE_QUEUE, async (job) => {

@@ -45,6 +45,8 @@ export class DrillKit {
   stack!: Stack
   tenants: Tenant[] = []
   api!: RunningApi
+  /** Every api; a CRM's request goes to one of them (a load balancer's round robin), a retry to the next. */
+  apis: RunningApi[] = []
   workers: Service[] = []
   readonly responses: Record<string, number> = {}
   private readonly agent = new Agent({ connections: 32 })
@@ -53,12 +55,13 @@ export class DrillKit {
 
   constructor (readonly name: string, private readonly env: Env = {}) {}
 
-  async start (opts: { workers: number, tenants?: number, beforeSeed?: (stack: Stack) => Promise<void> }): Promise<void> {
-    this.stack = await Stack.start(`drill-${this.name}`)
+  async start (opts: { workers: number, apis?: number, tenants?: number, beforeSeed?: (stack: Stack) => Promise<void>, stack?: Parameters<typeof Stack.start>[1] }): Promise<void> {
+    this.stack = await Stack.start(`drill-${this.name}`, opts.stack)
     Object.assign(this.stack.base, DRILL_ENV, this.env)
     await opts.beforeSeed?.(this.stack)
     this.tenants = await this.stack.seedTenants(opts.tenants ?? 20, 'tenant')
-    this.api = await this.stack.startApi()
+    for (let i = 0; i < (opts.apis ?? 1); i++) this.apis.push(await this.stack.startApi({}, i === 0 ? 'api' : `api-${i}`))
+    this.api = this.apis[0]!
     for (let i = 0; i < opts.workers; i++) this.workers.push(await this.stack.startWorker(`worker-${i}`))
   }
 
@@ -73,10 +76,11 @@ export class DrillKit {
     const payload = JSON.stringify({ clientId: tenant.clientId, to: { contactId: tenant.contactId }, message: body, idempotencyKey: `drill-${n}` })
     for (let attempt = 0; ; attempt++) {
       let status = 0
+      const api = this.apis[(n + attempt) % this.apis.length]!
       try {
-        const res = await request(`${this.api.url}/api/sms`, {
+        const res = await request(`${api.url}/api/sms`, {
           method: 'POST', dispatcher: this.agent, body: payload,
-          headers: { authorization: `Bearer ${this.api.apiKey}`, 'content-type': 'application/json' },
+          headers: { authorization: `Bearer ${api.apiKey}`, 'content-type': 'application/json' },
           headersTimeout: 15_000, bodyTimeout: 15_000,
         })
         status = res.statusCode

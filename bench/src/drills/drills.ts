@@ -345,6 +345,61 @@ export async function crmEvents (): Promise<DrillTally> {
   }
 }
 
+/**
+ * A Redis Cluster master SIGKILLed mid-run: 3 masters and 3 replicas (started from redis-server,
+ * node timeout 2 s), 2 apis and 3 workers on it, 5,000 SMS over 50 clients whose access tokens live
+ * 5 s (refreshes race all along). Halfway (or 3 minutes in, on a machine too loaded to get there),
+ * the master holding the SMS queue's slot (`{sms}`, the
+ * harshest choice: every send and intake touches it) is killed; its replica takes over. Reported:
+ * how long until every slot had a live master again, and until HighLevel accepted SMS again.
+ */
+export async function redisFailover (): Promise<DrillTally> {
+  // The stated drill; DRILL_FAILOVER_SMS and DRILL_FAILOVER_TOKEN_SECONDS shrink it for a machine too loaded to run it.
+  const SMS_COUNT = Number(process.env.DRILL_FAILOVER_SMS ?? 5000)
+  const tokenSeconds = Number(process.env.DRILL_FAILOVER_TOKEN_SECONDS ?? 5)
+  const kit = new DrillKit('redis_failover', { TOKEN_REFRESH_WINDOW_SECONDS: '2' })
+  try {
+    await kit.start({
+      workers: 3, apis: 2, tenants: 50, stack: { redisCluster: { masters: 3, replicas: 1 } },
+      beforeSeed: async (stack) => { await stack.sandbox.settings({ accessTokenTtlSeconds: tokenSeconds }) },
+    })
+    const cluster = kit.stack.redisCluster!
+    const { redis, keys } = kit.stack
+    const failover: Record<string, unknown> = {}
+    await kit.sendAll(SMS_COUNT, 16, async () => {
+      // Mid-run: half the SMS with HighLevel, or three minutes in on a machine too loaded to get there.
+      await Promise.race([kit.halfway(SMS_COUNT).catch(() => {}), sleep(180_000)])
+      const slot = Number(await redis.call('CLUSTER', 'KEYSLOT', `${keys.bullPrefix('sms')}:sms:wait`))
+      const slots = await redis.call('CLUSTER', 'SLOTS') as Array<[number, number, [string, number]]>
+      const victim = slots.find(([from, to]) => slot >= from && slot <= to)![2][1]
+      const sentAtKill = (await kit.stack.sandbox.stats()).messagesSent
+      const killedAt = Date.now()
+      cluster.kill(victim)
+      say(`redis_failover: master ${victim} (slot ${slot}, the sms queue) SIGKILLed with ${sentAtKill} SMS sent`)
+      await waitFor('a replica to take over every slot', () => cluster.healthy().catch(() => false), 60_000, 50)
+      const promotedAt = Date.now()
+      // Sending resumed: HighLevel's count moves again after the promotion.
+      let last = (await kit.stack.sandbox.stats()).messagesSent
+      const resumedAt = await waitFor('HighLevel to accept SMS again', async () => {
+        const now = (await kit.stack.sandbox.stats()).messagesSent
+        const moved = now > last
+        last = now
+        return moved ? Date.now() : 0
+      }, 120_000, 100)
+      Object.assign(failover, {
+        killedMaster: victim, slot, sentAtKill, masters: await cluster.masters(),
+        replicaPromotedAfterMs: promotedAt - killedAt, sendingResumedAfterMs: resumedAt - killedAt,
+      })
+      say(`redis_failover: replica promoted after ${promotedAt - killedAt} ms; HighLevel accepting again ${resumedAt - killedAt} ms after the kill`)
+    })
+    await kit.settle(900_000)
+    const refresh = await kit.refreshTally()
+    return await kit.tally({ ...refresh, notes: { ...refresh.notes, failover, smsCount: SMS_COUNT, tokenSeconds } })
+  } finally {
+    await kit.close()
+  }
+}
+
 export const DRILLS = {
   kill_worker: killWorker,
   redis_flush: redisFlush,
@@ -355,4 +410,5 @@ export const DRILLS = {
   refresh_pg_down: refreshPgDown,
   lock_loss: lockLoss,
   events: crmEvents,
+  redis_failover: redisFailover,
 } as const

@@ -19,6 +19,7 @@ import { waitFor } from './ports.ts'
 import { startPostgres, type ThrowawayPostgres } from './postgres.ts'
 import { ENTRIES, spawnService, type Service } from './processes.ts'
 import { startRedis, type ThrowawayRedis } from './redis.ts'
+import { startRedisCluster, type ThrowawayCluster } from './redis-cluster.ts'
 import { SandboxClient } from './sandbox-client.ts'
 
 export interface Tenant { clientId: string, locationId: string, contactId: string }
@@ -43,17 +44,22 @@ export class Stack {
   dispatcher!: SmsDispatcher
   integrations!: IntegrationsRepository
 
-  private constructor (readonly dir: string, readonly pg: ThrowawayPostgres, readonly redisServer: ThrowawayRedis) {}
+  private constructor (readonly dir: string, readonly pg: ThrowawayPostgres, readonly redisServer: ThrowawayRedis,
+    /** Set when the stack runs on a Redis Cluster (`redisServer` then flushes and stops its nodes). */
+    readonly redisCluster?: ThrowawayCluster) {}
 
-  static async start (label: string, opts: { statementStats?: boolean } = {}): Promise<Stack> {
+  /** `redisCluster`: every process on a throwaway Redis Cluster (REDIS_CLUSTER_NODES) instead of one redis-server. */
+  static async start (label: string, opts: { statementStats?: boolean, redisCluster?: { masters: number, replicas: number } } = {}): Promise<Stack> {
     const dir = mkdtempSync(join(tmpdir(), `ghl-${label}-`))
     const pg = await startPostgres(dir, undefined, opts)
-    const redisServer = await startRedis()
-    const stack = new Stack(dir, pg, redisServer)
+    const cluster = opts.redisCluster ? await startRedisCluster(opts.redisCluster) : undefined
+    const redisServer = cluster ? { url: `redis://${cluster.nodes[0]!.host}:${cluster.nodes[0]!.port}`, flushAll: cluster.flushAll, destroy: cluster.destroy } : await startRedis()
+    const stack = new Stack(dir, pg, redisServer, cluster)
     live.add(stack)
     await migrateDatabase(pg.url)
     const sandboxPort = await freePort()
-    stack.base = baseEnv({ databaseUrl: pg.url, redisUrl: redisServer.url, sandboxUrl: `http://127.0.0.1:${sandboxPort}` })
+    stack.base = baseEnv({ databaseUrl: pg.url, redisUrl: redisServer.url, sandboxUrl: `http://127.0.0.1:${sandboxPort}` },
+      cluster ? { REDIS_CLUSTER_NODES: cluster.env } : {})
     stack.sandboxService = stack.spawn('sandbox', ENTRIES.sandbox, sandboxEnv(stack.base, sandboxPort))
     stack.sandbox = new SandboxClient(`http://127.0.0.1:${sandboxPort}`)
     await waitFor('the sandbox to listen', () => stack.sandbox.stats().then(() => true))

@@ -4,12 +4,13 @@
  * different slots fails there with CROSSSLOT; this counts such failures (0 expected) and shows
  * which node each queue landed on. It drives the real classes: the SMS dispatcher (fairness
  * counter, job add, settle), BullMQ workers on the sms and tokens queues, the location rate
- * limiter, the per-key API limit, OAuth states, and the refresh lock.
+ * limiter, the per-key API limit, OAuth states, and the refresh lock, on the connection the services
+ * make (packages/queues' createRedis with REDIS_CLUSTER_NODES).
  */
 import { Worker } from 'bullmq'
 import type { Cluster, Redis } from 'ioredis'
 import { ApiKeyRateLimit, OAuthStates } from 'api'
-import { createQueues, SmsDispatcher } from '@ghl-connect/queues'
+import { createQueues, createRedis, SmsDispatcher } from '@ghl-connect/queues'
 import { RedisKeys } from '@ghl-connect/redis-keys'
 import { RedisLock } from '@ghl-connect/tokens'
 import { LocationRateLimiter } from '@ghl-connect/rate-limits'
@@ -23,10 +24,10 @@ export interface ClusterResult {
 }
 
 export async function clusterScenario (opts: { messages: number }): Promise<ClusterResult> {
-  const cluster = await startRedisCluster(3)
-  const connection = cluster.connect()
-  // Our classes are typed for one Redis; a Cluster answers the same commands.
-  const redis = connection as unknown as Redis
+  const cluster = await startRedisCluster({ masters: 3 })
+  // The services' own factory, as REDIS_CLUSTER_NODES makes it: a Cluster with their failover options.
+  const redis = createRedis({ url: 'redis://unused', clusterNodes: cluster.nodes })
+  const connection = redis as unknown as Cluster
   const keys = new RedisKeys('ghl')
   const calls: Record<string, string> = {}
   let crossSlot = 0

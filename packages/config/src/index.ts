@@ -130,7 +130,22 @@ const sections = {
   redis: z.object({
     REDIS_URL: url('redis://127.0.0.1:6379'),
     REDIS_KEY_PREFIX: z.string().trim().regex(/^[A-Za-z0-9_-]+$/, 'must be letters, digits, _ or - only').default('ghl'),
-  }).transform((e) => ({ url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX })),
+    // Set: every process talks to this Redis Cluster (seed nodes; the rest are discovered) and REDIS_URL is ignored.
+    REDIS_CLUSTER_NODES: z.string().trim().default('').transform((value, ctx) => {
+      const nodes: Array<{ host: string, port: number }> = []
+      for (const entry of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+        const sep = entry.lastIndexOf(':')
+        const host = entry.slice(0, sep)
+        const port = Number(entry.slice(sep + 1))
+        if (sep <= 0 || !Number.isInteger(port) || port < 1 || port > 65_535) {
+          ctx.addIssue({ code: 'custom', message: `entry "${entry}" is not host:port (comma-separated seed nodes of the cluster, e.g. 10.0.0.1:6379,10.0.0.2:6379)` })
+        } else {
+          nodes.push({ host, port })
+        }
+      }
+      return nodes
+    }),
+  }).transform((e) => ({ url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX, clusterNodes: e.REDIS_CLUSTER_NODES })),
 
   encryption: z.object({ TOKEN_ENCRYPTION_KEYS: encryptionKeys })
     .transform((e) => ({ keys: e.TOKEN_ENCRYPTION_KEYS })),

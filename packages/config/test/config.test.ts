@@ -35,6 +35,15 @@ t.test('a complete environment loads with local defaults for every address', asy
   t.equal(config.tokens.refreshWindowMs, 300_000)
 })
 
+t.test('REDIS_CLUSTER_NODES: empty means the one Redis; host:port entries become the cluster\'s seed nodes; a bad entry is named', async (t) => {
+  t.same(loadApiConfig(complete).redis.clusterNodes, [], 'unset: REDIS_URL')
+  t.same(loadApiConfig({ ...complete, REDIS_CLUSTER_NODES: ' 10.0.0.1:7000, redis-b.internal:7001 ' }).redis.clusterNodes,
+    [{ host: '10.0.0.1', port: 7000 }, { host: 'redis-b.internal', port: 7001 }])
+  const problems = problemsOf({ ...complete, REDIS_CLUSTER_NODES: '10.0.0.1:7000,10.0.0.2' })
+  t.equal(problems.length, 1)
+  t.match(problems[0], /REDIS_CLUSTER_NODES.*"10\.0\.0\.2" is not host:port/)
+})
+
 t.test('without TOKEN_ENCRYPTION_KEYS the start fails naming the variable', async (t) => {
   const { TOKEN_ENCRYPTION_KEYS: _, ...env } = complete
   const problems = problemsOf(env)

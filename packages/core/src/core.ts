@@ -58,7 +58,7 @@ export interface CoreOptions {
 export function createCore (config: CoreConfig, logger: Logger, opts: CoreOptions): Core {
   const metrics = createMetrics(opts.service, { processMetrics: config.runtime.nodeEnv !== 'test' })
   const database = createDatabase(config.database)
-  const redis = createRedis(config.redis.url, opts.redis)
+  const redis = createRedis(config.redis, opts.redis)
   redis.on('error', (err) => logger.warn({ err }, 'redis connection error'))
   const keys = new RedisKeys(config.redis.keyPrefix)
   const queues = createQueues(redis, keys, (err) => logger.warn({ err }, 'queue error'))

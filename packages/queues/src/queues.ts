@@ -1,12 +1,49 @@
 /** The connections and queues a process opens: every queue with its retention and retry options. */
 import { Queue, type JobsOptions, type QueueOptions } from 'bullmq'
-import { Redis, type RedisOptions } from 'ioredis'
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 import type { RedisKeys } from '@ghl-connect/redis-keys'
 import type { QueueName, TypedQueue } from './contract.ts'
 
-/** BullMQ workers block on Redis: they need maxRetriesPerRequest null. Other clients may use it too. */
-export function createRedis (url: string, extra: RedisOptions = {}): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, ...extra })
+/** Where a process's Redis is: one server (`url`), or a Redis Cluster when seed nodes are given (REDIS_CLUSTER_NODES). */
+export interface RedisTarget { url: string, clusterNodes?: ReadonlyArray<{ host: string, port: number }> }
+
+/**
+ * The one place a process's Redis connection is made: a Redis, or a Cluster when the target names
+ * cluster nodes. BullMQ workers block on Redis: they need maxRetriesPerRequest null (the default
+ * here); the api and the CLI pass a small number to fail fast instead.
+ *
+ * A Cluster is returned typed as a Redis: it answers every command our code sends (each script and
+ * MULTI touches one hash slot, RedisKeys' tags; `pnpm bench --only=cluster` counts CROSSSLOT), and
+ * SCAN/KEYS, which would see one node only, are used by tests and drills on a single Redis alone.
+ */
+export function createRedis (target: string | RedisTarget, extra: RedisOptions = {}): Redis {
+  const { url, clusterNodes = [] } = typeof target === 'string' ? { url: target } : target
+  const redisOptions: RedisOptions = { maxRetriesPerRequest: null, enableReadyCheck: true, ...extra }
+  if (clusterNodes.length === 0) return new Redis(url, redisOptions)
+  return new Cluster([...clusterNodes], clusterOptions(redisOptions)) as unknown as Redis
+}
+
+/**
+ * Surviving a failover: a command to a master that died is retried (the connection-closed, MOVED,
+ * TRYAGAIN and CLUSTERDOWN answers) every `retryDelayOnFailover` until a replica has taken its
+ * slots, the slot map refreshed each time. Redis Cluster promotes a replica after
+ * cluster-node-timeout (15 s by default), so a worker (maxRetriesPerRequest null: it can wait)
+ * retries for about 40 s; the api and the CLI (a retry budget given) for about 3 s, then fail as
+ * for a Redis that is down. Why a replayed command is harmless: docs/operations.md (Redis Cluster).
+ */
+export function clusterOptions (redisOptions: RedisOptions): ClusterOptions {
+  const patient = redisOptions.maxRetriesPerRequest === null
+  return {
+    redisOptions,
+    enableReadyCheck: true,
+    retryDelayOnFailover: 300,
+    retryDelayOnClusterDown: 300,
+    retryDelayOnTryAgain: 300,
+    maxRedirections: patient ? 130 : 10,
+    // The slot map is also re-read on a timer, so a promoted replica is found without waiting for an error.
+    slotsRefreshInterval: 2000,
+    clusterRetryStrategy: (times) => Math.min(100 * times, 2000),
+  }
 }
 
 export function createQueue<Q extends QueueName> (name: Q, connection: Redis, keys: RedisKeys, defaultJobOptions?: JobsOptions): TypedQueue<Q> {

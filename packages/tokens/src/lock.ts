@@ -19,7 +19,9 @@ export class RedisLock {
   async tryAcquire (key: string, ttlMs: number): Promise<Lease | null> {
     const owner = randomBytes(16).toString('hex')
     const ok = await this.redis.set(key, owner, 'PX', ttlMs, 'NX')
-    if (ok !== 'OK') return null
+    // A Redis Cluster client replays a command whose connection closed during a failover: when the
+    // first SET landed, the replay answers nil though the lock is ours. The owner value tells.
+    if (ok !== 'OK' && await this.redis.get(key) !== owner) return null
     return { key, owner, release: async () => (await this.redis.eval(RELEASE, 1, key, owner)) === 1 }
   }
 

@@ -35,3 +35,16 @@ t.test('waiters get the lock in turn once it is released, and give up after thei
   t.equal(await lock.acquire(keys.refreshLock('client-c'), 5000, 100), null, 'a bounded wait ends empty-handed')
   await lease!.release()
 })
+
+t.test('a SET replayed after a failover (the first one landed, its answer lost) still gives the caller its lock', async (t) => {
+  // What ioredis's Cluster does when a master dies between running the SET and answering: it sends it again.
+  const replaying = new Proxy(redis, {
+    get: (target, name, receiver) => name === 'set'
+      ? async (...args: unknown[]) => { await (target.set as (...a: unknown[]) => Promise<unknown>)(...args); return (target.set as (...a: unknown[]) => Promise<unknown>)(...args) }
+      : Reflect.get(target, name, receiver),
+  })
+  const lease = await new RedisLock(replaying).tryAcquire(keys.refreshLock('client-d'), 5000)
+  t.ok(lease, 'the replay\'s nil is not taken for another holder')
+  t.equal(await lock.tryAcquire(keys.refreshLock('client-d'), 5000), null, 'and nobody else gets it')
+  t.equal(await lease!.release(), true, 'the caller can release what it holds')
+})
