@@ -7,18 +7,7 @@ import type { FastifyInstance } from 'fastify'
 import { authorize, canReach, type SandboxContext } from '../context.ts'
 import { MESSAGES, sendGhlError } from '../http.ts'
 import type { ThreadEntry } from '../state.ts'
-import { CONVERSATIONS_VERSION, messageView, TYPE_VIEW } from './api.ts'
-
-/** A message as get-messages lists it: its status is the one its delivery reports gave. */
-function entryView (entry: ThreadEntry): Record<string, unknown> {
-  if (entry.direction === 'outbound') return { ...messageView(entry.message), status: entry.message.status }
-  const m = entry.message
-  const { type, messageType } = TYPE_VIEW[m.type] ?? { type: 2, messageType: 'TYPE_SMS' }
-  return {
-    id: m.messageId, type, messageType, locationId: m.locationId, contactId: m.contactId, conversationId: m.conversationId,
-    dateAdded: m.receivedAt, body: m.body, direction: 'inbound', status: 'delivered', contentType: 'text/plain', attachments: [],
-  }
-}
+import { CONVERSATIONS_VERSION, entryView, TYPE_VIEW } from './api.ts'
 
 export function conversationRoutes (app: FastifyInstance, ctx: SandboxContext): void {
   const { state } = ctx
