@@ -75,7 +75,7 @@ t.test('contract: delivery reports go out as OutboundMessage after each send, fa
   const { url, control } = await listening(t)
   const hooks = await receiver(t)
   const put = await fetch(`${url}/_sandbox/message-webhooks`, json('PUT', { webhookUrl: hooks.url, auto: true, delayMs: 20, failureRatio: 0.1 }))
-  t.same(await put.json(), { webhookUrl: hooks.url, auto: true, delayMs: 20, failureRatio: 0.1 })
+  t.same(await put.json(), { webhookUrl: hooks.url, auto: true, delayMs: 20, failureRatio: 0.1, dropRatio: 0 })
   const { access_token: token } = control.issueTokens({ locationId: SUNRISE })
   const sent: string[] = []
   for (let i = 0; i < 20; i++) sent.push((await sendSms(url, token, `Reminder ${i}`)).messageId)
@@ -133,7 +133,7 @@ t.test('a conversation lists its messages newest first, paged by lastMessageId; 
 
 t.test('message webhooks configured at start (as start.sh does) are where a reset returns to', async (t) => {
   const { control } = await listening(t, { messageWebhooks: { webhookUrl: 'http://127.0.0.1:9/api/ghl-oauth/webhooks', auto: true } })
-  const configured = { webhookUrl: 'http://127.0.0.1:9/api/ghl-oauth/webhooks', auto: true, delayMs: 0, failureRatio: 0 }
+  const configured = { webhookUrl: 'http://127.0.0.1:9/api/ghl-oauth/webhooks', auto: true, delayMs: 0, failureRatio: 0, dropRatio: 0 }
   t.same(control.messageWebhookSettings(), configured)
   control.configureMessageWebhooks({ webhookUrl: null, auto: false })
   control.reset()

@@ -3,7 +3,7 @@
  * effect is seen): HighLevel is the sandbox, whose message webhooks are all dropped here, so
  * what reaches the events outbox came from its message export or the message by id.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { crmEventOf } from '@ghl-connect/db'
 import { createLogger } from '@ghl-connect/logging'
 import { startCrmReceiver } from '@ghl-connect/testing'
@@ -20,7 +20,7 @@ async function sendAll (world: World, bodies: string[]) {
 }
 
 /** A worker runtime whose gap-fill job the test runs itself (no processors, no schedulers). */
-function gapFillRuntime (t: Parameters<Parameters<typeof t.test>[1]>[0], world: World, env: Record<string, string> = {}): WorkerRuntime {
+function gapFillRuntime (t: Test, world: World, env: Record<string, string> = {}): WorkerRuntime {
   const runtime = createWorkerRuntime({ ...world.config, worker: { ...world.config.worker, gapFill: { ...world.config.worker.gapFill, ...gapFillOf(env) } } },
     createLogger({ level: 'silent', name: 'gap-fill-test' }))
   t.teardown(() => runtime.close())
