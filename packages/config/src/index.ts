@@ -299,6 +299,8 @@ const sections = {
       everyMs: e.GAP_FILL_EVERY_SECONDS * 1000,
       callsPerDay: Math.max(1, Math.floor(GHL_DAILY_CALLS * e.GAP_FILL_BUDGET_PERCENT / 100)),
       deliveryTimeoutMs: e.DELIVERY_STATUS_TIMEOUT_SECONDS * 1000,
+      /** A message younger than this is left to its webhook (HighLevel sends them within seconds). */
+      graceMs: 30_000,
     },
   })),
 

@@ -47,14 +47,22 @@ export class MessageReports {
    * A contact replied: `sms.received` for the CRM under HighLevel's message id. An event already
    * recorded (the webhook, then gap filling, or the other way round) is not read or sent again.
    * Throws when the contact cannot be read just now (the webhook then asks to be delivered again).
+   * `phones`: numbers already read (gap filling reads each contact once per run); a contact absent
+   * from it is read from HighLevel, unless `mayRead` says no (gap filling's budget is spent): the
+   * reply then goes without its number rather than late.
    */
-  async replySeen (integration: ReportSubject, reply: SeenReply): Promise<ReplyOutcome> {
+  async replySeen (integration: ReportSubject, reply: SeenReply, opts: { phones?: Map<string, string | null>, mayRead?: () => Promise<boolean> } = {}): Promise<ReplyOutcome> {
     const { clientId } = integration
     const shape = { clientId, contactId: reply.contactId, phone: null, body: reply.body, conversationId: reply.conversationId, messageId: reply.messageId, receivedAt: reply.receivedAt }
     const id = crmEventOf.smsReceived(shape).id
     if (this.deps.eventsOutbox && (await this.deps.eventsOutbox.existing([id])).has(id)) return 'already_known'
-    const received = crmEventOf.smsReceived({ ...shape, phone: await this.phoneOf(integration, reply.contactId) })
-    await this.deps.events.publish(received)
+    let phone = opts.phones?.get(reply.contactId)
+    if (phone === undefined && (!opts.mayRead || await opts.mayRead())) {
+      phone = await this.phoneOf(integration, reply.contactId)
+      opts.phones?.set(reply.contactId, phone)
+    }
+    const received = crmEventOf.smsReceived({ ...shape, phone: phone ?? null })
+    if (!await this.deps.events.publish(received)) return 'already_known'
     // A location with replies is one gap filling watches, even if it never sent.
     await this.deps.gapFill.noteTraffic(integration.locationId, reply.receivedAt)
       .catch((err) => this.deps.logger.warn({ err, locationId: integration.locationId }, 'could not note the location\'s traffic for gap filling'))

@@ -87,9 +87,9 @@ export function createWorkerRuntime (config: WorkerConfig, logger: Logger): Work
 
 function gapFillJob (core: Core, config: WorkerConfig, logger: Logger): GapFillJob {
   const deps = { gapFill: core.gapFill, reports: core.messageReports, tokens: core.tokenService, ghl: core.ghl, rateLimiter: core.rateLimiter, logger, metrics: core.metrics }
-  const { days, callsPerDay, deliveryTimeoutMs } = config.worker.gapFill
+  const { days, callsPerDay, deliveryTimeoutMs, graceMs } = config.worker.gapFill
   return new GapFillJob(
-    new GapFiller({ ...deps, eventsOutbox: core.eventsOutbox }, { days, callsPerDay, deliveryTimeoutMs }),
+    new GapFiller({ ...deps, eventsOutbox: core.eventsOutbox }, { days, callsPerDay, deliveryTimeoutMs, graceMs }),
     new DeliveryTimeout(deps, { deliveryTimeoutMs, callsPerDay }),
   )
 }

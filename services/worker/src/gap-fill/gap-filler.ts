@@ -28,6 +28,11 @@ const DAY_MS = 86_400_000
 
 export interface GapFillOptions {
   days: number
+  /**
+   * A message younger than this is left to its webhook (HighLevel sends them within seconds): the
+   * export is read only up to now minus this, so no call is spent on what a webhook is bringing.
+   */
+  graceMs: number
   callsPerDay: number
   deliveryTimeoutMs: number
 }
@@ -83,13 +88,16 @@ export class GapFiller {
     const from = cursor?.passFrom ?? await this.passStart(location, cursor?.readUntil ?? null, now)
     let pageCursor = cursor?.passFrom ? cursor.pageCursor : null
     let newest = cursor?.readUntil ?? null
+    // Up to a little before now: what is younger, its webhook is bringing.
+    const until = new Date(now.getTime() - this.opts.graceMs)
+    const phones = new Map<string, string | null>()
     const call = withFreshToken(this.deps.tokens, oauthCredential(await this.deps.tokens.getFresh(location.clientId)))
     for (;;) {
       if (!await this.spend(location, run)) break
       let page
       try {
         page = await call((token) => timeGhlCall(this.deps.metrics, 'exportMessages', () => this.deps.ghl.messages.export({
-          accessToken: token.accessToken, locationId: location.locationId, channel: 'SMS', startDate: from,
+          accessToken: token.accessToken, locationId: location.locationId, channel: 'SMS', startDate: from, endDate: until,
           sortBy: 'createdAt', sortOrder: 'asc', limit: PAGE_SIZE, cursor: pageCursor ?? undefined,
         })))
       } catch (err) {
@@ -101,9 +109,8 @@ export class GapFiller {
       } finally {
         this.deps.metrics?.gapFillCalls.inc({ operation: 'exportMessages' })
       }
-      const done = await this.take(location, page.data.messages, run)
+      await this.take(location, page.data.messages, run, phones)
       const seen = latest(page.data.messages)
-      if (!done) break // out of budget mid-page: the page is read again next time
       if (seen && (!newest || seen > newest)) newest = seen
       if (!page.data.nextCursor) {
         await gapFill.savePass(location.locationId, { readUntil: newest, passFrom: null, pageCursor: null, lastTrafficAt: seen })
@@ -130,8 +137,8 @@ export class GapFiller {
     return new Date(Math.max(start, horizon))
   }
 
-  /** Acts on one page; false when the budget ran out before the page's last reply could be read. */
-  private async take (location: TrafficLocation, messages: GhlMessage[], run: GapFillRun): Promise<boolean> {
+  /** Acts on one page. */
+  private async take (location: TrafficLocation, messages: GhlMessage[], run: GapFillRun, phones: Map<string, string | null>): Promise<void> {
     const found = messages.map(classify).filter((f): f is Found => f !== null)
     const statuses = found.filter((f) => f.kind === 'status').map((f) => f.message)
     const held = await this.deps.gapFill.deliveryStatusesOf(statuses.map((m) => m.id))
@@ -146,22 +153,26 @@ export class GapFiller {
         this.deps.metrics?.gapFillFound.inc({ type: 'sms.delivery' })
       }
     }
-    if (!this.deps.eventsOutbox) return true
+    if (!this.deps.eventsOutbox) return
     const replies = found.filter((f) => f.kind === 'reply' && f.message.contactId).map((f) => f.message)
     const eventIds = replies.map((m) => crmEventOf.smsReceived(replyOf(m)).id)
     const known = await this.deps.eventsOutbox.existing(eventIds)
     for (const [i, m] of replies.entries()) {
       if (known.has(eventIds[i]!)) continue
-      // The reply's contact is read from HighLevel (its number): one more call of the budget.
-      if (!await this.spend(location, run)) return false
-      this.deps.metrics?.gapFillCalls.inc({ operation: 'getContact' })
-      const outcome = await this.deps.reports.replySeen(location, { ...replyOf(m), contactId: m.contactId ?? '' })
+      // The reply's contact is read from HighLevel (its number), once per run: one more call of the
+      // budget. With the budget spent, the reply goes without its number rather than waiting
+      // (waiting would spend the next call on this page again, and never reach the contact).
+      const mayRead = async () => {
+        if (!await this.spend(location, run)) return false
+        this.deps.metrics?.gapFillCalls.inc({ operation: 'getContact' })
+        return true
+      }
+      const outcome = await this.deps.reports.replySeen(location, { ...replyOf(m), contactId: m.contactId ?? '' }, { phones, mayRead })
       if (outcome === 'published') {
         run.replies++
         this.deps.metrics?.gapFillFound.inc({ type: 'sms.received' })
       }
     }
-    return true
   }
 
   /** One call of the location's budget and a slot of its rate limit; false when the budget is spent for now. */
