@@ -400,6 +400,103 @@ export async function redisFailover (): Promise<DrillTally> {
   }
 }
 
+ * HighLevel losing message webhooks: 1,000 SMS and 200 replies over 10 clients, with 30% of the
+ * sandbox's message webhooks (InboundMessage and OutboundMessage) dropped, never retried. Gap
+ * filling (every 15 s here, at the default budget of 1% of HighLevel's daily 200,000 calls per
+ * location) must bring every reply to the CRM as `sms.received` and every SMS its delivery
+ * status, with one event id per fact; its HighLevel calls are counted by the sandbox.
+ */
+export async function webhookLoss (): Promise<DrillTally> {
+  const crm = await startCrmReceiver()
+  const GAP_FILL_EVERY_SECONDS = 15
+  const kit = new DrillKit('webhook_loss', { ...crm.env, GAP_FILL_EVERY_SECONDS: String(GAP_FILL_EVERY_SECONDS) })
+  const SENT = 1000
+  const REPLIES = 200
+  try {
+    await kit.start({ workers: 2, tenants: 10 })
+    // The budget accrues from here (the build and the stack's start are not the drill's).
+    const started = Date.now()
+    const { sandbox } = kit.stack
+    await sandbox.call('PUT', '/_sandbox/message-webhooks', { webhookUrl: `${kit.api.url}/api/ghl-oauth/webhooks`, auto: true, delayMs: 500, failureRatio: 0.05, dropRatio: 0.3 })
+    const replies: string[] = []
+    // A reply every fifth SMS, from that SMS's client's contact, while the SMS go out.
+    await kit.sendAll(SENT, 16, async () => {
+      for (let i = 0; i < REPLIES; i++) {
+        await waitFor('the SMS a reply follows', async () => (await sandbox.stats()).messagesSent >= Math.min(SENT, (i + 1) * (SENT / REPLIES)), 300_000, 50)
+        const tenant = kit.tenants[i % kit.tenants.length]!
+        const { message } = await sandbox.call<{ message: { messageId: string } }>('POST', '/_sandbox/replies', { contactId: tenant.contactId, body: `drill reply ${i}` })
+        replies.push(message.messageId)
+      }
+    })
+    await kit.settle()
+    const trafficEnded = Date.now()
+    const { sql } = kit.stack.database
+    const missing = async () => {
+      const accepted = crm.acceptedById()
+      const sent = await sql<Array<{ id: string, delivery_status: string | null }>>`select id, delivery_status from sms_messages where status = 'sent'`
+      const statusless = sent.filter((r) => r.delivery_status === null || r.delivery_status === 'pending').length
+      const deliveryEvents = sent.filter((r) => r.delivery_status !== null && accepted.has(`sms.delivery-${r.id}-${r.delivery_status}`)).length
+      const repliesIn = replies.filter((id) => accepted.has(`sms.received-${id}`)).length
+      return { statusless, deliveryEventsMissing: sent.length - deliveryEvents, repliesMissing: replies.length - repliesIn }
+    }
+    const done = (m: Awaited<ReturnType<typeof missing>>) => m.statusless === 0 && m.deliveryEventsMissing === 0 && m.repliesMissing === 0
+    let left = await missing()
+    await waitFor('every reply at the CRM and every SMS with its delivery status', async () => done(left = await missing()), 600_000, 1000)
+      .catch(() => say(`webhook_loss: still missing ${JSON.stringify(left)}`))
+    const filledAfterSeconds = Math.round((Date.now() - trafficEnded) / 1000)
+    const stats = await sandbox.stats()
+    const { sent: log } = await sandbox.call<{ sent: Array<{ type: string, delivery: { status?: number, error?: string } }> }>('GET', '/_sandbox/message-webhooks')
+    const dropped = (type: string) => log.filter((w) => w.type === type && w.delivery.error?.startsWith('dropped on purpose')).length
+    // The api reads the contact of each reply whose webhook arrived first; every other contact read is gap filling's.
+    const inboundDelivered = log.filter((w) => w.type === 'InboundMessage' && w.delivery.status !== undefined && w.delivery.status < 300).length
+    const gapFillContactReads = Math.max(0, (stats.contactReads ?? 0) - inboundDelivered)
+    const gapFillCalls = (stats.messageExports ?? 0) + (stats.messageLookups ?? 0) + gapFillContactReads
+    // What the workers say they spent (every export page and every contact read of gap filling), from their logs.
+    const loggedCalls = kit.workers.map((_, i) => readFileSync(join(kit.stack.dir, `worker-${i}.log`), 'utf8'))
+      .flatMap((text) => text.split('\n')).filter((line) => line.includes('"gap filling ran"'))
+      .reduce((sum, line) => sum + (JSON.parse(line) as { calls: number }).calls, 0)
+    // The budget: 1% of 200,000 a day per location, a bucket of ten minutes' worth to start with.
+    const perLocationPerDay = 2000
+    const elapsedDays = (Date.now() - started) / 86_400_000
+    const budget = Math.floor(kit.tenants.length * (perLocationPerDay / 144 + perLocationPerDay * elapsedDays))
+    const received = [...crm.acceptedById().entries()]
+    const events = (prefix: string) => received.filter(([id]) => id.startsWith(prefix))
+    const [unknown] = await sql<Array<{ n: number }>>`select count(*)::int as n from sms_messages where delivery_status = 'unknown'`
+    const ids = new Set(replies.map((id) => `sms.received-${id}`))
+    const statusEvents = events('sms.delivery-')
+    return await kit.tally({
+      notes: {
+        replies: replies.length,
+        webhooksDropped: { InboundMessage: dropped('InboundMessage'), OutboundMessage: dropped('OutboundMessage'), total: stats.messageWebhooksDropped },
+        stillMissing: left,
+        filledAfterSeconds,
+        gapFillEverySeconds: GAP_FILL_EVERY_SECONDS,
+        smsReceivedEvents: events('sms.received-').length,
+        // Found with the location's budget spent: sent without the contact's number rather than late.
+        repliesWithoutPhone: crm.ofType('sms.received').filter((e) => e.data.phone === null).length,
+        smsReceivedEventsNotOneOfTheReplies: events('sms.received-').filter(([id]) => !ids.has(id)).length,
+        smsDeliveryEvents: statusEvents.length,
+        // Two events for one message's status would be two ids for one message: counted by message.
+        messagesWithTwoFinalStatusEvents: countTwice(statusEvents.map(([id]) => id.slice('sms.delivery-'.length, 'sms.delivery-'.length + 36))),
+        deliveriesRepeatedById: received.reduce((sum, [, n]) => sum + n - 1, 0),
+        deliveryUnknown: unknown!.n,
+        gapFillCalls: { exports: stats.messageExports, lookups: stats.messageLookups, contactReadsAtLeast: gapFillContactReads, total: gapFillCalls, loggedByWorkers: loggedCalls },
+        gapFillBudget: { perLocationPerDay, locations: kit.tenants.length, overDrillSeconds: Math.round((Date.now() - started) / 1000), calls: budget },
+        badSignatures: crm.rejected(),
+      },
+    })
+  } finally {
+    await kit.close()
+    await crm.close()
+  }
+}
+
+function countTwice (keys: string[]): number {
+  const seen = new Map<string, number>()
+  for (const k of keys) seen.set(k, (seen.get(k) ?? 0) + 1)
+  return [...seen.values()].filter((n) => n > 1).length
+}
+
 export const DRILLS = {
   kill_worker: killWorker,
   redis_flush: redisFlush,
@@ -411,4 +508,5 @@ export const DRILLS = {
   lock_loss: lockLoss,
   events: crmEvents,
   redis_failover: redisFailover,
+  webhook_loss: webhookLoss,
 } as const

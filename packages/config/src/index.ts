@@ -16,6 +16,9 @@ export class ConfigError extends Error {
   }
 }
 
+/** HighLevel's documented daily budget per location per app: the base of GAP_FILL_BUDGET_PERCENT. */
+export const GHL_DAILY_CALLS = 200_000
+
 const str = (dflt?: string) => (dflt === undefined ? z.string().trim().min(1) : z.string().trim().min(1).default(dflt))
 const int = (dflt: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
   z.coerce.number().int().min(min).max(max).default(dflt)
@@ -274,6 +277,10 @@ const sections = {
     RETENTION_WEBHOOK_RECEIPTS_DAYS: int(30, 1, 36_500),
     RETENTION_EVERY_SECONDS: int(3600, 60, 7 * 86_400),
     RETENTION_BATCH_SIZE: int(1000, 1, 100_000),
+    GAP_FILL_DAYS: int(7, 1, 90),
+    GAP_FILL_EVERY_SECONDS: int(60, 1, 86_400),
+    GAP_FILL_BUDGET_PERCENT: z.coerce.number().min(0.01).max(100).default(1),
+    DELIVERY_STATUS_TIMEOUT_SECONDS: int(1800, 1, 7 * 86_400),
   }).transform((e) => ({
     concurrency: e.WORKER_CONCURRENCY,
     /** Set in the environment though nothing reads it any more: the worker warns at start. */
@@ -297,6 +304,20 @@ const sections = {
       webhookReceiptsDays: e.RETENTION_WEBHOOK_RECEIPTS_DAYS,
       everyMs: e.RETENTION_EVERY_SECONDS * 1000,
       batchSize: e.RETENTION_BATCH_SIZE,
+    },
+    /**
+     * Reading HighLevel's message export for replies and delivery statuses no webhook brought:
+     * locations with traffic in the last `days`, every `everyMs`, each spending at most
+     * `callsPerDay` (GAP_FILL_BUDGET_PERCENT of HighLevel's 200,000 calls a day per location).
+     * A delivery status still pending after `deliveryTimeoutMs` is asked for by id, then `unknown`.
+     */
+    gapFill: {
+      days: e.GAP_FILL_DAYS,
+      everyMs: e.GAP_FILL_EVERY_SECONDS * 1000,
+      callsPerDay: Math.max(1, Math.floor(GHL_DAILY_CALLS * e.GAP_FILL_BUDGET_PERCENT / 100)),
+      deliveryTimeoutMs: e.DELIVERY_STATUS_TIMEOUT_SECONDS * 1000,
+      /** A message younger than this is left to its webhook (HighLevel sends them within seconds). */
+      graceMs: 30_000,
     },
   })),
 

@@ -7,7 +7,8 @@
 import type { RedisOptions, Redis } from 'ioredis'
 import type { WorkerConfig } from '@ghl-connect/config'
 import {
-  ClientSettingsRepository, ContactDndRepository, createDatabase, CrmEventsRepository, crmEventOf, IntegrationsRepository, SmsMessagesRepository, TokenCipher,
+  ClientSettingsRepository, ContactDndRepository, createDatabase, CrmEventsRepository, crmEventOf, GapFillRepository, IntegrationsRepository, SmsDeliveryStatusesRepository,
+  SmsMessagesRepository, TokenCipher,
   TokenRefreshAnswersRepository, TokenRefreshLeasesRepository, type DatabaseHandle,
 } from '@ghl-connect/db'
 import { GhlClient } from '@ghl-connect/ghl'
@@ -18,6 +19,7 @@ import { DailyLimit, LocationRateLimiter } from '@ghl-connect/rate-limits'
 import { RedisKeys } from '@ghl-connect/redis-keys'
 import { ghlTokenEndpoint, TokenService, type ConnectionEvent, type TokenEndpoint } from '@ghl-connect/tokens'
 import { CrmEvents } from './crm-events.ts'
+import { MessageReports } from './message-reports.ts'
 
 /** The sections every process with a database, Redis and HighLevel loads (api and worker alike). */
 export type CoreConfig = Pick<WorkerConfig, 'runtime' | 'database' | 'redis' | 'encryption' | 'tokens' | 'ghl' | 'crmEvents'>
@@ -44,6 +46,10 @@ export interface Core {
   crmEvents: CrmEvents
   /** The events outbox the worker delivers from; null without CRM_WEBHOOK_URL. */
   eventsOutbox: CrmEventsRepository | null
+  /** Gap filling's cursors and budgets, and the locations with traffic. */
+  gapFill: GapFillRepository
+  /** A reply or a delivery status HighLevel told of (webhook or gap filling): the one way it becomes an event. */
+  messageReports: MessageReports
   /** Readiness checks of the two backends, for a process's /readyz. */
   probes: { postgres: () => Promise<unknown>, redis: () => Promise<unknown> }
   close: () => Promise<void>
@@ -92,6 +98,10 @@ export function createCore (config: CoreConfig, logger: Logger, opts: CoreOption
     },
     onOutcome: (outcome) => metrics.refreshOutcomes.inc({ outcome }),
   })
+  const gapFill = new GapFillRepository(database.db)
+  const messageReports = new MessageReports({
+    tokens: tokenService, ghl, events: crmEvents, eventsOutbox, deliveryStatuses: new SmsDeliveryStatusesRepository(database.db, eventsOutbox), gapFill, logger, metrics,
+  })
   return {
     logger,
     metrics,
@@ -109,6 +119,8 @@ export function createCore (config: CoreConfig, logger: Logger, opts: CoreOption
     tokenService,
     crmEvents,
     eventsOutbox,
+    gapFill,
+    messageReports,
     probes: { postgres: () => database.sql`select 1`, redis: () => redis.ping() },
     close: async () => {
       await queues.close()

@@ -17,9 +17,9 @@ export class CrmEvents {
     private readonly logger: Logger,
   ) {}
 
-  /** Records the event (once per id), inside `tx` when given; queue its delivery with `dispatch` after the commit. */
-  async record (event: NewCrmEvent, tx?: Transaction): Promise<void> {
-    await this.outbox?.record(event, tx)
+  /** Records the event (once per id), inside `tx` when given; queue its delivery with `dispatch` after the commit. True when this call wrote it. */
+  async record (event: NewCrmEvent, tx?: Transaction): Promise<boolean> {
+    return await this.outbox?.record(event, tx) ?? false
   }
 
   /** Queues the delivery of recorded events. Never throws: what cannot be queued now, the reconciler queues later. */
@@ -31,9 +31,10 @@ export class CrmEvents {
     }
   }
 
-  /** Records and queues an event for a change that has no transaction of its own to join. */
-  async publish (event: NewCrmEvent): Promise<void> {
-    await this.record(event)
+  /** Records and queues an event for a change that has no transaction of its own to join. True when this call recorded it. */
+  async publish (event: NewCrmEvent): Promise<boolean> {
+    const recorded = await this.record(event)
     await this.dispatch(event.id)
+    return recorded
   }
 }

@@ -1,2 +1,3 @@
 export * from './core.ts'
 export * from './crm-events.ts'
+export * from './message-reports.ts'

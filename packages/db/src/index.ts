@@ -19,6 +19,7 @@ export * from './repositories/sms-retries.ts'
 export * from './repositories/crm-event-replays.ts'
 export * from './repositories/sms-overview.ts'
 export * from './repositories/client-access-tokens.ts'
+export * from './repositories/gap-fill.ts'
 // Consumers use this one copy of drizzle-orm's operators.
 export { and, asc, desc, eq, gt, gte, inArray, isNotNull, isNull, lt, lte, ne, or, sql } from 'drizzle-orm'
 export * from './domain/sending.ts'

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import { createTestDatabase } from '../src/testing.ts'
-import { CrmEventsRepository, SmsDeliveryStatusesRepository, SmsMessagesRepository, supersedes } from '../src/index.ts'
+import { CrmEventsRepository, deliveryStatusOf, SmsDeliveryStatusesRepository, SmsMessagesRepository, supersedes } from '../src/index.ts'
 
 const db = await createTestDatabase()
 t.teardown(db.drop)
@@ -28,6 +28,14 @@ t.test('a status never moves back; between final statuses the later report wins'
   t.notOk(supersedes({ status: 'failed', reportedAt: at(0) }, { status: 'delivered', at: at(1) }), 'an older failed does not')
   t.notOk(supersedes({ status: 'delivered', reportedAt: at(5) }, { status: 'delivered', at: at(1) }), 'a repeat changes nothing')
   t.ok(supersedes({ status: 'read', reportedAt: at(0) }, { status: 'delivered', at: at(1) }))
+  t.ok(supersedes({ status: 'unknown', reportedAt: at(5) }, { status: 'pending', at: at(1) }), 'unknown (ours, past the timeout) replaces pending')
+  for (const later of ['sent', 'delivered', 'undelivered', 'failed', 'read'] as const) {
+    t.ok(supersedes({ status: later, reportedAt: at(0) }, { status: 'unknown', at: at(5) }), `HighLevel's ${later}, however late, replaces unknown`)
+  }
+  t.notOk(supersedes({ status: 'unknown', reportedAt: at(9) }, { status: 'sent', at: at(1) }), 'unknown never undoes what HighLevel said')
+  t.equal(deliveryStatusOf('unknown'), null, 'a webhook cannot claim unknown: only the timeout sets it')
+  t.equal(deliveryStatusOf('delivered'), 'delivered')
+  t.equal(deliveryStatusOf('constructor'), null, 'an inherited property name is no status')
 })
 
 t.test('reports racing the sent write: every one lands on its row, once, with its event', async (t) => {

@@ -1,7 +1,7 @@
 /** HighLevel's messages: sending an SMS, and listing what a location sent (how a lost answer is settled). */
 import { GhlError } from './errors.ts'
 import { requireField, withoutUndefined, type Authorized, type GhlTransport } from './transport.ts'
-import type { ExportMessagesResult, GhlAnswer, MessageChannel, SendMessageResult } from './types.ts'
+import type { ExportMessagesResult, GhlAnswer, GhlMessage, MessageChannel, SendMessageResult } from './types.ts'
 import { GHL_VERSIONS } from './versions.ts'
 
 export class MessagesClient {
@@ -42,5 +42,21 @@ export class MessagesClient {
       throw new GhlError('transient', 'HighLevel answered exportMessages with messages that are not a list', { operation: 'exportMessages', status: answer.status, rateLimit: answer.rateLimit })
     }
     return { ...answer, data: { ...answer.data, messages, nextCursor: typeof nextCursor === 'string' && nextCursor !== '' ? nextCursor : null } }
+  }
+
+  /**
+   * One message by HighLevel's id (get-message; scope `conversations/message.readonly`): how a
+   * delivery status still `pending` past the timeout is asked for. `locationId`: whose budget it spends.
+   */
+  async get ({ accessToken, locationId, messageId }: Authorized & { locationId: string, messageId: string }): Promise<GhlAnswer<GhlMessage>> {
+    const answer = await this.transport.call<GhlMessage | { message?: GhlMessage }>({
+      operation: 'getMessage', method: 'GET', path: `/conversations/messages/${encodeURIComponent(messageId)}`, version: GHL_VERSIONS.conversations,
+      accessToken, locationId,
+    })
+    // The spec's answer is the message itself; some of HighLevel's answers wrap it in `message`.
+    const wrapped = (answer.data as { message?: unknown } | null)?.message
+    const data = (wrapped && typeof wrapped === 'object' && 'id' in wrapped ? wrapped : answer.data) as GhlMessage
+    requireField({ ...answer, data }, 'id', 'getMessage')
+    return { ...answer, data }
   }
 }

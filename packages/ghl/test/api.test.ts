@@ -196,3 +196,31 @@ t.test('messages.export lists a contact\'s SMS since a date, in cursor pages, an
   const noScope = await failure(() => client.messages.export({ accessToken: writeOnly.access_token, locationId: SUNRISE, contactId: JANE }))
   t.match(noScope, { status: 401, kind: 'scope_missing' })
 })
+
+t.test('messages.export lists replies beside what was sent, each with its delivery status now, in createdAt or updatedAt order; messages.get answers one by id', async (t) => {
+  const { client, sandbox, connect } = await harness(t)
+  const { access_token: accessToken } = await connect()
+  sandbox.control.configureMessageWebhooks({ webhookUrl: 'http://127.0.0.1:9/unreachable' })
+  const first = (await client.messages.sendSms({ accessToken, contactId: JANE, message: 'first' })).data
+  sandbox.control.advanceClock(1000)
+  const second = (await client.messages.sendSms({ accessToken, contactId: JANE, message: 'second' })).data
+  sandbox.control.advanceClock(1000)
+  const { message: reply } = await sandbox.control.contactReplies({ contactId: JANE, body: 'a reply' })
+  sandbox.control.advanceClock(1000)
+  await sandbox.control.reportDelivery(first.messageId, 'delivered')
+
+  const byCreation = await client.messages.export({ accessToken, locationId: SUNRISE, channel: 'SMS', sortOrder: 'asc', limit: 10 })
+  t.same(byCreation.data.messages.map((m) => [m.id, m.direction, m.status]), [
+    [first.messageId, 'outbound', 'delivered'], [second.messageId, 'outbound', 'pending'], [reply.messageId, 'inbound', 'delivered'],
+  ], 'oldest first, the reply included, each status as reported so far')
+  const byUpdate = await client.messages.export({ accessToken, locationId: SUNRISE, channel: 'SMS', sortBy: 'updatedAt', sortOrder: 'asc', limit: 10 })
+  t.same(byUpdate.data.messages.map((m) => m.id), [second.messageId, reply.messageId, first.messageId], 'a delivery report moves a message to the end by updatedAt')
+
+  const { data: one } = await client.messages.get({ accessToken, locationId: SUNRISE, messageId: first.messageId })
+  t.match(one, { id: first.messageId, direction: 'outbound', status: 'delivered', messageType: 'TYPE_SMS', contactId: JANE, conversationId: first.conversationId })
+  t.equal(sandbox.control.stats().messageLookups, 1, 'the sandbox counts lookups')
+  const missing = await failure(() => client.messages.get({ accessToken, locationId: SUNRISE, messageId: 'no-such-message' }))
+  t.match(missing, { status: 400, kind: 'invalid_request' })
+  const other = await connect(HARBOR)
+  t.match(await failure(() => client.messages.get({ accessToken: other.access_token, locationId: HARBOR, messageId: first.messageId })), { status: 400 }, 'another location\'s message is one that does not exist')
+})

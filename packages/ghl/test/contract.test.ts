@@ -20,10 +20,12 @@ t.test('every request the client sends and every answer the sandbox gives confor
   await client.contacts.search({ accessToken, locationId: SUNRISE, query: 'o', page: 2, pageLimit: 1 })
   await client.contacts.findByPhone({ accessToken, locationId: SUNRISE, phone: '+15550100001' })
   await client.contacts.upsert({ accessToken, locationId: SUNRISE, phone: '+15550108888', name: 'New Person' })
-  await client.messages.sendSms({ accessToken, contactId: JANE, message: 'hello' })
+  const { data: sent } = await client.messages.sendSms({ accessToken, contactId: JANE, message: 'hello' })
   await client.messages.sendSms({ accessToken, contactId: JANE, message: 'hello from the front desk', fromNumber: '+15550100000' })
   await client.messages.export({ accessToken, locationId: SUNRISE, contactId: JANE, channel: 'SMS', startDate: new Date(Date.now() - 60_000), sortOrder: 'asc', limit: 10 })
   await client.messages.export({ accessToken, locationId: SUNRISE })
+  await client.messages.export({ accessToken, locationId: SUNRISE, channel: 'SMS', sortBy: 'updatedAt', sortOrder: 'asc', limit: 10 })
+  await client.messages.get({ accessToken, locationId: SUNRISE, messageId: sent.messageId })
   await client.contacts.get({ accessToken, contactId: JANE })
   const { data: found } = await client.conversations.search({ accessToken, locationId: SUNRISE, contactId: JANE })
   await client.conversations.getMessages({ accessToken, conversationId: found.conversations[0]?.id ?? '', limit: 10 })
@@ -37,6 +39,7 @@ t.test('every request the client sends and every answer the sandbox gives confor
   await failure(() => client.messages.sendSms({ accessToken, contactId: 'no-such-contact', message: 'hi' }))
   await failure(() => client.messages.sendSms({ accessToken, contactId: JANE, message: 'hi', fromNumber: '+15559990000' }))
   await failure(() => client.messages.export({ accessToken, locationId: SUNRISE, cursor: 'not-a-cursor-we-gave' }))
+  await failure(() => client.messages.get({ accessToken, locationId: SUNRISE, messageId: 'no-such-message' }))
   await failure(() => client.conversations.getMessages({ accessToken, conversationId: 'no-such-conversation' }))
   const { code } = await authorize()
   sandbox.control.revokeTokens(SUNRISE)
@@ -47,7 +50,7 @@ t.test('every request the client sends and every answer the sandbox gives confor
   const operations = new Set(recorded.map((e) => checker.operationOf(e)))
   t.same([...operations].sort(), [
     'export-messages-by-location', 'get-access-token', 'get-contact', 'get-duplicate-contact', 'get-installed-location', 'get-location',
-    'get-location-access-token', 'get-messages', 'search-contacts-advanced', 'search-conversation', 'send-a-new-message', 'upsert-contact',
+    'get-location-access-token', 'get-message', 'get-messages', 'search-contacts-advanced', 'search-conversation', 'send-a-new-message', 'upsert-contact',
   ], 'every operation the client uses was exercised')
   t.same(new Set(recorded.map((e) => e.response.status)), new Set([200, 400, 401, 422]))
   for (const exchange of recorded) {

@@ -23,6 +23,10 @@ export interface Metrics {
   /** How many jobs wait on a queue right now, and how old the oldest waiting one is. */
   queueDepth: Gauge<'queue' | 'state'>
   oldestWaitingSeconds: Gauge<'queue'>
+  /** Gap filling: events found in HighLevel's export that no webhook brought, by type; its calls, by operation; its oldest cursor's lag. */
+  gapFillFound: Counter<'type'>
+  gapFillCalls: Counter<'operation'>
+  gapFillCursorLag: Gauge
 }
 
 export interface QueueProbe {
@@ -59,6 +63,9 @@ export function createMetrics (service: 'api' | 'worker' | 'cli', { processMetri
     }),
     queueDepth: new Gauge({ name: 'ghl_connect_queue_jobs', help: 'Jobs on each queue by state', labelNames: ['queue', 'state'], registers }),
     oldestWaitingSeconds: new Gauge({ name: 'ghl_connect_queue_oldest_waiting_seconds', help: 'Age of the oldest job waiting on each queue', labelNames: ['queue'], registers }),
+    gapFillFound: new Counter({ name: 'ghl_connect_gap_fill_found_total', help: 'Events gap filling produced that no webhook had (sms.received, sms.delivery), by type', labelNames: ['type'], registers }),
+    gapFillCalls: new Counter({ name: 'ghl_connect_gap_fill_calls_total', help: 'HighLevel calls gap filling and the delivery-status timeout made, by operation', labelNames: ['operation'], registers }),
+    gapFillCursorLag: new Gauge({ name: 'ghl_connect_gap_fill_cursor_lag_seconds', help: 'How far behind now the oldest cursor of a location with traffic is in HighLevel\'s message export', registers }),
   }
 }
 

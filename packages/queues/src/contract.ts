@@ -32,11 +32,13 @@ export type OutboxReconcileJob = Record<string, never>
  */
 export interface CrmEventJob { eventId: string }
 export type RetentionJob = Record<string, never>
+/** Gap filling: HighLevel's message export read for replies and delivery statuses no webhook brought. */
+export type GapFillJob = Record<string, never>
 
 export interface JobsByQueue {
   sms: { send: SmsSendJob }
   tokens: { refresh: TokenRefreshJob, 'refresh-batch': TokenRefreshBatchJob, sweep: TokenSweepJob }
-  outbox: { reconcile: OutboxReconcileJob, 'reconcile-events': OutboxReconcileJob, retention: RetentionJob }
+  outbox: { reconcile: OutboxReconcileJob, 'reconcile-events': OutboxReconcileJob, retention: RetentionJob, 'gap-fill': GapFillJob }
   'crm-events': { deliver: CrmEventJob }
 }
 

@@ -66,7 +66,7 @@ export function createRuntime (config: ApiConfig, logger: Logger): Runtime {
     installClaims,
     webhookService: new WebhookService(parsePublicKey(config.http.ghlWebhookPublicKey), config.ghl.appId,
       new WebhookReceiptsRepository(core.database.db), webhookHandlers({
-        db: core.database.db, integrations, tokens: core.tokenService, ghl, events: core.crmEvents, eventsOutbox: core.eventsOutbox, logger, metrics: core.metrics,
+        integrations, events: core.crmEvents, messageReports: core.messageReports, logger,
         agencyInstalls, contactDnd: new ContactDndWebhooks(core.contactDnd, integrations, logger),
       }), logger),
     smsIntake: new SmsIntake(integrations, core.smsMessages, core.dispatcher, logger,

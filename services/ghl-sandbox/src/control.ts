@@ -182,7 +182,7 @@ export class SandboxControl {
 
   /**
    * Message webhooks: where they go (the app's webhook URL), and the delivery reports that follow
-   * each send (`auto`, `delayMs`, `failureRatio`).
+   * each send (`auto`, `delayMs`, `failureRatio`), and the share of them lost on purpose (`dropRatio`).
    */
   configureMessageWebhooks (patch: MessageWebhookSettings): MessageWebhookSettings {
     const events = this.ctx.messageWebhooks

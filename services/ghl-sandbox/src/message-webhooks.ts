@@ -5,6 +5,8 @@
  * send, a delivery report follows by itself once `deliveryReports` is configured: `delivered`, or
  * `failed` for a share of sends (`failureRatio`, decided by count, not by chance: 0.1 fails exactly
  * the 10th, 20th, ... send), after `delayMs`. `reportDelivery` reports one message now.
+ * `dropRatio` loses a share of every message webhook on purpose (by count, like `failureRatio`):
+ * never sent, never retried, as HighLevel's are when a delivery fails other than by a 429.
  */
 import { randomUUID } from 'node:crypto'
 import { escapeHtml } from '@ghl-connect/html'
@@ -19,6 +21,8 @@ export interface DeliveryReportSettings {
   delayMs: number
   /** 0..1: the share of sends reported `failed`, by count. */
   failureRatio: number
+  /** 0..1: the share of message webhooks (InboundMessage and OutboundMessage) never sent, by count. */
+  dropRatio: number
 }
 
 export type ReportedStatus = 'delivered' | 'failed' | 'undelivered' | 'sent' | 'read'
@@ -27,6 +31,9 @@ export type ReportedStatus = 'delivered' | 'failed' | 'undelivered' | 'sent' | '
 export interface DeliveryError { code: string, type: string, message: string }
 
 export interface MessageWebhookLog { type: 'InboundMessage' | 'OutboundMessage', messageId: string, status?: string, delivery: WebhookDelivery | { error: string } }
+
+/** What a webhook `dropRatio` dropped shows as its delivery. */
+export const DROPPED = 'dropped on purpose (dropRatio): never sent, never retried'
 
 /** The location's SMS provider, as the docs' examples name one. */
 const SMS_PROVIDER_ID = 'sbxSmsProvider000001'
@@ -106,6 +113,8 @@ export class MessageWebhooks {
   webhookUrl: string | null
   readonly log: MessageWebhookLog[] = []
   private sends = 0
+  /** Message webhooks due so far: which ones `dropRatio` drops is decided by this count. */
+  private due = 0
   private readonly timers = new Set<NodeJS.Timeout>()
 
   constructor (private readonly sandbox: { state: SandboxState, clock: Clock, signer: WebhookSigner }, private readonly defaults: MessageWebhookDefaults = {}) {
@@ -114,7 +123,7 @@ export class MessageWebhooks {
   }
 
   private static settingsOf (d: MessageWebhookDefaults): DeliveryReportSettings {
-    return { auto: d.auto ?? false, delayMs: d.delayMs ?? 0, failureRatio: d.failureRatio ?? 0 }
+    return { auto: d.auto ?? false, delayMs: d.delayMs ?? 0, failureRatio: d.failureRatio ?? 0, dropRatio: d.dropRatio ?? 0 }
   }
 
   /** Called for every send HighLevel accepted. */
@@ -135,6 +144,7 @@ export class MessageWebhooks {
     const message = this.sandbox.state.sentMessages.find((m) => m.messageId === messageId)
     if (!message) throw new Error(`No sent message "${messageId}"`)
     message.status = status
+    message.statusAt = new Date(this.sandbox.clock.now()).toISOString()
     return this.post('OutboundMessage', messageId, outboundMessagePayload(message, status, this.sandbox.clock.now(), opts.error), opts.url, status)
   }
 
@@ -186,12 +196,21 @@ export class MessageWebhooks {
     this.settings = MessageWebhooks.settingsOf(this.defaults)
     this.webhookUrl = this.defaults.webhookUrl ?? null
     this.sends = 0
+    this.due = 0
     this.log.length = 0
   }
 
   private async post (type: MessageWebhookLog['type'], messageId: string, payload: Record<string, unknown>, url: string | undefined, status?: string) {
     const target = url ?? this.webhookUrl
     if (!target) throw new Error('No webhook URL: set it with PUT /_sandbox/message-webhooks {webhookUrl} or pass url')
+    const n = this.due++
+    const ratio = this.settings.dropRatio
+    if (Math.floor((n + 1) * ratio) > Math.floor(n * ratio)) {
+      this.sandbox.state.stats.messageWebhooksDropped++
+      const dropped = { error: DROPPED }
+      this.log.push({ type, messageId, status, delivery: dropped })
+      return dropped
+    }
     let delivery: WebhookDelivery | { error: string }
     try {
       delivery = await deliverWebhook(this.sandbox.signer, { url: target }, payload)

@@ -68,6 +68,8 @@ export interface SentMessage {
   sentAt: string
   /** Its delivery status as HighLevel reports it: `pending` when accepted, then what a delivery report said. */
   status: string
+  /** When its status last changed (the export's updatedAt); absent until a delivery report. */
+  statusAt?: string
 }
 
 /** What an email adds to a message, as HighLevel's InboundMessage of type Email carries it. */
@@ -105,10 +107,17 @@ export interface SandboxStats {
   messageExports: number
   /** Refreshes accepted whose answer was dropped by the `dropRefreshAnswerNext` fault (counted in `refreshes` too). */
   refreshAnswersDropped: number
+  /** GET /conversations/messages/{id} answered (a message by id). */
+  messageLookups: number
+  /** GET /contacts/{contactId} answered. */
+  contactReads: number
+  /** Message webhooks not sent on purpose (`dropRatio`): HighLevel's lost deliveries. */
+  messageWebhooksDropped: number
 }
 
 const emptyStats = (): SandboxStats => ({
   codeExchanges: 0, refreshes: 0, invalidGrants: 0, locationInactive: 0, locationTokens: 0, rateLimited: 0, messagesSent: 0, answersLost: 0, messageExports: 0, refreshAnswersDropped: 0,
+  messageLookups: 0, contactReads: 0, messageWebhooksDropped: 0,
 })
 
 /** HighLevel's tokens are JWTs; shaped alike so redaction by pattern is exercised, signed by nobody. */

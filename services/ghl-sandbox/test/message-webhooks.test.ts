@@ -79,7 +79,7 @@ t.test('contract: delivery reports go out as OutboundMessage after each send, fa
   const { url, control } = await listening(t)
   const hooks = await receiver(t)
   const put = await fetch(`${url}/_sandbox/message-webhooks`, json('PUT', { webhookUrl: hooks.url, auto: true, delayMs: 20, failureRatio: 0.1 }))
-  t.same(await put.json(), { webhookUrl: hooks.url, auto: true, delayMs: 20, failureRatio: 0.1 })
+  t.same(await put.json(), { webhookUrl: hooks.url, auto: true, delayMs: 20, failureRatio: 0.1, dropRatio: 0 })
   const { access_token: token } = control.issueTokens({ locationId: SUNRISE })
   const sent: string[] = []
   for (let i = 0; i < 20; i++) sent.push((await sendSms(url, token, `Reminder ${i}`)).messageId)
@@ -113,6 +113,25 @@ t.test('one message\'s delivery is reported on demand, with HighLevel\'s provide
   t.equal((await fetch(`${url}/_sandbox/replies`, json('POST', { contactId: 'nobody', body: 'x' }))).status, 400)
 })
 
+t.test('dropRatio loses that share of message webhooks by count, replies and reports alike, never retried; the messages stay in the export', async (t) => {
+  const { url, control } = await listening(t)
+  const hooks = await receiver(t)
+  const put = await fetch(`${url}/_sandbox/message-webhooks`, json('PUT', { webhookUrl: hooks.url, dropRatio: 0.5 }))
+  t.match(await put.json(), { dropRatio: 0.5 })
+  const { access_token: token } = control.issueTokens({ locationId: SUNRISE })
+  const sent = []
+  for (let i = 0; i < 2; i++) sent.push((await sendSms(url, token, `Hello ${i}`)).messageId)
+  for (const id of sent) await control.reportDelivery(id, 'delivered')
+  for (let i = 0; i < 2; i++) await control.contactReplies({ contactId: JANE, body: `Reply ${i}` })
+  t.equal(hooks.received.length, 2, 'half of the four went out')
+  t.same(control.messageWebhookLog().map((w) => 'error' in w.delivery && /dropped on purpose/.test(w.delivery.error)), [false, true, false, true], 'the 2nd and 4th due were dropped: decided by count')
+  t.equal(control.stats().messageWebhooksDropped, 2)
+  const res = await fetch(`${url}/conversations/messages/export?locationId=${SUNRISE}&channel=SMS&sortOrder=asc`, { headers: { authorization: `Bearer ${token}`, version: '2021-04-15' } })
+  const { messages } = await res.json() as { messages: Array<{ direction: string, status: string }> }
+  t.same(messages.map((m) => [m.direction, m.status]), [['outbound', 'delivered'], ['outbound', 'delivered'], ['inbound', 'delivered'], ['inbound', 'delivered']], 'every message and status is still in the export')
+  t.equal((await fetch(`${url}/_sandbox/message-webhooks`, json('PUT', { dropRatio: -1 }))).status, 400)
+})
+
 t.test('a conversation lists its messages newest first, paged by lastMessageId; search finds it by contact', async (t) => {
   const { url, control } = await listening(t)
   const hooks = await receiver(t)
@@ -137,7 +156,7 @@ t.test('a conversation lists its messages newest first, paged by lastMessageId; 
 
 t.test('message webhooks configured at start (as start.sh does) are where a reset returns to', async (t) => {
   const { control } = await listening(t, { messageWebhooks: { webhookUrl: 'http://127.0.0.1:9/api/ghl-oauth/webhooks', auto: true } })
-  const configured = { webhookUrl: 'http://127.0.0.1:9/api/ghl-oauth/webhooks', auto: true, delayMs: 0, failureRatio: 0 }
+  const configured = { webhookUrl: 'http://127.0.0.1:9/api/ghl-oauth/webhooks', auto: true, delayMs: 0, failureRatio: 0, dropRatio: 0 }
   t.same(control.messageWebhookSettings(), configured)
   control.configureMessageWebhooks({ webhookUrl: null, auto: false })
   control.reset()

@@ -11,6 +11,9 @@ import { createCore, type Core } from '@ghl-connect/core'
 import { Credentials } from '@ghl-connect/tokens'
 import { CrmEventDelivery } from './crm-events/crm-event-delivery.ts'
 import { CrmEventReconciler } from './crm-events/crm-event-reconciler.ts'
+import { DeliveryTimeout } from './gap-fill/delivery-timeout.ts'
+import { GapFillJob } from './gap-fill/gap-fill-job.ts'
+import { GapFiller } from './gap-fill/gap-filler.ts'
 import { OutboxReconciler } from './outbox/outbox-reconciler.ts'
 import { Retention } from './retention/retention.ts'
 import { SmsSender } from './sms/sms-sender.ts'
@@ -28,6 +31,7 @@ export interface WorkerRuntime extends Core {
   crmEventDelivery: CrmEventDelivery | null
   crmEventReconciler: CrmEventReconciler | null
   retention: Retention
+  gapFillJob: GapFillJob
 }
 
 /** Between retention's batches: long enough for the sending path's queries to get through. */
@@ -77,5 +81,15 @@ export function createWorkerRuntime (config: WorkerConfig, logger: Logger): Work
       ? new CrmEventReconciler(eventsOutbox, new CrmEventDispatcher(core.queues.crmEvents), logger, { overdueForMs: config.worker.reconcileAfterMs })
       : null,
     retention: new Retention(new RetentionRepository(core.database.db), logger, { ...config.worker.retention, pauseMs: RETENTION_PAUSE_MS }),
+    gapFillJob: gapFillJob(core, config, logger),
   }
+}
+
+function gapFillJob (core: Core, config: WorkerConfig, logger: Logger): GapFillJob {
+  const deps = { gapFill: core.gapFill, reports: core.messageReports, tokens: core.tokenService, ghl: core.ghl, rateLimiter: core.rateLimiter, logger, metrics: core.metrics }
+  const { days, callsPerDay, deliveryTimeoutMs, graceMs } = config.worker.gapFill
+  return new GapFillJob(
+    new GapFiller({ ...deps, eventsOutbox: core.eventsOutbox }, { days, callsPerDay, deliveryTimeoutMs, graceMs }),
+    new DeliveryTimeout(deps, { deliveryTimeoutMs, callsPerDay }),
+  )
 }

@@ -1,6 +1,6 @@
 /**
  * The repeatable jobs: the token sweep, the outbox reconciler (and the events reconciler when
- * CRM events are on) and retention, as BullMQ job schedulers (one
+ * CRM events are on), retention and gap filling, as BullMQ job schedulers (one
  * per deployment however many workers upsert them). Each worker checks now and then that they
  * still exist, so a Redis that lost its keys gets them back without a restart.
  */
@@ -23,6 +23,7 @@ export function ensureSchedulers (runtime: WorkerRuntime, logger: Logger) {
       { name: 'reconcile', every: config.worker.reconcileEveryMs },
       ...(runtime.crmEventReconciler ? [{ name: 'reconcile-events', every: config.worker.reconcileEveryMs }] as const : []),
       { name: 'retention', every: config.worker.retention.everyMs },
+      { name: 'gap-fill', every: config.worker.gapFill.everyMs },
     ] as const
     for (const { name, every } of outboxJobs) {
       if (unchanged(await queues.outbox.getJobScheduler(name), every)) continue

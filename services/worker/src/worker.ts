@@ -31,7 +31,7 @@ export async function startWorker (config: WorkerConfig, logger: Logger): Promis
 
   manager.register({ queue: QUEUES.sms, concurrency, processor: smsSendProcessor(runtime.smsSender) })
   manager.register({ queue: QUEUES.tokens, concurrency, processor: tokensProcessor(runtime.tokenRefresher, runtime.tokenSweep) })
-  manager.register({ queue: QUEUES.outbox, concurrency: 1, processor: outboxProcessor(runtime.outboxReconciler, runtime.crmEventReconciler, runtime.retention) })
+  manager.register({ queue: QUEUES.outbox, concurrency: 1, processor: outboxProcessor(runtime.outboxReconciler, runtime.crmEventReconciler, runtime.retention, runtime.gapFillJob) })
   if (runtime.crmEventDelivery) {
     manager.register({ queue: QUEUES.crmEvents, concurrency, processor: crmEventsProcessor(runtime.crmEventDelivery) })
   }

@@ -1484,8 +1484,8 @@ export interface paths {
                             fromNumber: string | null;
                             /** Format: date-time */
                             sentAt: string | null;
-                            /** @description What HighLevel last reported of the delivery: pending (its answer to the send), sent, delivered, read, undelivered or failed; null before it said anything */
-                            deliveryStatus: "pending" | "sent" | "delivered" | "read" | "undelivered" | "failed" | (never | null);
+                            /** @description What HighLevel last reported of the delivery: pending (its answer to the send), sent, delivered, read, undelivered or failed; unknown: still pending past the delivery-status timeout and HighLevel, asked, said nothing more (a later report replaces it); null before it said anything */
+                            deliveryStatus: "pending" | "sent" | "delivered" | "read" | "undelivered" | "failed" | "unknown" | (never | null);
                             /** @description HighLevel's error for a failed or undelivered SMS, where it gave one */
                             deliveryError: {
                                 code: string | null;
@@ -1614,8 +1614,8 @@ export interface paths {
                             fromNumber: string | null;
                             /** Format: date-time */
                             sentAt: string | null;
-                            /** @description What HighLevel last reported of the delivery: pending (its answer to the send), sent, delivered, read, undelivered or failed; null before it said anything */
-                            deliveryStatus: "pending" | "sent" | "delivered" | "read" | "undelivered" | "failed" | (never | null);
+                            /** @description What HighLevel last reported of the delivery: pending (its answer to the send), sent, delivered, read, undelivered or failed; unknown: still pending past the delivery-status timeout and HighLevel, asked, said nothing more (a later report replaces it); null before it said anything */
+                            deliveryStatus: "pending" | "sent" | "delivered" | "read" | "undelivered" | "failed" | "unknown" | (never | null);
                             /** @description HighLevel's error for a failed or undelivered SMS, where it gave one */
                             deliveryError: {
                                 code: string | null;

@@ -8,9 +8,11 @@ import { crmEventOf, type NewCrmEvent } from './crm-events.ts'
 
 /**
  * How far along a status is: a report never moves a message back (a late `sent` after
- * `delivered`). Between final statuses of one rank the later report wins.
+ * `delivered`). Between final statuses of one rank the later report wins. `unknown` (ours: still
+ * pending past the timeout, HighLevel asked) is above `pending` only: any report of HighLevel's
+ * that comes after all replaces it.
  */
-export const DELIVERY_RANK: Record<DeliveryStatus, number> = { pending: 0, sent: 1, delivered: 2, undelivered: 2, failed: 2, read: 3 }
+export const DELIVERY_RANK: Record<DeliveryStatus, number> = { pending: 0, unknown: 0.5, sent: 1, delivered: 2, undelivered: 2, failed: 2, read: 3 }
 
 /** Whether `next` replaces what a row holds. */
 export function supersedes (next: { status: DeliveryStatus, reportedAt: Date }, held: { status: DeliveryStatus | null, at: Date | null }): boolean {
@@ -20,9 +22,12 @@ export function supersedes (next: { status: DeliveryStatus, reportedAt: Date }, 
   return next.status !== held.status && (held.at === null || next.reportedAt >= held.at)
 }
 
-/** HighLevel's status as one we keep, or null for one we do not (`opened`, `clicked`, ... are other channels'). */
+/**
+ * HighLevel's status as one we keep, or null for one we do not (`opened`, `clicked`, ... are
+ * other channels'). `unknown` is never HighLevel's word: only the delivery timeout sets it.
+ */
 export function deliveryStatusOf (value: unknown): DeliveryStatus | null {
-  return typeof value === 'string' && value in DELIVERY_RANK ? value as DeliveryStatus : null
+  return typeof value === 'string' && value !== 'unknown' && Object.hasOwn(DELIVERY_RANK, value) ? value as DeliveryStatus : null
 }
 
 /** The event for the row's delivery status; `pending` (HighLevel's answer to the send) is already told by `sms.sent`. */

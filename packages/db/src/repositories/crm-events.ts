@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, lt, or, sql } from 'drizzle-orm'
+import { and, asc, eq, gt, inArray, lt, or, sql } from 'drizzle-orm'
 import type { Database, Transaction } from '../database.ts'
 import type { CrmEvent, CrmEventType, NewCrmEvent } from '../domain/crm-events.ts'
 import { crmEvents, type CrmEventRow } from '../schema/index.ts'
@@ -14,6 +14,13 @@ export class CrmEventsRepository {
     const rows = await tx.insert(crmEvents).values({ id: event.id, type: event.type, payload: event.data, occurredAt: event.occurredAt })
       .onConflictDoNothing().returning({ id: crmEvents.id })
     return rows.length === 1
+  }
+
+  /** Which of these ids the outbox holds (gap filling skips what a webhook already reported). */
+  async existing (ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set()
+    const rows = await this.db.select({ id: crmEvents.id }).from(crmEvents).where(inArray(crmEvents.id, ids))
+    return new Set(rows.map((r) => r.id))
   }
 
   async findById (id: string): Promise<CrmEventRow | null> {

@@ -9,9 +9,11 @@ export const smsFinishedStatuses = ['sent', 'failed', 'cancelled'] as const sati
 
 /**
  * What HighLevel last said of a sent SMS's delivery (its answer to the send, then its
- * OutboundMessage webhooks), in HighLevel's words; null before it said anything.
+ * OutboundMessage webhooks or its message export), in HighLevel's words; null before it said
+ * anything. `unknown` is ours: still `pending` past DELIVERY_STATUS_TIMEOUT_SECONDS and HighLevel,
+ * asked for the message by id, told nothing more.
  */
-export const deliveryStatuses = ['pending', 'sent', 'delivered', 'read', 'undelivered', 'failed'] as const
+export const deliveryStatuses = ['pending', 'sent', 'delivered', 'read', 'undelivered', 'failed', 'unknown'] as const
 export type DeliveryStatus = (typeof deliveryStatuses)[number]
 
 /** The outbox and the history: one row per SMS a CRM asked for. */
@@ -66,6 +68,8 @@ export const smsMessages = pgTable('sms_messages', {
   index('sms_messages_finished').on(t.updatedAt).where(sql`status in ('sent', 'failed', 'cancelled')`),
   // The release path: scheduled messages coming due, which the reconciler queues (again) ahead of their time.
   index('sms_messages_scheduled').on(t.sendAt, t.id).where(sql`status = 'queued' and send_at is not null`),
+  // Delivery statuses HighLevel has not reported (gap filling, and the timeout that asks by id).
+  index('sms_messages_delivery_pending').on(t.sentAt).where(sql`delivery_status = 'pending'`),
   check('sms_messages_status_known', sql`status in ('queued', 'sending', 'sent', 'failed', 'cancelled')`),
   check('sms_messages_one_recipient', sql`num_nonnulls(contact_id, phone, contact_name) = 1`),
 ])

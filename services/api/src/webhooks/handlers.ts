@@ -7,12 +7,9 @@
  *   OutboundMessage      sms-delivery-status.ts  a sent SMS's delivery status -> its outbox row, `sms.delivery`
  *   ContactDndUpdate     contact-dnd.ts          a contact's SMS opt-out
  */
-import { SmsDeliveryStatusesRepository, type CrmEventsRepository, type Database, type IntegrationsRepository } from '@ghl-connect/db'
-import type { GhlClient } from '@ghl-connect/ghl'
+import type { IntegrationsRepository } from '@ghl-connect/db'
 import type { Logger } from '@ghl-connect/logging'
-import type { Metrics } from '@ghl-connect/metrics'
-import type { CrmEvents } from '@ghl-connect/core'
-import type { TokenService } from '@ghl-connect/tokens'
+import type { CrmEvents, MessageReports } from '@ghl-connect/core'
 import { AppInstallHandler, AppUninstallHandler, type AgencyInstaller } from './app-lifecycle.ts'
 import { CONTACT_DND_UPDATE, type ContactDndWebhooks } from './contact-dnd.ts'
 import { SmsDeliveryStatusHandler } from './sms-delivery-status.ts'
@@ -21,14 +18,11 @@ import { SmsReplyHandler } from './sms-replies.ts'
 import { byMessageType, type WebhookHandler } from './webhook-handler.ts'
 
 export interface WebhookDeps {
-  db: Database
   integrations: IntegrationsRepository
-  tokens: TokenService
-  ghl: GhlClient
   events: CrmEvents
-  eventsOutbox: CrmEventsRepository | null
+  /** Replies and delivery statuses: the same path gap filling takes. */
+  messageReports: MessageReports
   logger: Logger
-  metrics: Metrics
   agencyInstalls?: AgencyInstaller
   contactDnd?: ContactDndWebhooks
 }
@@ -39,8 +33,8 @@ export function webhookHandlers (d: WebhookDeps): Record<string, WebhookHandler>
     UNINSTALL: new AppUninstallHandler(d.integrations, d.events, d.logger),
     InboundMessage: byMessageType(
       { Email: new EmailReplyHandler(d.integrations, d.events, d.logger) },
-      new SmsReplyHandler(d.integrations, d.tokens, d.ghl, d.events, d.logger, d.metrics)),
-    OutboundMessage: new SmsDeliveryStatusHandler(d.integrations, new SmsDeliveryStatusesRepository(d.db, d.eventsOutbox), d.events, d.logger),
+      new SmsReplyHandler(d.integrations, d.messageReports)),
+    OutboundMessage: new SmsDeliveryStatusHandler(d.integrations, d.messageReports),
     ...(d.contactDnd ? { [CONTACT_DND_UPDATE]: d.contactDnd } : {}),
   }
 }

@@ -2,21 +2,16 @@
  * HighLevel's OutboundMessage webhook, for SMS: the delivery status of an SMS we sent (delivered,
  * undelivered, failed, read...), applied to its outbox row by HighLevel's message id, or kept
  * until our own `sent` write lands (packages/db: repositories/sms-delivery-statuses.ts), with
- * `sms.delivery` for the CRM. Which webhooks are taken at all: sms-message-webhook.ts.
+ * `sms.delivery` for the CRM: packages/core message-reports.ts, which gap filling calls too.
+ * Which webhooks are taken at all: sms-message-webhook.ts.
  */
-import { deliveryStatusOf, type Integration, type IntegrationsRepository, type SmsDeliveryStatusesRepository } from '@ghl-connect/db'
-import type { Logger } from '@ghl-connect/logging'
-import type { CrmEvents } from '@ghl-connect/core'
+import { deliveryStatusOf, type Integration, type IntegrationsRepository } from '@ghl-connect/db'
+import type { MessageReports } from '@ghl-connect/core'
 import { SmsMessageWebhook, type SmsFields } from './sms-message-webhook.ts'
 import type { VerifiedWebhook, WebhookOutcome } from './webhook-handler.ts'
 
 export class SmsDeliveryStatusHandler extends SmsMessageWebhook {
-  constructor (
-    integrations: IntegrationsRepository,
-    private readonly deliveryStatuses: SmsDeliveryStatusesRepository,
-    private readonly events: CrmEvents,
-    private readonly logger: Logger,
-  ) {
+  constructor (integrations: IntegrationsRepository, private readonly reports: MessageReports) {
     super(integrations)
   }
 
@@ -25,12 +20,9 @@ export class SmsDeliveryStatusHandler extends SmsMessageWebhook {
     // Statuses we do not keep (HighLevel's other channels' `opened`, `clicked`...) change nothing.
     if (!sms.messageId || !status) return 'recorded'
     const error = errorOf(event.error)
-    const outcome = await this.deliveryStatuses.report({
+    const outcome = await this.reports.deliveryStatusSeen(integration, {
       ghlMessageId: sms.messageId, status, errorCode: error.code, errorMessage: error.message, reportedAt: event.at,
     })
-    if (outcome.kind === 'applied' && outcome.eventId) await this.events.dispatch(outcome.eventId)
-    this.logger.info({ clientId: integration.clientId, ghlMessageId: sms.messageId, status, outcome: outcome.kind,
-      messageId: outcome.kind === 'applied' ? outcome.message.id : undefined }, 'sms delivery status reported')
     return outcome.kind === 'applied' ? 'processed' : 'recorded'
   }
 }

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { answerAccepted, authorize, canReach, type SandboxContext } from '../context.ts'
 import { MESSAGES, sendGhlError } from '../http.ts'
-import { digits, smsRefused, type ReceivedMessage, type SandboxContact, type SandboxLocation, type SentMessage } from '../state.ts'
+import { digits, smsRefused, type SandboxContact, type SandboxLocation, type SentMessage, type ThreadEntry } from '../state.ts'
 
 const CONTACTS_VERSION = '2021-07-28'
 const LOCATIONS_VERSION = '2021-07-28'
@@ -45,8 +45,10 @@ export function messageView (m: SentMessage): Record<string, unknown> {
   }
 }
 
-/** A contact's message (an SMS reply, an email) as get-messages and the export list it. */
-export function receivedMessageView (m: ReceivedMessage): Record<string, unknown> {
+/** A message as get-messages, the export and get-message show it: its status is the one its delivery reports gave. */
+export function entryView (entry: ThreadEntry): Record<string, unknown> {
+  if (entry.direction === 'outbound') return { ...messageView(entry.message), status: entry.message.status }
+  const m = entry.message
   const { type, messageType } = TYPE_VIEW[m.type] ?? { type: 2, messageType: 'TYPE_SMS' }
   return {
     id: m.messageId, type, messageType, locationId: m.locationId, contactId: m.contactId, conversationId: m.conversationId,
@@ -56,6 +58,10 @@ export function receivedMessageView (m: ReceivedMessage): Record<string, unknown
   }
 }
 
+const createdAt = (e: ThreadEntry) => Date.parse(e.direction === 'outbound' ? e.message.sentAt : e.message.receivedAt)
+/** The export's updatedAt: a delivery report changes an outbound message; a received one never changes. */
+const updatedAt = (e: ThreadEntry) => (e.direction === 'outbound' && e.message.statusAt ? Date.parse(e.message.statusAt) : createdAt(e))
+
 /** A date query parameter: ISO 8601 or milliseconds since the epoch (the spec only says "string"). */
 function dateParam (value: string | undefined): number | undefined | null {
   if (value === undefined || value === '') return undefined
@@ -63,16 +69,19 @@ function dateParam (value: string | undefined): number | undefined | null {
   return Number.isFinite(ms) ? ms : null
 }
 
-/** The export's opaque cursor: where the previous page ended, in its order. */
-const encodeCursor = (seq: number) => Buffer.from(JSON.stringify({ lastSeq: seq })).toString('base64')
-function decodeCursor (cursor: string): number | null {
+/** The export's opaque cursor: where the previous page ended, in its order (the sort field's value, then the thread position). */
+interface ExportKey { sort: number, seq: number }
+const encodeCursor = (key: ExportKey) => Buffer.from(JSON.stringify({ lastSort: [key.sort], lastSeq: key.seq })).toString('base64')
+function decodeCursor (cursor: string): ExportKey | null {
   try {
-    const { lastSeq } = JSON.parse(Buffer.from(cursor, 'base64').toString('utf8')) as { lastSeq?: unknown }
-    return typeof lastSeq === 'number' ? lastSeq : null
+    const { lastSort, lastSeq } = JSON.parse(Buffer.from(cursor, 'base64').toString('utf8')) as { lastSort?: unknown, lastSeq?: unknown }
+    const sort = Array.isArray(lastSort) ? lastSort[0] : undefined
+    return typeof sort === 'number' && typeof lastSeq === 'number' ? { sort, seq: lastSeq } : null
   } catch {
     return null
   }
 }
+const compareKeys = (a: ExportKey, b: ExportKey) => (a.sort - b.sort) || (a.seq - b.seq)
 
 function locationView (l: SandboxLocation): Record<string, unknown> {
   return {
@@ -210,26 +219,38 @@ export function apiRoutes (app: FastifyInstance, ctx: SandboxContext): void {
     if (!canReach(ctx, grant, q.locationId ?? '')) return sendGhlError(reply, 403, MESSAGES.location)
     const wantedType = q.channel === undefined ? undefined : EXPORT_CHANNELS[q.channel]
     const descending = (q.sortOrder ?? 'desc') === 'desc'
-    // Both directions (a contact's replies too). Messages are never edited here, so createdAt and
-    // updatedAt order alike: their place in the location's history, which the cursor names.
-    const matching = state.thread.map((entry, seq) => ({ entry, seq, m: entry.message, at: entry.direction === 'outbound' ? entry.message.sentAt : entry.message.receivedAt }))
-      .filter(({ m, at }) => m.locationId === q.locationId &&
-        (q.contactId === undefined || m.contactId === q.contactId) &&
-        (q.conversationId === undefined || m.conversationId === q.conversationId) &&
-        (wantedType === undefined ? m.type !== 'Email' : m.type === wantedType) &&
-        (startDate == null || Date.parse(at) >= startDate) &&
-        (endDate == null || Date.parse(at) <= endDate))
-    if (descending) matching.reverse()
-    const from = after == null ? 0 : matching.findIndex((m) => (descending ? m.seq < after : m.seq > after))
+    const sortOf = q.sortBy === 'updatedAt' ? updatedAt : createdAt
+    // Every message of the location, sent and received, in the thread's order (its position is the tie-break);
+    // startDate and endDate bound the creation date (the spec does not say which date they filter: see the README).
+    const matching = state.thread.map((entry, i) => ({ entry, key: { sort: sortOf(entry), seq: i + 1 } })).filter(({ entry: { message: m }, entry: e }) =>
+      m.locationId === q.locationId &&
+      (q.contactId === undefined || m.contactId === q.contactId) &&
+      (q.conversationId === undefined || m.conversationId === q.conversationId) &&
+      (wantedType === undefined ? m.type !== 'Email' : m.type === wantedType) &&
+      (startDate == null || createdAt(e) >= startDate) &&
+      (endDate == null || createdAt(e) <= endDate))
+    matching.sort((a, b) => (descending ? compareKeys(b.key, a.key) : compareKeys(a.key, b.key)))
+    const from = after == null ? 0 : matching.findIndex(({ key }) => (descending ? compareKeys(key, after) < 0 : compareKeys(key, after) > 0))
     const page = from < 0 ? [] : matching.slice(from, from + limit)
     const last = page[page.length - 1]
     const more = from >= 0 && from + limit < matching.length
     state.stats.messageExports++
     return {
-      messages: page.map(({ entry }) => (entry.direction === 'outbound' ? messageView(entry.message) : receivedMessageView(entry.message))),
+      messages: page.map(({ entry }) => entryView(entry)),
       // The spec types nextCursor as a string ("null if no more results"): on the last page it is left out.
-      ...(more && last ? { nextCursor: encodeCursor(last.seq) } : {}),
+      ...(more && last ? { nextCursor: encodeCursor(last.key) } : {}),
       total: matching.length,
     }
+  })
+
+  // Get message by message id (get-message): the spec answers the message itself (GetMessageResponseDto).
+  app.get<{ Params: { id: string } }>('/conversations/messages/:id', async (request, reply) => {
+    const grant = await authorize(ctx, request, reply, { version: CONVERSATIONS_VERSION, scope: 'conversations/message.readonly' })
+    if (!grant) return reply
+    const entry = state.thread.find((e) => e.message.messageId === request.params.id)
+    // The spec documents 400 and 401 only: an id this token cannot see is answered like one that does not exist.
+    if (!entry || !canReach(ctx, grant, entry.message.locationId)) return sendGhlError(reply, 400, 'Message not found')
+    state.stats.messageLookups++
+    return entryView(entry)
   })
 }

@@ -122,8 +122,9 @@ export function controlRoutes (app: FastifyInstance, control: SandboxControl): v
 
   app.get('/_sandbox/message-webhooks', async () => ({ ...control.messageWebhookSettings(), sent: control.messageWebhookLog() }))
   app.put<Body<MessageWebhookSettings>>('/_sandbox/message-webhooks', async (request, reply) => {
-    const { failureRatio, delayMs } = request.body ?? {}
+    const { failureRatio, dropRatio, delayMs } = request.body ?? {}
     if (failureRatio !== undefined && !(typeof failureRatio === 'number' && failureRatio >= 0 && failureRatio <= 1)) return reply.code(400).send(badRequest('failureRatio must be a number from 0 to 1'))
+    if (dropRatio !== undefined && !(typeof dropRatio === 'number' && dropRatio >= 0 && dropRatio <= 1)) return reply.code(400).send(badRequest('dropRatio must be a number from 0 to 1'))
     if (delayMs !== undefined && !(Number.isInteger(delayMs) && delayMs >= 0)) return reply.code(400).send(badRequest('delayMs must be a whole number of milliseconds, 0 or more'))
     return control.configureMessageWebhooks(request.body ?? {})
   })

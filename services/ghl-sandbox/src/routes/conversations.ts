@@ -8,12 +8,7 @@ import { authorize, canReach, type SandboxContext } from '../context.ts'
 import { MESSAGES, sendGhlError } from '../http.ts'
 import { EMAIL_PROVIDER_ID } from '../message-webhooks.ts'
 import type { ThreadEntry } from '../state.ts'
-import { CONVERSATIONS_VERSION, messageView, receivedMessageView, TYPE_VIEW } from './api.ts'
-
-/** A message as get-messages lists it: its status is the one its delivery reports gave. */
-function entryView (entry: ThreadEntry): Record<string, unknown> {
-  return entry.direction === 'outbound' ? { ...messageView(entry.message), status: entry.message.status } : receivedMessageView(entry.message)
-}
+import { CONVERSATIONS_VERSION, entryView, TYPE_VIEW } from './api.ts'
 
 export function conversationRoutes (app: FastifyInstance, ctx: SandboxContext): void {
   const { state } = ctx

@@ -42,6 +42,7 @@ export function crmRoutes (app: FastifyInstance, ctx: SandboxContext): void {
     const contact = state.contacts.get(request.params.contactId)
     // HighLevel answers a contact of another location like one that does not exist.
     if (!contact || !canReach(ctx, grant, contact.locationId)) return sendGhlError(reply, 400, 'Contact not found')
+    state.stats.contactReads++
     return { contact: contactView(contact) }
   })
 
