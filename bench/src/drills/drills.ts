@@ -400,6 +400,7 @@ export async function redisFailover (): Promise<DrillTally> {
   }
 }
 
+/**
  * HighLevel losing message webhooks: 1,000 SMS and 200 replies over 10 clients, with 30% of the
  * sandbox's message webhooks (InboundMessage and OutboundMessage) dropped, never retried. Gap
  * filling (every 15 s here, at the default budget of 1% of HighLevel's daily 200,000 calls per
