@@ -13,13 +13,13 @@ import { startWorker, type RunningWorker } from '../src/worker.ts'
 import { createWorld, eventually } from './helper.ts'
 
 /** Periods short enough for a test (the configuration's floors are for production: sweep 5 s, retention 60 s). */
-const PERIOD_MS = { sweep: 1000, reconcile: 1000, 'reconcile-events': 1000, retention: 1500 } as const
+const PERIOD_MS = { sweep: 1000, reconcile: 1000, 'reconcile-events': 1000, retention: 1500, 'gap-fill': 1000 } as const
 type Periodic = keyof typeof PERIOD_MS
 
-t.test('3 workers on one database and Redis: the sweep, both reconcilers and retention each run once per period, not once per worker', async (t) => {
+t.test('3 workers on one database and Redis: the sweep, both reconcilers, retention and gap filling each run once per period, not once per worker', async (t) => {
   const crm = await startCrmReceiver()
   t.teardown(() => crm.close())
-  const world = await createWorld(t, { ...crm.env, OUTBOX_RECONCILE_EVERY_SECONDS: '1' })
+  const world = await createWorld(t, { ...crm.env, OUTBOX_RECONCILE_EVERY_SECONDS: '1', GAP_FILL_EVERY_SECONDS: '1' })
   const config = loadWorkerConfig(world.env)
   config.tokens.sweepEveryMs = PERIOD_MS.sweep
   config.worker.retention.everyMs = PERIOD_MS.retention
