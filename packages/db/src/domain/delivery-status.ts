@@ -10,7 +10,7 @@ import { crmEventOf, type NewCrmEvent } from './crm-events.ts'
  * How far along a status is: a report never moves a message back (a late `sent` after
  * `delivered`). Between final statuses of one rank the later report wins.
  */
-export const DELIVERY_RANK: Record<DeliveryStatus, number> = { pending: 0, sent: 1, delivered: 2, undelivered: 2, failed: 2, read: 3 }
+export const DELIVERY_RANK: Record<DeliveryStatus, number> = { pending: 0, sent: 1, delivered: 2, undelivered: 2, failed: 2, bounced: 2, read: 3, opened: 3 }
 
 /** Whether `next` replaces what a row holds. */
 export function supersedes (next: { status: DeliveryStatus, reportedAt: Date }, held: { status: DeliveryStatus | null, at: Date | null }): boolean {
@@ -20,7 +20,7 @@ export function supersedes (next: { status: DeliveryStatus, reportedAt: Date }, 
   return next.status !== held.status && (held.at === null || next.reportedAt >= held.at)
 }
 
-/** HighLevel's status as one we keep, or null for one we do not (`opened`, `clicked`, ... are other channels'). */
+/** HighLevel's status as one we keep, or null for one we do not (`clicked`, ...). `opened` and `bounced` are email's. */
 export function deliveryStatusOf (value: unknown): DeliveryStatus | null {
   return typeof value === 'string' && value in DELIVERY_RANK ? value as DeliveryStatus : null
 }

@@ -98,9 +98,10 @@ export const SmsView = Type.Object({
   fromNumber: Type.Union([Type.String(), Type.Null()], { description: "The sender number asked of HighLevel; null: the sub-account's own" }),
   sentAt: Type.Union([DateTime, Type.Null()]),
   deliveryStatus: Type.Union([
-    Type.Literal('pending'), Type.Literal('sent'), Type.Literal('delivered'), Type.Literal('read'), Type.Literal('undelivered'), Type.Literal('failed'), Type.Null(),
+    Type.Literal('pending'), Type.Literal('sent'), Type.Literal('delivered'), Type.Literal('read'), Type.Literal('undelivered'), Type.Literal('failed'),
+    Type.Literal('opened'), Type.Literal('bounced'), Type.Null(),
   ], {
-    description: 'What HighLevel last reported of the delivery: pending (its answer to the send), sent, delivered, read, undelivered or failed; null before it said anything',
+    description: 'What HighLevel last reported of the delivery: pending (its answer to the send), sent, delivered, read, undelivered or failed (an email also opened or bounced); null before it said anything',
   }),
   deliveryError: Type.Union([Type.Object({ code: Type.Union([Type.String(), Type.Null()]), message: Type.Union([Type.String(), Type.Null()]) }), Type.Null()], {
     description: "HighLevel's error for a failed or undelivered SMS, where it gave one",
