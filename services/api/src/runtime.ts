@@ -26,6 +26,7 @@ import { ConversationService } from './conversations/conversation-service.ts'
 import { SmsScheduling } from './sms/scheduling.ts'
 import { ClientSettingsService } from './clients/client-settings-service.ts'
 import { SmsBatchIntake } from './sms/sms-batch-intake.ts'
+import { EmailIntake, emailBatchKind } from './email/email-intake.ts'
 
 export interface Runtime extends Core {
   config: ApiConfig
@@ -40,6 +41,9 @@ export interface Runtime extends Core {
   smsScheduling: SmsScheduling
   clientSettingsService: ClientSettingsService
   smsBatchIntake: SmsBatchIntake
+  emailIntake: EmailIntake
+  /** The batch intake with the email kind. */
+  emailBatchIntake: SmsBatchIntake
   /** Client access tokens: minted and listed for the CRM, checked on every request that presents one. */
   accessTokens: ClientAccessTokens
   /** What /admin/connections shows. */
@@ -53,6 +57,8 @@ export function createRuntime (config: ApiConfig, logger: Logger): Runtime {
   const { ghl, integrations, redis, keys } = core
   const connectionEvents = new ConnectionEvents(core.crmEvents, logger)
   const smsScheduling = new SmsScheduling(core.clientSettings, core.smsMessages, core.dispatcher, logger)
+  const smsIntake = new SmsIntake(integrations, core.smsMessages, core.dispatcher, logger,
+    { legacyPitFallback: config.legacyPit !== null, metrics: core.metrics }, smsScheduling)
   const installClaims = new InstallClaims(config.http.connectLinkSecret, new InstallClaimCodesRepository(core.database.db), integrations, connectionEvents, logger)
   const agencyInstalls = new AgencyInstalls(ghl, config.ghl.appId, integrations, core.tokenService, installClaims, connectionEvents, logger)
   return {
@@ -69,8 +75,11 @@ export function createRuntime (config: ApiConfig, logger: Logger): Runtime {
         db: core.database.db, integrations, tokens: core.tokenService, ghl, events: core.crmEvents, eventsOutbox: core.eventsOutbox, logger, metrics: core.metrics,
         agencyInstalls, contactDnd: new ContactDndWebhooks(core.contactDnd, integrations, logger),
       }), logger),
-    smsIntake: new SmsIntake(integrations, core.smsMessages, core.dispatcher, logger,
-      { legacyPitFallback: config.legacyPit !== null, metrics: core.metrics }, smsScheduling),
+    smsIntake,
+    emailIntake: new EmailIntake(smsIntake, core.smsMessages),
+    emailBatchIntake: new SmsBatchIntake({
+      integrations, messages: core.smsMessages, dispatcher: core.dispatcher, scheduling: smsScheduling, logger, legacyPitFallback: config.legacyPit !== null, metrics: core.metrics, kind: emailBatchKind,
+    }),
     conversationService: new ConversationService(new Credentials(core.tokenService, config.legacyPit, logger), core.tokenService, ghl, core.metrics),
     smsScheduling,
     clientSettingsService: new ClientSettingsService(core.clientSettings),

@@ -155,7 +155,7 @@ export class SmsMessagesRepository {
     if (messages.length === 0) return []
     // One statement with a column of values per array parameter: fourteen parameters whatever the
     // batch's size (a VALUES list of 1,000 rows took most of a batch's time to build and send).
-    // Times go as text (postgres.js cannot bind a timestamptz[] parameter) and are cast in the statement.
+    // Times, booleans and JSON go as text (postgres.js cannot bind those arrays) and are cast in the statement.
     const column = <T>(pick: (m: NewOutboxMessage & { idempotencyKey: string }) => T) => sql.param(messages.map(pick))
     const rows = await this.db.execute<{ id: string, client_id: string, idempotency_key: string, status: OutboxMessage['status'] }>(sql`
       insert into sms_messages (client_id, integration_id, idempotency_key, contact_id, phone, contact_name, body, send_at, from_number,
@@ -165,7 +165,7 @@ export class SmsMessagesRepository {
         ${column((m) => 'name' in m.to ? m.to.name : null)}::text[], ${column((m) => m.body)}::text[],
         ${column((m) => m.sendAt?.toISOString() ?? null)}::text[]::timestamptz[], ${column((m) => m.fromNumber ?? null)}::text[],
         ${column((m) => channelColumns(m).channel)}::text[], ${column((m) => channelColumns(m).email)}::text[], ${column((m) => channelColumns(m).subject)}::text[],
-        ${column((m) => channelColumns(m).bodyIsHtml)}::boolean[], ${column((m) => m.email ? JSON.stringify(m.email.options) : null)}::text[]::jsonb[])
+        ${column((m) => m.email ? String(m.email.bodyIsHtml) : null)}::text[]::boolean[], ${column((m) => m.email ? JSON.stringify(m.email.options) : null)}::text[]::jsonb[])
       on conflict (client_id, idempotency_key) do nothing
       returning id, client_id, idempotency_key, status`)
     return rows.map((r) => ({ id: r.id, clientId: r.client_id, idempotencyKey: r.idempotency_key, status: r.status }))
@@ -370,9 +370,9 @@ export class SmsMessagesRepository {
    * queued -> cancelled. null when the message is not `queued` (any more): an attempt holds it,
    * or it already ended. The worker moves only `queued` rows on, so a cancelled one is never sent.
    */
-  async cancel (id: string): Promise<OutboxMessage | null> {
+  async cancel (id: string, channel?: OutboxMessage['channel']): Promise<OutboxMessage | null> {
     const [row] = await this.db.update(smsMessages).set({ status: 'cancelled', updatedAt: new Date() })
-      .where(and(eq(smsMessages.id, id), eq(smsMessages.status, 'queued'))).returning()
+      .where(and(eq(smsMessages.id, id), eq(smsMessages.status, 'queued'), channel ? eq(smsMessages.channel, channel) : undefined)).returning()
     return row ?? null
   }
 

@@ -10,7 +10,7 @@ export const SmsRecipient = Type.Object({
 }, { additionalProperties: false, description: 'Exactly one of contactId, phone or name' })
 export type SmsRecipient = Static<typeof SmsRecipient>
 
-const IdempotencyKey = Type.String({
+export const IdempotencyKey = Type.String({
   minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7E]+$',
   description: 'Repeat it when retrying: the same key for the same client answers the first message and sends nothing new',
 })

@@ -1,8 +1,8 @@
 /**
- * HighLevel's OutboundMessage webhook, for SMS: the delivery status of an SMS we sent (delivered,
+ * HighLevel's OutboundMessage webhook, for SMS and email: the delivery status of a message we sent (delivered,
  * undelivered, failed, read...), applied to its outbox row by HighLevel's message id, or kept
  * until our own `sent` write lands (packages/db: repositories/sms-delivery-statuses.ts), with
- * `sms.delivery` for the CRM. Which webhooks are taken at all: sms-message-webhook.ts.
+ * `sms.delivery` (or `email.delivery`) for the CRM. Which webhooks are taken at all: sms-message-webhook.ts.
  */
 import { deliveryStatusOf, type Integration, type IntegrationsRepository, type SmsDeliveryStatusesRepository } from '@ghl-connect/db'
 import type { Logger } from '@ghl-connect/logging'
@@ -11,6 +11,9 @@ import { SmsMessageWebhook, type SmsFields } from './sms-message-webhook.ts'
 import type { VerifiedWebhook, WebhookOutcome } from './webhook-handler.ts'
 
 export class SmsDeliveryStatusHandler extends SmsMessageWebhook {
+  // An email's delivery (delivered, failed, opened, bounced) comes the same way, by HighLevel's message id.
+  protected override readonly messageTypes = ['SMS', 'Email']
+
   constructor (
     integrations: IntegrationsRepository,
     private readonly deliveryStatuses: SmsDeliveryStatusesRepository,
@@ -30,7 +33,7 @@ export class SmsDeliveryStatusHandler extends SmsMessageWebhook {
     })
     if (outcome.kind === 'applied' && outcome.eventId) await this.events.dispatch(outcome.eventId)
     this.logger.info({ clientId: integration.clientId, ghlMessageId: sms.messageId, status, outcome: outcome.kind,
-      messageId: outcome.kind === 'applied' ? outcome.message.id : undefined }, 'sms delivery status reported')
+      messageId: outcome.kind === 'applied' ? outcome.message.id : undefined }, 'delivery status reported')
     return outcome.kind === 'applied' ? 'processed' : 'recorded'
   }
 }

@@ -39,6 +39,8 @@ export type SmsFields = ReturnType<typeof smsFields>
 /** Both message webhooks: accepted without appId, acted on only for a location we hold, SMS only. */
 export abstract class SmsMessageWebhook implements WebhookHandler {
   readonly appIdOptional = true
+  /** The `messageType`s a handler acts on; any other changes nothing of ours. */
+  protected readonly messageTypes: readonly string[] = ['SMS']
 
   constructor (private readonly integrations: IntegrationsRepository) {}
 
@@ -47,8 +49,8 @@ export abstract class SmsMessageWebhook implements WebhookHandler {
     const integration = await this.integrations.findByLocationId(event.locationId)
     if (!integration?.clientId) return 'ignored'
     const sms = smsFields(event)
-    // Other channels (calls, email, chat...) change nothing of ours.
-    if (sms.messageType !== 'SMS') return 'recorded'
+    // Other channels (calls, chat...) change nothing of ours.
+    if (!sms.messageType || !this.messageTypes.includes(sms.messageType)) return 'recorded'
     return this.act(event, sms, integration)
   }
 
