@@ -4,7 +4,7 @@
  */
 import type { ApiConfig } from '@ghl-connect/config'
 import { ClientAccessTokens } from '@ghl-connect/access-tokens'
-import { ClientAccessTokensRepository, ConnectionsOverviewRepository, InstallClaimCodesRepository, UsedConnectLinksRepository, WebhookReceiptsRepository } from '@ghl-connect/db'
+import { ClientAccessTokensRepository, ConnectionsOverviewRepository, SmsOverviewRepository, InstallClaimCodesRepository, UsedConnectLinksRepository, WebhookReceiptsRepository } from '@ghl-connect/db'
 import type { Logger } from '@ghl-connect/logging'
 import { readinessProbe, type Readiness } from '@ghl-connect/lifecycle'
 import { createCore, type Core } from '@ghl-connect/core'
@@ -42,6 +42,8 @@ export interface Runtime extends Core {
   clientSettingsService: ClientSettingsService
   smsBatchIntake: SmsBatchIntake
   emailIntake: EmailIntake
+  /** SMS and email counts for the connections page. */
+  messagesOverview: SmsOverviewRepository
   /** The batch intake with the email kind. */
   emailBatchIntake: SmsBatchIntake
   /** Client access tokens: minted and listed for the CRM, checked on every request that presents one. */
@@ -89,6 +91,7 @@ export function createRuntime (config: ApiConfig, logger: Logger): Runtime {
     ghlProxy: new GhlProxy(ghl, new Credentials(core.tokenService, config.legacyPit, logger), core.tokenService, core.rateLimiter, config.http.ghlProxy, core.metrics),
     accessTokens: new ClientAccessTokens(new ClientAccessTokensRepository(core.database.db), config.accessTokens),
     connectionsOverview: new ConnectionsOverviewRepository(core.database.db),
+    messagesOverview: new SmsOverviewRepository(core.database.db),
     readiness: readinessProbe(core.probes, { onFailure: (dependency, err) => logger.warn({ err, dependency }, 'readiness check failed') }),
   }
 }
