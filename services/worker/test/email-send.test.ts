@@ -5,7 +5,8 @@
  * HighLevel's export for channel Email, never sent twice.
  */
 import t from 'tap'
-import { createWorld, HARBOR, JANE, settled, SUNRISE } from './helper.ts'
+import { ClientSettingsRepository } from '@ghl-connect/db'
+import { createWorld, eventually, HARBOR, JANE, settled, SUNRISE } from './helper.ts'
 
 const world = await createWorld(t, { SMS_RETRY_FOR_SECONDS: '3', SMS_VERIFY_SETTLE_SECONDS: '1' }, { record: true })
 const { sandbox } = world
@@ -109,4 +110,21 @@ t.test('a reset before HighLevel took the email: not found, then sent exactly on
   const row = await settled(world, (await world.submitEmail('sunrise', { contactId: JANE }, { subject: 'Reset, never taken', body: 'Never taken first' })).id)
   t.equal(emailsWith('Reset, never taken').length, 1, 'sent exactly once')
   t.match(row, { status: 'sent', attempts: 2 })
+})
+
+t.test('quiet hours are SMS-only: inside them an email goes at once while an SMS of the same client waits', async (t) => {
+  const now = new Date()
+  const hhmm = (d: Date) => d.toISOString().slice(11, 16)
+  await new ClientSettingsRepository(world.db.db).put('harbor', {
+    quietHours: { start: hhmm(new Date(now.getTime() - 3600_000)), end: hhmm(new Date(now.getTime() + 2 * 3600_000)), timeZone: 'UTC' }, defaultFromNumber: null,
+  })
+  t.teardown(() => new ClientSettingsRepository(world.db.db).put('harbor', { quietHours: null, defaultFromNumber: null }))
+  const maria = 'sbxContact0000000003'
+  sandbox.control.addContact({ locationId: HARBOR, name: 'Quinn Quiet', email: 'quinn@example.com' })
+  const sms = await world.submit('harbor', { contactId: maria }, 'Held by quiet hours')
+  const email = await settled(world, (await world.submitEmail('harbor', { email: 'quinn@example.com' }, { subject: 'Not held' })).id)
+  t.equal(email.status, 'sent', 'the email went')
+  const held = await eventually('the SMS held', async () => { const row = await world.messages.findById(sms.id); return row?.sendAt ? row : undefined })
+  t.match(held, { status: 'queued', attempts: 0 })
+  t.equal(sandbox.control.messages().filter((m) => m.body === 'Held by quiet hours').length, 0)
 })
