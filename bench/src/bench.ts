@@ -1,5 +1,5 @@
 /**
- * pnpm bench [--json] [--quick] [--only=enqueue,batch,worker,expired,quiet,sweep,fuzz,cluster,roundtrips,scale] [--keep] [--integrations=N]
+ * pnpm bench [--json] [--quick] [--only=enqueue,batch,worker,email,expired,quiet,sweep,fuzz,cluster,roundtrips,scale] [--keep] [--integrations=N]
  * roundtrips and scale run only when named in --only.
  * --integrations=N: the sweep runs over N integrations (default 100,000); given, every scenario also
  * runs with N integrations in the table.
@@ -17,6 +17,7 @@ import { roundTripsScenario } from './scenarios/round-trips.ts'
 import { scaleScenario } from './scenarios/scale.ts'
 import { sweepScenario } from './scenarios/sweep.ts'
 import { workerScenario } from './scenarios/worker.ts'
+import { emailScenario } from './scenarios/email.ts'
 import { fuzzScenario } from './fuzz/fuzz-scenario.ts'
 import { say } from './stats.ts'
 
@@ -55,6 +56,12 @@ try {
     const r = await workerScenario(stack, tenants, { messages: args.quick ? 1000 : 4000, concurrency: 20 })
     Object.assign(results, { worker_ratio: r.worker_ratio, worker_cpu_ratio: r.worker_cpu_ratio, worker_rss_mb: r.worker_rss_mb })
     details.worker = r.details
+  }
+  if (wanted('email')) {
+    say('email: POST /api/email beside POST /api/sms, then the worker sending email beside SMS')
+    const r = await emailScenario(stack, tenants, { durationSeconds: args.quick ? 4 : 10, connections: 32, messages: args.quick ? 1000 : 4000, concurrency: 20 })
+    Object.assign(results, { email_intake_ratio: r.email_intake_ratio, email_send_ratio: r.email_send_ratio })
+    details.email = r.details
   }
   if (wanted('expired')) {
     say('expired token: 100 SMS with a fresh token, then with an expired one')
@@ -117,6 +124,8 @@ if (args.json) {
     target('enqueue_p99_ms', '< 25', (v) => v < 25),
     target('worker_ratio', '>= 0.5', (v) => v >= 0.5),
     target('worker_cpu_ratio', '', () => true),
+    target('email_intake_ratio', '', () => true),
+    target('email_send_ratio', '', () => true),
     target('expired_token_ratio', '<= 1.2', (v) => v <= 1.2),
     target('expired_token_refreshes', '= 1', (v) => v === 1),
     target(sweepKey, sweepKey === 'sweep_ms_100k' ? '< 100' : '', (v) => sweepKey !== 'sweep_ms_100k' || v < 100),

@@ -53,7 +53,15 @@ export class DrillKit {
   private requested = 0
   private readonly bodies: string[] = []
 
-  constructor (readonly name: string, private readonly env: Env = {}) {}
+  /** `emailShare`: the share of messages sent as email (POST /api/email) instead of SMS, by count (0.5: every other one). */
+  constructor (readonly name: string, private readonly env: Env = {}, private readonly mix: { emailShare?: number } = {}) {}
+
+  private readonly channels = { sms: 0, email: 0 }
+
+  private isEmail (n: number): boolean {
+    const share = this.mix.emailShare ?? 0
+    return Math.floor((n + 1) * share) > Math.floor(n * share)
+  }
 
   async start (opts: { workers: number, apis?: number, tenants?: number, beforeSeed?: (stack: Stack) => Promise<void>, stack?: Parameters<typeof Stack.start>[1] }): Promise<void> {
     this.stack = await Stack.start(`drill-${this.name}`, opts.stack)
@@ -69,16 +77,19 @@ export class DrillKit {
     this.workers[i] = await this.stack.startWorker(`worker-${i}`)
   }
 
-  /** POSTs one SMS like a careful CRM: the same idempotency key until the api accepts it. */
+  /** POSTs one message (SMS, or email for the drill's email share) like a careful CRM: the same idempotency key until the api accepts it. */
   async send (n: number): Promise<void> {
     const tenant = this.tenants[n % this.tenants.length]!
-    const body = `drill ${this.name} sms ${n}`
-    const payload = JSON.stringify({ clientId: tenant.clientId, to: { contactId: tenant.contactId }, message: body, idempotencyKey: `drill-${n}` })
+    const email = this.isEmail(n)
+    const body = `drill ${this.name} ${email ? 'email' : 'sms'} ${n}`
+    const payload = JSON.stringify(email
+      ? { clientId: tenant.clientId, to: { contactId: tenant.contactId }, subject: `drill ${n}`, text: body, idempotencyKey: `drill-${n}` }
+      : { clientId: tenant.clientId, to: { contactId: tenant.contactId }, message: body, idempotencyKey: `drill-${n}` })
     for (let attempt = 0; ; attempt++) {
       let status = 0
       const api = this.apis[(n + attempt) % this.apis.length]!
       try {
-        const res = await request(`${api.url}/api/sms`, {
+        const res = await request(`${api.url}/api/${email ? 'email' : 'sms'}`, {
           method: 'POST', dispatcher: this.agent, body: payload,
           headers: { authorization: `Bearer ${api.apiKey}`, 'content-type': 'application/json' },
           headersTimeout: 15_000, bodyTimeout: 15_000,
@@ -89,7 +100,7 @@ export class DrillKit {
         status = -1
       }
       this.responses[status] = (this.responses[status] ?? 0) + 1
-      if (status === 202) { this.requested++; this.bodies.push(body); return }
+      if (status === 202) { this.requested++; this.channels[email ? 'email' : 'sms']++; this.bodies.push(body); return }
       // Refused for good (e.g. 409 needs_reauth: the client must reconnect): counted in apiAnswers, not retried.
       if (status === 409) return
       if (attempt > 200) throw new Error(`SMS ${n} never accepted (last answer ${status})`)
@@ -192,7 +203,7 @@ export class DrillKit {
       failed_reported: failedReported,
       ...extra,
       // More than one POST: retried after an answer that proved nothing was sent, or sent again once HighLevel, asked, did not have it.
-      notes: { outboxStatuses: statuses, failedButDelivered, sentAfterMoreThanOnePost: rows.filter((r) => r.status === 'sent' && r.attempts > 1).length, apiAnswers: this.responses, sandbox: stats, ...extra.notes },
+      notes: { accepted: this.channels, emailSent: [...requested].filter((b) => b.includes(' email ') && seen.has(b)).length, outboxStatuses: statuses, failedButDelivered, sentAfterMoreThanOnePost: rows.filter((r) => r.status === 'sent' && r.attempts > 1).length, apiAnswers: this.responses, sandbox: stats, ...extra.notes },
     }
   }
 

@@ -9,11 +9,12 @@ import { DrillKit, type DrillTally } from './drill-kit.ts'
 const SMS = 2000
 
 /**
- * 3 workers, 2,000 SMS over 10 tenants; worker 0 SIGKILLed five times and restarted. An SMS the
- * kill left `sending` is settled by asking HighLevel: none may be left delivery_unknown.
+ * 3 workers, 2,000 messages over 10 tenants, every other one an email; worker 0 SIGKILLed five
+ * times and restarted. A message the kill left `sending` is settled by asking HighLevel (its
+ * export by channel): none may be left delivery_unknown.
  */
 export async function killWorker (): Promise<DrillTally> {
-  const kit = new DrillKit('kill_worker')
+  const kit = new DrillKit('kill_worker', {}, { emailShare: 0.5 })
   try {
     await kit.start({ workers: 3, tenants: 10 })
     const kills: number[] = []
@@ -79,10 +80,11 @@ export async function postgresRestart (): Promise<DrillTally> {
  * HighLevel misbehaving, over 10 tenants: 20% of requests answer 500; of the requests the
  * sandbox sees, about 5% never answer (the client's timeout ends them), 4% are sends HighLevel
  * takes and then resets the connection, 4% sends it takes and then answers a gateway's 502, 3%
- * are reset before anything is done; and a burst of 15 429s hits one location every 3 s.
+ * are reset before anything is done; and a burst of 15 429s hits one location every 3 s. Every
+ * other message is an email.
  */
 export async function ghlFaults (): Promise<DrillTally> {
-  const kit = new DrillKit('ghl_faults')
+  const kit = new DrillKit('ghl_faults', {}, { emailShare: 0.5 })
   try {
     await kit.start({ workers: 2, tenants: 10 })
     const { sandbox } = kit.stack

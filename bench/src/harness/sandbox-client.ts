@@ -20,7 +20,7 @@ export class SandboxClient {
   }
 
   addLocation = (name: string) => this.call<{ id: string }>('POST', '/_sandbox/locations', { name })
-  addContact = (locationId: string, name: string, phone: string) => this.call<{ id: string }>('POST', '/_sandbox/contacts', { locationId, name, phone })
+  addContact = (locationId: string, name: string, phone: string, email?: string) => this.call<{ id: string }>('POST', '/_sandbox/contacts', { locationId, name, phone, email })
   issueTokens = (locationId: string) => this.call<TokenAnswer>('POST', '/_sandbox/tokens', { locationId })
   messages = async (locationId?: string) => (await this.call<{ messages: SentMessage[] }>('GET', `/_sandbox/messages${locationId ? `?locationId=${locationId}` : ''}`)).messages
   stats = () => this.call<SandboxStats>('GET', '/_sandbox/stats')

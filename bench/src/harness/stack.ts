@@ -108,7 +108,8 @@ export class Stack {
     const tenants: Tenant[] = []
     for (let i = 0; i < count; i++) {
       const location = await this.sandbox.addLocation(`${label} ${i}`)
-      const contact = await this.sandbox.addContact(location.id, `Contact ${label} ${i}`, `+1555${String(7000000 + i).padStart(7, '0')}`)
+      // An address too, so a tenant's contact takes email as well as SMS.
+      const contact = await this.sandbox.addContact(location.id, `Contact ${label} ${i}`, `+1555${String(7000000 + i).padStart(7, '0')}`, `contact-${label}-${i}@bench.example`)
       const tokens = await this.sandbox.issueTokens(location.id)
       const clientId = `${label}-${i}`
       await this.integrations.replaceActive(clientId, {
@@ -139,13 +140,17 @@ export class Stack {
   }
 
   /** Writes outbox rows in bulk and queues their send jobs the way the api's intake does. */
-  async enqueueDirect (messages: Array<{ tenant: Tenant, body: string }>, opts: { queue?: boolean } = {}): Promise<string[]> {
+  /** `channel: 'email'`: each an email (subject and text) to the tenant's contact. */
+  async enqueueDirect (messages: Array<{ tenant: Tenant, body: string }>, opts: { queue?: boolean, channel?: 'sms' | 'email' } = {}): Promise<string[]> {
     const { sql } = this.database
     const ids: string[] = []
     for (let i = 0; i < messages.length; i += 1000) {
       const chunk = messages.slice(i, i + 1000)
       const rows = await sql<Array<{ id: string, client_id: string }>>`
-        insert into sms_messages ${sql(chunk.map((m) => ({ client_id: m.tenant.clientId, contact_id: m.tenant.contactId, body: m.body })))}
+        insert into sms_messages ${sql(chunk.map((m) => ({
+          client_id: m.tenant.clientId, contact_id: m.tenant.contactId, body: m.body,
+          ...(opts.channel === 'email' ? { channel: 'email', subject: 'Reminder', body_is_html: false } : {}),
+        })))}
         returning id, client_id`
       if (opts.queue !== false) {
         for (let j = 0; j < rows.length; j += 200) {

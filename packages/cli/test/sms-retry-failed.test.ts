@@ -71,3 +71,22 @@ t.test('sms retry-failed refuses a bad --since or a missing client id with exit 
   t.match(await w.ghl(['sms', 'retry-failed', 'client-1', '--since', '2026-11-29T08:00:00Z']),
     { code: 0, stdout: /^1 failed SMS of client-1 since 2026-11-29T08:00:00\.000Z queued again\.\n$/ }, 'an ISO time is a --since; a connected client needs no note')
 })
+
+t.test('sms retry-failed takes failed email too, says how many of each, and --channel takes one', async (t) => {
+  const w = await createWorld(t)
+  const sms = await failedSms(w, 'client-mix', 's1')
+  const { message } = await w.messages.insertOnce({
+    clientId: 'client-mix', integrationId: null, idempotencyKey: 'e1', to: { email: 'jane@example.com' }, body: 'Hello',
+    email: { subject: 'Hi', bodyIsHtml: false, options: {} },
+  })
+  await w.messages.markFailed(message.id, { code: 'ghl_unavailable', message: 'gave up' })
+  const onlyEmail = await w.ghl(['sms', 'retry-failed', 'client-mix', '--channel', 'email', '--json'])
+  t.match(JSON.parse(onlyEmail.stdout), { requeued: 1, byChannel: { sms: 0, email: 1 }, messageIds: [message.id] })
+  t.equal((await w.messages.findById(sms))?.status, 'failed', '--channel email leaves the SMS')
+  await w.messages.markFailed(message.id, { code: 'ghl_unavailable', message: 'gave up again' })
+  const both = await w.ghl(['sms', 'retry-failed', 'client-mix'])
+  t.match(both.stdout, /^2 failed messages \(1 SMS, 1 email\) of client-mix since /)
+  const bad = await w.ghl(['sms', 'retry-failed', 'client-mix', '--channel', 'fax'])
+  t.equal(bad.code, 2)
+  t.match(bad.stderr, /--channel must be one of sms, email/)
+})

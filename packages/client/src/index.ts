@@ -30,6 +30,9 @@ export type ConnectionStatus = Json<'/api/ghl-oauth/status/{clientId}', 'get', 2
 export type SmsInput = BodyOf<'/api/sms/'>
 export type SmsAccepted = Json<'/api/sms/', 'post', 202>
 export type Sms = Json<'/api/sms/{id}', 'get', 200>
+export type EmailInput = BodyOf<'/api/email/'>
+export type EmailAccepted = Json<'/api/email/', 'post', 202>
+export type Email = Json<'/api/email/{id}', 'get', 200>
 export type AccessTokenInput = BodyOf<'/api/clients/{clientId}/access-tokens'>
 export type AccessTokenCreated = Json<'/api/clients/{clientId}/access-tokens', 'post', 201>
 export type AccessTokenList = Json<'/api/clients/{clientId}/access-tokens', 'get', 200>
@@ -42,7 +45,7 @@ export interface GhlConnectClientOptions {
   /** A fetch of your own (tests, proxies); the global one otherwise. */
   fetch?: typeof globalThis.fetch
   /**
-   * How many times sendSms, getStatus and getSms try again after no answer or a 5xx (default 2;
+   * How many times sendSms, sendEmail, getStatus, getSms and getEmail try again after no answer or a 5xx (default 2;
    * 0: never). sendSms keeps its idempotency key across them, so a retry never sends twice.
    */
   maxRetries?: number
@@ -61,6 +64,10 @@ export interface GhlConnectClient {
   sendSms: (input: SmsInput) => Promise<SmsAccepted & { idempotencyKey: string }>
   /** An SMS's status, attempts, error and HighLevel ids. */
   getSms: (id: string) => Promise<Sms>
+  /** Queues an email, with an idempotency key kept across the client's own retries as for sendSms. */
+  sendEmail: (input: EmailInput) => Promise<EmailAccepted & { idempotencyKey: string }>
+  /** An email's status, attempts, error, HighLevel ids and delivery status. */
+  getEmail: (id: string) => Promise<Email>
   /**
    * A token that acts for `clientId` only, with `scopes` (default: every scope but proxy), for
    * 90 days unless `expiresInSeconds`: give it to the client's assistant (/mcp), widget or own
@@ -111,6 +118,12 @@ export function createGhlConnectClient (opts: GhlConnectClientOptions): GhlConne
       return { ...accepted, idempotencyKey }
     },
     getSms: (id) => withRetries(retries, () => answer(api.GET('/api/sms/{id}', { params: { path: { id } } }))),
+    sendEmail: async (input) => {
+      const idempotencyKey = input.idempotencyKey ?? randomUUID()
+      const accepted = await withRetries(retries, () => answer(api.POST('/api/email/', { body: { ...input, idempotencyKey } })))
+      return { ...accepted, idempotencyKey }
+    },
+    getEmail: (id) => withRetries(retries, () => answer(api.GET('/api/email/{id}', { params: { path: { id } } }))),
     createAccessToken: (clientId, input) => answer(api.POST('/api/clients/{clientId}/access-tokens', { params: { path: { clientId } }, body: input })),
     listAccessTokens: (clientId) => withRetries(retries, () => answer(api.GET('/api/clients/{clientId}/access-tokens', { params: { path: { clientId } } }))),
     revokeAccessToken: async (clientId, id) => {

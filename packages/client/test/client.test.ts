@@ -38,6 +38,22 @@ t.test('sendSms makes an idempotency key when none is given and returns it; send
   t.ok(Date.parse(read.createdAt) > 0)
 })
 
+t.test('sendEmail keeps its idempotency key like sendSms; getEmail reads the email, and getSms does not know it', async (t) => {
+  const api = await startApi(t)
+  const client = createGhlConnectClient({ baseUrl: api.url, apiKey: api.apiKey })
+  await connectInBrowser(api, (await client.createConnectLink({ clientId: 'client-e' })).url, SUNRISE)
+  const input = { clientId: 'client-e', to: { email: 'jane@example.com' }, subject: 'Tomorrow', html: '<p>See you at 9</p>' }
+  const first = await client.sendEmail(input)
+  t.match(first, { id: /^[0-9a-f-]{36}$/, status: 'queued', idempotencyKey: /^[0-9a-f-]{36}$/ })
+  t.same(await client.sendEmail({ ...input, idempotencyKey: first.idempotencyKey }), first, 'a retry with the key is the same email')
+  t.match(await client.getEmail(first.id), { id: first.id, status: /^(queued|sending|sent)$/, error: null })
+  const refused = await client.getSms(first.id).catch((err: unknown) => err)
+  t.ok(refused instanceof GhlConnectError)
+  t.match(refused, { status: 404, error: 'sms_not_found' })
+  const bad = await client.sendEmail({ ...input, subject: '' }).catch((err: unknown) => err)
+  t.match(bad, { status: 400, error: 'invalid_request', message: /subject/ })
+})
+
 t.test("errors come back as GhlConnectError carrying the api's code, sentence and status", async (t) => {
   const api = await startApi(t)
   const client = createGhlConnectClient({ baseUrl: api.url, apiKey: api.apiKey })

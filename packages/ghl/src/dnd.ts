@@ -14,9 +14,18 @@ export interface DndFields {
 
 /** true / false when the fields say; undefined when they carry no DND at all (HighLevel left them out). */
 export function smsDoNotDisturb (contact: DndFields): boolean | undefined {
-  const sms = (contact.dndSettings as { SMS?: { status?: unknown } } | null | undefined)?.SMS?.status
+  return doNotDisturb(contact, 'SMS')
+}
+
+/** The same reading for email: `dnd` (every channel) or `dndSettings.Email`. */
+export function emailDoNotDisturb (contact: DndFields): boolean | undefined {
+  return doNotDisturb(contact, 'Email')
+}
+
+function doNotDisturb (contact: DndFields, channel: 'SMS' | 'Email'): boolean | undefined {
+  const status = (contact.dndSettings as Partial<Record<typeof channel, { status?: unknown }>> | null | undefined)?.[channel]?.status
   if (contact.dnd === true) return true
-  if (sms === 'active' || sms === 'permanent') return true
-  if (contact.dnd === false || sms === 'inactive') return false
+  if (status === 'active' || status === 'permanent') return true
+  if (contact.dnd === false || status === 'inactive') return false
   return undefined
 }

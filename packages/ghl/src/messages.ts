@@ -1,4 +1,4 @@
-/** HighLevel's messages: sending an SMS, and listing what a location sent (how a lost answer is settled). */
+/** HighLevel's messages: sending an SMS or an email, and listing what a location sent (how a lost answer is settled). */
 import { GhlError } from './errors.ts'
 import { requireField, withoutUndefined, type Authorized, type GhlTransport } from './transport.ts'
 import type { ExportMessagesResult, GhlAnswer, GhlMessage, MessageChannel, SendMessageResult } from './types.ts'
@@ -16,6 +16,24 @@ export class MessagesClient {
       accessToken, locationId, json: withoutUndefined({ type: 'SMS', contactId, message, fromNumber, toNumber, scheduledTimestamp, attachments }),
     })
     requireField(answer, 'messageId', 'sendSms')
+    return answer
+  }
+
+  /**
+   * An email to a contact: the same endpoint as SMS, `type: "Email"` (no idempotency key either).
+   * `html` or `message` is its content; `emailTo` an address other than the contact's own;
+   * `emailFrom` the sender ("Name <address>" or an address). HighLevel answers `emailMessageId` too.
+   */
+  async sendEmail ({ accessToken, locationId, contactId, subject, html, message, emailFrom, emailTo, emailCc, emailBcc, attachments, replyMessageId, threadId, emailReplyMode }: Authorized & {
+    locationId?: string, contactId: string, subject: string, html?: string, message?: string, emailFrom?: string, emailTo?: string,
+    emailCc?: string[], emailBcc?: string[], attachments?: string[], replyMessageId?: string, threadId?: string, emailReplyMode?: 'reply' | 'reply_all'
+  }): Promise<GhlAnswer<SendMessageResult>> {
+    const answer = await this.transport.call<SendMessageResult>({
+      operation: 'sendEmail', method: 'POST', path: '/conversations/messages', version: GHL_VERSIONS.conversations,
+      accessToken, locationId,
+      json: withoutUndefined({ type: 'Email', contactId, subject, html, message, emailFrom, emailTo, emailCc, emailBcc, attachments, replyMessageId, threadId, emailReplyMode }),
+    })
+    requireField(answer, 'messageId', 'sendEmail')
     return answer
   }
 

@@ -26,6 +26,12 @@ t.test('every request the client sends and every answer the sandbox gives confor
   await client.messages.export({ accessToken, locationId: SUNRISE })
   await client.messages.export({ accessToken, locationId: SUNRISE, channel: 'SMS', sortBy: 'updatedAt', sortOrder: 'asc', limit: 10 })
   await client.messages.get({ accessToken, locationId: SUNRISE, messageId: sent.messageId })
+  await client.messages.sendEmail({ accessToken, contactId: JANE, subject: 'Your appointment', html: '<p>See you <b>Monday</b></p>' })
+  await client.messages.sendEmail({
+    accessToken, contactId: JANE, subject: 'Invoice', message: 'Attached.', emailFrom: 'Front Desk <desk@sunrise.example>', emailTo: 'jane.work@example.com',
+    emailCc: ['cc@example.com'], emailBcc: ['bcc@example.com'], attachments: ['https://files.example/invoice.pdf'],
+  })
+  await client.messages.export({ accessToken, locationId: SUNRISE, contactId: JANE, channel: 'Email', limit: 10 })
   await client.contacts.get({ accessToken, contactId: JANE })
   const { data: found } = await client.conversations.search({ accessToken, locationId: SUNRISE, contactId: JANE })
   await client.conversations.getMessages({ accessToken, conversationId: found.conversations[0]?.id ?? '', limit: 10 })
@@ -40,6 +46,7 @@ t.test('every request the client sends and every answer the sandbox gives confor
   await failure(() => client.messages.sendSms({ accessToken, contactId: JANE, message: 'hi', fromNumber: '+15559990000' }))
   await failure(() => client.messages.export({ accessToken, locationId: SUNRISE, cursor: 'not-a-cursor-we-gave' }))
   await failure(() => client.messages.get({ accessToken, locationId: SUNRISE, messageId: 'no-such-message' }))
+  await failure(() => client.messages.sendEmail({ accessToken, contactId: JANE, subject: '', message: 'no subject' }))
   await failure(() => client.conversations.getMessages({ accessToken, conversationId: 'no-such-conversation' }))
   const { code } = await authorize()
   sandbox.control.revokeTokens(SUNRISE)

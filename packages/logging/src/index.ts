@@ -39,7 +39,7 @@ const ERROR_CODE = /^(?:[a-z]+(?:_[a-z0-9]+)*|[A-Z]+(?:_[A-Z0-9]+)*|[0-9A-Z]{5}|
 const isErrorCode = (value: unknown) => typeof value === 'number' || (typeof value === 'string' && value.length <= 64 && ERROR_CODE.test(value))
 
 /** Keys whose values are personal data or a query's bound values: logs never show them. */
-const PERSONAL_KEY = /^(params|parameters|args|phone|phone_?number|contact_?name|sms_?text|email|email_?address|from|cc|bcc|subject|html)$/i
+const PERSONAL_KEY = /^(params|parameters|args|phone|phone_?number|contact_?name|sms_?text|email|email_?address|email_?to|email_?from|from_?email|from|cc|bcc|subject|html|email_?options)$/i
 
 /**
  * Where PostgreSQL and the drivers quote values inside their messages. Every one runs in linear time

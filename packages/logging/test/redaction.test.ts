@@ -155,3 +155,11 @@ t.test('each PostgreSQL value redaction finds its value after a run of false sta
   t.equal(redact(`${'Failed query: '.repeat(50)}select $1\nparams: Jane`, opts), `${'Failed query: '.repeat(50)}select $1\nparams: [redacted]`)
   t.equal(redact('Failing row contains (1, Jane (the clinic)).', opts), 'Failing row contains ([redacted]).')
 })
+
+t.test("an email's address, subject and body never reach a log line by their keys", async (t) => {
+  const { lines, logger } = capture()
+  logger.info({ email: 'jane@example.com', subject: 'Your results', html: '<p>All clear</p>', cc: ['cc@example.com'], emailOptions: { fromEmail: 'desk@example.com' }, messageId: 'm-1' }, 'email queued')
+  const [line] = lines
+  for (const secret of ['jane@example.com', 'Your results', 'All clear', 'cc@example.com', 'desk@example.com']) t.notMatch(line, secret)
+  t.match(line, '"messageId":"m-1"', 'ids stay')
+})

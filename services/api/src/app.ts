@@ -22,6 +22,7 @@ import webhooks from './routes/webhooks/index.ts'
 import conversations from './routes/conversations/index.ts'
 import connect from './routes/connect.ts'
 import sms from './routes/sms/index.ts'
+import email from './routes/email/index.ts'
 import ghlProxy from './routes/ghl-proxy/index.ts'
 import mcp from './routes/mcp.ts'
 import clients from './routes/clients/index.ts'
@@ -104,6 +105,7 @@ export async function buildApp (runtime: Runtime): Promise<App> {
   await app.register(ghlOAuth, { prefix: '/api/ghl-oauth' })
   await app.register(webhooks, { prefix: '/api/ghl-oauth' })
   await app.register(sms, { prefix: '/api/sms' })
+  await app.register(email, { prefix: '/api/email' })
   await app.register(conversations, { prefix: '/api/conversations' })
   await app.register(ghlProxy, { prefix: '/api/ghl' })
   await app.register(mcp)

@@ -4,7 +4,7 @@
  */
 import type { ApiConfig } from '@ghl-connect/config'
 import { ClientAccessTokens } from '@ghl-connect/access-tokens'
-import { ClientAccessTokensRepository, ConnectionsOverviewRepository, InstallClaimCodesRepository, UsedConnectLinksRepository, WebhookReceiptsRepository } from '@ghl-connect/db'
+import { ClientAccessTokensRepository, ConnectionsOverviewRepository, SmsOverviewRepository, InstallClaimCodesRepository, UsedConnectLinksRepository, WebhookReceiptsRepository } from '@ghl-connect/db'
 import type { Logger } from '@ghl-connect/logging'
 import { readinessProbe, type Readiness } from '@ghl-connect/lifecycle'
 import { createCore, type Core } from '@ghl-connect/core'
@@ -26,6 +26,7 @@ import { ConversationService } from './conversations/conversation-service.ts'
 import { SmsScheduling } from './sms/scheduling.ts'
 import { ClientSettingsService } from './clients/client-settings-service.ts'
 import { SmsBatchIntake } from './sms/sms-batch-intake.ts'
+import { EmailIntake, emailBatchKind } from './email/email-intake.ts'
 
 export interface Runtime extends Core {
   config: ApiConfig
@@ -40,6 +41,11 @@ export interface Runtime extends Core {
   smsScheduling: SmsScheduling
   clientSettingsService: ClientSettingsService
   smsBatchIntake: SmsBatchIntake
+  emailIntake: EmailIntake
+  /** SMS and email counts for the connections page. */
+  messagesOverview: SmsOverviewRepository
+  /** The batch intake with the email kind. */
+  emailBatchIntake: SmsBatchIntake
   /** Client access tokens: minted and listed for the CRM, checked on every request that presents one. */
   accessTokens: ClientAccessTokens
   /** What /admin/connections shows. */
@@ -53,6 +59,8 @@ export function createRuntime (config: ApiConfig, logger: Logger): Runtime {
   const { ghl, integrations, redis, keys } = core
   const connectionEvents = new ConnectionEvents(core.crmEvents, logger)
   const smsScheduling = new SmsScheduling(core.clientSettings, core.smsMessages, core.dispatcher, logger)
+  const smsIntake = new SmsIntake(integrations, core.smsMessages, core.dispatcher, logger,
+    { legacyPitFallback: config.legacyPit !== null, metrics: core.metrics }, smsScheduling)
   const installClaims = new InstallClaims(config.http.connectLinkSecret, new InstallClaimCodesRepository(core.database.db), integrations, connectionEvents, logger)
   const agencyInstalls = new AgencyInstalls(ghl, config.ghl.appId, integrations, core.tokenService, installClaims, connectionEvents, logger)
   return {
@@ -69,8 +77,11 @@ export function createRuntime (config: ApiConfig, logger: Logger): Runtime {
         integrations, events: core.crmEvents, messageReports: core.messageReports, logger,
         agencyInstalls, contactDnd: new ContactDndWebhooks(core.contactDnd, integrations, logger),
       }), logger),
-    smsIntake: new SmsIntake(integrations, core.smsMessages, core.dispatcher, logger,
-      { legacyPitFallback: config.legacyPit !== null, metrics: core.metrics }, smsScheduling),
+    smsIntake,
+    emailIntake: new EmailIntake(smsIntake, core.smsMessages),
+    emailBatchIntake: new SmsBatchIntake({
+      integrations, messages: core.smsMessages, dispatcher: core.dispatcher, scheduling: smsScheduling, logger, legacyPitFallback: config.legacyPit !== null, metrics: core.metrics, kind: emailBatchKind,
+    }),
     conversationService: new ConversationService(new Credentials(core.tokenService, config.legacyPit, logger), core.tokenService, ghl, core.metrics),
     smsScheduling,
     clientSettingsService: new ClientSettingsService(core.clientSettings),
@@ -80,6 +91,7 @@ export function createRuntime (config: ApiConfig, logger: Logger): Runtime {
     ghlProxy: new GhlProxy(ghl, new Credentials(core.tokenService, config.legacyPit, logger), core.tokenService, core.rateLimiter, config.http.ghlProxy, core.metrics),
     accessTokens: new ClientAccessTokens(new ClientAccessTokensRepository(core.database.db), config.accessTokens),
     connectionsOverview: new ConnectionsOverviewRepository(core.database.db),
+    messagesOverview: new SmsOverviewRepository(core.database.db),
     readiness: readinessProbe(core.probes, { onFailure: (dependency, err) => logger.warn({ err, dependency }, 'readiness check failed') }),
   }
 }

@@ -123,3 +123,17 @@ t.test('Bull Board\'s menu links to the connections page', async (t) => {
   t.equal(board.statusCode, 200)
   t.match(board.body, '/admin/connections')
 })
+
+t.test('SMS and email counts side by side: waiting now, and ended in the last 24 hours', async (t) => {
+  const messages = api.app.runtime.smsMessages
+  const sms = (await messages.insertOnce({ clientId: 'client-count', integrationId: null, idempotencyKey: null, to: { contactId: 'c1' }, body: 'text' })).message
+  await messages.insertOnce({ clientId: 'client-count', integrationId: null, idempotencyKey: null, to: { contactId: 'c1' }, body: 'text 2' })
+  const email = (await messages.insertOnce({ clientId: 'client-count', integrationId: null, idempotencyKey: null, to: { email: 'a@example.com' }, body: 'hi', email: { subject: 'S', bodyIsHtml: false, options: {} } })).message
+  await messages.markFailed(email.id, { code: 'contact_not_found', message: 'none' })
+  await messages.cancel(sms.id)
+  const res = await open('/admin/connections')
+  const row = (channel: string) => new RegExp(`<tr id="messages-${channel}">(.*?)</tr>`).exec(res.body)?.[1]?.match(/<td class="num">(\d+)<\/td>/g)?.map((c) => Number(/(\d+)/.exec(c)![1]))
+  t.same(row('sms'), [1, 0, 0, 0, 1], 'queued, sending, sent, failed, cancelled')
+  t.same(row('email'), [0, 0, 0, 1, 0])
+  t.notMatch(res.body, 'a@example.com', 'never an address')
+})

@@ -5,7 +5,7 @@ import { loadApiConfig } from '@ghl-connect/config'
 import { createLogger } from '@ghl-connect/logging'
 import { buildApp } from '../src/app.ts'
 import { createRuntime } from '../src/runtime.ts'
-import { ghlWorld, JANE, SUNRISE, type GhlWorld } from './ghl-world.ts'
+import { eventually, ghlWorld, JANE, SUNRISE, type GhlWorld } from './ghl-world.ts'
 
 const HARBOR = 'sbxLocation000000002'
 const MCP_HEADERS = { accept: 'application/json, text/event-stream' }
@@ -215,4 +215,27 @@ t.test('each token has its own rate limit: past it 429, while another token and 
   t.ok(Number(limited.headers['retry-after']) >= 1)
   t.equal((await call(bearer(quiet.token))).statusCode, 404, 'another token of the same client has its own budget')
   t.equal((await call(world.auth)).statusCode, 404, 'the API key too')
+})
+
+t.test('the SDK\'s own MCP client, with a token scoped to email:send only, sends an email by name; email_status needs email:read', async (t) => {
+  const world = await ghlWorld(t)
+  await world.connect('client-m')
+  world.sandbox.control.addContact({ locationId: SUNRISE, name: 'Lina Park', phone: '+15550109999', email: 'lina@example.com' })
+  world.startWorker()
+  const { token } = await mint(world, 'client-m', { name: 'mail assistant', scopes: ['email:send'] })
+  const address = await world.app.listen({ port: 0, host: '127.0.0.1' })
+  const assistant = new Client({ name: 'mail-assistant', version: '1.0.0' })
+  await assistant.connect(new StreamableHTTPClientTransport(new URL(`${address}/mcp`), { requestInit: { headers: bearer(token) } }))
+  t.teardown(() => assistant.close())
+  const { tools } = await assistant.listTools()
+  t.same(tools.map((tool) => tool.name), ['send_email'], 'only send_email')
+  const sent = json(await assistant.callTool({ name: 'send_email', arguments: { name: 'Lina Park', subject: 'Your results', text: 'All clear.' } }))
+  t.equal(sent.status, 'queued')
+  const email = await eventually('the email sent', async () => world.sandbox.control.messages(SUNRISE).find((m) => m.type === 'Email' && m.email?.subject === 'Your results'))
+  t.match(email, { body: 'All clear.', email: { to: 'lina@example.com' } })
+  t.match(json(await assistant.callTool({ name: 'email_status', arguments: { id: sent.id } })), { error: 'insufficient_scope', scope: 'email:read' })
+  const sms = json(await assistant.callTool({ name: 'send_sms', arguments: { name: 'Lina Park', message: 'no' } }))
+  t.match(sms, { error: 'insufficient_scope', scope: 'sms:send' })
+  const row = await world.app.runtime.smsMessages.findById(sent.id)
+  t.match(row, { channel: 'email', clientId: 'client-m' })
 })

@@ -38,6 +38,17 @@ t.test('a ContactDndUpdate without appId for a location a client holds is kept p
 
   await control.setContactDnd(JANE, { dnd: true }, url)
   t.equal(await contactDnd.smsDnd(SUNRISE, JANE), true, 'DND on every channel stops SMS too')
+  t.equal(await contactDnd.emailDnd(SUNRISE, JANE), true, '...and email')
+})
+
+t.test('a ContactDndUpdate for the Email channel alone is kept for email, and leaves SMS free', async (t) => {
+  const ed = control.addContact({ locationId: SUNRISE, name: 'Ed Mailless', email: 'ed@example.com' })
+  const on = await control.setContactDnd(ed.id, { dnd: false, email: 'active' }, url)
+  t.equal(on.delivery?.status, 200, on.delivery?.responseBody ?? '')
+  t.equal(await contactDnd.emailDnd(SUNRISE, ed.id), true)
+  t.equal(await contactDnd.smsDnd(SUNRISE, ed.id), false)
+  await control.setContactDnd(ed.id, { email: 'inactive' }, url)
+  t.equal(await contactDnd.emailDnd(SUNRISE, ed.id), false)
 })
 
 t.test('a ContactDndUpdate is verified like every webhook, and one without appId for a location nobody holds is refused', async (t) => {
@@ -54,5 +65,5 @@ t.test('a ContactDndUpdate is verified like every webhook, and one without appId
 
   const empty = await control.sendWebhook({ url, type: 'ContactDndUpdate', contactId: JANE, overrides: { dnd: 'maybe', dndSettings: {} } })
   t.equal(empty.status, 400)
-  t.match(JSON.parse(empty.responseBody), { error: 'invalid_webhook', message: /dnd or dndSettings\.SMS\.status/ })
+  t.match(JSON.parse(empty.responseBody), { error: 'invalid_webhook', message: /dnd, dndSettings\.SMS\.status or dndSettings\.Email\.status/ })
 })

@@ -20,7 +20,7 @@ t.test('an MCP client lists the tools, sends an SMS to "Lina Park" by name and r
   t.teardown(() => client.close())
 
   const { tools } = await client.listTools()
-  t.same(tools.map((tool) => tool.name).sort(), ['find_contacts', 'get_calendar_events', 'get_contact', 'list_pipelines', 'search_opportunities', 'send_sms', 'sms_status', 'upsert_contact'])
+  t.same(tools.map((tool) => tool.name).sort(), ['email_status', 'find_contacts', 'get_calendar_events', 'get_contact', 'list_pipelines', 'search_opportunities', 'send_email', 'send_sms', 'sms_status', 'upsert_contact'])
 
   const sent = await client.callTool({ name: 'send_sms', arguments: { name: 'Lina Park', message: 'test' } })
   t.notOk((sent as ToolAnswer).isError)

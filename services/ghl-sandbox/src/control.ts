@@ -150,15 +150,16 @@ export class SandboxControl {
 
   /**
    * A contact's do-not-disturb, as a HighLevel user sets it: `dnd` for every channel, `sms` for
-   * the SMS channel's status. With `webhookUrl`, HighLevel's ContactDndUpdate for the change is
+   * the SMS channel's status, `email` for the Email channel's. With `webhookUrl`, HighLevel's ContactDndUpdate for the change is
    * sent there, signed like every webhook.
    */
-  async setContactDnd (contactId: string, change: { dnd?: boolean, sms?: DndSetting['status'] }, webhookUrl?: string): Promise<{ contact: SandboxContact, delivery?: WebhookDelivery }> {
+  async setContactDnd (contactId: string, change: { dnd?: boolean, sms?: DndSetting['status'], email?: DndSetting['status'] }, webhookUrl?: string): Promise<{ contact: SandboxContact, delivery?: WebhookDelivery }> {
     const contact = this.ctx.state.contacts.get(contactId)
     if (!contact) throw new Error(`No sandbox contact "${contactId}"`)
     const at = new Date(this.ctx.clock.now()).toISOString()
     if (change.dnd !== undefined) contact.dnd = change.dnd
     if (change.sms !== undefined) contact.dndSettings.SMS = { status: change.sms, message: `Updated through the sandbox at ${at}`, code: '103' }
+    if (change.email !== undefined) contact.dndSettings.Email = { status: change.email, message: `Updated through the sandbox at ${at}`, code: '103' }
     contact.dateUpdated = at
     if (!webhookUrl) return { contact }
     return { contact, delivery: await this.sendWebhook({ url: webhookUrl, type: 'ContactDndUpdate', contactId }) }

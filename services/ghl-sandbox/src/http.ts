@@ -20,4 +20,6 @@ export const MESSAGES = {
   rateLimited: 'Too Many Requests',
   fromNumber: 'fromNumber is not a phone number of this location',
   smsDnd: 'Cannot send SMS: the contact has DND (do not disturb) active for SMS',
+  emailDnd: 'Cannot send email: the contact has DND (do not disturb) active for Email',
+  noEmail: 'Cannot send email: the contact has no email address',
 }

@@ -25,7 +25,7 @@ export interface DeliveryReportSettings {
   dropRatio: number
 }
 
-export type ReportedStatus = 'delivered' | 'failed' | 'undelivered' | 'sent' | 'read'
+export type ReportedStatus = 'delivered' | 'failed' | 'undelivered' | 'sent' | 'read' | 'opened' | 'bounced'
 
 /** HighLevel's provider error shape (ErrorDto): sent only when a report names one (see README). */
 export interface DeliveryError { code: string, type: string, message: string }
@@ -94,6 +94,7 @@ export function inboundEmailPayload (m: ReceivedMessage & { email: NonNullable<R
 export interface ContactEmail { subject: string, text?: string, html?: string, attachments?: string[], threadId?: string }
 
 export function outboundMessagePayload (m: SentMessage, status: ReportedStatus, now: number, error?: DeliveryError): Record<string, unknown> {
+  if (m.email) return outboundEmailPayload(m, m.email, status, now, error)
   return {
     ...smsPayload('OutboundMessage', m, now),
     // The page's SMS example says "inbound" here, its call example "outbound": an outbound message is outbound.
@@ -101,6 +102,37 @@ export function outboundMessagePayload (m: SentMessage, status: ReportedStatus, 
     source: 'api',
     status,
     ...(error ? { error } : {}),
+  }
+}
+
+/**
+ * The page's email example (its Email Message Schema), with `status`: the example has none, the
+ * SMS one does; HighLevel's email statuses are taken to come the same way (README).
+ */
+function outboundEmailPayload (m: SentMessage, email: NonNullable<SentMessage['email']>, status: ReportedStatus, now: number, error?: DeliveryError): Record<string, unknown> {
+  return {
+    type: 'OutboundMessage',
+    locationId: m.locationId,
+    attachments: email.attachments,
+    body: m.body,
+    contactId: m.contactId,
+    conversationId: m.conversationId,
+    dateAdded: m.sentAt,
+    direction: 'outbound',
+    messageType: 'Email',
+    messageId: m.messageId,
+    emailMessageId: email.emailMessageId,
+    threadId: email.threadId,
+    ...(email.from ? { from: email.from } : {}),
+    subject: email.subject,
+    to: [email.to],
+    ...(email.cc.length > 0 ? { cc: email.cc } : {}),
+    ...(email.bcc.length > 0 ? { bcc: email.bcc } : {}),
+    source: 'api',
+    conversationProviderId: EMAIL_PROVIDER_ID,
+    status,
+    ...(error ? { error } : {}),
+    ...stamp(now),
   }
 }
 

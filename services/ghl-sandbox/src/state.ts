@@ -51,6 +51,9 @@ export interface DndSetting { status: 'active' | 'inactive' | 'permanent', messa
 /** Whether HighLevel refuses an SMS to the contact: DND overall or on the SMS channel (see README). */
 export const smsRefused = (c: SandboxContact) => c.dnd || c.dndSettings.SMS?.status === 'active' || c.dndSettings.SMS?.status === 'permanent'
 
+/** Whether HighLevel refuses an email to the contact: DND overall or on the Email channel (see README). */
+export const emailRefused = (c: SandboxContact) => c.dnd || c.dndSettings.Email?.status === 'active' || c.dndSettings.Email?.status === 'permanent'
+
 export type ContactInput = { locationId: string, id?: string, name?: string, firstName?: string, lastName?: string, phone?: string, email?: string }
 
 export interface SentMessage {
@@ -70,6 +73,22 @@ export interface SentMessage {
   status: string
   /** When its status last changed (the export's updatedAt); absent until a delivery report. */
   statusAt?: string
+  /** An email's own parts (type Email only); `body` is its HTML, or its text when no HTML was sent. */
+  email?: SentEmail
+}
+
+export interface SentEmail {
+  subject: string
+  html: string | null
+  text: string | null
+  from: string | null
+  to: string
+  cc: string[]
+  bcc: string[]
+  attachments: string[]
+  /** HighLevel's id of the email itself, also the thread's id for a first email. */
+  emailMessageId: string
+  threadId: string
 }
 
 /** What an email adds to a message, as HighLevel's InboundMessage of type Email carries it. */

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 import type { Test } from 'tap'
 import type { Redis } from 'ioredis'
 import { loadWorkerConfig, type WorkerConfig } from '@ghl-connect/config'
-import type { ContactDndRepository, IntegrationsRepository, Integration, OutboxMessage, Recipient, SmsMessagesRepository } from '@ghl-connect/db'
+import type { ContactDndRepository, IntegrationsRepository, Integration, NewEmailParts, OutboxMessage, Recipient, SmsMessagesRepository } from '@ghl-connect/db'
 import { createLogger, type CreateLoggerOptions } from '@ghl-connect/logging'
 import type { Queues, SmsDispatcher } from '@ghl-connect/queues'
 import type { RedisKeys } from '@ghl-connect/redis-keys'
@@ -48,6 +48,8 @@ export interface World {
   connect: (clientId: string, opts?: { locationId?: string, expired?: boolean, scopes?: string[] }) => Promise<Integration>
   /** What POST /api/sms does: the outbox row, then the job. */
   submit: (clientId: string, to: Recipient, body?: string) => Promise<OutboxMessage>
+  /** What POST /api/email does: the outbox row (channel email), then the job. `body` is the text, or the HTML with `bodyIsHtml`. */
+  submitEmail: (clientId: string, to: Recipient, email?: Partial<NewEmailParts> & { body?: string }) => Promise<OutboxMessage>
   /** `logs`: a stream that receives the worker's log lines, for a test to read them back. */
   startInProcess: (overrides?: Record<string, string>, opts?: { logs?: CreateLoggerOptions['destination'] }) => Promise<RunningWorker>
   spawnWorker: (overrides?: Record<string, string>) => SpawnedWorker
@@ -131,6 +133,15 @@ export async function createWorld (t: Test, overrides: Record<string, string> = 
     submit: async (clientId, to, body = `Message ${randomUUID()}`) => {
       const integration = await integrations.findByClient(clientId)
       const { message } = await messages.insertOnce({ clientId, integrationId: integration?.id ?? null, idempotencyKey: null, to, body })
+      await dispatcher.enqueue(message)
+      return message
+    },
+    submitEmail: async (clientId, to, email = {}) => {
+      const integration = await integrations.findByClient(clientId)
+      const { message } = await messages.insertOnce({
+        clientId, integrationId: integration?.id ?? null, idempotencyKey: null, to, body: email.body ?? `Email ${randomUUID()}`,
+        email: { subject: email.subject ?? 'A subject', bodyIsHtml: email.bodyIsHtml ?? false, options: email.options ?? {} },
+      })
       await dispatcher.enqueue(message)
       return message
     },

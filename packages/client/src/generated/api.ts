@@ -1484,8 +1484,8 @@ export interface paths {
                             fromNumber: string | null;
                             /** Format: date-time */
                             sentAt: string | null;
-                            /** @description What HighLevel last reported of the delivery: pending (its answer to the send), sent, delivered, read, undelivered or failed; unknown: still pending past the delivery-status timeout and HighLevel, asked, said nothing more (a later report replaces it); null before it said anything */
-                            deliveryStatus: "pending" | "sent" | "delivered" | "read" | "undelivered" | "failed" | "unknown" | (never | null);
+                            /** @description What HighLevel last reported of the delivery: pending (its answer to the send), sent, delivered, read, undelivered or failed (an email also opened or bounced); unknown: still pending past the delivery-status timeout and HighLevel, asked, said nothing more (a later report replaces it); null before it said anything */
+                            deliveryStatus: "pending" | "sent" | "delivered" | "read" | "undelivered" | "failed" | "opened" | "bounced" | "unknown" | (never | null);
                             /** @description HighLevel's error for a failed or undelivered SMS, where it gave one */
                             deliveryError: {
                                 code: string | null;
@@ -1614,8 +1614,627 @@ export interface paths {
                             fromNumber: string | null;
                             /** Format: date-time */
                             sentAt: string | null;
-                            /** @description What HighLevel last reported of the delivery: pending (its answer to the send), sent, delivered, read, undelivered or failed; unknown: still pending past the delivery-status timeout and HighLevel, asked, said nothing more (a later report replaces it); null before it said anything */
-                            deliveryStatus: "pending" | "sent" | "delivered" | "read" | "undelivered" | "failed" | "unknown" | (never | null);
+                            /** @description What HighLevel last reported of the delivery: pending (its answer to the send), sent, delivered, read, undelivered or failed (an email also opened or bounced); unknown: still pending past the delivery-status timeout and HighLevel, asked, said nothing more (a later report replaces it); null before it said anything */
+                            deliveryStatus: "pending" | "sent" | "delivered" | "read" | "undelivered" | "failed" | "opened" | "bounced" | "unknown" | (never | null);
+                            /** @description HighLevel's error for a failed or undelivered SMS, where it gave one */
+                            deliveryError: {
+                                code: string | null;
+                                message: string | null;
+                            } | null;
+                            /** Format: date-time */
+                            deliveryUpdatedAt: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/email/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Queue an email for a client (202; the same idempotency key answers the first message)
+         * @description A client access token may call it with the scope `email:send`, for its own client only.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The CRM's id for its client */
+                        clientId: string;
+                        /** @description Exactly one of contactId, email or name */
+                        to: {
+                            /** @description A HighLevel contact id */
+                            contactId?: string;
+                            /** @description An address: the one contact with it (any case) in the location; with createContact, created when none has it */
+                            email?: string;
+                            /** @description The contact's full name; must match exactly one contact */
+                            name?: string;
+                        };
+                        /** @description The subject, 1 to 998 characters */
+                        subject: string;
+                        /** @description The HTML body, up to 256 KiB; html or text is required */
+                        html?: string;
+                        /** @description The plain-text body, up to 256 KiB; html or text is required (with html: its text part) */
+                        text?: string;
+                        /** @description The sender's address; default: the sub-account's */
+                        fromEmail?: string;
+                        /** @description The sender's name shown with fromEmail */
+                        fromName?: string;
+                        /** @description Copies, up to 50 addresses */
+                        cc?: string[];
+                        /** @description Blind copies, up to 50 addresses */
+                        bcc?: string[];
+                        /** @description Up to 10 attachment URLs (https) */
+                        attachments?: string[];
+                        /** @description HighLevel's id of the email this one answers (it joins that thread) */
+                        replyToMessageId?: string;
+                        /** @description With to.email: create the contact (named contactName, if given) when no contact has the address, and send */
+                        createContact?: boolean;
+                        /** @description With createContact: the new contact's full name */
+                        contactName?: string;
+                        /** @description Repeat it when retrying: the same key for the same client answers the first message and sends nothing new */
+                        idempotencyKey?: string;
+                        /** @description Send at this time, ISO 8601 with its offset, up to 30 days ahead. Quiet hours do not apply to email */
+                        sendAt?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        /** @description Only when the request had no idempotencyKey: "no idempotencyKey: a retry of this request is a new message and may send a second SMS; send one key per message and repeat it when retrying" */
+                        "idempotency-warning"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            id: string;
+                            status: "queued" | "sending" | "sent" | "failed" | "cancelled";
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/email/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Queue up to 1,000 emails at once (207 with an answer per email; each needs its idempotency key)
+         * @description A client access token may call it with the scope `email:send`, for its own client only.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description 1 to 1,000 emails, each shaped like POST /api/email with its idempotencyKey */
+                        messages: unknown[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                207: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Messages with an id (new or repeated) */
+                            accepted: number;
+                            /** @description Messages refused */
+                            failed: number;
+                            /** @description One per message, in the order sent */
+                            results: {
+                                /** @description The message's place in `messages`, from 0 */
+                                index: number;
+                                /**
+                                 * Format: uuid
+                                 * @description When taken in (new or repeated): its id, as POST /api/sms answers
+                                 */
+                                id?: string;
+                                status?: "queued" | "sending" | "sent" | "failed" | "cancelled";
+                                /** @description When refused: why */
+                                error?: {
+                                    /** @description invalid_request, send_at_in_past, send_at_too_far, idempotency_key_reused, not_connected or needs_reauth */
+                                    code: string;
+                                    message: string;
+                                    /** @description The field of the message at fault (to.phone, idempotencyKey...); null for the message itself */
+                                    field: string | null;
+                                };
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/email/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An email's status, attempts, error, HighLevel ids and delivery status
+         * @description A client access token may call it with the scope `email:read`, for its own client only.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The id POST /api/email answered */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            status: "queued" | "sending" | "sent" | "failed" | "cancelled";
+                            /** @description Sends HighLevel answered (a 429 is not one) */
+                            attempts: number;
+                            error: {
+                                code: string;
+                                message: string;
+                            } | null;
+                            ghlMessageId: string | null;
+                            conversationId: string | null;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /**
+                             * Format: date-time
+                             * @description Not sent before this (scheduled); null: at once
+                             */
+                            sendAt: string | null;
+                            /** Format: date-time */
+                            sentAt: string | null;
+                            /** @description What HighLevel last reported of the delivery: pending (its answer to the send), sent, delivered, read, undelivered or failed (an email also opened or bounced); unknown: still pending past the delivery-status timeout and HighLevel, asked, said nothing more (a later report replaces it); null before it said anything */
+                            deliveryStatus: "pending" | "sent" | "delivered" | "read" | "undelivered" | "failed" | "opened" | "bounced" | "unknown" | (never | null);
+                            /** @description HighLevel's error for a failed or undelivered SMS, where it gave one */
+                            deliveryError: {
+                                code: string | null;
+                                message: string | null;
+                            } | null;
+                            /** Format: date-time */
+                            deliveryUpdatedAt: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable code to switch on */
+                            error: string;
+                            /** @description A sentence a person can act on */
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /**
+         * Cancel an email not yet being sent (cancelling again answers the same; 409 not_cancellable once sending or ended)
+         * @description A client access token may call it with the scope `email:send`, for its own client only.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The id POST /api/email answered */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            status: "queued" | "sending" | "sent" | "failed" | "cancelled";
+                            /** @description Sends HighLevel answered (a 429 is not one) */
+                            attempts: number;
+                            error: {
+                                code: string;
+                                message: string;
+                            } | null;
+                            ghlMessageId: string | null;
+                            conversationId: string | null;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /**
+                             * Format: date-time
+                             * @description Not sent before this (scheduled); null: at once
+                             */
+                            sendAt: string | null;
+                            /** Format: date-time */
+                            sentAt: string | null;
+                            /** @description What HighLevel last reported of the delivery: pending (its answer to the send), sent, delivered, read, undelivered or failed (an email also opened or bounced); unknown: still pending past the delivery-status timeout and HighLevel, asked, said nothing more (a later report replaces it); null before it said anything */
+                            deliveryStatus: "pending" | "sent" | "delivered" | "read" | "undelivered" | "failed" | "opened" | "bounced" | "unknown" | (never | null);
                             /** @description HighLevel's error for a failed or undelivered SMS, where it gave one */
                             deliveryError: {
                                 code: string | null;

@@ -5,7 +5,7 @@
  * events outbox and a receiver that has seen the id drops a repeat.
  */
 import type { CrmEventType } from '@ghl-connect/crm-events'
-import type { DeliveryStatus, SmsMessageRow } from '../schema/index.ts'
+import type { DeliveryStatus, MessageChannel, SmsMessageRow } from '../schema/index.ts'
 
 // The types and the body the CRM receives are the contract's (@ghl-connect/crm-events, which
 // imports nothing of ours): re-exported so db's users have them beside the events they build.
@@ -22,13 +22,21 @@ export interface NewCrmEvent {
 /** The integration a connection event is about: a new connection has a new id, and each refresh a new version. */
 export interface ConnectionSubject { integrationId: string, clientId: string, locationId: string }
 
-/** The ids of the SMS outcome events, for the sender to queue after the outcome's transaction. */
-export const smsEventIds = {
-  sent: (messageId: string) => `sms.sent-${messageId}`,
-  failed: (messageId: string) => `sms.failed-${messageId}`,
+/**
+ * The ids of an outbox message's outcome events, for the sender to queue after the outcome's
+ * transaction: the channel names the type (`sms.sent-<id>`, `email.sent-<id>`).
+ */
+export const messageEventIds = (channel: MessageChannel) => ({
+  sent: (messageId: string) => `${channel}.sent-${messageId}`,
+  failed: (messageId: string) => `${channel}.failed-${messageId}`,
   /** One per message and status: HighLevel repeating a status is the same event. */
-  delivery: (messageId: string, status: DeliveryStatus) => `sms.delivery-${messageId}-${status}`,
-}
+  delivery: (messageId: string, status: DeliveryStatus) => `${channel}.delivery-${messageId}-${status}`,
+})
+export const smsEventIds = messageEventIds('sms')
+
+/** A row's channel; rows built by hand (tests, older callers) without one are SMS. */
+type Channelled = { channel?: MessageChannel }
+const channelOf = (m: Channelled): MessageChannel => m.channel ?? 'sms'
 
 /** A contact's SMS to a client, as HighLevel's InboundMessage webhook reports it. */
 export interface InboundSms {
@@ -65,29 +73,33 @@ export interface InboundEmail {
 }
 
 export const crmEventOf = {
-  smsSent: (m: Pick<SmsMessageRow, 'id' | 'clientId' | 'ghlMessageId' | 'ghlConversationId' | 'sentAt'>): NewCrmEvent => {
+  /** `sms.sent` or `email.sent`, by the row's channel. */
+  smsSent: (m: Pick<SmsMessageRow, 'id' | 'clientId' | 'ghlMessageId' | 'ghlConversationId' | 'sentAt'> & Channelled): NewCrmEvent => {
     const sentAt = m.sentAt ?? new Date()
+    const channel = channelOf(m)
     return {
-      id: smsEventIds.sent(m.id),
-      type: 'sms.sent',
+      id: messageEventIds(channel).sent(m.id),
+      type: `${channel}.sent`,
       occurredAt: sentAt,
       data: { messageId: m.id, clientId: m.clientId, ghlMessageId: m.ghlMessageId, conversationId: m.ghlConversationId, sentAt: sentAt.toISOString() },
     }
   },
 
-  smsFailed: (m: Pick<SmsMessageRow, 'id' | 'clientId' | 'errorCode' | 'errorMessage' | 'attempts' | 'updatedAt'>): NewCrmEvent => ({
-    id: smsEventIds.failed(m.id),
-    type: 'sms.failed',
+  /** `sms.failed` or `email.failed`, by the row's channel. */
+  smsFailed: (m: Pick<SmsMessageRow, 'id' | 'clientId' | 'errorCode' | 'errorMessage' | 'attempts' | 'updatedAt'> & Channelled): NewCrmEvent => ({
+    id: messageEventIds(channelOf(m)).failed(m.id),
+    type: `${channelOf(m)}.failed`,
     occurredAt: m.updatedAt,
     data: { messageId: m.id, clientId: m.clientId, code: m.errorCode, message: m.errorMessage, attempts: m.attempts },
   }),
 
-  /** HighLevel reported the delivery of a sent SMS (`deliveryStatus` set on the row). */
-  smsDelivery: (m: Pick<SmsMessageRow, 'id' | 'clientId' | 'ghlMessageId' | 'deliveryErrorCode' | 'deliveryErrorMessage' | 'deliveryUpdatedAt'> & { deliveryStatus: DeliveryStatus }): NewCrmEvent => {
+  /** HighLevel reported the delivery of a sent SMS or email (`deliveryStatus` set on the row): `sms.delivery` or `email.delivery`. */
+  smsDelivery: (m: Pick<SmsMessageRow, 'id' | 'clientId' | 'ghlMessageId' | 'deliveryErrorCode' | 'deliveryErrorMessage' | 'deliveryUpdatedAt'> & { deliveryStatus: DeliveryStatus } & Channelled): NewCrmEvent => {
     const at = m.deliveryUpdatedAt ?? new Date()
+    const channel = channelOf(m)
     return {
-      id: smsEventIds.delivery(m.id, m.deliveryStatus),
-      type: 'sms.delivery',
+      id: messageEventIds(channel).delivery(m.id, m.deliveryStatus),
+      type: `${channel}.delivery`,
       occurredAt: at,
       data: {
         messageId: m.id,

@@ -12,7 +12,7 @@ import { crmEventOf, type NewCrmEvent } from './crm-events.ts'
  * pending past the timeout, HighLevel asked) is above `pending` only: any report of HighLevel's
  * that comes after all replaces it.
  */
-export const DELIVERY_RANK: Record<DeliveryStatus, number> = { pending: 0, unknown: 0.5, sent: 1, delivered: 2, undelivered: 2, failed: 2, read: 3 }
+export const DELIVERY_RANK: Record<DeliveryStatus, number> = { pending: 0, unknown: 0.5, sent: 1, delivered: 2, undelivered: 2, failed: 2, bounced: 2, read: 3, opened: 3 }
 
 /** Whether `next` replaces what a row holds. */
 export function supersedes (next: { status: DeliveryStatus, reportedAt: Date }, held: { status: DeliveryStatus | null, at: Date | null }): boolean {
@@ -23,8 +23,8 @@ export function supersedes (next: { status: DeliveryStatus, reportedAt: Date }, 
 }
 
 /**
- * HighLevel's status as one we keep, or null for one we do not (`opened`, `clicked`, ... are
- * other channels'). `unknown` is never HighLevel's word: only the delivery timeout sets it.
+ * HighLevel's status as one we keep, or null for one we do not (`clicked`, ...). `opened` and
+ * `bounced` are email's. `unknown` is never HighLevel's word: only the delivery timeout sets it.
  */
 export function deliveryStatusOf (value: unknown): DeliveryStatus | null {
   return typeof value === 'string' && value !== 'unknown' && Object.hasOwn(DELIVERY_RANK, value) ? value as DeliveryStatus : null

@@ -6,12 +6,12 @@ import { sendsWithOAuth } from '../domain/sending.ts'
 import type { CrmEventsRepository } from './crm-events.ts'
 import { deliveryStatusOf } from '../domain/delivery-status.ts'
 import { lockGhlMessage, SmsDeliveryStatusesRepository } from './sms-delivery-statuses.ts'
-import { ghlIntegrations, smsMessages, type SmsMessageRow } from '../schema/index.ts'
+import { ghlIntegrations, smsMessages, type EmailOptions, type SmsMessageRow } from '../schema/index.ts'
 
 export type OutboxMessage = SmsMessageRow
 
-/** Exactly one of the three, as the CRM asked. */
-export type Recipient = { contactId: string } | { phone: string } | { name: string }
+/** Exactly one, as the CRM asked: an SMS goes to a contact id, a phone number or a name; an email to a contact id, an address or a name. */
+export type Recipient = { contactId: string } | { phone: string } | { name: string } | { email: string }
 
 export interface NewOutboxMessage {
   clientId: string
@@ -24,12 +24,26 @@ export interface NewOutboxMessage {
   sendAt?: Date | null
   /** The sender number for HighLevel; null or absent: the location's own. */
   fromNumber?: string | null
+  /** An email's own parts; absent: the message is an SMS. */
+  email?: NewEmailParts
 }
+
+/** What makes an outbox message an email (its `body` is the HTML when `bodyIsHtml`, else the text). */
+export interface NewEmailParts { subject: string, bodyIsHtml: boolean, options: EmailOptions }
+
+/** The channel columns of a new message, null for an SMS's email fields. */
+const channelColumns = (m: Pick<NewOutboxMessage, 'to' | 'email'>) => ({
+  channel: m.email ? 'email' as const : 'sms' as const,
+  email: 'email' in m.to ? m.to.email : null,
+  subject: m.email?.subject ?? null,
+  bodyIsHtml: m.email?.bodyIsHtml ?? null,
+  emailOptions: m.email?.options ?? null,
+})
 
 export interface OutboxFailure { code: string, message: string }
 
-export const recipientOf = (m: Pick<OutboxMessage, 'contactId' | 'phone' | 'contactName'>): Recipient =>
-  m.contactId !== null ? { contactId: m.contactId } : m.phone !== null ? { phone: m.phone } : { name: m.contactName ?? '' }
+export const recipientOf = (m: Pick<OutboxMessage, 'contactId' | 'phone' | 'contactName' | 'email'>): Recipient =>
+  m.contactId !== null ? { contactId: m.contactId } : m.phone !== null ? { phone: m.phone } : m.email !== null ? { email: m.email } : { name: m.contactName ?? '' }
 
 /** The columns `markSent` writes, from values or from a prepared statement's placeholders. */
 const sentColumns = (v: { messageId: SQL | string | null, conversationId: SQL | string | null, now: SQL | Date }) => ({
@@ -99,6 +113,7 @@ export class SmsMessagesRepository {
       body: message.body,
       sendAt: message.sendAt ?? null,
       fromNumber: message.fromNumber ?? null,
+      ...channelColumns(message),
     }).onConflictDoNothing({ target: [smsMessages.clientId, smsMessages.idempotencyKey] }).returning()
     if (row) return { message: row, created: true }
     const [existing] = await this.db.select().from(smsMessages).where(and(
@@ -115,11 +130,14 @@ export class SmsMessagesRepository {
    */
   async insertForConnectedClient (message: Omit<NewOutboxMessage, 'integrationId'>): Promise<{ id: string } | null> {
     const { to } = message
+    const c = channelColumns(message)
     const rows = await this.db.execute<{ id: string }>(sql`
-      insert into sms_messages (client_id, integration_id, idempotency_key, contact_id, phone, contact_name, body, send_at, from_number)
+      insert into sms_messages (client_id, integration_id, idempotency_key, contact_id, phone, contact_name, body, send_at, from_number,
+        channel, email, subject, body_is_html, email_options)
       select ${message.clientId}, ${ghlIntegrations.id}, ${message.idempotencyKey}, ${'contactId' in to ? to.contactId : null},
         ${'phone' in to ? to.phone : null}, ${'name' in to ? to.name : null}, ${message.body},
-        ${message.sendAt?.toISOString() ?? null}::timestamptz, ${message.fromNumber ?? null}
+        ${message.sendAt?.toISOString() ?? null}::timestamptz, ${message.fromNumber ?? null},
+        ${c.channel}, ${c.email}, ${c.subject}, ${c.bodyIsHtml}, ${c.emailOptions === null ? null : JSON.stringify(c.emailOptions)}::jsonb
       from ghl_integrations
       where ${ghlIntegrations.clientId} = ${message.clientId} and ${sendsWithOAuth}
       limit 1
@@ -135,16 +153,19 @@ export class SmsMessagesRepository {
    */
   async insertMany (messages: Array<NewOutboxMessage & { idempotencyKey: string }>): Promise<Array<Pick<OutboxMessage, 'id' | 'clientId' | 'idempotencyKey' | 'status'>>> {
     if (messages.length === 0) return []
-    // One statement with a column of values per array parameter: nine parameters whatever the
+    // One statement with a column of values per array parameter: fourteen parameters whatever the
     // batch's size (a VALUES list of 1,000 rows took most of a batch's time to build and send).
-    // Times go as text (postgres.js cannot bind a timestamptz[] parameter) and are cast in the statement.
+    // Times, booleans and JSON go as text (postgres.js cannot bind those arrays) and are cast in the statement.
     const column = <T>(pick: (m: NewOutboxMessage & { idempotencyKey: string }) => T) => sql.param(messages.map(pick))
     const rows = await this.db.execute<{ id: string, client_id: string, idempotency_key: string, status: OutboxMessage['status'] }>(sql`
-      insert into sms_messages (client_id, integration_id, idempotency_key, contact_id, phone, contact_name, body, send_at, from_number)
+      insert into sms_messages (client_id, integration_id, idempotency_key, contact_id, phone, contact_name, body, send_at, from_number,
+        channel, email, subject, body_is_html, email_options)
       select * from unnest(${column((m) => m.clientId)}::text[], ${column((m) => m.integrationId)}::uuid[], ${column((m) => m.idempotencyKey)}::text[],
         ${column((m) => 'contactId' in m.to ? m.to.contactId : null)}::text[], ${column((m) => 'phone' in m.to ? m.to.phone : null)}::text[],
         ${column((m) => 'name' in m.to ? m.to.name : null)}::text[], ${column((m) => m.body)}::text[],
-        ${column((m) => m.sendAt?.toISOString() ?? null)}::text[]::timestamptz[], ${column((m) => m.fromNumber ?? null)}::text[])
+        ${column((m) => m.sendAt?.toISOString() ?? null)}::text[]::timestamptz[], ${column((m) => m.fromNumber ?? null)}::text[],
+        ${column((m) => channelColumns(m).channel)}::text[], ${column((m) => channelColumns(m).email)}::text[], ${column((m) => channelColumns(m).subject)}::text[],
+        ${column((m) => m.email ? String(m.email.bodyIsHtml) : null)}::text[]::boolean[], ${column((m) => m.email ? JSON.stringify(m.email.options) : null)}::text[]::jsonb[])
       on conflict (client_id, idempotency_key) do nothing
       returning id, client_id, idempotency_key, status`)
     return rows.map((r) => ({ id: r.id, clientId: r.client_id, idempotencyKey: r.idempotency_key, status: r.status }))
@@ -349,9 +370,9 @@ export class SmsMessagesRepository {
    * queued -> cancelled. null when the message is not `queued` (any more): an attempt holds it,
    * or it already ended. The worker moves only `queued` rows on, so a cancelled one is never sent.
    */
-  async cancel (id: string): Promise<OutboxMessage | null> {
+  async cancel (id: string, channel?: OutboxMessage['channel']): Promise<OutboxMessage | null> {
     const [row] = await this.db.update(smsMessages).set({ status: 'cancelled', updatedAt: new Date() })
-      .where(and(eq(smsMessages.id, id), eq(smsMessages.status, 'queued'))).returning()
+      .where(and(eq(smsMessages.id, id), eq(smsMessages.status, 'queued'), channel ? eq(smsMessages.channel, channel) : undefined)).returning()
     return row ?? null
   }
 

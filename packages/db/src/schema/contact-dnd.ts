@@ -10,6 +10,8 @@ export const contactDnd = pgTable('contact_dnd', {
   contactId: text('contact_id').notNull(),
   /** Whether an SMS to this contact is refused (global DND, or the SMS channel's). */
   smsDnd: boolean('sms_dnd').notNull(),
+  /** Whether an email to this contact is refused (global DND, or the Email channel's); null from a row written before email. */
+  emailDnd: boolean('email_dnd'),
   changedAt: timestamp('changed_at', { withTimezone: true }).notNull(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 }, (t) => [

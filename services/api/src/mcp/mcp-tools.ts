@@ -1,5 +1,5 @@
 /**
- * The tools the CRM's assistant calls over MCP, for one client. SMS go through the intake (the
+ * The tools the CRM's assistant calls over MCP, for one client. SMS and email go through the intake (the
  * outbox and the worker: the same no-loss, no-duplicate guarantees as POST /api/sms); everything
  * else through the HighLevel proxy (the client's token, the shared rate limit, the safe retries).
  * A failure is a tool error whose text is `{error, message}` with our stable codes.
@@ -16,11 +16,14 @@ import type { SmsMessagesRepository } from '@ghl-connect/db'
 import { isAppError } from '@ghl-connect/errors'
 import type { Logger } from '@ghl-connect/logging'
 import type { GhlProxy } from '../ghl-proxy/proxy-service.ts'
+import type { EmailIntake } from '../email/email-intake.ts'
+import { EMAIL_BODY_MAX_BYTES, EMAIL_SUBJECT_MAX } from '../schemas/email.ts'
 import { SMS_MAX_LENGTH } from '../schemas/sms.ts'
 import type { SmsIntake } from '../sms/sms-intake.ts'
 
 export interface McpDeps {
   smsIntake: SmsIntake
+  emailIntake: EmailIntake
   messages: SmsMessagesRepository
   proxy: GhlProxy
   logger: Logger
@@ -30,6 +33,8 @@ export interface McpDeps {
 export const TOOL_SCOPES = {
   send_sms: 'sms:send',
   sms_status: 'sms:read',
+  send_email: 'email:send',
+  email_status: 'email:read',
   find_contacts: 'contacts:read',
   get_contact: 'contacts:read',
   upsert_contact: 'contacts:write',
@@ -113,8 +118,35 @@ export function createMcpServer (deps: McpDeps, grant: McpGrant, version: string
   }, async ({ id }) => {
     const row = /^[0-9a-f-]{36}$/i.test(id) ? await deps.messages.findById(id) : null
     // Another client's SMS is as unknown as a missing one.
-    if (!row || row.clientId !== clientId) throw new ToolError('sms_not_found', `There is no SMS with id ${id} for this client; use the id send_sms answered.`)
+    if (!row || row.clientId !== clientId || row.channel !== 'sms') throw new ToolError('sms_not_found', `There is no SMS with id ${id} for this client; use the id send_sms answered.`)
     return deps.smsIntake.view(id)
+  })
+
+  tool('send_email', 'Send an email to one contact of this client\'s GoHighLevel sub-account: by contact id, by email address or by exact full name. Queued at once and sent by the worker; read the outcome with email_status.', {
+    // The limits of POST /api/email's schema (schemas/email.ts); the intake checks the rest and answers invalid_request naming the field.
+    contactId: z.string().min(1).max(128).regex(/^[A-Za-z0-9_-]+$/).optional().describe('GoHighLevel contact id'),
+    email: z.string().min(3).max(254).optional().describe('the contact\'s email address'),
+    name: z.string().min(1).max(200).optional().describe('the contact\'s exact full name, e.g. "Lina Park"'),
+    subject: z.string().min(1).max(EMAIL_SUBJECT_MAX).describe('the subject'),
+    text: z.string().min(1).max(EMAIL_BODY_MAX_BYTES).optional().describe('the body as plain text (text or html is required)'),
+    html: z.string().min(1).max(EMAIL_BODY_MAX_BYTES).optional().describe('the body as HTML'),
+    createContact: z.boolean().optional().describe('with email: create the contact when no contact has the address'),
+    idempotencyKey: z.string().min(1).max(255).regex(/^[\x21-\x7E]+$/).optional().describe('the same key answers the first message again instead of sending twice'),
+  }, async ({ contactId, email, name, subject, text, html, createContact, idempotencyKey }) => {
+    const to = { ...(contactId !== undefined ? { contactId } : {}), ...(email !== undefined ? { email } : {}), ...(name !== undefined ? { name } : {}) }
+    const { id, status } = await deps.emailIntake.accept({
+      clientId, to, subject, ...(text !== undefined ? { text } : {}), ...(html !== undefined ? { html } : {}), ...(createContact !== undefined ? { createContact } : {}),
+      idempotencyKey: idempotencyKey ?? `mcp-${randomUUID()}`,
+    })
+    return { id, status }
+  })
+
+  tool('email_status', 'The status of an email send_email queued: queued, sending, sent or failed, with the error when it failed, and its delivery status.', {
+    id: z.string().min(1).describe('the id send_email answered'),
+  }, async ({ id }) => {
+    const row = /^[0-9a-f-]{36}$/i.test(id) ? await deps.messages.findById(id) : null
+    if (!row || row.clientId !== clientId || row.channel !== 'email') throw new ToolError('email_not_found', `There is no email with id ${id} for this client; use the id send_email answered.`)
+    return deps.emailIntake.view(id)
   })
 
   tool('find_contacts', 'Search the sub-account\'s contacts by name, email, phone or any text.', {

@@ -4,8 +4,8 @@
  * value from the database is escaped; no token is ever read for it.
  */
 import { escapeHtml } from '@ghl-connect/html'
-import type { ConnectionHealth, ConnectionsFilter, ConnectionsPage, ConnectionSummary } from '@ghl-connect/db'
-import { connectionHealths } from '@ghl-connect/db'
+import type { ConnectionHealth, ConnectionsFilter, ConnectionsPage, ConnectionSummary, MessageChannel, SmsStatus } from '@ghl-connect/db'
+import { connectionHealths, messageChannels, smsStatuses } from '@ghl-connect/db'
 import { ADMIN_PAGES } from '../security/admin-credentials.ts'
 import { layout, type Page } from './layout.ts'
 
@@ -37,6 +37,18 @@ export interface ConnectionsPageInput {
   page: number
   now: Date
   expiringWithinMs: number
+  /** Every client's messages by channel: waiting and being sent now, ended in the last 24 hours. Absent: not shown. */
+  messages?: Record<MessageChannel, Record<SmsStatus, number>>
+}
+
+const CHANNEL_LABELS: Record<MessageChannel, string> = { sms: 'SMS', email: 'Email' }
+
+/** SMS and email side by side, one row each. */
+function messagesTable (messages: Record<MessageChannel, Record<SmsStatus, number>>): string {
+  const head = smsStatuses.map((s) => `<th class="num">${escapeHtml(s)}</th>`).join('')
+  const rows = messageChannels.map((c) => `<tr id="messages-${c}"><td>${CHANNEL_LABELS[c]}</td>${smsStatuses.map((s) => `<td class="num">${messages[c][s]}</td>`).join('')}</tr>`).join('')
+  return `<table id="messages"><thead><tr><th>Messages</th>${head}</tr></thead><tbody>${rows}</tbody></table>
+<p class="hint">Queued and sending: now. Sent, failed and cancelled: ended in the last 24 hours. Every client.</p>`
 }
 
 export function connectionsPage (input: ConnectionsPageInput): Page {
@@ -101,6 +113,7 @@ code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.8r
 </style>
 <header><h1>Connections</h1><nav><a id="queues-link" href="${ADMIN_PAGES.queues}">Queues (Bull Board) &rarr;</a></nav></header>
 <section class="counts" id="counts">${cards}</section>
+${input.messages ? messagesTable(input.messages) : ''}
 <form method="get" action="${ADMIN_PAGES.connections}" id="filter">
 <label>Status<select name="status" id="status">${options.join('')}</select></label>
 <label>Client or location id<input type="search" name="q" id="q" maxlength="128" value="${escapeHtml(filter.search ?? '')}" placeholder="a part of an id"></label>

@@ -19,7 +19,7 @@ const ConnectionsQuery = Type.Object({
 }, { additionalProperties: false })
 
 const adminConnections: FastifyPluginAsyncTypebox = async (fastify) => {
-  const { connectionsOverview, config } = fastify.runtime
+  const { connectionsOverview, messagesOverview, config } = fastify.runtime
   const checkAdmin = adminCredentials(fastify, config.http.admin, 'The connections page')
   const expiringWithinMs = config.tokens.sweepHorizonMs
 
@@ -35,11 +35,12 @@ const adminConnections: FastifyPluginAsyncTypebox = async (fastify) => {
     const filter = parseFilter(request.query)
     const page = parsePage(request.query.page)
     const now = new Date()
-    const [counts, listed] = await Promise.all([
+    const [counts, listed, messages] = await Promise.all([
       connectionsOverview.countByHealth({ expiringWithinMs, now }),
       connectionsOverview.list({ ...filter, limit: CONNECTIONS_PAGE_SIZE, offset: (page - 1) * CONNECTIONS_PAGE_SIZE, expiringWithinMs, now }),
+      messagesOverview.countsByChannel(new Date(now.getTime() - 24 * 3_600_000)),
     ])
-    return sendPage(reply, 200, connectionsPage({ counts, listed, filter, page, now, expiringWithinMs }))
+    return sendPage(reply, 200, connectionsPage({ counts, listed, filter, page, now, expiringWithinMs, messages }))
   })
 }
 

@@ -17,7 +17,7 @@ import { machineErrorResponses } from '../schemas/common.ts'
 const MCP_VERSION = '1.0.0'
 
 const mcp: FastifyPluginAsync = async (fastify) => {
-  const { smsIntake, smsMessages, ghlProxy } = fastify.runtime
+  const { smsIntake, emailIntake, smsMessages, ghlProxy } = fastify.runtime
 
   /** The clients a request names: the URL's, then the header's (a client access token must name its own, or none). */
   const namedClients = (request: FastifyRequest): string[] => {
@@ -34,7 +34,7 @@ const mcp: FastifyPluginAsync = async (fastify) => {
     }
     const grant: McpGrant = { clientId, scopes: token ? token.scopes : 'all' }
     const logger = request.log as Logger
-    const server = createMcpServer({ smsIntake, messages: smsMessages, proxy: ghlProxy, logger }, grant, MCP_VERSION)
+    const server = createMcpServer({ smsIntake, emailIntake, messages: smsMessages, proxy: ghlProxy, logger }, grant, MCP_VERSION)
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true })
     reply.hijack()
     reply.raw.on('close', () => { void transport.close(); void server.close() })

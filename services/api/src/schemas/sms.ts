@@ -10,7 +10,7 @@ export const SmsRecipient = Type.Object({
 }, { additionalProperties: false, description: 'Exactly one of contactId, phone or name' })
 export type SmsRecipient = Static<typeof SmsRecipient>
 
-const IdempotencyKey = Type.String({
+export const IdempotencyKey = Type.String({
   minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7E]+$',
   description: 'Repeat it when retrying: the same key for the same client answers the first message and sends nothing new',
 })
@@ -98,9 +98,10 @@ export const SmsView = Type.Object({
   fromNumber: Type.Union([Type.String(), Type.Null()], { description: "The sender number asked of HighLevel; null: the sub-account's own" }),
   sentAt: Type.Union([DateTime, Type.Null()]),
   deliveryStatus: Type.Union([
-    Type.Literal('pending'), Type.Literal('sent'), Type.Literal('delivered'), Type.Literal('read'), Type.Literal('undelivered'), Type.Literal('failed'), Type.Literal('unknown'), Type.Null(),
+    Type.Literal('pending'), Type.Literal('sent'), Type.Literal('delivered'), Type.Literal('read'), Type.Literal('undelivered'), Type.Literal('failed'),
+    Type.Literal('opened'), Type.Literal('bounced'), Type.Literal('unknown'), Type.Null(),
   ], {
-    description: 'What HighLevel last reported of the delivery: pending (its answer to the send), sent, delivered, read, undelivered or failed; unknown: still pending past the delivery-status timeout and HighLevel, asked, said nothing more (a later report replaces it); null before it said anything',
+    description: 'What HighLevel last reported of the delivery: pending (its answer to the send), sent, delivered, read, undelivered or failed (an email also opened or bounced); unknown: still pending past the delivery-status timeout and HighLevel, asked, said nothing more (a later report replaces it); null before it said anything',
   }),
   deliveryError: Type.Union([Type.Object({ code: Type.Union([Type.String(), Type.Null()]), message: Type.Union([Type.String(), Type.Null()]) }), Type.Null()], {
     description: "HighLevel's error for a failed or undelivered SMS, where it gave one",

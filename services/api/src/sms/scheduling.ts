@@ -4,7 +4,7 @@
  * is due within SCHEDULE_QUEUE_AHEAD_MS, else the worker's reconciler gives it one when that
  * time comes. Quiet hours push the time at intake here, and again in the worker at release.
  */
-import type { ClientSettingsRepository, OutboxMessage, SmsMessagesRepository } from '@ghl-connect/db'
+import type { ClientSettingsRepository, MessageChannel, OutboxMessage, SmsMessagesRepository } from '@ghl-connect/db'
 import { SCHEDULE_MAX_AHEAD_MS, SCHEDULE_PAST_GRACE_MS, SCHEDULE_QUEUE_AHEAD_MS, sendAtForNewMessage } from '@ghl-connect/db'
 import { badRequest, conflict, notFound } from '@ghl-connect/errors'
 import type { Logger } from '@ghl-connect/logging'
@@ -35,9 +35,9 @@ export class SmsScheduling {
   ) {}
 
   /** Checks `sendAt` and `fromNumber` as the CRM sent them and applies the client's settings. */
-  async plan (clientId: string, request: SendRequest, now = new Date()): Promise<SendPlan> {
+  async plan (clientId: string, request: SendRequest, now = new Date(), channel: MessageChannel = 'sms'): Promise<SendPlan> {
     const asked = this.check(request, now)
-    return (await this.plannerFor(clientId, now))(asked)
+    return (await this.plannerFor(clientId, now, channel))(asked)
   }
 
   /** `sendAt` and `fromNumber` checked on their own (a bad one throws its 400), before any client's settings. */
@@ -53,7 +53,9 @@ export class SmsScheduling {
    * The rule for one client's messages: its settings are read once here, so a batch plans all of a
    * client's messages with one read, by the same rule as a single SMS.
    */
-  async plannerFor (clientId: string, now = new Date()): Promise<(asked: CheckedSendRequest) => SendPlan> {
+  async plannerFor (clientId: string, now = new Date(), channel: MessageChannel = 'sms'): Promise<(asked: CheckedSendRequest) => SendPlan> {
+    // Quiet hours and the sender number are SMS's: an email goes at its time, from its own sender.
+    if (channel === 'email') return (asked) => ({ sendAt: asked.sendAt, fromNumber: null })
     const settings = await this.settings.find(clientId)
     return (asked) => ({
       sendAt: sendAtForNewMessage(asked.sendAt, settings.quietHours, now),
@@ -70,8 +72,8 @@ export class SmsScheduling {
    * Cancels a message no attempt has started. Cancelling it again answers the same; one an attempt
    * holds (`sending`) or that ended is refused with its status.
    */
-  async cancel (id: string): Promise<void> {
-    const cancelled = await this.messages.cancel(id)
+  async cancel (id: string, channel: MessageChannel = 'sms'): Promise<void> {
+    const cancelled = await this.messages.cancel(id, channel)
     if (cancelled) {
       // Its job, if any, goes too; one already running finds the row cancelled and sends nothing.
       await this.dispatcher.withdraw(cancelled).catch((err) => {
@@ -80,11 +82,12 @@ export class SmsScheduling {
       return
     }
     const message: OutboxMessage | null = await this.messages.findById(id)
-    if (!message) throw notFound('sms_not_found', `There is no SMS with id ${id}; use the id POST /api/sms answered.`)
+    const what = channel === 'email' ? 'email' : 'SMS'
+    if (!message || message.channel !== channel) throw notFound(`${channel}_not_found`, `There is no ${what} with id ${id}; use the id POST /api/${channel} answered.`)
     if (message.status === 'cancelled') return
     throw conflict('not_cancellable', message.status === 'sending'
-      ? 'This SMS is being sent right now (status sending), so it can no longer be cancelled.'
-      : `This SMS can no longer be cancelled: its status is ${message.status}.`)
+      ? `This ${what} is being sent right now (status sending), so it can no longer be cancelled.`
+      : `This ${what} can no longer be cancelled: its status is ${message.status}.`)
   }
 }
 

@@ -12,7 +12,7 @@
  * Send time, quiet hours and sender number follow SmsScheduling, the rule POST /api/sms uses,
  * with each client's settings read once for the batch.
  */
-import type { IntegrationsRepository, OutboxMessage, Recipient, SmsMessagesRepository } from '@ghl-connect/db'
+import type { IntegrationsRepository, MessageChannel, OutboxMessage, SmsMessagesRepository } from '@ghl-connect/db'
 import { sendingAccess } from '@ghl-connect/db'
 import { isAppError, sendingRefused, type AppError } from '@ghl-connect/errors'
 import type { Logger } from '@ghl-connect/logging'
@@ -20,13 +20,31 @@ import type { Metrics } from '@ghl-connect/metrics'
 import type { SmsDispatcher } from '@ghl-connect/queues'
 import { Compile } from 'typebox/compile'
 import { SmsBatchItem, type SmsBatchAccepted, type SmsBatchResult } from '../schemas/sms.ts'
-import type { CheckedSendRequest, SendPlan, SmsScheduling } from './scheduling.ts'
-import { keyReused, sameMessage, validRecipient } from './sms-intake.ts'
+import type { CheckedSendRequest, SendPlan, SendRequest, SmsScheduling } from './scheduling.ts'
+import { keyReused, sameMessage, validRecipient, type OutboxRequest } from './sms-intake.ts'
 
-const itemSchema = Compile(SmsBatchItem)
+/**
+ * What a batch of one channel's messages is: each item's schema, and the message it is for the
+ * outbox (its recipient, body and, for an email, its parts; a bad one throws its 400). The rest of
+ * the batch (idempotency, access, one INSERT, one addBulk) is the same for SMS and email.
+ */
+export interface BatchKind {
+  channel: MessageChannel
+  schema: ReturnType<typeof Compile>
+  read: (item: never) => Pick<OutboxRequest, 'to' | 'body' | 'email'>
+  /** The single route whose body each item is shaped like, for the errors. */
+  route: string
+}
+
+export const smsBatchKind: BatchKind = {
+  channel: 'sms',
+  schema: Compile(SmsBatchItem),
+  read: (item: SmsBatchItem) => ({ to: validRecipient(item), body: item.message }),
+  route: 'POST /api/sms',
+}
 
 /** A message that passed its own checks, waiting for its outcome. */
-interface Candidate { index: number, clientId: string, idempotencyKey: string, to: Recipient, body: string, asked: CheckedSendRequest }
+interface Candidate extends Pick<OutboxRequest, 'to' | 'body' | 'email'> { index: number, clientId: string, idempotencyKey: string, asked: CheckedSendRequest }
 
 /** A message whose sendAt has passed: refused, unless its key is stored (a batch posted again after that time). */
 interface Late { candidate: Omit<Candidate, 'asked'>, error: ItemError }
@@ -43,15 +61,19 @@ export interface SmsBatchIntakeDeps {
   logger: Logger
   legacyPitFallback: boolean
   metrics?: Metrics
+  /** Default: SMS. */
+  kind?: BatchKind
 }
 
 export class SmsBatchIntake {
   private readonly integrations
   private readonly messages
   private readonly dispatcher
+  private readonly kind: BatchKind
 
   constructor (private readonly deps: SmsBatchIntakeDeps) {
     ({ integrations: this.integrations, messages: this.messages, dispatcher: this.dispatcher } = deps)
+    this.kind = deps.kind ?? smsBatchKind
   }
 
   async accept (items: unknown[], trace: { requestId?: string } = {}): Promise<SmsBatchAccepted> {
@@ -89,7 +111,7 @@ export class SmsBatchIntake {
       }
       fresh.push(head!)
       for (const c of rest) {
-        if (c.body === head!.body && JSON.stringify(c.to) === JSON.stringify(head!.to)) repeats.push({ candidate: c, of: head! })
+        if (c.body === head!.body && JSON.stringify(c.to) === JSON.stringify(head!.to) && c.email?.subject === head!.email?.subject) repeats.push({ candidate: c, of: head! })
         else refuse(c.index, itemError(keyReusedInBatch(head!.index), 'idempotencyKey'))
       }
     }
@@ -106,7 +128,7 @@ export class SmsBatchIntake {
         for (const c of fresh) if (c.clientId === clientId) refuse(c.index, error)
       } else {
         integrationOf.set(clientId, access.kind === 'oauth' ? access.integration.id : null)
-        planners.set(clientId, await this.deps.scheduling.plannerFor(clientId, now))
+        planners.set(clientId, await this.deps.scheduling.plannerFor(clientId, now, this.kind.channel))
       }
     }
     for (const c of fresh) {
@@ -116,7 +138,7 @@ export class SmsBatchIntake {
 
     // 4. One statement for the rows; a key another request took meanwhile is answered like a repeat.
     const written = new Map((await this.messages.insertMany(writable.map((c) => ({
-      clientId: c.clientId, integrationId: integrationOf.get(c.clientId) ?? null, idempotencyKey: c.idempotencyKey, to: c.to, body: c.body, ...c.plan,
+      clientId: c.clientId, integrationId: integrationOf.get(c.clientId) ?? null, idempotencyKey: c.idempotencyKey, to: c.to, body: c.body, email: c.email, ...c.plan,
     })))).map((m) => [keyOf(m), m]))
     const raced = writable.filter((c) => !written.has(keyOf(c)))
     const takenMeanwhile = new Map((await this.messages.findByIdempotencyKeys(raced)).map((m) => [keyOf(m), m]))
@@ -151,13 +173,14 @@ export class SmsBatchIntake {
     return { accepted, failed: results.length - accepted, results }
   }
 
-  /** One message against POST /api/sms's rules (idempotency key required), as a candidate or its error. */
+  /** One message against its single route's rules (idempotency key required), as a candidate or its error. */
   private checkItem (item: unknown, index: number, now: Date): Candidate | { error: ItemError } | { late: Late } {
-    if (!itemSchema.Check(item)) return { error: schemaError(item) }
+    if (!this.kind.schema.Check(item)) return { error: schemaError(this.kind, item) }
+    const checked = item as SendRequest & { clientId: string, idempotencyKey: string }
     try {
-      const candidate = { index, clientId: item.clientId, idempotencyKey: item.idempotencyKey, to: validRecipient(item), body: item.message }
+      const candidate = { index, clientId: checked.clientId, idempotencyKey: checked.idempotencyKey, ...this.kind.read(item as never) }
       try {
-        return { ...candidate, asked: this.deps.scheduling.check(item, now) }
+        return { ...candidate, asked: this.deps.scheduling.check(checked, now) }
       } catch (err) {
         // As POST /api/sms: a retry whose sendAt has passed meanwhile answers the first message.
         if (isAppError(err) && err.code === 'send_at_in_past') return { late: { candidate, error: itemError(err) } }
@@ -171,18 +194,18 @@ export class SmsBatchIntake {
 
   private repeated (c: Omit<Candidate, 'asked'>, earlier: OutboxMessage, refuse: (index: number, error: ItemError) => void,
     answer: (index: number, m: OutboxMessage) => void): void {
-    if (sameMessage(earlier, c.to, c.body)) answer(c.index, earlier)
+    if (sameMessage(earlier, c)) answer(c.index, earlier)
     else refuse(c.index, itemError(keyReused(earlier.id), 'idempotencyKey'))
   }
 }
 
 /** The first thing wrong with a message, as the field at fault and a sentence (the api's wording for a bad body). */
-function schemaError (item: unknown): ItemError {
-  const errors = itemSchema.Errors(item).filter((e) => e.keyword !== 'boolean')
+function schemaError (kind: BatchKind, item: unknown): ItemError {
+  const errors = kind.schema.Errors(item).filter((e) => e.keyword !== 'boolean')
   const e = errors[0]
   const at = (e?.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.')
   const within = (name: string) => at ? `${at}.${name}` : name
-  if (!e || (at === '' && e.keyword === 'type')) return { code: 'invalid_request', message: 'Each message must be an object shaped like the body of POST /api/sms.', field: null }
+  if (!e || (at === '' && e.keyword === 'type')) return { code: 'invalid_request', message: `Each message must be an object shaped like the body of ${kind.route}.`, field: null }
   const params = e.params as { requiredProperties?: string[], additionalProperties?: string[] }
   if (e.keyword === 'required') {
     const field = within(params.requiredProperties?.[0] ?? '')

@@ -1,10 +1,11 @@
 /**
- * SMS intake: the outbox row is written first (PostgreSQL is the record), then the send job is
+ * Intake of an outbox message, SMS (POST /api/sms) or email (POST /api/email, email-intake.ts
+ * checks its fields and comes in through `acceptMessage`): the outbox row is written first (PostgreSQL is the record), then the send job is
  * queued. If Redis refuses the job, the message is still accepted: the worker's outbox
  * reconciler queues it within a couple of minutes. The same idempotency key for the same client
  * answers the first message again and queues nothing.
  */
-import type { IntegrationsRepository, OutboxMessage, Recipient, SmsMessagesRepository } from '@ghl-connect/db'
+import type { IntegrationsRepository, NewEmailParts, OutboxMessage, Recipient, SmsMessagesRepository } from '@ghl-connect/db'
 import { recipientOf, sendingAccess } from '@ghl-connect/db'
 import { badRequest, conflict, isAppError, notFound, sendingRefused } from '@ghl-connect/errors'
 import type { Logger } from '@ghl-connect/logging'
@@ -12,7 +13,17 @@ import type { Metrics } from '@ghl-connect/metrics'
 import type { SmsDispatcher } from '@ghl-connect/queues'
 import type { SmsBody, SmsRecipient, SmsView } from '../schemas/sms.ts'
 import { E164 } from './e164.ts'
-import type { SendPlan, SmsScheduling } from './scheduling.ts'
+import type { SendPlan, SendRequest, SmsScheduling } from './scheduling.ts'
+
+/** A message checked on its own, either channel: what the outbox row holds besides its plan. */
+export interface OutboxRequest {
+  clientId: string
+  idempotencyKey: string | null
+  to: Recipient
+  body: string
+  /** An email's parts; absent: an SMS. */
+  email?: NewEmailParts
+}
 
 export class SmsIntake {
   constructor (
@@ -27,30 +38,35 @@ export class SmsIntake {
   /** `requestId`: the api request's id, carried into the send job so the worker's lines can be followed back to it. */
   async accept (request: SmsBody, trace: { requestId?: string } = {}): Promise<{ id: string, status: OutboxMessage['status'], duplicate: boolean }> {
     const to = validRecipient(request)
+    return this.acceptMessage({ clientId: request.clientId, idempotencyKey: request.idempotencyKey ?? null, to, body: request.message }, request, trace)
+  }
+
+  /** Either channel's message, its own fields checked; `asked`: its sendAt (and an SMS's fromNumber) as the CRM sent them. */
+  async acceptMessage (request: OutboxRequest, asked: SendRequest, trace: { requestId?: string } = {}): Promise<{ id: string, status: OutboxMessage['status'], duplicate: boolean }> {
     const { clientId, idempotencyKey } = request
-    const plan = await this.scheduling.plan(clientId, request).catch(async (err: unknown) => {
+    const plan = await this.scheduling.plan(clientId, asked, undefined, request.email ? 'email' : 'sms').catch(async (err: unknown) => {
       // A retry of a scheduled request whose time has passed meanwhile answers the first message.
       const earlier = isAppError(err) && err.code === 'send_at_in_past' && idempotencyKey ? await this.messages.findByIdempotencyKey(clientId, idempotencyKey) : null
       if (earlier) return earlier
       throw err
     })
-    if ('id' in plan) return this.repeated(plan, to, request.message)
+    if ('id' in plan) return this.repeated(plan, request)
 
-    const fast = await this.messages.insertForConnectedClient({ clientId, idempotencyKey: idempotencyKey ?? null, to, body: request.message, ...plan })
+    const fast = await this.messages.insertForConnectedClient({ ...request, ...plan })
     if (fast) return this.queued({ id: fast.id, clientId }, plan, trace)
 
     // A retry after the first request succeeded answers the first message, whatever happened since.
     if (idempotencyKey) {
       const earlier = await this.messages.findByIdempotencyKey(clientId, idempotencyKey)
-      if (earlier) return this.repeated(earlier, to, request.message)
+      if (earlier) return this.repeated(earlier, request)
     }
     const access = sendingAccess(await this.integrations.findForSending(clientId), { legacyPitFallback: this.opts.legacyPitFallback })
     if (access.kind === 'refused') throw sendingRefused(access.code)
 
     const { message, created } = await this.messages.insertOnce({
-      clientId, integrationId: access.kind === 'oauth' ? access.integration.id : null, idempotencyKey: idempotencyKey ?? null, to, body: request.message, ...plan,
+      ...request, integrationId: access.kind === 'oauth' ? access.integration.id : null, ...plan,
     })
-    if (!created) return this.repeated(message, to, request.message)
+    if (!created) return this.repeated(message, request)
     return this.queued(message, plan, trace)
   }
 
@@ -67,7 +83,8 @@ export class SmsIntake {
 
   async view (id: string): Promise<SmsView> {
     const m = await this.messages.findById(id)
-    if (!m) throw notFound('sms_not_found', `There is no SMS with id ${id}; use the id POST /api/sms answered.`)
+    // An email's id is not an SMS's: /api/email/:id answers it.
+    if (!m || m.channel !== 'sms') throw notFound('sms_not_found', `There is no SMS with id ${id}; use the id POST /api/sms answered.`)
     return {
       id: m.id,
       status: m.status,
@@ -85,9 +102,9 @@ export class SmsIntake {
     }
   }
 
-  private repeated (earlier: OutboxMessage, to: Recipient, body: string) {
+  private repeated (earlier: OutboxMessage, request: Pick<OutboxRequest, 'to' | 'body' | 'email'>) {
     // The same key with a different message is a bug in the caller, not a retry: say so.
-    if (!sameMessage(earlier, to, body)) throw keyReused(earlier.id)
+    if (!sameMessage(earlier, request)) throw keyReused(earlier.id)
     this.opts.metrics?.smsIntake.inc({ outcome: 'duplicate' })
     return { id: earlier.id, status: earlier.status, duplicate: true }
   }
@@ -100,8 +117,10 @@ export function validRecipient (request: Pick<SmsBody, 'to' | 'message'>): Recip
   return to
 }
 
-export const sameMessage = (earlier: OutboxMessage, to: Recipient, body: string) =>
-  earlier.body === body && JSON.stringify(recipientOf(earlier)) === JSON.stringify(to)
+/** The same channel, recipient and content (an email's subject too): a retry, not a new message under a used key. */
+export const sameMessage = (earlier: OutboxMessage, { to, body, email }: Pick<OutboxRequest, 'to' | 'body' | 'email'>) =>
+  earlier.body === body && JSON.stringify(recipientOf(earlier)) === JSON.stringify(to) &&
+  earlier.channel === (email ? 'email' : 'sms') && earlier.subject === (email?.subject ?? null)
 
 export const keyReused = (earlierId: string) =>
   conflict('idempotency_key_reused', `This idempotency key was already used for a different message (${earlierId}); use a new key for a new message.`)

@@ -9,7 +9,7 @@
  */
 import type { ContactDndRepository, IntegrationsRepository } from '@ghl-connect/db'
 import { badRequest, forbidden } from '@ghl-connect/errors'
-import { smsDoNotDisturb } from '@ghl-connect/ghl'
+import { emailDoNotDisturb, smsDoNotDisturb } from '@ghl-connect/ghl'
 import type { Logger } from '@ghl-connect/logging'
 import type { VerifiedWebhook, WebhookHandler, WebhookOutcome } from './webhook-handler.ts'
 
@@ -40,15 +40,19 @@ export class ContactDndWebhooks implements WebhookHandler {
     if (!locationId || typeof contactId !== 'string' || !contactId) {
       throw badRequest('invalid_webhook', 'A ContactDndUpdate needs the locationId and the contact\'s id.')
     }
-    const smsDnd = smsDoNotDisturb(event)
-    if (smsDnd === undefined) {
-      throw badRequest('invalid_webhook', 'A ContactDndUpdate needs dnd or dndSettings.SMS.status (active, inactive or permanent).')
+    const sms = smsDoNotDisturb(event)
+    const email = emailDoNotDisturb(event)
+    if (sms === undefined && email === undefined) {
+      throw badRequest('invalid_webhook', 'A ContactDndUpdate needs dnd, dndSettings.SMS.status or dndSettings.Email.status (active, inactive or permanent).')
     }
+    // The event carries the contact's whole DND: a channel it leaves out has none.
+    const smsDnd = sms ?? false
+    const emailDnd = email ?? false
     if (event.appId === undefined && !await this.integrations.findByLocationId(locationId)) {
       throw forbidden('foreign_app', 'This ContactDndUpdate names no app and a location no client of this app is connected to.')
     }
-    const kept = await this.contacts.record({ locationId, contactId, smsDnd, changedAt: at })
-    this.logger.info({ locationId, contactId, smsDnd, kept }, kept ? 'contact SMS do-not-disturb recorded' : 'contact SMS do-not-disturb older than the one kept; ignored')
+    const kept = await this.contacts.record({ locationId, contactId, smsDnd, emailDnd, changedAt: at })
+    this.logger.info({ locationId, contactId, smsDnd, emailDnd, kept }, kept ? 'contact do-not-disturb recorded' : 'contact do-not-disturb older than the one kept; ignored')
     return kept ? 'processed' : 'recorded'
   }
 }

@@ -1,9 +1,9 @@
 /**
- * HighLevel's OutboundMessage webhook, for SMS: the delivery status of an SMS we sent (delivered,
+ * HighLevel's OutboundMessage webhook, for SMS and email: the delivery status of a message we sent (delivered,
  * undelivered, failed, read...), applied to its outbox row by HighLevel's message id, or kept
  * until our own `sent` write lands (packages/db: repositories/sms-delivery-statuses.ts), with
- * `sms.delivery` for the CRM: packages/core message-reports.ts, which gap filling calls too.
- * Which webhooks are taken at all: sms-message-webhook.ts.
+ * `sms.delivery` (or `email.delivery`) for the CRM: packages/core message-reports.ts, which gap
+ * filling calls too. Which webhooks are taken at all: sms-message-webhook.ts.
  */
 import { deliveryStatusOf, type Integration, type IntegrationsRepository } from '@ghl-connect/db'
 import type { MessageReports } from '@ghl-connect/core'
@@ -11,6 +11,9 @@ import { SmsMessageWebhook, type SmsFields } from './sms-message-webhook.ts'
 import type { VerifiedWebhook, WebhookOutcome } from './webhook-handler.ts'
 
 export class SmsDeliveryStatusHandler extends SmsMessageWebhook {
+  // An email's delivery (delivered, failed, opened, bounced) comes the same way, by HighLevel's message id.
+  protected override readonly messageTypes = ['SMS', 'Email']
+
   constructor (integrations: IntegrationsRepository, private readonly reports: MessageReports) {
     super(integrations)
   }

@@ -46,6 +46,8 @@ export async function heldIntegration (integrations: IntegrationsRepository, eve
 /** Both message webhooks: accepted without appId, acted on only for a location we hold, SMS only. */
 export abstract class SmsMessageWebhook implements WebhookHandler {
   readonly appIdOptional = true
+  /** The `messageType`s a handler acts on; any other changes nothing of ours. */
+  protected readonly messageTypes: readonly string[] = ['SMS']
 
   constructor (private readonly integrations: IntegrationsRepository) {}
 
@@ -53,8 +55,8 @@ export abstract class SmsMessageWebhook implements WebhookHandler {
     const integration = await heldIntegration(this.integrations, event)
     if (!integration) return 'ignored'
     const sms = smsFields(event)
-    // Other channels (calls, email, chat...) change nothing of ours.
-    if (sms.messageType !== 'SMS') return 'recorded'
+    // Other channels (calls, chat...) change nothing of ours.
+    if (!sms.messageType || !this.messageTypes.includes(sms.messageType)) return 'recorded'
     return this.act(event, sms, integration)
   }
 

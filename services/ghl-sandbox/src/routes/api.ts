@@ -3,10 +3,11 @@
  * `authorize` (Version, token, rate limit, faults, scope) and then checks the location.
  */
 import { randomUUID } from 'node:crypto'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply } from 'fastify'
 import { answerAccepted, authorize, canReach, type SandboxContext } from '../context.ts'
 import { MESSAGES, sendGhlError } from '../http.ts'
-import { digits, smsRefused, type SandboxContact, type SandboxLocation, type SentMessage, type ThreadEntry } from '../state.ts'
+import { ghlId } from '../ids.ts'
+import { digits, emailRefused, smsRefused, type SandboxContact, type SandboxLocation, type SentMessage, type ThreadEntry } from '../state.ts'
 
 const CONTACTS_VERSION = '2021-07-28'
 const LOCATIONS_VERSION = '2021-07-28'
@@ -41,7 +42,10 @@ export function messageView (m: SentMessage): Record<string, unknown> {
   const { type, messageType } = TYPE_VIEW[m.type] ?? { type: 2, messageType: 'TYPE_SMS' }
   return {
     id: m.messageId, type, messageType, locationId: m.locationId, contactId: m.contactId, conversationId: m.conversationId,
-    dateAdded: m.sentAt, body: m.body, direction: 'outbound', status: 'sent', contentType: 'text/plain', attachments: [], source: 'api',
+    dateAdded: m.sentAt, body: m.body, direction: 'outbound', status: 'sent', contentType: m.email?.html ? 'text/html' : 'text/plain',
+    attachments: m.email?.attachments ?? [], source: 'api',
+    // The spec leaves `meta` open; HighLevel's email messages carry their email ids there (see README).
+    ...(m.email ? { meta: { email: { messageIds: [m.email.emailMessageId], subject: m.email.subject } } } : {}),
   }
 }
 
@@ -61,6 +65,23 @@ export function entryView (entry: ThreadEntry): Record<string, unknown> {
 const createdAt = (e: ThreadEntry) => Date.parse(e.direction === 'outbound' ? e.message.sentAt : e.message.receivedAt)
 /** The export's updatedAt: a delivery report changes an outbound message; a received one never changes. */
 const updatedAt = (e: ThreadEntry) => (e.direction === 'outbound' && e.message.statusAt ? Date.parse(e.message.statusAt) : createdAt(e))
+
+const strings = (v: unknown): string[] | null => (v === undefined ? [] : Array.isArray(v) && v.every((x) => typeof x === 'string') ? v : null)
+
+/** An email send's own fields, checked as HighLevel documents them (see README for what it leaves open). */
+function emailProblems (body: Record<string, unknown>): string[] {
+  const html = str(body.html)
+  const message = str(body.message)
+  return [
+    ...(str(body.subject)?.trim() ? [] : ['subject should not be empty']),
+    ...((html && html.trim()) || (message && message.trim()) ? [] : ['html or message should not be empty']),
+    ...(body.emailFrom === undefined || str(body.emailFrom) ? [] : ['emailFrom must be a string']),
+    ...(body.emailTo === undefined || str(body.emailTo)?.includes('@') ? [] : ['emailTo must be an email']),
+    ...(strings(body.emailCc) ? [] : ['emailCc must be an array of strings']),
+    ...(strings(body.emailBcc) ? [] : ['emailBcc must be an array of strings']),
+    ...(strings(body.attachments) ? [] : ['attachments must be an array of strings']),
+  ]
+}
 
 /** A date query parameter: ISO 8601 or milliseconds since the epoch (the spec only says "string"). */
 function dateParam (value: string | undefined): number | undefined | null {
@@ -172,11 +193,13 @@ export function apiRoutes (app: FastifyInstance, ctx: SandboxContext): void {
       ...(type && MESSAGE_TYPES.includes(type) ? [] : [`type must be one of the following values: ${MESSAGE_TYPES.join(', ')}`]),
       ...(contactId ? [] : ['contactId must be a string']),
       ...(type !== 'SMS' || (message && message.trim()) || attachments.length > 0 ? [] : ['message should not be empty']),
+      ...(type === 'Email' ? emailProblems(body) : []),
     ]
     if (problems.length > 0) return sendGhlError(reply, 422, problems)
     const contact = state.contacts.get(contactId ?? '')
     if (!contact) return sendGhlError(reply, 400, 'Contact not found')
     if (!canReach(ctx, grant, contact.locationId)) return sendGhlError(reply, 403, MESSAGES.location)
+    if (type === 'Email') return sendEmail(body, contact, reply)
     const senders = state.locations.get(contact.locationId)?.phoneNumbers ?? []
     // The docs are silent on a number the location does not own; see the README.
     if (fromNumber && !senders.some((n) => digits(n) === digits(fromNumber))) return sendGhlError(reply, 400, MESSAGES.fromNumber)
@@ -194,6 +217,45 @@ export function apiRoutes (app: FastifyInstance, ctx: SandboxContext): void {
     ctx.messageWebhooks.afterSend(sent)
     return answerAccepted(ctx, reply, { conversationId: sent.conversationId, messageId: sent.messageId, msg: 'Message queued successfully.', status: 'pending' })
   })
+
+  /**
+   * An email: to `emailTo` or the contact's own address (none: refused), from `emailFrom` or the
+   * location's address. Its body as listed is the HTML when sent, else the text (README).
+   */
+  function sendEmail (body: Record<string, unknown>, contact: SandboxContact, reply: FastifyReply) {
+    const to = str(body.emailTo) ?? contact.email
+    if (!to) return sendGhlError(reply, 400, MESSAGES.noEmail)
+    // Undocumented like the SMS refusal: the same 400 (README).
+    if (emailRefused(contact)) return sendGhlError(reply, 400, MESSAGES.emailDnd)
+    const html = str(body.html)?.trim() ? str(body.html) ?? null : null
+    const text = str(body.message) ?? null
+    const emailMessageId = ghlId()
+    const replyTo = str(body.replyMessageId) ?? str(body.threadId)
+    const thread = replyTo ? state.sentMessages.find((m) => m.messageId === replyTo || m.email?.emailMessageId === replyTo)?.email?.threadId : undefined
+    const sent = state.recordMessage({
+      locationId: contact.locationId,
+      contactId: contact.id,
+      type: 'Email',
+      body: html ?? text ?? '',
+      toNumber: null,
+      fromNumber: null,
+      scheduledTimestamp: typeof body.scheduledTimestamp === 'number' ? body.scheduledTimestamp : null,
+      email: {
+        subject: str(body.subject) ?? '',
+        html,
+        text,
+        from: str(body.emailFrom) ?? state.locations.get(contact.locationId)?.email ?? null,
+        to,
+        cc: strings(body.emailCc) ?? [],
+        bcc: strings(body.emailBcc) ?? [],
+        attachments: strings(body.attachments) ?? [],
+        emailMessageId,
+        threadId: thread ?? emailMessageId,
+      },
+    })
+    ctx.messageWebhooks.afterSend(sent)
+    return answerAccepted(ctx, reply, { conversationId: sent.conversationId, messageId: sent.messageId, emailMessageId, msg: 'Message queued successfully.', status: 'pending' })
+  }
 
   // Export messages by location: filters, sort and cursor pages as the spec (export-messages-by-location) lists them.
   app.get<{ Querystring: Record<string, string | undefined> }>('/conversations/messages/export', async (request, reply) => {

@@ -149,7 +149,7 @@ export function controlRoutes (app: FastifyInstance, control: SandboxControl): v
   })
   app.post<Body<{ status: ReportedStatus, error?: DeliveryError, url?: string }> & { Params: { messageId: string } }>('/_sandbox/messages/:messageId/delivery', async (request, reply) => {
     const { status, error, url } = request.body ?? {}
-    if (!['delivered', 'failed', 'undelivered', 'sent', 'read'].includes(status)) return reply.code(400).send(badRequest('status must be delivered, failed, undelivered, sent or read'))
+    if (!['delivered', 'failed', 'undelivered', 'sent', 'read', 'opened', 'bounced'].includes(status)) return reply.code(400).send(badRequest('status must be delivered, failed, undelivered, sent, read, opened or bounced'))
     try {
       return await control.reportDelivery(request.params.messageId, status, { error, url })
     } catch (err) {

@@ -4,7 +4,7 @@
  * backlog, and the CRM event recorded with the row.
  */
 import type { OutboxFailure, OutboxMessage, SmsMessagesRepository } from '@ghl-connect/db'
-import { deliveryEvent, smsEventIds } from '@ghl-connect/db'
+import { deliveryEvent, messageEventIds } from '@ghl-connect/db'
 import type { Logger } from '@ghl-connect/logging'
 import type { Metrics } from '@ghl-connect/metrics'
 import type { SmsDispatcher } from '@ghl-connect/queues'
@@ -45,7 +45,7 @@ export class OutcomeRecorder {
     await this.leftBacklog(message, log)
     // A delivery report that beat our `sent` write was applied with it: its event goes out too.
     const delivery = deliveryEvent(stored)
-    await this.deps.events.dispatch(smsEventIds.sent(message.id), ...(delivery ? [delivery.id] : []))
+    await this.deps.events.dispatch(messageEventIds(message.channel).sent(message.id), ...(delivery ? [delivery.id] : []))
     return { kind: 'done', outcome: 'sent' }
   }
 
@@ -66,7 +66,7 @@ export class OutcomeRecorder {
     this.deps.metrics?.smsOutcomes.inc({ outcome: 'failed', code: failure.code })
     log.warn({ code: failure.code, attempts: row.attempts }, 'sms failed')
     await this.leftBacklog(message, log)
-    await this.deps.events.dispatch(smsEventIds.failed(message.id))
+    await this.deps.events.dispatch(messageEventIds(message.channel).failed(message.id))
     return { kind: 'done', outcome: 'failed' }
   }
 

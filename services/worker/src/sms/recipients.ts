@@ -1,6 +1,7 @@
 /**
  * Turns the recipient the CRM gave into a HighLevel contact id: a contact id as given; a phone
- * number found (or created) in the location; a name, which must be exactly one contact's full name.
+ * number found (or created) in the location; a name, which must be exactly one contact's full name;
+ * an email address, which must be exactly one contact's (or, asked to, a contact created for it).
  */
 import type { Recipient } from '@ghl-connect/db'
 import type { GhlClient, GhlContact } from '@ghl-connect/ghl'
@@ -39,7 +40,7 @@ export const SEARCH_MAX_PAGES = 10
 export function callsFor (to: Recipient): number {
   if ('contactId' in to) return 1
   if ('phone' in to) return 3 // find by phone, create when missing, send
-  return 2 // the search's first page, send
+  return 2 // the search's first page (a name or an address), send
 }
 
 const describe = (c: GhlContact) => [c.name ?? [c.firstName, c.lastName].filter(Boolean).join(' '), c.phone, c.id].filter(Boolean).join(' / ')
@@ -54,6 +55,7 @@ export interface ResolvedContact { id: string, record: GhlContact | null }
 export async function resolveContact (ghl: GhlClient, metrics: Metrics | undefined, auth: { accessToken: string, locationId: string }, to: Recipient,
   beforePage: (page: number) => Promise<void> = async () => {}): Promise<ResolvedContact> {
   if ('contactId' in to) return { id: to.contactId, record: null }
+  if ('email' in to) return contactWithEmail(ghl, metrics, auth, to.email, null, beforePage)
   if ('phone' in to) {
     const found = await timeGhlCall(metrics, 'findContactByPhone', () => ghl.contacts.findByPhone({ ...auth, phone: to.phone }))
     if (found.data) return { id: found.data.id, record: found.data }
@@ -63,23 +65,52 @@ export async function resolveContact (ghl: GhlClient, metrics: Metrics | undefin
   return contactNamed(ghl, metrics, auth, to.name, beforePage)
 }
 
-/** The one contact whose full name is `name` (any case), among every contact the search finds. */
-async function contactNamed (ghl: GhlClient, metrics: Metrics | undefined, auth: { accessToken: string, locationId: string }, name: string,
-  beforePage: (page: number) => Promise<void>): Promise<ResolvedContact> {
-  const query = name.trim().replace(/\s+/g, ' ')
-  const wanted = normalName(name)
+/**
+ * The one contact whose address is `email` (any case), among every contact a search for it finds;
+ * none: created when `create` says so (its name as given, if any), else contact_not_found.
+ */
+export async function contactWithEmail (ghl: GhlClient, metrics: Metrics | undefined, auth: { accessToken: string, locationId: string }, email: string,
+  create: { name?: string } | null, beforePage: (page: number) => Promise<void>): Promise<ResolvedContact> {
+  const wanted = email.trim().toLowerCase()
+  const exact = await searchAll(ghl, metrics, auth, wanted, (c) => c.email?.trim().toLowerCase() === wanted, beforePage,
+    `More than ${SEARCH_MAX_PAGES * SEARCH_PAGE_LIMIT} contacts match the address, more than are compared, so which one is meant cannot be told; send the contact id of the one you mean.`)
+  if (exact.length === 1) return { id: exact[0]!.id, record: exact[0]! }
+  if (exact.length > 1) {
+    throw new RecipientError('ambiguous_contact', `More than one contact (${exact.slice(0, 5).map((c) => c.id).join(', ')}) has this email address. Send the contact id of the one you mean.`)
+  }
+  if (!create) throw new RecipientError('contact_not_found', 'No contact has this email address in this GoHighLevel location (compared in any case); send createContact: true to create one, or send a contact id.')
+  const created = await timeGhlCall(metrics, 'upsertContact', () => ghl.contacts.upsert({ ...auth, email: wanted, name: create.name }))
+  return { id: created.data.contact.id, record: created.data.contact }
+}
+
+/**
+ * Every contact a search for `query` finds that `matches`, reading up to SEARCH_MAX_PAGES pages;
+ * stops early once two match (enough to refuse). More results than are read: `tooMany`.
+ */
+async function searchAll (ghl: GhlClient, metrics: Metrics | undefined, auth: { accessToken: string, locationId: string }, query: string,
+  matches: (c: GhlContact) => boolean, beforePage: (page: number) => Promise<void>, tooMany: string): Promise<GhlContact[]> {
   const exact: GhlContact[] = []
   let read = 0
   for (let page = 1; page <= SEARCH_MAX_PAGES; page++) {
     if (page > 1) await beforePage(page)
     const { data } = await timeGhlCall(metrics, 'searchContacts', () => ghl.contacts.search({ ...auth, query, page, pageLimit: SEARCH_PAGE_LIMIT }))
-    exact.push(...data.contacts.filter((c) => fullName(c) === wanted))
+    exact.push(...data.contacts.filter(matches))
     read += data.contacts.length
     // Two are enough to refuse; a short page, or `total` reached, is the end of the results.
     const end = data.contacts.length < SEARCH_PAGE_LIMIT || (typeof data.total === 'number' && read >= data.total)
-    if (exact.length > 1 || end) return theOne(exact, query)
+    if (exact.length > 1 || end) return exact
   }
-  throw new RecipientError('ambiguous_contact', `More than ${SEARCH_MAX_PAGES * SEARCH_PAGE_LIMIT} contacts match "${query}", more than are compared, so which one is meant cannot be told; send the contact id or phone number of the one you mean.`)
+  throw new RecipientError('ambiguous_contact', tooMany)
+}
+
+/** The one contact whose full name is `name` (any case), among every contact the search finds. */
+async function contactNamed (ghl: GhlClient, metrics: Metrics | undefined, auth: { accessToken: string, locationId: string }, name: string,
+  beforePage: (page: number) => Promise<void>): Promise<ResolvedContact> {
+  const query = name.trim().replace(/\s+/g, ' ')
+  const wanted = normalName(name)
+  const exact = await searchAll(ghl, metrics, auth, query, (c) => fullName(c) === wanted, beforePage,
+    `More than ${SEARCH_MAX_PAGES * SEARCH_PAGE_LIMIT} contacts match "${query}", more than are compared, so which one is meant cannot be told; send the contact id or phone number of the one you mean.`)
+  return theOne(exact, query)
 }
 
 function theOne (exact: GhlContact[], name: string): ResolvedContact {

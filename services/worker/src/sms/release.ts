@@ -23,9 +23,11 @@ export class SmsRelease {
   ) {}
 
   /** How long the message must still wait (0: send now). */
-  async waitMs (message: Pick<OutboxMessage, 'id' | 'clientId' | 'sendAt'>, now = new Date()): Promise<number> {
+  async waitMs (message: Pick<OutboxMessage, 'id' | 'clientId' | 'sendAt'> & { channel?: OutboxMessage['channel'] }, now = new Date()): Promise<number> {
     // A time not come yet needs no settings: they are read again when it comes.
     if (message.sendAt && message.sendAt.getTime() > now.getTime()) return message.sendAt.getTime() - now.getTime()
+    // Quiet hours are for SMS (a text wakes a phone); an email goes at its time.
+    if (message.channel === 'email') return 0
     const { quietHours } = await this.settingsOf(message.clientId, now.getTime())
     const hold = holdAtRelease(message.sendAt, quietHours, now)
     if (hold.kind === 'go') return 0

@@ -1,5 +1,5 @@
 /**
- * Sends one SMS from the outbox. Knows nothing of BullMQ: it answers what the job should do next
+ * Sends one message (SMS or email) from the outbox; what differs by channel is send-channels.ts. Knows nothing of BullMQ: it answers what the job should do next
  * (done, or try again after some time) and the processor carries that out.
  *
  * No loss, no duplicate. HighLevel has no idempotency key, so the row's status is the guard:
@@ -14,23 +14,22 @@
  */
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { ContactDndRepository, OutboxMessage } from '@ghl-connect/db'
-import { recipientOf } from '@ghl-connect/db'
+import type { OutboxMessage } from '@ghl-connect/db'
 import type { Logger } from '@ghl-connect/logging'
 import { timeGhlCall } from '@ghl-connect/metrics'
 import { oauthCredential, withFreshToken, type Credential } from '@ghl-connect/tokens'
-import { CONTACT_DND, optedOutOfSms } from './contact-dnd.ts'
 import { OutcomeRecorder, skipped, type OutcomeRecorderDeps, type SendDecision } from './outcome-recorder.ts'
-import { callsFor, resolveContact, SearchPageDeferred, type ResolvedContact } from './recipients.ts'
+import { SearchPageDeferred, type ResolvedContact } from './recipients.ts'
 import { recordSent } from './record-sent.ts'
 import type { SmsRelease } from './release.ts'
 import { decideAfterPost, decideBeforePost, type AfterPostStep, type NextStep } from './send-outcome.ts'
+import { sendChannelOf, type ContactDndLookup } from './send-channels.ts'
 import type { SentIds } from './sent-receipts.ts'
 import { UnknownOutcomes, type UnknownOutcomeDeps } from './unknown-outcome.ts'
 
 export interface SmsSenderDeps extends OutcomeRecorderDeps, UnknownOutcomeDeps {
   /** Opt-outs HighLevel's ContactDndUpdate webhooks reported, read before the POST. */
-  contactDnd: Pick<ContactDndRepository, 'smsDnd'>
+  contactDnd: ContactDndLookup
   /** Scheduled messages and quiet hours: whether a queued message may go now. */
   release: SmsRelease
   logger: Logger
@@ -75,8 +74,8 @@ export class SmsSender {
     } catch (err) {
       return this.failedBeforePost(message, err, log)
     }
-    const to = recipientOf(message)
-    const wait = await this.deps.rateLimiter.reserve(credential.locationId, message.id, callsFor(to))
+    const channel = sendChannelOf(message)
+    const wait = await this.deps.rateLimiter.reserve(credential.locationId, message.id, channel.callsFor(message))
     if (wait > 0) {
       metrics?.smsOutcomes.inc({ outcome: 'deferred', code: 'location_rate_limit' })
       return { kind: 'later', delayMs: wait, reason: 'rate_limited' }
@@ -86,7 +85,7 @@ export class SmsSender {
     const beforePage = (page: number) => this.reserveSearchPage(credential.locationId, message.id, page)
     let contact: ResolvedContact
     try {
-      contact = await withToken((token) => resolveContact(ghl, metrics, token, to, beforePage))
+      contact = await withToken((token) => channel.resolve(ghl, metrics, token, message, beforePage))
     } catch (err) {
       if (err instanceof SearchPageDeferred) {
         metrics?.smsOutcomes.inc({ outcome: 'deferred', code: 'location_rate_limit' })
@@ -94,8 +93,9 @@ export class SmsSender {
       }
       return this.failedBeforePost(message, err, log)
     }
-    // An opted-out contact is never POSTed to: failed from `queued`, no attempt spent.
-    if (await optedOutOfSms(this.deps.contactDnd, credential.locationId, contact)) return this.outcomes.failed(message, CONTACT_DND, { countAttempt: false }, log)
+    // An opted-out contact (or, for email, one without an address) is never POSTed to: failed from `queued`, no attempt spent.
+    const refusal = await channel.refusal(this.deps.contactDnd, credential.locationId, contact)
+    if (refusal) return this.outcomes.failed(message, refusal, { countAttempt: false }, log)
     // The POST goes with the token the lookup ended with, and shares its one refresh.
     return this.post(message, withToken.credential, contact.id, log, withToken.refreshed)
   }
@@ -107,6 +107,7 @@ export class SmsSender {
    */
   private async post (message: OutboxMessage, credential: Credential, contactId: string, log: Logger, alreadyRefreshed: boolean): Promise<SendDecision> {
     const { messages, ghl, metrics } = this.deps
+    const channel = sendChannelOf(message)
     let refreshed = alreadyRefreshed
     for (;;) {
       const attemptId = randomUUID()
@@ -114,9 +115,7 @@ export class SmsSender {
       if (!await messages.markSending(message.id, { attemptId, contactId, startedAt: new Date() })) return skipped
       let sent: SentIds
       try {
-        const { data } = await timeGhlCall(metrics, 'sendSms',
-          () => ghl.messages.sendSms({ accessToken: credential.accessToken, locationId: credential.locationId, contactId, message: message.body, fromNumber: message.fromNumber ?? undefined }))
-        sent = { messageId: data.messageId, conversationId: data.conversationId ?? null, status: data.status ?? null }
+        sent = await channel.send(ghl, metrics, { accessToken: credential.accessToken, locationId: credential.locationId }, message, contactId)
       } catch (err) {
         const step = decideAfterPost(err, Math.random(), { canRefresh: credential.kind === 'oauth' && !refreshed })
         if (step.kind !== 'refresh_and_resend') return this.failedAfterPost(message, attemptId, step, err, log)
@@ -132,7 +131,7 @@ export class SmsSender {
       }
       // sending -> sent, as this attempt only
       const stored = await recordSent(messages, this.deps.receipts, message.id, attemptId, sent, log)
-      if (stored) log.info({ ghlMessageId: sent.messageId, via: credential.kind }, 'sms sent')
+      if (stored) log.info({ ghlMessageId: sent.messageId, via: credential.kind, channel: message.channel }, `${message.channel} sent`)
       return this.outcomes.sent(message, sent, stored, log)
     }
   }
