@@ -91,6 +91,18 @@ export class LocationRateLimiter {
   }
 
   /**
+   * Reserves a slot for `holder` and resolves when it comes: for calls that must be made, only
+   * paced (an agency's mints, kept in its company's log: HighLevel limits a company like a location).
+   */
+  async waitForSlot (locationId: string, holder: string): Promise<void> {
+    for (;;) {
+      const wait = await this.reserve(locationId, holder)
+      if (wait <= 0) return
+      await new Promise((resolve) => setTimeout(resolve, wait))
+    }
+  }
+
+  /**
    * `reserve`, saying whether the wait is the daily budget's (nothing was reserved then). With
    * `maxWaitMs`, a slot further off than that is not reserved either (the caller gives up).
    */

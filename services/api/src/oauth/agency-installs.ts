@@ -8,11 +8,18 @@
  * from a client's connect link then lets the person pick which of them is that client (see
  * AgencyPicks). Minted location tokens carry no refresh token: the refresh path renews them by
  * minting again with the agency's token (packages/tokens).
+ *
+ * Install storms: an agency approving 500 sub-accounts brings the callback's exchange and, at
+ * once, 500 INSTALL webhooks for the same sub-accounts. Every call made with the agency's token
+ * waits for a slot of its company's HighLevel budget (`paceCompany`: HighLevel limits a company
+ * like a location, 100 per 10 s), so none is refused; and each location is minted under its own
+ * lock (`mintOnce`), so whichever of the callback and the webhook comes second uses what the
+ * first minted instead of minting again.
  */
 import { isGhlError, type GhlClient, type InstalledLocation } from '@ghl-connect/ghl'
 import type { Integration, IntegrationsRepository, NewConnection } from '@ghl-connect/db'
 import type { Logger } from '@ghl-connect/logging'
-import type { TokenService } from '@ghl-connect/tokens'
+import type { RefreshedTokens, TokenService } from '@ghl-connect/tokens'
 import type { ConnectionEvents } from './connection-events.ts'
 import type { InstallClaims } from './install-claims.ts'
 
@@ -20,6 +27,8 @@ import type { InstallClaims } from './install-claims.ts'
 const PAGE = 100
 /** A bound on one install's work: an agency with more sub-accounts is minted on use instead (INSTALL webhooks, or a later pick). */
 export const MAX_MINTED_PER_INSTALL = 500
+/** Mints of one install in flight at once: the company's budget paces them, the lanes only keep the slots used. */
+const MINT_LANES = 8
 
 /** A sub-account an agency install made usable: its unclaimed install and the code that claims it (null when already bound to a client). */
 export interface MintedLocation {
@@ -51,16 +60,25 @@ export class AgencyInstalls {
     const listed: InstalledLocation[] = []
     let installToFutureLocations = false
     for (let skip = 0; listed.length < MAX_MINTED_PER_INSTALL; skip += PAGE) {
+      await this.tokens.paceCompany(connection.companyId)
       const { data } = await this.ghl.oauth.getInstalledLocations({ accessToken: connection.accessToken, companyId: connection.companyId, appId: this.appId, skip, limit: PAGE })
       installToFutureLocations = data.installToFutureLocations ?? installToFutureLocations
       const page = data.locations.filter((l) => l.isInstalled !== false && typeof l._id === 'string' && l._id)
       listed.push(...page)
       if (data.locations.length < PAGE || (data.count !== undefined && skip + PAGE >= data.count)) break
     }
-    const locations: MintedLocation[] = []
-    for (const location of listed.slice(0, MAX_MINTED_PER_INSTALL)) {
-      locations.push(await this.mintInstalled(agency, location._id, location.name))
+    const wanted = listed.slice(0, MAX_MINTED_PER_INSTALL)
+    const locations: MintedLocation[] = new Array(wanted.length)
+    let next = 0
+    const lane = async () => {
+      while (next < wanted.length) {
+        const i = next++
+        const location = wanted[i]!
+        // A racing INSTALL webhook may have minted it since this agency connection was kept: that token is used.
+        locations[i] = await this.mintInstalled(agency, location._id, location.name, (held) => mintedSince(held, agency))
+      }
     }
+    await Promise.all(Array.from({ length: Math.min(MINT_LANES, wanted.length) }, lane))
     log.info({ locations: locations.length, installToFutureLocations }, 'agency install kept; location tokens minted')
     return { agency, locations, installToFutureLocations }
   }
@@ -75,11 +93,9 @@ export class AgencyInstalls {
     for (const company of companies) {
       const agency = await this.tokens.getFreshAgency(company)
       if (!agency) continue
-      // Held already (minted by the agency's own install, or connected): its claim code, shown once, stays valid.
-      const existing = await this.integrations.findByLocationId(locationId)
-      if (existing) return { integration: existing, claimCode: null }
       try {
-        return await this.mintInstalled(agency, locationId, null)
+        // Held already (minted by the agency's own install, or connected): its claim code, shown once, stays valid.
+        return await this.mintInstalled(agency, locationId, null, () => true)
       } catch (err) {
         // HighLevel down: the webhook is answered 429 and delivered again. Refused: without a
         // company in the webhook, every agency but the location's own refuses; try the next.
@@ -95,20 +111,32 @@ export class AgencyInstalls {
   }
 
   /**
-   * Mints and keeps one location. A location a client holds stays that client's: the minted
-   * token renews its connection (its own refresh token stays), and no claim code is issued.
+   * Mints and keeps one location, once: a connection already held for it that `reuse` accepts is
+   * used instead (its claim code issued again for the page that shows it: the earlier one was shown
+   * to nobody). A location a client holds stays that client's: the minted token renews its
+   * connection (its own refresh token stays), and no claim code is issued.
    */
-  private async mintInstalled (agency: Integration, locationId: string, name: string | null): Promise<MintedLocation> {
-    const { data } = await this.ghl.oauth.getLocationToken({ accessToken: agency.accessToken!, companyId: agency.companyId!, locationId })
+  private async mintInstalled (agency: Integration, locationId: string, name: string | null, reuse: (held: Integration) => boolean): Promise<MintedLocation> {
+    return this.tokens.mintOnce(agency, locationId, {
+      held: async () => {
+        const held = await this.integrations.findByLocationId(locationId)
+        if (!held || !reuse(held)) return null
+        return { integration: held, claimCode: held.clientId || name === null ? null : await this.installClaims.issue(locationId) }
+      },
+      keep: (tokens) => this.keepMinted(agency, locationId, name, tokens),
+    })
+  }
+
+  private async keepMinted (agency: Integration, locationId: string, name: string | null, tokens: RefreshedTokens): Promise<MintedLocation> {
     const kept = await this.integrations.saveUnclaimed({
       locationId,
       companyId: agency.companyId,
       locationName: name ?? locationId,
       userType: 'Location',
-      scopes: (data.scope ?? '').split(/\s+/).filter(Boolean),
-      accessToken: data.access_token,
+      scopes: tokens.scopes ?? [],
+      accessToken: tokens.accessToken,
       refreshToken: null,
-      expiresAt: new Date(Date.now() + (data.expires_in ?? 86_399) * 1000),
+      expiresAt: tokens.expiresAt,
     })
     const { integration } = kept
     if (kept.kind === 'renewed') {
@@ -117,7 +145,7 @@ export class AgencyInstalls {
     }
     if (!name) {
       try {
-        const { location } = (await this.ghl.locations.get({ accessToken: data.access_token, locationId })).data
+        const { location } = (await this.ghl.locations.get({ accessToken: tokens.accessToken, locationId })).data
         if (location.name) await this.integrations.setLocationName(integration.id, location.name)
         integration.locationName = location.name || integration.locationName
       } catch (err) {
@@ -128,4 +156,9 @@ export class AgencyInstalls {
     await this.events.installPending(integration)
     return { integration, claimCode }
   }
+}
+
+/** Minted (or renewed) for the company since this agency connection was kept: by a racing INSTALL webhook of the same install. */
+function mintedSince (held: Integration, agency: Integration): boolean {
+  return held.companyId === agency.companyId && (held.lastRefreshedAt ?? held.connectedAt).getTime() >= agency.connectedAt.getTime()
 }
