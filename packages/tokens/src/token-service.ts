@@ -434,9 +434,14 @@ export class TokenService {
     return this.written(current)
   }
 
-  /** The integration after its new pair landed; a connection that was broken is announced as recovered. */
+  /**
+   * The integration after its new pair landed; a connection that was broken, or whose failing
+   * refreshes reached `expiringAfterMs` (the CRM heard `connection.expiring`), is announced as recovered.
+   */
   private async written (replaced: Integration): Promise<Integration> {
-    if (replaced.status !== 'active') {
+    const since = replaced.refreshFailingSince
+    const warned = since !== null && replaced.lastErrorAt !== null && replaced.lastErrorAt.getTime() - since.getTime() >= this.expiringAfterMs
+    if (replaced.status !== 'active' || warned) {
       await this.emit({ type: 'connection.recovered', ...subject(replaced) })
     }
     return (await this.opts.integrations.findById(replaced.id))!

@@ -56,7 +56,7 @@ export class RefreshDueListing {
       eq(t.userType, 'Company'),
       ne(t.status, 'needs_reauth'),
       isNotNull(t.refreshToken),
-      lt(renewedAt, renewedBefore),
+      sql`${renewedAt} < ${renewedBefore.toISOString()}::timestamptz`,
     )).orderBy(asc(renewedAt), asc(t.id)).limit(limit)
     return rows.map((r) => ({ id: r.id, companyId: r.companyId ?? '', renewedAt: new Date(r.renewedAt) }))
   }
