@@ -90,7 +90,7 @@ export function createCore (config: CoreConfig, logger: Logger, opts: CoreOption
     onEvent: async (event: ConnectionEvent) => { await crmEvents.publish(crmEventOfConnection(event)) },
     onOutcome: (outcome) => metrics.refreshOutcomes.inc({ outcome }),
     // An agency's calls (minting its sub-accounts' tokens) share its company's budget, like a location's.
-    paceCompany: (companyId) => rateLimiter.waitForSlot(keys.companyRateName(companyId), `mint-${randomUUID()}`),
+    paceCompany: (companyId, opts) => rateLimiter.waitForSlot(keys.companyRateName(companyId), `mint-${randomUUID()}`, opts),
   })
   return {
     logger,

@@ -92,13 +92,15 @@ export class LocationRateLimiter {
 
   /**
    * Reserves a slot for `holder` and resolves when it comes: for calls that must be made, only
-   * paced (an agency's mints, kept in its company's log: HighLevel limits a company like a location).
+   * paced (an agency's mints, kept in its company's log: HighLevel limits a company like a
+   * location). With `maxWaitMs`, a slot further off is not taken: false, and nothing reserved.
    */
-  async waitForSlot (locationId: string, holder: string): Promise<void> {
+  async waitForSlot (locationId: string, holder: string, { maxWaitMs = 0 }: { maxWaitMs?: number } = {}): Promise<boolean> {
     for (;;) {
-      const wait = await this.reserve(locationId, holder)
-      if (wait <= 0) return
-      await new Promise((resolve) => setTimeout(resolve, wait))
+      const { waitMs } = await this.take(locationId, holder, 1, { maxWaitMs })
+      if (waitMs <= 0) return true
+      if (maxWaitMs > 0 && waitMs > maxWaitMs) return false
+      await new Promise((resolve) => setTimeout(resolve, waitMs))
     }
   }
 

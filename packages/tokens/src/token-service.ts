@@ -12,7 +12,7 @@ import {
   sendingAccess, type Integration, type IntegrationsRepository, type SendingRefusal,
   type TokenRefreshAnswersRepository, type TokenRefreshLeasesRepository,
 } from '@ghl-connect/db'
-import { conflict, isAppError, sendingRefused, unavailable } from '@ghl-connect/errors'
+import { conflict, isAppError, sendingRefused, tooManyRequests, unavailable } from '@ghl-connect/errors'
 import type { Logger } from '@ghl-connect/logging'
 import { KEEP_BUDGET_MS, KeptAnswers, type KeptIn } from './kept-answers.ts'
 import { RedisLock } from './lock.ts'
@@ -78,9 +78,10 @@ export interface TokenServiceOptions {
   /**
    * Resolves when a call with the company's (agency) token may leave: HighLevel limits each
    * company like each location (100 per 10 s), so an agency minting 500 sub-accounts is paced
-   * here instead of collecting 429s. Absent: no pacing.
+   * here instead of collecting 429s. With `maxWaitMs`, false when the slot is further off (nothing
+   * taken). Absent: no pacing.
    */
-  paceCompany?: (companyId: string) => Promise<void>
+  paceCompany?: (companyId: string, opts?: { maxWaitMs?: number }) => Promise<boolean>
   /** How long a client's refreshes fail, its access token still good, before the CRM hears `connection.expiring` (default an hour). */
   expiringAfterMs?: number
 }
@@ -146,26 +147,32 @@ export class TokenService {
 
   /**
    * Waits for a slot of the company's HighLevel budget (every call made with an agency token
-   * takes one: listing installed locations, minting).
+   * takes one: listing installed locations, minting). With `maxWaitMs`, a slot further off than
+   * that is refused (429 `company_rate_limited`) instead of waited for.
    */
-  async paceCompany (companyId: string): Promise<void> {
-    await this.opts.paceCompany?.(companyId)
+  async paceCompany (companyId: string, { maxWaitMs = 0 }: { maxWaitMs?: number } = {}): Promise<void> {
+    if (await this.opts.paceCompany?.(companyId, { maxWaitMs }) === false) {
+      throw tooManyRequests('company_rate_limited', 'The agency\'s GoHighLevel rate limit has no slot free soon (it is minting many sub-accounts at once); try again later.',
+        Math.ceil(maxWaitMs / 1000))
+    }
   }
 
   /**
    * Mints a location's token with its agency's token, once however many callers race for it (the
    * callback's bulk install and HighLevel's INSTALL webhooks for the same sub-accounts): under a
    * per-location lock, `held` is asked first and what it returns is used instead of minting; else
-   * the company's budget is waited for, the token minted and `keep` stores it. Minting spends
+   * the company's budget is waited for (at most `maxWaitMs` when given), the token minted and
+   * `keep` stores it. Minting spends
    * nothing single-use, so a lock that lapses costs at most a second mint, never a connection.
    */
-  async mintOnce<T> (agency: Integration, locationId: string, steps: { held: () => Promise<T | null>, keep: (tokens: RefreshedTokens) => Promise<T> }): Promise<T> {
+  async mintOnce<T> (agency: Integration, locationId: string,
+    steps: { held: () => Promise<T | null>, keep: (tokens: RefreshedTokens) => Promise<T>, maxWaitMs?: number }): Promise<T> {
     const lease = await this.lock.acquire(this.opts.keys.mintLock(locationId), MINT_LOCK_MS, MINT_LOCK_MS + 5000)
     if (!lease) throw refreshBusy()
     try {
       const held = await steps.held()
       if (held !== null) return held
-      await this.paceCompany(agency.companyId!)
+      await this.paceCompany(agency.companyId!, { maxWaitMs: steps.maxWaitMs })
       return await steps.keep(await this.opts.endpoint.mintLocationToken(agency, locationId))
     } finally {
       await lease.release().catch((err) => this.opts.logger.warn({ err, locationId }, 'could not release the mint lock'))

@@ -18,6 +18,7 @@
  */
 import { isGhlError, type GhlClient, type InstalledLocation } from '@ghl-connect/ghl'
 import type { Integration, IntegrationsRepository, NewConnection } from '@ghl-connect/db'
+import { isAppError } from '@ghl-connect/errors'
 import type { Logger } from '@ghl-connect/logging'
 import type { RefreshedTokens, TokenService } from '@ghl-connect/tokens'
 import type { ConnectionEvents } from './connection-events.ts'
@@ -29,6 +30,12 @@ const PAGE = 100
 export const MAX_MINTED_PER_INSTALL = 500
 /** Mints of one install in flight at once: the company's budget paces them, the lanes only keep the slots used. */
 const MINT_LANES = 8
+/**
+ * How long an INSTALL webhook waits for a slot of its company's budget. In a storm (the agency's
+ * own install minting hundreds) a later slot is not waited for: the webhook is answered 429, so
+ * HighLevel delivers it again later, when the location is usually minted already.
+ */
+export const INSTALL_WEBHOOK_MINT_WAIT_MS = 5000
 
 /** A sub-account an agency install made usable: its unclaimed install and the code that claims it (null when already bound to a client). */
 export interface MintedLocation {
@@ -75,7 +82,7 @@ export class AgencyInstalls {
         const i = next++
         const location = wanted[i]!
         // A racing INSTALL webhook may have minted it since this agency connection was kept: that token is used.
-        locations[i] = await this.mintInstalled(agency, location._id, location.name, (held) => mintedSince(held, agency))
+        locations[i] = await this.mintInstalled(agency, location._id, location.name, { reuse: (held) => mintedSince(held, agency) })
       }
     }
     await Promise.all(Array.from({ length: Math.min(MINT_LANES, wanted.length) }, lane))
@@ -95,11 +102,11 @@ export class AgencyInstalls {
       if (!agency) continue
       try {
         // Held already (minted by the agency's own install, or connected): its claim code, shown once, stays valid.
-        return await this.mintInstalled(agency, locationId, null, () => true)
+        return await this.mintInstalled(agency, locationId, null, { reuse: () => true, maxWaitMs: INSTALL_WEBHOOK_MINT_WAIT_MS })
       } catch (err) {
-        // HighLevel down: the webhook is answered 429 and delivered again. Refused: without a
-        // company in the webhook, every agency but the location's own refuses; try the next.
-        if (isGhlError(err) && (err.kind === 'transient' || err.kind === 'rate_limited')) throw err
+        // HighLevel down or the company's budget taken: the webhook is answered 429 and delivered again.
+        // Refused: without a company in the webhook, every agency but the location's own refuses; try the next.
+        if (isAppError(err) || (isGhlError(err) && (err.kind === 'transient' || err.kind === 'rate_limited'))) throw err
         if (companyId) {
           this.logger.warn({ err, locationId, companyId }, 'the agency could not mint the installed location')
           return null
@@ -116,8 +123,10 @@ export class AgencyInstalls {
    * to nobody). A location a client holds stays that client's: the minted token renews its
    * connection (its own refresh token stays), and no claim code is issued.
    */
-  private async mintInstalled (agency: Integration, locationId: string, name: string | null, reuse: (held: Integration) => boolean): Promise<MintedLocation> {
+  private async mintInstalled (agency: Integration, locationId: string, name: string | null,
+    { reuse, maxWaitMs }: { reuse: (held: Integration) => boolean, maxWaitMs?: number }): Promise<MintedLocation> {
     return this.tokens.mintOnce(agency, locationId, {
+      maxWaitMs,
       held: async () => {
         const held = await this.integrations.findByLocationId(locationId)
         if (!held || !reuse(held)) return null
