@@ -151,10 +151,7 @@ export class TokenService {
    * that is refused (429 `company_rate_limited`) instead of waited for.
    */
   async paceCompany (companyId: string, { maxWaitMs = 0 }: { maxWaitMs?: number } = {}): Promise<void> {
-    if (await this.opts.paceCompany?.(companyId, { maxWaitMs }) === false) {
-      throw tooManyRequests('company_rate_limited', 'The agency\'s GoHighLevel rate limit has no slot free soon (it is minting many sub-accounts at once); try again later.',
-        Math.ceil(maxWaitMs / 1000))
-    }
+    if (await this.opts.paceCompany?.(companyId, { maxWaitMs }) === false) throw companyBusy(maxWaitMs)
   }
 
   /**
@@ -167,12 +164,14 @@ export class TokenService {
    */
   async mintOnce<T> (agency: Integration, locationId: string,
     steps: { held: () => Promise<T | null>, keep: (tokens: RefreshedTokens) => Promise<T>, maxWaitMs?: number }): Promise<T> {
-    const lease = await this.lock.acquire(this.opts.keys.mintLock(locationId), MINT_LOCK_MS, MINT_LOCK_MS + 5000)
-    if (!lease) throw refreshBusy()
+    // `maxWaitMs` bounds the whole wait: for the lock (a sibling minting it), then for the budget.
+    const deadline = steps.maxWaitMs ? Date.now() + steps.maxWaitMs : null
+    const lease = await this.lock.acquire(this.opts.keys.mintLock(locationId), MINT_LOCK_MS, steps.maxWaitMs ?? MINT_LOCK_MS + 5000)
+    if (!lease) throw deadline ? companyBusy(steps.maxWaitMs!) : refreshBusy()
     try {
       const held = await steps.held()
       if (held !== null) return held
-      await this.paceCompany(agency.companyId!, { maxWaitMs: steps.maxWaitMs })
+      await this.paceCompany(agency.companyId!, { maxWaitMs: deadline ? Math.max(1, deadline - Date.now()) : undefined })
       return await steps.keep(await this.opts.endpoint.mintLocationToken(agency, locationId))
     } finally {
       await lease.release().catch((err) => this.opts.logger.warn({ err, locationId }, 'could not release the mint lock'))
@@ -490,6 +489,12 @@ function refusal (code: SendingRefusal, i: Integration | null) {
 
 function reauthError (i: Integration) {
   return sendingRefused('needs_reauth', { locationId: i.locationId })
+}
+
+/** The agency's budget (or the location's mint) is taken for longer than the caller waits: an install storm. */
+function companyBusy (waitedMs: number) {
+  return tooManyRequests('company_rate_limited', 'The agency\'s GoHighLevel rate limit has no slot free soon (it is minting many sub-accounts at once); try again later.',
+    Math.max(1, Math.ceil(waitedMs / 1000)))
 }
 
 function refreshBusy () {
