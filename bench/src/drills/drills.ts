@@ -1,7 +1,9 @@
 /** The fault drills of `pnpm drill`. Each owns its stack; see docs/benchmarks.md for what each shows. */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { loadWorkerConfig } from '@ghl-connect/config'
 import { startCrmReceiver } from '@ghl-connect/testing'
+import { request } from 'undici'
 import { sleep, waitFor } from '../harness/ports.ts'
 import { say } from '../stats.ts'
 import { DrillKit, type DrillTally } from './drill-kit.ts'
@@ -345,6 +347,70 @@ export async function crmEvents (): Promise<DrillTally> {
   }
 }
 
+/**
+ * An install storm: one agency approves 500 sub-accounts at once. The callback's exchange mints
+ * every sub-account's token (paced by the company's limit, HighLevel's 100 per 10 s) while 500
+ * INSTALL webhooks for the same sub-accounts race it; a webhook answered 429 is delivered again
+ * (as HighLevel does) once the install is done. Judged by the sandbox: 500 location tokens, none
+ * minted twice, none of the agency's calls refused.
+ */
+export async function installStorm (): Promise<DrillTally> {
+  const SUB_ACCOUNTS = 500
+  const company = 'sbxStormCompany00001'
+  const kit = new DrillKit('install_storm')
+  try {
+    await kit.start({ workers: 1, tenants: 1 })
+    const { sandbox, database } = kit.stack
+    const ids: string[] = []
+    for (let i = 0; i < SUB_ACCOUNTS; i++) {
+      ids.push((await sandbox.call<{ id: string }>('POST', `/_sandbox/companies/${company}/locations`, { name: `Storm ${i}`, agencyInstall: true })).id)
+    }
+    const { ghl } = loadWorkerConfig(kit.stack.base)
+    const { code } = await sandbox.call<{ code: string }>('POST', '/_sandbox/codes', { locationId: ids[0], redirectUri: ghl.redirectUri, scopes: ghl.scopes })
+    const started = Date.now()
+    // From HighLevel's marketplace: a code and no state, so every sub-account waits to be claimed.
+    const callback = request(`${kit.api.url}/api/ghl-oauth/callback?code=${encodeURIComponent(code)}`, { headersTimeout: 600_000, bodyTimeout: 600_000 })
+      .then(async (res) => { await res.body.dump(); return { status: res.statusCode, seconds: (Date.now() - started) / 1000 } })
+    await waitFor('the agency connection kept', async () =>
+      (await database.sql<Array<{ n: number }>>`select count(*)::int as n from ghl_integrations where user_type = 'Company' and is_active`)[0]!.n > 0, 60_000, 20)
+    const webhookUrl = `${kit.api.url}/api/ghl-oauth/webhooks`
+    const deliver = (locationId: string) => sandbox.call<{ status: number }>('POST', '/_sandbox/webhooks', { url: webhookUrl, type: 'INSTALL', locationId })
+      .then((d) => d.status).catch(() => 0)
+    const count = (answers: number[]) => answers.reduce<Record<string, number>>((c, a) => ({ ...c, [a === 0 ? 'no_answer' : String(a)]: (c[String(a === 0 ? 'no_answer' : a)] ?? 0) + 1 }), {})
+    const firstAnswers = await Promise.all(ids.map(deliver))
+    const installed = await callback
+    const held = async () => (await database.sql<Array<{ n: number }>>`select count(distinct location_id)::int as n from ghl_integrations
+      where is_active and company_id = ${company} and user_type <> 'Company'`)[0]!.n
+    await waitFor('every sub-account held', async () => await held() === SUB_ACCOUNTS, 300_000, 500)
+      .catch(async () => say(`install_storm: ${await held()} of ${SUB_ACCOUNTS} sub-accounts held`))
+    const allHeldSeconds = (Date.now() - started) / 1000
+    // HighLevel delivers a webhook answered 429 again (about 10 minutes later; here at once).
+    const retriedAnswers = await Promise.all(ids.filter((_, i) => firstAnswers[i] === 429).map(deliver))
+    const stats = await sandbox.stats()
+    const [rows] = await database.sql<Array<{ active: number, locations: number }>>`select count(*)::int as active, count(distinct location_id)::int as locations
+      from ghl_integrations where is_active and company_id = ${company} and user_type <> 'Company'`
+    say(`install_storm: ${stats.locationTokens} location tokens for ${SUB_ACCOUNTS} sub-accounts, ${stats.locationTokensRepeated} minted twice, ${stats.companyRateLimited} refused; callback ${installed.status} in ${installed.seconds} s`)
+    return await kit.tally({
+      notes: {
+        subAccounts: SUB_ACCOUNTS,
+        locationTokens: stats.locationTokens,
+        mintedTwice: stats.locationTokensRepeated,
+        refusedByCompanyLimit: stats.companyRateLimited,
+        refusedAll429: stats.rateLimited,
+        activeConnections: rows!.active,
+        distinctLocations: rows!.locations,
+        callbackStatus: installed.status,
+        callbackSeconds: installed.seconds,
+        allHeldSeconds,
+        webhookAnswers: count(firstAnswers),
+        redeliveredAnswers: count(retriedAnswers),
+      },
+    })
+  } finally {
+    await kit.close()
+  }
+}
+
 export const DRILLS = {
   kill_worker: killWorker,
   redis_flush: redisFlush,
@@ -355,4 +421,5 @@ export const DRILLS = {
   refresh_pg_down: refreshPgDown,
   lock_loss: lockLoss,
   events: crmEvents,
+  install_storm: installStorm,
 } as const
