@@ -5,6 +5,7 @@
  *   <prefix>:lock:refresh:<client>        the per-client refresh lock (packages/tokens)
  *   <prefix>:refresh-cooldown:<client>    back-off after a failed refresh (packages/tokens)
  *   <prefix>:lock:mint:<location>         the per-location lock that mints a location's token with its agency's once (packages/tokens)
+ *   <prefix>:agency-install:<company>     set while an agency's install mints its sub-accounts: their INSTALL webhooks wait (api)
  *   <prefix>:refresh-answer:<integration>:<version>
  *                                         HighLevel's refresh answer (sealed) kept while PostgreSQL is down (packages/tokens)
  *   <prefix>:oauth-state:<state>          one-time OAuth states, 10 minutes (api)
@@ -53,6 +54,8 @@ export class RedisKeys {
 
   /** HighLevel location ids are letters and digits; encoded all the same, as they come from webhooks. */
   mintLock (locationId: string): string { return `${this.prefix}:lock:mint:${encodeId(locationId)}` }
+
+  agencyInstall (companyId: string): string { return `${this.prefix}:agency-install:${encodeId(companyId)}` }
 
   /** A company's HighLevel budget is kept in a location's kind of log, under this name (never a location id: those have no ':'). */
   companyRateName (companyId: string): string { return `company:${companyId}` }

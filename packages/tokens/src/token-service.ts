@@ -178,6 +178,21 @@ export class TokenService {
     }
   }
 
+  /**
+   * Marks the company's bulk install (the callback minting all its sub-accounts) as under way,
+   * for at most `ttlMs`; `mintingInstall` tells the INSTALL webhooks of that storm, which then
+   * wait to be delivered again instead of competing for the company's budget. Returns the release.
+   */
+  async beginInstall (companyId: string, ttlMs: number): Promise<() => Promise<void>> {
+    const key = this.opts.keys.agencyInstall(companyId)
+    await this.opts.redis.set(key, '1', 'PX', ttlMs)
+    return async () => { await this.opts.redis.del(key) }
+  }
+
+  async mintingInstall (companyId: string): Promise<boolean> {
+    return (await this.opts.redis.exists(this.opts.keys.agencyInstall(companyId))) === 1
+  }
+
   private async fresh (integration: Integration): Promise<Integration> {
     if (!this.opts.integrations.needsRefresh(integration)) return integration
     return this.refresh(integration)

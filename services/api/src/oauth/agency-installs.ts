@@ -18,7 +18,7 @@
  */
 import { isGhlError, type GhlClient, type InstalledLocation } from '@ghl-connect/ghl'
 import type { Integration, IntegrationsRepository, NewConnection } from '@ghl-connect/db'
-import { isAppError } from '@ghl-connect/errors'
+import { isAppError, tooManyRequests } from '@ghl-connect/errors'
 import type { Logger } from '@ghl-connect/logging'
 import type { RefreshedTokens, TokenService } from '@ghl-connect/tokens'
 import type { ConnectionEvents } from './connection-events.ts'
@@ -36,6 +36,8 @@ const MINT_LANES = 8
  * HighLevel delivers it again later, when the location is usually minted already.
  */
 export const INSTALL_WEBHOOK_MINT_WAIT_MS = 5000
+/** The longest an agency install's mark stands (500 mints at 90 per 10 s take about a minute; a crashed install's mark lapses). */
+const INSTALL_MARK_MS = 5 * 60_000
 
 /** A sub-account an agency install made usable: its unclaimed install and the code that claims it (null when already bound to a client). */
 export interface MintedLocation {
@@ -62,6 +64,16 @@ export class AgencyInstalls {
 
   /** Keeps the agency's connection and mints a token for every location the app is installed on. */
   async install (connection: NewConnection & { companyId: string }): Promise<AgencyInstall> {
+    // Its sub-accounts' INSTALL webhooks arrive meanwhile: they wait (429, delivered again) while this mints.
+    const done = await this.tokens.beginInstall(connection.companyId, INSTALL_MARK_MS)
+    try {
+      return await this.mintAll(connection)
+    } finally {
+      await done().catch((err) => this.logger.warn({ err, companyId: connection.companyId }, 'could not clear the agency install mark'))
+    }
+  }
+
+  private async mintAll (connection: NewConnection & { companyId: string }): Promise<AgencyInstall> {
     const agency = await this.integrations.saveAgency(connection)
     const log = this.logger.child({ companyId: connection.companyId })
     const listed: InstalledLocation[] = []
@@ -75,18 +87,28 @@ export class AgencyInstalls {
       if (data.locations.length < PAGE || (data.count !== undefined && skip + PAGE >= data.count)) break
     }
     const wanted = listed.slice(0, MAX_MINTED_PER_INSTALL)
-    const locations: MintedLocation[] = new Array(wanted.length)
+    const minted: Array<MintedLocation | null> = new Array(wanted.length).fill(null)
+    const failures: unknown[] = []
     let next = 0
     const lane = async () => {
       while (next < wanted.length) {
         const i = next++
         const location = wanted[i]!
-        // A racing INSTALL webhook may have minted it since this agency connection was kept: that token is used.
-        locations[i] = await this.mintInstalled(agency, location._id, location.name, { reuse: (held) => mintedSince(held, agency) })
+        try {
+          // A racing INSTALL webhook may have minted it since this agency connection was kept: that token is used.
+          minted[i] = await this.mintInstalled(agency, location._id, location.name, { reuse: (held) => mintedSince(held, agency) })
+        } catch (err) {
+          // One sub-account HighLevel did not answer for does not undo the others: its INSTALL webhook
+          // (delivered again) or its first use mints it.
+          failures.push(err)
+          log.warn({ err, locationId: location._id }, 'could not mint a sub-account of the agency install; it is minted on its INSTALL webhook or first use')
+        }
       }
     }
     await Promise.all(Array.from({ length: Math.min(MINT_LANES, wanted.length) }, lane))
-    log.info({ locations: locations.length, installToFutureLocations }, 'agency install kept; location tokens minted')
+    if (failures.length > 0 && failures.length === wanted.length) throw failures[0]
+    const locations = minted.filter((l): l is MintedLocation => l !== null)
+    log.info({ locations: locations.length, failed: failures.length, installToFutureLocations }, 'agency install kept; location tokens minted')
     return { agency, locations, installToFutureLocations }
   }
 
@@ -100,6 +122,10 @@ export class AgencyInstalls {
     for (const company of companies) {
       const agency = await this.tokens.getFreshAgency(company)
       if (!agency) continue
+      if (await this.tokens.mintingInstall(company) && !await this.integrations.findByLocationId(locationId)) {
+        // The agency's own install is minting its sub-accounts: HighLevel delivers this again later, when it is held.
+        throw tooManyRequests('agency_install_in_progress', 'The agency\'s install is still minting its sub-accounts; deliver this INSTALL again later.', 60)
+      }
       try {
         // Held already (minted by the agency's own install, or connected): its claim code, shown once, stays valid.
         return await this.mintInstalled(agency, locationId, null, { reuse: () => true, maxWaitMs: INSTALL_WEBHOOK_MINT_WAIT_MS })
