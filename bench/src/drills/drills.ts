@@ -402,7 +402,7 @@ export async function installStorm (): Promise<DrillTally> {
       .catch(async () => say(`install_storm: ${await held()} of ${SUB_ACCOUNTS} sub-accounts held`))
     const allHeldSeconds = (Date.now() - started) / 1000
     // HighLevel delivers a webhook answered 429 again (about 10 minutes later; here at once).
-    const retriedAnswers = await Promise.all(ids.filter((_, i) => firstAnswers[i] === 429).map(deliver))
+    const retriedAnswers = await Promise.all(ids.filter((_, i) => firstAnswers[i] === 429).map(async (id, i) => { await sleep(i * 20); return deliver(id) }))
     const stats = await sandbox.stats()
     const [rows] = await database.sql<Array<{ active: number, locations: number }>>`select count(*)::int as active, count(distinct location_id)::int as locations
       from ghl_integrations where is_active and company_id = ${company} and user_type <> 'Company'`
