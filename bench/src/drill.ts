@@ -1,5 +1,5 @@
 /**
- * pnpm drill [--json] [--only=kill_worker,redis_flush,postgres_restart,ghl_faults,refresh_race,refresh_crash,refresh_pg_down,lock_loss,events,redis_failover,webhook_loss]
+ * pnpm drill [--json] [--only=kill_worker,redis_flush,postgres_restart,ghl_faults,refresh_race,refresh_crash,refresh_pg_down,lock_loss,events,redis_failover,webhook_loss,install_storm]
  * Fault drills, each on its own throwaway PostgreSQL and Redis: how many SMS were asked for,
  * how many HighLevel (the sandbox) accepted, lost and duplicated, from the sandbox's record.
  */

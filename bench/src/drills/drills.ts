@@ -1,6 +1,8 @@
 /** The fault drills of `pnpm drill`. Each owns its stack; see docs/benchmarks.md for what each shows. */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { loadWorkerConfig } from '@ghl-connect/config'
+import { request } from 'undici'
 import { startCrmReceiver } from '@ghl-connect/testing'
 import { sleep, waitFor } from '../harness/ports.ts'
 import { say } from '../stats.ts'
@@ -500,6 +502,87 @@ function countTwice (keys: string[]): number {
   return [...seen.values()].filter((n) => n > 1).length
 }
 
+/**
+ * An install storm: one agency approves 500 sub-accounts at once. The callback's exchange mints
+ * every sub-account's token (paced by the company's limit, HighLevel's 100 per 10 s) while 500
+ * INSTALL webhooks for the same sub-accounts (within 10 s) race it; a webhook answered 429 is delivered again
+ * (as HighLevel does) once the install is done. Judged by the sandbox: 500 location tokens, none
+ * minted twice, none of the agency's calls refused.
+ */
+export async function installStorm (): Promise<DrillTally> {
+  const SUB_ACCOUNTS = 500
+  const company = 'sbxStormCompany00001'
+  // HighLevel's own answer time bound (the production default), not the drills' short one: a mint
+  // given up on is minted again, which is what this drill counts.
+  const kit = new DrillKit('install_storm', { GHL_HTTP_TIMEOUT_MS: '10000' })
+  try {
+    await kit.start({
+      workers: 1,
+      tenants: 1,
+      // The api checks the sandbox's webhook signatures with the sandbox's key.
+      beforeSeed: async (stack) => {
+        stack.base.GHL_WEBHOOK_PUBLIC_KEY = (await stack.sandbox.call<{ publicKey: string }>('GET', '/_sandbox/webhook-public-key')).publicKey
+      },
+    })
+    const { sandbox, database } = kit.stack
+    const ids: string[] = []
+    for (let i = 0; i < SUB_ACCOUNTS; i++) {
+      ids.push((await sandbox.call<{ id: string }>('POST', `/_sandbox/companies/${company}/locations`, { name: `Storm ${i}`, agencyInstall: true })).id)
+    }
+    const { scopes } = loadWorkerConfig(kit.stack.base).ghl
+    const { code } = await sandbox.call<{ code: string }>('POST', '/_sandbox/codes', { locationId: ids[0], redirectUri: `${kit.api.url}/api/ghl-oauth/callback`, scopes })
+    const started = Date.now()
+    // From HighLevel's marketplace: a code and no state, so every sub-account waits to be claimed.
+    const callback = request(`${kit.api.url}/api/ghl-oauth/callback?code=${encodeURIComponent(code)}`, { headersTimeout: 600_000, bodyTimeout: 600_000 })
+      .then(async (res) => {
+        const page = await res.body.text()
+        const answer = { status: res.statusCode, seconds: (Date.now() - started) / 1000 }
+        if (res.statusCode !== 200) say(`install_storm: the callback answered ${res.statusCode}: ${/id="code">([^<]+)</.exec(page)?.[1] ?? page.slice(0, 200)}`)
+        return answer
+      })
+    let answered = false
+    void callback.then(() => { answered = true })
+    await waitFor('the agency connection kept', async () => answered ||
+      (await database.sql<Array<{ n: number }>>`select count(*)::int as n from ghl_integrations where user_type = 'Company' and is_active`)[0]!.n > 0, 60_000, 20)
+    const webhookUrl = `${kit.api.url}/api/ghl-oauth/webhooks`
+    const deliver = (locationId: string) => sandbox.call<{ status: number }>('POST', '/_sandbox/webhooks', { url: webhookUrl, type: 'INSTALL', locationId })
+      .then((d) => d.status).catch(() => 0)
+    const count = (answers: number[]) => answers.reduce<Record<string, number>>((c, a) => ({ ...c, [a === 0 ? 'no_answer' : String(a)]: (c[String(a === 0 ? 'no_answer' : a)] ?? 0) + 1 }), {})
+    // "Within a minute": HighLevel's 500 INSTALLs spread over the first 10 s.
+    const firstAnswers = await Promise.all(ids.map(async (id, i) => { await sleep(i * 20); return deliver(id) }))
+    const installed = await callback
+    const held = async () => (await database.sql<Array<{ n: number }>>`select count(distinct location_id)::int as n from ghl_integrations
+      where is_active and company_id = ${company} and user_type <> 'Company'`)[0]!.n
+    if (installed.status === 200) await waitFor('every sub-account held', async () => await held() === SUB_ACCOUNTS, 300_000, 500)
+      .catch(async () => say(`install_storm: ${await held()} of ${SUB_ACCOUNTS} sub-accounts held`))
+    const allHeldSeconds = (Date.now() - started) / 1000
+    // HighLevel delivers a webhook answered 429 again (about 10 minutes later; here at once).
+    const retriedAnswers = await Promise.all(ids.filter((_, i) => firstAnswers[i] === 429).map(async (id, i) => { await sleep(i * 20); return deliver(id) }))
+    const stats = await sandbox.stats()
+    const [rows] = await database.sql<Array<{ active: number, locations: number }>>`select count(*)::int as active, count(distinct location_id)::int as locations
+      from ghl_integrations where is_active and company_id = ${company} and user_type <> 'Company'`
+    say(`install_storm: ${stats.locationTokens} location tokens for ${SUB_ACCOUNTS} sub-accounts, ${stats.locationTokensRepeated} minted twice, ${stats.companyRateLimited} refused; callback ${installed.status} in ${installed.seconds} s`)
+    return await kit.tally({
+      notes: {
+        subAccounts: SUB_ACCOUNTS,
+        locationTokens: stats.locationTokens,
+        mintedTwice: stats.locationTokensRepeated,
+        refusedByCompanyLimit: stats.companyRateLimited,
+        refusedAll429: stats.rateLimited,
+        activeConnections: rows!.active,
+        distinctLocations: rows!.locations,
+        callbackStatus: installed.status,
+        callbackSeconds: installed.seconds,
+        allHeldSeconds,
+        webhookAnswers: count(firstAnswers),
+        redeliveredAnswers: count(retriedAnswers),
+      },
+    })
+  } finally {
+    await kit.close()
+  }
+}
+
 export const DRILLS = {
   kill_worker: killWorker,
   redis_flush: redisFlush,
@@ -512,4 +595,5 @@ export const DRILLS = {
   events: crmEvents,
   redis_failover: redisFailover,
   webhook_loss: webhookLoss,
+  install_storm: installStorm,
 } as const

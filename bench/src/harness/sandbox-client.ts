@@ -2,7 +2,7 @@
 import { request } from 'undici'
 
 export interface SentMessage { seq: number, locationId: string, contactId: string, body: string, messageId: string, sentAt: string }
-export interface SandboxStats { codeExchanges: number, refreshes: number, invalidGrants: number, locationInactive: number, rateLimited: number, messagesSent: number, answersLost?: number, messageExports?: number, messageLookups?: number, contactReads?: number, messageWebhooksDropped?: number }
+export interface SandboxStats { codeExchanges: number, refreshes: number, invalidGrants: number, locationInactive: number, rateLimited: number, messagesSent: number, answersLost?: number, messageExports?: number, messageLookups?: number, contactReads?: number, messageWebhooksDropped?: number, locationTokens?: number, locationTokensRepeated?: number, companyRateLimited?: number }
 export interface TokenAnswer { access_token: string, refresh_token: string, expires_in: number, scope: string, locationId: string }
 
 export class SandboxClient {

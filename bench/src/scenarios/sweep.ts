@@ -26,10 +26,10 @@ export async function sweepScenario (stack: Stack, opts: { integrations: number,
       '{conversations/message.write}'
     from generate_series(1, ${opts.integrations}) as g`
   await sql`vacuum analyze ghl_integrations`
-  const { sweepHorizonMs: horizonMs, sweepEveryMs: everyMs } = loadWorkerConfig(stack.base).tokens
-  const sweep = new TokenSweep(stack.integrations, stack.queues.tokens, quietLogger, { horizonMs, everyMs })
+  const { sweepHorizonMs: horizonMs, sweepEveryMs: everyMs, agencyRefreshMs } = loadWorkerConfig(stack.base).tokens
+  const sweep = new TokenSweep(stack.integrations, stack.queues.tokens, quietLogger, { horizonMs, everyMs, agencyRefreshMs })
   const runsMs: number[] = []
-  let last = { scanned: 0, jobs: 0, pages: 0 }
+  let last = { scanned: 0, jobs: 0, pages: 0, agencies: 0 }
   for (let i = 0; i < opts.runs; i++) {
     await stack.redisServer.flushAll()
     const started = performance.now()

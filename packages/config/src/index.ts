@@ -158,12 +158,15 @@ const sections = {
     TOKEN_SWEEP_EVERY_SECONDS: int(300, 5),
     TOKEN_SWEEP_HORIZON_SECONDS: int(600, 60),
     TOKEN_CALL_TIMEOUT_MS: int(30_000, 1000, 120_000),
+    AGENCY_REFRESH_DAYS: int(30, 1, 300),
   }).transform((e) => ({
     refreshWindowMs: e.TOKEN_REFRESH_WINDOW_SECONDS * 1000,
     sweepEveryMs: e.TOKEN_SWEEP_EVERY_SECONDS * 1000,
     sweepHorizonMs: e.TOKEN_SWEEP_HORIZON_SECONDS * 1000,
     // Its own, longer than GHL_HTTP_TIMEOUT_MS: an answer given up on is a spent refresh token lost.
     callTimeoutMs: e.TOKEN_CALL_TIMEOUT_MS,
+    // An agency's refresh token dies after a year unused: the sweep renews one unused this long.
+    agencyRefreshMs: e.AGENCY_REFRESH_DAYS * 24 * 3600_000,
   })),
 
   ghl: z.object({

@@ -4,6 +4,7 @@
  * dispatcher, the HighLevel client, metrics and the one TokenService. Tests and bench build it the
  * same way; `close` ends it in reverse order.
  */
+import { randomUUID } from 'node:crypto'
 import type { RedisOptions, Redis } from 'ioredis'
 import type { WorkerConfig } from '@ghl-connect/config'
 import {
@@ -80,6 +81,7 @@ export function createCore (config: CoreConfig, logger: Logger, opts: CoreOption
   const ghl = new GhlClient({ ...config.ghl, onRateLimit: (locationId, rateLimit, headers) => dailyLimit.observe(locationId, rateLimit, headers) })
   const endpoint = ghlTokenEndpoint(ghl)
   const timedEndpoint: TokenEndpoint = { ...endpoint, refresh: (i, o) => timeGhlCall(metrics, 'refreshToken', () => endpoint.refresh(i, o)) }
+  const rateLimiter = new LocationRateLimiter(redis, keys, config.ghl.locationRateLimit)
   const tokenService = new TokenService({
     redis,
     keys,
@@ -90,13 +92,11 @@ export function createCore (config: CoreConfig, logger: Logger, opts: CoreOption
     logger,
     // The token call's own timeout; the refresh lease and lock are sized from it.
     callTimeoutMs: config.tokens.callTimeoutMs,
-    // Connection events (broken, recovered) become CRM events, recorded right after the change.
-    onEvent: async (event: ConnectionEvent) => {
-      await crmEvents.publish(event.type === 'connection.broken'
-        ? crmEventOf.connectionBroken(event, event.reason, event.tokenVersion)
-        : crmEventOf.connectionRecovered(event, event.tokenVersion))
-    },
+    // Connection events (broken, recovered, expiring, an agency broken) become CRM events, recorded right after the change.
+    onEvent: async (event: ConnectionEvent) => { await crmEvents.publish(crmEventOfConnection(event)) },
     onOutcome: (outcome) => metrics.refreshOutcomes.inc({ outcome }),
+    // An agency's calls (minting its sub-accounts' tokens) share its company's budget, like a location's.
+    paceCompany: (companyId, opts) => rateLimiter.waitForSlot(keys.companyRateName(companyId), `mint-${randomUUID()}`, opts),
   })
   const gapFill = new GapFillRepository(database.db)
   const messageReports = new MessageReports({
@@ -110,7 +110,7 @@ export function createCore (config: CoreConfig, logger: Logger, opts: CoreOption
     keys,
     queues,
     ghl,
-    rateLimiter: new LocationRateLimiter(redis, keys, config.ghl.locationRateLimit),
+    rateLimiter,
     integrations,
     smsMessages: new SmsMessagesRepository(database.db, eventsOutbox),
     clientSettings: new ClientSettingsRepository(database.db),
@@ -130,5 +130,14 @@ export function createCore (config: CoreConfig, logger: Logger, opts: CoreOption
       redis.disconnect()
       await database.close()
     },
+  }
+}
+
+function crmEventOfConnection (event: ConnectionEvent) {
+  switch (event.type) {
+    case 'connection.broken': return crmEventOf.connectionBroken(event, event.reason, event.tokenVersion)
+    case 'connection.recovered': return crmEventOf.connectionRecovered(event, event.tokenVersion)
+    case 'connection.expiring': return crmEventOf.connectionExpiring(event, event.tokenVersion, event)
+    case 'agency.broken': return crmEventOf.agencyBroken(event, event.reason, event.locations, event.more)
   }
 }

@@ -16,7 +16,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto'
 
-export const crmEventTypes = ['sms.sent', 'sms.failed', 'sms.delivery', 'sms.received', 'email.sent', 'email.failed', 'email.delivery', 'email.received', 'connection.broken', 'connection.recovered', 'connection.replaced', 'install.pending'] as const
+export const crmEventTypes = ['sms.sent', 'sms.failed', 'sms.delivery', 'sms.received', 'email.sent', 'email.failed', 'email.delivery', 'email.received', 'connection.broken', 'connection.recovered', 'connection.replaced', 'connection.expiring', 'agency.broken', 'install.pending'] as const
 export type CrmEventType = (typeof crmEventTypes)[number]
 
 /** The JSON body of an event. `id` is stable: the same fact delivered again has the same id, so drop one you have seen. */

@@ -22,6 +22,8 @@ export interface SmsSendJob {
 export interface TokenRefreshJob { clientId: string }
 /** The sweep's refreshes of several clients expiring close together: one job instead of one per client. */
 export interface TokenRefreshBatchJob { clientIds: string[] }
+/** The sweep's renewal of agency connections unused for AGENCY_REFRESH_DAYS (by integration id: they have no client). */
+export interface AgencyRefreshJob { integrationIds: string[] }
 export type TokenSweepJob = Record<string, never>
 export type OutboxReconcileJob = Record<string, never>
 
@@ -37,7 +39,7 @@ export type GapFillJob = Record<string, never>
 
 export interface JobsByQueue {
   sms: { send: SmsSendJob }
-  tokens: { refresh: TokenRefreshJob, 'refresh-batch': TokenRefreshBatchJob, sweep: TokenSweepJob }
+  tokens: { refresh: TokenRefreshJob, 'refresh-batch': TokenRefreshBatchJob, 'refresh-agencies': AgencyRefreshJob, sweep: TokenSweepJob }
   outbox: { reconcile: OutboxReconcileJob, 'reconcile-events': OutboxReconcileJob, retention: RetentionJob, 'gap-fill': GapFillJob }
   'crm-events': { deliver: CrmEventJob }
 }

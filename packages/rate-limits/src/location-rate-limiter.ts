@@ -91,6 +91,20 @@ export class LocationRateLimiter {
   }
 
   /**
+   * Reserves a slot for `holder` and resolves when it comes: for calls that must be made, only
+   * paced (an agency's mints, kept in its company's log: HighLevel limits a company like a
+   * location). With `maxWaitMs`, a slot further off is not taken: false, and nothing reserved.
+   */
+  async waitForSlot (locationId: string, holder: string, { maxWaitMs = 0 }: { maxWaitMs?: number } = {}): Promise<boolean> {
+    for (;;) {
+      const { waitMs } = await this.take(locationId, holder, 1, { maxWaitMs })
+      if (waitMs <= 0) return true
+      if (maxWaitMs > 0 && waitMs > maxWaitMs) return false
+      await new Promise((resolve) => setTimeout(resolve, waitMs))
+    }
+  }
+
+  /**
    * `reserve`, saying whether the wait is the daily budget's (nothing was reserved then). With
    * `maxWaitMs`, a slot further off than that is not reserved either (the caller gives up).
    */

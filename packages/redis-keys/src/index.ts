@@ -4,6 +4,8 @@
  *
  *   <prefix>:lock:refresh:<client>        the per-client refresh lock (packages/tokens)
  *   <prefix>:refresh-cooldown:<client>    back-off after a failed refresh (packages/tokens)
+ *   <prefix>:lock:mint:<location>         the per-location lock that mints a location's token with its agency's once (packages/tokens)
+ *   <prefix>:agency-install:<company>     set while an agency's install mints its sub-accounts: their INSTALL webhooks wait (api)
  *   <prefix>:refresh-answer:<integration>:<version>
  *                                         HighLevel's refresh answer (sealed) kept while PostgreSQL is down (packages/tokens)
  *   <prefix>:oauth-state:<state>          one-time OAuth states, 10 minutes (api)
@@ -12,6 +14,7 @@
  *   <prefix>:api-key-rate:<key name>      an API key's request count in the current window (api)
  *   <prefix>:client-token-rate:<token id> a client access token's request count in the current window (api)
  *   <prefix>:ghl-rate:{<location>}        HighLevel's per-location request log (worker and the api's proxy)
+ *   <prefix>:ghl-rate:{company:<company>} the same log for an agency's (Company) calls: HighLevel limits a company like a location
  *   <prefix>:ghl-rate-slot:{<location>}:<holder>
  *                                         a message's (or proxy call's) reserved slot in that log (worker, api)
  *   <prefix>:ghl-daily-spent:{<location>} set while HighLevel's daily budget of the location is spent, until its
@@ -48,6 +51,14 @@ export class RedisKeys {
   bullPrefix (queue: string): string { return `${this.prefix}-bull:${queueTag(queue)}` }
 
   refreshLock (clientId: string): string { return `${this.prefix}:lock:refresh:${encodeId(clientId)}` }
+
+  /** HighLevel location ids are letters and digits; encoded all the same, as they come from webhooks. */
+  mintLock (locationId: string): string { return `${this.prefix}:lock:mint:${encodeId(locationId)}` }
+
+  agencyInstall (companyId: string): string { return `${this.prefix}:agency-install:${encodeId(companyId)}` }
+
+  /** A company's HighLevel budget is kept in a location's kind of log, under this name (never a location id: those have no ':'). */
+  companyRateName (companyId: string): string { return `company:${companyId}` }
 
   /** Every client's refresh lock, as a SCAN pattern (the lock_loss drill deletes them mid-refresh). */
   get refreshLockPattern (): string { return `${this.prefix}:lock:refresh:*` }

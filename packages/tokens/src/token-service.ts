@@ -12,7 +12,7 @@ import {
   sendingAccess, type Integration, type IntegrationsRepository, type SendingRefusal,
   type TokenRefreshAnswersRepository, type TokenRefreshLeasesRepository,
 } from '@ghl-connect/db'
-import { conflict, isAppError, sendingRefused, unavailable } from '@ghl-connect/errors'
+import { conflict, isAppError, sendingRefused, tooManyRequests, unavailable } from '@ghl-connect/errors'
 import type { Logger } from '@ghl-connect/logging'
 import { KEEP_BUDGET_MS, KeptAnswers, type KeptIn } from './kept-answers.ts'
 import { RedisLock } from './lock.ts'
@@ -43,6 +43,11 @@ export interface TokenEndpoint {
 export type ConnectionEvent =
   | { type: 'connection.broken', integrationId: string, tokenVersion: number, clientId: string, locationId: string, reason: string }
   | { type: 'connection.recovered', integrationId: string, tokenVersion: number, clientId: string, locationId: string }
+  /** Refreshes failing since `failingSince` (at least `expiringAfterMs`), the access token still good until `expiresAt`. */
+  | { type: 'connection.expiring', integrationId: string, tokenVersion: number, clientId: string, locationId: string, failingSince: Date, expiresAt: Date }
+  /** An agency's refresh token was refused; `locations` live on its token (minted), `more` when the list was cut. */
+  | { type: 'agency.broken', integrationId: string, tokenVersion: number, companyId: string, reason: string,
+      locations: Array<{ clientId: string, locationId: string }>, more: boolean }
 
 /**
  * recovered: a kept answer was applied, or a location whose refresh token died was renewed
@@ -70,7 +75,21 @@ export interface TokenServiceOptions {
   storeRetryMs?: number
   onEvent?: (event: ConnectionEvent) => Promise<void> | void
   onOutcome?: (outcome: RefreshOutcome) => void
+  /**
+   * Resolves when a call with the company's (agency) token may leave: HighLevel limits each
+   * company like each location (100 per 10 s), so an agency minting 500 sub-accounts is paced
+   * here instead of collecting 429s. With `maxWaitMs`, false when the slot is further off (nothing
+   * taken). Absent: no pacing.
+   */
+  paceCompany?: (companyId: string, opts?: { maxWaitMs?: number }) => Promise<boolean>
+  /** How long a client's refreshes fail, its access token still good, before the CRM hears `connection.expiring` (default an hour). */
+  expiringAfterMs?: number
 }
+
+/** The most sub-accounts an `agency.broken` event lists (`more` says there were others). */
+export const AGENCY_BROKEN_LOCATIONS = 1000
+/** How long a second minter of one location waits for the first (a mint is one paced HighLevel call). */
+const MINT_LOCK_MS = 5 * 60_000
 
 const BASE_COOLDOWN_MS = 15_000
 const MAX_COOLDOWN_MS = 15 * 60_000
@@ -90,6 +109,7 @@ export class TokenService {
   private readonly lockWaitMs: number
   private readonly recentRefreshMs: number
   private readonly storeRetryMs: number
+  private readonly expiringAfterMs: number
 
   constructor (private readonly opts: TokenServiceOptions) {
     this.lock = new RedisLock(opts.redis)
@@ -99,6 +119,7 @@ export class TokenService {
     this.lockWaitMs = opts.lockWaitMs ?? this.lockTtlMs + 1000
     this.recentRefreshMs = opts.recentRefreshMs ?? 10_000
     this.storeRetryMs = opts.storeRetryMs ?? 10_000
+    this.expiringAfterMs = opts.expiringAfterMs ?? 3600_000
   }
 
   /** The client's integration with an access token good for at least the refresh window. */
@@ -111,6 +132,65 @@ export class TokenService {
     const agency = await this.opts.integrations.findAgency(companyId)
     if (!agency || agency.status === 'needs_reauth') return null
     return this.fresh(agency)
+  }
+
+  /**
+   * Renews an agency connection's refresh token now, whether or not its access token is due (the
+   * sweep, for an agency unused for AGENCY_REFRESH_DAYS: HighLevel's refresh token dies after a
+   * year unused, and every location minted from it with it). `seen` is the connection as the
+   * caller read it: one renewed meanwhile is used as it is (the version moved on).
+   */
+  async refreshAgency (seen: Integration): Promise<Integration> {
+    if (seen.userType !== 'Company') throw new Error('refreshAgency renews agency (Company) connections only')
+    return this.refresh(seen, { force: true })
+  }
+
+  /**
+   * Waits for a slot of the company's HighLevel budget (every call made with an agency token
+   * takes one: listing installed locations, minting). With `maxWaitMs`, a slot further off than
+   * that is refused (429 `company_rate_limited`) instead of waited for.
+   */
+  async paceCompany (companyId: string, { maxWaitMs = 0 }: { maxWaitMs?: number } = {}): Promise<void> {
+    if (await this.opts.paceCompany?.(companyId, { maxWaitMs }) === false) throw companyBusy(maxWaitMs)
+  }
+
+  /**
+   * Mints a location's token with its agency's token, once however many callers race for it (the
+   * callback's bulk install and HighLevel's INSTALL webhooks for the same sub-accounts): under a
+   * per-location lock, `held` is asked first and what it returns is used instead of minting; else
+   * the company's budget is waited for (at most `maxWaitMs` when given), the token minted and
+   * `keep` stores it. Minting spends
+   * nothing single-use, so a lock that lapses costs at most a second mint, never a connection.
+   */
+  async mintOnce<T> (agency: Integration, locationId: string,
+    steps: { held: () => Promise<T | null>, keep: (tokens: RefreshedTokens) => Promise<T>, maxWaitMs?: number }): Promise<T> {
+    // `maxWaitMs` bounds the whole wait: for the lock (a sibling minting it), then for the budget.
+    const deadline = steps.maxWaitMs ? Date.now() + steps.maxWaitMs : null
+    const lease = await this.lock.acquire(this.opts.keys.mintLock(locationId), MINT_LOCK_MS, steps.maxWaitMs ?? MINT_LOCK_MS + 5000)
+    if (!lease) throw deadline ? companyBusy(steps.maxWaitMs!) : refreshBusy()
+    try {
+      const held = await steps.held()
+      if (held !== null) return held
+      await this.paceCompany(agency.companyId!, { maxWaitMs: deadline ? Math.max(1, deadline - Date.now()) : undefined })
+      return await steps.keep(await this.opts.endpoint.mintLocationToken(agency, locationId))
+    } finally {
+      await lease.release().catch((err) => this.opts.logger.warn({ err, locationId }, 'could not release the mint lock'))
+    }
+  }
+
+  /**
+   * Marks the company's bulk install (the callback minting all its sub-accounts) as under way,
+   * for at most `ttlMs`; `mintingInstall` tells the INSTALL webhooks of that storm, which then
+   * wait to be delivered again instead of competing for the company's budget. Returns the release.
+   */
+  async beginInstall (companyId: string, ttlMs: number): Promise<() => Promise<void>> {
+    const key = this.opts.keys.agencyInstall(companyId)
+    await this.opts.redis.set(key, '1', 'PX', ttlMs)
+    return async () => { await this.opts.redis.del(key) }
+  }
+
+  async mintingInstall (companyId: string): Promise<boolean> {
+    return (await this.opts.redis.exists(this.opts.keys.agencyInstall(companyId))) === 1
   }
 
   private async fresh (integration: Integration): Promise<Integration> {
@@ -267,8 +347,13 @@ export class TokenService {
     this.opts.onOutcome?.(kind)
     if (kind === 'invalid_grant') {
       await integrations.recordRefreshFailure(current.id, current.tokenVersion, { code: kind, status: 'needs_reauth', error: reason })
-      log.warn({ err }, 'refresh token rejected; the client must reconnect')
-      await this.emit({ type: 'connection.broken', ...subject(current), reason: 'needs_reauth' })
+      if (current.userType === 'Company') {
+        log.warn({ err, companyId: current.companyId }, 'agency refresh token rejected; the agency must approve the app again')
+        await this.agencyBroken(current)
+      } else {
+        log.warn({ err }, 'refresh token rejected; the client must reconnect')
+        await this.emit({ type: 'connection.broken', ...subject(current), reason: 'needs_reauth' })
+      }
       throw reauthError(current)
     }
     const wait = Math.min(MAX_COOLDOWN_MS, BASE_COOLDOWN_MS * 2 ** Math.min(current.refreshFailures, 6))
@@ -283,8 +368,14 @@ export class TokenService {
       throw conflict('location_inactive', 'The GoHighLevel location is not active (its subscription may be paused); the connection resumes when it is reactivated.',
         { retryAfterSeconds: Math.ceil(wait / 1000) })
     }
-    await integrations.recordRefreshFailure(current.id, current.tokenVersion, { code: kind, error: reason })
+    const failingSince = await integrations.recordRefreshFailure(current.id, current.tokenVersion, { code: kind, error: reason })
     log.warn({ err, retryInMs: wait }, 'token refresh failed; cooling down')
+    if (failingSince && current.status === 'active' && !integrations.isExpired(current) &&
+      Date.now() - failingSince.getTime() >= this.expiringAfterMs) {
+      // Failing this long while the token still works: the CRM can act before it breaks. Its id
+      // is the version's, so the failures that follow are the same event.
+      await this.emit({ type: 'connection.expiring', ...subject(current), failingSince, expiresAt: current.expiresAt })
+    }
     if (!integrations.isExpired(current)) return current
     throw coolingDown(current, wait)
   }
@@ -349,6 +440,7 @@ export class TokenService {
   private async renewThroughAgency (current: Integration, { recovering }: { recovering: boolean }): Promise<Integration | null> {
     const agency = await this.getFreshAgency(current.companyId!)
     if (!agency) return null
+    await this.paceCompany(agency.companyId!)
     const tokens = await this.opts.endpoint.mintLocationToken(agency, current.locationId)
     const won = await this.opts.integrations.writeTokens(current.id, current.tokenVersion, { ...tokens, refreshToken: null, dropRefreshToken: true })
     if (!won) {
@@ -363,17 +455,36 @@ export class TokenService {
     return this.written(current)
   }
 
-  /** The integration after its new pair landed; a connection that was broken is announced as recovered. */
+  /**
+   * The integration after its new pair landed; a connection that was broken, or whose failing
+   * refreshes reached `expiringAfterMs` (the CRM heard `connection.expiring`), is announced as recovered.
+   */
   private async written (replaced: Integration): Promise<Integration> {
-    if (replaced.status !== 'active') {
+    const since = replaced.refreshFailingSince
+    const warned = since !== null && replaced.lastErrorAt !== null && replaced.lastErrorAt.getTime() - since.getTime() >= this.expiringAfterMs
+    if (replaced.status !== 'active' || warned) {
       await this.emit({ type: 'connection.recovered', ...subject(replaced) })
     }
     return (await this.opts.integrations.findById(replaced.id))!
   }
 
+  /** The agency's refresh token is dead: the CRM hears which of its clients' sub-accounts live on it. */
+  private async agencyBroken (agency: Integration): Promise<void> {
+    const companyId = agency.companyId ?? ''
+    try {
+      const listed = await this.opts.integrations.listMintedLocations(companyId, AGENCY_BROKEN_LOCATIONS + 1)
+      await this.emit({
+        type: 'agency.broken', integrationId: agency.id, tokenVersion: agency.tokenVersion, companyId, reason: 'needs_reauth',
+        locations: listed.slice(0, AGENCY_BROKEN_LOCATIONS), more: listed.length > AGENCY_BROKEN_LOCATIONS,
+      })
+    } catch (err) {
+      this.opts.logger.warn({ err, companyId }, 'could not list the sub-accounts of a broken agency')
+    }
+  }
+
   private async emit (event: ConnectionEvent): Promise<void> {
-    // The CRM knows clients; an agency connection (or an unclaimed install) has none to tell it about.
-    if (!event.clientId) return
+    // The CRM knows clients; a client's connection event for an unclaimed install has none to tell it about.
+    if (event.type !== 'agency.broken' && !event.clientId) return
     try {
       await this.opts.onEvent?.(event)
     } catch (err) {
@@ -393,6 +504,12 @@ function refusal (code: SendingRefusal, i: Integration | null) {
 
 function reauthError (i: Integration) {
   return sendingRefused('needs_reauth', { locationId: i.locationId })
+}
+
+/** The agency's budget (or the location's mint) is taken for longer than the caller waits: an install storm. */
+function companyBusy (waitedMs: number) {
+  return tooManyRequests('company_rate_limited', 'The agency\'s GoHighLevel rate limit has no slot free soon (it is minting many sub-accounts at once); try again later.',
+    Math.max(1, Math.ceil(waitedMs / 1000)))
 }
 
 function refreshBusy () {

@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import type { AddressInfo } from 'node:net'
 import { AGENCY, CALLBACK_URL, connect, setup } from './connect-flow.ts'
-import type { TestApiWithSandbox } from './helper.ts'
+import { eventually, type TestApiWithSandbox } from './helper.ts'
 
 const COMPANY = 'sbxCompany0000000002'
 
@@ -199,4 +199,39 @@ t.test('an agency install that mints a location a client holds renews the holder
   t.not(after?.accessToken, before.accessToken, 'renewed with the minted token')
   t.ok(await works(api, west, after?.accessToken))
   t.equal(after?.refreshToken, own.refresh_token, 'its own refresh token stays')
+})
+
+t.test('an install storm: an agency approves 24 sub-accounts while their INSTALL webhooks race the callback; each is minted once, paced by the company\'s limit, none refused', async (t) => {
+  // HighLevel's company limit scaled down (10 per second) so the storm outruns it many times over.
+  const api = await setup(t, { GHL_RATE_LIMIT_MAX: '9', GHL_RATE_LIMIT_INTERVAL_MS: '1000' })
+  api.sandbox.control.setRateLimit({ max: 10, intervalMs: 1000 })
+  const url = await listen(t, api)
+  const added = Array.from({ length: 23 }, (_, i) => api.sandbox.control.addCompanyLocation(COMPANY, { name: `Storm ${i}`, agencyInstall: true }).id)
+  const all = [AGENCY, ...added]
+
+  // Approved from HighLevel's marketplace (no state), with the scopes the app asks for.
+  const code = api.sandbox.control.createAuthCode({ locationId: AGENCY, redirectUri: CALLBACK_URL, scopes: [...api.app.runtime.config.ghl.scopes] })
+  const callback = api.app.inject({ url: `/api/ghl-oauth/callback?code=${encodeURIComponent(code)}` }).then((r) => r)
+  await eventually('the agency connection kept', () => api.app.runtime.integrations.findAgency(COMPANY).then((a) => a ?? undefined))
+  // The sandbox gives up on an answer after 10 s (on a loaded machine a webhook's answer may come later): null.
+  const webhooks = await Promise.all(all.map((locationId) => api.sandbox.control.sendWebhook({ url, type: 'INSTALL', locationId }).catch(() => null)))
+  const page = await callback
+  t.equal(page.statusCode, 200, 'the agency install completes')
+  const deferred = all.filter((_, i) => webhooks[i]?.status === 429)
+  t.ok(webhooks.every((w) => w === null || w.status === 200 || w.status === 429), `each webhook processed or deferred (${deferred.length} answered 429)`)
+  // HighLevel delivers a 429'd webhook again (while the install minted, its webhooks waited): by then the location is held.
+  const retried = await Promise.all(deferred.map((locationId) => api.sandbox.control.sendWebhook({ url, type: 'INSTALL', locationId }).catch(() => null)))
+  t.ok(retried.every((w) => w === null || w.status === 200), 'a redelivered INSTALL is processed')
+  // Wait for webhooks still being handled (their answer given up on) before counting.
+  await eventually('every sub-account held', async () => (await Promise.all(all.map((l) => api.app.runtime.integrations.findByLocationId(l)))).every(Boolean) || undefined)
+  const stats = api.sandbox.control.stats()
+  t.equal(stats.locationTokens, all.length, 'one location token per sub-account')
+  t.equal(stats.locationTokensRepeated, 0, 'none minted twice')
+  t.equal(stats.companyRateLimited, 0, 'HighLevel refused none of the agency\'s calls')
+  const codes = [...page.body.matchAll(/data-location-id="([A-Za-z0-9]+)">[^<]*<code class="claim-code">([^<]+)<\/code>/g)].map((m) => m[1]!)
+  t.same(codes.sort(), [...all].sort(), 'the page shows a claim code for every sub-account, those the webhooks minted included')
+  for (const locationId of all) {
+    const held = await api.app.runtime.integrations.findByLocationId(locationId)
+    t.ok(await works(api, locationId, held?.accessToken), `${locationId}'s token works`)
+  }
 })

@@ -129,8 +129,6 @@ export function versionOf (request: FastifyRequest): string | undefined {
 export interface Guard {
   version: string
   scope: string
-  /** Agency-only endpoints (locationToken) are not rate limited per location. */
-  rateLimited?: boolean
   /** The endpoint accepts a message (POST /conversations/messages): the accept-then faults apply. */
   accepts?: boolean
 }
@@ -149,11 +147,15 @@ export async function authorize (ctx: SandboxContext, request: FastifyRequest, r
   }
   const { grant } = found
   const locationId = grant.locationId ?? undefined
-  if (guard.rateLimited !== false && locationId) {
-    const verdict = ctx.limiter.take(`${ctx.settings.clientId}:${locationId}`)
+  // HighLevel limits each app per resource: a Location token's calls count against its location,
+  // an agency (Company) token's against its company, whichever endpoint they reach.
+  const resource = locationId ?? (grant.userType === 'Company' ? `company:${grant.companyId}` : undefined)
+  if (resource) {
+    const verdict = ctx.limiter.take(`${ctx.settings.clientId}:${resource}`)
     reply.headers(verdict.headers)
     if (!verdict.allowed) {
       ctx.state.stats.rateLimited++
+      if (!locationId) ctx.state.stats.companyRateLimited++
       if (verdict.dailyResetSeconds !== undefined) reply.header('retry-after', String(verdict.dailyResetSeconds))
       sendGhlError(reply, 429, MESSAGES.rateLimited)
       return undefined

@@ -110,7 +110,11 @@ export interface Grant {
 
 interface AuthCode extends Grant { redirectUri: string, expiresAt: number, used: boolean }
 interface AccessToken extends Grant { expiresAt: number, revoked: boolean }
-interface RefreshToken extends Grant { used: boolean, revoked: boolean }
+/** `issuedAt` absent in a state file written before it was kept: such a token never ages out. */
+interface RefreshToken extends Grant { used: boolean, revoked: boolean, issuedAt?: number }
+
+/** HighLevel's refresh token is valid for a year unused. */
+export const REFRESH_TOKEN_TTL_MS = 365 * 24 * 3600_000
 
 export interface SandboxStats {
   codeExchanges: number
@@ -118,7 +122,13 @@ export interface SandboxStats {
   invalidGrants: number
   locationInactive: number
   locationTokens: number
+  /** Location tokens minted while one minted earlier for the same location was still good: a mint twice. */
+  locationTokensRepeated: number
   rateLimited: number
+  /** Of `rateLimited`: refused against a company's limit (an agency token's calls). */
+  companyRateLimited: number
+  /** Refresh tokens refused because they went unused for a year (counted in `invalidGrants` too). */
+  refreshTokensAgedOut: number
   messagesSent: number
   /** Sends taken whose answer an accept-then fault lost (reset or 502). */
   answersLost: number
@@ -135,7 +145,7 @@ export interface SandboxStats {
 }
 
 const emptyStats = (): SandboxStats => ({
-  codeExchanges: 0, refreshes: 0, invalidGrants: 0, locationInactive: 0, locationTokens: 0, rateLimited: 0, messagesSent: 0, answersLost: 0, messageExports: 0, refreshAnswersDropped: 0,
+  codeExchanges: 0, refreshes: 0, invalidGrants: 0, locationInactive: 0, locationTokens: 0, locationTokensRepeated: 0, rateLimited: 0, companyRateLimited: 0, refreshTokensAgedOut: 0, messagesSent: 0, answersLost: 0, messageExports: 0, refreshAnswersDropped: 0,
   messageLookups: 0, contactReads: 0, messageWebhooksDropped: 0,
 })
 
@@ -187,6 +197,8 @@ export class SandboxState {
   private readonly refreshTokens = new Map<string, RefreshToken>()
   private readonly conversations = new Map<string, string>()
   private readonly futureInstalls = new Map<string, boolean>()
+  /** When each location's last minted token expires (a mint before then is a mint twice). */
+  private readonly mintedUntil = new Map<string, number>()
 
   constructor (
     private readonly clock: Clock,
@@ -351,6 +363,11 @@ export class SandboxState {
       this.stats.invalidGrants++
       return fail(400, INVALID_REFRESH)
     }
+    if (grant.issuedAt !== undefined && this.clock.now() - grant.issuedAt > REFRESH_TOKEN_TTL_MS) {
+      this.stats.invalidGrants++
+      this.stats.refreshTokensAgedOut++
+      return fail(400, INVALID_REFRESH)
+    }
     const location = grant.locationId ? this.locations.get(grant.locationId) : undefined
     if (location && !location.active) {
       // HighLevel keeps the refresh token alive while the location is paused.
@@ -369,6 +386,9 @@ export class SandboxState {
       return fail(403, 'The token does not have access to this location')
     }
     this.stats.locationTokens++
+    const now = this.clock.now()
+    if ((this.mintedUntil.get(locationId) ?? 0) > now) this.stats.locationTokensRepeated++
+    this.mintedUntil.set(locationId, now + this.settings.accessTokenTtlSeconds * 1000)
     const grant: Grant = { ...agency, userType: 'Location', locationId, scopes: agency.scopes.filter((s) => !s.startsWith('oauth.')) }
     const { refresh_token: _, approvedLocations: __, isBulkInstallation: ___, userType: ____, companyId: _____, ...answer } = this.issue(grant, { withRefresh: false })
     return { ok: true, value: answer as TokenAnswer }
@@ -431,6 +451,7 @@ export class SandboxState {
     this.conversations.clear()
     this.crm.clear()
     this.futureInstalls.clear()
+    this.mintedUntil.clear()
     this.stats = emptyStats()
   }
 
@@ -498,7 +519,7 @@ export class SandboxState {
     }
     if (withRefresh) {
       const refreshToken = jwtLike({ ...claims, refresh: true })
-      this.refreshTokens.set(refreshToken, { ...base, used: false, revoked: false })
+      this.refreshTokens.set(refreshToken, { ...base, used: false, revoked: false, issuedAt: now })
       answer.refresh_token = refreshToken
     }
     return answer

@@ -68,8 +68,9 @@ export function createWorkerRuntime (config: WorkerConfig, logger: Logger): Work
     ...core,
     config,
     smsSender,
-    tokenRefresher: new TokenRefresher(integrations, tokenService, logger, config.tokens.sweepHorizonMs),
-    tokenSweep: new TokenSweep(integrations, core.queues.tokens, logger, { horizonMs: config.tokens.sweepHorizonMs, everyMs: config.tokens.sweepEveryMs }),
+    tokenRefresher: new TokenRefresher(integrations, tokenService, logger, config.tokens.sweepHorizonMs, config.tokens.agencyRefreshMs),
+    tokenSweep: new TokenSweep(integrations, core.queues.tokens, logger,
+      { horizonMs: config.tokens.sweepHorizonMs, everyMs: config.tokens.sweepEveryMs, agencyRefreshMs: config.tokens.agencyRefreshMs }),
     outboxReconciler: new OutboxReconciler(messages, dispatcher, logger, {
       queuedForMs: config.worker.reconcileAfterMs,
       sendingForMs: Math.max(config.worker.reconcileAfterMs, inFlightGraceMs),

@@ -161,6 +161,31 @@ export const crmEventOf = {
     data: { clientId: s.clientId, previousLocationId, locationId: s.locationId },
   }),
 
+  /**
+   * The client's refreshes have failed for a while (`failingSince`) and its access token runs out
+   * at `expiresAt`: act before it breaks. One per failing episode: a good refresh bumps the token
+   * version, and every failure of that version is this same event.
+   */
+  connectionExpiring: (s: ConnectionSubject, tokenVersion: number, at: { failingSince: Date, expiresAt: Date }): NewCrmEvent => ({
+    id: `connection.expiring-${s.integrationId}-${tokenVersion}`,
+    type: 'connection.expiring',
+    occurredAt: new Date(),
+    data: { clientId: s.clientId, locationId: s.locationId, failingSince: at.failingSince.toISOString(), expiresAt: at.expiresAt.toISOString() },
+  }),
+
+  /**
+   * An agency (Company) connection's refresh token was refused: its sub-accounts that live on its
+   * token (`locations`; `more` when there were more than the event lists) stop when their tokens
+   * expire, until the agency approves the app again. One per broken token version.
+   */
+  agencyBroken: (a: { integrationId: string, tokenVersion: number, companyId: string }, reason: string,
+    locations: Array<{ clientId: string, locationId: string }>, more: boolean): NewCrmEvent => ({
+    id: `agency.broken-${a.integrationId}-${reason}-${a.tokenVersion}`,
+    type: 'agency.broken',
+    occurredAt: new Date(),
+    data: { companyId: a.companyId, reason, locations: locations.map((l) => ({ clientId: l.clientId || null, locationId: l.locationId })), more },
+  }),
+
   installPending: (i: { integrationId: string, locationId: string, locationName: string }): NewCrmEvent => ({
     id: `install.pending-${i.integrationId}`,
     type: 'install.pending',

@@ -31,6 +31,9 @@ export const ghlIntegrations = pgTable('ghl_integrations', {
   lastError: text('last_error'),
   lastErrorCode: text('last_error_code', { enum: refreshErrorCodes }),
   lastErrorAt: timestamp('last_error_at', { withTimezone: true }),
+  // When the refreshes now failing began (null while they succeed): an hour of failures while the
+  // access token still works tells the CRM `connection.expiring`, once per failing episode.
+  refreshFailingSince: timestamp('refresh_failing_since', { withTimezone: true }),
   lastRefreshedAt: timestamp('last_refreshed_at', { withTimezone: true }),
   lastSyncedAt: timestamp('last_synced_at', { withTimezone: true }),
   connectedAt: timestamp('connected_at', { withTimezone: true }).notNull().defaultNow(),
@@ -46,6 +49,10 @@ export const ghlIntegrations = pgTable('ghl_integrations', {
   // index-only range scan: the predicate is the index's, and every column it reads is in it).
   index('ghl_integrations_refresh_due').on(t.expiresAt, t.id, t.clientId)
     .where(sql`is_active and client_id <> '' and status <> 'needs_reauth' and refresh_token is not null`),
+  // The sweep's agency query: agency (Company) connections by when their refresh token was last
+  // renewed, so one unused for AGENCY_REFRESH_DAYS is renewed before its year runs out. Few rows.
+  index('ghl_integrations_agency_refresh_due').on(sql`coalesce(last_refreshed_at, connected_at)`, t.id)
+    .where(sql`is_active and user_type = 'Company' and status <> 'needs_reauth' and refresh_token is not null`),
   index('ghl_integrations_location').on(t.locationId),
   // A client's past connections, newest first: the sending rule reads them when none is active.
   index('ghl_integrations_client_history').on(t.clientId, t.connectedAt.desc()),

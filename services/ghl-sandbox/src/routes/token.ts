@@ -65,7 +65,8 @@ export function tokenRoutes (app: FastifyInstance, ctx: SandboxContext): void {
 
   app.post('/oauth/locationToken', async (request, reply) => {
     if (!isForm(request)) return sendGhlError(reply, 400, `This endpoint accepts ${FORM} only`)
-    const grant = await authorize(ctx, request, reply, { version: '2021-07-28', scope: 'oauth.write', rateLimited: false })
+    // Counted against the company's limit, like every agency-token call (authorize).
+    const grant = await authorize(ctx, request, reply, { version: '2021-07-28', scope: 'oauth.write' })
     if (!grant) return reply
     if (grant.userType !== 'Company') return sendGhlError(reply, 401, MESSAGES.scope)
     const body = formFields(request)
@@ -80,7 +81,7 @@ interface InstalledLocationsQuery { companyId?: string, appId?: string, skip?: s
 
 export function installedLocationsRoute (app: FastifyInstance, ctx: SandboxContext): void {
   app.get<{ Querystring: InstalledLocationsQuery }>('/oauth/installedLocations', async (request, reply) => {
-    const grant = await authorize(ctx, request, reply, { version: '2021-07-28', scope: 'oauth.readonly', rateLimited: false })
+    const grant = await authorize(ctx, request, reply, { version: '2021-07-28', scope: 'oauth.readonly' })
     if (!grant) return reply
     // Agency-Access-Only in the spec: a location token is refused like a missing scope.
     if (grant.userType !== 'Company') return sendGhlError(reply, 401, MESSAGES.scope)

@@ -15,7 +15,44 @@ export class TokenRefresher {
     private readonly tokens: TokenService,
     private readonly logger: Logger,
     private readonly horizonMs: number,
+    private readonly agencyRefreshMs: number,
   ) {}
+
+  /**
+   * A `refresh-agencies` job: renews each agency connection whose refresh token is still older
+   * than AGENCY_REFRESH_DAYS (one renewed since the sweep read it is skipped), one at a time (few).
+   */
+  async refreshAgencies (integrationIds: string[]): Promise<Partial<Record<RefreshJobOutcome, number>>> {
+    const outcomes: Partial<Record<RefreshJobOutcome, number>> = {}
+    const errors: unknown[] = []
+    for (const id of integrationIds) {
+      try {
+        const outcome = await this.refreshAgency(id)
+        outcomes[outcome] = (outcomes[outcome] ?? 0) + 1
+      } catch (err) {
+        errors.push(err)
+        this.logger.warn({ err, integrationId: id }, 'scheduled agency refresh failed; the next sweep tries again')
+      }
+    }
+    if (errors.length > 0) throw new AggregateError(errors, `${errors.length} of ${integrationIds.length} agency refreshes failed`)
+    return outcomes
+  }
+
+  private async refreshAgency (integrationId: string): Promise<RefreshJobOutcome> {
+    const agency = await this.integrations.findActiveById(integrationId)
+    if (!agency || agency.userType !== 'Company') return 'not_connected'
+    if (agency.status === 'needs_reauth') return 'needs_reauth'
+    if (Date.now() - (agency.lastRefreshedAt ?? agency.connectedAt).getTime() < this.agencyRefreshMs) return 'already_fresh'
+    try {
+      await this.tokens.refreshAgency(agency)
+      return 'refreshed'
+    } catch (err) {
+      if (!isAppError(err)) throw err
+      // TokenService has recorded it, backed off and, for a dead refresh token, told the CRM (agency.broken).
+      this.logger.info({ integrationId, companyId: agency.companyId, code: err.code }, 'scheduled agency refresh did not go through')
+      return err.code === 'needs_reauth' ? 'needs_reauth' : 'deferred'
+    }
+  }
 
   /**
    * A `refresh-batch` job: each client through `refresh`, a few at a time (each one a call to

@@ -10,15 +10,22 @@
  * A client may be in two batches (a batch of the previous sweep that has not run yet): the
  * refresher skips a token refreshed meanwhile, and the one refresh path (lock, lease) makes
  * sure a refresh token is never spent twice.
+ *
+ * Agency (Company) connections are renewed on use (each mint), so an agency idle for a year
+ * would lose its refresh token, and every sub-account minted from it: the sweep also queues, in
+ * one `refresh-agencies` job, the agencies whose refresh token is older than AGENCY_REFRESH_DAYS
+ * (their own small partial index; at most AGENCY_PAGE a sweep, the oldest first).
  */
 import type { IntegrationsRepository, ExpiringIntegration } from '@ghl-connect/db'
 import type { Logger } from '@ghl-connect/logging'
 import type { Queues } from '@ghl-connect/queues'
 
-export interface SweepResult { scanned: number, pages: number, jobs: number }
+export interface SweepResult { scanned: number, pages: number, jobs: number, agencies: number }
 
 /** Rows per query: at 100k integrations one page holds a sweep's due tokens. */
 export const SWEEP_PAGE = 5000
+/** Agencies renewed per sweep at most (the rest wait for the next one; each renewed leaves the list). */
+export const AGENCY_PAGE = 500
 /** Clients per refresh job. */
 export const REFRESH_BATCH = 50
 /** Refresh at least this long before expiry, so the jitter never lets a token lapse. */
@@ -29,13 +36,13 @@ export class TokenSweep {
     private readonly integrations: IntegrationsRepository,
     private readonly tokensQueue: Queues['tokens'],
     private readonly logger: Logger,
-    private readonly opts: { horizonMs: number, everyMs: number },
+    private readonly opts: { horizonMs: number, everyMs: number, agencyRefreshMs: number },
   ) {}
 
   async run (now = Date.now()): Promise<SweepResult> {
     const before = new Date(now + this.opts.horizonMs)
     let after: ExpiringIntegration | undefined
-    const result: SweepResult = { scanned: 0, pages: 0, jobs: 0 }
+    const result: SweepResult = { scanned: 0, pages: 0, jobs: 0, agencies: 0 }
     for (;;) {
       const page = await this.integrations.listExpiring(before, SWEEP_PAGE, after)
       if (page.length === 0) break
@@ -57,6 +64,12 @@ export class TokenSweep {
       result.pages++
       after = last
       if (page.length < SWEEP_PAGE) break
+    }
+    const agencies = await this.integrations.listAgingAgencies(new Date(now - this.opts.agencyRefreshMs), AGENCY_PAGE)
+    if (agencies.length > 0) {
+      await this.tokensQueue.add('refresh-agencies', { integrationIds: agencies.map((a) => a.id) })
+      result.agencies = agencies.length
+      result.jobs++
     }
     this.logger.info({ ...result, horizonMs: this.opts.horizonMs }, 'token sweep queued refreshes')
     return result

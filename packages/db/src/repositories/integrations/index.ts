@@ -10,7 +10,7 @@ import type { TokenCipher } from '../../token-cipher.ts'
 import { IntegrationConnections, type InstallOutcome, type Replacement, type UninstalledIntegration } from './connections.ts'
 import { IntegrationKeyRotation, type KeyRotationResult } from './key-rotation.ts'
 import { IntegrationLookups } from './lookups.ts'
-import { DEFAULT_REFRESH_WINDOW_MS, isExpired, needsRefresh, RefreshDueListing, type ExpiringIntegration } from './refresh-due.ts'
+import { DEFAULT_REFRESH_WINDOW_MS, isExpired, needsRefresh, RefreshDueListing, type AgingAgency, type ExpiringIntegration } from './refresh-due.ts'
 import { SealedRows, type Integration, type NewConnection } from './sealed-rows.ts'
 import { IntegrationTokenWrites, type NewTokens } from './token-writes.ts'
 
@@ -18,7 +18,7 @@ export type { Integration, NewConnection } from './sealed-rows.ts'
 export { LocationTakenError, type InstallOutcome, type Replacement, type UninstalledIntegration } from './connections.ts'
 export type { NewTokens } from './token-writes.ts'
 export type { KeyRotationResult } from './key-rotation.ts'
-export { DEFAULT_REFRESH_WINDOW_MS, isExpired, needsRefresh, type ExpiringIntegration } from './refresh-due.ts'
+export { DEFAULT_REFRESH_WINDOW_MS, isExpired, needsRefresh, type AgingAgency, type ExpiringIntegration } from './refresh-due.ts'
 export { IntegrationKeyRotation } from './key-rotation.ts'
 
 export class IntegrationsRepository {
@@ -43,6 +43,7 @@ export class IntegrationsRepository {
   isExpired (i: Pick<Integration, 'expiresAt'>, now = new Date()): boolean { return isExpired(i, now) }
   needsRefresh (i: Pick<Integration, 'expiresAt'>, now = new Date()): boolean { return needsRefresh(i, this.refreshWindowMs, now) }
   listExpiring (before: Date, limit: number, after?: ExpiringIntegration): Promise<ExpiringIntegration[]> { return this.refreshDue.listExpiring(before, limit, after) }
+  listAgingAgencies (renewedBefore: Date, limit: number): Promise<AgingAgency[]> { return this.refreshDue.listAgingAgencies(renewedBefore, limit) }
 
   // lookups.ts
   findByClient (clientId: string): Promise<Integration | null> { return this.lookups.findByClient(clientId) }
@@ -52,6 +53,7 @@ export class IntegrationsRepository {
   findByLocationId (locationId: string): Promise<Integration | null> { return this.lookups.findByLocationId(locationId) }
   findAgency (companyId: string): Promise<Integration | null> { return this.lookups.findAgency(companyId) }
   listAgencyCompanies (): Promise<string[]> { return this.lookups.listAgencyCompanies() }
+  listMintedLocations (companyId: string, limit: number): Promise<Array<{ clientId: string, locationId: string }>> { return this.lookups.listMintedLocations(companyId, limit) }
 
   // connections.ts
   replaceActive (clientId: string, connection: NewConnection): Promise<Integration> { return this.connections.replaceActive(clientId, connection) }
@@ -69,7 +71,7 @@ export class IntegrationsRepository {
   // token-writes.ts
   writeTokens (id: string, readVersion: number, tokens: NewTokens): Promise<boolean> { return this.tokenWrites.writeTokens(id, readVersion, tokens) }
   recordRefreshFailure (id: string, readVersion: number,
-    failure: { error: string, status?: IntegrationStatus, code?: RefreshErrorCode }): Promise<boolean> {
+    failure: { error: string, status?: IntegrationStatus, code?: RefreshErrorCode }): Promise<Date | null> {
     return this.tokenWrites.recordRefreshFailure(id, readVersion, failure)
   }
 

@@ -1,5 +1,5 @@
 /** Reading integrations: by client, by id, by location, and an agency's by company. */
-import { and, desc, eq, isNotNull, sql } from 'drizzle-orm'
+import { and, asc, desc, eq, isNotNull, isNull, ne, sql } from 'drizzle-orm'
 import type { Database } from '../../database.ts'
 import { ghlIntegrations } from '../../schema/index.ts'
 import type { Integration, SealedRows } from './sealed-rows.ts'
@@ -70,5 +70,16 @@ export class IntegrationLookups {
     const rows = await this.db.selectDistinct({ companyId: ghlIntegrations.companyId }).from(ghlIntegrations).where(and(
       eq(ghlIntegrations.userType, 'Company'), eq(ghlIntegrations.isActive, true), isNotNull(ghlIntegrations.companyId)))
     return rows.map((r) => r.companyId!).filter(Boolean)
+  }
+
+  /**
+   * The company's sub-account connections that live on its agency's token (minted, no refresh
+   * token of their own): what an agency connection that breaks takes down with it. At most `limit`.
+   */
+  async listMintedLocations (companyId: string, limit: number): Promise<Array<{ clientId: string, locationId: string }>> {
+    const t = ghlIntegrations
+    return this.db.select({ clientId: t.clientId, locationId: t.locationId }).from(t).where(and(
+      eq(t.companyId, companyId), eq(t.isActive, true), ne(t.userType, 'Company'), isNull(t.refreshToken)))
+      .orderBy(asc(t.locationId)).limit(limit)
   }
 }

@@ -6,6 +6,9 @@ import type { Integration } from './sealed-rows.ts'
 
 export interface ExpiringIntegration { id: string, clientId: string, expiresAt: Date }
 
+/** An agency (Company) connection whose refresh token was last renewed at `renewedAt`. */
+export interface AgingAgency { id: string, companyId: string, renewedAt: Date }
+
 export const DEFAULT_REFRESH_WINDOW_MS = 5 * 60_000
 
 export function isExpired (i: Pick<Integration, 'expiresAt'>, now = new Date()): boolean {
@@ -36,5 +39,25 @@ export class RefreshDueListing {
       isNotNull(t.refreshToken),
       after ? sql`(${t.expiresAt}, ${t.id}) > (${after.expiresAt.toISOString()}::timestamptz, ${after.id}::uuid)` : undefined,
     )).orderBy(asc(t.expiresAt), asc(t.id)).limit(limit)
+  }
+
+  /**
+   * Agency connections whose refresh token was last renewed before `renewedBefore`, oldest first,
+   * at most `limit` (the rest are next sweep's: each one renewed leaves the list). An agency's
+   * token is otherwise renewed only when it mints, and HighLevel's refresh token dies after a
+   * year unused. The predicate and the order are the partial index
+   * ghl_integrations_agency_refresh_due's (agency rows only: a few, whatever the number of locations).
+   */
+  async listAgingAgencies (renewedBefore: Date, limit: number): Promise<AgingAgency[]> {
+    const t = ghlIntegrations
+    const renewedAt = sql<Date>`coalesce(${t.lastRefreshedAt}, ${t.connectedAt})`
+    const rows = await this.db.select({ id: t.id, companyId: t.companyId, renewedAt }).from(t).where(and(
+      eq(t.isActive, true),
+      eq(t.userType, 'Company'),
+      ne(t.status, 'needs_reauth'),
+      isNotNull(t.refreshToken),
+      sql`${renewedAt} < ${renewedBefore.toISOString()}::timestamptz`,
+    )).orderBy(asc(renewedAt), asc(t.id)).limit(limit)
+    return rows.map((r) => ({ id: r.id, companyId: r.companyId ?? '', renewedAt: new Date(r.renewedAt) }))
   }
 }

@@ -36,6 +36,7 @@ export function newTokensUpdate (rows: SealedRows, id: string, tokens: NewTokens
     lastError: null,
     lastErrorCode: null,
     lastErrorAt: null,
+    refreshFailingSince: null,
     lastRefreshedAt: now,
     updatedAt: now,
   }
@@ -59,10 +60,11 @@ export class IntegrationTokenWrites {
    * Records a failed refresh: one more failure, and how and when the last one failed (the next
    * good refresh clears them, `writeTokens`). `status` moves the integration out of `active`
    * (needs_reauth, location_inactive); without a `code`, the one its status implies. Conditional
-   * on the version too: a sibling's newer token wins over our failure.
+   * on the version too: a sibling's newer token wins over our failure. Returns when this failing
+   * episode began (the first failure since the last good refresh), or null when the write lost.
    */
   async recordRefreshFailure (id: string, readVersion: number,
-    failure: { error: string, status?: IntegrationStatus, code?: RefreshErrorCode }): Promise<boolean> {
+    failure: { error: string, status?: IntegrationStatus, code?: RefreshErrorCode }): Promise<Date | null> {
     const now = new Date()
     const code = failure.code ?? (failure.status === 'needs_reauth' ? 'invalid_grant' : failure.status === 'location_inactive' ? 'location_inactive' : 'transient')
     const rows = await this.db.update(ghlIntegrations).set({
@@ -70,10 +72,11 @@ export class IntegrationTokenWrites {
       lastErrorCode: code,
       lastError: failure.error.slice(0, 500),
       lastErrorAt: now,
+      refreshFailingSince: sql`coalesce(${ghlIntegrations.refreshFailingSince}, ${now.toISOString()}::timestamptz)`,
       ...(failure.status ? { status: failure.status } : {}),
       updatedAt: now,
     }).where(and(eq(ghlIntegrations.id, id), eq(ghlIntegrations.tokenVersion, readVersion)))
-      .returning({ id: ghlIntegrations.id })
-    return rows.length === 1
+      .returning({ failingSince: ghlIntegrations.refreshFailingSince })
+    return rows[0]?.failingSince ?? null
   }
 }

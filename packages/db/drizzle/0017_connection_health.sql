@@ -1,0 +1,2 @@
+ALTER TABLE "ghl_integrations" ADD COLUMN "refresh_failing_since" timestamp with time zone;--> statement-breakpoint
+CREATE INDEX "ghl_integrations_agency_refresh_due" ON "ghl_integrations" USING btree (coalesce(last_refreshed_at, connected_at),"id") WHERE is_active and user_type = 'Company' and status <> 'needs_reauth' and refresh_token is not null;
