@@ -5,7 +5,7 @@ import { crmEventOf } from '../domain/crm-events.ts'
 import { sendsWithOAuth } from '../domain/sending.ts'
 import type { CrmEventsRepository } from './crm-events.ts'
 import { deliveryStatusOf } from '../domain/delivery-status.ts'
-import { lockGhlMessage, SmsDeliveryStatusesRepository } from './sms-delivery-statuses.ts'
+import { SmsDeliveryStatusesRepository } from './sms-delivery-statuses.ts'
 import { ghlIntegrations, smsMessages, type SmsMessageRow } from '../schema/index.ts'
 
 export type OutboxMessage = SmsMessageRow
@@ -78,8 +78,12 @@ export class SmsMessagesRepository {
         outcomeUnknownAt: null,
         updatedAt: param('now'),
       }).where(and(eq(smsMessages.id, id), eq(smsMessages.status, 'queued'))).returning({ id: smsMessages.id }).prepare('sms_mark_sending'),
-      markSent: db.update(smsMessages).set(sentColumns({ messageId: param('messageId'), conversationId: param('conversationId'), now: param('now') }))
-        .where(currentAttempt(id, sql.placeholder('attemptId'))).returning().prepare('sms_mark_sent'),
+      markSent: db.update(smsMessages).set({
+        ...sentColumns({ messageId: param('messageId'), conversationId: param('conversationId'), now: param('now') }),
+        // HighLevel's answer to the send, when it gave one, is the delivery status so far.
+        deliveryStatus: sql`coalesce(${sql.placeholder('deliveryStatus')}::text, ${smsMessages.deliveryStatus})`,
+        deliveryUpdatedAt: sql`case when ${sql.placeholder('deliveryStatus')}::text is null then ${smsMessages.deliveryUpdatedAt} else ${sql.placeholder('now')}::timestamptz end`,
+      }).where(currentAttempt(id, sql.placeholder('attemptId'))).returning().prepare('sms_mark_sent'),
     }
   }
 
@@ -184,26 +188,25 @@ export class SmsMessagesRepository {
    * sending -> sent: HighLevel took attempt `attemptId` (its answer, or found when asked), with
    * `sms.sent` for the CRM. Conditional on the attempt: a late attempt never overwrites a newer
    * one's outcome; null then (and no event). `status` is HighLevel's answer to the send (its
-   * delivery status so far); a delivery report HighLevel sent before this write is applied here,
-   * in the same transaction, with its `sms.delivery` event (see sms-delivery-statuses.ts).
+   * delivery status so far). Without an events outbox this is one prepared statement; then, the
+   * write committed, a delivery report HighLevel sent before it is looked for and applied with
+   * its `sms.delivery` event (write-then-read, see sms-delivery-statuses.ts): no lock, no
+   * transaction per SMS.
    */
   async markSent (id: string, attemptId: string, ids: { messageId: string | null, conversationId: string | null, status?: string | null }): Promise<OutboxMessage | null> {
-    if (!this.events && !ids.messageId) {
-      const [row] = await this.hot.markSent.execute({ id, attemptId, messageId: ids.messageId, conversationId: ids.conversationId, now: new Date().toISOString() })
-      return row ?? null
-    }
     const answered = deliveryStatusOf(ids.status)
-    return this.db.transaction(async (tx) => {
-      if (ids.messageId) await lockGhlMessage(tx, ids.messageId)
-      const now = new Date()
-      const [row] = await tx.update(smsMessages).set({
-        ...sentColumns({ messageId: ids.messageId, conversationId: ids.conversationId, now }),
-        ...(answered ? { deliveryStatus: answered, deliveryUpdatedAt: now } : {}),
-      }).where(currentAttempt(id, attemptId)).returning()
-      if (!row) return null
-      await this.events?.record(crmEventOf.smsSent(row), tx)
-      return (await this.delivery.applyEarly(tx, row)).message
-    })
+    const now = new Date()
+    const row = this.events
+      ? await this.withEvent(crmEventOf.smsSent, async (tx) => {
+        const [written] = await tx.update(smsMessages).set({
+          ...sentColumns({ messageId: ids.messageId, conversationId: ids.conversationId, now }),
+          ...(answered ? { deliveryStatus: answered, deliveryUpdatedAt: now } : {}),
+        }).where(currentAttempt(id, attemptId)).returning()
+        return written
+      })
+      : (await this.hot.markSent.execute({ id, attemptId, messageId: ids.messageId, conversationId: ids.conversationId, now: now.toISOString(), deliveryStatus: answered ?? null }))[0] ?? null
+    if (!row) return null
+    return (await this.delivery.afterSent(row))?.message ?? row
   }
 
   /**
