@@ -22,6 +22,7 @@ import { webhookHandlers } from './webhooks/handlers.ts'
 import { WebhookService } from './webhooks/webhook-service.ts'
 import { ContactDndWebhooks } from './webhooks/contact-dnd.ts'
 import { SmsIntake } from './sms/sms-intake.ts'
+import { SmsGroupCommit } from './sms/sms-group-commit.ts'
 import { ConversationService } from './conversations/conversation-service.ts'
 import { SmsScheduling } from './sms/scheduling.ts'
 import { ClientSettingsService } from './clients/client-settings-service.ts'
@@ -73,7 +74,8 @@ export function createRuntime (config: ApiConfig, logger: Logger): Runtime {
         agencyInstalls, contactDnd: new ContactDndWebhooks(core.contactDnd, integrations, logger),
       }), logger),
     smsIntake: new SmsIntake(integrations, core.smsMessages, core.dispatcher, logger,
-      { legacyPitFallback: config.legacyPit !== null, metrics: core.metrics }, smsScheduling),
+      { legacyPitFallback: config.legacyPit !== null, metrics: core.metrics }, smsScheduling,
+      new SmsGroupCommit(core.smsMessages, core.dispatcher, logger)),
     conversationService: new ConversationService(new Credentials(core.tokenService, config.legacyPit, logger), core.tokenService, ghl, core.metrics),
     smsScheduling,
     clientSettingsService: new ClientSettingsService(clientSettings),

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { and, asc, eq, gt, inArray, isNull, lt, lte, ne, or, sql } from 'drizzle-orm'
 import type { Placeholder, SQL } from 'drizzle-orm'
 import type { Database, Transaction } from '../database.ts'
@@ -118,18 +119,37 @@ export class SmsMessagesRepository {
    * key): the caller takes the slow path.
    */
   async insertForConnectedClient (message: Omit<NewOutboxMessage, 'integrationId'>): Promise<{ id: string } | null> {
-    const { to } = message
+    const id = randomUUID()
+    return (await this.insertManyForConnectedClients([{ ...message, id }])).has(id) ? { id } : null
+  }
+
+  /**
+   * The fast path for many single requests at once (the intake's group commit): one statement,
+   * one transaction, one commit for all. Each message carries the id it is written under; the
+   * answer is the ids written. One absent is the caller's to look closer at, as with
+   * `insertForConnectedClient` (a key repeated within the group is written once: the first).
+   */
+  async insertManyForConnectedClients (messages: Array<Omit<NewOutboxMessage, 'integrationId'> & { id: string }>): Promise<Set<string>> {
+    if (messages.length === 0) return new Set()
+    type M = (typeof messages)[number]
+    const column = <T>(pick: (m: M) => T) => sql.param(messages.map(pick))
     const rows = await this.db.execute<{ id: string }>(sql`
-      insert into sms_messages (client_id, integration_id, idempotency_key, contact_id, phone, contact_name, body, send_at, from_number)
-      select ${message.clientId}, ${ghlIntegrations.id}, ${message.idempotencyKey}, ${'contactId' in to ? to.contactId : null},
-        ${'phone' in to ? to.phone : null}, ${'name' in to ? to.name : null}, ${message.body},
-        ${message.sendAt?.toISOString() ?? null}::timestamptz, ${message.fromNumber ?? null}
-      from ghl_integrations
-      where ${ghlIntegrations.clientId} = ${message.clientId} and ${sendsWithOAuth}
-      limit 1
+      insert into sms_messages (id, client_id, integration_id, idempotency_key, contact_id, phone, contact_name, body, send_at, from_number)
+      select m.id, m.client_id, connected.id, m.idempotency_key, m.contact_id, m.phone, m.contact_name, m.body, m.send_at, m.from_number
+      from unnest(${column((m) => m.id)}::uuid[], ${column((m) => m.clientId)}::text[], ${column((m) => m.idempotencyKey)}::text[],
+        ${column((m) => 'contactId' in m.to ? m.to.contactId : null)}::text[], ${column((m) => 'phone' in m.to ? m.to.phone : null)}::text[],
+        ${column((m) => 'name' in m.to ? m.to.name : null)}::text[], ${column((m) => m.body)}::text[],
+        ${column((m) => m.sendAt?.toISOString() ?? null)}::text[]::timestamptz[], ${column((m) => m.fromNumber ?? null)}::text[])
+        with ordinality as m(id, client_id, idempotency_key, contact_id, phone, contact_name, body, send_at, from_number, n)
+      cross join lateral (
+        select ${ghlIntegrations.id} as id from ghl_integrations
+        where ${ghlIntegrations.clientId} = m.client_id and ${sendsWithOAuth}
+        limit 1
+      ) connected
+      order by m.n
       on conflict (client_id, idempotency_key) do nothing
       returning id`)
-    return rows[0] ?? null
+    return new Set(rows.map((r) => r.id))
   }
 
   /**

@@ -1,6 +1,8 @@
 /**
  * SMS intake: the outbox row is written first (PostgreSQL is the record), then the send job is
- * queued. If Redis refuses the job, the message is still accepted: the worker's outbox
+ * queued. A connected client's new message goes through the group commit (sms-group-commit.ts):
+ * written and queued together with the requests that arrived beside it, answered once its row is
+ * durable. If Redis refuses the job, the message is still accepted: the worker's outbox
  * reconciler queues it within a couple of minutes. The same idempotency key for the same client
  * answers the first message again and queues nothing.
  */
@@ -13,6 +15,7 @@ import type { SmsDispatcher } from '@ghl-connect/queues'
 import type { SmsBody, SmsRecipient, SmsView } from '../schemas/sms.ts'
 import { E164 } from './e164.ts'
 import type { SendPlan, SmsScheduling } from './scheduling.ts'
+import type { SmsGroupCommit } from './sms-group-commit.ts'
 
 export class SmsIntake {
   constructor (
@@ -22,6 +25,7 @@ export class SmsIntake {
     private readonly logger: Logger,
     private readonly opts: { legacyPitFallback: boolean, metrics?: Metrics },
     private readonly scheduling: SmsScheduling,
+    private readonly group: Pick<SmsGroupCommit, 'write'>,
   ) {}
 
   /** `requestId`: the api request's id, carried into the send job so the worker's lines can be followed back to it. */
@@ -36,8 +40,10 @@ export class SmsIntake {
     })
     if ('id' in plan) return this.repeated(plan, to, request.message)
 
-    const fast = await this.messages.insertForConnectedClient({ clientId, idempotencyKey: idempotencyKey ?? null, to, body: request.message, ...plan })
-    if (fast) return this.queued({ id: fast.id, clientId }, plan, trace)
+    const fast = await this.group.write({
+      clientId, idempotencyKey: idempotencyKey ?? null, to, body: request.message, ...plan, queueNow: this.scheduling.queuesNow(plan.sendAt), requestId: trace.requestId,
+    })
+    if (fast) return this.accepted(fast.id)
 
     // A retry after the first request succeeded answers the first message, whatever happened since.
     if (idempotencyKey) {
@@ -61,8 +67,12 @@ export class SmsIntake {
     } catch (err) {
       this.logger.warn({ err, requestId: trace.requestId, messageId: message.id, clientId: message.clientId }, 'sms stored but not queued (Redis); the outbox reconciler will queue it')
     }
+    return this.accepted(message.id)
+  }
+
+  private accepted (id: string) {
     this.opts.metrics?.smsIntake.inc({ outcome: 'accepted' })
-    return { id: message.id, status: 'queued' as const, duplicate: false }
+    return { id, status: 'queued' as const, duplicate: false }
   }
 
   async view (id: string): Promise<SmsView> {
