@@ -6,17 +6,13 @@ import { HEAP_FLAGS } from '../../bench/src/harness/processes.ts'
 import { ROOT } from './helpers.ts'
 
 const read = (file: string) => readFileSync(join(ROOT, file), 'utf8')
-const flags = HEAP_FLAGS.split(' ')
 
 t.test('start.sh, docker-compose.yml and the Dockerfile give api and worker the bench\'s heap flags', async (t) => {
-  t.match(read('scripts/start.sh'), `heap=(${flags.join(' ')})`)
-  t.match(read('scripts/start.sh'), /exec node "\$\{heap\[@\]\}" dist\/server\.js/)
-  t.match(read('scripts/start.sh'), /exec node "\$\{heap\[@\]\}" dist\/main\.js/)
-  const quoted = flags.map((f) => `"${f}"`).join(', ')
-  const compose = read('docker-compose.yml')
-  t.ok(compose.includes(`["node", ${quoted}, "--env-file=/secrets/.env", "dist/server.js"]`), 'compose: the api')
-  t.ok(compose.includes(`["node", ${quoted}, "--env-file=/secrets/.env", "dist/main.js"]`), 'compose: the worker')
-  const image = read('Dockerfile')
-  t.ok(image.includes(`CMD ["node", ${quoted}, "dist/server.js"]`), 'image: the api')
-  t.ok(image.includes(`CMD ["node", ${quoted}, "dist/main.js"]`), 'image: the worker')
+  for (const [service, entry] of [['api', 'dist/server.js'], ['worker', 'dist/main.js']] as const) {
+    const flags = HEAP_FLAGS[service].split(' ')
+    const quoted = flags.map((f) => `"${f}"`).join(', ')
+    t.ok(read('scripts/start.sh').includes(`exec node ${flags.join(' ')} ${entry})`), `start.sh: the ${service}`)
+    t.ok(read('docker-compose.yml').includes(`["node", ${quoted}, "--env-file=/secrets/.env", "${entry}"]`), `compose: the ${service}`)
+    t.ok(read('Dockerfile').includes(`CMD ["node", ${quoted}, "${entry}"]`), `image: the ${service}`)
+  }
 })
