@@ -42,11 +42,11 @@ ENV WORKER_HEALTH_PORT=3001
 EXPOSE 3001
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "/opt/ghl-connect/healthcheck.mjs", "WORKER_HEALTH_PORT", "3001", "/readyz"]
-CMD ["node", "dist/main.js"]
+CMD ["node", "--max-semi-space-size=8", "--max-old-space-size=96", "dist/main.js"]
 
 FROM runtime AS api
 COPY --from=build /prod/api /app
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "/opt/ghl-connect/healthcheck.mjs", "PORT", "3000", "/readyz"]
-CMD ["node", "dist/server.js"]
+CMD ["node", "--max-semi-space-size=2", "--max-old-space-size=96", "dist/server.js"]

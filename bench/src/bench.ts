@@ -1,5 +1,5 @@
 /**
- * pnpm bench [--json] [--quick] [--only=enqueue,batch,worker,email,expired,quiet,sweep,fuzz,cluster,roundtrips,scale] [--keep] [--integrations=N]
+ * pnpm bench [--json] [--quick] [--only=enqueue,batch,worker,email,expired,quiet,proxy,sweep,fuzz,cluster,roundtrips,scale] [--keep] [--integrations=N]
  * roundtrips and scale run only when named in --only.
  * --integrations=N: the sweep runs over N integrations (default 100,000); given, every scenario also
  * runs with N integrations in the table.
@@ -11,6 +11,7 @@ import { machine, parseArgs, printTable, type Row } from './report.ts'
 import { batchScenario } from './scenarios/batch.ts'
 import { enqueueScenario } from './scenarios/enqueue.ts'
 import { expiredTokenScenario } from './scenarios/expired-token.ts'
+import { proxyScenario } from './scenarios/proxy.ts'
 import { quietTenantScenario } from './scenarios/quiet-tenant.ts'
 import { clusterScenario } from './scenarios/cluster.ts'
 import { roundTripsScenario } from './scenarios/round-trips.ts'
@@ -75,6 +76,12 @@ try {
     results.quiet_tenant_p99_ms = r.quiet_tenant_p99_ms
     details.quietTenant = r.details
   }
+  if (wanted('proxy')) {
+    say('proxy: contacts search straight to the sandbox, then through /api/ghl/:clientId')
+    const r = await proxyScenario(stack, solo!, { durationSeconds: args.quick ? 4 : 10, connections: 32 })
+    Object.assign(results, { proxy_ratio: r.proxy_ratio, proxy_added_p50_ms: r.proxy_added_p50_ms })
+    details.proxy = r.details
+  }
   if (wanted('fuzz')) {
     say('fuzz: malformed requests over every route')
     const r = await fuzzScenario(stack, { runs: args.quick ? 2000 : 10_000, seed: 20_251_126 })
@@ -130,6 +137,8 @@ if (args.json) {
     target('expired_token_refreshes', '= 1', (v) => v === 1),
     target(sweepKey, sweepKey === 'sweep_ms_100k' ? '< 100' : '', (v) => sweepKey !== 'sweep_ms_100k' || v < 100),
     target('quiet_tenant_p99_ms', '< 1000', (v) => v < 1000),
+    target('proxy_ratio', '>= 0.8', (v) => v >= 0.8),
+    target('proxy_added_p50_ms', '', () => true),
     target('api_rss_mb', '< 150', (v) => v < 150),
     target('worker_rss_mb', '< 150', (v) => v < 150),
     target('single_sms_per_second', '', () => true),

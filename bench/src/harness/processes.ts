@@ -24,6 +24,17 @@ export const ENTRIES = {
   bareWorker: 'bench/src/baselines/bare-worker.ts',
 } as const
 
+/**
+ * The heap flags api and worker run with in production (scripts/start.sh, docker-compose.yml and
+ * the Dockerfile carry the same; scripts/test/heap-flags.test.ts checks): measured RSS is theirs.
+ * The bare baselines run without them (V8's defaults), so the flags' GC cost counts against us.
+ */
+export const HEAP_FLAGS: Record<'api' | 'worker', string> = {
+  api: '--max-semi-space-size=2 --max-old-space-size=96',
+  worker: '--max-semi-space-size=8 --max-old-space-size=96',
+}
+const HEAP_FLAGS_OF: Record<string, string> = { 'services/api/src/server.ts': HEAP_FLAGS.api, 'services/worker/src/main.ts': HEAP_FLAGS.worker }
+
 /** What `pnpm build` makes of each service entry. */
 const COMPILED: Record<string, string> = {
   [ENTRIES.api]: 'services/api/dist/server.js',
@@ -84,7 +95,8 @@ export function spawnService (name: string, entry: string, env: Record<string, s
   // BENCH_NODE_ARGS: extra node flags for one run (e.g. --cpu-prof for the profiles in docs/benchmarks.md).
   const { BENCH_NODE_ARGS: given, ...childEnv } = env
   const nodeArgs = given ?? (name === process.env.BENCH_PROFILE_SERVICE ? process.env.BENCH_NODE_ARGS : undefined)
-  const child = spawn(process.execPath, [...(nodeArgs ? nodeArgs.split(' ') : []), ...(compiled ? [] : ['--import', 'tsx']), path], {
+  const heapFlags = HEAP_FLAGS_OF[entry]?.split(' ') ?? []
+  const child = spawn(process.execPath, [...heapFlags, ...(nodeArgs ? nodeArgs.split(' ') : []), ...(compiled ? [] : ['--import', 'tsx']), path], {
     cwd: dirname(dirname(path)),
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...childEnv } as NodeJS.ProcessEnv,
     stdio: ['ignore', 'pipe', 'pipe'],

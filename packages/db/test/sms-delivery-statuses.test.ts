@@ -53,6 +53,26 @@ t.test('reports racing the sent write: every one lands on its row, once, with it
   t.pass('40 of 40')
 })
 
+t.test('without an events outbox (markSent is one statement, no lock): reports racing the sent write are never lost', async (t) => {
+  const plain = new SmsMessagesRepository(db.db)
+  const plainDeliveries = new SmsDeliveryStatusesRepository(db.db)
+  const rows = await Promise.all(Array.from({ length: 60 }, () => sending()))
+  // Each pair started together, in both orders, so either side can be the one that commits first.
+  await Promise.all(rows.flatMap(({ id, attemptId }, i) => {
+    const reported = () => plainDeliveries.report({ ghlMessageId: `plain-${i}`, status: 'delivered', errorCode: null, errorMessage: null, reportedAt: new Date() })
+    const sent = () => plain.markSent(id, attemptId, { messageId: `plain-${i}`, conversationId: 'conv', status: 'pending' })
+    return i % 2 === 0 ? [reported(), sent()] : [sent(), reported()]
+  }))
+  const lost = []
+  for (const [i, { id }] of rows.entries()) {
+    const row = await messages.findById(id)
+    if (row?.status !== 'sent' || row.deliveryStatus !== 'delivered') lost.push(`row ${i}: ${row?.status}/${row?.deliveryStatus}`)
+  }
+  t.same(lost, [], 'every report landed on its row')
+  t.same(await db.sql`select ghl_message_id from early_delivery_statuses where ghl_message_id like 'plain-%'`, [], 'nothing left waiting')
+  t.equal((await plain.markSent(rows[0]!.id, rows[0]!.attemptId, { messageId: 'plain-0', conversationId: 'conv' })), null, 'a second sent write for the attempt changes nothing')
+})
+
 t.test('a kept report is replaced only by one that supersedes it; a report for a sent row is applied once', async (t) => {
   const { id, attemptId } = await sending()
   t.same(await report('ghl-x', 'delivered'), { kind: 'kept' })

@@ -56,9 +56,10 @@ export class SmsDispatcher {
   /**
    * Queues many messages' jobs in one `addBulk` (a batch intake), under the same fairness rule:
    * each client's backlog grows by its count at once, and its messages take the priorities
-   * `enqueue` would have given them one by one, in the order given.
+   * `enqueue` would have given them one by one, in the order given. A message's own `requestId`
+   * (the intake's group commit: one per request) goes before `trace`'s.
    */
-  async enqueueBulk (messages: Array<{ id: string, clientId: string, sendAt?: Date | null }>, trace: { requestId?: string } = {}): Promise<void> {
+  async enqueueBulk (messages: Array<{ id: string, clientId: string, sendAt?: Date | null, requestId?: string }>, trace: { requestId?: string } = {}): Promise<void> {
     if (messages.length === 0) return
     const counts = new Map<string, number>()
     for (const m of messages) counts.set(m.clientId, (counts.get(m.clientId) ?? 0) + 1)
@@ -74,7 +75,7 @@ export class SmsDispatcher {
     await this.queue.addBulk(messages.map((m) => {
       const backlog = (next.get(m.clientId) ?? 0) + 1
       next.set(m.clientId, backlog)
-      return { name: 'send' as const, data: sendJob(m.id, trace), opts: { jobId: jobIds.smsSend(m.id), priority: priorityOf(backlog), ...delayUntil(m.sendAt) } }
+      return { name: 'send' as const, data: sendJob(m.id, m.requestId ? { requestId: m.requestId } : trace), opts: { jobId: jobIds.smsSend(m.id), priority: priorityOf(backlog), ...delayUntil(m.sendAt) } }
     }))
   }
 

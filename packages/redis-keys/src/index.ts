@@ -95,6 +95,9 @@ export class RedisKeys {
   /** In the SMS queue's slot: the dispatcher counts it and adds the job in one script. */
   smsBacklog (clientId: string): string { return `${this.prefix}:sms-backlog:${queueTag('sms')}:${encodeId(clientId)}` }
 
+  /** A pub/sub channel: a client's id is published on it when its settings change, so every api replica drops its cached copy. */
+  get clientSettingsChanged (): string { return `${this.prefix}:client-settings-changed` }
+
   smsSentReceipt (outboxId: string): string { return `${this.prefix}:sms-sent:${outboxId}` }
 
   /** A SCAN pattern for every key of this deployment, BullMQ's included (tests flush with it). */

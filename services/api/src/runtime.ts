@@ -22,9 +22,11 @@ import { webhookHandlers } from './webhooks/handlers.ts'
 import { WebhookService } from './webhooks/webhook-service.ts'
 import { ContactDndWebhooks } from './webhooks/contact-dnd.ts'
 import { SmsIntake } from './sms/sms-intake.ts'
+import { SmsGroupCommit } from './sms/sms-group-commit.ts'
 import { ConversationService } from './conversations/conversation-service.ts'
 import { SmsScheduling } from './sms/scheduling.ts'
 import { ClientSettingsService } from './clients/client-settings-service.ts'
+import { ClientSettingsCache } from './clients/settings-cache.ts'
 import { SmsBatchIntake } from './sms/sms-batch-intake.ts'
 import { EmailIntake, emailBatchKind } from './email/email-intake.ts'
 
@@ -58,9 +60,12 @@ export function createRuntime (config: ApiConfig, logger: Logger): Runtime {
   const core = createCore(config, logger, { service: 'api', redis: { maxRetriesPerRequest: 1, connectTimeout: 3000 } })
   const { ghl, integrations, redis, keys } = core
   const connectionEvents = new ConnectionEvents(core.crmEvents, logger)
-  const smsScheduling = new SmsScheduling(core.clientSettings, core.smsMessages, core.dispatcher, logger)
+  // Read per message by the intake: kept per replica, dropped on every replica when a PUT changes them.
+  const clientSettings = new ClientSettingsCache(core.clientSettings, redis, keys, logger)
+  const smsScheduling = new SmsScheduling(clientSettings, core.smsMessages, core.dispatcher, logger)
   const smsIntake = new SmsIntake(integrations, core.smsMessages, core.dispatcher, logger,
-    { legacyPitFallback: config.legacyPit !== null, metrics: core.metrics }, smsScheduling)
+    { legacyPitFallback: config.legacyPit !== null, metrics: core.metrics }, smsScheduling,
+    new SmsGroupCommit(core.smsMessages, core.dispatcher, logger))
   const installClaims = new InstallClaims(config.http.connectLinkSecret, new InstallClaimCodesRepository(core.database.db), integrations, connectionEvents, logger)
   const agencyInstalls = new AgencyInstalls(ghl, config.ghl.appId, integrations, core.tokenService, installClaims, connectionEvents, logger)
   return {
@@ -84,7 +89,7 @@ export function createRuntime (config: ApiConfig, logger: Logger): Runtime {
     }),
     conversationService: new ConversationService(new Credentials(core.tokenService, config.legacyPit, logger), core.tokenService, ghl, core.metrics),
     smsScheduling,
-    clientSettingsService: new ClientSettingsService(core.clientSettings),
+    clientSettingsService: new ClientSettingsService(clientSettings),
     smsBatchIntake: new SmsBatchIntake({
       integrations, messages: core.smsMessages, dispatcher: core.dispatcher, scheduling: smsScheduling, logger, legacyPitFallback: config.legacyPit !== null, metrics: core.metrics,
     }),
@@ -93,5 +98,9 @@ export function createRuntime (config: ApiConfig, logger: Logger): Runtime {
     connectionsOverview: new ConnectionsOverviewRepository(core.database.db),
     messagesOverview: new SmsOverviewRepository(core.database.db),
     readiness: readinessProbe(core.probes, { onFailure: (dependency, err) => logger.warn({ err, dependency }, 'readiness check failed') }),
+    close: async () => {
+      await clientSettings.close()
+      await core.close()
+    },
   }
 }

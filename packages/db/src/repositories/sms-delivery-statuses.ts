@@ -4,8 +4,12 @@
  * worker's own `sent` write (HighLevel's webhook can be faster than our commit) is kept in
  * `early_delivery_statuses` and applied by `markSent` in its transaction.
  *
- * The two sides never miss each other: both take a transaction-scoped advisory lock on the
- * HighLevel message id before they look, so whichever comes second sees what the first committed.
+ * The two sides never miss each other, without a lock on the worker's hot path: each writes
+ * first and looks second (write-then-read). The webhook commits the kept report, then looks again
+ * for the row; `markSent` commits the row's message id, then looks for a kept report. Whichever
+ * looks last sees the other's committed write, so at least one of them finds the pair; both may,
+ * and taking the kept report is a DELETE ... RETURNING under the message id's advisory lock, so
+ * exactly one applies it. The common case (no early report) costs `markSent` one indexed read.
  * Which report wins over which: domain/delivery-status.ts. The webhook that reports them:
  * services/api/src/webhooks/sms-delivery-status.ts.
  */
@@ -38,10 +42,51 @@ export async function lockGhlMessage (tx: Transaction, ghlMessageId: string): Pr
 }
 
 export class SmsDeliveryStatusesRepository {
-  constructor (private readonly db: Database, private readonly events: CrmEventsRepository | null = null) {}
+
+  private readonly earlyKept
+
+  constructor (private readonly db: Database, private readonly events: CrmEventsRepository | null = null) {
+    this.earlyKept = db.select({ ghlMessageId: earlyDeliveryStatuses.ghlMessageId }).from(earlyDeliveryStatuses)
+      .where(eq(earlyDeliveryStatuses.ghlMessageId, sql.placeholder('ghlMessageId'))).limit(1).prepare('early_delivery_kept')
+  }
 
   /** Applies HighLevel's report to the outbox row with its message id, or keeps it for the `sent` write to come. */
   async report (report: DeliveryReport): Promise<DeliveryOutcome> {
+    const outcome = await this.applyOrKeep(report)
+    if (outcome.kind !== 'kept') return outcome
+    // Kept and committed: a `sent` write that committed meanwhile may have looked before our
+    // report was there, so look again now (write-then-read, the header).
+    const [held] = await this.db.select({ id: smsMessages.id }).from(smsMessages).where(eq(smsMessages.ghlMessageId, report.ghlMessageId)).limit(1)
+    if (!held) return outcome
+    const taken = await this.takeEarly(held.id, report.ghlMessageId)
+    return taken ? { kind: 'applied', ...taken } : outcome
+  }
+
+  /**
+   * After a `sent` write committed the row's HighLevel message id: applies a report that arrived
+   * first, if one is kept (one indexed read when none is, the common case). null: none was, or
+   * the other side took it.
+   */
+  async afterSent (message: SmsMessageRow): Promise<{ message: SmsMessageRow, eventId: string | null } | null> {
+    if (!message.ghlMessageId) return null
+    const [kept] = await this.earlyKept.execute({ ghlMessageId: message.ghlMessageId })
+    if (!kept) return null
+    return this.takeEarly(message.id, message.ghlMessageId)
+  }
+
+  /** Takes the kept report off (only one side can) and applies it to row `id`, under the message id's lock. */
+  private async takeEarly (id: string, ghlMessageId: string): Promise<{ message: SmsMessageRow, eventId: string | null } | null> {
+    return this.db.transaction(async (tx) => {
+      await lockGhlMessage(tx, ghlMessageId)
+      const [early] = await tx.delete(earlyDeliveryStatuses).where(eq(earlyDeliveryStatuses.ghlMessageId, ghlMessageId)).returning()
+      if (!early) return null
+      const applied = await applyReport(tx, id, { ...early, ghlMessageId })
+      if (!applied) return null
+      return { message: applied, eventId: await this.recordEvent(applied, tx) }
+    })
+  }
+
+  private async applyOrKeep (report: DeliveryReport): Promise<DeliveryOutcome> {
     return this.db.transaction(async (tx) => {
       await lockGhlMessage(tx, report.ghlMessageId)
       const [held] = await tx.select({ id: smsMessages.id }).from(smsMessages).where(eq(smsMessages.ghlMessageId, report.ghlMessageId)).limit(1)
@@ -58,19 +103,6 @@ export class SmsDeliveryStatusesRepository {
       if (!message) return { kind: 'unchanged' }
       return { kind: 'applied', message, eventId: await this.recordEvent(message, tx) }
     })
-  }
-
-  /**
-   * Inside `markSent`'s transaction, once the row holds HighLevel's message id: applies a report
-   * that arrived first, and removes it. The caller holds `lockGhlMessage`.
-   */
-  async applyEarly (tx: Transaction, message: SmsMessageRow): Promise<{ message: SmsMessageRow, eventId: string | null }> {
-    if (!message.ghlMessageId) return { message, eventId: null }
-    const [early] = await tx.delete(earlyDeliveryStatuses).where(eq(earlyDeliveryStatuses.ghlMessageId, message.ghlMessageId)).returning()
-    if (!early) return { message, eventId: null }
-    const applied = await applyReport(tx, message.id, { ...early, ghlMessageId: message.ghlMessageId })
-    if (!applied) return { message, eventId: null }
-    return { message: applied, eventId: await this.recordEvent(applied, tx) }
   }
 
   private async recordEvent (message: SmsMessageRow, tx: Transaction): Promise<string | null> {

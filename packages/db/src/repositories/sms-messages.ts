@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { and, asc, eq, gt, inArray, isNull, lt, lte, ne, or, sql } from 'drizzle-orm'
 import type { Placeholder, SQL } from 'drizzle-orm'
 import type { Database, Transaction } from '../database.ts'
@@ -92,8 +93,12 @@ export class SmsMessagesRepository {
         outcomeUnknownAt: null,
         updatedAt: param('now'),
       }).where(and(eq(smsMessages.id, id), eq(smsMessages.status, 'queued'))).returning({ id: smsMessages.id }).prepare('sms_mark_sending'),
-      markSent: db.update(smsMessages).set(sentColumns({ messageId: param('messageId'), conversationId: param('conversationId'), now: param('now') }))
-        .where(currentAttempt(id, sql.placeholder('attemptId'))).returning().prepare('sms_mark_sent'),
+      markSent: db.update(smsMessages).set({
+        ...sentColumns({ messageId: param('messageId'), conversationId: param('conversationId'), now: param('now') }),
+        // HighLevel's answer to the send, when it gave one, is the delivery status so far.
+        deliveryStatus: sql`coalesce(${sql.placeholder('deliveryStatus')}::text, ${smsMessages.deliveryStatus})`,
+        deliveryUpdatedAt: sql`case when ${sql.placeholder('deliveryStatus')}::text is null then ${smsMessages.deliveryUpdatedAt} else ${sql.placeholder('now')}::timestamptz end`,
+      }).where(currentAttempt(id, sql.placeholder('attemptId'))).returning().prepare('sms_mark_sent'),
     }
   }
 
@@ -129,21 +134,43 @@ export class SmsMessagesRepository {
    * key): the caller takes the slow path.
    */
   async insertForConnectedClient (message: Omit<NewOutboxMessage, 'integrationId'>): Promise<{ id: string } | null> {
-    const { to } = message
-    const c = channelColumns(message)
+    const id = randomUUID()
+    return (await this.insertManyForConnectedClients([{ ...message, id }])).has(id) ? { id } : null
+  }
+
+  /**
+   * The fast path for many single requests at once (the intake's group commit): one statement,
+   * one transaction, one commit for all. Each message carries the id it is written under; the
+   * answer is the ids written. One absent is the caller's to look closer at, as with
+   * `insertForConnectedClient` (a key repeated within the group is written once: the first).
+   */
+  async insertManyForConnectedClients (messages: Array<Omit<NewOutboxMessage, 'integrationId'> & { id: string }>): Promise<Set<string>> {
+    if (messages.length === 0) return new Set()
+    type M = (typeof messages)[number]
+    const column = <T>(pick: (m: M) => T) => sql.param(messages.map(pick))
     const rows = await this.db.execute<{ id: string }>(sql`
-      insert into sms_messages (client_id, integration_id, idempotency_key, contact_id, phone, contact_name, body, send_at, from_number,
+      insert into sms_messages (id, client_id, integration_id, idempotency_key, contact_id, phone, contact_name, body, send_at, from_number,
         channel, email, subject, body_is_html, email_options)
-      select ${message.clientId}, ${ghlIntegrations.id}, ${message.idempotencyKey}, ${'contactId' in to ? to.contactId : null},
-        ${'phone' in to ? to.phone : null}, ${'name' in to ? to.name : null}, ${message.body},
-        ${message.sendAt?.toISOString() ?? null}::timestamptz, ${message.fromNumber ?? null},
-        ${c.channel}, ${c.email}, ${c.subject}, ${c.bodyIsHtml}, ${c.emailOptions === null ? null : JSON.stringify(c.emailOptions)}::jsonb
-      from ghl_integrations
-      where ${ghlIntegrations.clientId} = ${message.clientId} and ${sendsWithOAuth}
-      limit 1
+      select m.id, m.client_id, connected.id, m.idempotency_key, m.contact_id, m.phone, m.contact_name, m.body, m.send_at, m.from_number,
+        m.channel, m.email, m.subject, m.body_is_html, m.email_options::jsonb
+      from unnest(${column((m) => m.id)}::uuid[], ${column((m) => m.clientId)}::text[], ${column((m) => m.idempotencyKey)}::text[],
+        ${column((m) => 'contactId' in m.to ? m.to.contactId : null)}::text[], ${column((m) => 'phone' in m.to ? m.to.phone : null)}::text[],
+        ${column((m) => 'name' in m.to ? m.to.name : null)}::text[], ${column((m) => m.body)}::text[],
+        ${column((m) => m.sendAt?.toISOString() ?? null)}::text[]::timestamptz[], ${column((m) => m.fromNumber ?? null)}::text[],
+        ${column((m) => channelColumns(m).channel)}::text[], ${column((m) => channelColumns(m).email)}::text[],
+        ${column((m) => channelColumns(m).subject)}::text[], ${column((m) => channelColumns(m).bodyIsHtml)}::boolean[],
+        ${column((m) => { const o = channelColumns(m).emailOptions; return o === null ? null : JSON.stringify(o) })}::text[])
+        with ordinality as m(id, client_id, idempotency_key, contact_id, phone, contact_name, body, send_at, from_number,
+          channel, email, subject, body_is_html, email_options, n)
+      cross join lateral (
+        select ${ghlIntegrations.id} as id from ghl_integrations
+        where ${ghlIntegrations.clientId} = m.client_id and ${sendsWithOAuth}
+        limit 1
+      ) connected
+      order by m.n
       on conflict (client_id, idempotency_key) do nothing
       returning id`)
-    return rows[0] ?? null
+    return new Set(rows.map((r) => r.id))
   }
 
   /**
@@ -205,26 +232,25 @@ export class SmsMessagesRepository {
    * sending -> sent: HighLevel took attempt `attemptId` (its answer, or found when asked), with
    * `sms.sent` for the CRM. Conditional on the attempt: a late attempt never overwrites a newer
    * one's outcome; null then (and no event). `status` is HighLevel's answer to the send (its
-   * delivery status so far); a delivery report HighLevel sent before this write is applied here,
-   * in the same transaction, with its `sms.delivery` event (see sms-delivery-statuses.ts).
+   * delivery status so far). Without an events outbox this is one prepared statement; then, the
+   * write committed, a delivery report HighLevel sent before it is looked for and applied with
+   * its `sms.delivery` event (write-then-read, see sms-delivery-statuses.ts): no lock, no
+   * transaction per SMS.
    */
   async markSent (id: string, attemptId: string, ids: { messageId: string | null, conversationId: string | null, status?: string | null }): Promise<OutboxMessage | null> {
-    if (!this.events && !ids.messageId) {
-      const [row] = await this.hot.markSent.execute({ id, attemptId, messageId: ids.messageId, conversationId: ids.conversationId, now: new Date().toISOString() })
-      return row ?? null
-    }
     const answered = deliveryStatusOf(ids.status)
-    return this.db.transaction(async (tx) => {
-      if (ids.messageId) await lockGhlMessage(tx, ids.messageId)
-      const now = new Date()
-      const [row] = await tx.update(smsMessages).set({
-        ...sentColumns({ messageId: ids.messageId, conversationId: ids.conversationId, now }),
-        ...(answered ? { deliveryStatus: answered, deliveryUpdatedAt: now } : {}),
-      }).where(currentAttempt(id, attemptId)).returning()
-      if (!row) return null
-      await this.events?.record(crmEventOf.smsSent(row), tx)
-      return (await this.delivery.applyEarly(tx, row)).message
-    })
+    const now = new Date()
+    const row = this.events
+      ? await this.withEvent(crmEventOf.smsSent, async (tx) => {
+        const [written] = await tx.update(smsMessages).set({
+          ...sentColumns({ messageId: ids.messageId, conversationId: ids.conversationId, now }),
+          ...(answered ? { deliveryStatus: answered, deliveryUpdatedAt: now } : {}),
+        }).where(currentAttempt(id, attemptId)).returning()
+        return written
+      })
+      : (await this.hot.markSent.execute({ id, attemptId, messageId: ids.messageId, conversationId: ids.conversationId, now: now.toISOString(), deliveryStatus: answered ?? null }))[0] ?? null
+    if (!row) return null
+    return (await this.delivery.afterSent(row))?.message ?? row
   }
 
   /**

@@ -5,7 +5,7 @@ import { badRequest } from '@ghl-connect/errors'
 import { E164 } from '../sms/e164.ts'
 
 export class ClientSettingsService {
-  constructor (private readonly settings: ClientSettingsRepository) {}
+  constructor (private readonly settings: Pick<ClientSettingsRepository, 'find' | 'put'>) {}
 
   get (clientId: string): Promise<ClientSettings> {
     return this.settings.find(clientId)

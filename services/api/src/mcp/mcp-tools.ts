@@ -7,9 +7,9 @@
  * allow, and a call to another is the tool error insufficient_scope. The API key has them all.
  */
 import { randomUUID } from 'node:crypto'
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
-import { isJSONRPCRequest, type CallToolResult, type JSONRPCResponse } from '@modelcontextprotocol/sdk/types.js'
+import type { CallToolResult, JSONRPCResponse } from '@modelcontextprotocol/sdk/types.js'
 import type { Scope } from '@ghl-connect/access-tokens'
 import { z } from 'zod'
 import type { SmsMessagesRepository } from '@ghl-connect/db'
@@ -57,15 +57,36 @@ class ToolError extends Error {
   constructor (readonly code: string, message: string, readonly details: Record<string, unknown> = {}) { super(message) }
 }
 
+/**
+ * The MCP SDK, loaded by the first MCP request rather than at start: it is about 30 MB of a
+ * process's memory (measured: 41 -> 70 MB RSS for a bare node importing it), which an api that
+ * is never asked for MCP does not pay. Loaded once; a failed load is tried again next time.
+ */
+let sdkLoading: Promise<McpSdk> | null = null
+export interface McpSdk {
+  McpServer: typeof import('@modelcontextprotocol/sdk/server/mcp.js').McpServer
+  StreamableHTTPServerTransport: typeof import('@modelcontextprotocol/sdk/server/streamableHttp.js').StreamableHTTPServerTransport
+  isJSONRPCRequest: typeof import('@modelcontextprotocol/sdk/types.js').isJSONRPCRequest
+}
+export function mcpSdk (): Promise<McpSdk> {
+  sdkLoading ??= Promise.all([
+    import('@modelcontextprotocol/sdk/server/mcp.js'),
+    import('@modelcontextprotocol/sdk/server/streamableHttp.js'),
+    import('@modelcontextprotocol/sdk/types.js'),
+  ]).then(([server, transport, types]) => ({ McpServer: server.McpServer, StreamableHTTPServerTransport: transport.StreamableHTTPServerTransport, isJSONRPCRequest: types.isJSONRPCRequest }))
+    .catch((err: unknown) => { sdkLoading = null; throw err })
+  return sdkLoading
+}
+
 const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json' }
 
 /**
  * The server for one request. Tools outside the grant are not registered, so tools/list omits
  * them; `refuseOutOfScope` answers a call to one.
  */
-export function createMcpServer (deps: McpDeps, grant: McpGrant, version: string): McpServer {
+export function createMcpServer (sdk: McpSdk, deps: McpDeps, grant: McpGrant, version: string): McpServer {
   const { clientId } = grant
-  const server = new McpServer({ name: 'ghl-connect', version })
+  const server = new sdk.McpServer({ name: 'ghl-connect', version })
 
   /** One call through the proxy; HighLevel's refusals become tool errors naming its status. */
   const highLevel = async (method: 'GET' | 'POST', path: string, query: Record<string, string | undefined> = {}, json?: object): Promise<Record<string, any>> => {
@@ -200,7 +221,7 @@ export function createMcpServer (deps: McpDeps, grant: McpGrant, version: string
  * A call to a tool the grant leaves out is answered here, as the tool error insufficient_scope,
  * before the server (which never registered it) would call it unknown. Call after `connect`.
  */
-export function refuseOutOfScope (transport: Transport, grant: McpGrant, logger: Logger): void {
+export function refuseOutOfScope ({ isJSONRPCRequest }: McpSdk, transport: Transport, grant: McpGrant, logger: Logger): void {
   const deliver = transport.onmessage
   transport.onmessage = (message, extra) => {
     const name = isJSONRPCRequest(message) && message.method === 'tools/call' ? (message.params as { name?: unknown } | undefined)?.name : undefined

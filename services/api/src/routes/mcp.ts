@@ -8,10 +8,9 @@
  * client access token it acts for the token's client and has the tools its scopes allow.
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import { AppError, badRequest } from '@ghl-connect/errors'
 import type { Logger } from '@ghl-connect/logging'
-import { createMcpServer, refuseOutOfScope, type McpGrant } from '../mcp/mcp-tools.ts'
+import { createMcpServer, mcpSdk, refuseOutOfScope, type McpGrant } from '../mcp/mcp-tools.ts'
 import { machineErrorResponses } from '../schemas/common.ts'
 
 const MCP_VERSION = '1.0.0'
@@ -34,12 +33,13 @@ const mcp: FastifyPluginAsync = async (fastify) => {
     }
     const grant: McpGrant = { clientId, scopes: token ? token.scopes : 'all' }
     const logger = request.log as Logger
-    const server = createMcpServer({ smsIntake, emailIntake, messages: smsMessages, proxy: ghlProxy, logger }, grant, MCP_VERSION)
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true })
+    const sdk = await mcpSdk()
+    const server = createMcpServer(sdk, { smsIntake, emailIntake, messages: smsMessages, proxy: ghlProxy, logger }, grant, MCP_VERSION)
+    const transport = new sdk.StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true })
     reply.hijack()
     reply.raw.on('close', () => { void transport.close(); void server.close() })
     await server.connect(transport)
-    refuseOutOfScope(transport, grant, logger)
+    refuseOutOfScope(sdk, transport, grant, logger)
     await transport.handleRequest(request.raw, reply.raw, request.body)
   }
   const notHere = async () => {

@@ -28,7 +28,7 @@ export interface CheckedSendRequest { sendAt: Date | null, fromNumber: string | 
 
 export class SmsScheduling {
   constructor (
-    private readonly settings: ClientSettingsRepository,
+    private readonly settings: Pick<ClientSettingsRepository, 'find'>,
     private readonly messages: SmsMessagesRepository,
     private readonly dispatcher: SmsDispatcher,
     private readonly logger: Logger,

@@ -1,7 +1,10 @@
 /**
  * Intake of an outbox message, SMS (POST /api/sms) or email (POST /api/email, email-intake.ts
- * checks its fields and comes in through `acceptMessage`): the outbox row is written first (PostgreSQL is the record), then the send job is
- * queued. If Redis refuses the job, the message is still accepted: the worker's outbox
+ * checks its fields and comes in through `acceptMessage`): the outbox row is written first
+ * (PostgreSQL is the record), then the send job is queued. A connected client's new message goes
+ * through the group commit (sms-group-commit.ts): written and queued together with the requests
+ * that arrived beside it, answered once its row is durable. If Redis refuses the job, the message
+ * is still accepted: the worker's outbox
  * reconciler queues it within a couple of minutes. The same idempotency key for the same client
  * answers the first message again and queues nothing.
  */
@@ -14,6 +17,7 @@ import type { SmsDispatcher } from '@ghl-connect/queues'
 import type { SmsBody, SmsRecipient, SmsView } from '../schemas/sms.ts'
 import { E164 } from './e164.ts'
 import type { SendPlan, SendRequest, SmsScheduling } from './scheduling.ts'
+import type { SmsGroupCommit } from './sms-group-commit.ts'
 
 /** A message checked on its own, either channel: what the outbox row holds besides its plan. */
 export interface OutboxRequest {
@@ -33,6 +37,7 @@ export class SmsIntake {
     private readonly logger: Logger,
     private readonly opts: { legacyPitFallback: boolean, metrics?: Metrics },
     private readonly scheduling: SmsScheduling,
+    private readonly group: Pick<SmsGroupCommit, 'write'>,
   ) {}
 
   /** `requestId`: the api request's id, carried into the send job so the worker's lines can be followed back to it. */
@@ -52,8 +57,8 @@ export class SmsIntake {
     })
     if ('id' in plan) return this.repeated(plan, request)
 
-    const fast = await this.messages.insertForConnectedClient({ ...request, ...plan })
-    if (fast) return this.queued({ id: fast.id, clientId }, plan, trace)
+    const fast = await this.group.write({ ...request, ...plan, queueNow: this.scheduling.queuesNow(plan.sendAt), requestId: trace.requestId })
+    if (fast) return this.accepted(fast.id)
 
     // A retry after the first request succeeded answers the first message, whatever happened since.
     if (idempotencyKey) {
@@ -77,8 +82,12 @@ export class SmsIntake {
     } catch (err) {
       this.logger.warn({ err, requestId: trace.requestId, messageId: message.id, clientId: message.clientId }, 'sms stored but not queued (Redis); the outbox reconciler will queue it')
     }
+    return this.accepted(message.id)
+  }
+
+  private accepted (id: string) {
     this.opts.metrics?.smsIntake.inc({ outcome: 'accepted' })
-    return { id: message.id, status: 'queued' as const, duplicate: false }
+    return { id, status: 'queued' as const, duplicate: false }
   }
 
   async view (id: string): Promise<SmsView> {

@@ -1,0 +1,53 @@
+/**
+ * proxy_ratio: POST /api/ghl/:clientId/contacts/search through the api (API key, the client's
+ * token from PostgreSQL, the shared per-location budget in Redis, HighLevel's Version and the
+ * location id added) over the same search sent straight to the sandbox with the token (autocannon
+ * from its own process, same connections and duration); proxy_added_p50_ms: what the proxy adds to
+ * the median at the same half rate. HighLevel's per-location limit is lifted on both sides, as in
+ * the worker scenario: it would cap both and measure nothing.
+ */
+import type { Stack, Tenant } from '../harness/stack.ts'
+import { runLoad, type LoadResult } from '../load/load.ts'
+import { round, say } from '../stats.ts'
+import { LIFTED_LIMITS } from './worker.ts'
+
+export interface ProxyResult {
+  proxy_ratio: number
+  proxy_added_p50_ms: number
+  details: { proxy: { max: LoadResult, half: LoadResult }, direct: { max: LoadResult, half: LoadResult }, connections: number, durationSeconds: number }
+}
+
+export async function proxyScenario (stack: Stack, tenant: Tenant, opts: { durationSeconds: number, connections: number }): Promise<ProxyResult> {
+  await stack.sandbox.setRateLimit({ max: 1_000_000_000, daily: 1_000_000_000 })
+  const accessToken = (await stack.integrations.findByClient(tenant.clientId))!.accessToken!
+  const api = await stack.startApi(LIFTED_LIMITS)
+  const json = { 'content-type': 'application/json' }
+  const specs = {
+    proxy: { url: api.url, method: 'POST' as const, path: `/api/ghl/${tenant.clientId}/contacts/search`, bodies: [JSON.stringify({ pageLimit: 10, query: '' })], headers: { ...json, authorization: `Bearer ${api.apiKey}` } },
+    direct: { url: stack.base.GHL_API_BASE_URL!, method: 'POST' as const, path: '/contacts/search', bodies: [JSON.stringify({ locationId: tenant.locationId, pageLimit: 10, query: '' })], headers: { ...json, authorization: `Bearer ${accessToken}`, version: '2021-07-28' } },
+  }
+  const measure = async (name: 'proxy' | 'direct') => {
+    const spec = { ...specs[name], connections: opts.connections }
+    await runLoad({ ...spec, durationSeconds: 3 }) // warm-up
+    const max = await runLoad({ ...spec, durationSeconds: opts.durationSeconds })
+    say(`${name}: ${round(max.rps, 0)} req/s at most (${max.non2xx} non-2xx, ${max.errors} errors), p50 ${max.p50Ms} ms`)
+    return max
+  }
+  try {
+    const direct = await measure('direct')
+    const proxy = await measure('proxy')
+    // Both at the same rate (half the direct maximum's or the proxy's, whichever is lower), for the added latency.
+    const rate = Math.max(1, Math.floor(Math.min(direct.rps, proxy.rps) / 2))
+    const directHalf = await runLoad({ ...specs.direct, connections: opts.connections, durationSeconds: opts.durationSeconds, overallRate: rate })
+    const proxyHalf = await runLoad({ ...specs.proxy, connections: opts.connections, durationSeconds: opts.durationSeconds, overallRate: rate })
+    say(`at ${rate} req/s: direct p50 ${directHalf.p50Ms} ms, proxy p50 ${proxyHalf.p50Ms} ms`)
+    return {
+      proxy_ratio: round(proxy.ok / proxy.durationSeconds / (direct.ok / direct.durationSeconds)),
+      proxy_added_p50_ms: round(proxyHalf.p50Ms - directHalf.p50Ms, 1),
+      details: { proxy: { max: proxy, half: proxyHalf }, direct: { max: direct, half: directHalf }, connections: opts.connections, durationSeconds: opts.durationSeconds },
+    }
+  } finally {
+    await api.service.stop()
+    await stack.sandbox.setRateLimit({ max: 100, intervalMs: 10_000, daily: 200_000 })
+  }
+}
