@@ -20,11 +20,17 @@ say "running the tests"
 # (with the TypeScript plugin, which crashes on TypeScript 7), so build it from our config first.
 pnpm exec tap build >/dev/null
 set +e
-# GHL_CONNECT_DOCKER_E2E=1 (CI sets it): after the tests, the images built and the compose stack run
-# (scripts/docker/e2e.sh), one more TAP test in the same stream, so the last line counts it too.
+# GHL_CONNECT_DOCKER_E2E (.ci/run sets it): the images built and the compose stack run
+# (scripts/docker/e2e.sh) as one more TAP test in the same stream, so the last line counts it too:
+#   after     run here, after the tests
+#   parallel  .ci/run started it with the tests; its TAP is in $GHL_CONNECT_DOCKER_E2E_TAP, complete
+#             when $GHL_CONNECT_DOCKER_E2E_TAP.done exists (waited for until GHL_CONNECT_CI_DEADLINE)
 {
   pnpm exec tap --reporter=tap "$@" 2>&1
-  if [ "${GHL_CONNECT_DOCKER_E2E:-0}" = 1 ]; then bash scripts/docker/e2e.sh --tap 2>&1; fi
+  case "${GHL_CONNECT_DOCKER_E2E:-0}" in
+    after) bash scripts/docker/e2e.sh --tap 2>&1 ;;
+    parallel) docker_e2e_collect "$GHL_CONNECT_DOCKER_E2E_TAP" "${GHL_CONNECT_CI_DEADLINE:-}" ;;
+  esac
 } | node scripts/tap-summary.mjs
 status=${PIPESTATUS[1]}
 exit "$status"

@@ -11,6 +11,8 @@
 # Needs root (debootstrap), a running Docker engine, and Node 20 on this machine.
 # Prints one line per image; exits non-zero when one could not be built.
 set -euo pipefail
+# read whole before it runs (a { } block), so editing the file during a run cannot break that run
+{
 here=$(cd "$(dirname "$0")" && pwd)
 rebuild=false
 [ "${1:-}" = --rebuild ] && rebuild=true
@@ -20,6 +22,9 @@ export DOCKER_BUILDKIT=0 # the engine's own builder: Debian's docker.io ships no
 exists () { [ "$rebuild" = false ] && docker image inspect "$1" >/dev/null 2>&1; }
 seconds () { echo $(( $(date +%s) - $1 )); }
 size () { docker image inspect -f '{{.Size}}' "$1" | awk '{ printf "%d MB", $1 / 1000000 }'; }
+# one build at a time (CI starts one early in the background; e2e.sh then waits for it here)
+exec 9>"${TMPDIR:-/tmp}/ghl-connect-base-images.lock"
+flock 9
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -63,3 +68,4 @@ for pair in postgres:ghl-connect-postgres:15 redis:ghl-connect-redis:7 pgbouncer
   docker build -q --network host --build-arg DEBIAN_IMAGE=ghl-connect-debian:bookworm -t "$image" "$here/images/$dir" >/dev/null
   echo "base: $image built from Debian's packages in $(seconds "$start") s ($(size "$image"))"
 done
+}

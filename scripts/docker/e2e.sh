@@ -8,6 +8,8 @@
 #   --tap   the same steps as one TAP subtest (scripts/test.sh appends it to the suite's stream)
 # Env: DOCKER_E2E_KEEP=1 leaves the stack up on failure, to look at it.
 set -uo pipefail
+# read whole before it runs (a { } block), so editing the file during a run cannot break that run
+{
 cd "$(dirname "$0")/../.."
 tap=false
 [ "${1:-}" = --tap ] && tap=true
@@ -39,25 +41,10 @@ skip () {
   else echo "docker: SKIP  $1 ($seconds s)"; fi
   exit 0
 }
+# --- the engine: Debian's docker.io, started (installed) here when it is not running
+engine=$(bash scripts/docker/engine.sh) || skip "$engine"
+read -r -a compose_cmd <<<"${engine#compose: }"
 $tap && { echo "TAP version 14"; echo "# Subtest: $title"; }
-
-# --- the engine: Debian's docker.io, started here when it is not running
-engine_up () { timeout 10 docker info >/dev/null 2>&1; }
-if ! engine_up; then
-  if ! command -v dockerd >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    say "installing Debian's docker.io and docker-compose"
-    (apt-get install -y docker.io docker-compose >/dev/null 2>&1 || { apt-get update >/dev/null 2>&1 && apt-get install -y docker.io docker-compose >/dev/null 2>&1; })
-  fi
-  if command -v dockerd >/dev/null && [ "$(id -u)" = 0 ]; then
-    mkdir -p /var/log
-    setsid dockerd >/var/log/dockerd.log 2>&1 < /dev/null &
-    for _ in $(seq 1 30); do engine_up && break; sleep 1; done
-  fi
-fi
-engine_up || skip "no Docker engine on this machine (none installed, installable or startable: $(tail -1 /var/log/dockerd.log 2>/dev/null || echo 'no dockerd'))"
-if command -v docker-compose >/dev/null; then compose_cmd=(docker-compose)
-elif docker compose version >/dev/null 2>&1; then compose_cmd=(docker compose)
-else skip "a Docker engine but neither docker-compose nor docker compose"; fi
 pass "the Docker engine $(docker version -f '{{.Server.Version}}' 2>/dev/null) runs ($("${compose_cmd[@]}" version --short 2>/dev/null | head -1))"
 
 # --- the base images (kept between runs)
@@ -100,6 +87,7 @@ teardown () {
   compose --profile sandbox down -v --remove-orphans -t 10 >/dev/null 2>&1
 }
 trap teardown EXIT
+trap 'exit 130' INT TERM
 logs () { compose --profile sandbox logs --no-color --tail 30 "$@" 2>&1; }
 # the state Docker's HEALTHCHECK reports for each container of a service, one word a line
 health () { for id in $(compose --profile sandbox ps -q "$1"); do docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$id"; done; }
@@ -161,3 +149,4 @@ if out=$(compose --profile sandbox down -v --remove-orphans -t 10 2>&1) && [ -z 
 else fail "docker-compose down" "$out"; fi
 trap - EXIT
 finish
+}
