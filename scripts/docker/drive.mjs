@@ -58,7 +58,7 @@ async function sms (count, tag) {
       const v = await json(await fetch(`${API}/api/sms/${id}`, { headers: auth }), `GET /api/sms/${id}`)
       if (v.status === 'failed' || v.status === 'cancelled') throw Object.assign(new Error(`SMS ${id} ${v.status}: ${JSON.stringify(v.error)}`), { final: true })
       return v.status === 'sent'
-    })
+    }, 180_000) // a loaded machine, and the jobs' retries with backoff
   }
   const sent = await json(await fetch(`${SANDBOX}/_sandbox/messages?locationId=${SUNRISE}`), 'the sandbox messages')
   const seen = sent.messages.filter((m) => String(m.body).startsWith(`docker e2e ${tag} `)).length

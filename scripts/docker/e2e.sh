@@ -106,7 +106,7 @@ else fail "docker-compose --profile sandbox up" "$out
 $(logs)"; finish; fi
 
 api_id=$(compose ps -q api)
-rss=$(docker exec "$api_id" sed -n 's/^VmRSS: *//p' /proc/1/status)
+rss=$(docker exec "$api_id" cat /proc/1/status | awk '/^VmRSS:/ { printf "%d MiB", $2 / 1024 }')
 api_user=$(docker exec "$api_id" id -un)
 ready=$(curl -fsS "http://127.0.0.1:$GHL_CONNECT_API_PORT/readyz" 2>&1)
 if [ "$api_user" = node ] && [[ $ready == *ready* || $ready == *ok* ]]; then pass "api /readyz through the published port: $ready (user $api_user, RSS $rss)"
@@ -130,16 +130,17 @@ if out=$(compose --profile sandbox up -d --no-build --no-recreate --scale worker
   declare -A before=()
   for id in $workers; do before[$id]=$(jobs_of "$id"); done
   # SMS in rounds until every worker has taken some (BullMQ hands each job to whichever waits)
-  idle=""
+  idle=" (no round ran)" sent=true
   for round in 1 2 3 4 5; do
-    out=$(node scripts/docker/drive.mjs sms 12 "scale$round" 2>&1) || break
+    out=$(node scripts/docker/drive.mjs sms 12 "scale$round" 2>&1) || { sent=false; break; }
     idle=""
     for id in $workers; do [ "$(jobs_of "$id")" -gt "${before[$id]}" ] || idle="$idle ${id:0:12}"; done
     [ -z "$idle" ] && break
   done
   counts=$(for id in $workers; do echo -n "$(( $(jobs_of "$id") - before[$id] )) "; done)
-  if [ -z "$idle" ] && [ "$(wc -w <<<"$workers")" -eq 3 ]; then pass "--scale worker=3: 3 workers ready in $(( $(date +%s) - step_start )) s, jobs each: ${counts% } ($out)"
-  else fail "--scale worker=3: idle workers:${idle:- none} (jobs each: $counts)" "$out"; fi
+  if $sent && [ -z "$idle" ] && [ "$(wc -w <<<"$workers")" -eq 3 ]; then pass "--scale worker=3: 3 workers ready in $(( $(date +%s) - step_start )) s, jobs each: ${counts% } ($out)"
+  else fail "--scale worker=3: idle workers:${idle:- none} (jobs each: $counts)" "$out
+$(logs worker)"; fi
 else fail "--scale worker=3" "$out
 $(logs worker)"; fi
 
