@@ -10,8 +10,9 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   rm -f "$pwfile"
   echo 'host all all all scram-sha-256' >> "$PGDATA/pg_hba.conf"
   if [ -n "${POSTGRES_DB:-}" ] && [ "$POSTGRES_DB" != postgres ]; then
-    pg_ctl -D "$PGDATA" -o "-c listen_addresses=''" -w start >/dev/null
-    psql -v ON_ERROR_STOP=1 -U postgres -d postgres -q -c "CREATE DATABASE \"$POSTGRES_DB\""
+    # socket in /tmp only: the healthcheck's pg_isready says ready for the real server, not this one
+    pg_ctl -D "$PGDATA" -o "-c listen_addresses='' -c unix_socket_directories=/tmp" -w start >/dev/null
+    psql -v ON_ERROR_STOP=1 -h /tmp -U postgres -d postgres -q -c "CREATE DATABASE \"$POSTGRES_DB\""
     pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
   fi
   echo "postgres-entrypoint: initialized $PGDATA"
