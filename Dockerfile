@@ -23,6 +23,8 @@ COPY scripts/healthcheck.mjs scripts/generate-env.mjs /opt/ghl-connect/
 WORKDIR /app
 USER node
 
+# HEALTHCHECKs: --timeout covers node's own start for healthcheck.mjs (past 5 s on a shared, loaded
+# machine; the request itself gives up after 3 s)
 FROM runtime AS migrate
 COPY --from=build /prod/db /app
 HEALTHCHECK NONE
@@ -31,7 +33,7 @@ CMD ["node", "dist/migrate.js"]
 FROM runtime AS ghl-sandbox
 COPY --from=build /prod/ghl-sandbox /app
 EXPOSE 4010
-HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
+HEALTHCHECK --interval=10s --timeout=15s --start-period=30s --retries=3 \
   CMD ["node", "/opt/ghl-connect/healthcheck.mjs", "SANDBOX_PORT", "4010", "/_sandbox/stats"]
 CMD ["node", "dist/server.js"]
 
@@ -40,13 +42,13 @@ COPY --from=build /prod/worker /app
 # /healthz, /readyz and /metrics (the configuration's default, 0, serves none)
 ENV WORKER_HEALTH_PORT=3001
 EXPOSE 3001
-HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
+HEALTHCHECK --interval=10s --timeout=15s --start-period=30s --retries=3 \
   CMD ["node", "/opt/ghl-connect/healthcheck.mjs", "WORKER_HEALTH_PORT", "3001", "/readyz"]
 CMD ["node", "--max-semi-space-size=8", "--max-old-space-size=96", "dist/main.js"]
 
 FROM runtime AS api
 COPY --from=build /prod/api /app
 EXPOSE 3000
-HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
+HEALTHCHECK --interval=10s --timeout=15s --start-period=30s --retries=3 \
   CMD ["node", "/opt/ghl-connect/healthcheck.mjs", "PORT", "3000", "/readyz"]
 CMD ["node", "--max-semi-space-size=2", "--max-old-space-size=96", "dist/server.js"]

@@ -50,7 +50,8 @@ ensure_services() {
   port_open "$pg_host" "$pg_port" || missing+=(postgres)
   port_open "$redis_host" "$redis_port" || missing+=(redis)
   [ ${#missing[@]} -eq 0 ] && return 0
-  if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
+  # an engine without the compose plugin (Debian's docker.io with docker-compose 1) is no help here
+  if command -v docker >/dev/null && docker info >/dev/null 2>&1 && docker compose version >/dev/null 2>&1; then
     say "starting ${missing[*]} with docker compose"
     (cd "$ROOT" && docker compose up -d --wait "${missing[@]}")
     return 0
@@ -164,4 +165,22 @@ prepare_workspace() {
   ensure_node
   ensure_pnpm
   ensure_dependencies
+}
+
+# The TAP of scripts/docker/e2e.sh run in the background (.ci/run's parallel mode): waits for its
+# .done file, at most until the deadline (epoch seconds, 15 s kept for the rest), then prints it;
+# still running at the deadline, a failing test with what it had done so far.
+docker_e2e_collect() {
+  local file=$1 deadline=${2:-}
+  while [ ! -f "$file.done" ]; do
+    if [ -n "$deadline" ] && [ "$(date +%s)" -ge $((deadline - 15)) ]; then
+      echo "TAP version 14"
+      echo "not ok 1 - docker: every image built, the compose stack run end to end # still running at the CI bound"
+      sed 's/^/  # /' "$file" 2>/dev/null
+      echo "1..1"
+      return
+    fi
+    sleep 2
+  done
+  cat "$file"
 }

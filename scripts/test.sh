@@ -19,12 +19,21 @@ say "running the tests"
 pnpm exec tap build >/dev/null
 ensure_pgbouncer || true # packages/testing/test/pgbouncer.test.ts and the pgbouncer target
 set +e
+# GHL_CONNECT_DOCKER_E2E: the images built and the compose stack run (scripts/docker/e2e.sh) as
+# one more TAP test in the same stream, so the last line counts it too:
+#   after     run here, after the tests
+#   parallel  started beside the tests (by .ci/run); its TAP is in $GHL_CONNECT_DOCKER_E2E_TAP, complete
+#             when $GHL_CONNECT_DOCKER_E2E_TAP.done exists (waited for until GHL_CONNECT_CI_DEADLINE)
 {
   pnpm exec tap --reporter=tap "$@" 2>&1
   if [ $# -eq 0 ]; then
     say "running the pgbouncer target (the repositories and the intake/send path through PgBouncer)"
     node --import tsx scripts/test-pgbouncer.ts --reporter=tap 2>&1
   fi
+  case "${GHL_CONNECT_DOCKER_E2E:-0}" in
+    after) bash scripts/docker/e2e.sh --tap 2>&1 ;;
+    parallel) docker_e2e_collect "$GHL_CONNECT_DOCKER_E2E_TAP" "${GHL_CONNECT_CI_DEADLINE:-}" ;;
+  esac
 } | node scripts/tap-summary.mjs
 status=${PIPESTATUS[1]}
 exit "$status"

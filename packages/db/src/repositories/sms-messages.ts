@@ -6,7 +6,7 @@ import { crmEventOf } from '../domain/crm-events.ts'
 import { sendsWithOAuth } from '../domain/sending.ts'
 import type { CrmEventsRepository } from './crm-events.ts'
 import { deliveryStatusOf } from '../domain/delivery-status.ts'
-import { lockGhlMessage, SmsDeliveryStatusesRepository } from './sms-delivery-statuses.ts'
+import { SmsDeliveryStatusesRepository } from './sms-delivery-statuses.ts'
 import { ghlIntegrations, smsMessages, type EmailOptions, type SmsMessageRow } from '../schema/index.ts'
 
 export type OutboxMessage = SmsMessageRow
