@@ -25,7 +25,7 @@ t.test('the real entry (pnpm ghl): --help exits 0, an unknown command or a bad f
   const help = await pnpmGhl(['--help'], w.env)
   t.equal(help.code, 0)
   t.match(help.stdout, /^Usage: pnpm ghl <command>/)
-  t.match(help.stdout, /^ {2}sms retry-failed {2}send a client's failed SMS again$/m)
+  t.match(help.stdout, /^ {2}sms retry-failed {2}send a client's failed SMS and email again$/m)
 
   const unknown = await pnpmGhl(['client', 'list'], w.env)
   t.equal(unknown.code, 2)

@@ -52,7 +52,7 @@ t.test('events replay needs --since, a known --type and CRM_WEBHOOK_URL, each re
   t.same(await w.ghl(['events', 'replay']), { code: 2, stdout: '', stderr: 'ghl: events replay needs --since: a time (2026-11-29T08:00:00Z) or a duration back from now (24h).\n' })
   const type = await w.ghl(['events', 'replay', '--since', '24h', '--type', 'sms.delivered'])
   t.equal(type.code, 2)
-  t.match(type.stderr, /^ghl: --type must be one of sms\.sent, sms\.failed, sms\.delivery, sms\.received, connection\.broken/)
+  t.match(type.stderr, /^ghl: --type must be one of sms\.sent, sms\.failed, sms\.delivery, sms\.received, email\.sent, email\.failed, email\.delivery, email\.received, connection\.broken/)
   const off = await w.ghl(['events', 'replay', '--since', '24h'], { env: { ...w.env, CRM_WEBHOOK_URL: '' } })
   t.same(off, { code: 1, stdout: '', stderr: 'ghl: CRM_WEBHOOK_URL is not set, so there is no CRM to deliver events to: run this with the environment the worker has.\n' })
 })

@@ -80,3 +80,25 @@ t.test('the MCP endpoint needs the API key and a client, and a client reads only
   t.equal(JSON.parse((await call('client-1')).json().result.content[0].text).error, 'sms_not_found', 'another client\'s SMS is unknown to this one')
   t.equal(JSON.parse((await call('client-2')).json().result.content[0].text).status, 'queued', 'its own client reads it')
 })
+
+t.test('a failure of ours (PostgreSQL refusing the write) is a tool error named internal_error, never the query and its values', async (t) => {
+  const world = await ghlWorld(t)
+  await world.connect('client-1')
+  const address = await world.app.listen({ port: 0, host: '127.0.0.1' })
+  const client = new Client({ name: 'crm-assistant', version: '1.0.0' })
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${address}/mcp`), {
+    requestInit: { headers: { authorization: world.auth.authorization, 'x-client-id': 'client-1' } },
+  }))
+  t.teardown(() => client.close())
+  // A real failure: the outbox is gone, so the intake's INSERT fails with its values in the driver's error.
+  const { sql } = world.app.runtime.database
+  await sql`alter table sms_messages rename to sms_messages_away`
+  t.teardown(() => sql`alter table sms_messages_away rename to sms_messages`)
+
+  const answer = await client.callTool({ name: 'send_sms', arguments: { phone: '+15550104321', message: 'a private note', idempotencyKey: 'k-private' } })
+  t.equal((answer as ToolAnswer).isError, true)
+  const text = (answer as ToolAnswer).content[0]!.text
+  t.same(JSON.parse(text), { error: 'internal_error', message: 'Something went wrong on our side; try again in a moment.' })
+  t.notMatch(text, /5550104321|private note|sms_messages/, 'neither the number, the text nor the query')
+  t.notMatch(world.logs.join('\n'), /5550104321|private note/, 'nor in the log')
+})

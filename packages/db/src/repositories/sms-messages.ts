@@ -158,7 +158,7 @@ export class SmsMessagesRepository {
         ${column((m) => 'name' in m.to ? m.to.name : null)}::text[], ${column((m) => m.body)}::text[],
         ${column((m) => m.sendAt?.toISOString() ?? null)}::text[]::timestamptz[], ${column((m) => m.fromNumber ?? null)}::text[],
         ${column((m) => channelColumns(m).channel)}::text[], ${column((m) => channelColumns(m).email)}::text[],
-        ${column((m) => channelColumns(m).subject)}::text[], ${column((m) => channelColumns(m).bodyIsHtml)}::boolean[],
+        ${column((m) => channelColumns(m).subject)}::text[], ${column((m) => { const html = channelColumns(m).bodyIsHtml; return html === null ? null : String(html) })}::text[]::boolean[],
         ${column((m) => { const o = channelColumns(m).emailOptions; return o === null ? null : JSON.stringify(o) })}::text[])
         with ordinality as m(id, client_id, idempotency_key, contact_id, phone, contact_name, body, send_at, from_number,
           channel, email, subject, body_is_html, email_options, n)

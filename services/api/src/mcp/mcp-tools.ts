@@ -114,7 +114,12 @@ export function createMcpServer (sdk: McpSdk, deps: McpDeps, grant: McpGrant, ve
         const failure = err instanceof ToolError ? { error: err.code, message: err.message, ...err.details }
           : isAppError(err) ? { error: err.code, message: err.message, ...(err.details?.retryAfterSeconds !== undefined ? { retryAfterSeconds: err.details.retryAfterSeconds } : {}) }
             : null
-        if (!failure) throw err
+        if (!failure) {
+          // Ours, not the caller's: the SDK would hand the error's own text (a failed query's
+          // parameters, personal data) to the assistant. It is logged (redacted) and named, never shown.
+          deps.logger.error({ err, audit: 'mcp_tool', clientId, tool: name, outcome: 'internal_error' }, 'MCP tool call failed')
+          return { isError: true, content: [{ type: 'text', text: JSON.stringify({ error: 'internal_error', message: 'Something went wrong on our side; try again in a moment.' }) }] }
+        }
         deps.logger.info({ audit: 'mcp_tool', clientId, tool: name, outcome: failure.error }, 'MCP tool call')
         return { isError: true, content: [{ type: 'text', text: JSON.stringify(failure) }] }
       }
