@@ -26,9 +26,14 @@ t.test('3 workers on one database and Redis: the sweep, both reconcilers, retent
 
   // Every job the queues start, by id: a scheduled run's id is `repeat:<scheduler>:<its time>`.
   const started = new Map<string, number>()
-  const events = [QUEUES.tokens, QUEUES.outbox].map((queue) => new QueueEvents(queue, { connection: world.redis.duplicate(), prefix: world.keys.bullPrefix(queue) }))
+  // Connections of the test's own: BullMQ does not close a connection it was given.
+  const connections = [QUEUES.tokens, QUEUES.outbox].map(() => world.redis.duplicate())
+  const events = [QUEUES.tokens, QUEUES.outbox].map((queue, i) => new QueueEvents(queue, { connection: connections[i]!, prefix: world.keys.bullPrefix(queue) }))
   for (const e of events) e.on('active', ({ jobId }) => started.set(jobId, (started.get(jobId) ?? 0) + 1))
-  t.teardown(() => Promise.all(events.map((e) => e.close())))
+  t.teardown(async () => {
+    await Promise.all(events.map((e) => e.close()))
+    connections.forEach((c) => c.disconnect())
+  })
   await Promise.all(events.map((e) => e.waitUntilReady()))
 
   const workers: RunningWorker[] = []
