@@ -6,6 +6,7 @@ import t from 'tap'
 import { Writable } from 'node:stream'
 import { loadWorkerConfig } from '@ghl-connect/config'
 import { createLogger } from '@ghl-connect/logging'
+import { eventually } from '@ghl-connect/testing'
 import { jobIds } from '@ghl-connect/queues'
 import { startWorker } from '../src/worker.ts'
 import { createWorld, JANE, settled, SUNRISE } from './helper.ts'
@@ -32,7 +33,8 @@ t.test("the worker's lines about an SMS carry the request id, the job id, the me
   await world.dispatcher.enqueue(message, { requestId: 'crm-req-123' })
   t.equal((await settled(world, message.id)).status, 'sent')
 
-  const sent = lines.find((l) => l.msg === 'sms sent' && l.messageId === message.id)
+  // The row says sent before the worker's line about it is written: wait for the line.
+  const sent = await eventually('the worker\'s sms sent line', async () => lines.find((l) => l.msg === 'sms sent' && l.messageId === message.id))
   t.match(sent, { requestId: 'crm-req-123', jobId: jobIds.smsSend(message.id), messageId: message.id, clientId: 'sunrise' })
   const log = lines.map((l) => JSON.stringify(l)).join('\n')
   t.notOk(log.includes(text), 'no SMS text in the log')
@@ -41,7 +43,7 @@ t.test("the worker's lines about an SMS carry the request id, the job id, the me
   const { message: requeued } = await world.messages.insertOnce({ clientId: 'sunrise', integrationId: integration?.id ?? null, idempotencyKey: null, to: { contactId: JANE }, body: 'Requeued' })
   await world.dispatcher.enqueue(requeued) // as the outbox reconciler does: no request behind it
   t.equal((await settled(world, requeued.id)).status, 'sent')
-  const reconciled = lines.find((l) => l.msg === 'sms sent' && l.messageId === requeued.id)
+  const reconciled = await eventually('the worker\'s sms sent line', async () => lines.find((l) => l.msg === 'sms sent' && l.messageId === requeued.id))
   t.match(reconciled, { jobId: jobIds.smsSend(requeued.id), clientId: 'sunrise' })
   t.notOk(reconciled && 'requestId' in reconciled, 'no request id when none was given')
 })
