@@ -37,7 +37,15 @@ export async function startWorker (config: WorkerConfig, logger: Logger): Promis
   }
   const schedulers = ensureSchedulers(runtime, logger)
   await schedulers.ensure()
-  const health = config.worker.healthPort > 0 ? await startHealthServer(runtime, manager, config.worker.healthPort) : undefined
+  const health = config.worker.healthPort > 0
+    ? await startHealthServer(runtime, manager, config.worker.healthPort).catch(async (err) => {
+      // e.g. EADDRINUSE: give back what was opened, so a caller in the same process is not left holding it
+      schedulers.stop()
+      await manager.close(0)
+      await runtime.close().catch(() => {})
+      throw err
+    })
+    : undefined
   logger.info({ concurrency, healthPort: config.worker.healthPort || null, crmEvents: runtime.crmEventDelivery !== null }, 'worker started')
 
   let stopping: Promise<{ clean: boolean }> | undefined

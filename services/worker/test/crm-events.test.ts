@@ -103,9 +103,18 @@ t.test('a crm-events job our code did not record (added or edited through Bull B
 
 t.test("the worker's /metrics asks for METRICS_TOKEN when it is set", async (t) => {
   const token = randomBytes(32).toString('hex')
-  const port = await freePort()
-  const world = await createWorld(t, { WORKER_HEALTH_PORT: String(port), METRICS_TOKEN: token })
-  await world.startInProcess()
+  const world = await createWorld(t, { METRICS_TOKEN: token })
+  // a port found free can be taken by another test's process before the worker binds it: then try another
+  let port = 0
+  for (let attempt = 1; port === 0; attempt++) {
+    const candidate = await freePort()
+    try {
+      await world.startInProcess({ WORKER_HEALTH_PORT: String(candidate) })
+      port = candidate
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt === 3) throw err
+    }
+  }
   const scrape = (authorization?: string) => fetch(`http://127.0.0.1:${port}/metrics`, { headers: authorization ? { authorization } : {} })
   const anonymous = await scrape()
   t.equal(anonymous.status, 401)

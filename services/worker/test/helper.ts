@@ -53,6 +53,8 @@ export interface World {
   /** `logs`: a stream that receives the worker's log lines, for a test to read them back. */
   startInProcess: (overrides?: Record<string, string>, opts?: { logs?: CreateLoggerOptions['destination'] }) => Promise<RunningWorker>
   spawnWorker: (overrides?: Record<string, string>) => SpawnedWorker
+  /** A worker process whose health server listens (WORKER_HEALTH_PORT), returned once it has started. */
+  spawnWorkerWithHealth: (overrides?: Record<string, string>) => Promise<SpawnedWorker & { port: number }>
   /** Deletes every Redis key of this file's prefix (never another file's). */
   flushRedis: () => Promise<number>
 }
@@ -96,7 +98,7 @@ export async function createWorld (t: Test, overrides: Record<string, string> = 
     await db.drop()
   })
 
-  return {
+  const self: World = {
     db,
     sandbox,
     env,
@@ -168,7 +170,23 @@ export async function createWorld (t: Test, overrides: Record<string, string> = 
       children.push(spawned)
       return spawned
     },
+    spawnWorkerWithHealth: async (extra = {}) => {
+      // A port found free can be taken by another test's process before this worker binds it;
+      // the worker then exits on EADDRINUSE (as it should), and is started again on another port.
+      for (let attempt = 1; ; attempt++) {
+        const port = await freePort()
+        // info level for the 'worker started' line, written once its health server listens
+        const worker = self.spawnWorker({ LOG_LEVEL: 'info', ...extra, WORKER_HEALTH_PORT: String(port) })
+        const started = await eventually(`the worker with its health server on ${port} to start or exit`, () => {
+          if (worker.child.exitCode !== null || worker.child.signalCode !== null) return 'exited'
+          return worker.output().includes('"msg":"worker started"') ? 'started' : undefined
+        }, 90_000)
+        if (started === 'started') return { ...worker, port }
+        if (!worker.output().includes('EADDRINUSE') || attempt === 3) throw new Error(`the worker exited before it started:\n${worker.output()}`)
+      }
+    },
   }
+  return self
 }
 
 /** `eventually` polls until `check` returns a value (its bound is a hang guard, not an assertion of speed); `freePort` finds a loopback port. */

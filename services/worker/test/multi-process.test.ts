@@ -1,5 +1,5 @@
 import t from 'tap'
-import { createWorld, eventually, freePort, JANE, statusCounts, SUNRISE } from './helper.ts'
+import { createWorld, eventually, JANE, statusCounts, SUNRISE } from './helper.ts'
 
 t.test('100 SMS for a client whose token expired, across 3 worker processes: each sent once, one refresh, no invalid grant', async (t) => {
   const world = await createWorld(t, { GHL_RATE_LIMIT_MAX: '1000', WORKER_CONCURRENCY: '10' })
@@ -8,9 +8,13 @@ t.test('100 SMS for a client whose token expired, across 3 worker processes: eac
   const bodies = Array.from({ length: 100 }, (_, i) => `Reminder ${i}`)
   for (const body of bodies) await world.submit('busy-dentist', { contactId: JANE }, body)
 
-  const port = await freePort()
   const startedAt = Date.now()
-  const workers = [world.spawnWorker({ WORKER_HEALTH_PORT: String(port) }), world.spawnWorker(), world.spawnWorker()]
+  // all three start together, so they race for the expired token
+  const starting = world.spawnWorkerWithHealth()
+  const others = [world.spawnWorker(), world.spawnWorker()]
+  const first = await starting
+  const { port } = first
+  const workers = [first, ...others]
   const counts = await eventually('all 100 sent', async () => {
     const c = await statusCounts(world)
     return c.sent === 100 ? c : undefined
@@ -27,6 +31,7 @@ t.test('100 SMS for a client whose token expired, across 3 worker processes: eac
   t.equal(stats.invalidGrants, 0, 'no refresh token spent twice')
   t.equal((await world.integrations.findByClient('busy-dentist'))?.status, 'active')
 
+  t.equal(first.child.exitCode, null, `the worker serving /readyz is still running${first.child.exitCode === null ? '' : `:\n${first.output()}`}`)
   const ready = await fetch(`http://127.0.0.1:${port}/readyz`)
   t.equal(ready.status, 200)
   t.match(await ready.json(), { status: 'ready', postgres: { ok: true }, redis: { ok: true }, workers: { ok: true } })

@@ -5,16 +5,15 @@
  * 6 of their own could send 18 in a window and meet 429s.
  */
 import t from 'tap'
-import { createWorld, eventually, freePort, JANE, statusCounts, SUNRISE } from './helper.ts'
+import { createWorld, eventually, JANE, statusCounts, SUNRISE } from './helper.ts'
 
 t.test('3 worker processes sending to one location keep its per-location limit between them: HighLevel answers no 429', async (t) => {
   const world = await createWorld(t, { GHL_RATE_LIMIT_MAX: '6', GHL_RATE_LIMIT_INTERVAL_MS: '2000', WORKER_CONCURRENCY: '5' })
   world.sandbox.control.setRateLimit({ max: 12, intervalMs: 2000 })
   await world.connect('busy-clinic', { locationId: SUNRISE })
   // all three ready before the first SMS, so they send side by side
-  const ports = [await freePort(), await freePort(), await freePort()]
-  const workers = ports.map((port) => world.spawnWorker({ WORKER_HEALTH_PORT: String(port) }))
-  for (const port of ports) await eventually(`the worker on ${port} ready`, () => fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false), 90_000)
+  const workers = await Promise.all([1, 2, 3].map(() => world.spawnWorkerWithHealth()))
+  for (const { port } of workers) await eventually(`the worker on ${port} ready`, () => fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false), 90_000)
   for (let i = 0; i < 30; i++) await world.submit('busy-clinic', { contactId: JANE }, `Reminder ${i}`)
 
   await eventually('all 30 sent', async () => (await statusCounts(world)).sent === 30, 120_000)
