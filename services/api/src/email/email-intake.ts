@@ -9,6 +9,7 @@ import { Compile } from 'typebox/compile'
 import { EMAIL_BODY_MAX_BYTES, EmailBatchItem, type EmailBody, type EmailView } from '../schemas/email.ts'
 import type { BatchKind } from '../sms/sms-batch-intake.ts'
 import type { OutboxRequest, SmsIntake } from '../sms/sms-intake.ts'
+import { outboxView } from '../sms/outbox-view.ts'
 
 /** One @, something before it, a dot after it, no spaces: enough to catch a wrong field, not a validator of RFC 5322. */
 const looksLikeAddress = (value: string) => {
@@ -26,20 +27,7 @@ export class EmailIntake {
   async view (id: string): Promise<EmailView> {
     const m = await this.messages.findById(id)
     if (!m || m.channel !== 'email') throw notFound('email_not_found', `There is no email with id ${id}; use the id POST /api/email answered.`)
-    return {
-      id: m.id,
-      status: m.status,
-      attempts: m.attempts,
-      error: m.errorCode ? { code: m.errorCode, message: m.errorMessage ?? '' } : null,
-      ghlMessageId: m.ghlMessageId,
-      conversationId: m.ghlConversationId,
-      createdAt: m.createdAt.toISOString(),
-      sendAt: m.sendAt?.toISOString() ?? null,
-      sentAt: m.sentAt?.toISOString() ?? null,
-      deliveryStatus: m.deliveryStatus,
-      deliveryError: m.deliveryErrorCode !== null || m.deliveryErrorMessage !== null ? { code: m.deliveryErrorCode, message: m.deliveryErrorMessage } : null,
-      deliveryUpdatedAt: m.deliveryUpdatedAt?.toISOString() ?? null,
-    }
+    return outboxView(m)
   }
 }
 

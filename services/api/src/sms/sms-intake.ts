@@ -18,6 +18,7 @@ import type { SmsBody, SmsRecipient, SmsView } from '../schemas/sms.ts'
 import { E164 } from './e164.ts'
 import type { SendPlan, SendRequest, SmsScheduling } from './scheduling.ts'
 import type { SmsGroupCommit } from './sms-group-commit.ts'
+import { outboxView } from './outbox-view.ts'
 
 /** A message checked on its own, either channel: what the outbox row holds besides its plan. */
 export interface OutboxRequest {
@@ -94,21 +95,7 @@ export class SmsIntake {
     const m = await this.messages.findById(id)
     // An email's id is not an SMS's: /api/email/:id answers it.
     if (!m || m.channel !== 'sms') throw notFound('sms_not_found', `There is no SMS with id ${id}; use the id POST /api/sms answered.`)
-    return {
-      id: m.id,
-      status: m.status,
-      attempts: m.attempts,
-      error: m.errorCode ? { code: m.errorCode, message: m.errorMessage ?? '' } : null,
-      ghlMessageId: m.ghlMessageId,
-      conversationId: m.ghlConversationId,
-      createdAt: m.createdAt.toISOString(),
-      sendAt: m.sendAt?.toISOString() ?? null,
-      fromNumber: m.fromNumber,
-      sentAt: m.sentAt?.toISOString() ?? null,
-      deliveryStatus: m.deliveryStatus,
-      deliveryError: m.deliveryErrorCode !== null || m.deliveryErrorMessage !== null ? { code: m.deliveryErrorCode, message: m.deliveryErrorMessage } : null,
-      deliveryUpdatedAt: m.deliveryUpdatedAt?.toISOString() ?? null,
-    }
+    return { ...outboxView(m), fromNumber: m.fromNumber }
   }
 
   private repeated (earlier: OutboxMessage, request: Pick<OutboxRequest, 'to' | 'body' | 'email'>) {
