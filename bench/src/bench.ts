@@ -79,7 +79,7 @@ try {
   if (wanted('proxy')) {
     say('proxy: contacts search straight to the sandbox, then through /api/ghl/:clientId')
     const r = await proxyScenario(stack, solo!, { durationSeconds: args.quick ? 4 : 10, connections: 32 })
-    Object.assign(results, { proxy_ratio: r.proxy_ratio, proxy_added_p50_ms: r.proxy_added_p50_ms })
+    Object.assign(results, { proxy_ratio: r.proxy_ratio, proxy_added_p50_ms: r.proxy_added_p50_ms, proxy_bare_ratio: r.proxy_bare_ratio, proxy_vs_bare_ratio: r.proxy_vs_bare_ratio })
     details.proxy = r.details
   }
   if (wanted('fuzz')) {
@@ -139,6 +139,8 @@ if (args.json) {
     target('quiet_tenant_p99_ms', '< 1000', (v) => v < 1000),
     target('proxy_ratio', '>= 0.8', (v) => v >= 0.8),
     target('proxy_added_p50_ms', '', () => true),
+    target('proxy_bare_ratio', '', () => true),
+    target('proxy_vs_bare_ratio', '', () => true),
     target('api_rss_mb', '< 150', (v) => v < 150),
     target('worker_rss_mb', '< 150', (v) => v < 150),
     target('single_sms_per_second', '', () => true),

@@ -2,8 +2,12 @@
  * The enqueue baseline: a bare Fastify route that does what POST /api/sms must do at the least,
  * the same INSERT into the outbox and the same queue.add, on the same pool size and Redis
  * connection, with nothing else (no auth, schema, logging, idempotency or tenant lookup).
+ * With BARE_PROXY_TOKEN set it is also the proxy's baseline: the contacts search forwarded to
+ * HighLevel with undici and that token, the location id added, and nothing else (no auth, token
+ * lookup, rate-limit slot, logging or metrics): what one more HTTP hop costs on this machine.
  */
 import Fastify from 'fastify'
+import { request } from 'undici'
 import { loadApiConfig } from '@ghl-connect/config'
 import { createDatabase } from '@ghl-connect/db'
 import { createQueues, createRedis, jobIds } from '@ghl-connect/queues'
@@ -29,6 +33,20 @@ app.post('/api/sms', async (request, reply) => {
   await queues.sms.add('send', { messageId: row!.id }, { jobId: jobIds.smsSend(row!.id) })
   return reply.status(202).send({ id: row!.id, status: row!.status })
 })
+
+const proxyToken = process.env.BARE_PROXY_TOKEN
+const proxyLocation = process.env.BARE_PROXY_LOCATION_ID
+if (proxyToken && proxyLocation) {
+  const base = process.env.GHL_API_BASE_URL!.replace(/\/$/, '')
+  app.post('/api/ghl/:clientId/contacts/search', async (req, reply) => {
+    const answer = await request(`${base}/contacts/search`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${proxyToken}`, version: '2021-07-28', 'content-type': 'application/json' },
+      body: JSON.stringify({ ...(req.body as object), locationId: proxyLocation }),
+    })
+    return reply.status(answer.statusCode).header('content-type', 'application/json').send(Buffer.from(await answer.body.arrayBuffer()))
+  })
+}
 
 await app.listen({ port: config.http.port, host: config.http.host })
 process.on('SIGTERM', () => { void app.close().then(() => process.exit(0)) })

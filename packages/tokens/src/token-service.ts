@@ -271,7 +271,9 @@ export class TokenService {
       const recovered = await this.applyKept(current)
       if (recovered) return recovered
       const justRefreshed = current.lastRefreshedAt && Date.now() - current.lastRefreshedAt.getTime() < this.recentRefreshMs
-      if ((!force && !this.opts.integrations.needsRefresh(current)) || (force && justRefreshed)) {
+      // Forced (HighLevel refused the token): a token refreshed moments ago is reused, not spent again,
+      // unless it is already due itself (a short-lived token), when handing it back would only meet another 401.
+      if (!this.opts.integrations.needsRefresh(current) && (!force || justRefreshed)) {
         this.opts.onOutcome?.('reused')
         return current
       }

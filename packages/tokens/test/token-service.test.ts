@@ -191,3 +191,21 @@ t.test('an answer HighLevel gave on a connection that then dropped cannot be kep
   await t.rejects(tokens.refreshNow('client-answer-dropped'), { code: 'needs_reauth' })
   t.match(events, [{ type: 'connection.broken', reason: 'needs_reauth' }])
 })
+
+t.test('a forced refresh just after another reuses its token only while that token has life left; one already due is refreshed again', async (t) => {
+  const { tokens } = service()
+  t.teardown(() => sandbox.control.configure({ accessTokenTtlSeconds: 86_399 }))
+  await connected('client-long', 60_000)
+  const long = await tokens.refreshNow('client-long')
+  const before = sandbox.control.stats().refreshes
+  t.equal((await tokens.refreshNow('client-long', long)).accessToken, long.accessToken, 'a day of life left: reused, no refresh spent')
+  t.equal(sandbox.control.stats().refreshes - before, 0)
+
+  // HighLevel hands out a token that lives 2 s (inside the refresh window): a 401 on it soon after is no reason to keep it.
+  sandbox.control.configure({ accessTokenTtlSeconds: 2 })
+  await connected('client-short', 60_000)
+  const short = await tokens.refreshNow('client-short')
+  const again = await tokens.refreshNow('client-short', short)
+  t.not(again.accessToken, short.accessToken, 'a token already due is not handed back')
+  t.equal(sandbox.control.stats().refreshes - before, 2, 'two refreshes: one each')
+})
