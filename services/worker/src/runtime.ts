@@ -8,7 +8,7 @@ import type { Logger } from '@ghl-connect/logging'
 import { RetentionRepository, SCHEDULE_QUEUE_AHEAD_MS } from '@ghl-connect/db'
 import { CrmEventDispatcher } from '@ghl-connect/queues'
 import { createCore, type Core } from '@ghl-connect/core'
-import { Credentials } from '@ghl-connect/tokens'
+import { CredentialCache, Credentials, DEFAULT_CREDENTIAL_CACHE } from '@ghl-connect/tokens'
 import { CrmEventDelivery } from './crm-events/crm-event-delivery.ts'
 import { CrmEventReconciler } from './crm-events/crm-event-reconciler.ts'
 import { DeliveryTimeout } from './gap-fill/delivery-timeout.ts'
@@ -45,7 +45,8 @@ export function createWorkerRuntime (config: WorkerConfig, logger: Logger): Work
   const smsSender = new SmsSender({
     messages,
     contactDnd: core.contactDnd,
-    credentials: new Credentials(tokenService, config.legacyPit, logger),
+    // The process's one credential cache: an SMS reads its client's token from PostgreSQL only when it changed (sms-sender.ts).
+    credentials: new Credentials(tokenService, config.legacyPit, logger, new CredentialCache(DEFAULT_CREDENTIAL_CACHE)),
     tokens: tokenService,
     ghl: core.ghl,
     rateLimiter: core.rateLimiter,

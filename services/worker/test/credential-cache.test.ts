@@ -1,0 +1,122 @@
+/**
+ * The worker keeps each client's credential in memory instead of reading and decrypting it from
+ * PostgreSQL for every SMS, and the cache is kept honest by the database: the client as stored is
+ * read with the outbox row, and `sending` is written only while the integration and token version
+ * the credential came from still hold. These tests change the stored connection the way another
+ * process does (its refresh write, a disconnect) and look at what HighLevel received.
+ */
+import t from 'tap'
+import { createWorld, eventually, HARBOR, JANE, settled, SUNRISE, type World } from './helper.ts'
+
+type RecordedExchange = World['sandbox']['control']['recorded'][number]
+
+const world = await createWorld(t, {}, { record: true })
+const { sandbox, integrations } = world
+const worker = await world.startInProcess()
+
+// Counts the reads of a client's integration the worker's send path makes (the TokenService and
+// the credentials share this repository object with the rest of the worker's runtime).
+let integrationReads = 0
+const repository = worker.runtime.integrations
+const findForSending = repository.findForSending.bind(repository)
+repository.findForSending = async (clientId) => { integrationReads++; return findForSending(clientId) }
+
+t.beforeEach(() => sandbox.control.clearFaults())
+
+const POST_MESSAGE = (e: RecordedExchange) => e.method === 'POST' && e.url === '/conversations/messages'
+const bodyOf = (e: RecordedExchange) => (e.body as { message?: string } | undefined)?.message
+const since = (mark: number) => sandbox.control.recorded.slice(mark)
+const bearer = (token: string | null | undefined) => `Bearer ${token}`
+
+/** What another process's refresh leaves behind: a new pair written over the version it read. */
+async function refreshedElsewhere (clientId: string, locationId: string, { oldTokenDies }: { oldTokenDies: boolean }) {
+  const read = (await integrations.findByClient(clientId))!
+  if (oldTokenDies) sandbox.control.revokeTokens(locationId)
+  const answer = sandbox.control.issueTokens({ locationId })
+  const written = await integrations.writeTokens(read.id, read.tokenVersion, {
+    accessToken: answer.access_token, refreshToken: String(answer.refresh_token), expiresAt: new Date(Date.now() + 86_399_000),
+  })
+  if (!written) throw new Error('the other process\'s refresh write did not land')
+  return answer.access_token
+}
+
+/** Sends one SMS and waits for its outcome, so the client's credential is in the worker's cache. */
+async function sentOnce (clientId: string, to = { contactId: JANE }) {
+  const row = await settled(world, (await world.submit(clientId, to)).id)
+  t.equal(row.status, 'sent', 'the first SMS went (and its credential is cached)')
+}
+
+/** Resolves once the worker took `messageId`'s rate-limit slot: past its credential, before its POST. */
+async function pastItsCredential (messageId: string, locationId: string) {
+  await eventually('the job to take its rate-limit slot', async () =>
+    (await world.redis.zrange(world.keys.locationRateLog(locationId), 0, -1)).some((m) => m.startsWith(`${messageId}#`)) || undefined)
+}
+
+t.test('a token another process refreshed is the one the next SMS is POSTed with: HighLevel answers no 401', async (t) => {
+  await world.connect('refreshed-elsewhere', { locationId: SUNRISE })
+  await sentOnce('refreshed-elsewhere')
+  const token = await refreshedElsewhere('refreshed-elsewhere', SUNRISE, { oldTokenDies: true })
+  const mark = sandbox.control.recorded.length
+  const row = await settled(world, (await world.submit('refreshed-elsewhere', { contactId: JANE }, 'With the new token')).id)
+  t.match(row, { status: 'sent', attempts: 1 })
+  const posts = since(mark).filter(POST_MESSAGE)
+  t.equal(posts.length, 1, 'one POST')
+  t.equal(posts[0]?.headers.authorization, bearer(token), 'with the token the other process wrote')
+  t.same(since(mark).filter((e) => e.response.status === 401), [], 'no 401')
+})
+
+t.test('a client disconnected after its credential was cached: its next SMS fails not_connected, and HighLevel hears nothing', async (t) => {
+  await world.connect('left-after-caching', { locationId: SUNRISE })
+  await sentOnce('left-after-caching')
+  const old = (await integrations.findByClient('left-after-caching'))!.accessToken
+  await integrations.deactivate('left-after-caching')
+  const mark = sandbox.control.recorded.length
+  // To a phone number: even the contact lookup would be a call with the disconnected client's token.
+  const { message } = await world.messages.insertOnce({ clientId: 'left-after-caching', integrationId: null, idempotencyKey: null, to: { phone: '+15557770101' }, body: 'Never sent' })
+  await world.dispatcher.enqueue(message)
+  const row = await settled(world, message.id)
+  t.match(row, { status: 'failed', errorCode: 'not_connected', errorMessage: /Please connect your GoHighLevel account first/ })
+  t.same(since(mark).filter((e) => e.headers.authorization === bearer(old)), [], 'no call with the disconnected client\'s token')
+  t.same(since(mark).filter((e) => POST_MESSAGE(e) && bodyOf(e) === 'Never sent'), [], '0 POSTs')
+})
+
+t.test('a token refreshed elsewhere while the recipient is looked up: the sending write refuses the old one, the job reads again and POSTs with the new', async (t) => {
+  await world.connect('refreshed-mid-job', { locationId: HARBOR })
+  await sentOnce('refreshed-mid-job', { contactId: 'sbxContact0000000003' })
+  const old = (await integrations.findByClient('refreshed-mid-job'))!.accessToken
+  sandbox.control.setFaults({ latencyMs: 1500 }, HARBOR)
+  const mark = sandbox.control.recorded.length
+  const message = await world.submit('refreshed-mid-job', { phone: '+15557770102' }, 'Refreshed mid-job')
+  await pastItsCredential(message.id, HARBOR)
+  // HighLevel keeps an access token good after a refresh: only our write can tell the job.
+  const token = await refreshedElsewhere('refreshed-mid-job', HARBOR, { oldTokenDies: false })
+  const row = await settled(world, message.id)
+  t.match(row, { status: 'sent', attempts: 1 })
+  const posts = since(mark).filter(POST_MESSAGE)
+  t.equal(posts.length, 1, 'one POST')
+  t.equal(posts[0]?.headers.authorization, bearer(token), 'with the new token')
+  t.not(posts[0]?.headers.authorization, bearer(old))
+})
+
+t.test('a client disconnected while its recipient is looked up: failed not_connected, nothing POSTed', async (t) => {
+  await world.connect('left-mid-job', { locationId: HARBOR })
+  await sentOnce('left-mid-job', { contactId: 'sbxContact0000000003' })
+  sandbox.control.setFaults({ latencyMs: 1500 }, HARBOR)
+  const mark = sandbox.control.recorded.length
+  const message = await world.submit('left-mid-job', { phone: '+15557770103' }, 'Left mid-job')
+  await pastItsCredential(message.id, HARBOR)
+  await integrations.deactivate('left-mid-job')
+  const row = await settled(world, message.id)
+  t.match(row, { status: 'failed', errorCode: 'not_connected' })
+  t.same(since(mark).filter(POST_MESSAGE), [], '0 POSTs')
+})
+
+t.test('a cached credential saves the read: ten SMS of one client read its integration once', async (t) => {
+  await world.connect('busy', { locationId: SUNRISE })
+  const reads = integrationReads
+  for (let i = 0; i < 10; i++) {
+    const row = await settled(world, (await world.submit('busy', { contactId: JANE }, `Busy ${i}`)).id)
+    t.equal(row.status, 'sent')
+  }
+  t.equal(integrationReads - reads, 1, 'one read for ten SMS')
+})
