@@ -16,12 +16,13 @@ export type Credential =
 export interface LegacyPit { token: string, locationId: string }
 
 export class Credentials {
-  /** `cache`: the worker's (one per process); without it every call reads PostgreSQL (the api). */
+  /** `cache`: the worker's (one per process); without it every call reads PostgreSQL (the api). `onLookup`: whether a stamped call used the cache. */
   constructor (
     private readonly tokens: TokenService,
     private readonly legacyPit: LegacyPit | null,
     private readonly logger: Logger,
     private readonly cache: CredentialCache | null = null,
+    private readonly onLookup?: (result: 'cached' | 'read') => void,
   ) {}
 
   /**
@@ -32,7 +33,9 @@ export class Credentials {
   async forClient (clientId: string, stored?: SendingStamp | null): Promise<Credential> {
     if (this.cache && stored !== undefined) {
       const cached = this.cache.get(clientId)
-      if (cached && basisHolds(credentialBasis(cached), stored) && (cached.kind !== 'oauth' || this.tokens.isFresh(cached.integration))) return cached
+      const usable = cached && basisHolds(credentialBasis(cached), stored) && (cached.kind !== 'oauth' || this.tokens.isFresh(cached.integration))
+      this.onLookup?.(usable ? 'cached' : 'read')
+      if (usable) return cached
     }
     try {
       const credential = await this.read(clientId)

@@ -46,7 +46,8 @@ export function createWorkerRuntime (config: WorkerConfig, logger: Logger): Work
     messages,
     contactDnd: core.contactDnd,
     // The process's one credential cache: an SMS reads its client's token from PostgreSQL only when it changed (sms-sender.ts).
-    credentials: new Credentials(tokenService, config.legacyPit, logger, new CredentialCache(DEFAULT_CREDENTIAL_CACHE)),
+    credentials: new Credentials(tokenService, config.legacyPit, logger, new CredentialCache(DEFAULT_CREDENTIAL_CACHE),
+      (result) => metrics.credentialLookups.inc({ result })),
     tokens: tokenService,
     ghl: core.ghl,
     rateLimiter: core.rateLimiter,

@@ -110,10 +110,15 @@ t.test('a client disconnected while its recipient is looked up: failed not_conne
 
 t.test('a cached credential saves the read: ten SMS of one client read its integration once', async (t) => {
   await world.connect('busy', { locationId: SUNRISE })
+  const lookups = async () => Object.fromEntries((await worker.runtime.metrics.credentialLookups.get()).values.map((v) => [v.labels.result, v.value]))
   const reads = integrationReads
+  const before = await lookups()
   for (let i = 0; i < 10; i++) {
     const row = await settled(world, (await world.submit('busy', { contactId: JANE }, `Busy ${i}`)).id)
     t.equal(row.status, 'sent')
   }
   t.equal(integrationReads - reads, 1, 'one read for ten SMS')
+  const after = await lookups()
+  t.same({ cached: (after.cached ?? 0) - (before.cached ?? 0), read: (after.read ?? 0) - (before.read ?? 0) }, { cached: 9, read: 1 },
+    'ghl_connect_credential_lookups_total says so')
 })
