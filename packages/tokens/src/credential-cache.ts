@@ -43,6 +43,11 @@ export class CredentialCache {
     while (this.entries.size > this.opts.maxClients) this.entries.delete(this.entries.keys().next().value!)
   }
 
+  /** Replaces the client's entry if it has one (a refresh of a client that sends nothing does not take a slot). */
+  update (credential: Credential): void {
+    if (this.entries.has(credential.clientId)) this.remember(credential)
+  }
+
   forget (clientId: string): void {
     this.entries.delete(clientId)
   }

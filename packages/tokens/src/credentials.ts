@@ -47,9 +47,14 @@ export class Credentials {
     }
   }
 
-  /** A credential PostgreSQL has just confirmed (the version-checked write took it, or the refresh path wrote it): kept for the next SMS. */
+  /** A credential PostgreSQL has just confirmed (the version-checked sending write took it): kept for the next SMS. */
   confirmed (credential: Credential): void {
     this.cache?.remember(credential)
+  }
+
+  /** This process's refresh path wrote the client's new token (the sweep's refresh): a cached entry takes it. */
+  refreshed (integration: Integration): void {
+    if (integration.clientId) this.cache?.update(oauthCredential(integration))
   }
 
   /** The client's stored connection moved on from what was cached: the next call reads it. */

@@ -42,12 +42,13 @@ export function createWorkerRuntime (config: WorkerConfig, logger: Logger): Work
   const { redis, keys, integrations, smsMessages: messages, dispatcher, tokenService, metrics, eventsOutbox } = core
   // A live attempt can still be waiting for HighLevel this long; after it, a `sending` row is orphaned.
   const inFlightGraceMs = config.ghl.httpTimeoutMs + 5000
+  // The process's one credential cache: an SMS reads its client's token from PostgreSQL only when it changed (sms-sender.ts).
+  const credentials = new Credentials(tokenService, config.legacyPit, logger, new CredentialCache(DEFAULT_CREDENTIAL_CACHE),
+    (result) => metrics.credentialLookups.inc({ result }))
   const smsSender = new SmsSender({
     messages,
     contactDnd: core.contactDnd,
-    // The process's one credential cache: an SMS reads its client's token from PostgreSQL only when it changed (sms-sender.ts).
-    credentials: new Credentials(tokenService, config.legacyPit, logger, new CredentialCache(DEFAULT_CREDENTIAL_CACHE),
-      (result) => metrics.credentialLookups.inc({ result })),
+    credentials,
     tokens: tokenService,
     ghl: core.ghl,
     rateLimiter: core.rateLimiter,
@@ -70,7 +71,8 @@ export function createWorkerRuntime (config: WorkerConfig, logger: Logger): Work
     ...core,
     config,
     smsSender,
-    tokenRefresher: new TokenRefresher(integrations, tokenService, logger, config.tokens.sweepHorizonMs, config.tokens.agencyRefreshMs),
+    tokenRefresher: new TokenRefresher(integrations, tokenService, logger, config.tokens.sweepHorizonMs, config.tokens.agencyRefreshMs,
+      (integration) => credentials.refreshed(integration)),
     tokenSweep: new TokenSweep(integrations, core.queues.tokens, logger,
       { horizonMs: config.tokens.sweepHorizonMs, everyMs: config.tokens.sweepEveryMs, agencyRefreshMs: config.tokens.agencyRefreshMs }),
     outboxReconciler: new OutboxReconciler(messages, dispatcher, logger, {

@@ -122,3 +122,18 @@ t.test('a cached credential saves the read: ten SMS of one client read its integ
   t.same({ cached: (after.cached ?? 0) - (before.cached ?? 0), read: (after.read ?? 0) - (before.read ?? 0) }, { cached: 9, read: 1 },
     'ghl_connect_credential_lookups_total says so')
 })
+
+t.test('the sweep\'s refresh in this process hands its new token to the cache: the next SMS reads nothing', async (t) => {
+  await world.connect('swept', { locationId: SUNRISE })
+  // Inside the sweep's horizon (10 minutes), outside the sending path's refresh window (5).
+  await world.db.sql`update ghl_integrations set expires_at = now() + interval '8 minutes' where client_id = 'swept' and is_active`
+  await sentOnce(t, 'swept')
+  const { tokenVersion } = (await integrations.findByClient('swept'))!
+  const reads = integrationReads
+  t.equal(await worker.runtime.tokenRefresher.refresh('swept'), 'refreshed')
+  t.equal((await integrations.findByClient('swept'))!.tokenVersion, tokenVersion + 1, 'a new token was written')
+  const row = await settled(world, (await world.submit('swept', { contactId: JANE }, 'After the sweep')).id)
+  t.equal(row.status, 'sent')
+  t.equal(integrationReads - reads, 0, 'the refreshed credential came from the cache')
+  t.equal(sandbox.control.messages(SUNRISE).filter((m) => m.body === 'After the sweep').length, 1)
+})
