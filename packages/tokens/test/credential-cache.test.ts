@@ -36,3 +36,13 @@ t.test('forget drops a client; remembering again replaces its entry', async (t) 
   t.equal(cache.get('a')?.accessToken, 'newer')
   t.equal(cache.size, 1)
 })
+
+t.test('update replaces an entry the cache holds and adds none', async (t) => {
+  const cache = new CredentialCache({ maxClients: 1, ttlMs: 30_000 })
+  cache.remember(pit('busy'))
+  cache.update(pit('idle'))
+  t.equal(cache.size, 1)
+  t.ok(cache.get('busy'), 'an idle client\'s refresh does not push a busy one out')
+  cache.update({ ...pit('busy'), accessToken: 'refreshed' })
+  t.equal(cache.get('busy')?.accessToken, 'refreshed')
+})
