@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
-import { ghlIntegrations, IntegrationsRepository, integrationStatuses, sendingAccess, sendsWithOAuth, sql, TokenCipher, type IntegrationStatus, type SendingAccess, type SendingFacts } from '../src/index.ts'
+import { basisHolds, ghlIntegrations, IntegrationsRepository, integrationStatuses, sendingAccess, SmsMessagesRepository, sendsWithOAuth, sql, TokenCipher, type CredentialBasis, type IntegrationStatus, type SendingAccess, type SendingFacts } from '../src/index.ts'
 import { createTestDatabase } from '../src/testing.ts'
 
 const db = await createTestDatabase()
@@ -62,4 +62,39 @@ t.test('findForSending: the active integration, else the newest past one, else n
   t.equal(past?.id, second.id, 'the newest past one, not the first')
   t.not(past?.id, first.id)
   t.same(sendingAccess(past, { legacyPitFallback: true }), { kind: 'refused', code: 'not_connected' })
+})
+
+t.test('a credential\'s basis holds, read beside the outbox row and in the sending write alike, only while its integration and token version are the stored ones', async (t) => {
+  const repo = new IntegrationsRepository(db.db, new TokenCipher([{ id: 'k1', key: randomBytes(32) }]))
+  const messages = new SmsMessagesRepository(db.db)
+  const connection = { locationId: 'loc-basis', userType: 'Location', scopes: [], accessToken: 'a', refreshToken: 'r', expiresAt: new Date(Date.now() + 86_400_000) }
+  const read = await repo.replaceActive('basis', connection)
+  const oauth: CredentialBasis = { kind: 'oauth', integrationId: read.id, tokenVersion: read.tokenVersion }
+  const pit: CredentialBasis = { kind: 'legacy_pit', clientId: 'basis' }
+  const never: CredentialBasis = { kind: 'legacy_pit', clientId: 'basis-never' }
+
+  /** Whether each basis holds, by the stamp read with a message and by the `queued -> sending` write. */
+  async function holds (basis: CredentialBasis): Promise<{ read: boolean, write: boolean }> {
+    const clientId = basis.kind === 'legacy_pit' ? basis.clientId : 'basis'
+    const { message } = await messages.insertOnce({ clientId, integrationId: null, idempotencyKey: null, to: { contactId: 'c' }, body: 'b' })
+    const found = await messages.findWithStamp(message.id)
+    const write = await messages.markSending(message.id, { attemptId: crypto.randomUUID(), contactId: 'c', startedAt: new Date() }, basis)
+    return { read: basisHolds(basis, found!.stamp), write }
+  }
+
+  t.same(await holds(oauth), { read: true, write: true }, 'as read')
+  t.same(await holds(pit), { read: false, write: false }, 'a connected client is not a legacy PIT client')
+  t.same(await holds(never), { read: true, write: true }, 'a client that never connected is')
+  await repo.writeTokens(read.id, read.tokenVersion, { accessToken: 'a2', expiresAt: new Date(Date.now() + 86_400_000) })
+  t.same(await holds(oauth), { read: false, write: false }, 'refreshed: the version moved on')
+  const refreshed = (await repo.findByClient('basis'))!
+  const current: CredentialBasis = { kind: 'oauth', integrationId: refreshed.id, tokenVersion: refreshed.tokenVersion }
+  t.same(await holds(current), { read: true, write: true })
+  await repo.recordRefreshFailure(refreshed.id, refreshed.tokenVersion, { error: 'invalid_grant', status: 'needs_reauth' })
+  t.same(await holds(current), { read: false, write: false }, 'broken (same version): the rule refuses it')
+  const again = await repo.replaceActive('basis', connection)
+  t.same(await holds(current), { read: false, write: false }, 'reconnected: another integration')
+  await repo.deactivate('basis')
+  t.same(await holds({ kind: 'oauth', integrationId: again.id, tokenVersion: again.tokenVersion }), { read: false, write: false }, 'disconnected')
+  t.same(await holds(pit), { read: false, write: false }, 'a client that connected once is never a legacy PIT client again')
 })

@@ -4,8 +4,9 @@
  * Integration Token for a client that never connected (one whose connection ended must reconnect). Which of the two is the domain's
  * rule (`sendingAccess` in @ghl-connect/db); this only carries it out and warns.
  */
-import type { Integration } from '@ghl-connect/db'
+import { basisHolds, type CredentialBasis, type Integration, type SendingStamp } from '@ghl-connect/db'
 import type { Logger } from '@ghl-connect/logging'
+import type { CredentialCache } from './credential-cache.ts'
 import type { TokenService } from './token-service.ts'
 
 export type Credential =
@@ -15,13 +16,53 @@ export type Credential =
 export interface LegacyPit { token: string, locationId: string }
 
 export class Credentials {
+  /** `cache`: the worker's (one per process); without it every call reads PostgreSQL (the api). `onLookup`: whether a stamped call used the cache. */
   constructor (
     private readonly tokens: TokenService,
     private readonly legacyPit: LegacyPit | null,
     private readonly logger: Logger,
+    private readonly cache: CredentialCache | null = null,
+    private readonly onLookup?: (result: 'cached' | 'read') => void,
   ) {}
 
-  async forClient (clientId: string): Promise<Credential> {
+  /**
+   * The client's credential now. With `stored` (the client as stored, read in the same statement
+   * as the outbox row), a cached credential is used while its basis still holds and its token is
+   * not due for refresh; otherwise, or without `stored`, it is read (and refreshed) as always.
+   */
+  async forClient (clientId: string, stored?: SendingStamp | null): Promise<Credential> {
+    if (this.cache && stored !== undefined) {
+      const cached = this.cache.get(clientId)
+      const usable = cached && basisHolds(credentialBasis(cached), stored) && (cached.kind !== 'oauth' || this.tokens.isFresh(cached.integration))
+      this.onLookup?.(usable ? 'cached' : 'read')
+      if (usable) return cached
+    }
+    try {
+      const credential = await this.read(clientId)
+      this.cache?.remember(credential)
+      return credential
+    } catch (err) {
+      this.cache?.forget(clientId)
+      throw err
+    }
+  }
+
+  /** A credential PostgreSQL has just confirmed (the version-checked sending write took it): kept for the next SMS. */
+  confirmed (credential: Credential): void {
+    this.cache?.remember(credential)
+  }
+
+  /** This process's refresh path wrote the client's new token (the sweep's refresh): a cached entry takes it. */
+  refreshed (integration: Integration): void {
+    if (integration.clientId) this.cache?.update(oauthCredential(integration))
+  }
+
+  /** The client's stored connection moved on from what was cached: the next call reads it. */
+  forget (clientId: string): void {
+    this.cache?.forget(clientId)
+  }
+
+  private async read (clientId: string): Promise<Credential> {
     const access = await this.tokens.forSending(clientId, { legacyPitFallback: this.legacyPit !== null })
     if (access.kind === 'oauth') return oauthCredential(access.integration)
     // The rule answers legacy_pit only when the fallback is on, that is when a legacy PIT is configured.
@@ -30,6 +71,13 @@ export class Credentials {
       'sending with the legacy Private Integration Token: this client has never connected GoHighLevel by OAuth; the fallback goes away when GHL_LEGACY_PIT_FALLBACK is turned off')
     return { kind: 'legacy_pit', clientId, locationId: pit.locationId, accessToken: pit.token }
   }
+}
+
+/** What `credential` was read from: the integration at its token version, or, for the legacy PIT, a client that never connected. */
+export function credentialBasis (credential: Credential): CredentialBasis {
+  return credential.kind === 'oauth'
+    ? { kind: 'oauth', integrationId: credential.integration.id, tokenVersion: credential.integration.tokenVersion }
+    : { kind: 'legacy_pit', clientId: credential.clientId }
 }
 
 export function oauthCredential (integration: Integration): Credential {

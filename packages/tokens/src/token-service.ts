@@ -193,8 +193,13 @@ export class TokenService {
     return (await this.opts.redis.exists(this.opts.keys.agencyInstall(companyId))) === 1
   }
 
+  /** Whether a token read earlier is still good for the refresh window (a cached one past it is read, and refreshed, again). */
+  isFresh (integration: Integration): boolean {
+    return !this.opts.integrations.needsRefresh(integration)
+  }
+
   private async fresh (integration: Integration): Promise<Integration> {
-    if (!this.opts.integrations.needsRefresh(integration)) return integration
+    if (this.isFresh(integration)) return integration
     return this.refresh(integration)
   }
 

@@ -8,7 +8,7 @@ import type { Logger } from '@ghl-connect/logging'
 import { RetentionRepository, SCHEDULE_QUEUE_AHEAD_MS } from '@ghl-connect/db'
 import { CrmEventDispatcher } from '@ghl-connect/queues'
 import { createCore, type Core } from '@ghl-connect/core'
-import { Credentials } from '@ghl-connect/tokens'
+import { CredentialCache, Credentials, DEFAULT_CREDENTIAL_CACHE } from '@ghl-connect/tokens'
 import { CrmEventDelivery } from './crm-events/crm-event-delivery.ts'
 import { CrmEventReconciler } from './crm-events/crm-event-reconciler.ts'
 import { DeliveryTimeout } from './gap-fill/delivery-timeout.ts'
@@ -42,10 +42,13 @@ export function createWorkerRuntime (config: WorkerConfig, logger: Logger): Work
   const { redis, keys, integrations, smsMessages: messages, dispatcher, tokenService, metrics, eventsOutbox } = core
   // A live attempt can still be waiting for HighLevel this long; after it, a `sending` row is orphaned.
   const inFlightGraceMs = config.ghl.httpTimeoutMs + 5000
+  // The process's one credential cache: an SMS reads its client's token from PostgreSQL only when it changed (sms-sender.ts).
+  const credentials = new Credentials(tokenService, config.legacyPit, logger, new CredentialCache(DEFAULT_CREDENTIAL_CACHE),
+    (result) => metrics.credentialLookups.inc({ result }))
   const smsSender = new SmsSender({
     messages,
     contactDnd: core.contactDnd,
-    credentials: new Credentials(tokenService, config.legacyPit, logger),
+    credentials,
     tokens: tokenService,
     ghl: core.ghl,
     rateLimiter: core.rateLimiter,
@@ -68,7 +71,8 @@ export function createWorkerRuntime (config: WorkerConfig, logger: Logger): Work
     ...core,
     config,
     smsSender,
-    tokenRefresher: new TokenRefresher(integrations, tokenService, logger, config.tokens.sweepHorizonMs, config.tokens.agencyRefreshMs),
+    tokenRefresher: new TokenRefresher(integrations, tokenService, logger, config.tokens.sweepHorizonMs, config.tokens.agencyRefreshMs,
+      (integration) => credentials.refreshed(integration)),
     tokenSweep: new TokenSweep(integrations, core.queues.tokens, logger,
       { horizonMs: config.tokens.sweepHorizonMs, everyMs: config.tokens.sweepEveryMs, agencyRefreshMs: config.tokens.agencyRefreshMs }),
     outboxReconciler: new OutboxReconciler(messages, dispatcher, logger, {

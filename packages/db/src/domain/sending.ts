@@ -43,3 +43,34 @@ export function sendingAccess<I extends SendingFacts> (integration: I | null, op
  * which asks `sendingAccess`.
  */
 export const sendsWithOAuth: SQL = sql`${ghlIntegrations.isActive} and ${ghlIntegrations.accessToken} is not null and ${ghlIntegrations.status} <> 'needs_reauth'`
+
+/**
+ * What a send's credential was read from, so a write can check it still holds: an integration at
+ * one token version (every token write, disconnect and replacement bumps it), or, for the legacy
+ * PIT, a client with no integration at all (the rule's "never connected").
+ */
+export type CredentialBasis =
+  | { kind: 'oauth', integrationId: string, tokenVersion: number }
+  | { kind: 'legacy_pit', clientId: string }
+
+/**
+ * A client as stored now, without its tokens: the row `findForSending` would read (its active
+ * integration, else its newest past one), or null when it never connected. Cheap to read beside
+ * the outbox row (an index lookup, nothing to decrypt).
+ */
+export interface SendingStamp { integrationId: string, tokenVersion: number, sendsWithOAuth: boolean }
+
+/**
+ * Whether a credential read on `basis` is still what the rule gives the client stored as `stamp`.
+ * The SQL half, for the `queued -> sending` write, is `basisHoldsSql` (sending.test.ts checks they agree).
+ */
+export function basisHolds (basis: CredentialBasis, stamp: SendingStamp | null): boolean {
+  if (basis.kind === 'legacy_pit') return stamp === null
+  return stamp !== null && stamp.sendsWithOAuth && stamp.integrationId === basis.integrationId && stamp.tokenVersion === basis.tokenVersion
+}
+
+/** `basisHolds` as SQL, its values as given (placeholders in a prepared statement). */
+export function basisHoldsSql (basis: { kind: 'oauth', integrationId: unknown, tokenVersion: unknown } | { kind: 'legacy_pit', clientId: unknown }): SQL {
+  if (basis.kind === 'legacy_pit') return sql`not exists (select 1 from ${ghlIntegrations} where ${ghlIntegrations.clientId} = ${basis.clientId})`
+  return sql`exists (select 1 from ${ghlIntegrations} where ${ghlIntegrations.id} = ${basis.integrationId} and ${ghlIntegrations.tokenVersion} = ${basis.tokenVersion} and ${sendsWithOAuth})`
+}

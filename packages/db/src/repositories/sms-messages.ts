@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto'
-import { and, asc, eq, gt, inArray, isNull, lt, lte, ne, or, sql } from 'drizzle-orm'
+import { and, asc, desc, eq, gt, inArray, isNull, lt, lte, ne, or, sql } from 'drizzle-orm'
 import type { Placeholder, SQL } from 'drizzle-orm'
 import type { Database, Transaction } from '../database.ts'
 import { crmEventOf } from '../domain/crm-events.ts'
-import { sendsWithOAuth } from '../domain/sending.ts'
+import { basisHoldsSql, sendsWithOAuth, type CredentialBasis, type SendingStamp } from '../domain/sending.ts'
 import type { CrmEventsRepository } from './crm-events.ts'
 import { deliveryStatusOf } from '../domain/delivery-status.ts'
 import { SmsDeliveryStatusesRepository } from './sms-delivery-statuses.ts'
@@ -57,6 +57,27 @@ const sentColumns = (v: { messageId: SQL | string | null, conversationId: SQL | 
   sentAt: v.now,
   updatedAt: v.now,
 })
+/** queued -> sending as one attempt, where `queued` (and whatever else must hold) says. */
+const toSending = (db: Database, queued: SQL | undefined) => {
+  const param = (name: string) => sql`${sql.placeholder(name)}`
+  return db.update(smsMessages).set({
+    status: 'sending',
+    attemptId: param('attemptId'),
+    attemptStartedAt: param('now'),
+    ghlContactId: param('contactId'),
+    outcomeUnknownAt: null,
+    updatedAt: param('now'),
+  }).where(and(eq(smsMessages.id, sql.placeholder('id')), queued)).returning({ id: smsMessages.id })
+}
+
+/** The row `findForSending` reads for the message's client (active, else the newest past), as a lateral join. */
+const sendingRow = (db: Database) => db.select({
+  id: ghlIntegrations.id,
+  tokenVersion: ghlIntegrations.tokenVersion,
+  sendsWithOAuth: sql<boolean>`(${sendsWithOAuth})`.as('sends_with_oauth'),
+}).from(ghlIntegrations).where(eq(ghlIntegrations.clientId, smsMessages.clientId))
+  .orderBy(desc(ghlIntegrations.isActive), desc(ghlIntegrations.connectedAt)).limit(1).as('sending_row')
+
 /**
  * Nothing moved the message on meanwhile: a later attempt (or an outcome already written) wins.
  * A null attempt id is a row left `sending` before attempts carried ids.
@@ -83,16 +104,19 @@ export class SmsMessagesRepository {
     const id = sql.placeholder('id')
     // drizzle hands placeholder values to the driver as they are: timestamps go as ISO strings
     const param = (name: string) => sql`${sql.placeholder(name)}`
+    const stamp = sendingRow(db)
     this.hot = {
       byId: db.select().from(smsMessages).where(eq(smsMessages.id, id)).limit(1).prepare('sms_by_id'),
-      markSending: db.update(smsMessages).set({
-        status: 'sending',
-        attemptId: param('attemptId'),
-        attemptStartedAt: param('now'),
-        ghlContactId: param('contactId'),
-        outcomeUnknownAt: null,
-        updatedAt: param('now'),
-      }).where(and(eq(smsMessages.id, id), eq(smsMessages.status, 'queued'))).returning({ id: smsMessages.id }).prepare('sms_mark_sending'),
+      markSending: toSending(db, eq(smsMessages.status, 'queued')).prepare('sms_mark_sending'),
+      // The same, only while the credential the send read still holds (the worker's cache, kept honest here).
+      markSendingOAuth: toSending(db, and(eq(smsMessages.status, 'queued'), basisHoldsSql({
+        kind: 'oauth', integrationId: sql`${sql.placeholder('integrationId')}::uuid`, tokenVersion: sql`${sql.placeholder('tokenVersion')}::int`,
+      }))).prepare('sms_mark_sending_oauth'),
+      markSendingPit: toSending(db, and(eq(smsMessages.status, 'queued'), basisHoldsSql({ kind: 'legacy_pit', clientId: sql`${sql.placeholder('clientId')}::text` })))
+        .prepare('sms_mark_sending_pit'),
+      // The row and its client as stored (no tokens): the one read a send job starts with.
+      byIdWithStamp: db.select({ message: smsMessages, stamp: { integrationId: stamp.id, tokenVersion: stamp.tokenVersion, sendsWithOAuth: stamp.sendsWithOAuth } })
+        .from(smsMessages).leftJoinLateral(stamp, sql`true`).where(eq(smsMessages.id, id)).limit(1).prepare('sms_by_id_with_stamp'),
       markSent: db.update(smsMessages).set({
         ...sentColumns({ messageId: param('messageId'), conversationId: param('conversationId'), now: param('now') }),
         // HighLevel's answer to the send, when it gave one, is the delivery status so far.
@@ -223,9 +247,26 @@ export class SmsMessagesRepository {
    * someone else moved it first. The attempt's start is what HighLevel is asked about if its
    * outcome turns out unknown.
    */
-  async markSending (id: string, attempt: { attemptId: string, contactId: string, startedAt: Date }): Promise<boolean> {
-    const rows = await this.hot.markSending.execute({ id, attemptId: attempt.attemptId, contactId: attempt.contactId, now: attempt.startedAt.toISOString() })
+  async markSending (id: string, attempt: { attemptId: string, contactId: string, startedAt: Date }, basis?: CredentialBasis): Promise<boolean> {
+    const values = { id, attemptId: attempt.attemptId, contactId: attempt.contactId, now: attempt.startedAt.toISOString() }
+    const rows = !basis
+      ? await this.hot.markSending.execute(values)
+      : basis.kind === 'oauth'
+        ? await this.hot.markSendingOAuth.execute({ ...values, integrationId: basis.integrationId, tokenVersion: basis.tokenVersion })
+        : await this.hot.markSendingPit.execute({ ...values, clientId: basis.clientId })
     return rows.length === 1
+  }
+
+  /**
+   * The message and its client as stored now (`SendingStamp`: which integration at which token
+   * version the sending rule would read, without reading or decrypting its tokens; null when the
+   * client never connected). What a send job starts with: a cached credential whose basis no
+   * longer holds (`basisHolds`) is read again before any HighLevel call.
+   */
+  async findWithStamp (id: string): Promise<{ message: OutboxMessage, stamp: SendingStamp | null } | null> {
+    const [row] = await this.hot.byIdWithStamp.execute({ id })
+    // drizzle answers a left-joined object with nothing in it as null: the client never connected.
+    return row ? { message: row.message, stamp: row.stamp } : null
   }
 
   /**

@@ -11,13 +11,19 @@
  * a refused connection, a 401 before the refresh) puts the row back to `queued`.
  * An attempt whose outcome nobody knows (its answer lost, or its process dead while `sending`)
  * is never sent again blindly: unknown-outcome.ts settles it.
+ *
+ * The credential may come from the process's cache (credential-cache.ts in packages/tokens): it
+ * is used only if the client as stored, read with the row, still has the integration and token
+ * version it was read on, and `sending` is written only if that still holds. When the write is
+ * refused for that alone (refreshed by another process, disconnected, reconnected), the job reads
+ * the row and the credential again, once, instead of giving up.
  */
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { OutboxMessage } from '@ghl-connect/db'
+import { basisHolds, type OutboxMessage, type SendingStamp } from '@ghl-connect/db'
 import type { Logger } from '@ghl-connect/logging'
 import { timeGhlCall } from '@ghl-connect/metrics'
-import { oauthCredential, withFreshToken, type Credential } from '@ghl-connect/tokens'
+import { credentialBasis, oauthCredential, withFreshToken, type Credential } from '@ghl-connect/tokens'
 import { OutcomeRecorder, skipped, type OutcomeRecorderDeps, type SendDecision } from './outcome-recorder.ts'
 import { SearchPageDeferred, type ResolvedContact } from './recipients.ts'
 import { recordSent } from './record-sent.ts'
@@ -35,6 +41,9 @@ export interface SmsSenderDeps extends OutcomeRecorderDeps, UnknownOutcomeDeps {
   logger: Logger
 }
 
+/** The `sending` write was refused because the client's stored connection moved on from the credential: go again from this read. */
+interface CredentialMoved { kind: 'credential_moved', message: OutboxMessage, stamp: SendingStamp | null }
+
 /** Longer than this, a job does not hold its worker slot waiting for a search page's rate-limit slot. */
 const SEARCH_PAGE_MAX_WAIT_MS = 5_000
 
@@ -49,14 +58,26 @@ export class SmsSender {
 
   /** `trace`: the job's id and the api request that queued it (none when the reconciler did), on every line about this SMS. */
   async send (messageId: string, trace: { jobId?: string, requestId?: string } = {}): Promise<SendDecision> {
-    const { messages, ghl, metrics } = this.deps
     const logger = this.deps.logger.child({ requestId: trace.requestId, jobId: trace.jobId, messageId })
-    const message = await messages.findById(messageId)
-    if (!message) {
+    const found = await this.deps.messages.findWithStamp(messageId)
+    if (!found) {
       logger.warn('send job for a message that is not in the outbox; dropped')
       return skipped
     }
-    const log = logger.child({ clientId: message.clientId })
+    const log = logger.child({ clientId: found.message.clientId })
+    const first = await this.sendAsStored(found.message, found.stamp, log)
+    if (first.kind !== 'credential_moved') return first
+    this.deps.credentials.forget(found.message.clientId)
+    const again = await this.sendAsStored(first.message, first.stamp, log)
+    if (again.kind !== 'credential_moved') return again
+    // Moved on twice within one job: the job runs again rather than hold its slot chasing it.
+    log.info('the client\'s connection changed twice while this message was being sent; trying again')
+    return { kind: 'later', delayMs: 0, reason: 'retry' }
+  }
+
+  /** One pass over the message as read with its client's stamp. */
+  private async sendAsStored (message: OutboxMessage, stamp: SendingStamp | null, log: Logger): Promise<SendDecision | CredentialMoved> {
+    const { ghl, metrics } = this.deps
     if (message.status === 'sent' || message.status === 'failed') return skipped
     if (message.status === 'cancelled') {
       // Cancelled while its job was running (or could not be removed): it leaves the client's backlog here.
@@ -70,7 +91,7 @@ export class SmsSender {
     // queued: a token, a rate-limit slot and the recipient first; nothing is POSTed yet.
     let credential: Credential
     try {
-      credential = await this.deps.credentials.forClient(message.clientId)
+      credential = await this.deps.credentials.forClient(message.clientId, stamp)
     } catch (err) {
       return this.failedBeforePost(message, err, log)
     }
@@ -105,14 +126,17 @@ export class SmsSender {
    * while the token is refreshed (the refresh may wait for another process's lock, and a row
    * left `sending` that long would be taken for an orphan), then a new attempt POSTs once more.
    */
-  private async post (message: OutboxMessage, credential: Credential, contactId: string, log: Logger, alreadyRefreshed: boolean): Promise<SendDecision> {
+  private async post (message: OutboxMessage, credential: Credential, contactId: string, log: Logger, alreadyRefreshed: boolean): Promise<SendDecision | CredentialMoved> {
     const { messages, ghl, metrics } = this.deps
     const channel = sendChannelOf(message)
     let refreshed = alreadyRefreshed
     for (;;) {
       const attemptId = randomUUID()
-      // Only the attempt that wins this write POSTs.
-      if (!await messages.markSending(message.id, { attemptId, contactId, startedAt: new Date() })) return skipped
+      // Only the attempt that wins this write POSTs, and only with a credential that is still the stored one.
+      if (!await messages.markSending(message.id, { attemptId, contactId, startedAt: new Date() }, credentialBasis(credential))) {
+        return this.sendingRefused(message, credential)
+      }
+      this.deps.credentials.confirmed(credential)
       let sent: SentIds
       try {
         sent = await channel.send(ghl, metrics, { accessToken: credential.accessToken, locationId: credential.locationId }, message, contactId)
@@ -134,6 +158,13 @@ export class SmsSender {
       if (stored) log.info({ ghlMessageId: sent.messageId, via: credential.kind, channel: message.channel }, `${message.channel} sent`)
       return this.outcomes.sent(message, sent, stored, log)
     }
+  }
+
+  /** Why the `sending` write was refused: the message moved on (another attempt, a cancel), or only the client's connection did. */
+  private async sendingRefused (message: OutboxMessage, credential: Credential): Promise<SendDecision | CredentialMoved> {
+    const now = await this.deps.messages.findWithStamp(message.id)
+    if (!now || now.message.status !== 'queued' || basisHolds(credentialBasis(credential), now.stamp)) return skipped
+    return { kind: 'credential_moved', message: now.message, stamp: now.stamp }
   }
 
   /**

@@ -1,5 +1,5 @@
 /** A `refresh` job: refresh one client's token ahead of its expiry, through the one locked path. */
-import type { IntegrationsRepository } from '@ghl-connect/db'
+import type { Integration, IntegrationsRepository } from '@ghl-connect/db'
 import { isAppError } from '@ghl-connect/errors'
 import type { Logger } from '@ghl-connect/logging'
 import type { TokenService } from '@ghl-connect/tokens'
@@ -16,6 +16,8 @@ export class TokenRefresher {
     private readonly logger: Logger,
     private readonly horizonMs: number,
     private readonly agencyRefreshMs: number,
+    /** The new token, for the process's credential cache. */
+    private readonly onRefreshed: (integration: Integration) => void = () => {},
   ) {}
 
   /**
@@ -87,7 +89,7 @@ export class TokenRefresher {
     // Someone refreshed it since the sweep queued this job: spending the token again buys nothing.
     if (integration.expiresAt.getTime() - Date.now() > this.horizonMs) return 'already_fresh'
     try {
-      await this.tokens.refreshNow(clientId, integration)
+      this.onRefreshed(await this.tokens.refreshNow(clientId, integration))
       return 'refreshed'
     } catch (err) {
       if (!isAppError(err)) throw err

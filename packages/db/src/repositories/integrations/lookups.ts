@@ -5,7 +5,7 @@ import { ghlIntegrations } from '../../schema/index.ts'
 import type { Integration, SealedRows } from './sealed-rows.ts'
 
 export class IntegrationLookups {
-  // Read for every SMS the worker sends: built once (see SmsMessagesRepository).
+  // Read for an SMS whose client's credential the worker has not cached (or whose connection changed): built once (see SmsMessagesRepository).
   private readonly activeByClient
 
   constructor (private readonly db: Database, private readonly rows: SealedRows) {
