@@ -7,8 +7,6 @@
  * disconnected or reconnected, is never POSTed with. The TTL and the bound only keep the memory
  * small and the entries young; correctness does not rest on them.
  */
-import type { Credential } from './credentials.ts'
-
 export interface CredentialCacheOptions {
   /** How many clients are kept; the one used longest ago goes first. */
   maxClients: number
@@ -19,16 +17,17 @@ export interface CredentialCacheOptions {
 
 export const DEFAULT_CREDENTIAL_CACHE = { maxClients: 10_000, ttlMs: 30_000 } as const
 
-export class CredentialCache {
+/** `C`: what is kept per client (credentials.ts's Credential); generic so this file needs nothing of it. */
+export class CredentialCache<C extends { clientId: string }> {
   // A Map keeps insertion order: re-inserting on use makes its first key the least recently used.
-  private readonly entries = new Map<string, { credential: Credential, storedAt: number }>()
+  private readonly entries = new Map<string, { credential: C, storedAt: number }>()
   private readonly now: () => number
 
   constructor (private readonly opts: CredentialCacheOptions) {
     this.now = opts.now ?? Date.now
   }
 
-  get (clientId: string): Credential | null {
+  get (clientId: string): C | null {
     const entry = this.entries.get(clientId)
     if (!entry) return null
     this.entries.delete(clientId)
@@ -37,14 +36,14 @@ export class CredentialCache {
     return entry.credential
   }
 
-  remember (credential: Credential): void {
+  remember (credential: C): void {
     this.entries.delete(credential.clientId)
     this.entries.set(credential.clientId, { credential, storedAt: this.now() })
     while (this.entries.size > this.opts.maxClients) this.entries.delete(this.entries.keys().next().value!)
   }
 
   /** Replaces the client's entry if it has one (a refresh of a client that sends nothing does not take a slot). */
-  update (credential: Credential): void {
+  update (credential: C): void {
     if (this.entries.has(credential.clientId)) this.remember(credential)
   }
 

@@ -21,19 +21,21 @@ export class Credentials {
     private readonly tokens: TokenService,
     private readonly legacyPit: LegacyPit | null,
     private readonly logger: Logger,
-    private readonly cache: CredentialCache | null = null,
+    private readonly cache: CredentialCache<Credential> | null = null,
     private readonly onLookup?: (result: 'cached' | 'read') => void,
   ) {}
 
   /**
    * The client's credential now. With `stored` (the client as stored, read in the same statement
-   * as the outbox row), a cached credential is used while its basis still holds and its token is
-   * not due for refresh; otherwise, or without `stored`, it is read (and refreshed) as always.
+   * as the outbox row), a cached credential is used while its basis still holds and its token (as
+   * stored: same expiry) is not due for refresh; otherwise, or without `stored`, it is read (and refreshed) as always.
    */
   async forClient (clientId: string, stored?: SendingStamp | null): Promise<Credential> {
     if (this.cache && stored !== undefined) {
       const cached = this.cache.get(clientId)
-      const usable = cached && basisHolds(credentialBasis(cached), stored) && (cached.kind !== 'oauth' || this.tokens.isFresh(cached.integration))
+      const usable = cached && basisHolds(credentialBasis(cached), stored) && (cached.kind !== 'oauth' || (
+        // the stored expiry, not the cached one: a token made due in the database is refreshed, not served
+        cached.integration.expiresAt.getTime() === stored?.expiresAt.getTime() && this.tokens.isFresh(cached.integration)))
       this.onLookup?.(usable ? 'cached' : 'read')
       if (usable) return cached
     }

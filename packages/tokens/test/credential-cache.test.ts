@@ -5,7 +5,7 @@ const pit = (clientId: string): Credential => ({ kind: 'legacy_pit', clientId, l
 
 t.test('an entry is used until its TTL, then read again', async (t) => {
   let now = 0
-  const cache = new CredentialCache({ maxClients: 10, ttlMs: 30_000, now: () => now })
+  const cache = new CredentialCache<Credential>({ maxClients: 10, ttlMs: 30_000, now: () => now })
   cache.remember(pit('a'))
   now = 29_999
   t.equal(cache.get('a')?.accessToken, 'token-a')
@@ -15,7 +15,7 @@ t.test('an entry is used until its TTL, then read again', async (t) => {
 })
 
 t.test('bounded: past maxClients, the client used longest ago goes first', async (t) => {
-  const cache = new CredentialCache({ maxClients: 2, ttlMs: 30_000 })
+  const cache = new CredentialCache<Credential>({ maxClients: 2, ttlMs: 30_000 })
   cache.remember(pit('a'))
   cache.remember(pit('b'))
   cache.get('a')
@@ -27,7 +27,7 @@ t.test('bounded: past maxClients, the client used longest ago goes first', async
 })
 
 t.test('forget drops a client; remembering again replaces its entry', async (t) => {
-  const cache = new CredentialCache({ maxClients: 10, ttlMs: 30_000 })
+  const cache = new CredentialCache<Credential>({ maxClients: 10, ttlMs: 30_000 })
   cache.remember(pit('a'))
   cache.forget('a')
   t.equal(cache.get('a'), null)
@@ -38,7 +38,7 @@ t.test('forget drops a client; remembering again replaces its entry', async (t) 
 })
 
 t.test('update replaces an entry the cache holds and adds none', async (t) => {
-  const cache = new CredentialCache({ maxClients: 1, ttlMs: 30_000 })
+  const cache = new CredentialCache<Credential>({ maxClients: 1, ttlMs: 30_000 })
   cache.remember(pit('busy'))
   cache.update(pit('idle'))
   t.equal(cache.size, 1)

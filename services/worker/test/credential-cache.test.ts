@@ -137,3 +137,15 @@ t.test('the sweep\'s refresh in this process hands its new token to the cache: t
   t.equal(integrationReads - reads, 0, 'the refreshed credential came from the cache')
   t.equal(sandbox.control.messages(SUNRISE).filter((m) => m.body === 'After the sweep').length, 1)
 })
+
+t.test('a token made due in the database without a new one (an operator, a drill): the next SMS refreshes it instead of using the cached copy', async (t) => {
+  await world.connect('made-due', { locationId: SUNRISE })
+  await sentOnce(t, 'made-due')
+  const { tokenVersion } = (await integrations.findByClient('made-due'))!
+  await world.db.sql`update ghl_integrations set expires_at = now() - interval '1 second' where client_id = 'made-due' and is_active`
+  const refreshes = sandbox.control.stats().refreshes
+  const row = await settled(world, (await world.submit('made-due', { contactId: JANE }, 'After it was made due')).id)
+  t.equal(row.status, 'sent')
+  t.equal(sandbox.control.stats().refreshes - refreshes, 1, 'refreshed once before the POST')
+  t.equal((await integrations.findByClient('made-due'))!.tokenVersion, tokenVersion + 1, 'and the new token written')
+})

@@ -58,7 +58,13 @@ export type CredentialBasis =
  * integration, else its newest past one), or null when it never connected. Cheap to read beside
  * the outbox row (an index lookup, nothing to decrypt).
  */
-export interface SendingStamp { integrationId: string, tokenVersion: number, sendsWithOAuth: boolean }
+export interface SendingStamp {
+  integrationId: string
+  tokenVersion: number
+  sendsWithOAuth: boolean
+  /** The stored token's expiry: a token made due without a new one (an operator, a drill) is not served from a cache. */
+  expiresAt: Date
+}
 
 /**
  * Whether a credential read on `basis` is still what the rule gives the client stored as `stamp`.

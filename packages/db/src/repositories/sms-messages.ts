@@ -75,6 +75,7 @@ const sendingRow = (db: Database) => db.select({
   id: ghlIntegrations.id,
   tokenVersion: ghlIntegrations.tokenVersion,
   sendsWithOAuth: sql<boolean>`(${sendsWithOAuth})`.as('sends_with_oauth'),
+  expiresAt: ghlIntegrations.expiresAt,
 }).from(ghlIntegrations).where(eq(ghlIntegrations.clientId, smsMessages.clientId))
   .orderBy(desc(ghlIntegrations.isActive), desc(ghlIntegrations.connectedAt)).limit(1).as('sending_row')
 
@@ -115,7 +116,7 @@ export class SmsMessagesRepository {
       markSendingPit: toSending(db, and(eq(smsMessages.status, 'queued'), basisHoldsSql({ kind: 'legacy_pit', clientId: sql`${sql.placeholder('clientId')}::text` })))
         .prepare('sms_mark_sending_pit'),
       // The row and its client as stored (no tokens): the one read a send job starts with.
-      byIdWithStamp: db.select({ message: smsMessages, stamp: { integrationId: stamp.id, tokenVersion: stamp.tokenVersion, sendsWithOAuth: stamp.sendsWithOAuth } })
+      byIdWithStamp: db.select({ message: smsMessages, stamp: { integrationId: stamp.id, tokenVersion: stamp.tokenVersion, sendsWithOAuth: stamp.sendsWithOAuth, expiresAt: stamp.expiresAt } })
         .from(smsMessages).leftJoinLateral(stamp, sql`true`).where(eq(smsMessages.id, id)).limit(1).prepare('sms_by_id_with_stamp'),
       markSent: db.update(smsMessages).set({
         ...sentColumns({ messageId: param('messageId'), conversationId: param('conversationId'), now: param('now') }),
