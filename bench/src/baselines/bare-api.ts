@@ -1,7 +1,8 @@
 /**
- * The enqueue baseline: a bare Fastify route that does what POST /api/sms must do at the least,
- * the same INSERT into the outbox and the same queue.add, on the same pool size and Redis
- * connection, with nothing else (no auth, schema, logging, idempotency or tenant lookup).
+ * The intake baselines: bare Fastify routes that do what POST /api/sms and POST /api/sms/batch
+ * must do at the least, the same INSERT into the outbox (one row, or one statement for the
+ * batch's rows) and the same queue.add / addBulk, on the same pool size and Redis connection,
+ * with nothing else (no auth, schema, logging, tenant lookup, scheduling or fairness priorities).
  */
 import Fastify from 'fastify'
 import { loadApiConfig } from '@ghl-connect/config'
@@ -28,6 +29,20 @@ app.post('/api/sms', async (request, reply) => {
     on conflict do nothing returning *`
   await queues.sms.add('send', { messageId: row!.id }, { jobId: jobIds.smsSend(row!.id) })
   return reply.status(202).send({ id: row!.id, status: row!.status })
+})
+
+// One statement whatever the batch's size (unnest of a column per array, as the api's insertMany),
+// keeping the idempotency key's ON CONFLICT; then one addBulk for the new rows' jobs.
+app.post('/api/sms/batch', { bodyLimit: config.http.smsBatchBodyLimitBytes }, async (request, reply) => {
+  const { messages } = request.body as { messages: Array<{ clientId: string, to: { contactId: string }, message: string, idempotencyKey: string }> }
+  const rows = await sql<Array<{ id: string }>>`
+    insert into sms_messages (client_id, idempotency_key, contact_id, body)
+    select * from unnest(${sql.array(messages.map((m) => m.clientId))}::text[], ${sql.array(messages.map((m) => m.idempotencyKey))}::text[],
+      ${sql.array(messages.map((m) => m.to.contactId))}::text[], ${sql.array(messages.map((m) => m.message))}::text[])
+    on conflict (client_id, idempotency_key) do nothing
+    returning id`
+  await queues.sms.addBulk(rows.map((r) => ({ name: 'send', data: { messageId: r.id }, opts: { jobId: jobIds.smsSend(r.id) } })))
+  return reply.status(207).send({ accepted: rows.length, failed: messages.length - rows.length })
 })
 
 await app.listen({ port: config.http.port, host: config.http.host })
