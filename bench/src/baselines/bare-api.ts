@@ -1,13 +1,14 @@
 /**
- * The enqueue baseline: a bare Fastify route that does what POST /api/sms must do at the least,
- * the same INSERT into the outbox and the same queue.add, on the same pool size and Redis
- * connection, with nothing else (no auth, schema, logging, idempotency or tenant lookup).
+ * The intake baselines: bare Fastify routes that do what POST /api/sms and POST /api/sms/batch
+ * must do at the least, the same INSERT into the outbox (one row, or one statement for the
+ * batch's rows) and the same queue.add / addBulk, on the same pool size and Redis connection,
+ * with nothing else (no auth, schema, logging, tenant lookup, scheduling or fairness priorities).
  * With BARE_PROXY_TOKEN set it is also the proxy's baseline: the contacts search forwarded to
  * HighLevel with undici and that token, the location id added, and nothing else (no auth, token
  * lookup, rate-limit slot, logging or metrics): what one more HTTP hop costs on this machine.
  */
 import Fastify from 'fastify'
-import { request } from 'undici'
+import { request as forward } from 'undici'
 import { loadApiConfig } from '@ghl-connect/config'
 import { createDatabase } from '@ghl-connect/db'
 import { createQueues, createRedis, jobIds } from '@ghl-connect/queues'
@@ -39,7 +40,7 @@ const proxyLocation = process.env.BARE_PROXY_LOCATION_ID
 if (proxyToken && proxyLocation) {
   const base = process.env.GHL_API_BASE_URL!.replace(/\/$/, '')
   app.post('/api/ghl/:clientId/contacts/search', async (req, reply) => {
-    const answer = await request(`${base}/contacts/search`, {
+    const answer = await forward(`${base}/contacts/search`, {
       method: 'POST',
       headers: { authorization: `Bearer ${proxyToken}`, version: '2021-07-28', 'content-type': 'application/json' },
       body: JSON.stringify({ ...(req.body as object), locationId: proxyLocation }),
@@ -47,6 +48,20 @@ if (proxyToken && proxyLocation) {
     return reply.status(answer.statusCode).header('content-type', 'application/json').send(Buffer.from(await answer.body.arrayBuffer()))
   })
 }
+
+// One statement whatever the batch's size (unnest of a column per array, as the api's insertMany),
+// keeping the idempotency key's ON CONFLICT; then one addBulk for the new rows' jobs.
+app.post('/api/sms/batch', { bodyLimit: config.http.smsBatchBodyLimitBytes }, async (request, reply) => {
+  const { messages } = request.body as { messages: Array<{ clientId: string, to: { contactId: string }, message: string, idempotencyKey: string }> }
+  const rows = await sql<Array<{ id: string }>>`
+    insert into sms_messages (client_id, idempotency_key, contact_id, body)
+    select * from unnest(${sql.array(messages.map((m) => m.clientId))}::text[], ${sql.array(messages.map((m) => m.idempotencyKey))}::text[],
+      ${sql.array(messages.map((m) => m.to.contactId))}::text[], ${sql.array(messages.map((m) => m.message))}::text[])
+    on conflict (client_id, idempotency_key) do nothing
+    returning id`
+  await queues.sms.addBulk(rows.map((r) => ({ name: 'send', data: { messageId: r.id }, opts: { jobId: jobIds.smsSend(r.id) } })))
+  return reply.status(207).send({ accepted: rows.length, failed: messages.length - rows.length })
+})
 
 await app.listen({ port: config.http.port, host: config.http.host })
 process.on('SIGTERM', () => { void app.close().then(() => process.exit(0)) })
