@@ -65,8 +65,8 @@ ensure_redis_server() {
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     say "installing Debian's redis-server"
     # RUNLEVEL=1: the package's scripts must not start a system-wide Redis on 6379 as well
-    (RUNLEVEL=1 apt-get install -y redis-server >/dev/null 2>&1 ||
-      (apt-get update >/dev/null && RUNLEVEL=1 apt-get install -y redis-server >/dev/null)) && return 0
+    (RUNLEVEL=1 apt-get -o DPkg::Lock::Timeout=600 install -y redis-server >/dev/null 2>&1 ||
+      (apt-get update >/dev/null && RUNLEVEL=1 apt-get -o DPkg::Lock::Timeout=600 install -y redis-server >/dev/null)) && return 0
   fi
   echo "Redis is not reachable and there is no redis-server to start one: install Redis 7 (apt-get install redis-server, brew install redis) or set REDIS_URL to one." >&2
   exit 1
@@ -87,8 +87,8 @@ ensure_pgbouncer() {
   command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ] && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     say "installing Debian's pgbouncer for the pgbouncer test target"
-    (RUNLEVEL=1 apt-get install -y pgbouncer >/dev/null 2>&1 ||
-      (apt-get update >/dev/null && RUNLEVEL=1 apt-get install -y pgbouncer >/dev/null)) && return 0
+    (RUNLEVEL=1 apt-get -o DPkg::Lock::Timeout=600 install -y pgbouncer >/dev/null 2>&1 ||
+      (apt-get update >/dev/null && RUNLEVEL=1 apt-get -o DPkg::Lock::Timeout=600 install -y pgbouncer >/dev/null)) && return 0
   fi
   echo "pgbouncer is not installed (apt-get install pgbouncer): the pgbouncer test target will fail" >&2
   return 1

@@ -9,7 +9,9 @@ prepare_workspace
 ensure_test_services
 if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   say "installing Debian's chromium for the browser test"
-  (apt-get install -y chromium >/dev/null 2>&1 || (apt-get update >/dev/null && apt-get install -y chromium >/dev/null)) || echo "chromium could not be installed; the browser test will fail" >&2
+  # DPkg::Lock::Timeout (here and in lib.sh and scripts/docker): wait for dpkg's lock instead of failing
+  # at once, as when the Docker step (GHL_CONNECT_DOCKER_E2E=parallel) is installing docker.io beside it
+  (apt-get -o DPkg::Lock::Timeout=600 install -y chromium >/dev/null 2>&1 || (apt-get update >/dev/null && apt-get -o DPkg::Lock::Timeout=600 install -y chromium >/dev/null)) || echo "chromium could not be installed; the browser test will fail" >&2
 fi
 say "type-checking the workspace"
 pnpm run typecheck

@@ -31,7 +31,7 @@ trap 'rm -rf "$work"' EXIT
 image=ghl-connect-debian:bookworm
 if exists "$image"; then echo "base: $image exists ($(size "$image"))"; else
   start=$(date +%s)
-  command -v debootstrap >/dev/null || apt-get install -y debootstrap >/dev/null
+  command -v debootstrap >/dev/null || apt-get -o DPkg::Lock::Timeout=600 install -y debootstrap >/dev/null
   debootstrap --variant=minbase bookworm "$work/root" "$mirror" > "$work/debootstrap.log" 2>&1 \
     || { tail -20 "$work/debootstrap.log" >&2; echo "base: debootstrap failed" >&2; exit 1; }
   # what the registry's debian image does: no services started by package scripts, no caches

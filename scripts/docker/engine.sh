@@ -7,8 +7,8 @@ set -uo pipefail
 engine_up () { timeout 10 docker info >/dev/null 2>&1; }
 if ! engine_up; then
   if ! command -v dockerd >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    apt-get install -y docker.io docker-compose >/dev/null 2>&1 \
-      || { apt-get update >/dev/null 2>&1 && apt-get install -y docker.io docker-compose >/dev/null 2>&1; }
+    apt-get -o DPkg::Lock::Timeout=600 install -y docker.io docker-compose >/dev/null 2>&1 \
+      || { apt-get update >/dev/null 2>&1 && apt-get -o DPkg::Lock::Timeout=600 install -y docker.io docker-compose >/dev/null 2>&1; }
   fi
   if command -v dockerd >/dev/null && [ "$(id -u)" = 0 ]; then
     # its own session, so it outlives this script (the next run finds it up)
