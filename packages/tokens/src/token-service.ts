@@ -242,6 +242,8 @@ export class TokenService {
     if (seen.clientId) return this.requireActive(seen.clientId)
     const current = await this.opts.integrations.findActiveById(seen.id)
     if (!current) throw sendingRefused('not_connected')
+    // Its refresh token is dead (another job met the refusal first): HighLevel is not asked again.
+    if (current.status === 'needs_reauth') throw reauthError(current)
     return current
   }
 

@@ -145,3 +145,14 @@ t.test('a client whose refresh has failed for an hour, its token still good, get
     [`connection.expiring-${connected.id}-${connected.tokenVersion}`, `connection.expiring-${connected.id}-${after.tokenVersion}`], 'one per episode')
   await eventually('the CRM received both', async () => crm.received.filter((e) => e.event?.type === 'connection.expiring').length === 2 || undefined)
 })
+
+t.test('an agency another job found broken meanwhile is not refreshed again: its dead refresh token never goes back to HighLevel', async (t) => {
+  const world = await createWorld(t)
+  const seen = await agencyUnusedFor(world, 31)
+  const runtime = createWorkerRuntime(world.config, createLogger({ level: 'silent' }))
+  t.teardown(runtime.close)
+  // What the first of two racing jobs leaves: HighLevel refused the refresh token, the row says so.
+  await world.db.db.execute(sql`update ghl_integrations set status = 'needs_reauth' where id = ${seen.id}`)
+  await t.rejects(runtime.tokenService.refreshAgency(seen), { code: 'needs_reauth' })
+  t.equal(world.sandbox.control.stats().refreshes + world.sandbox.control.stats().refreshTokensAgedOut, 0, 'HighLevel was not asked')
+})
