@@ -47,16 +47,16 @@ read -r -a compose_cmd <<<"${engine#compose: }"
 $tap && { echo "TAP version 14"; echo "# Subtest: $title"; }
 pass "the Docker engine $(docker version -f '{{.Server.Version}}' 2>/dev/null) runs ($("${compose_cmd[@]}" version --short 2>/dev/null | head -1))"
 
-# --- the base images (kept between runs): the service images are made in the background while
-# the Dockerfile's targets are built on the Node base, since neither needs the other
+# --- the base images (kept between runs): the Node base first, alone (everything else waits
+# for it), then the service images in the background while the Dockerfile's targets are built
 step_start=$(date +%s)
-services_out=$(mktemp)
-bash scripts/docker/base-images.sh services >"$services_out" 2>&1 &
-services_pid=$!
 if out=$(bash scripts/docker/base-images.sh node 2>&1); then
   pass "Node base image ready in $(( $(date +%s) - step_start )) s"
   grep '^base: ' <<<"$out" | while read -r line; do say "$line"; done
-else fail "Node base image" "$out"; wait "$services_pid"; finish; fi
+else fail "Node base image" "$out"; finish; fi
+services_out=$(mktemp)
+bash scripts/docker/base-images.sh services >"$services_out" 2>&1 &
+services_pid=$!
 
 # --- every Dockerfile target, built with the local Node base
 export DOCKER_BUILDKIT=0 # the engine's own builder: Debian's docker.io ships no buildx
