@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
-import { basisHolds, ghlIntegrations, IntegrationsRepository, integrationStatuses, sendingAccess, SmsMessagesRepository, sendsWithOAuth, sql, TokenCipher, type CredentialBasis, type IntegrationStatus, type SendingAccess, type SendingFacts } from '../src/index.ts'
+import { basisHolds, ContactDndRepository, ghlIntegrations, IntegrationsRepository, integrationStatuses, sendingAccess, SmsMessagesRepository, sendsWithOAuth, sql, TokenCipher, type CredentialBasis, type IntegrationStatus, type SendingAccess, type SendingFacts } from '../src/index.ts'
 import { createTestDatabase } from '../src/testing.ts'
 
 const db = await createTestDatabase()
@@ -97,4 +97,22 @@ t.test('a credential\'s basis holds, read beside the outbox row and in the sendi
   await repo.deactivate('basis')
   t.same(await holds({ kind: 'oauth', integrationId: again.id, tokenVersion: again.tokenVersion }), { read: false, write: false }, 'disconnected')
   t.same(await holds(pit), { read: false, write: false }, 'a client that connected once is never a legacy PIT client again')
+})
+
+t.test('the message is read with its contact\'s do-not-disturb at the location its client sends from, and only there', async (t) => {
+  const repo = new IntegrationsRepository(db.db, new TokenCipher([{ id: 'k1', key: randomBytes(32) }]))
+  const messages = new SmsMessagesRepository(db.db)
+  const dnd = new ContactDndRepository(db.db)
+  await repo.replaceActive('dnd-client', { locationId: 'loc-dnd', userType: 'Location', scopes: [], accessToken: 'a', refreshToken: 'r', expiresAt: new Date(Date.now() + 86_400_000) })
+  const read = async (clientId: string, to: { contactId: string } | { phone: string }) => {
+    const { message } = await messages.insertOnce({ clientId, integrationId: null, idempotencyKey: null, to, body: 'b' })
+    return (await messages.findWithStamp(message.id))!.recipientDnd
+  }
+  await dnd.record({ locationId: 'loc-dnd', contactId: 'opted-out', smsDnd: true, emailDnd: false, changedAt: new Date() })
+  await dnd.record({ locationId: 'loc-elsewhere', contactId: 'opted-out-elsewhere', smsDnd: true, changedAt: new Date() })
+  t.same(await read('dnd-client', { contactId: 'opted-out' }), { locationId: 'loc-dnd', contactId: 'opted-out', smsDnd: true, emailDnd: false })
+  t.same(await read('dnd-client', { contactId: 'never-reported' }), { locationId: 'loc-dnd', contactId: 'never-reported', smsDnd: null, emailDnd: null }, 'read, and never reported')
+  t.same(await read('dnd-client', { contactId: 'opted-out-elsewhere' }), { locationId: 'loc-dnd', contactId: 'opted-out-elsewhere', smsDnd: null, emailDnd: null }, 'another location\'s report is not this one\'s')
+  t.equal(await read('dnd-client', { phone: '+15550100001' }), null, 'a contact known only after the lookup: not read here')
+  t.equal(await read('dnd-never-connected', { contactId: 'opted-out' }), null, 'no integration, no location to read it at')
 })

@@ -82,3 +82,31 @@ t.test('a kept report is replaced only by one that supersedes it; a report for a
   t.same(await report('ghl-x', 'delivered'), { kind: 'unchanged' }, 'HighLevel repeating itself')
   t.match(await report('ghl-x', 'read'), { kind: 'applied', message: { deliveryStatus: 'read' }, eventId: `sms.delivery-${id}-read` })
 })
+
+t.test('one grouped sent write: a report that came first is applied, a row moved on is left as it is, the rest sent, in one statement', async (t) => {
+  for (const [name, repo] of [['with events', messages], ['without events', new SmsMessagesRepository(db.db)]] as const) {
+    const early = await sending()
+    const movedOn = await sending()
+    const plain = await sending()
+    // HighLevel's report for the first beat our write; the second was settled meanwhile by another attempt.
+    t.same(await report(`group-early-${name}`, 'delivered'), { kind: 'kept' })
+    const newer = randomUUID()
+    await db.sql`update sms_messages set attempt_id = ${newer} where id = ${movedOn.id}`
+    const answer = await repo.markSentMany([
+      { id: early.id, attemptId: early.attemptId, ids: { messageId: `group-early-${name}`, conversationId: 'conv', status: 'pending' } },
+      { id: movedOn.id, attemptId: movedOn.attemptId, ids: { messageId: `group-moved-${name}`, conversationId: 'conv' } },
+      { id: plain.id, attemptId: plain.attemptId, ids: { messageId: `group-plain-${name}`, conversationId: 'conv', status: 'pending' } },
+    ])
+    t.equal(answer.length, 3, `${name}: one answer per write`)
+    t.match(answer[0], { id: early.id, status: 'sent', deliveryStatus: 'delivered' }, `${name}: the early report is applied to its row, and answered`)
+    t.equal(answer[1], null, `${name}: the row moved on is not written`)
+    t.match(answer[2], { id: plain.id, status: 'sent', deliveryStatus: 'pending', ghlMessageId: `group-plain-${name}` }, `${name}: the other is sent`)
+    t.match(await messages.findById(movedOn.id), { status: 'sending', attemptId: newer, ghlMessageId: null, attempts: 0 }, `${name}: the newer attempt's row is untouched`)
+    t.same(await db.sql`select ghl_message_id from early_delivery_statuses where ghl_message_id = ${`group-early-${name}`}`, [], `${name}: nothing left waiting`)
+    if (repo === messages) {
+      t.ok(await events.findById(`sms.sent-${early.id}`) && await events.findById(`sms.sent-${plain.id}`), 'each written row has its sms.sent')
+      t.notOk(await events.findById(`sms.sent-${movedOn.id}`), 'the row not written has none')
+      t.ok(await events.findById(`sms.delivery-${early.id}-delivered`), 'the early report has its sms.delivery')
+    }
+  }
+})

@@ -84,6 +84,16 @@ export class SmsDispatcher {
     await this.redis.smsBacklogSettle(this.keys.smsBacklog(clientId))
   }
 
+  /** `settled` for several messages (one client id per message) in one round trip: a pipeline (every backlog key is in the SMS queue's slot), each settle standing alone. */
+  async settledMany (clientIds: string[]): Promise<void[]> {
+    const pipeline = this.redis.pipeline()
+    for (const clientId of clientIds) pipeline.smsBacklogSettle(this.keys.smsBacklog(clientId))
+    const answers = await pipeline.exec() ?? []
+    const failed = answers.find(([err]) => err)
+    if (failed) throw failed[0]
+    return clientIds.map(() => undefined)
+  }
+
   /** What BullMQ holds for a message's job, as the reconciler needs to know it. */
   async jobState (messageId: string): Promise<SmsJobState> {
     return jobStateOf(this.queue, jobIds.smsSend(messageId))

@@ -2,6 +2,12 @@ import { and, eq, sql } from 'drizzle-orm'
 import type { Database } from '../database.ts'
 import { contactDnd } from '../schema/index.ts'
 
+/**
+ * One contact's do-not-disturb at one location, as read beside its message (`findWithStamp`);
+ * null for a channel HighLevel never reported.
+ */
+export interface ContactDndRead { locationId: string, contactId: string, smsDnd: boolean | null, emailDnd: boolean | null }
+
 /** Contacts' SMS and email do-not-disturb from HighLevel's `ContactDndUpdate` webhooks: the latest by the webhook's timestamp wins. */
 export class ContactDndRepository {
   private readonly hot

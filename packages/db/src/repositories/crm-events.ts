@@ -16,6 +16,13 @@ export class CrmEventsRepository {
     return rows.length === 1
   }
 
+  /** `record` for several events in one statement (the worker's grouped `sent` writes). */
+  async recordMany (events: NewCrmEvent[], tx: Database | Transaction = this.db): Promise<void> {
+    if (events.length === 0) return
+    await tx.insert(crmEvents).values(events.map((event) => ({ id: event.id, type: event.type, payload: event.data, occurredAt: event.occurredAt })))
+      .onConflictDoNothing()
+  }
+
   /** Which of these ids the outbox holds (gap filling skips what a webhook already reported). */
   async existing (ids: string[]): Promise<Set<string>> {
     if (ids.length === 0) return new Set()

@@ -47,7 +47,7 @@ export class SmsDeliveryStatusesRepository {
 
   constructor (private readonly db: Database, private readonly events: CrmEventsRepository | null = null) {
     this.earlyKept = db.select({ ghlMessageId: earlyDeliveryStatuses.ghlMessageId }).from(earlyDeliveryStatuses)
-      .where(eq(earlyDeliveryStatuses.ghlMessageId, sql.placeholder('ghlMessageId'))).limit(1).prepare('early_delivery_kept')
+      .where(sql`${earlyDeliveryStatuses.ghlMessageId} = any(${sql.placeholder('ghlMessageIds')}::text[])`).prepare('early_delivery_kept_any')
   }
 
   /** Applies HighLevel's report to the outbox row with its message id, or keeps it for the `sent` write to come. */
@@ -68,10 +68,21 @@ export class SmsDeliveryStatusesRepository {
    * the other side took it.
    */
   async afterSent (message: SmsMessageRow): Promise<{ message: SmsMessageRow, eventId: string | null } | null> {
-    if (!message.ghlMessageId) return null
-    const [kept] = await this.earlyKept.execute({ ghlMessageId: message.ghlMessageId })
-    if (!kept) return null
-    return this.takeEarly(message.id, message.ghlMessageId)
+    return (await this.afterSentMany([message])).get(message.id) ?? null
+  }
+
+  /** `afterSent` for the rows of one grouped `sent` write: one read for all of them; by row id, those a kept report was applied to. */
+  async afterSentMany (messages: SmsMessageRow[]): Promise<Map<string, { message: SmsMessageRow, eventId: string | null }>> {
+    const applied = new Map<string, { message: SmsMessageRow, eventId: string | null }>()
+    const sent = messages.filter((m): m is SmsMessageRow & { ghlMessageId: string } => m.ghlMessageId !== null)
+    if (sent.length === 0) return applied
+    const kept = new Set((await this.earlyKept.execute({ ghlMessageIds: sent.map((m) => m.ghlMessageId) })).map((k) => k.ghlMessageId))
+    for (const message of sent) {
+      if (!kept.has(message.ghlMessageId)) continue
+      const taken = await this.takeEarly(message.id, message.ghlMessageId)
+      if (taken) applied.set(message.id, taken)
+    }
+    return applied
   }
 
   /** Takes the kept report off (only one side can) and applies it to row `id`, under the message id's lock. */

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto'
-import { and, asc, desc, eq, gt, inArray, isNull, lt, lte, ne, or, sql } from 'drizzle-orm'
+import { and, asc, desc, eq, getTableColumns, gt, inArray, isNull, lt, lte, ne, or, sql } from 'drizzle-orm'
 import type { Placeholder, SQL } from 'drizzle-orm'
 import type { Database, Transaction } from '../database.ts'
 import { crmEventOf } from '../domain/crm-events.ts'
 import { basisHoldsSql, sendsWithOAuth, type CredentialBasis, type SendingStamp } from '../domain/sending.ts'
+import type { ContactDndRead } from './contact-dnd.ts'
 import type { CrmEventsRepository } from './crm-events.ts'
 import { deliveryStatusOf } from '../domain/delivery-status.ts'
 import { SmsDeliveryStatusesRepository } from './sms-delivery-statuses.ts'
-import { ghlIntegrations, smsMessages, type EmailOptions, type SmsMessageRow } from '../schema/index.ts'
+import { contactDnd, ghlIntegrations, smsMessages, type EmailOptions, type SmsMessageRow } from '../schema/index.ts'
 
 export type OutboxMessage = SmsMessageRow
 
@@ -43,20 +44,43 @@ const channelColumns = (m: Pick<NewOutboxMessage, 'to' | 'email'>) => ({
 
 export interface OutboxFailure { code: string, message: string }
 
+/** A message as a send job reads it: `findWithStamp`. */
+export interface MessageAsStored { message: OutboxMessage, stamp: SendingStamp | null, recipientDnd: ContactDndRead | null }
+
 export const recipientOf = (m: Pick<OutboxMessage, 'contactId' | 'phone' | 'contactName' | 'email'>): Recipient =>
   m.contactId !== null ? { contactId: m.contactId } : m.phone !== null ? { phone: m.phone } : m.email !== null ? { email: m.email } : { name: m.contactName ?? '' }
 
-/** The columns `markSent` writes, from values or from a prepared statement's placeholders. */
-const sentColumns = (v: { messageId: SQL | string | null, conversationId: SQL | string | null, now: SQL | Date }) => ({
-  status: 'sent' as const,
-  attempts: sql`${smsMessages.attempts} + 1`,
-  ghlMessageId: v.messageId,
-  ghlConversationId: v.conversationId,
-  errorCode: null,
-  errorMessage: null,
-  sentAt: v.now,
-  updatedAt: v.now,
-})
+/** One `sent` write of a group: HighLevel took attempt `attemptId` of message `id`, answering `ids`. */
+export interface SentWrite {
+  id: string
+  attemptId: string
+  ids: { messageId: string | null, conversationId: string | null, status?: string | null }
+}
+
+/**
+ * sending -> sent for a group of attempts, one row of `sent` (an unnest of array parameters) per
+ * write, each conditional on its own attempt (`currentAttempt`'s rule, per row): a row another
+ * attempt or outcome moved on is left as it is and absent from the answer. `p` gives each
+ * parameter: a placeholder for the prepared statement, or a value.
+ */
+const sentUpdate = (db: Database | Transaction, p: (name: 'ids' | 'attemptIds' | 'messageIds' | 'conversationIds' | 'statuses' | 'now') => SQL) =>
+  db.update(smsMessages).set({
+    status: 'sent' as const,
+    attempts: sql`${smsMessages.attempts} + 1`,
+    ghlMessageId: sql`sent.ghl_message_id`,
+    ghlConversationId: sql`sent.ghl_conversation_id`,
+    errorCode: null,
+    errorMessage: null,
+    sentAt: sql`${p('now')}::timestamptz`,
+    updatedAt: sql`${p('now')}::timestamptz`,
+    // HighLevel's answer to the send, when it gave one, is the delivery status so far.
+    deliveryStatus: sql`coalesce(sent.delivery_status, ${smsMessages.deliveryStatus})`,
+    deliveryUpdatedAt: sql`case when sent.delivery_status is null then ${smsMessages.deliveryUpdatedAt} else ${p('now')}::timestamptz end`,
+  }).from(sql`unnest(${p('ids')}::uuid[], ${p('attemptIds')}::uuid[], ${p('messageIds')}::text[], ${p('conversationIds')}::text[], ${p('statuses')}::text[])
+      as sent(id, attempt_id, ghl_message_id, ghl_conversation_id, delivery_status)`)
+    .where(and(sql`${smsMessages.id} = sent.id`, eq(smsMessages.status, 'sending'), sql`${smsMessages.attemptId} = sent.attempt_id`))
+    .returning(getTableColumns(smsMessages))
+
 /** queued -> sending as one attempt, where `queued` (and whatever else must hold) says. */
 const toSending = (db: Database, queued: SQL | undefined) => {
   const param = (name: string) => sql`${sql.placeholder(name)}`
@@ -75,6 +99,7 @@ const sendingRow = (db: Database) => db.select({
   id: ghlIntegrations.id,
   tokenVersion: ghlIntegrations.tokenVersion,
   sendsWithOAuth: sql<boolean>`(${sendsWithOAuth})`.as('sends_with_oauth'),
+  locationId: ghlIntegrations.locationId,
   expiresAt: ghlIntegrations.expiresAt,
 }).from(ghlIntegrations).where(eq(ghlIntegrations.clientId, smsMessages.clientId))
   .orderBy(desc(ghlIntegrations.isActive), desc(ghlIntegrations.connectedAt)).limit(1).as('sending_row')
@@ -106,6 +131,8 @@ export class SmsMessagesRepository {
     // drizzle hands placeholder values to the driver as they are: timestamps go as ISO strings
     const param = (name: string) => sql`${sql.placeholder(name)}`
     const stamp = sendingRow(db)
+    const recipientDnd = db.select({ smsDnd: contactDnd.smsDnd, emailDnd: contactDnd.emailDnd }).from(contactDnd)
+      .where(and(eq(contactDnd.locationId, stamp.locationId), eq(contactDnd.contactId, smsMessages.contactId))).limit(1).as('recipient_dnd')
     this.hot = {
       byId: db.select().from(smsMessages).where(eq(smsMessages.id, id)).limit(1).prepare('sms_by_id'),
       markSending: toSending(db, eq(smsMessages.status, 'queued')).prepare('sms_mark_sending'),
@@ -116,14 +143,16 @@ export class SmsMessagesRepository {
       markSendingPit: toSending(db, and(eq(smsMessages.status, 'queued'), basisHoldsSql({ kind: 'legacy_pit', clientId: sql`${sql.placeholder('clientId')}::text` })))
         .prepare('sms_mark_sending_pit'),
       // The row and its client as stored (no tokens): the one read a send job starts with.
-      byIdWithStamp: db.select({ message: smsMessages, stamp: { integrationId: stamp.id, tokenVersion: stamp.tokenVersion, sendsWithOAuth: stamp.sendsWithOAuth, expiresAt: stamp.expiresAt } })
-        .from(smsMessages).leftJoinLateral(stamp, sql`true`).where(eq(smsMessages.id, id)).limit(1).prepare('sms_by_id_with_stamp'),
-      markSent: db.update(smsMessages).set({
-        ...sentColumns({ messageId: param('messageId'), conversationId: param('conversationId'), now: param('now') }),
-        // HighLevel's answer to the send, when it gave one, is the delivery status so far.
-        deliveryStatus: sql`coalesce(${sql.placeholder('deliveryStatus')}::text, ${smsMessages.deliveryStatus})`,
-        deliveryUpdatedAt: sql`case when ${sql.placeholder('deliveryStatus')}::text is null then ${smsMessages.deliveryUpdatedAt} else ${sql.placeholder('now')}::timestamptz end`,
-      }).where(currentAttempt(id, sql.placeholder('attemptId'))).returning().prepare('sms_mark_sent'),
+      // With the contact's do-not-disturb at the location it would be sent from, when the message names its contact.
+      byIdWithStamp: db.select({
+        message: smsMessages,
+        stamp: { integrationId: stamp.id, tokenVersion: stamp.tokenVersion, sendsWithOAuth: stamp.sendsWithOAuth, expiresAt: stamp.expiresAt },
+        locationId: stamp.locationId,
+        dnd: { smsDnd: recipientDnd.smsDnd, emailDnd: recipientDnd.emailDnd },
+      }).from(smsMessages).leftJoinLateral(stamp, sql`true`).leftJoinLateral(recipientDnd, sql`true`)
+        .where(eq(smsMessages.id, id)).limit(1).prepare('sms_by_id_with_stamp'),
+      // One statement for a group of `sent` writes (the worker's group commit); one element each when alone.
+      markSent: sentUpdate(db, param).prepare('sms_mark_sent_many'),
     }
   }
 
@@ -262,12 +291,19 @@ export class SmsMessagesRepository {
    * The message and its client as stored now (`SendingStamp`: which integration at which token
    * version the sending rule would read, without reading or decrypting its tokens; null when the
    * client never connected). What a send job starts with: a cached credential whose basis no
-   * longer holds (`basisHolds`) is read again before any HighLevel call.
+   * longer holds (`basisHolds`) is read again before any HighLevel call. When the message names
+   * its contact and the client is connected, the contact's do-not-disturb at that integration's
+   * location comes with it (`recipientDnd`), so the send need not read it apart.
    */
-  async findWithStamp (id: string): Promise<{ message: OutboxMessage, stamp: SendingStamp | null } | null> {
+  async findWithStamp (id: string): Promise<MessageAsStored | null> {
     const [row] = await this.hot.byIdWithStamp.execute({ id })
-    // drizzle answers a left-joined object with nothing in it as null: the client never connected.
-    return row ? { message: row.message, stamp: row.stamp } : null
+    if (!row) return null
+    // drizzle answers a left-joined object with nothing in it as null: the client never connected, or no DND was reported.
+    const { message, stamp, locationId, dnd } = row
+    const recipientDnd = stamp && locationId !== null && message.contactId !== null
+      ? { locationId, contactId: message.contactId, smsDnd: dnd?.smsDnd ?? null, emailDnd: dnd?.emailDnd ?? null }
+      : null
+    return { message, stamp, recipientDnd }
   }
 
   /**
@@ -279,20 +315,40 @@ export class SmsMessagesRepository {
    * its `sms.delivery` event (write-then-read, see sms-delivery-statuses.ts): no lock, no
    * transaction per SMS.
    */
-  async markSent (id: string, attemptId: string, ids: { messageId: string | null, conversationId: string | null, status?: string | null }): Promise<OutboxMessage | null> {
-    const answered = deliveryStatusOf(ids.status)
-    const now = new Date()
-    const row = this.events
-      ? await this.withEvent(crmEventOf.smsSent, async (tx) => {
-        const [written] = await tx.update(smsMessages).set({
-          ...sentColumns({ messageId: ids.messageId, conversationId: ids.conversationId, now }),
-          ...(answered ? { deliveryStatus: answered, deliveryUpdatedAt: now } : {}),
-        }).where(currentAttempt(id, attemptId)).returning()
+  async markSent (id: string, attemptId: string, ids: SentWrite['ids']): Promise<OutboxMessage | null> {
+    return (await this.markSentMany([{ id, attemptId, ids }]))[0] ?? null
+  }
+
+  /**
+   * `markSent` for a group of attempts in one statement (with an events outbox: that statement
+   * and one INSERT of their events, one transaction). The answer is one element per write, in
+   * order: its row as written, or null where the row had moved on (no event then). Only after
+   * the commit are delivery reports that came first looked for, all in one read, and applied.
+   */
+  async markSentMany (writes: SentWrite[]): Promise<Array<OutboxMessage | null>> {
+    if (writes.length === 0) return []
+    const values = {
+      ids: writes.map((w) => w.id),
+      attemptIds: writes.map((w) => w.attemptId),
+      messageIds: writes.map((w) => w.ids.messageId),
+      conversationIds: writes.map((w) => w.ids.conversationId),
+      statuses: writes.map((w) => deliveryStatusOf(w.ids.status) ?? null),
+      now: new Date().toISOString(),
+    }
+    const { events } = this
+    const rows = events
+      ? await this.db.transaction(async (tx) => {
+        const written = await sentUpdate(tx, (name) => sql`${sql.param(values[name])}`)
+        if (written.length > 0) await events.recordMany(written.map((row) => crmEventOf.smsSent(row)), tx)
         return written
       })
-      : (await this.hot.markSent.execute({ id, attemptId, messageId: ids.messageId, conversationId: ids.conversationId, now: now.toISOString(), deliveryStatus: answered ?? null }))[0] ?? null
-    if (!row) return null
-    return (await this.delivery.afterSent(row))?.message ?? row
+      : await this.hot.markSent.execute(values)
+    const reported = await this.delivery.afterSentMany(rows)
+    const byId = new Map(rows.map((row) => [row.id, reported.get(row.id)?.message ?? row]))
+    return writes.map((w) => {
+      const row = byId.get(w.id)
+      return row && row.attemptId === w.attemptId ? row : null
+    })
   }
 
   /**

@@ -4,7 +4,7 @@
  * backlog, and the CRM event recorded with the row.
  */
 import type { OutboxFailure, OutboxMessage, SmsMessagesRepository } from '@ghl-connect/db'
-import { deliveryEvent, messageEventIds } from '@ghl-connect/db'
+import { deliveryEvent, GroupCommit, messageEventIds } from '@ghl-connect/db'
 import type { Logger } from '@ghl-connect/logging'
 import type { Metrics } from '@ghl-connect/metrics'
 import type { SmsDispatcher } from '@ghl-connect/queues'
@@ -29,7 +29,12 @@ export interface OutcomeRecorderDeps extends RetryPolicy {
 }
 
 export class OutcomeRecorder {
-  constructor (private readonly deps: OutcomeRecorderDeps) {}
+  /** Jobs ending together settle their clients' backlogs in one Redis round trip (a counter for fairness: no order to keep). */
+  private readonly backlogs: GroupCommit<string, void>
+
+  constructor (private readonly deps: OutcomeRecorderDeps) {
+    this.backlogs = new GroupCommit((clientIds) => deps.dispatcher.settledMany(clientIds))
+  }
 
   /**
    * `stored` null: a newer outcome was written first (or another process recorded this one);
@@ -72,6 +77,6 @@ export class OutcomeRecorder {
 
   /** The message no longer counts in its client's backlog. */
   async leftBacklog (message: OutboxMessage, log: Logger): Promise<void> {
-    await this.deps.dispatcher.settled(message.clientId).catch((err) => log.warn({ err }, 'could not update the client backlog'))
+    await this.backlogs.write(message.clientId).catch((err) => log.warn({ err }, 'could not update the client backlog'))
   }
 }

@@ -1,19 +1,28 @@
-import type { OutboxMessage, SmsMessagesRepository } from '@ghl-connect/db'
+import type { GroupCommit, OutboxMessage, SentWrite, SmsMessagesRepository } from '@ghl-connect/db'
 import type { Logger } from '@ghl-connect/logging'
 import type { SentIds, SentReceipts } from './sent-receipts.ts'
 
 /**
- * HighLevel took the SMS (attempt `attemptId`); only our record of it is missing. Retrying the
- * write (not the send) for a while rides out a PostgreSQL blip; if it still fails the answer is
- * kept in Redis, and the row stays `sending`: whoever finds it later records it from there, or
- * asks HighLevel. It is never sent twice. null: a newer outcome was already written (the write is
- * conditional on the attempt).
+ * The `sent` writes of jobs finishing together, one statement per group (`markSentMany`): each
+ * job goes on only once its own row is committed, or learns its write failed.
+ */
+export type SentWrites = GroupCommit<SentWrite, OutboxMessage | null>
+
+/**
+ * HighLevel took the SMS (attempt `attemptId`); only our record of it is missing. The first write
+ * shares a group with other jobs' (`sentWrites`); retrying the write (not the send) for a while
+ * rides out a PostgreSQL blip, each retry alone, so a group that failed for one row's sake does
+ * not hold the others. If it still fails the answer is kept in Redis, and the row stays
+ * `sending`: whoever finds it later records it from there, or asks HighLevel. It is never sent
+ * twice. null: a newer outcome was already written (the write is conditional on the attempt).
  */
 export async function recordSent (
-  messages: SmsMessagesRepository, receipts: SentReceipts, messageId: string, attemptId: string, sent: SentIds, log: Logger,
+  messages: SmsMessagesRepository, sentWrites: SentWrites, receipts: SentReceipts, messageId: string, attemptId: string, sent: SentIds, log: Logger,
 ): Promise<OutboxMessage | null> {
+  let tries = 0
+  const write = () => tries++ === 0 ? sentWrites.write({ id: messageId, attemptId, ids: sent }) : messages.markSent(messageId, attemptId, sent)
   try {
-    return await recordWithRetries(() => messages.markSent(messageId, attemptId, sent), log, sent)
+    return await recordWithRetries(write, log, sent)
   } catch (err) {
     // Whoever finds this row `sending` later reads the answer from here instead of guessing.
     await receipts.remember(messageId, { attemptId, ...sent })

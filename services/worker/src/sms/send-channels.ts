@@ -4,11 +4,11 @@
  * (unknown-outcome.ts, sent-check.ts) serve SMS and email alike; a channel says only who the
  * message goes to, whether that contact can get it, how it is POSTed, and how HighLevel lists it.
  */
-import type { ContactDndRepository, MessageChannel, OutboxFailure, OutboxMessage } from '@ghl-connect/db'
+import type { MessageChannel, OutboxFailure, OutboxMessage } from '@ghl-connect/db'
 import { recipientOf } from '@ghl-connect/db'
 import { emailDoNotDisturb, type GhlClient } from '@ghl-connect/ghl'
 import { timeGhlCall, type Metrics } from '@ghl-connect/metrics'
-import { CONTACT_DND, optedOutOfSms } from './contact-dnd.ts'
+import { CONTACT_DND, optedOutOfSms, type ContactDndLookup } from './contact-dnd.ts'
 import { callsFor, contactWithEmail, resolveContact, type ResolvedContact } from './recipients.ts'
 import type { SentIds } from './sent-receipts.ts'
 
@@ -27,7 +27,6 @@ export interface SendChannel {
   listedType: string
 }
 
-export type ContactDndLookup = Pick<ContactDndRepository, 'smsDnd' | 'emailDnd'>
 
 export const CONTACT_HAS_NO_EMAIL: OutboxFailure = {
   code: 'contact_has_no_email',

@@ -20,16 +20,17 @@
  */
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { basisHolds, type OutboxMessage, type SendingStamp } from '@ghl-connect/db'
+import { basisHolds, GroupCommit, type MessageAsStored, type OutboxMessage } from '@ghl-connect/db'
 import type { Logger } from '@ghl-connect/logging'
 import { timeGhlCall } from '@ghl-connect/metrics'
 import { credentialBasis, oauthCredential, withFreshToken, type Credential } from '@ghl-connect/tokens'
+import { withDndRead, type ContactDndLookup } from './contact-dnd.ts'
 import { OutcomeRecorder, skipped, type OutcomeRecorderDeps, type SendDecision } from './outcome-recorder.ts'
 import { SearchPageDeferred, type ResolvedContact } from './recipients.ts'
-import { recordSent } from './record-sent.ts'
+import { recordSent, type SentWrites } from './record-sent.ts'
 import type { SmsRelease } from './release.ts'
 import { decideAfterPost, decideBeforePost, type AfterPostStep, type NextStep } from './send-outcome.ts'
-import { sendChannelOf, type ContactDndLookup } from './send-channels.ts'
+import { sendChannelOf } from './send-channels.ts'
 import type { SentIds } from './sent-receipts.ts'
 import { UnknownOutcomes, type UnknownOutcomeDeps } from './unknown-outcome.ts'
 
@@ -42,7 +43,7 @@ export interface SmsSenderDeps extends OutcomeRecorderDeps, UnknownOutcomeDeps {
 }
 
 /** The `sending` write was refused because the client's stored connection moved on from the credential: go again from this read. */
-interface CredentialMoved { kind: 'credential_moved', message: OutboxMessage, stamp: SendingStamp | null }
+interface CredentialMoved { kind: 'credential_moved', stored: MessageAsStored }
 
 /** Longer than this, a job does not hold its worker slot waiting for a search page's rate-limit slot. */
 const SEARCH_PAGE_MAX_WAIT_MS = 5_000
@@ -50,10 +51,12 @@ const SEARCH_PAGE_MAX_WAIT_MS = 5_000
 export class SmsSender {
   private readonly outcomes: OutcomeRecorder
   private readonly unknownOutcomes: UnknownOutcomes
+  private readonly sentWrites: SentWrites
 
   constructor (private readonly deps: SmsSenderDeps) {
     this.outcomes = new OutcomeRecorder(deps)
     this.unknownOutcomes = new UnknownOutcomes(deps, this.outcomes)
+    this.sentWrites = new GroupCommit((writes) => deps.messages.markSentMany(writes))
   }
 
   /** `trace`: the job's id and the api request that queued it (none when the reconciler did), on every line about this SMS. */
@@ -65,18 +68,18 @@ export class SmsSender {
       return skipped
     }
     const log = logger.child({ clientId: found.message.clientId })
-    const first = await this.sendAsStored(found.message, found.stamp, log)
+    const first = await this.sendAsStored(found, log)
     if (first.kind !== 'credential_moved') return first
     this.deps.credentials.forget(found.message.clientId)
-    const again = await this.sendAsStored(first.message, first.stamp, log)
+    const again = await this.sendAsStored(first.stored, log)
     if (again.kind !== 'credential_moved') return again
     // Moved on twice within one job: the job runs again rather than hold its slot chasing it.
     log.info('the client\'s connection changed twice while this message was being sent; trying again')
     return { kind: 'later', delayMs: 0, reason: 'retry' }
   }
 
-  /** One pass over the message as read with its client's stamp. */
-  private async sendAsStored (message: OutboxMessage, stamp: SendingStamp | null, log: Logger): Promise<SendDecision | CredentialMoved> {
+  /** One pass over the message as read with its client's stamp (and its contact's DND). */
+  private async sendAsStored ({ message, stamp, recipientDnd }: MessageAsStored, log: Logger): Promise<SendDecision | CredentialMoved> {
     const { ghl, metrics } = this.deps
     if (message.status === 'sent' || message.status === 'failed') return skipped
     if (message.status === 'cancelled') {
@@ -115,7 +118,7 @@ export class SmsSender {
       return this.failedBeforePost(message, err, log)
     }
     // An opted-out contact (or, for email, one without an address) is never POSTed to: failed from `queued`, no attempt spent.
-    const refusal = await channel.refusal(this.deps.contactDnd, credential.locationId, contact)
+    const refusal = await channel.refusal(withDndRead(this.deps.contactDnd, recipientDnd), credential.locationId, contact)
     if (refusal) return this.outcomes.failed(message, refusal, { countAttempt: false }, log)
     // The POST goes with the token the lookup ended with, and shares its one refresh.
     return this.post(message, withToken.credential, contact.id, log, withToken.refreshed)
@@ -154,7 +157,7 @@ export class SmsSender {
         continue
       }
       // sending -> sent, as this attempt only
-      const stored = await recordSent(messages, this.deps.receipts, message.id, attemptId, sent, log)
+      const stored = await recordSent(messages, this.sentWrites, this.deps.receipts, message.id, attemptId, sent, log)
       if (stored) log.info({ ghlMessageId: sent.messageId, via: credential.kind, channel: message.channel }, `${message.channel} sent`)
       return this.outcomes.sent(message, sent, stored, log)
     }
@@ -164,7 +167,7 @@ export class SmsSender {
   private async sendingRefused (message: OutboxMessage, credential: Credential): Promise<SendDecision | CredentialMoved> {
     const now = await this.deps.messages.findWithStamp(message.id)
     if (!now || now.message.status !== 'queued' || basisHolds(credentialBasis(credential), now.stamp)) return skipped
-    return { kind: 'credential_moved', message: now.message, stamp: now.stamp }
+    return { kind: 'credential_moved', stored: now }
   }
 
   /**
