@@ -17,18 +17,24 @@ import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js'
 import type { Logger } from '@ghl-connect/logging'
 import { createMcpServer, refuseOutOfScope, type McpCall, type McpDeps, type McpGrant, type McpSdk } from './mcp-tools.ts'
 
-/** Idle servers kept per grant shape: more than this many at once are built and dropped after use. */
-const IDLE_PER_SHAPE = 16
+/**
+ * Idle servers kept, in all: a server is about 175 KB of heap (measured), so at most about 11 MB,
+ * after a burst of that many concurrent calls. Beyond it a server is built and dropped after use.
+ */
+const IDLE_MAX = 64
 
 export class McpServers {
   private readonly idle = new Map<string, McpServer[]>()
+  private idleCount = 0
 
   constructor (private readonly sdk: McpSdk, private readonly deps: McpDeps, private readonly version: string) {}
 
   /** Answers one POST (`body`: its parsed JSON-RPC message) for `grant`, in the same HTTP response. */
   async answer (request: IncomingMessage, response: ServerResponse, body: unknown, grant: McpGrant, logger: Logger): Promise<void> {
     const shape = shapeOf(grant)
-    const server = this.idle.get(shape)?.pop() ?? createMcpServer(this.sdk, this.deps, grant.scopes, this.version)
+    const kept = this.idle.get(shape)?.pop()
+    if (kept) this.idleCount--
+    const server = kept ?? createMcpServer(this.sdk, this.deps, grant.scopes, this.version)
     const transport = new this.sdk.StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true })
     response.on('close', () => {
       // Closing the transport ends the server's connection: it may be lent again.
@@ -42,9 +48,11 @@ export class McpServers {
   }
 
   private giveBack (shape: string, server: McpServer): void {
+    if (this.idleCount >= IDLE_MAX) return
     const kept = this.idle.get(shape) ?? []
-    if (kept.length < IDLE_PER_SHAPE) kept.push(server)
+    kept.push(server)
     this.idle.set(shape, kept)
+    this.idleCount++
   }
 }
 
