@@ -141,12 +141,27 @@ export function createCore (config: CoreConfig, logger: Logger, opts: CoreOption
   }
 }
 
+/**
+ * How long a write waits for its announcement. The worker's Redis connection waits for Redis
+ * without limit (BullMQ needs that), and a refresh whose new pair is already stored must not stall
+ * on Redis being down; past this the copies elsewhere age out instead (the api's in 10 s).
+ */
+const ANNOUNCE_WAIT_MS = 1000
+
 async function announceIntegrationChange (feed: InvalidationFeed, change: IntegrationChange, logger: Logger): Promise<void> {
+  const told = Promise.all(credentialChangeMessages(change).map((message) => feed.publish(message)))
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), ANNOUNCE_WAIT_MS) })
   try {
-    await Promise.all(credentialChangeMessages(change).map((message) => feed.publish(message)))
+    if (await Promise.race([told, late]) === 'late') {
+      told.catch(() => {}) // still queued on the connection; its failure, if any, is this warning's
+      logger.warn({ ...change }, 'a connection changed but Redis did not take the announcement in time; other api replicas read it again within 10 s')
+    }
   } catch (err) {
-    // The write stands; a credential cached elsewhere ages out (CREDENTIAL_TTL_MS), and the proxy cannot run without Redis anyway.
+    // The write stands; a credential cached elsewhere ages out, and the proxy cannot take a rate-limit slot without Redis anyway.
     logger.warn({ err, ...change }, 'a connection changed but the other processes could not be told (Redis)')
+  } finally {
+    clearTimeout(timer)
   }
 }
 
