@@ -9,7 +9,7 @@ import type { RedisOptions, Redis } from 'ioredis'
 import type { WorkerConfig } from '@ghl-connect/config'
 import {
   ClientSettingsRepository, ContactDndRepository, createDatabase, CrmEventsRepository, crmEventOf, GapFillRepository, IntegrationsRepository, SmsDeliveryStatusesRepository,
-  SmsMessagesRepository, TokenCipher,
+  SmsMessagesRepository, TokenCipher, type IntegrationChange,
   TokenRefreshAnswersRepository, TokenRefreshLeasesRepository, type DatabaseHandle,
 } from '@ghl-connect/db'
 import { GhlClient } from '@ghl-connect/ghl'
@@ -18,8 +18,9 @@ import { createMetrics, timeGhlCall, type Metrics } from '@ghl-connect/metrics'
 import { createQueues, createRedis, CrmEventDispatcher, SmsDispatcher, type Queues } from '@ghl-connect/queues'
 import { DailyLimit, LocationRateLimiter } from '@ghl-connect/rate-limits'
 import { RedisKeys } from '@ghl-connect/redis-keys'
-import { ghlTokenEndpoint, TokenService, type ConnectionEvent, type TokenEndpoint } from '@ghl-connect/tokens'
+import { credentialChangeMessages, ghlTokenEndpoint, TokenService, type ConnectionEvent, type TokenEndpoint } from '@ghl-connect/tokens'
 import { CrmEvents } from './crm-events.ts'
+import { InvalidationFeed } from './invalidation-feed.ts'
 import { MessageReports } from './message-reports.ts'
 
 /** The sections every process with a database, Redis and HighLevel loads (api and worker alike). */
@@ -36,6 +37,8 @@ export interface Core {
   /** HighLevel's per-location budget, one in Redis for the worker's SMS and the api's proxy (daily budget included). */
   rateLimiter: LocationRateLimiter
   integrations: IntegrationsRepository
+  /** Every write to a connection, announced to every process (tokens' credentialChangeMessages; the api's credential cache listens). */
+  integrationChanges: InvalidationFeed
   smsMessages: SmsMessagesRepository
   /** Per-client SMS settings (quiet hours, default sender number): the intake and the sender read them. */
   clientSettings: ClientSettingsRepository
@@ -73,8 +76,11 @@ export function createCore (config: CoreConfig, logger: Logger, opts: CoreOption
   const eventsOutbox = config.crmEvents ? new CrmEventsRepository(database.db) : null
   const crmEvents = new CrmEvents(eventsOutbox, new CrmEventDispatcher(queues.crmEvents), logger)
   const cipher = new TokenCipher(config.encryption.keys)
+  const integrationChanges = new InvalidationFeed(redis, keys.integrationChanged, logger)
   const integrations = new IntegrationsRepository(database.db, cipher, {
     refreshWindowMs: config.tokens.refreshWindowMs,
+    // Every process announces its writes, so the api's cached credentials (on any replica) are dropped.
+    onChanged: (change) => announceIntegrationChange(integrationChanges, change, logger),
   })
   const dailyLimit = new DailyLimit(redis, keys, logger)
   // Every answer HighLevel gives for a location says how much of its daily budget is left.
@@ -112,6 +118,7 @@ export function createCore (config: CoreConfig, logger: Logger, opts: CoreOption
     ghl,
     rateLimiter,
     integrations,
+    integrationChanges,
     smsMessages: new SmsMessagesRepository(database.db, eventsOutbox),
     clientSettings: new ClientSettingsRepository(database.db),
     contactDnd: new ContactDndRepository(database.db),
@@ -123,6 +130,7 @@ export function createCore (config: CoreConfig, logger: Logger, opts: CoreOption
     messageReports,
     probes: { postgres: () => database.sql`select 1`, redis: () => redis.ping() },
     close: async () => {
+      await integrationChanges.close()
       await queues.close()
       await ghl.close()
       // QUIT lets pending replies arrive; with Redis gone it would wait, so it is bounded.
@@ -130,6 +138,30 @@ export function createCore (config: CoreConfig, logger: Logger, opts: CoreOption
       redis.disconnect()
       await database.close()
     },
+  }
+}
+
+/**
+ * How long a write waits for its announcement. The worker's Redis connection waits for Redis
+ * without limit (BullMQ needs that), and a refresh whose new pair is already stored must not stall
+ * on Redis being down; past this the copies elsewhere age out instead (the api's in 10 s).
+ */
+const ANNOUNCE_WAIT_MS = 1000
+
+async function announceIntegrationChange (feed: InvalidationFeed, change: IntegrationChange, logger: Logger): Promise<void> {
+  const told = Promise.all(credentialChangeMessages(change).map((message) => feed.publish(message)))
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), ANNOUNCE_WAIT_MS) })
+  try {
+    if (await Promise.race([told, late]) === 'late') {
+      told.catch(() => {}) // still queued on the connection; its failure, if any, is this warning's
+      logger.warn({ ...change }, 'a connection changed but Redis did not take the announcement in time; other api replicas read it again within 10 s')
+    }
+  } catch (err) {
+    // The write stands; a credential cached elsewhere ages out, and the proxy cannot take a rate-limit slot without Redis anyway.
+    logger.warn({ err, ...change }, 'a connection changed but the other processes could not be told (Redis)')
+  } finally {
+    clearTimeout(timer)
   }
 }
 

@@ -13,7 +13,7 @@ export interface Metrics {
   smsOutcomes: Counter<'outcome' | 'code'>
   /** TokenService's onOutcome: refreshed, reused, invalid_grant, location_inactive, transient, lock_timeout, cooling_down. */
   refreshOutcomes: Counter<'outcome'>
-  /** The worker's credential for an SMS: from its cache (`cached`) or read from PostgreSQL (`read`). */
+  /** A credential for HighLevel calls (the worker's SMS; the api's proxy, MCP and conversations): from the process's cache (`cached`) or read from PostgreSQL (`read`). */
   credentialLookups: Counter<'result'>
   /** Every HighLevel call, by operation and how it ended (ok or the GhlError kind). */
   ghlLatency: Histogram<'operation' | 'outcome'>
@@ -50,7 +50,7 @@ export function createMetrics (service: 'api' | 'worker' | 'cli', { processMetri
     smsIntake: new Counter({ name: 'ghl_connect_sms_intake_total', help: 'SMS requests accepted by the api', labelNames: ['outcome'], registers }),
     smsOutcomes: new Counter({ name: 'ghl_connect_sms_total', help: 'SMS send outcomes', labelNames: ['outcome', 'code'], registers }),
     refreshOutcomes: new Counter({ name: 'ghl_connect_token_refresh_total', help: 'Token refresh outcomes', labelNames: ['outcome'], registers }),
-    credentialLookups: new Counter({ name: 'ghl_connect_credential_lookups_total', help: 'Credentials the worker used for an SMS, from its cache or read from PostgreSQL', labelNames: ['result'], registers }),
+    credentialLookups: new Counter({ name: 'ghl_connect_credential_lookups_total', help: 'Credentials used for HighLevel calls (worker: SMS; api: proxy, MCP, conversations), from the process cache or read from PostgreSQL', labelNames: ['result'], registers }),
     ghlLatency: new Histogram({
       name: 'ghl_connect_ghl_request_duration_seconds', help: 'HighLevel call latency', labelNames: ['operation', 'outcome'], registers,
       buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],

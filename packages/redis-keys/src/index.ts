@@ -98,6 +98,9 @@ export class RedisKeys {
   /** A pub/sub channel: a client's id is published on it when its settings change, so every api replica drops its cached copy. */
   get clientSettingsChanged (): string { return `${this.prefix}:client-settings-changed` }
 
+  /** A pub/sub channel: every write to a connection (token refreshed, failed, revoked, replaced) is announced on it, so every api replica drops its cached credential. */
+  get integrationChanged (): string { return `${this.prefix}:integration-changed` }
+
   smsSentReceipt (outboxId: string): string { return `${this.prefix}:sms-sent:${outboxId}` }
 
   /** A SCAN pattern for every key of this deployment, BullMQ's included (tests flush with it). */

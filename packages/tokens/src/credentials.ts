@@ -15,15 +15,36 @@ export type Credential =
 
 export interface LegacyPit { token: string, locationId: string }
 
+/** Whether the announcements of changed connections reach this process now, and how many have (credential-cache.ts). */
+export interface ChangeWatch { readonly live: boolean, readonly generation: number }
+
+export interface CredentialsOptions {
+  /** The process's cache; without it every call reads PostgreSQL. */
+  cache?: CredentialCache<Credential>
+  /**
+   * The api's: the cache is also used for calls without a stamp, while `watch` is live (every
+   * change to a connection drops its entry). Without it (the worker) only stamped calls use the cache.
+   */
+  watch?: ChangeWatch
+  /** Whether a call used the cache. */
+  onLookup?: (result: 'cached' | 'read') => void
+}
+
 export class Credentials {
-  /** `cache`: the worker's (one per process); without it every call reads PostgreSQL (the api). `onLookup`: whether a stamped call used the cache. */
+  private readonly cache: CredentialCache<Credential> | null
+  private readonly watch: ChangeWatch | null
+  private readonly onLookup?: (result: 'cached' | 'read') => void
+
   constructor (
     private readonly tokens: TokenService,
     private readonly legacyPit: LegacyPit | null,
     private readonly logger: Logger,
-    private readonly cache: CredentialCache<Credential> | null = null,
-    private readonly onLookup?: (result: 'cached' | 'read') => void,
-  ) {}
+    opts: CredentialsOptions = {},
+  ) {
+    this.cache = opts.cache ?? null
+    this.watch = opts.watch ?? null
+    this.onLookup = opts.onLookup
+  }
 
   /**
    * The client's credential now. With `stored` (the client as stored, read in the same statement
@@ -38,10 +59,19 @@ export class Credentials {
         cached.integration.expiresAt.getTime() === stored?.expiresAt.getTime() && this.tokens.isFresh(cached.integration)))
       this.onLookup?.(usable ? 'cached' : 'read')
       if (usable) return cached
+    } else if (this.cache && this.watch) {
+      const cached = this.watch.live ? this.cache.get(clientId) : null
+      // a token due for refresh is read (and refreshed) again, never served from here
+      const usable = cached && (cached.kind !== 'oauth' || this.tokens.isFresh(cached.integration))
+      this.onLookup?.(usable ? 'cached' : 'read')
+      if (usable) return cached
     }
+    const generation = this.watch?.generation ?? 0
     try {
       const credential = await this.read(clientId)
-      this.cache?.remember(credential)
+      // Watched: only while the announcements reach us, and only if none arrived during the read.
+      if (!this.watch) this.cache?.remember(credential)
+      else if (this.watch.live) this.cache?.remember(credential, { generation, current: this.watch.generation })
       return credential
     } catch (err) {
       this.cache?.forget(clientId)

@@ -7,9 +7,9 @@ import { ClientAccessTokens } from '@ghl-connect/access-tokens'
 import { ClientAccessTokensRepository, ConnectionsOverviewRepository, SmsOverviewRepository, InstallClaimCodesRepository, UsedConnectLinksRepository, WebhookReceiptsRepository } from '@ghl-connect/db'
 import type { Logger } from '@ghl-connect/logging'
 import { readinessProbe, type Readiness } from '@ghl-connect/lifecycle'
-import { createCore, type Core } from '@ghl-connect/core'
+import { createCore, InvalidationFeed, type Core } from '@ghl-connect/core'
 import { ConnectLinks } from '@ghl-connect/connect-links'
-import { Credentials } from '@ghl-connect/tokens'
+import { CredentialCache, Credentials, type Credential } from '@ghl-connect/tokens'
 import { GhlProxy } from './ghl-proxy/proxy-service.ts'
 import { AgencyInstalls } from './oauth/agency-installs.ts'
 import { AgencyPicks } from './oauth/agency-picks.ts'
@@ -55,13 +55,24 @@ export interface Runtime extends Core {
   readiness: () => Promise<Readiness<'postgres' | 'redis'>>
 }
 
+/** A short life: it bounds how long a token is served after a change whose announcement failed (Redis down; the proxy then fails anyway). */
+const API_CREDENTIAL_CACHE = { maxClients: 10_000, ttlMs: 10_000 }
+
 export function createRuntime (config: ApiConfig, logger: Logger): Runtime {
   // The api answers 503 when Redis is down instead of queueing commands forever.
   const core = createCore(config, logger, { service: 'api', redis: { maxRetriesPerRequest: 1, connectTimeout: 3000 } })
   const { ghl, integrations, redis, keys } = core
   const connectionEvents = new ConnectionEvents(core.crmEvents, logger)
   // Read per message by the intake: kept per replica, dropped on every replica when a PUT changes them.
-  const clientSettings = new ClientSettingsCache(core.clientSettings, redis, keys, logger)
+  const settingsChanges = new InvalidationFeed(redis, keys.clientSettingsChanged, logger)
+  const clientSettings = new ClientSettingsCache(core.clientSettings, settingsChanges, logger)
+  // The proxy's (and so MCP's) and the conversations' tokens: kept per replica, dropped on every
+  // replica when any process writes the connection (credential-cache.ts).
+  const credentialCache = new CredentialCache<Credential>(API_CREDENTIAL_CACHE)
+  core.integrationChanges.listen(credentialCache)
+  const credentials = new Credentials(core.tokenService, config.legacyPit, logger, {
+    cache: credentialCache, watch: core.integrationChanges, onLookup: (result) => core.metrics.credentialLookups.inc({ result }),
+  })
   const smsScheduling = new SmsScheduling(clientSettings, core.smsMessages, core.dispatcher, logger)
   const smsIntake = new SmsIntake(integrations, core.smsMessages, core.dispatcher, logger,
     { legacyPitFallback: config.legacyPit !== null, metrics: core.metrics }, smsScheduling,
@@ -87,19 +98,19 @@ export function createRuntime (config: ApiConfig, logger: Logger): Runtime {
     emailBatchIntake: new SmsBatchIntake({
       integrations, messages: core.smsMessages, dispatcher: core.dispatcher, scheduling: smsScheduling, logger, legacyPitFallback: config.legacyPit !== null, metrics: core.metrics, kind: emailBatchKind,
     }),
-    conversationService: new ConversationService(new Credentials(core.tokenService, config.legacyPit, logger), core.tokenService, ghl, core.metrics),
+    conversationService: new ConversationService(credentials, core.tokenService, ghl, core.metrics),
     smsScheduling,
     clientSettingsService: new ClientSettingsService(clientSettings),
     smsBatchIntake: new SmsBatchIntake({
       integrations, messages: core.smsMessages, dispatcher: core.dispatcher, scheduling: smsScheduling, logger, legacyPitFallback: config.legacyPit !== null, metrics: core.metrics,
     }),
-    ghlProxy: new GhlProxy(ghl, new Credentials(core.tokenService, config.legacyPit, logger), core.tokenService, core.rateLimiter, config.http.ghlProxy, core.metrics),
+    ghlProxy: new GhlProxy(ghl, credentials, core.tokenService, core.rateLimiter, config.http.ghlProxy, core.metrics),
     accessTokens: new ClientAccessTokens(new ClientAccessTokensRepository(core.database.db), config.accessTokens),
     connectionsOverview: new ConnectionsOverviewRepository(core.database.db),
     messagesOverview: new SmsOverviewRepository(core.database.db),
     readiness: readinessProbe(core.probes, { onFailure: (dependency, err) => logger.warn({ err, dependency }, 'readiness check failed') }),
     close: async () => {
-      await clientSettings.close()
+      await settingsChanges.close()
       await core.close()
     },
   }

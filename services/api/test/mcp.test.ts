@@ -102,3 +102,25 @@ t.test('a failure of ours (PostgreSQL refusing the write) is a tool error named 
   t.notMatch(text, /5550104321|private note|sms_messages/, 'neither the number, the text nor the query')
   t.notMatch(world.logs.join('\n'), /5550104321|private note/, 'nor in the log')
 })
+
+t.test('servers are lent from one request to the next: every call, concurrent or not, same JSON-RPC id or not, acts for the client its own request names', async (t) => {
+  const world = await ghlWorld(t)
+  await world.connect('client-sunrise')
+  await world.connect('client-harbor', { locationId: 'sbxLocation000000002' })
+  const find = (clientId: string) => world.app.inject({
+    method: 'POST', url: `/mcp/${clientId}`, headers: { ...world.auth, accept: 'application/json, text/event-stream' },
+    payload: { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'find_contacts', arguments: { query: '', limit: 100 } } },
+  })
+  const locationsSeen = async (clientId: string) => {
+    const answer = await find(clientId)
+    const { contacts } = JSON.parse(answer.json().result.content[0].text) as { contacts: Array<{ locationId: string }> }
+    return [...new Set(contacts.map((c) => c.locationId))]
+  }
+  for (let round = 0; round < 3; round++) {
+    const clients = Array.from({ length: 12 }, (_, i) => i % 2 === 0 ? 'client-sunrise' : 'client-harbor')
+    const seen = await Promise.all(clients.map(locationsSeen))
+    clients.forEach((clientId, i) => t.same(seen[i], [clientId === 'client-sunrise' ? SUNRISE : 'sbxLocation000000002'], `round ${round}, call ${i}: ${clientId}'s own location`))
+  }
+  t.same(await locationsSeen('client-harbor'), ['sbxLocation000000002'], 'one after another too')
+  t.same(await locationsSeen('client-sunrise'), [SUNRISE])
+})

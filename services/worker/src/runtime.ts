@@ -43,8 +43,9 @@ export function createWorkerRuntime (config: WorkerConfig, logger: Logger): Work
   // A live attempt can still be waiting for HighLevel this long; after it, a `sending` row is orphaned.
   const inFlightGraceMs = config.ghl.httpTimeoutMs + 5000
   // The process's one credential cache: an SMS reads its client's token from PostgreSQL only when it changed (sms-sender.ts).
-  const credentials = new Credentials(tokenService, config.legacyPit, logger, new CredentialCache(DEFAULT_CREDENTIAL_CACHE),
-    (result) => metrics.credentialLookups.inc({ result }))
+  const credentials = new Credentials(tokenService, config.legacyPit, logger, {
+    cache: new CredentialCache(DEFAULT_CREDENTIAL_CACHE), onLookup: (result) => metrics.credentialLookups.inc({ result }),
+  })
   const smsSender = new SmsSender({
     messages,
     contactDnd: core.contactDnd,

@@ -12,12 +12,13 @@
  * the worst case.
  *
  * A read that began before an invalidation does not store what it read (the generation check),
- * so a slow read of the old row cannot refill the cache after the PUT's message.
+ * so a slow read of the old row cannot refill the cache after the PUT's message. The channel,
+ * its liveness and generations are @ghl-connect/core's InvalidationFeed, shared with the
+ * credential cache.
  */
-import type { Redis } from 'ioredis'
 import type { ClientSettings, ClientSettingsRepository } from '@ghl-connect/db'
+import type { InvalidationFeed } from '@ghl-connect/core'
 import type { Logger } from '@ghl-connect/logging'
-import type { RedisKeys } from '@ghl-connect/redis-keys'
 
 /** The worst case, when the PUT could not publish: a copy is read again after this long. */
 export const SETTINGS_TTL_MS = 10_000
@@ -25,36 +26,18 @@ const KEPT_MAX = 10_000
 
 export class ClientSettingsCache {
   private readonly kept = new Map<string, { settings: ClientSettings, readAt: number }>()
-  /** Bumped by every invalidation: a read that saw another generation does not store its answer. */
-  private generation = 0
-  private live = false
-  private readonly subscriber: Redis
-  private readonly channel: string
 
-  constructor (private readonly settings: Pick<ClientSettingsRepository, 'find' | 'put'>, private readonly redis: Redis, keys: RedisKeys, private readonly logger: Logger) {
-    this.channel = keys.clientSettingsChanged
-    // A connection of its own: a subscribed connection can do nothing else.
-    this.subscriber = redis.duplicate({ lazyConnect: true, maxRetriesPerRequest: null })
-    this.subscriber.on('message', (channel: string, clientId: string) => {
-      if (channel === this.channel) this.forget(clientId)
-    })
-    // Not subscribed: no message can reach us, so nothing kept can be trusted.
-    this.subscriber.on('close', () => this.stop())
-    this.subscriber.on('ready', () => {
-      this.subscriber.subscribe(this.channel).then(() => { this.live = true }, (err: unknown) => {
-        this.logger.warn({ err }, 'client settings cache: could not subscribe; reading PostgreSQL every time')
-      })
-    })
-    this.subscriber.on('error', () => { /* ioredis reconnects; 'close' already stopped the cache */ })
-    this.subscriber.connect().catch(() => { /* retried by ioredis */ })
+  /** `changes`: the feed on RedisKeys.clientSettingsChanged (its liveness and generations, invalidation-feed.ts). */
+  constructor (private readonly settings: Pick<ClientSettingsRepository, 'find' | 'put'>, private readonly changes: InvalidationFeed, private readonly logger: Logger) {
+    changes.listen({ onMessage: (clientId) => this.kept.delete(clientId), onReset: () => this.kept.clear() })
   }
 
   async find (clientId: string, now = Date.now()): Promise<ClientSettings> {
-    const hit = this.live ? this.kept.get(clientId) : undefined
+    const hit = this.changes.live ? this.kept.get(clientId) : undefined
     if (hit && now - hit.readAt < SETTINGS_TTL_MS) return hit.settings
-    const generation = this.generation
+    const generation = this.changes.generation
     const settings = await this.settings.find(clientId)
-    if (this.live && generation === this.generation) {
+    if (this.changes.live && generation === this.changes.generation) {
       if (this.kept.size >= KEPT_MAX) this.kept.clear()
       this.kept.set(clientId, { settings, readAt: now })
     }
@@ -64,26 +47,9 @@ export class ClientSettingsCache {
   /** Writes the settings, then tells every replica (this one at once) before the caller answers. */
   async put (clientId: string, wanted: ClientSettings): Promise<ClientSettings> {
     const stored = await this.settings.put(clientId, wanted)
-    this.forget(clientId)
-    await this.redis.publish(this.channel, clientId).catch((err: unknown) => {
+    await this.changes.publish(clientId).catch((err: unknown) => {
       this.logger.warn({ err, clientId }, `client settings stored but the other api replicas could not be told (Redis); they read them again within ${SETTINGS_TTL_MS / 1000} s`)
     })
     return stored
-  }
-
-  async close (): Promise<void> {
-    this.stop()
-    this.subscriber.disconnect()
-  }
-
-  private forget (clientId: string): void {
-    this.generation++
-    this.kept.delete(clientId)
-  }
-
-  private stop (): void {
-    this.live = false
-    this.generation++
-    this.kept.clear()
   }
 }

@@ -26,7 +26,20 @@ export interface McpDeps {
   emailIntake: EmailIntake
   messages: SmsMessagesRepository
   proxy: GhlProxy
-  logger: Logger
+}
+
+/**
+ * Whom one MCP message acts for and where its lines go. It rides with the message (the transport's
+ * `authInfo`, set from the HTTP request: mcp-servers.ts), never in the server, which serves one
+ * request after another.
+ */
+export interface McpCall { clientId: string, logger: Logger }
+
+/** The call a message carries; a message without one is refused (it cannot come from our route). */
+export function callOf (extra: { authInfo?: { extra?: Record<string, unknown> } }): McpCall {
+  const call = extra.authInfo?.extra?.mcpCall as McpCall | undefined
+  if (!call) throw new Error('an MCP message arrived without the call it acts for')
+  return call
 }
 
 /** The scope each tool needs. */
@@ -50,7 +63,7 @@ export interface McpGrant {
   scopes: ReadonlySet<Scope> | 'all'
 }
 
-const granted = (grant: McpGrant, tool: ToolName) => grant.scopes === 'all' || grant.scopes.has(TOOL_SCOPES[tool])
+const granted = (grant: Pick<McpGrant, 'scopes'>, tool: ToolName) => grant.scopes === 'all' || grant.scopes.has(TOOL_SCOPES[tool])
 
 /** A failure the assistant is told about: a stable code and a sentence. */
 class ToolError extends Error {
@@ -81,15 +94,16 @@ export function mcpSdk (): Promise<McpSdk> {
 const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json' }
 
 /**
- * The server for one request. Tools outside the grant are not registered, so tools/list omits
- * them; `refuseOutOfScope` answers a call to one.
+ * A server for every request of one grant shape (`scopes`): tools outside it are not registered,
+ * so tools/list omits them; `refuseOutOfScope` answers a call to one. The client each tool acts
+ * for is the message's (`callOf`), not the server's.
  */
-export function createMcpServer (sdk: McpSdk, deps: McpDeps, grant: McpGrant, version: string): McpServer {
-  const { clientId } = grant
+export function createMcpServer (sdk: McpSdk, deps: McpDeps, scopes: McpGrant['scopes'], version: string): McpServer {
+  const grant = { scopes }
   const server = new sdk.McpServer({ name: 'ghl-connect', version })
 
   /** One call through the proxy; HighLevel's refusals become tool errors naming its status. */
-  const highLevel = async (method: 'GET' | 'POST', path: string, query: Record<string, string | undefined> = {}, json?: object): Promise<Record<string, any>> => {
+  const highLevel = async (clientId: string, method: 'GET' | 'POST', path: string, query: Record<string, string | undefined> = {}, json?: object): Promise<Record<string, any>> => {
     const params = new URLSearchParams(Object.entries(query).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== ''))
     const answer = await deps.proxy.forward({
       clientId, method, path, query: params.toString(), headers: JSON_HEADERS, body: json ? Buffer.from(JSON.stringify(json)) : undefined,
@@ -103,12 +117,13 @@ export function createMcpServer (sdk: McpSdk, deps: McpDeps, grant: McpGrant, ve
     return body ?? {}
   }
 
-  const tool = <Shape extends z.ZodRawShape>(name: ToolName, description: string, inputSchema: Shape, run: (args: z.infer<z.ZodObject<Shape>>) => Promise<unknown>) => {
+  const tool = <Shape extends z.ZodRawShape>(name: ToolName, description: string, inputSchema: Shape, run: (args: z.infer<z.ZodObject<Shape>>, clientId: string) => Promise<unknown>) => {
     if (!granted(grant, name)) return
-    server.registerTool(name, { description, inputSchema }, (async (args: z.infer<z.ZodObject<Shape>>): Promise<CallToolResult> => {
+    server.registerTool(name, { description, inputSchema }, (async (args: z.infer<z.ZodObject<Shape>>, extra: Parameters<typeof callOf>[0]): Promise<CallToolResult> => {
+      const { clientId, logger } = callOf(extra)
       try {
-        const result = await run(args)
-        deps.logger.info({ audit: 'mcp_tool', clientId, tool: name, outcome: 'ok' }, 'MCP tool call')
+        const result = await run(args, clientId)
+        logger.info({ audit: 'mcp_tool', clientId, tool: name, outcome: 'ok' }, 'MCP tool call')
         return { content: [{ type: 'text', text: JSON.stringify(result) }], structuredContent: result as Record<string, unknown> }
       } catch (err) {
         const failure = err instanceof ToolError ? { error: err.code, message: err.message, ...err.details }
@@ -117,10 +132,10 @@ export function createMcpServer (sdk: McpSdk, deps: McpDeps, grant: McpGrant, ve
         if (!failure) {
           // Ours, not the caller's: the SDK would hand the error's own text (a failed query's
           // parameters, personal data) to the assistant. It is logged (redacted) and named, never shown.
-          deps.logger.error({ err, audit: 'mcp_tool', clientId, tool: name, outcome: 'internal_error' }, 'MCP tool call failed')
+          logger.error({ err, audit: 'mcp_tool', clientId, tool: name, outcome: 'internal_error' }, 'MCP tool call failed')
           return { isError: true, content: [{ type: 'text', text: JSON.stringify({ error: 'internal_error', message: 'Something went wrong on our side; try again in a moment.' }) }] }
         }
-        deps.logger.info({ audit: 'mcp_tool', clientId, tool: name, outcome: failure.error }, 'MCP tool call')
+        logger.info({ audit: 'mcp_tool', clientId, tool: name, outcome: failure.error }, 'MCP tool call')
         return { isError: true, content: [{ type: 'text', text: JSON.stringify(failure) }] }
       }
     }) as never)
@@ -133,7 +148,7 @@ export function createMcpServer (sdk: McpSdk, deps: McpDeps, grant: McpGrant, ve
     name: z.string().min(1).max(200).optional().describe('the contact\'s exact full name, e.g. "Lina Park"'),
     message: z.string().min(1).max(SMS_MAX_LENGTH).describe('the SMS text'),
     idempotencyKey: z.string().min(1).max(255).regex(/^[\x21-\x7E]+$/).optional().describe('the same key answers the first message again instead of sending twice'),
-  }, async ({ contactId, phone, name, message, idempotencyKey }) => {
+  }, async ({ contactId, phone, name, message, idempotencyKey }, clientId) => {
     const to = { ...(contactId !== undefined ? { contactId } : {}), ...(phone !== undefined ? { phone } : {}), ...(name !== undefined ? { name } : {}) }
     const { id, status } = await deps.smsIntake.accept({ clientId, to, message, idempotencyKey: idempotencyKey ?? `mcp-${randomUUID()}` })
     return { id, status }
@@ -141,7 +156,7 @@ export function createMcpServer (sdk: McpSdk, deps: McpDeps, grant: McpGrant, ve
 
   tool('sms_status', 'The status of an SMS send_sms queued: queued, sending, sent or failed, with the error when it failed.', {
     id: z.string().min(1).describe('the id send_sms answered'),
-  }, async ({ id }) => {
+  }, async ({ id }, clientId) => {
     const row = /^[0-9a-f-]{36}$/i.test(id) ? await deps.messages.findById(id) : null
     // Another client's SMS is as unknown as a missing one.
     if (!row || row.clientId !== clientId || row.channel !== 'sms') throw new ToolError('sms_not_found', `There is no SMS with id ${id} for this client; use the id send_sms answered.`)
@@ -158,7 +173,7 @@ export function createMcpServer (sdk: McpSdk, deps: McpDeps, grant: McpGrant, ve
     html: z.string().min(1).max(EMAIL_BODY_MAX_BYTES).optional().describe('the body as HTML'),
     createContact: z.boolean().optional().describe('with email: create the contact when no contact has the address'),
     idempotencyKey: z.string().min(1).max(255).regex(/^[\x21-\x7E]+$/).optional().describe('the same key answers the first message again instead of sending twice'),
-  }, async ({ contactId, email, name, subject, text, html, createContact, idempotencyKey }) => {
+  }, async ({ contactId, email, name, subject, text, html, createContact, idempotencyKey }, clientId) => {
     const to = { ...(contactId !== undefined ? { contactId } : {}), ...(email !== undefined ? { email } : {}), ...(name !== undefined ? { name } : {}) }
     const { id, status } = await deps.emailIntake.accept({
       clientId, to, subject, ...(text !== undefined ? { text } : {}), ...(html !== undefined ? { html } : {}), ...(createContact !== undefined ? { createContact } : {}),
@@ -169,7 +184,7 @@ export function createMcpServer (sdk: McpSdk, deps: McpDeps, grant: McpGrant, ve
 
   tool('email_status', 'The status of an email send_email queued: queued, sending, sent or failed, with the error when it failed, and its delivery status.', {
     id: z.string().min(1).describe('the id send_email answered'),
-  }, async ({ id }) => {
+  }, async ({ id }, clientId) => {
     const row = /^[0-9a-f-]{36}$/i.test(id) ? await deps.messages.findById(id) : null
     if (!row || row.clientId !== clientId || row.channel !== 'email') throw new ToolError('email_not_found', `There is no email with id ${id} for this client; use the id send_email answered.`)
     return deps.emailIntake.view(id)
@@ -178,44 +193,44 @@ export function createMcpServer (sdk: McpSdk, deps: McpDeps, grant: McpGrant, ve
   tool('find_contacts', 'Search the sub-account\'s contacts by name, email, phone or any text.', {
     query: z.string().describe('what to look for'),
     limit: z.number().int().min(1).max(100).optional().describe('at most this many (default 20)'),
-  }, async ({ query, limit }) => {
-    const { contacts, total } = await highLevel('POST', '/contacts/search', {}, { query, pageLimit: limit ?? 20 })
+  }, async ({ query, limit }, clientId) => {
+    const { contacts, total } = await highLevel(clientId, 'POST', '/contacts/search', {}, { query, pageLimit: limit ?? 20 })
     return { contacts, total }
   })
 
   tool('get_contact', 'One contact by its GoHighLevel id.', {
     contactId: z.string().min(1),
-  }, async ({ contactId }) => highLevel('GET', `/contacts/${encodeURIComponent(contactId)}`))
+  }, async ({ contactId }, clientId) => highLevel(clientId, 'GET', `/contacts/${encodeURIComponent(contactId)}`))
 
   tool('upsert_contact', 'Create a contact, or update the one with this phone or email.', {
     phone: z.string().optional(), email: z.string().optional(), name: z.string().optional(), firstName: z.string().optional(), lastName: z.string().optional(),
-  }, async (fields) => highLevel('POST', '/contacts/upsert', {}, Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined))))
+  }, async (fields, clientId) => highLevel(clientId, 'POST', '/contacts/upsert', {}, Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined))))
 
   tool('search_opportunities', 'Search the sub-account\'s opportunities (deals).', {
     query: z.string().optional().describe('text in the opportunity\'s or its contact\'s name'),
     status: z.enum(['open', 'won', 'lost', 'abandoned', 'all']).optional(),
     pipelineId: z.string().optional(), contactId: z.string().optional(),
     limit: z.number().int().min(1).max(100).optional(),
-  }, async ({ query, status, pipelineId, contactId, limit }) => {
-    const { opportunities, meta } = await highLevel('GET', '/opportunities/search', { q: query, status, pipeline_id: pipelineId, contact_id: contactId, limit: limit === undefined ? undefined : String(limit) })
+  }, async ({ query, status, pipelineId, contactId, limit }, clientId) => {
+    const { opportunities, meta } = await highLevel(clientId, 'GET', '/opportunities/search', { q: query, status, pipeline_id: pipelineId, contact_id: contactId, limit: limit === undefined ? undefined : String(limit) })
     return { opportunities, total: meta?.total }
   })
 
-  tool('list_pipelines', 'The sub-account\'s opportunity pipelines and their stages.', {}, async () => highLevel('GET', '/opportunities/pipelines'))
+  tool('list_pipelines', 'The sub-account\'s opportunity pipelines and their stages.', {}, async (_args, clientId) => highLevel(clientId, 'GET', '/opportunities/pipelines'))
 
   tool('get_calendar_events', 'Appointments between two times, of one calendar or user, or of every calendar when neither is given.', {
     startTime: z.string().describe('ISO 8601, e.g. 2026-01-12T00:00:00Z'),
     endTime: z.string().describe('ISO 8601'),
     calendarId: z.string().optional(), userId: z.string().optional(),
-  }, async ({ startTime, endTime, calendarId, userId }) => {
+  }, async ({ startTime, endTime, calendarId, userId }, clientId) => {
     const start = Date.parse(startTime)
     const end = Date.parse(endTime)
     if (!Number.isFinite(start) || !Number.isFinite(end)) throw new ToolError('invalid_request', 'startTime and endTime must be ISO 8601 dates, e.g. 2026-01-12T00:00:00Z.')
     const range = { startTime: String(start), endTime: String(end) }
-    if (calendarId || userId) return highLevel('GET', '/calendars/events', { ...range, calendarId, userId })
-    const { calendars = [] } = await highLevel('GET', '/calendars/')
+    if (calendarId || userId) return highLevel(clientId, 'GET', '/calendars/events', { ...range, calendarId, userId })
+    const { calendars = [] } = await highLevel(clientId, 'GET', '/calendars/')
     const events = []
-    for (const calendar of calendars as Array<{ id: string }>) events.push(...((await highLevel('GET', '/calendars/events', { ...range, calendarId: calendar.id })).events ?? []))
+    for (const calendar of calendars as Array<{ id: string }>) events.push(...((await highLevel(clientId, 'GET', '/calendars/events', { ...range, calendarId: calendar.id })).events ?? []))
     return { events }
   })
 

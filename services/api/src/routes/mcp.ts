@@ -1,7 +1,7 @@
 /**
  * `/mcp` (and `/mcp/:clientId`): the MCP endpoint for the CRM's assistant, Streamable HTTP in
- * stateless mode. Each POST builds the server for the client it names and answers in the same
- * HTTP response: no session lives in one replica's memory, so any api replica serves any call
+ * stateless mode. Each POST borrows a server for its grant's tools (mcp/mcp-servers.ts) and is
+ * answered in the same HTTP response: no session lives in one replica's memory, so any api replica serves any call
  * behind a plain load balancer, and a restart loses nothing. The tools need no server-initiated
  * messages, so the standalone SSE stream (GET) and session end (DELETE) answer 405.
  * With the API key the request names its client (URL or X-Client-Id) and has every tool; with a
@@ -10,13 +10,21 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { AppError, badRequest } from '@ghl-connect/errors'
 import type { Logger } from '@ghl-connect/logging'
-import { createMcpServer, mcpSdk, refuseOutOfScope, type McpGrant } from '../mcp/mcp-tools.ts'
+import { McpServers } from '../mcp/mcp-servers.ts'
+import { mcpSdk, type McpGrant } from '../mcp/mcp-tools.ts'
 import { machineErrorResponses } from '../schemas/common.ts'
 
 const MCP_VERSION = '1.0.0'
 
 const mcp: FastifyPluginAsync = async (fastify) => {
   const { smsIntake, emailIntake, smsMessages, ghlProxy } = fastify.runtime
+  // Built with the SDK, which the first MCP request loads.
+  let servers: Promise<McpServers> | null = null
+  const mcpServers = () => {
+    servers ??= mcpSdk().then((sdk) => new McpServers(sdk, { smsIntake, emailIntake, messages: smsMessages, proxy: ghlProxy }, MCP_VERSION))
+      .catch((err: unknown) => { servers = null; throw err })
+    return servers
+  }
 
   /** The clients a request names: the URL's, then the header's (a client access token must name its own, or none). */
   const namedClients = (request: FastifyRequest): string[] => {
@@ -32,15 +40,9 @@ const mcp: FastifyPluginAsync = async (fastify) => {
       throw badRequest('client_id_required', 'Name the client this assistant acts for: the X-Client-Id header, or the URL /mcp/<clientId>.')
     }
     const grant: McpGrant = { clientId, scopes: token ? token.scopes : 'all' }
-    const logger = request.log as Logger
-    const sdk = await mcpSdk()
-    const server = createMcpServer(sdk, { smsIntake, emailIntake, messages: smsMessages, proxy: ghlProxy, logger }, grant, MCP_VERSION)
-    const transport = new sdk.StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true })
+    const lender = await mcpServers()
     reply.hijack()
-    reply.raw.on('close', () => { void transport.close(); void server.close() })
-    await server.connect(transport)
-    refuseOutOfScope(sdk, transport, grant, logger)
-    await transport.handleRequest(request.raw, reply.raw, request.body)
+    await lender.answer(request.raw, reply.raw, request.body, grant, request.log as Logger)
   }
   const notHere = async () => {
     throw new AppError(405, 'method_not_allowed', 'This MCP endpoint is stateless: send every message as a POST (no session, no standalone stream).')

@@ -21,6 +21,22 @@ export type { KeyRotationResult } from './key-rotation.ts'
 export { DEFAULT_REFRESH_WINDOW_MS, isExpired, needsRefresh, type AgingAgency, type ExpiringIntegration } from './refresh-due.ts'
 export { IntegrationKeyRotation } from './key-rotation.ts'
 
+/**
+ * What a write changed: the clients whose credential it touched, and the integrations it wrote by
+ * id (the refresh path's writes, which know no client). Told after the write committed.
+ */
+export interface IntegrationChange { clientIds: string[], integrationIds: string[] }
+
+export interface IntegrationsRepositoryOptions {
+  refreshWindowMs?: number
+  /**
+   * Called after every write that changes a connection's token or whether it may be used
+   * (connect, claim, renew, disconnect, uninstall, refresh, refresh failure), before the write's
+   * promise resolves: caches of credentials elsewhere are told here, so no write site can forget to.
+   */
+  onChanged?: (change: IntegrationChange) => Promise<void>
+}
+
 export class IntegrationsRepository {
   private readonly refreshWindowMs: number
   private readonly lookups: IntegrationLookups
@@ -29,7 +45,10 @@ export class IntegrationsRepository {
   private readonly refreshDue: RefreshDueListing
   private readonly keyRotation: IntegrationKeyRotation
 
-  constructor (db: Database, cipher: TokenCipher, opts: { refreshWindowMs?: number } = {}) {
+  private readonly onChanged: (change: IntegrationChange) => Promise<void>
+
+  constructor (db: Database, cipher: TokenCipher, opts: IntegrationsRepositoryOptions = {}) {
+    this.onChanged = opts.onChanged ?? (async () => {})
     this.refreshWindowMs = opts.refreshWindowMs ?? DEFAULT_REFRESH_WINDOW_MS
     const rows = new SealedRows(cipher)
     this.lookups = new IntegrationLookups(db, rows)
@@ -56,23 +75,52 @@ export class IntegrationsRepository {
   listMintedLocations (companyId: string, limit: number): Promise<Array<{ clientId: string, locationId: string }>> { return this.lookups.listMintedLocations(companyId, limit) }
 
   // connections.ts
-  replaceActive (clientId: string, connection: NewConnection): Promise<Integration> { return this.connections.replaceActive(clientId, connection) }
-  connectClient (clientId: string, connection: NewConnection): Promise<Replacement> { return this.connections.connectClient(clientId, connection) }
-  saveUnclaimed (connection: NewConnection): Promise<InstallOutcome> { return this.connections.saveUnclaimed(connection) }
-  claim (clientId: string, locationId: string): Promise<Replacement | null> { return this.connections.claim(clientId, locationId) }
+  // Every write below that changes a token or its use tells onChanged (the agency's own row and a
+  // location's name change no client's credential).
+  async replaceActive (clientId: string, connection: NewConnection): Promise<Integration> {
+    return this.told(await this.connections.replaceActive(clientId, connection), { clientIds: [clientId] })
+  }
+
+  async connectClient (clientId: string, connection: NewConnection): Promise<Replacement> {
+    return this.told(await this.connections.connectClient(clientId, connection), { clientIds: [clientId] })
+  }
+
+  async saveUnclaimed (connection: NewConnection): Promise<InstallOutcome> {
+    const outcome = await this.connections.saveUnclaimed(connection)
+    return this.told(outcome, { clientIds: outcome.integration.clientId ? [outcome.integration.clientId] : [], integrationIds: [outcome.integration.id] })
+  }
+
+  async claim (clientId: string, locationId: string): Promise<Replacement | null> {
+    return this.told(await this.connections.claim(clientId, locationId), { clientIds: [clientId] })
+  }
+
   saveAgency (connection: NewConnection & { companyId: string }): Promise<Integration> { return this.connections.saveAgency(connection) }
   setLocationName (id: string, locationName: string): Promise<void> { return this.connections.setLocationName(id, locationName) }
-  deactivate (clientId: string, status?: IntegrationStatus): Promise<boolean> { return this.connections.deactivate(clientId, status) }
-  deactivateUninstalled (scope: { locationId: string } | { companyId: string }, uninstalledAt: Date,
+
+  async deactivate (clientId: string, status?: IntegrationStatus): Promise<boolean> {
+    return this.told(await this.connections.deactivate(clientId, status), { clientIds: [clientId] })
+  }
+
+  async deactivateUninstalled (scope: { locationId: string } | { companyId: string }, uninstalledAt: Date,
     beforeCommit: (removed: UninstalledIntegration[], tx: Transaction) => Promise<void>): Promise<UninstalledIntegration[]> {
-    return this.connections.deactivateUninstalled(scope, uninstalledAt, beforeCommit)
+    const removed = await this.connections.deactivateUninstalled(scope, uninstalledAt, beforeCommit)
+    return this.told(removed, { clientIds: removed.map((r) => r.clientId).filter(Boolean), integrationIds: removed.map((r) => r.id) })
   }
 
   // token-writes.ts
-  writeTokens (id: string, readVersion: number, tokens: NewTokens): Promise<boolean> { return this.tokenWrites.writeTokens(id, readVersion, tokens) }
-  recordRefreshFailure (id: string, readVersion: number,
+  async writeTokens (id: string, readVersion: number, tokens: NewTokens): Promise<boolean> {
+    return this.told(await this.tokenWrites.writeTokens(id, readVersion, tokens), { integrationIds: [id] })
+  }
+
+  async recordRefreshFailure (id: string, readVersion: number,
     failure: { error: string, status?: IntegrationStatus, code?: RefreshErrorCode }): Promise<Date | null> {
-    return this.tokenWrites.recordRefreshFailure(id, readVersion, failure)
+    return this.told(await this.tokenWrites.recordRefreshFailure(id, readVersion, failure), { integrationIds: [id] })
+  }
+
+  /** `result`, once onChanged has heard of the write (a write that changed nothing is told too: cheap, and never wrong). */
+  private async told<T> (result: T, change: Partial<IntegrationChange>): Promise<T> {
+    await this.onChanged({ clientIds: change.clientIds ?? [], integrationIds: change.integrationIds ?? [] })
+    return result
   }
 
   // key-rotation.ts
