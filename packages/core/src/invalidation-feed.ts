@@ -11,7 +11,7 @@
  * The bound: a replica can use an old copy after the writer's `publish` returned only for the
  * time Redis takes to deliver the message (milliseconds on one network).
  */
-import type { Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import type { Logger } from '@ghl-connect/logging'
 
 export interface InvalidationListener {
@@ -24,6 +24,7 @@ export class InvalidationFeed {
   private generationNow = 0
   private readonly listeners: InvalidationListener[] = []
   private subscriber: Redis | null = null
+  private closed = false
 
   constructor (private readonly redis: Redis, private readonly channel: string, private readonly logger: Logger) {}
 
@@ -37,17 +38,23 @@ export class InvalidationFeed {
   }
 
   private subscribe (): void {
-    // A connection of its own: a subscribed connection can do nothing else.
-    const subscriber = this.redis.duplicate({ lazyConnect: true, maxRetriesPerRequest: null })
+    // A connection of its own: a subscribed connection can do nothing else. A Cluster's duplicate
+    // takes its startup nodes first: given only options it would keep its own and connect at once.
+    const subscriber = this.redis.isCluster
+      ? (this.redis as unknown as Cluster).duplicate([], { lazyConnect: true }) as unknown as Redis
+      : this.redis.duplicate({ lazyConnect: true, maxRetriesPerRequest: null })
     subscriber.on('message', (from: string, message: string) => {
-      if (from !== this.channel) return
+      if (from !== this.channel || this.closed) return
       this.generationNow++
       for (const listener of this.listeners) listener.onMessage(message)
     })
     // Not subscribed: no message can reach us, so nothing kept can be trusted.
     subscriber.on('close', () => this.reset())
     subscriber.on('ready', () => {
-      subscriber.subscribe(this.channel).then(() => { this.liveNow = true }, (err: unknown) => {
+      // A connection that came up although the feed was closed while it connected: closed again, so it holds no process open.
+      if (this.closed) { subscriber.disconnect(); return }
+      subscriber.subscribe(this.channel).then(() => { this.liveNow = !this.closed }, (err: unknown) => {
+        if (this.closed) return // closed while connecting: nothing to warn about
         this.logger.warn({ err, channel: this.channel }, 'could not subscribe to invalidations; reading from PostgreSQL every time')
       })
     })
@@ -64,6 +71,7 @@ export class InvalidationFeed {
   }
 
   async close (): Promise<void> {
+    this.closed = true
     this.reset()
     this.subscriber?.disconnect()
   }
