@@ -1,7 +1,8 @@
 /**
  * Group commit: callers that arrive while a write is on its way share the next one, so N
  * concurrent callers cost one round trip (one transaction, one commit) instead of N. Used by the
- * api's intake (its INSERT) and the worker's `sent` writes.
+ * api's intake (its INSERT) and the worker's send path (its first read, its `sending` and `sent`
+ * writes: each statement of a job, shared with the jobs beside it).
  *
  * No caller waits for a timer: a lone caller is written at once (its group is itself); only
  * callers arriving while `maxInFlight` writes are running wait, at most one write's time, then go

@@ -116,3 +116,69 @@ t.test('the message is read with its contact\'s do-not-disturb at the location i
   t.equal(await read('dnd-client', { phone: '+15550100001' }), null, 'a contact known only after the lookup: not read here')
   t.equal(await read('dnd-never-connected', { contactId: 'opted-out' }), null, 'no integration, no location to read it at')
 })
+
+t.test('a group of sending writes in one statement: each row written only under its own conditions, each caller told its own answer', async (t) => {
+  const repo = new IntegrationsRepository(db.db, new TokenCipher([{ id: 'k1', key: randomBytes(32) }]))
+  const messages = new SmsMessagesRepository(db.db)
+  const read = await repo.replaceActive('group-oauth', { locationId: 'loc-group', userType: 'Location', scopes: [], accessToken: 'a', refreshToken: 'r', expiresAt: new Date(Date.now() + 86_400_000) })
+  const stale: CredentialBasis = { kind: 'oauth', integrationId: read.id, tokenVersion: read.tokenVersion }
+  await repo.writeTokens(read.id, read.tokenVersion, { accessToken: 'a2', expiresAt: new Date(Date.now() + 86_400_000) })
+  const now = (await repo.findByClient('group-oauth'))!
+  const current: CredentialBasis = { kind: 'oauth', integrationId: now.id, tokenVersion: now.tokenVersion }
+  const queued = async (clientId: string) => (await messages.insertOnce({ clientId, integrationId: null, idempotencyKey: null, to: { contactId: 'c' }, body: 'b' })).message
+  const attempt = (id: string, basis?: CredentialBasis) => ({ id, attemptId: crypto.randomUUID(), contactId: `contact-of-${id}`, startedAt: new Date(), basis })
+
+  const plain = attempt((await queued('group-plain')).id)
+  const taken = (await queued('group-plain')).id
+  const earlier = attempt(taken)
+  t.ok(await messages.markSending(earlier.id, earlier), 'taken by an earlier attempt')
+  const takenAgain = attempt(taken)
+  const movedOn = attempt((await queued('group-oauth')).id, stale)
+  const oauth = attempt((await queued('group-oauth')).id, current)
+  const pit = attempt((await queued('group-never')).id, { kind: 'legacy_pit', clientId: 'group-never' })
+  const pitOfConnected = attempt((await queued('group-oauth')).id, { kind: 'legacy_pit', clientId: 'group-oauth' })
+
+  const group = [plain, takenAgain, movedOn, oauth, pit, pitOfConnected]
+  t.same(await messages.markSendingMany(group), [true, false, false, true, true, false],
+    'queued: yes; already sending: no; token version moved on: no; current version: yes; legacy PIT, never connected: yes; legacy PIT of a connected client: no')
+
+  const rows = await Promise.all(group.map((w) => messages.findById(w.id)))
+  for (const w of [plain, oauth, pit]) {
+    t.match(await messages.findById(w.id), { status: 'sending', attemptId: w.attemptId, ghlContactId: w.contactId, attemptStartedAt: w.startedAt }, 'written as its own attempt')
+  }
+  t.match(rows[1], { status: 'sending', attemptId: earlier.attemptId, ghlContactId: earlier.contactId }, 'the earlier attempt keeps the row')
+  t.match(rows[2], { status: 'queued', attemptId: null })
+  t.match(rows[5], { status: 'queued', attemptId: null })
+  const [writes] = await db.db.execute<{ n: string }>(sql`select count(distinct xmin::text) as n from sms_messages where id in (${sql.join([plain, oauth, pit].map((w) => sql`${w.id}::uuid`), sql`, `)})`)
+  t.equal(Number(writes!.n), 1, 'one transaction wrote the three')
+  t.same(await messages.markSendingMany([]), [])
+})
+
+t.test('a group\'s first read: each id answered with its own row and stamp, a missing one with null, in the order asked', async (t) => {
+  const repo = new IntegrationsRepository(db.db, new TokenCipher([{ id: 'k1', key: randomBytes(32) }]))
+  const messages = new SmsMessagesRepository(db.db)
+  const dnd = new ContactDndRepository(db.db)
+  await repo.replaceActive('read-connected', { locationId: 'loc-read', userType: 'Location', scopes: [], accessToken: 'a', refreshToken: 'r', expiresAt: new Date(Date.now() + 86_400_000) })
+  await dnd.record({ locationId: 'loc-read', contactId: 'read-opted-out', smsDnd: true, emailDnd: false, changedAt: new Date() })
+  const insert = async (clientId: string, to: { contactId: string } | { phone: string }) =>
+    (await messages.insertOnce({ clientId, integrationId: null, idempotencyKey: null, to, body: 'b' })).message.id
+  const ids = [
+    await insert('read-connected', { contactId: 'read-opted-out' }),
+    await insert('read-never-connected', { contactId: 'c' }),
+    await insert('read-connected', { phone: '+15550100009' }),
+  ]
+  const missing = crypto.randomUUID()
+  const asked = [ids[0]!, missing, ids[1]!, ids[2]!, 'not-a-uuid']
+  const many = await messages.findWithStampMany(asked)
+  t.equal(many.length, asked.length)
+  t.equal(many[1], null, 'no such message')
+  t.equal(many[4], null, 'not an outbox id at all: null, not an error for the group')
+  for (const [i, id] of asked.entries()) t.same(many[i], await messages.findWithStamp(id), `answer ${i} is what the single read answers`)
+  t.equal(many[0]?.message.id, ids[0])
+  t.ok(many[0]?.stamp, 'a connected client\'s stamp')
+  t.match(many[0]?.recipientDnd, { locationId: 'loc-read', contactId: 'read-opted-out', smsDnd: true })
+  t.equal(many[2]?.stamp, null, 'a client that never connected has none')
+  t.equal(many[3]?.recipientDnd, null)
+  t.same(await messages.findWithStampMany([...asked].reverse()), [...many].reverse(), 'the same answers whatever the order')
+  t.same(await messages.findWithStampMany([ids[0]!, ids[0]!]), [many[0], many[0]], 'an id asked twice is answered twice')
+})

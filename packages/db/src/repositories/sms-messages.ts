@@ -81,18 +81,48 @@ const sentUpdate = (db: Database | Transaction, p: (name: 'ids' | 'attemptIds' |
     .where(and(sql`${smsMessages.id} = sent.id`, eq(smsMessages.status, 'sending'), sql`${smsMessages.attemptId} = sent.attempt_id`))
     .returning(getTableColumns(smsMessages))
 
-/** queued -> sending as one attempt, where `queued` (and whatever else must hold) says. */
-const toSending = (db: Database, queued: SQL | undefined) => {
-  const param = (name: string) => sql`${sql.placeholder(name)}`
-  return db.update(smsMessages).set({
-    status: 'sending',
-    attemptId: param('attemptId'),
-    attemptStartedAt: param('now'),
-    ghlContactId: param('contactId'),
-    outcomeUnknownAt: null,
-    updatedAt: param('now'),
-  }).where(and(eq(smsMessages.id, sql.placeholder('id')), queued)).returning({ id: smsMessages.id })
+/**
+ * One `sending` write of a group: attempt `attemptId` of message `id`, to `contactId`, begun at
+ * `startedAt`, written only while the message is `queued` and, with a `basis`, while the
+ * credential the attempt read still holds (`basisHoldsSql`).
+ */
+export interface SendingWrite {
+  id: string
+  attemptId: string
+  contactId: string
+  startedAt: Date
+  basis?: CredentialBasis
 }
+
+type SendingParam = 'ids' | 'attemptIds' | 'contactIds' | 'startedAts' | 'basisKinds' | 'integrationIds' | 'tokenVersions' | 'clientIds'
+
+/**
+ * queued -> sending for a group of attempts: one row of `attempt` (an unnest of array
+ * parameters) per write, each with its own conditions: `queued`, and its own basis (none,
+ * `oauth`: its integration at its token version, `legacy_pit`: its client without any
+ * integration). A row that fails them is left as it is and absent from the answer. Answers the
+ * attempt ids written, so two writes for one message in a group are told apart.
+ */
+const sendingUpdate = (db: Database, p: (name: SendingParam) => SQL) =>
+  db.update(smsMessages).set({
+    status: 'sending' as const,
+    attemptId: sql`attempt.attempt_id`,
+    attemptStartedAt: sql`attempt.started_at`,
+    ghlContactId: sql`attempt.contact_id`,
+    outcomeUnknownAt: null,
+    updatedAt: sql`attempt.started_at`,
+  }).from(sql`unnest(${p('ids')}::uuid[], ${p('attemptIds')}::uuid[], ${p('contactIds')}::text[], ${p('startedAts')}::text[]::timestamptz[],
+        ${p('basisKinds')}::text[], ${p('integrationIds')}::uuid[], ${p('tokenVersions')}::text[]::int[], ${p('clientIds')}::text[])
+      as attempt(id, attempt_id, contact_id, started_at, basis_kind, integration_id, token_version, client_id)`)
+    .where(and(sql`${smsMessages.id} = attempt.id`, eq(smsMessages.status, 'queued'), sql`case attempt.basis_kind
+        when 'none' then true
+        when 'oauth' then ${basisHoldsSql({ kind: 'oauth', integrationId: sql`attempt.integration_id`, tokenVersion: sql`attempt.token_version` })}
+        when 'legacy_pit' then ${basisHoldsSql({ kind: 'legacy_pit', clientId: sql`attempt.client_id` })}
+        else false end`))
+    .returning({ attemptId: smsMessages.attemptId })
+
+/** A message id as stored (a uuid): anything else is in no row, and must not fail a group's read with a cast error. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /** The row `findForSending` reads for the message's client (active, else the newest past), as a lateral join. */
 const sendingRow = (db: Database) => db.select({
@@ -135,22 +165,17 @@ export class SmsMessagesRepository {
       .where(and(eq(contactDnd.locationId, stamp.locationId), eq(contactDnd.contactId, smsMessages.contactId))).limit(1).as('recipient_dnd')
     this.hot = {
       byId: db.select().from(smsMessages).where(eq(smsMessages.id, id)).limit(1).prepare('sms_by_id'),
-      markSending: toSending(db, eq(smsMessages.status, 'queued')).prepare('sms_mark_sending'),
-      // The same, only while the credential the send read still holds (the worker's cache, kept honest here).
-      markSendingOAuth: toSending(db, and(eq(smsMessages.status, 'queued'), basisHoldsSql({
-        kind: 'oauth', integrationId: sql`${sql.placeholder('integrationId')}::uuid`, tokenVersion: sql`${sql.placeholder('tokenVersion')}::int`,
-      }))).prepare('sms_mark_sending_oauth'),
-      markSendingPit: toSending(db, and(eq(smsMessages.status, 'queued'), basisHoldsSql({ kind: 'legacy_pit', clientId: sql`${sql.placeholder('clientId')}::text` })))
-        .prepare('sms_mark_sending_pit'),
-      // The row and its client as stored (no tokens): the one read a send job starts with.
+      // One statement for a group of `sending` writes (the worker's group commit); one element each when alone.
+      markSending: sendingUpdate(db, param).prepare('sms_mark_sending_many'),
+      // The rows and their clients as stored (no tokens): the one read a send job starts with (a group of jobs' at once).
       // With the contact's do-not-disturb at the location it would be sent from, when the message names its contact.
-      byIdWithStamp: db.select({
+      byIdsWithStamp: db.select({
         message: smsMessages,
         stamp: { integrationId: stamp.id, tokenVersion: stamp.tokenVersion, sendsWithOAuth: stamp.sendsWithOAuth, expiresAt: stamp.expiresAt },
         locationId: stamp.locationId,
         dnd: { smsDnd: recipientDnd.smsDnd, emailDnd: recipientDnd.emailDnd },
       }).from(smsMessages).leftJoinLateral(stamp, sql`true`).leftJoinLateral(recipientDnd, sql`true`)
-        .where(eq(smsMessages.id, id)).limit(1).prepare('sms_by_id_with_stamp'),
+        .where(sql`${smsMessages.id} = any(${sql.placeholder('ids')}::uuid[])`).prepare('sms_by_ids_with_stamp'),
       // One statement for a group of `sent` writes (the worker's group commit); one element each when alone.
       markSent: sentUpdate(db, param).prepare('sms_mark_sent_many'),
     }
@@ -274,17 +299,33 @@ export class SmsMessagesRepository {
 
   /**
    * queued -> sending, just before the POST, as attempt `attemptId` to `contactId`; false when
-   * someone else moved it first. The attempt's start is what HighLevel is asked about if its
-   * outcome turns out unknown.
+   * someone else moved it first (or, with `basis`, the credential no longer holds). The attempt's
+   * start is what HighLevel is asked about if its outcome turns out unknown.
    */
   async markSending (id: string, attempt: { attemptId: string, contactId: string, startedAt: Date }, basis?: CredentialBasis): Promise<boolean> {
-    const values = { id, attemptId: attempt.attemptId, contactId: attempt.contactId, now: attempt.startedAt.toISOString() }
-    const rows = !basis
-      ? await this.hot.markSending.execute(values)
-      : basis.kind === 'oauth'
-        ? await this.hot.markSendingOAuth.execute({ ...values, integrationId: basis.integrationId, tokenVersion: basis.tokenVersion })
-        : await this.hot.markSendingPit.execute({ ...values, clientId: basis.clientId })
-    return rows.length === 1
+    const [written] = await this.markSendingMany([{ id, ...attempt, basis }])
+    return written === true
+  }
+
+  /**
+   * `markSending` for a group of attempts in one statement (the worker's group commit): one
+   * answer per write, in order, true only where that write's own row was written as that attempt.
+   */
+  async markSendingMany (writes: SendingWrite[]): Promise<boolean[]> {
+    if (writes.length === 0) return []
+    const oauth = (w: SendingWrite) => w.basis?.kind === 'oauth' ? w.basis : null
+    const rows = await this.hot.markSending.execute({
+      ids: writes.map((w) => w.id),
+      attemptIds: writes.map((w) => w.attemptId),
+      contactIds: writes.map((w) => w.contactId),
+      startedAts: writes.map((w) => w.startedAt.toISOString()),
+      basisKinds: writes.map((w) => w.basis?.kind ?? 'none'),
+      integrationIds: writes.map((w) => oauth(w)?.integrationId ?? null),
+      tokenVersions: writes.map((w) => { const b = oauth(w); return b ? String(b.tokenVersion) : null }),
+      clientIds: writes.map((w) => w.basis?.kind === 'legacy_pit' ? w.basis.clientId : null),
+    })
+    const written = new Set(rows.map((r) => r.attemptId))
+    return writes.map((w) => written.has(w.attemptId))
   }
 
   /**
@@ -296,14 +337,25 @@ export class SmsMessagesRepository {
    * location comes with it (`recipientDnd`), so the send need not read it apart.
    */
   async findWithStamp (id: string): Promise<MessageAsStored | null> {
-    const [row] = await this.hot.byIdWithStamp.execute({ id })
-    if (!row) return null
-    // drizzle answers a left-joined object with nothing in it as null: the client never connected, or no DND was reported.
-    const { message, stamp, locationId, dnd } = row
-    const recipientDnd = stamp && locationId !== null && message.contactId !== null
-      ? { locationId, contactId: message.contactId, smsDnd: dnd?.smsDnd ?? null, emailDnd: dnd?.emailDnd ?? null }
-      : null
-    return { message, stamp, recipientDnd }
+    return (await this.findWithStampMany([id]))[0] ?? null
+  }
+
+  /**
+   * `findWithStamp` for a group of messages in one statement (the worker's jobs starting
+   * together): one answer per id, in order, null where no such message is stored.
+   */
+  async findWithStampMany (ids: string[]): Promise<Array<MessageAsStored | null>> {
+    const wanted = ids.filter((id) => UUID.test(id))
+    const rows = wanted.length > 0 ? await this.hot.byIdsWithStamp.execute({ ids: wanted }) : []
+    const byId = new Map(rows.map((row) => {
+      // drizzle answers a left-joined object with nothing in it as null: the client never connected, or no DND was reported.
+      const { message, stamp, locationId, dnd } = row
+      const recipientDnd = stamp && locationId !== null && message.contactId !== null
+        ? { locationId, contactId: message.contactId, smsDnd: dnd?.smsDnd ?? null, emailDnd: dnd?.emailDnd ?? null }
+        : null
+      return [message.id, { message, stamp, recipientDnd }]
+    }))
+    return ids.map((id) => byId.get(id) ?? null)
   }
 
   /**

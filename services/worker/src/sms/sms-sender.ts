@@ -20,7 +20,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { basisHolds, GroupCommit, type MessageAsStored, type OutboxMessage } from '@ghl-connect/db'
+import { basisHolds, GroupCommit, type MessageAsStored, type OutboxMessage, type SendingWrite } from '@ghl-connect/db'
 import type { Logger } from '@ghl-connect/logging'
 import { timeGhlCall } from '@ghl-connect/metrics'
 import { credentialBasis, oauthCredential, withFreshToken, type Credential } from '@ghl-connect/tokens'
@@ -52,17 +52,23 @@ export class SmsSender {
   private readonly outcomes: OutcomeRecorder
   private readonly unknownOutcomes: UnknownOutcomes
   private readonly sentWrites: SentWrites
+  /** Jobs starting together share their first read (`findWithStampMany`), each answered with its own row. */
+  private readonly firstReads: GroupCommit<string, MessageAsStored | null>
+  /** Jobs about to POST together share their `sending` write (`markSendingMany`); each POSTs only if its own row was written. */
+  private readonly sendingWrites: GroupCommit<SendingWrite, boolean>
 
   constructor (private readonly deps: SmsSenderDeps) {
     this.outcomes = new OutcomeRecorder(deps)
     this.unknownOutcomes = new UnknownOutcomes(deps, this.outcomes)
     this.sentWrites = new GroupCommit((writes) => deps.messages.markSentMany(writes))
+    this.firstReads = new GroupCommit((ids) => deps.messages.findWithStampMany(ids))
+    this.sendingWrites = new GroupCommit((writes) => deps.messages.markSendingMany(writes))
   }
 
   /** `trace`: the job's id and the api request that queued it (none when the reconciler did), on every line about this SMS. */
   async send (messageId: string, trace: { jobId?: string, requestId?: string } = {}): Promise<SendDecision> {
     const logger = this.deps.logger.child({ requestId: trace.requestId, jobId: trace.jobId, messageId })
-    const found = await this.deps.messages.findWithStamp(messageId)
+    const found = await this.firstReads.write(messageId)
     if (!found) {
       logger.warn('send job for a message that is not in the outbox; dropped')
       return skipped
@@ -136,7 +142,8 @@ export class SmsSender {
     for (;;) {
       const attemptId = randomUUID()
       // Only the attempt that wins this write POSTs, and only with a credential that is still the stored one.
-      if (!await messages.markSending(message.id, { attemptId, contactId, startedAt: new Date() }, credentialBasis(credential))) {
+      // A group's write that fails fails this job as a lone write did (the error goes up to the processor).
+      if (!await this.sendingWrites.write({ id: message.id, attemptId, contactId, startedAt: new Date(), basis: credentialBasis(credential) })) {
         return this.sendingRefused(message, credential)
       }
       this.deps.credentials.confirmed(credential)
