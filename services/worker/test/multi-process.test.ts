@@ -14,7 +14,8 @@ t.test('100 SMS for a client whose token expired, across 3 worker processes: eac
   const startedAt = Date.now()
   // all three start together, so they race for the expired token
   const starting = world.spawnWorkerWithHealth()
-  const others = [world.spawnWorker(), world.spawnWorker()]
+  // info level for their 'worker started' line: a SIGTERM before it would find no handler yet
+  const others = [world.spawnWorker({ LOG_LEVEL: 'info' }), world.spawnWorker({ LOG_LEVEL: 'info' })]
   const first = await starting
   const { port } = first
   const workers = [first, ...others]
@@ -41,6 +42,7 @@ t.test('100 SMS for a client whose token expired, across 3 worker processes: eac
   t.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200)
 
   // The other two may have taken all 100: stopped, one more SMS is the serving worker's own.
+  await eventually('the other two workers to have started', () => others.every((w) => w.output().includes('"msg":"worker started"')), 90_000)
   for (const w of others) w.child.kill('SIGTERM')
   const otherExits = await Promise.all(others.map((w) => w.exited))
   await world.submit('busy-dentist', { contactId: JANE }, 'Reminder 100')
