@@ -19,6 +19,8 @@ export interface Metrics {
   ghlLatency: Histogram<'operation' | 'outcome'>
   /** Worker jobs by queue, name and result (completed, failed, delayed). */
   jobs: Counter<'queue' | 'name' | 'result'>
+  /** A queue's BullMQ worker replaced because its fetch loop had stopped (WorkerManager.watch). */
+  workerRestarts: Counter<'queue'>
   jobDuration: Histogram<'queue' | 'name'>
   /** Time from a job's creation to its processing start. */
   jobWait: Histogram<'queue' | 'name'>
@@ -56,6 +58,7 @@ export function createMetrics (service: 'api' | 'worker' | 'cli', { processMetri
       buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     }),
     jobs: new Counter({ name: 'ghl_connect_jobs_total', help: 'Jobs processed by result', labelNames: ['queue', 'name', 'result'], registers }),
+    workerRestarts: new Counter({ name: 'ghl_connect_worker_restarts_total', help: 'Queue workers replaced because their fetch loop had stopped', labelNames: ['queue'], registers }),
     jobDuration: new Histogram({
       name: 'ghl_connect_job_duration_seconds', help: 'Job processing time', labelNames: ['queue', 'name'], registers,
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],

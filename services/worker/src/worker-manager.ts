@@ -1,7 +1,8 @@
 /**
  * The one registry of BullMQ workers in this process: starts each with the deployment's prefix
  * and a shared connection, wraps every processor with metrics (wait, duration, result) and
- * logging, and closes them all on shutdown, letting in-flight jobs finish.
+ * logging, replaces one whose fetch loop has stopped (`watch`), and closes them all on shutdown,
+ * letting in-flight jobs finish.
  */
 import { DelayedError, Worker, type Job } from 'bullmq'
 import type { Redis } from 'ioredis'
@@ -20,9 +21,19 @@ export function unknownJob (queue: QueueName, job: { name: string }): Error {
   return new Error(`unknown job ${job.name} on the ${queue} queue`)
 }
 
+export interface WatchOptions {
+  /** An idle worker whose queue holds a job overdue by this long has stopped fetching. */
+  stuckAfterMs: number
+  checkEveryMs: number
+}
+
+interface Entry { queue: QueueName, worker: Worker, inFlight: number, make: () => Worker }
+
 export class WorkerManager {
-  private readonly workers: Worker[] = []
+  private readonly entries: Entry[] = []
   private closing = false
+  private watcher: NodeJS.Timeout | undefined
+  private readonly abandoned: Worker[] = []
 
   constructor (
     private readonly connection: Redis,
@@ -31,8 +42,53 @@ export class WorkerManager {
     private readonly metrics: Metrics,
   ) {}
 
-  register<Q extends QueueName> ({ queue, concurrency, processor }: Registration<Q>): Worker {
-    const worker = new Worker(queue, this.instrument(queue, processor), {
+  private get workers (): Worker[] { return this.entries.map((e) => e.worker) }
+
+  register<Q extends QueueName> (registration: Registration<Q>): Worker {
+    const entry: Entry = { queue: registration.queue, worker: undefined as unknown as Worker, inFlight: 0, make: () => this.start(registration, entry) }
+    entry.worker = entry.make()
+    this.entries.push(entry)
+    return entry.worker
+  }
+
+  /**
+   * Replaces a worker whose fetch loop has stopped: seen after a Redis Cluster failover, when
+   * BullMQ's reset of its blocking connection never returned, and every worker process then left
+   * its queue's due jobs (the outbox reconciler's among them) where they were. A worker counts as
+   * stopped when it holds no job and a delayed job of its queue is overdue by `stuckAfterMs`; the
+   * old one is closed without waiting for it (it holds no job), a new one takes its place.
+   */
+  watch (opts: WatchOptions): void {
+    this.watcher = setInterval(() => { this.check(opts).catch((err) => this.logger.warn({ err }, 'could not check the queue workers')) }, opts.checkEveryMs)
+    this.watcher.unref()
+  }
+
+  private async check ({ stuckAfterMs }: WatchOptions): Promise<void> {
+    for (const entry of this.entries) {
+      if (this.closing || entry.inFlight > 0) continue
+      const due = await this.delayedDue(entry.queue)
+      if (due === null || Date.now() - due < stuckAfterMs || entry.inFlight > 0 || this.closing) continue
+      this.logger.error({ queue: entry.queue, overdueMs: Date.now() - due }, 'the queue\'s worker stopped fetching jobs (its Redis connection did not recover); replacing it')
+      const stuck = entry.worker
+      this.abandoned.push(stuck)
+      stuck.close(true).catch(() => {})
+      entry.worker = entry.make()
+      this.metrics.workerRestarts.inc({ queue: entry.queue })
+    }
+  }
+
+  /**
+   * When the queue's earliest delayed job came due (null: none waits). BullMQ promotes due delayed
+   * jobs each time a worker's fetch loop turns, at least every 11 s when idle. The set's score is
+   * the due time shifted 12 bits left (BullMQ's tie-breaking counter below it).
+   */
+  private async delayedDue (queue: QueueName): Promise<number | null> {
+    const [, score] = await this.connection.zrange(`${this.keys.bullPrefix(queue)}:${queue}:delayed`, 0, 0, 'WITHSCORES')
+    return score === undefined ? null : Math.floor(Number(score) / 0x1000)
+  }
+
+  private start<Q extends QueueName> ({ queue, concurrency, processor }: Registration<Q>, entry: Entry): Worker {
+    const worker = new Worker(queue, this.instrument(queue, processor, entry), {
       connection: this.connection,
       prefix: this.keys.bullPrefix(queue),
       concurrency,
@@ -44,7 +100,6 @@ export class WorkerManager {
     worker.on('failed', (job, err) => {
       if (job) this.logger.warn({ err, queue, jobId: job.id, attemptsMade: job.attemptsMade }, 'job failed')
     })
-    this.workers.push(worker)
     return worker
   }
 
@@ -58,6 +113,8 @@ export class WorkerManager {
    */
   async close (timeoutMs: number): Promise<{ clean: boolean }> {
     this.closing = true
+    clearInterval(this.watcher)
+    for (const w of this.abandoned) w.close(true).catch(() => {})
     const graceful = Promise.all(this.workers.map((w) => w.close())).then(() => true)
     const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref())
     const clean = await Promise.race([graceful, timeout])
@@ -65,9 +122,10 @@ export class WorkerManager {
     return { clean }
   }
 
-  private instrument<Q extends QueueName> (queue: Q, processor: QueueProcessor<Q>) {
+  private instrument<Q extends QueueName> (queue: Q, processor: QueueProcessor<Q>, entry: Entry) {
     const { metrics } = this
     return async (job: Job, token?: string) => {
+      entry.inFlight++
       const labels = { queue, name: job.name }
       metrics.jobWait.observe(labels, Math.max(0, (job.processedOn ?? Date.now()) - job.timestamp) / 1000)
       const end = metrics.jobDuration.startTimer(labels)
@@ -81,6 +139,7 @@ export class WorkerManager {
         throw err
       } finally {
         end()
+        entry.inFlight--
       }
     }
   }

@@ -35,6 +35,8 @@ export async function startWorker (config: WorkerConfig, logger: Logger): Promis
   if (runtime.crmEventDelivery) {
     manager.register({ queue: QUEUES.crmEvents, concurrency, processor: crmEventsProcessor(runtime.crmEventDelivery) })
   }
+  // BullMQ turns an idle fetch loop at least every 11 s: a due job left 60 s means the loop stopped.
+  manager.watch({ stuckAfterMs: 60_000, checkEveryMs: 15_000 })
   const schedulers = ensureSchedulers(runtime, logger)
   await schedulers.ensure()
   const health = config.worker.healthPort > 0
