@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The one test command: type-checks the whole workspace, then runs every test against the local
 # PostgreSQL, Redis and an in-process sandbox HighLevel. Ends with "N passed, M failed". Without
-# arguments it runs the pgbouncer target beside them (scripts/test-pgbouncer.ts: the repositories
-# and the intake/send path through a PgBouncer in transaction mode), counted in the same line.
+# arguments it then runs the pgbouncer target too (scripts/test-pgbouncer.ts: the repositories and
+# the intake/send path through a PgBouncer in transaction mode), counted in the same line.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 prepare_workspace
@@ -21,13 +21,6 @@ say "running the tests"
 pnpm exec tap build >/dev/null
 ensure_pgbouncer || true # packages/testing/test/pgbouncer.test.ts and the pgbouncer target
 set +e
-# The pgbouncer target runs beside the main suite, two files at a time (the suite alone left the
-# two cores idle about a quarter of its run, mostly in its tail); its TAP follows the suite's.
-pooler_tap=
-if [ $# -eq 0 ]; then
-  pooler_tap=$(mktemp)
-  (node --import tsx scripts/test-pgbouncer.ts --reporter=tap --jobs=2 >"$pooler_tap" 2>&1; touch "$pooler_tap.done") &
-fi
 # GHL_CONNECT_DOCKER_E2E: the images built and the compose stack run (scripts/docker/e2e.sh) as
 # one more TAP test in the same stream, so the last line counts it too:
 #   after     run here, after the tests
@@ -35,11 +28,9 @@ fi
 #             when $GHL_CONNECT_DOCKER_E2E_TAP.done exists (waited for until GHL_CONNECT_CI_DEADLINE)
 {
   pnpm exec tap --reporter=tap "$@" 2>&1
-  if [ -n "$pooler_tap" ]; then
-    say "the pgbouncer target (the repositories and the intake/send path through PgBouncer)"
-    while [ ! -f "$pooler_tap.done" ]; do sleep 1; done
-    cat "$pooler_tap"
-    rm -f "$pooler_tap" "$pooler_tap.done"
+  if [ $# -eq 0 ]; then
+    say "running the pgbouncer target (the repositories and the intake/send path through PgBouncer)"
+    node --import tsx scripts/test-pgbouncer.ts --reporter=tap 2>&1
   fi
   case "${GHL_CONNECT_DOCKER_E2E:-0}" in
     after) bash scripts/docker/e2e.sh --tap 2>&1 ;;
