@@ -11,6 +11,7 @@ import { AppError } from '@ghl-connect/errors'
 import type { Runtime } from './runtime.ts'
 import errorHandler, { malformedUrl, sendError } from './plugins/app/error-handler.ts'
 import apiKeyAuth from './plugins/app/api-key-auth.ts'
+import requestLine from './plugins/app/request-line.ts'
 import { ApiKeyRateLimit } from './security/api-key-rate-limit.ts'
 import rateLimit from './plugins/external/rate-limit.ts'
 import bullBoard from './plugins/external/bull-board.ts'
@@ -74,16 +75,9 @@ export async function buildApp (runtime: Runtime): Promise<App> {
       throw new AppError(414, 'url_too_long', `The URL is longer than ${MAX_URL_LENGTH} characters; send long data in a body instead.`)
     }
   })
-  // Machine routes log under the API key's name from authentication on (api-key-auth), so this
-  // line says which key made the request.
-  app.addHook('onResponse', async (request, reply) => {
-    // A route whose query carries a caller's data (the HighLevel proxy) is logged without it.
-    const url = request.url.length > MAX_URL_LENGTH ? `[${request.url.length} characters]`
-      : request.routeOptions.config.logQuery === false ? request.url.split('?')[0] : request.url
-    const line = { method: request.method, url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) }
-    if (reply.statusCode >= 500) request.log.error(line, 'request failed')
-    else request.log.info(line, 'request done')
-  })
+  // Machine routes log under the API key's name from authentication on (api-key-auth), so the
+  // request's line says which key made the request.
+  await app.register(requestLine, { maxUrlLength: MAX_URL_LENGTH })
   if (config.http.allowUnsignedConnect) {
     app.log.warn('ALLOW_UNSIGNED_CONNECT is on: anyone can connect a HighLevel account to any client id. Development only.')
   }

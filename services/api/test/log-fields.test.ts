@@ -1,8 +1,10 @@
 /**
  * What an operator reads in the api's log: a failure line names its stable error code and the
- * client; the link's signature, an OAuth code and the state stay redacted.
+ * client; the link's signature, an OAuth code and the state stay redacted; the intake writes one
+ * line per request, named for what it did.
  */
 import t from 'tap'
+import { randomUUID } from 'node:crypto'
 import { logCapture } from '@ghl-connect/testing'
 import { buildTestApi } from './helper.ts'
 
@@ -30,4 +32,31 @@ t.test('a callback\'s OAuth code and state are redacted on its log line; its err
   t.notMatch(logs.text(), code)
   const shown = logs.records().find((l) => l.msg === 'failure page shown')
   t.match(shown, { code: /^[a-z_]+$/ }, `the failure's code is readable (${String(shown?.code)})`)
+})
+
+t.test('an SMS request writes one line, `sms queued`, with the request\'s facts and the message id; a repeat says so', async (t) => {
+  const logs = logCapture()
+  const api = await buildTestApi(t, {}, { logs: logs.stream })
+  await api.app.runtime.integrations.replaceActive('clinic', {
+    locationId: 'sbxLocation000000001', locationName: 'Sunrise Dental', userType: 'Location', scopes: ['conversations/message.write'],
+    accessToken: `access-${randomUUID()}`, refreshToken: `refresh-${randomUUID()}`, expiresAt: new Date(Date.now() + 86_399_000),
+  })
+  const payload = { clientId: 'clinic', to: { phone: '+15550100987' }, message: 'See you at 10', idempotencyKey: 'visit-1' }
+  const headers = { ...api.auth, 'x-request-id': 'req-sms-1' }
+  const first = await api.app.inject({ method: 'POST', url: '/api/sms', headers, payload })
+  t.equal(first.statusCode, 202)
+  const again = await api.app.inject({ method: 'POST', url: '/api/sms', headers: { ...api.auth, 'x-request-id': 'req-sms-2' }, payload })
+  t.equal(again.statusCode, 202)
+
+  const mine = (reqId: string) => logs.records().filter((l) => l.reqId === reqId)
+  t.equal(mine('req-sms-1').length, 1, 'one line for the request')
+  t.match(mine('req-sms-1')[0], { msg: 'sms queued', level: 30, method: 'POST', url: '/api/sms', statusCode: 202, ms: Number, clientId: 'clinic', messageId: first.json().id, duplicate: false, apiKey: String })
+  t.equal(mine('req-sms-2').length, 1)
+  t.match(mine('req-sms-2')[0], { msg: 'sms request repeated; first answer given', statusCode: 202, messageId: first.json().id, duplicate: true })
+  t.notMatch(logs.text(), '+15550100987')
+  t.notMatch(logs.text(), 'See you at 10')
+
+  const refused = await api.app.inject({ method: 'POST', url: '/api/sms', headers: { ...api.auth, 'x-request-id': 'req-sms-3' }, payload: { clientId: 'clinic' } })
+  t.equal(refused.statusCode, 400)
+  t.match(mine('req-sms-3'), [{ msg: 'request done', statusCode: 400 }], 'a refused request keeps the plain line')
 })

@@ -67,13 +67,14 @@ export class SmsSender {
 
   /** `trace`: the job's id and the api request that queued it (none when the reconciler did), on every line about this SMS. */
   async send (messageId: string, trace: { jobId?: string, requestId?: string } = {}): Promise<SendDecision> {
-    const logger = this.deps.logger.child({ requestId: trace.requestId, jobId: trace.jobId, messageId })
+    const log = this.deps.logger.child({ requestId: trace.requestId, jobId: trace.jobId, messageId })
     const found = await this.firstReads.write(messageId)
     if (!found) {
-      logger.warn('send job for a message that is not in the outbox; dropped')
+      log.warn('send job for a message that is not in the outbox; dropped')
       return skipped
     }
-    const log = logger.child({ clientId: found.message.clientId })
+    // On this job's own logger, not a further child: one child per SMS.
+    log.setBindings({ clientId: found.message.clientId })
     const first = await this.sendAsStored(found, log)
     if (first.kind !== 'credential_moved') return first
     this.deps.credentials.forget(found.message.clientId)

@@ -1,6 +1,7 @@
 /** The CRM sends email on a client's behalf: the same durable intake and worker as SMS. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
+import { logAs } from '../../plugins/app/request-line.ts'
 import { machineErrorResponses } from '../../schemas/common.ts'
 import { EMAIL_REQUEST_LIMIT_BYTES, EmailBatchBody, EmailBody, EmailIdParams, EmailView, type EmailBatchBody as EmailBatch } from '../../schemas/email.ts'
 import { IDEMPOTENCY_WARNING, IDEMPOTENCY_WARNING_HEADER, SmsAcceptedAnswer, SmsBatchAccepted } from '../../schemas/sms.ts'
@@ -24,7 +25,7 @@ const email: FastifyPluginAsyncTypebox = async (fastify) => {
     },
   }, async (request, reply) => {
     const { id, status, duplicate } = await emailIntake.accept(request.body, { requestId: request.id })
-    request.log.info({ clientId: request.body.clientId, messageId: id, duplicate }, duplicate ? 'email request repeated; first answer given' : 'email queued')
+    logAs(request, duplicate ? 'email request repeated; first answer given' : 'email queued', { clientId: request.body.clientId, messageId: id, duplicate })
     if (request.body.idempotencyKey === undefined) reply.header(IDEMPOTENCY_WARNING_HEADER, IDEMPOTENCY_WARNING)
     return reply.status(202).send({ id, status })
   })
@@ -40,7 +41,7 @@ const email: FastifyPluginAsyncTypebox = async (fastify) => {
     },
   }, async (request, reply) => {
     const answer = await emailBatchIntake.accept(request.body.messages, { requestId: request.id })
-    request.log.info({ messages: answer.results.length, accepted: answer.accepted, failed: answer.failed }, 'email batch taken in')
+    logAs(request, 'email batch taken in', { messages: answer.results.length, accepted: answer.accepted, failed: answer.failed })
     return reply.status(207).send(answer)
   })
 

@@ -1,6 +1,7 @@
 /** The CRM sends SMS on a client's behalf: durable intake, then the worker sends. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
+import { logAs } from '../../plugins/app/request-line.ts'
 import { machineErrorResponses } from '../../schemas/common.ts'
 import { IDEMPOTENCY_WARNING, IDEMPOTENCY_WARNING_HEADER, SmsAcceptedAnswer, SmsBatchAccepted, SmsBatchBody, SmsBody, SmsIdParams, SmsView, type SmsBatchBody as SmsBatch } from '../../schemas/sms.ts'
 
@@ -23,7 +24,7 @@ const sms: FastifyPluginAsyncTypebox = async (fastify) => {
     },
   }, async (request, reply) => {
     const { id, status, duplicate } = await smsIntake.accept(request.body, { requestId: request.id })
-    request.log.info({ clientId: request.body.clientId, messageId: id, duplicate }, duplicate ? 'sms request repeated; first answer given' : 'sms queued')
+    logAs(request, duplicate ? 'sms request repeated; first answer given' : 'sms queued', { clientId: request.body.clientId, messageId: id, duplicate })
     if (request.body.idempotencyKey === undefined) reply.header(IDEMPOTENCY_WARNING_HEADER, IDEMPOTENCY_WARNING)
     return reply.status(202).send({ id, status })
   })
@@ -40,7 +41,7 @@ const sms: FastifyPluginAsyncTypebox = async (fastify) => {
     },
   }, async (request, reply) => {
     const answer = await smsBatchIntake.accept(request.body.messages, { requestId: request.id })
-    request.log.info({ messages: answer.results.length, accepted: answer.accepted, failed: answer.failed }, 'sms batch taken in')
+    logAs(request, 'sms batch taken in', { messages: answer.results.length, accepted: answer.accepted, failed: answer.failed })
     return reply.status(207).send(answer)
   })
 
