@@ -182,3 +182,61 @@ t.test('a group\'s first read: each id answered with its own row and stamp, a mi
   t.same(await messages.findWithStampMany([...asked].reverse()), [...many].reverse(), 'the same answers whatever the order')
   t.same(await messages.findWithStampMany([ids[0]!, ids[0]!]), [many[0], many[0]], 'an id asked twice is answered twice')
 })
+
+t.test('two processes\' groups holding the same messages in opposite orders do not deadlock: one writes them, the other is refused', async (t) => {
+  const messages = new SmsMessagesRepository(db.db)
+  const queued = async () => (await messages.insertOnce({ clientId: 'group-order', integrationId: null, idempotencyKey: null, to: { contactId: 'c' }, body: 'b' })).message.id
+  const [a, b] = [await queued(), await queued()]
+  // A table of some size, as in production: PostgreSQL then walks the group's ids in their order
+  // (a nested loop over the pk), where on a handful of rows it would scan the table in its own.
+  await db.sql`insert into sms_messages (client_id, contact_id, body, status) select 'group-filler', 'c', 'b', 'sent' from generate_series(1, 5000)`
+  await db.sql`analyze sms_messages`
+  const attempt = (id: string) => ({ id, attemptId: crypto.randomUUID(), contactId: 'c', startedAt: new Date() })
+  // Each row's write holds its lock a while, so both statements hold their first row before either asks for its second.
+  await db.sql.unsafe(`create function slow_sending() returns trigger language plpgsql as $$
+    begin if new.client_id = 'group-order' then perform pg_sleep(0.3); end if; return new; end $$`)
+  await db.sql.unsafe('create trigger slow_sending before update on sms_messages for each row execute function slow_sending()')
+  t.teardown(async () => { await db.sql.unsafe('drop trigger slow_sending on sms_messages; drop function slow_sending()') })
+  const answers = await Promise.allSettled([
+    messages.markSendingMany([attempt(a), attempt(b)]),
+    messages.markSendingMany([attempt(b), attempt(a)]),
+  ])
+  t.same(answers.map((r) => r.status), ['fulfilled', 'fulfilled'], `neither group failed (${answers.map((r) => r.status === 'rejected' ? String(r.reason) : 'ok').join('; ')})`)
+  const written = answers.map((r) => r.status === 'fulfilled' ? r.value : [])
+  t.same(written.map((w) => w.filter(Boolean).length).sort(), [0, 2], 'one group wrote both rows, the other none')
+})
+
+t.test('two intake groups holding the same idempotency keys in opposite orders do not deadlock: each key is written once', async (t) => {
+  const repo = new IntegrationsRepository(db.db, new TokenCipher([{ id: 'k1', key: randomBytes(32) }]))
+  const messages = new SmsMessagesRepository(db.db)
+  await repo.replaceActive('insert-order', { locationId: 'loc-insert', userType: 'Location', scopes: [], accessToken: 'a', refreshToken: 'r', expiresAt: new Date(Date.now() + 86_400_000) })
+  // Each row's insert holds its key a while, so both statements hold their first key before either reaches its second.
+  await db.sql.unsafe(`create function slow_intake() returns trigger language plpgsql as $$
+    begin if new.client_id = 'insert-order' then perform pg_sleep(0.3); end if; return new; end $$`)
+  await db.sql.unsafe('create trigger slow_intake before insert on sms_messages for each row execute function slow_intake()')
+  t.teardown(async () => { await db.sql.unsafe('drop trigger slow_intake on sms_messages; drop function slow_intake()') })
+  const message = (idempotencyKey: string) => ({ id: crypto.randomUUID(), clientId: 'insert-order', idempotencyKey, to: { contactId: 'c' }, body: 'b' })
+  const answers = await Promise.allSettled([
+    messages.insertManyForConnectedClients([message('key-1'), message('key-2')]),
+    messages.insertManyForConnectedClients([message('key-2'), message('key-1')]),
+  ])
+  t.same(answers.map((r) => r.status), ['fulfilled', 'fulfilled'], `neither group failed (${answers.map((r) => r.status === 'rejected' ? String((r.reason as Error).cause ?? r.reason) : 'ok').join('; ')})`)
+  t.equal(answers.reduce((n, r) => n + (r.status === 'fulfilled' ? r.value.size : 0), 0), 2, 'each key written once')
+  const [stored] = await db.sql`select count(*)::int as n from sms_messages where client_id = 'insert-order'`
+  t.equal(stored!.n, 2)
+})
+
+t.test('two batches holding the same idempotency keys in opposite orders do not deadlock: each key is written once', async (t) => {
+  const messages = new SmsMessagesRepository(db.db)
+  await db.sql.unsafe(`create function slow_batch() returns trigger language plpgsql as $$
+    begin if new.client_id = 'batch-order' then perform pg_sleep(0.3); end if; return new; end $$`)
+  await db.sql.unsafe('create trigger slow_batch before insert on sms_messages for each row execute function slow_batch()')
+  t.teardown(async () => { await db.sql.unsafe('drop trigger slow_batch on sms_messages; drop function slow_batch()') })
+  const message = (idempotencyKey: string) => ({ clientId: 'batch-order', integrationId: null, idempotencyKey, to: { contactId: 'c' }, body: 'b' })
+  const answers = await Promise.allSettled([
+    messages.insertMany([message('key-1'), message('key-2')]),
+    messages.insertMany([message('key-2'), message('key-1')]),
+  ])
+  t.same(answers.map((r) => r.status), ['fulfilled', 'fulfilled'], `neither batch failed (${answers.map((r) => r.status === 'rejected' ? String((r.reason as Error).cause ?? r.reason) : 'ok').join('; ')})`)
+  t.equal(answers.reduce((n, r) => n + (r.status === 'fulfilled' ? r.value.length : 0), 0), 2, 'each key written once')
+})

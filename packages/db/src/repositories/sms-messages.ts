@@ -121,6 +121,14 @@ const sendingUpdate = (db: Database, p: (name: SendingParam) => SQL) =>
         else false end`))
     .returning({ attemptId: smsMessages.attemptId })
 
+/**
+ * A group's writes in the order of their message ids. PostgreSQL locks a group's rows in the
+ * order of its arrays (a nested loop over the primary key), so two processes' groups holding the
+ * same messages in opposite orders could each lock one and wait for the other: a deadlock that
+ * fails a group. Taken in one order, the second waits for the first instead.
+ */
+const inIdOrder = <W extends { id: string }>(writes: W[]): W[] => [...writes].sort((a, b) => a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+
 /** A message id as stored (a uuid): anything else is in no row, and must not fail a group's read with a cast error. */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
@@ -222,6 +230,9 @@ export class SmsMessagesRepository {
    * one transaction, one commit for all. Each message carries the id it is written under; the
    * answer is the ids written. One absent is the caller's to look closer at, as with
    * `insertForConnectedClient` (a key repeated within the group is written once: the first).
+   * Rows go in by (client, key): two groups holding the same keys in opposite orders would each
+   * take one key and wait for the other's (a deadlock that fails a group); in one order the
+   * second waits for the first.
    */
   async insertManyForConnectedClients (messages: Array<Omit<NewOutboxMessage, 'integrationId'> & { id: string }>): Promise<Set<string>> {
     if (messages.length === 0) return new Set()
@@ -246,7 +257,7 @@ export class SmsMessagesRepository {
         where ${ghlIntegrations.clientId} = m.client_id and ${sendsWithOAuth}
         limit 1
       ) connected
-      order by m.n
+      order by m.client_id, m.idempotency_key, m.n
       on conflict (client_id, idempotency_key) do nothing
       returning id`)
     return new Set(rows.map((r) => r.id))
@@ -266,12 +277,18 @@ export class SmsMessagesRepository {
     const rows = await this.db.execute<{ id: string, client_id: string, idempotency_key: string, status: OutboxMessage['status'] }>(sql`
       insert into sms_messages (client_id, integration_id, idempotency_key, contact_id, phone, contact_name, body, send_at, from_number,
         channel, email, subject, body_is_html, email_options)
-      select * from unnest(${column((m) => m.clientId)}::text[], ${column((m) => m.integrationId)}::uuid[], ${column((m) => m.idempotencyKey)}::text[],
+      select m.client_id, m.integration_id, m.idempotency_key, m.contact_id, m.phone, m.contact_name, m.body, m.send_at, m.from_number,
+        m.channel, m.email, m.subject, m.body_is_html, m.email_options
+      from unnest(${column((m) => m.clientId)}::text[], ${column((m) => m.integrationId)}::uuid[], ${column((m) => m.idempotencyKey)}::text[],
         ${column((m) => 'contactId' in m.to ? m.to.contactId : null)}::text[], ${column((m) => 'phone' in m.to ? m.to.phone : null)}::text[],
         ${column((m) => 'name' in m.to ? m.to.name : null)}::text[], ${column((m) => m.body)}::text[],
         ${column((m) => m.sendAt?.toISOString() ?? null)}::text[]::timestamptz[], ${column((m) => m.fromNumber ?? null)}::text[],
         ${column((m) => channelColumns(m).channel)}::text[], ${column((m) => channelColumns(m).email)}::text[], ${column((m) => channelColumns(m).subject)}::text[],
         ${column((m) => m.email ? String(m.email.bodyIsHtml) : null)}::text[]::boolean[], ${column((m) => m.email ? JSON.stringify(m.email.options) : null)}::text[]::jsonb[])
+        with ordinality as m(client_id, integration_id, idempotency_key, contact_id, phone, contact_name, body, send_at, from_number,
+          channel, email, subject, body_is_html, email_options, n)
+      -- by (client, key), as the intake's groups: no deadlock between batches holding the same keys in other orders
+      order by m.client_id, m.idempotency_key, m.n
       on conflict (client_id, idempotency_key) do nothing
       returning id, client_id, idempotency_key, status`)
     return rows.map((r) => ({ id: r.id, clientId: r.client_id, idempotencyKey: r.idempotency_key, status: r.status }))
@@ -314,15 +331,16 @@ export class SmsMessagesRepository {
   async markSendingMany (writes: SendingWrite[]): Promise<boolean[]> {
     if (writes.length === 0) return []
     const oauth = (w: SendingWrite) => w.basis?.kind === 'oauth' ? w.basis : null
+    const ordered = inIdOrder(writes)
     const rows = await this.hot.markSending.execute({
-      ids: writes.map((w) => w.id),
-      attemptIds: writes.map((w) => w.attemptId),
-      contactIds: writes.map((w) => w.contactId),
-      startedAts: writes.map((w) => w.startedAt.toISOString()),
-      basisKinds: writes.map((w) => w.basis?.kind ?? 'none'),
-      integrationIds: writes.map((w) => oauth(w)?.integrationId ?? null),
-      tokenVersions: writes.map((w) => { const b = oauth(w); return b ? String(b.tokenVersion) : null }),
-      clientIds: writes.map((w) => w.basis?.kind === 'legacy_pit' ? w.basis.clientId : null),
+      ids: ordered.map((w) => w.id),
+      attemptIds: ordered.map((w) => w.attemptId),
+      contactIds: ordered.map((w) => w.contactId),
+      startedAts: ordered.map((w) => w.startedAt.toISOString()),
+      basisKinds: ordered.map((w) => w.basis?.kind ?? 'none'),
+      integrationIds: ordered.map((w) => oauth(w)?.integrationId ?? null),
+      tokenVersions: ordered.map((w) => { const b = oauth(w); return b ? String(b.tokenVersion) : null }),
+      clientIds: ordered.map((w) => w.basis?.kind === 'legacy_pit' ? w.basis.clientId : null),
     })
     const written = new Set(rows.map((r) => r.attemptId))
     return writes.map((w) => written.has(w.attemptId))
@@ -379,12 +397,13 @@ export class SmsMessagesRepository {
    */
   async markSentMany (writes: SentWrite[]): Promise<Array<OutboxMessage | null>> {
     if (writes.length === 0) return []
+    const ordered = inIdOrder(writes)
     const values = {
-      ids: writes.map((w) => w.id),
-      attemptIds: writes.map((w) => w.attemptId),
-      messageIds: writes.map((w) => w.ids.messageId),
-      conversationIds: writes.map((w) => w.ids.conversationId),
-      statuses: writes.map((w) => deliveryStatusOf(w.ids.status) ?? null),
+      ids: ordered.map((w) => w.id),
+      attemptIds: ordered.map((w) => w.attemptId),
+      messageIds: ordered.map((w) => w.ids.messageId),
+      conversationIds: ordered.map((w) => w.ids.conversationId),
+      statuses: ordered.map((w) => deliveryStatusOf(w.ids.status) ?? null),
       now: new Date().toISOString(),
     }
     const { events } = this
