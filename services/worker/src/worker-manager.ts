@@ -27,13 +27,15 @@ export interface WatchOptions {
   checkEveryMs: number
 }
 
-interface Entry { queue: QueueName, worker: Worker, inFlight: number, make: () => Worker }
+/** The jobs a queue's worker is running now (the watch leaves a busy worker alone). */
+interface Running { inFlight: number }
+
+interface Entry { queue: QueueName, worker: Worker, running: Running, make: () => Worker }
 
 export class WorkerManager {
   private readonly entries: Entry[] = []
   private closing = false
   private watcher: NodeJS.Timeout | undefined
-  private readonly abandoned: Worker[] = []
 
   constructor (
     private readonly connection: Redis,
@@ -45,16 +47,18 @@ export class WorkerManager {
   private get workers (): Worker[] { return this.entries.map((e) => e.worker) }
 
   register<Q extends QueueName> (registration: Registration<Q>): Worker {
-    const entry: Entry = { queue: registration.queue, worker: undefined as unknown as Worker, inFlight: 0, make: () => this.start(registration, entry) }
-    entry.worker = entry.make()
+    const running: Running = { inFlight: 0 }
+    const make = () => this.start(registration, running)
+    const entry: Entry = { queue: registration.queue, worker: make(), running, make }
     this.entries.push(entry)
     return entry.worker
   }
 
   /**
-   * Replaces a worker whose fetch loop has stopped: seen after a Redis Cluster failover, when
-   * BullMQ's reset of its blocking connection never returned, and every worker process then left
-   * its queue's due jobs (the outbox reconciler's among them) where they were. A worker counts as
+   * Replaces a worker whose fetch loop has stopped: seen after a Redis Cluster failover, when the
+   * outbox queue's blocking connection of every worker process sent nothing more (where inside
+   * BullMQ the loop stopped was not traced), and their queue's due jobs (the outbox reconciler's
+   * among them) stayed where they were. A worker counts as
    * stopped when it holds no job and a delayed job of its queue is overdue by `stuckAfterMs`; the
    * old one is closed without waiting for it (it holds no job), a new one takes its place.
    */
@@ -65,30 +69,30 @@ export class WorkerManager {
 
   private async check ({ stuckAfterMs }: WatchOptions): Promise<void> {
     for (const entry of this.entries) {
-      if (this.closing || entry.inFlight > 0) continue
-      const due = await this.delayedDue(entry.queue)
-      if (due === null || Date.now() - due < stuckAfterMs || entry.inFlight > 0 || this.closing) continue
+      if (this.closing || entry.running.inFlight > 0) continue
+      const due = await this.delayedDue(entry.worker)
+      if (due === null || Date.now() - due < stuckAfterMs || entry.running.inFlight > 0 || this.closing) continue
       this.logger.error({ queue: entry.queue, overdueMs: Date.now() - due }, 'the queue\'s worker stopped fetching jobs (its Redis connection did not recover); replacing it')
-      const stuck = entry.worker
-      this.abandoned.push(stuck)
-      stuck.close(true).catch(() => {})
+      // Holding no job, it is closed without waiting; nothing of it is left to close at shutdown.
+      entry.worker.close(true).catch(() => {})
       entry.worker = entry.make()
       this.metrics.workerRestarts.inc({ queue: entry.queue })
     }
   }
 
   /**
-   * When the queue's earliest delayed job came due (null: none waits). BullMQ promotes due delayed
-   * jobs each time a worker's fetch loop turns, at least every 11 s when idle. The set's score is
-   * the due time shifted 12 bits left (BullMQ's tie-breaking counter below it).
+   * When the earliest delayed job of the worker's queue came due (null: none waits), read from
+   * the set under BullMQ's own key. BullMQ promotes due delayed jobs each time a worker's fetch
+   * loop turns, at least every 11 s when idle. The set's score is the due time shifted 12 bits
+   * left (BullMQ's tie-breaking counter below it).
    */
-  private async delayedDue (queue: QueueName): Promise<number | null> {
-    const [, score] = await this.connection.zrange(`${this.keys.bullPrefix(queue)}:${queue}:delayed`, 0, 0, 'WITHSCORES')
+  private async delayedDue (worker: Worker): Promise<number | null> {
+    const [, score] = await this.connection.zrange(worker.toKey('delayed'), 0, 0, 'WITHSCORES')
     return score === undefined ? null : Math.floor(Number(score) / 0x1000)
   }
 
-  private start<Q extends QueueName> ({ queue, concurrency, processor }: Registration<Q>, entry: Entry): Worker {
-    const worker = new Worker(queue, this.instrument(queue, processor, entry), {
+  private start<Q extends QueueName> ({ queue, concurrency, processor }: Registration<Q>, running: Running): Worker {
+    const worker = new Worker(queue, this.instrument(queue, processor, running), {
       connection: this.connection,
       prefix: this.keys.bullPrefix(queue),
       concurrency,
@@ -114,7 +118,6 @@ export class WorkerManager {
   async close (timeoutMs: number): Promise<{ clean: boolean }> {
     this.closing = true
     clearInterval(this.watcher)
-    for (const w of this.abandoned) w.close(true).catch(() => {})
     const graceful = Promise.all(this.workers.map((w) => w.close())).then(() => true)
     const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref())
     const clean = await Promise.race([graceful, timeout])
@@ -122,10 +125,10 @@ export class WorkerManager {
     return { clean }
   }
 
-  private instrument<Q extends QueueName> (queue: Q, processor: QueueProcessor<Q>, entry: Entry) {
+  private instrument<Q extends QueueName> (queue: Q, processor: QueueProcessor<Q>, running: Running) {
     const { metrics } = this
     return async (job: Job, token?: string) => {
-      entry.inFlight++
+      running.inFlight++
       const labels = { queue, name: job.name }
       metrics.jobWait.observe(labels, Math.max(0, (job.processedOn ?? Date.now()) - job.timestamp) / 1000)
       const end = metrics.jobDuration.startTimer(labels)
@@ -139,7 +142,7 @@ export class WorkerManager {
         throw err
       } finally {
         end()
-        entry.inFlight--
+        running.inFlight--
       }
     }
   }
