@@ -43,7 +43,7 @@ try {
   }
   if (wanted('enqueue')) {
     say('enqueue: bare route, then POST /api/sms')
-    const r = await enqueueScenario(stack, tenants, { durationSeconds: args.quick ? 4 : 10, connections: 32 })
+    const r = await enqueueScenario(stack, tenants, { durationSeconds: args.quick ? 4 : 6, connections: 32, rounds: args.quick ? 1 : 3 })
     Object.assign(results, { enqueue_ratio: r.enqueue_ratio, enqueue_cpu_ratio: r.enqueue_cpu_ratio, enqueue_p99_ms: r.enqueue_p99_ms, api_rss_mb: r.api_rss_mb })
     details.enqueue = r.details
   }
@@ -55,7 +55,7 @@ try {
   }
   if (wanted('worker')) {
     say('worker: the worker, then a bare BullMQ worker')
-    const r = await workerScenario(stack, tenants, { messages: args.quick ? 1000 : 4000, concurrency: 20 })
+    const r = await workerScenario(stack, tenants, { messages: args.quick ? 1000 : 4000, concurrency: 20, rounds: args.quick ? 1 : 3 })
     Object.assign(results, { worker_ratio: r.worker_ratio, worker_cpu_ratio: r.worker_cpu_ratio, worker_rss_mb: r.worker_rss_mb })
     details.worker = r.details
   }
@@ -135,9 +135,10 @@ if (args.json) {
   /** A figure with no target: printed as reported, neither met nor missed. */
   const reported = (key: string): Row | null => key in results ? { key, value: results[key] as number, target: 'report', met: null } : null
   const rows = [
-    target('enqueue_ratio', '>= 0.6', (v) => v >= 0.6),
+    // Issue 22's targets: the intake near the bare route, its p99 at half rate no worse than when the issue was filed.
+    target('enqueue_ratio', '>= 0.85', (v) => v >= 0.85),
     reported('enqueue_cpu_ratio'),
-    target('enqueue_p99_ms', '< 25', (v) => v < 25),
+    target('enqueue_p99_ms', '<= 43', (v) => v <= 43),
     target('worker_ratio', '>= 0.5', (v) => v >= 0.5),
     reported('worker_cpu_ratio'),
     reported('email_intake_ratio'),
