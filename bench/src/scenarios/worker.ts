@@ -59,8 +59,10 @@ export async function workerScenario (stack: Stack, tenants: Tenant[], opts: { m
   // The bare worker: the same requests, carried whole in the jobs.
   const tokens = new Map<string, string>()
   for (const t of tenants) tokens.set(t.clientId, (await stack.integrations.findByClient(t.clientId))!.accessToken!)
+  const queue = new Queue<BareJob>(BARE_QUEUE, { connection: stack.redis, prefix: stack.keys.bullPrefix(BARE_QUEUE) })
   const bareOnce = async () => {
-    const queue = new Queue<BareJob>(BARE_QUEUE, { connection: stack.redis, prefix: stack.keys.bullPrefix(BARE_QUEUE) })
+    // Both sides start from the same clean PostgreSQL and Redis (the scenario before this one left its rows and keys).
+    await stack.resetData()
     for (let i = 0; i < opts.messages; i += 1000) {
       await queue.addBulk(Array.from({ length: Math.min(1000, opts.messages - i) }, (_, j) => {
         const t = tenants[(i + j) % tenants.length]!
@@ -71,7 +73,6 @@ export async function workerScenario (stack: Stack, tenants: Tenant[], opts: { m
     const bare = await stack.startWorker('bare-worker', env, ENTRIES.bareWorker)
     const cpu = await cpuPerSms(stack, bare.pid, before + opts.messages)
     await bare.stop()
-    await queue.close()
     const rate = throughput((await stack.sandbox.messages()).slice(-opts.messages).map((m) => Date.parse(m.sentAt)))
     say(`bare worker: ${round(rate, 0)} SMS/s, ${cpu} ms of its CPU per SMS`)
     return { rate, cpu }
@@ -83,6 +84,7 @@ export async function workerScenario (stack: Stack, tenants: Tenant[], opts: { m
   for (let i = 0; i < opts.rounds; i++) {
     if (i % 2 === 0) { bare.push(await bareOnce()); worker.push(await ours()) } else { worker.push(await ours()); bare.push(await bareOnce()) }
   }
+  await queue.close()
   await stack.sandbox.setRateLimit({ max: 100, intervalMs: 10_000, daily: 200_000 })
   const workerRate = median(worker.map((r) => r.rate))
   const bareRate = median(bare.map((r) => r.rate))

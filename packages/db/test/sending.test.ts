@@ -1,10 +1,23 @@
 import { randomBytes } from 'node:crypto'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { basisHolds, ContactDndRepository, ghlIntegrations, IntegrationsRepository, integrationStatuses, sendingAccess, SmsMessagesRepository, sendsWithOAuth, sql, TokenCipher, type CredentialBasis, type IntegrationStatus, type SendingAccess, type SendingFacts } from '../src/index.ts'
 import { createTestDatabase } from '../src/testing.ts'
 
 const db = await createTestDatabase()
 t.teardown(db.drop)
+
+/**
+ * Each write of `clientId`'s rows (`insert` or `update`) holds its row lock 0.3 s, so two
+ * statements each hold their first row before either asks for its second: a deadlock, unless
+ * both take their rows in one order. Removed when the test ends.
+ */
+async function slowRows (t: Test, on: 'insert' | 'update', clientId: string): Promise<void> {
+  const name = `slow_${on}_${clientId.replaceAll('-', '_')}`
+  await db.sql.unsafe(`create function ${name}() returns trigger language plpgsql as $$
+    begin if new.client_id = '${clientId}' then perform pg_sleep(0.3); end if; return new; end $$`)
+  await db.sql.unsafe(`create trigger ${name} before ${on} on sms_messages for each row execute function ${name}()`)
+  t.teardown(async () => { await db.sql.unsafe(`drop trigger ${name} on sms_messages; drop function ${name}()`) })
+}
 
 const combinations = [true, false].flatMap((isActive) => [null, 'ciphertext'].flatMap((accessToken) =>
   integrationStatuses.map((status) => ({ isActive, accessToken, status }))))
@@ -192,11 +205,7 @@ t.test('two processes\' groups holding the same messages in opposite orders do n
   await db.sql`insert into sms_messages (client_id, contact_id, body, status) select 'group-filler', 'c', 'b', 'sent' from generate_series(1, 5000)`
   await db.sql`analyze sms_messages`
   const attempt = (id: string) => ({ id, attemptId: crypto.randomUUID(), contactId: 'c', startedAt: new Date() })
-  // Each row's write holds its lock a while, so both statements hold their first row before either asks for its second.
-  await db.sql.unsafe(`create function slow_sending() returns trigger language plpgsql as $$
-    begin if new.client_id = 'group-order' then perform pg_sleep(0.3); end if; return new; end $$`)
-  await db.sql.unsafe('create trigger slow_sending before update on sms_messages for each row execute function slow_sending()')
-  t.teardown(async () => { await db.sql.unsafe('drop trigger slow_sending on sms_messages; drop function slow_sending()') })
+  await slowRows(t, 'update', 'group-order')
   const answers = await Promise.allSettled([
     messages.markSendingMany([attempt(a), attempt(b)]),
     messages.markSendingMany([attempt(b), attempt(a)]),
@@ -210,11 +219,7 @@ t.test('two intake groups holding the same idempotency keys in opposite orders d
   const repo = new IntegrationsRepository(db.db, new TokenCipher([{ id: 'k1', key: randomBytes(32) }]))
   const messages = new SmsMessagesRepository(db.db)
   await repo.replaceActive('insert-order', { locationId: 'loc-insert', userType: 'Location', scopes: [], accessToken: 'a', refreshToken: 'r', expiresAt: new Date(Date.now() + 86_400_000) })
-  // Each row's insert holds its key a while, so both statements hold their first key before either reaches its second.
-  await db.sql.unsafe(`create function slow_intake() returns trigger language plpgsql as $$
-    begin if new.client_id = 'insert-order' then perform pg_sleep(0.3); end if; return new; end $$`)
-  await db.sql.unsafe('create trigger slow_intake before insert on sms_messages for each row execute function slow_intake()')
-  t.teardown(async () => { await db.sql.unsafe('drop trigger slow_intake on sms_messages; drop function slow_intake()') })
+  await slowRows(t, 'insert', 'insert-order')
   const message = (idempotencyKey: string) => ({ id: crypto.randomUUID(), clientId: 'insert-order', idempotencyKey, to: { contactId: 'c' }, body: 'b' })
   const answers = await Promise.allSettled([
     messages.insertManyForConnectedClients([message('key-1'), message('key-2')]),
@@ -228,10 +233,7 @@ t.test('two intake groups holding the same idempotency keys in opposite orders d
 
 t.test('two batches holding the same idempotency keys in opposite orders do not deadlock: each key is written once', async (t) => {
   const messages = new SmsMessagesRepository(db.db)
-  await db.sql.unsafe(`create function slow_batch() returns trigger language plpgsql as $$
-    begin if new.client_id = 'batch-order' then perform pg_sleep(0.3); end if; return new; end $$`)
-  await db.sql.unsafe('create trigger slow_batch before insert on sms_messages for each row execute function slow_batch()')
-  t.teardown(async () => { await db.sql.unsafe('drop trigger slow_batch on sms_messages; drop function slow_batch()') })
+  await slowRows(t, 'insert', 'batch-order')
   const message = (idempotencyKey: string) => ({ clientId: 'batch-order', integrationId: null, idempotencyKey, to: { contactId: 'c' }, body: 'b' })
   const answers = await Promise.allSettled([
     messages.insertMany([message('key-1'), message('key-2')]),

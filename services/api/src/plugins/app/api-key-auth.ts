@@ -14,7 +14,6 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { isAccessTokenShaped, type ClientAccessTokens, type Scope, type VerifiedAccessToken } from '@ghl-connect/access-tokens'
 import type { ApiKey } from '@ghl-connect/config'
-import type { Logger } from '@ghl-connect/logging'
 import { forbidden, tooManyRequests, unauthorized } from '@ghl-connect/errors'
 import { sameDigest, secretDigest } from '@ghl-connect/secrets'
 import type { ApiKeyRateLimit } from '../../security/api-key-rate-limit.ts'
@@ -90,8 +89,7 @@ export default fp(async function apiKeyAuth (fastify: FastifyInstance, opts: Api
     const caller = await authenticate(request)
     request.caller = caller
     // Added to the request's own logger (pino's child per request), not a further child: cheaper on the hot path.
-    const log = request.log as Logger
-    log.setBindings(caller.kind === 'apiKey'
+    request.log.setBindings(caller.kind === 'apiKey'
       ? { apiKey: caller.name }
       : { clientToken: { id: caller.token.id, name: caller.token.name, clientId: caller.token.clientId } })
     const budget = caller.kind === 'apiKey' ? await opts.rateLimit.spend(caller.name) : await opts.clientTokenRateLimit.spend(caller.token.id)

@@ -9,6 +9,10 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 
 declare module 'fastify' {
+  /** The app's logger is always our pino instance (app.ts), whose child loggers take further bindings in place. */
+  interface FastifyBaseLogger {
+    setBindings (bindings: Record<string, unknown>): void
+  }
   interface FastifyRequest {
     /** What the request's line says instead of `request done`, and the route's facts on it. */
     logLine: { msg: string, fields: Record<string, unknown> } | null
