@@ -9,5 +9,5 @@ ensure_test_services
 ensure_pgbouncer || true
 pnpm exec tap build >/dev/null
 set +e
-node --import tsx scripts/test-pgbouncer.ts --reporter=tap "$@" 2>&1 | node scripts/tap-summary.mjs
+node --import tsx scripts/test-pgbouncer.ts "$@" 2>&1 | node scripts/tap-summary.mjs
 exit "${PIPESTATUS[1]}"

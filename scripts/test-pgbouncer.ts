@@ -4,7 +4,7 @@
  * startPgBouncer) instead of PostgreSQL itself, so any session state a statement leaves behind
  * (a named prepared statement, a session advisory lock, a SET, a LISTEN) breaks a test here.
  * Prints TAP (scripts/test.sh counts it in its one summary line; scripts/test-pgbouncer.sh alone
- * ends with its own). Extra arguments go to tap; test files among them replace the subset.
+ * ends with its own). Extra arguments go to scripts/run-tests.mjs; test files among them replace the subset.
  */
 import { spawn } from 'node:child_process'
 import { readdirSync } from 'node:fs'
@@ -41,12 +41,12 @@ process.stderr.write(`pgbouncer test target: PgBouncer (transaction mode) on 127
 // bound than the main suite's, as every statement takes one more hop (through PgBouncer)
 const args = process.argv.slice(2)
 const files = args.filter((a) => a.endsWith('.ts'))
-const tap = spawn('pnpm', ['exec', 'tap', '--timeout=300', ...args.filter((a) => !a.endsWith('.ts')), ...(files.length > 0 ? files : POOLER_SUBSET)], {
+const run = spawn(process.execPath, ['scripts/run-tests.mjs', '--timeout=300', ...args.filter((a) => !a.endsWith('.ts')), ...(files.length > 0 ? files : POOLER_SUBSET)], {
   cwd: root,
   // DATABASE_TRANSACTION_POOLER: for a process a test starts with process.env (testEnv sets it too)
   env: { ...process.env, TEST_PGBOUNCER_URL: pooler.url, DATABASE_TRANSACTION_POOLER: 'true' },
   stdio: 'inherit',
 })
-const code = await new Promise<number>((resolve) => tap.once('exit', (c) => resolve(c ?? 1)))
+const code = await new Promise<number>((resolve) => run.once('exit', (c) => resolve(c ?? 1)))
 await pooler.stop()
 process.exit(code)

@@ -17,7 +17,9 @@ say "type-checking the workspace"
 pnpm run typecheck
 say "running the tests"
 # tap compiles its plugin list into node_modules; a fresh install still holds the default list
-# (with the TypeScript plugin, which crashes on TypeScript 7), so build it from our config first.
+# (with the TypeScript plugin, which crashes on TypeScript 7), so build it from our config first:
+# each test file imports tap's library. The files run under scripts/run-tests.mjs, tap's settings
+# without its runner's per-process tracking (that file says why).
 pnpm exec tap build >/dev/null
 ensure_pgbouncer || true # packages/testing/test/pgbouncer.test.ts and the pgbouncer target
 set +e
@@ -27,10 +29,10 @@ set +e
 #   parallel  started beside the tests (by .ci/run); its TAP is in $GHL_CONNECT_DOCKER_E2E_TAP, complete
 #             when $GHL_CONNECT_DOCKER_E2E_TAP.done exists (waited for until GHL_CONNECT_CI_DEADLINE)
 {
-  pnpm exec tap --reporter=tap "$@" 2>&1
+  node scripts/run-tests.mjs "$@" 2>&1
   if [ $# -eq 0 ]; then
     say "running the pgbouncer target (the repositories and the intake/send path through PgBouncer)"
-    node --import tsx scripts/test-pgbouncer.ts --reporter=tap 2>&1
+    node --import tsx scripts/test-pgbouncer.ts 2>&1
   fi
   case "${GHL_CONNECT_DOCKER_E2E:-0}" in
     after) bash scripts/docker/e2e.sh --tap 2>&1 ;;
