@@ -20,7 +20,49 @@ export function createRedis (target: string | RedisTarget, extra: RedisOptions =
   const { url, clusterNodes = [] } = typeof target === 'string' ? { url: target } : target
   const redisOptions: RedisOptions = { maxRetriesPerRequest: null, enableReadyCheck: true, ...extra }
   if (clusterNodes.length === 0) return new Redis(url, redisOptions)
-  return new Cluster([...clusterNodes], clusterOptions(redisOptions)) as unknown as Redis
+  return new ClosableCluster([...clusterNodes], clusterOptions(redisOptions)) as unknown as Redis
+}
+
+/**
+ * A Cluster that lets its process end once closed. ioredis re-reads the slot map on a timer
+ * (`slotsRefreshInterval`) and re-arms that timer when a re-read ends; one in flight when the
+ * Cluster is quit or disconnected re-arms it after the close, and from then on the timer fires
+ * every interval for good, holding the process open (an api test hung until its timeout). Once
+ * closed, the re-reads stop: at most one more timer runs out. Its duplicates (subscribers,
+ * BullMQ's blocking connections) are built the same way.
+ */
+class ClosableCluster extends Cluster {
+  private closedByOwner = false
+
+  constructor (private readonly seeds: ConstructorParameters<typeof Cluster>[0], options: ClusterOptions) {
+    super(seeds, options)
+  }
+
+  override refreshSlotsCache (callback?: Parameters<Cluster['refreshSlotsCache']>[0]): void {
+    // not even the callback: the timer's callback is what re-arms it
+    if (this.closedByOwner) return
+    super.refreshSlotsCache(callback)
+  }
+
+  override connect (): Promise<void> {
+    this.closedByOwner = false
+    return super.connect()
+  }
+
+  override quit (callback?: Parameters<Cluster['quit']>[0]): Promise<'OK'> {
+    this.closedByOwner = true
+    return super.quit(callback)
+  }
+
+  override disconnect (reconnect = false): void {
+    // ioredis disconnects to reconnect when every node failed a re-read: that is not a close
+    if (!reconnect) this.closedByOwner = true
+    super.disconnect(reconnect)
+  }
+
+  override duplicate (overrideStartupNodes: ConstructorParameters<typeof Cluster>[0] = [], overrideOptions: ClusterOptions = {}): Cluster {
+    return new ClosableCluster(overrideStartupNodes.length > 0 ? overrideStartupNodes : this.seeds, { ...this.options, ...overrideOptions })
+  }
 }
 
 /**
