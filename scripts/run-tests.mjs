@@ -46,7 +46,8 @@ function matching (patterns) {
       else if (wanted.some((re) => re.test(path))) found.push(path)
     }
   }
-  for (const top of ['packages', 'services', 'scripts']) walk(top)
+  // from each pattern's first folder: a pattern added elsewhere is found without a change here
+  for (const top of new Set(patterns.map((p) => p.split('/')[0]))) walk(top)
   return found.sort()
 }
 
