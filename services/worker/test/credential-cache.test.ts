@@ -60,7 +60,9 @@ t.test('a token another process refreshed (its predecessor revoked) is the one t
   const row = await settled(world, (await world.submit('refreshed-elsewhere', { contactId: JANE }, 'With the new token')).id)
   t.match(row, { status: 'sent', attempts: 1 })
   t.equal(since(mark).filter(POST_MESSAGE).length, 1, 'one POST, taken: the location\'s only live token is the new one')
-  t.same(since(mark).filter((e) => e.response.status === 401).map((e) => e.url), [], 'no 401')
+  // The send's own calls: the worker's gap filler may ask HighLevel for the location's messages
+  // meanwhile, and a call of its that started before the refresh above carries the revoked token.
+  t.same(since(mark).filter((e) => e.response.status === 401 && (POST_MESSAGE(e) || CONTACT_LOOKUP(e))).map((e) => e.url), [], 'no 401')
   t.equal(sandbox.control.messages(SUNRISE).filter((m) => m.body === 'With the new token').length, 1)
 })
 
