@@ -1,11 +1,14 @@
 /**
- * pnpm bench [--json] [--quick] [--only=enqueue,batch,worker,email,expired,quiet,proxy,mcp,sweep,fuzz,cluster,roundtrips,scale] [--keep] [--integrations=N]
+ * pnpm bench [--json] [--quick] [--only=enqueue,batch,worker,email,expired,quiet,proxy,mcp,sweep,fuzz,cluster,roundtrips,scale] [--keep] [--integrations=N] [--worker-concurrency=N]
+ * --worker-concurrency=N: the worker scenario's concurrency, both sides (default: WORKER_CONCURRENCY's default).
+ * --ghl-latency-ms=N: the sandbox answers the worker scenario's calls N ms late, both sides (default 0).
  * roundtrips and scale run only when named in --only.
  * --integrations=N: the sweep runs over N integrations (default 100,000); given, every scenario also
  * runs with N integrations in the table.
  * Each scenario beside its bare baseline, in the same run, on this machine. The figures are
  * measurements: a missed target is printed as missed, never asserted away.
  */
+import { loadWorkerConfig } from '@ghl-connect/config'
 import { Stack } from './harness/stack.ts'
 import { machine, parseArgs, printTable, type Row } from './report.ts'
 import { batchScenario } from './scenarios/batch.ts'
@@ -55,7 +58,9 @@ try {
   }
   if (wanted('worker')) {
     say('worker: the worker, then a bare BullMQ worker')
-    const r = await workerScenario(stack, tenants, { messages: args.quick ? 1000 : 4000, concurrency: 20, rounds: args.quick ? 1 : 3 })
+    // Both sides at the worker's own default (the configuration module's), unless --worker-concurrency= says otherwise.
+    const concurrency = args.workerConcurrency ?? loadWorkerConfig(stack.base).worker.concurrency
+    const r = await workerScenario(stack, tenants, { messages: args.quick ? 1000 : 4000, concurrency, rounds: args.quick ? 1 : 3, ghlLatencyMs: args.ghlLatencyMs })
     Object.assign(results, { worker_ratio: r.worker_ratio, worker_cpu_ratio: r.worker_cpu_ratio, worker_rss_mb: r.worker_rss_mb })
     details.worker = r.details
   }

@@ -23,7 +23,7 @@ export interface WorkerResult {
   worker_rss_mb: number
   /** The bare worker's CPU per SMS over the worker's (the process only): 1 would be as cheap. */
   worker_cpu_ratio: number
-  details: { workerSmsPerSecond: number, bareSmsPerSecond: number, workerCpuMsPerSms: number, bareCpuMsPerSms: number, messages: number, concurrency: number, rounds: number }
+  details: { workerSmsPerSecond: number, bareSmsPerSecond: number, workerCpuMsPerSms: number, bareCpuMsPerSms: number, messages: number, concurrency: number, rounds: number, ghlLatencyMs: number }
 }
 
 /**
@@ -37,8 +37,10 @@ async function cpuPerSms (stack: Stack, pid: number, until: number): Promise<num
   return round((cpuMs(pid) - cpuAtReady) / Math.max(1, until - sentAtReady), 3)
 }
 
-export async function workerScenario (stack: Stack, tenants: Tenant[], opts: { messages: number, concurrency: number, rounds: number }): Promise<WorkerResult> {
+/** `ghlLatencyMs`: HighLevel's answers that late, both sides (0: the sandbox answers at once, and the rate measures CPU). */
+export async function workerScenario (stack: Stack, tenants: Tenant[], opts: { messages: number, concurrency: number, rounds: number, ghlLatencyMs?: number }): Promise<WorkerResult> {
   await stack.sandbox.setRateLimit({ max: 1_000_000_000, daily: 1_000_000_000 })
+  if (opts.ghlLatencyMs) await stack.sandbox.setFaults({ latencyMs: opts.ghlLatencyMs })
   const body = (i: number) => `Reminder ${i}: your appointment is tomorrow at 10:00`
   const env = { ...LIFTED_LIMITS, WORKER_CONCURRENCY: String(opts.concurrency) }
 
@@ -85,6 +87,7 @@ export async function workerScenario (stack: Stack, tenants: Tenant[], opts: { m
     if (i % 2 === 0) { bare.push(await bareOnce()); worker.push(await ours()) } else { worker.push(await ours()); bare.push(await bareOnce()) }
   }
   await queue.close()
+  if (opts.ghlLatencyMs) await stack.sandbox.clearFaults()
   await stack.sandbox.setRateLimit({ max: 100, intervalMs: 10_000, daily: 200_000 })
   const workerRate = median(worker.map((r) => r.rate))
   const bareRate = median(bare.map((r) => r.rate))
@@ -95,6 +98,6 @@ export async function workerScenario (stack: Stack, tenants: Tenant[], opts: { m
     worker_ratio: round(workerRate / bareRate),
     worker_rss_mb: Math.max(...worker.map((r) => r.rss)),
     worker_cpu_ratio: round(bareCpu / workerCpu),
-    details: { workerSmsPerSecond: round(workerRate, 1), bareSmsPerSecond: round(bareRate, 1), workerCpuMsPerSms: workerCpu, bareCpuMsPerSms: bareCpu, messages: opts.messages, concurrency: opts.concurrency, rounds: opts.rounds },
+    details: { workerSmsPerSecond: round(workerRate, 1), bareSmsPerSecond: round(bareRate, 1), workerCpuMsPerSms: workerCpu, bareCpuMsPerSms: bareCpu, messages: opts.messages, concurrency: opts.concurrency, rounds: opts.rounds, ghlLatencyMs: opts.ghlLatencyMs ?? 0 },
   }
 }

@@ -262,7 +262,10 @@ const sections = {
   })),
 
   worker: z.object({
-    WORKER_CONCURRENCY: int(10, 1, 1000),
+    // 100, measured (docs/benchmarks.md, the worker's concurrency): the send path's group writes
+    // take the jobs running together in one statement, so more at once costs less per SMS
+    // (10: 437 SMS/s, 100: 1,035 on one process); and a HighLevel call of ~0.2 s caps 10 at ~50 SMS/s.
+    WORKER_CONCURRENCY: int(100, 1, 1000),
     // Deprecated: SMS are retried for SMS_RETRY_FOR_SECONDS, not a number of attempts. Still
     // parsed so a value left in an .env is not silently taken for something it no longer does.
     SMS_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).optional(),

@@ -63,6 +63,8 @@ export interface CoreOptions {
   service: 'api' | 'worker' | 'cli'
   /** ioredis options over the defaults (the api fails fast instead of queueing commands while Redis is down). */
   redis?: RedisOptions
+  /** Sockets to HighLevel per origin (the transport's default when unset): the worker's calls at once, so none waits for a socket. */
+  ghlConnections?: number
 }
 
 export function createCore (config: CoreConfig, logger: Logger, opts: CoreOptions): Core {
@@ -84,7 +86,7 @@ export function createCore (config: CoreConfig, logger: Logger, opts: CoreOption
   })
   const dailyLimit = new DailyLimit(redis, keys, logger)
   // Every answer HighLevel gives for a location says how much of its daily budget is left.
-  const ghl = new GhlClient({ ...config.ghl, onRateLimit: (locationId, rateLimit, headers) => dailyLimit.observe(locationId, rateLimit, headers) })
+  const ghl = new GhlClient({ ...config.ghl, connections: opts.ghlConnections, onRateLimit: (locationId, rateLimit, headers) => dailyLimit.observe(locationId, rateLimit, headers) })
   const endpoint = ghlTokenEndpoint(ghl)
   const timedEndpoint: TokenEndpoint = { ...endpoint, refresh: (i, o) => timeGhlCall(metrics, 'refreshToken', () => endpoint.refresh(i, o)) }
   const rateLimiter = new LocationRateLimiter(redis, keys, config.ghl.locationRateLimit)

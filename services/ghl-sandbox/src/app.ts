@@ -93,6 +93,7 @@ export function buildSandbox (options: SandboxOptions): Sandbox {
     },
     hangs: new Set(),
     afterAccept: new WeakMap(),
+    held: { now: 0 },
     messageWebhooks: new MessageWebhooks({ state, clock, signer }, options.messageWebhooks),
   }
   const control = new SandboxControl(ctx, options.seed ?? DEFAULT_SEED)

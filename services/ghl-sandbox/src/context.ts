@@ -36,6 +36,8 @@ export interface SandboxContext {
   hangs: Set<() => void>
   /** Requests whose answer an accept-then fault loses once the work is done. */
   afterAccept: WeakMap<FastifyRequest, AfterAccept>
+  /** Requests the `latencyMs` fault holds right now. */
+  held: { now: number }
   /** InboundMessage / OutboundMessage webhooks. */
   messageWebhooks: MessageWebhooks
 }
@@ -82,13 +84,24 @@ export function answerAccepted (ctx: SandboxContext, reply: FastifyReply, body: 
   return body
 }
 
+/** A slow answer: the request waits `ms`, counted among those held at once. */
+async function held (ctx: SandboxContext, ms: number): Promise<void> {
+  ctx.held.now++
+  ctx.state.stats.mostHeldAtOnce = Math.max(ctx.state.stats.mostHeldAtOnce, ctx.held.now)
+  try {
+    await delay(ms)
+  } finally {
+    ctx.held.now--
+  }
+}
+
 /**
  * Applies latency and injected faults for a request attributed to `locationId`.
  * Returns false when it answered (or dropped) the request itself.
  */
 export async function applyFaults (ctx: SandboxContext, reply: FastifyReply, locationId: string | undefined, opts: { accepts?: boolean } = {}): Promise<boolean> {
   const latency = ctx.faults.latencyMs(locationId)
-  if (latency > 0) await delay(latency)
+  if (latency > 0) await held(ctx, latency)
   const fault = ctx.faults.next(locationId, opts)
   if (!fault) return true
   switch (fault.type) {

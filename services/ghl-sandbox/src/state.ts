@@ -142,11 +142,13 @@ export interface SandboxStats {
   contactReads: number
   /** Message webhooks not sent on purpose (`dropRatio`): HighLevel's lost deliveries. */
   messageWebhooksDropped: number
+  /** The most API requests held at once by the `latencyMs` fault: how many calls clients keep open while HighLevel is slow. */
+  mostHeldAtOnce: number
 }
 
 const emptyStats = (): SandboxStats => ({
   codeExchanges: 0, refreshes: 0, invalidGrants: 0, locationInactive: 0, locationTokens: 0, locationTokensRepeated: 0, rateLimited: 0, companyRateLimited: 0, refreshTokensAgedOut: 0, messagesSent: 0, answersLost: 0, messageExports: 0, refreshAnswersDropped: 0,
-  messageLookups: 0, contactReads: 0, messageWebhooksDropped: 0,
+  messageLookups: 0, contactReads: 0, messageWebhooksDropped: 0, mostHeldAtOnce: 0,
 })
 
 /** HighLevel's tokens are JWTs; shaped alike so redaction by pattern is exercised, signed by nobody. */

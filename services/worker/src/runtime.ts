@@ -38,7 +38,9 @@ export interface WorkerRuntime extends Core {
 const RETENTION_PAUSE_MS = 100
 
 export function createWorkerRuntime (config: WorkerConfig, logger: Logger): WorkerRuntime {
-  const core = createCore(config, logger, { service: 'worker' })
+  // The sms and tokens queues each run `concurrency` jobs, each with one HighLevel call at a time,
+  // and gap filling one more: with fewer sockets, calls would queue behind HighLevel's latency.
+  const core = createCore(config, logger, { service: 'worker', ghlConnections: 2 * config.worker.concurrency + 1 })
   const { redis, keys, integrations, smsMessages: messages, dispatcher, tokenService, metrics, eventsOutbox } = core
   // A live attempt can still be waiting for HighLevel this long; after it, a `sending` row is orphaned.
   const inFlightGraceMs = config.ghl.httpTimeoutMs + 5000
