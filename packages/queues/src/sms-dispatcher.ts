@@ -20,7 +20,8 @@ const BACKLOG_TTL_MS = 6 * 3600_000
 // the script's text with every call.
 const COUNT = `local v = redis.call('incr', KEYS[1]) redis.call('pexpire', KEYS[1], ARGV[1]) return v`
 // Never below zero: a message settled after Redis lost the counter must not make it negative.
-const SETTLE = `local v = redis.call('decr', KEYS[1]) if v <= 0 then redis.call('del', KEYS[1]) return 0 end return v`
+// One call for a group of messages (a key once per message, repeated for a client's several), each settled as alone.
+const SETTLE = `for _, key in ipairs(KEYS) do if redis.call('decr', key) <= 0 then redis.call('del', key) end end return 0`
 
 export type SmsJobState = JobState
 
@@ -39,7 +40,7 @@ export class SmsDispatcher {
     private readonly keys: RedisKeys,
   ) {
     if (!redis.smsBacklogCount) redis.defineCommand('smsBacklogCount', { numberOfKeys: 1, lua: COUNT })
-    if (!redis.smsBacklogSettle) redis.defineCommand('smsBacklogSettle', { numberOfKeys: 1, lua: SETTLE })
+    if (!redis.smsBacklogSettle) redis.defineCommand('smsBacklogSettle', { lua: SETTLE })
   }
 
   /**
@@ -81,16 +82,13 @@ export class SmsDispatcher {
 
   /** The worker calls this once a message left the queue for good (sent or failed). */
   async settled (clientId: string): Promise<void> {
-    await this.redis.smsBacklogSettle(this.keys.smsBacklog(clientId))
+    await this.settledMany([clientId])
   }
 
-  /** `settled` for several messages (one client id per message) in one round trip: a pipeline (every backlog key is in the SMS queue's slot), each settle standing alone. */
+  /** `settled` for several messages (one client id per message) in one script call: every backlog key is in the SMS queue's slot. */
   async settledMany (clientIds: string[]): Promise<void[]> {
-    const pipeline = this.redis.pipeline()
-    for (const clientId of clientIds) pipeline.smsBacklogSettle(this.keys.smsBacklog(clientId))
-    const answers = await pipeline.exec() ?? []
-    const failed = answers.find(([err]) => err)
-    if (failed) throw failed[0]
+    if (clientIds.length === 0) return []
+    await this.redis.smsBacklogSettle(clientIds.length, ...clientIds.map((clientId) => this.keys.smsBacklog(clientId)))
     return clientIds.map(() => undefined)
   }
 
@@ -115,6 +113,6 @@ export class SmsDispatcher {
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     smsBacklogCount: (key: string, ttlMs: number) => Result<number, Context>
-    smsBacklogSettle: (key: string) => Result<number, Context>
+    smsBacklogSettle: (numberOfKeys: number, ...keys: string[]) => Result<number, Context>
   }
 }
