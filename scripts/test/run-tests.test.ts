@@ -9,16 +9,20 @@ import { readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { ROOT } from './helpers.ts'
 
-/** The runner on `files`, through the summary, as scripts/test.sh pipes them. */
-function runThroughSummary (files: string[], flags: string[] = []): Promise<{ code: number | null, output: string }> {
+/** `command` from the repository's root: its exit code, and stdout and stderr together. */
+function run (command: string, args: string[]): Promise<{ code: number | null, output: string }> {
   return new Promise((resolve) => {
-    const child = spawn('bash', ['-c', 'node scripts/run-tests.mjs "$@" 2>&1 | node scripts/tap-summary.mjs', 'run', ...flags, ...files], { cwd: ROOT })
+    const child = spawn(command, args, { cwd: ROOT })
     let output = ''
     child.stdout.on('data', (d: Buffer) => { output += d.toString() })
     child.stderr.on('data', (d: Buffer) => { output += d.toString() })
     child.once('close', (code) => resolve({ code, output }))
   })
 }
+
+/** The runner on `files`, through the summary, as scripts/test.sh pipes them. */
+const runThroughSummary = (files: string[], flags: string[] = []) =>
+  run('bash', ['-c', 'node scripts/run-tests.mjs "$@" 2>&1 | node scripts/tap-summary.mjs', 'run', ...flags, ...files])
 
 const lastLine = (output: string) => output.trimEnd().split('\n').at(-1)
 
@@ -59,13 +63,8 @@ t.test('env', async (t) => {
 })
 
 t.test('a flag it does not know is refused with a sentence, before any file runs', async (t) => {
-  const { code, output } = await new Promise<{ code: number | null, output: string }>((resolve) => {
-    const child = spawn(process.execPath, ['scripts/run-tests.mjs', '--grep=x'], { cwd: ROOT })
-    let text = ''
-    child.stderr.on('data', (d: Buffer) => { text += d.toString() })
-    child.stdout.on('data', (d: Buffer) => { text += d.toString() })
-    child.once('close', (c) => resolve({ code: c, output: text }))
-  })
+  // The runner alone: its own exit code, not the summary's.
+  const { code, output } = await run(process.execPath, ['scripts/run-tests.mjs', '--grep=x'])
   t.equal(code, 2)
   t.match(output, /run-tests: "--grep=x" is not a test file, --jobs=N or --timeout=SECONDS/)
   t.notMatch(output, /TAP version/)
