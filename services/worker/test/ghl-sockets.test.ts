@@ -8,8 +8,8 @@ const { sandbox } = world
 await world.connect('clinic', { locationId: SUNRISE })
 
 t.test('while HighLevel is slow, every job running holds its own call open: none waits for a socket', async (t) => {
-  // A slow HighLevel: each call is answered a second late, so the jobs' calls overlap.
-  sandbox.control.setFaults({ latencyMs: 1000 })
+  // A slow HighLevel: each call is answered 2 s late, so the jobs' calls overlap even on a busy machine.
+  sandbox.control.setFaults({ latencyMs: 2000 })
   const submitted = await Promise.all(Array.from({ length: CONCURRENCY }, (_, i) => world.submit('clinic', { contactId: JANE }, `Slow ${i}`)))
   // Started once the jobs wait: the worker takes up to CONCURRENCY of them at once.
   await world.startInProcess()
