@@ -1,5 +1,5 @@
 /**
- * pnpm bench [--json] [--quick] [--only=enqueue,batch,worker,email,expired,quiet,proxy,mcp,sweep,fuzz,cluster,roundtrips,scale] [--keep] [--integrations=N] [--worker-concurrency=N]
+ * pnpm bench [--json] [--quick] [--only=enqueue,batch,worker,email,expired,quiet,proxy,mcp,sweep,fuzz,cluster,roundtrips,scale] [--keep] [--integrations=N] [--worker-concurrency=N] [--ghl-latency-ms=N]
  * --worker-concurrency=N: the worker scenario's concurrency, both sides (default: WORKER_CONCURRENCY's default).
  * --ghl-latency-ms=N: the sandbox answers the worker scenario's calls N ms late, both sides (default 0).
  * roundtrips and scale run only when named in --only.

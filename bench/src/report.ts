@@ -28,15 +28,16 @@ export function machine (): Record<string, string | number> {
 }
 
 export function parseArgs (argv: string[]) {
-  const only = argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',').filter(Boolean)
-  const integrations = Number(argv.find((a) => a.startsWith('--integrations='))?.slice('--integrations='.length) ?? 100_000)
+  /** The value of `--name=value`, undefined when not given. */
+  const valueOf = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(`--${name}=`.length)
+  const only = valueOf('only')?.split(',').filter(Boolean)
+  const integrations = Number(valueOf('integrations') ?? 100_000)
   if (!Number.isInteger(integrations) || integrations < 1000) throw new Error('--integrations= takes a whole number of at least 1000')
-  const integrationsGiven = argv.some((a) => a.startsWith('--integrations='))
-  const concurrencyArg = argv.find((a) => a.startsWith('--worker-concurrency='))?.slice('--worker-concurrency='.length)
+  const integrationsGiven = valueOf('integrations') !== undefined
+  const concurrencyArg = valueOf('worker-concurrency')
   const workerConcurrency = concurrencyArg === undefined ? null : Number(concurrencyArg)
   if (workerConcurrency !== null && (!Number.isInteger(workerConcurrency) || workerConcurrency < 1)) throw new Error('--worker-concurrency= takes a whole number of at least 1')
-  const latencyArg = argv.find((a) => a.startsWith('--ghl-latency-ms='))?.slice('--ghl-latency-ms='.length)
-  const ghlLatencyMs = latencyArg === undefined ? 0 : Number(latencyArg)
+  const ghlLatencyMs = Number(valueOf('ghl-latency-ms') ?? 0)
   if (!Number.isInteger(ghlLatencyMs) || ghlLatencyMs < 0) throw new Error('--ghl-latency-ms= takes a whole number of milliseconds')
   return { json: argv.includes('--json'), quick: argv.includes('--quick'), keep: argv.includes('--keep'), only: only ?? null, integrations, integrationsGiven, workerConcurrency, ghlLatencyMs }
 }
