@@ -34,6 +34,12 @@ export class Credentials {
   private readonly cache: CredentialCache<Credential> | null
   private readonly watch: ChangeWatch | null
   private readonly onLookup?: (result: 'cached' | 'read') => void
+  /**
+   * Reads under way, by client: callers missing the cache together share one (one PostgreSQL read,
+   * and for a token come due one refresh) instead of each queueing on the refresh lock. Joined only
+   * while no announcement arrived since the read began (its generation).
+   */
+  private readonly reading = new Map<string, { generation: number, read: Promise<Credential> }>()
 
   constructor (
     private readonly tokens: TokenService,
@@ -68,7 +74,9 @@ export class Credentials {
     }
     const generation = this.watch?.generation ?? 0
     try {
-      const credential = await this.read(clientId)
+      const { credential, joined } = await this.readOnce(clientId, generation)
+      // A shared read began before this caller's row was read: one whose connection moved on since is read again.
+      if (joined && stored !== undefined && !basisHolds(credentialBasis(credential), stored)) return await this.forClient(clientId)
       // Watched: only while the announcements reach us, and only if none arrived during the read.
       if (!this.watch) this.cache?.remember(credential)
       else if (this.watch.live) this.cache?.remember(credential, { generation, current: this.watch.generation })
@@ -92,6 +100,16 @@ export class Credentials {
   /** The client's stored connection moved on from what was cached: the next call reads it. */
   forget (clientId: string): void {
     this.cache?.forget(clientId)
+  }
+
+  private async readOnce (clientId: string, generation: number): Promise<{ credential: Credential, joined: boolean }> {
+    const under = this.reading.get(clientId)
+    if (under && under.generation === generation) return { credential: await under.read, joined: true }
+    const read = this.read(clientId)
+    this.reading.set(clientId, { generation, read })
+    const done = () => { if (this.reading.get(clientId)?.read === read) this.reading.delete(clientId) }
+    read.then(done, done)
+    return { credential: await read, joined: false }
   }
 
   private async read (clientId: string): Promise<Credential> {
