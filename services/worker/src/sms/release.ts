@@ -15,7 +15,8 @@ const SETTINGS_FRESH_MS = 1000
 const SETTINGS_KEPT_MAX = 10_000
 
 export class SmsRelease {
-  private readonly recent = new Map<string, { settings: ClientSettings, readAt: number }>()
+  /** By client: its settings as read (or being read) at `readAt`; jobs of one client share a read under way. */
+  private readonly recent = new Map<string, { settings: Promise<ClientSettings>, readAt: number }>()
 
   constructor (
     private readonly settings: Pick<ClientSettingsRepository, 'find'>,
@@ -36,12 +37,15 @@ export class SmsRelease {
     return hold.until.getTime() - now.getTime()
   }
 
-  private async settingsOf (clientId: string, now: number): Promise<ClientSettings> {
+  private settingsOf (clientId: string, now: number): Promise<ClientSettings> {
     const kept = this.recent.get(clientId)
     if (kept && now - kept.readAt < SETTINGS_FRESH_MS) return kept.settings
-    const settings = await this.settings.find(clientId)
+    const settings = this.settings.find(clientId)
     if (this.recent.size >= SETTINGS_KEPT_MAX) this.recent.clear()
-    this.recent.set(clientId, { settings, readAt: now })
+    const entry = { settings, readAt: now }
+    this.recent.set(clientId, entry)
+    // A failed read is not kept: the next job reads again.
+    settings.catch(() => { if (this.recent.get(clientId) === entry) this.recent.delete(clientId) })
     return settings
   }
 }
