@@ -1,7 +1,8 @@
 /**
- * pnpm bench [--json] [--quick] [--only=enqueue,batch,worker,email,expired,quiet,proxy,mcp,sweep,fuzz,cluster,roundtrips,scale] [--keep] [--integrations=N] [--worker-concurrency=N] [--ghl-latency-ms=N]
+ * pnpm bench [--json] [--quick] [--only=enqueue,batch,worker,email,expired,quiet,proxy,mcp,sweep,fuzz,cluster,roundtrips,scale] [--keep] [--integrations=N] [--worker-concurrency=N] [--ghl-latency-ms=N] [--proxy-connections=N]
  * --worker-concurrency=N: the worker scenario's concurrency, both sides (default: WORKER_CONCURRENCY's default).
- * --ghl-latency-ms=N: the sandbox answers the worker scenario's calls N ms late, both sides (default 0).
+ * --ghl-latency-ms=N: the sandbox answers the worker and proxy scenarios' calls N ms late, every side (default 0).
+ * --proxy-connections=N: the proxy scenario's load keeps N requests open, every side (default 32).
  * roundtrips and scale run only when named in --only.
  * --integrations=N: the sweep runs over N integrations (default 100,000); given, every scenario also
  * runs with N integrations in the table.
@@ -84,7 +85,7 @@ try {
   }
   if (wanted('proxy')) {
     say('proxy: contacts search straight to the sandbox, then through /api/ghl/:clientId')
-    const r = await proxyScenario(stack, solo!, { durationSeconds: args.quick ? 4 : 10, connections: 32 })
+    const r = await proxyScenario(stack, solo!, { durationSeconds: args.quick ? 4 : 10, connections: args.proxyConnections, ghlLatencyMs: args.ghlLatencyMs })
     Object.assign(results, { proxy_ratio: r.proxy_ratio, proxy_added_p50_ms: r.proxy_added_p50_ms, proxy_bare_ratio: r.proxy_bare_ratio, proxy_vs_bare_ratio: r.proxy_vs_bare_ratio })
     details.proxy = r.details
   }

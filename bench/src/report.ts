@@ -39,5 +39,7 @@ export function parseArgs (argv: string[]) {
   if (workerConcurrency !== null && (!Number.isInteger(workerConcurrency) || workerConcurrency < 1)) throw new Error('--worker-concurrency= takes a whole number of at least 1')
   const ghlLatencyMs = Number(valueOf('ghl-latency-ms') ?? 0)
   if (!Number.isInteger(ghlLatencyMs) || ghlLatencyMs < 0) throw new Error('--ghl-latency-ms= takes a whole number of milliseconds')
-  return { json: argv.includes('--json'), quick: argv.includes('--quick'), keep: argv.includes('--keep'), only: only ?? null, integrations, integrationsGiven, workerConcurrency, ghlLatencyMs }
+  const proxyConnections = Number(valueOf('proxy-connections') ?? 32)
+  if (!Number.isInteger(proxyConnections) || proxyConnections < 1) throw new Error('--proxy-connections= takes a whole number of at least 1')
+  return { json: argv.includes('--json'), quick: argv.includes('--quick'), keep: argv.includes('--keep'), only: only ?? null, integrations, integrationsGiven, workerConcurrency, ghlLatencyMs, proxyConnections }
 }

@@ -19,11 +19,13 @@ export interface ProxyResult {
   proxy_added_p50_ms: number
   proxy_bare_ratio: number
   proxy_vs_bare_ratio: number
-  details: { proxy: { max: LoadResult, half: LoadResult }, direct: { max: LoadResult, half: LoadResult }, bare: { max: LoadResult }, connections: number, durationSeconds: number }
+  details: { proxy: { max: LoadResult, half: LoadResult }, direct: { max: LoadResult, half: LoadResult }, bare: { max: LoadResult }, connections: number, durationSeconds: number, ghlLatencyMs: number }
 }
 
-export async function proxyScenario (stack: Stack, tenant: Tenant, opts: { durationSeconds: number, connections: number }): Promise<ProxyResult> {
+/** `ghlLatencyMs`: HighLevel answers that late, every side (0: at once, and the rates measure CPU); `connections`: the load's, every side. */
+export async function proxyScenario (stack: Stack, tenant: Tenant, opts: { durationSeconds: number, connections: number, ghlLatencyMs?: number }): Promise<ProxyResult> {
   await stack.sandbox.setRateLimit({ max: 1_000_000_000, daily: 1_000_000_000 })
+  if (opts.ghlLatencyMs) await stack.sandbox.setFaults({ latencyMs: opts.ghlLatencyMs })
   const accessToken = (await stack.integrations.findByClient(tenant.clientId))!.accessToken!
   const api = await stack.startApi(LIFTED_LIMITS)
   const bareApi = await stack.startApi({ BARE_PROXY_TOKEN: accessToken, BARE_PROXY_LOCATION_ID: tenant.locationId }, 'bare-proxy', ENTRIES.bareApi)
@@ -54,11 +56,12 @@ export async function proxyScenario (stack: Stack, tenant: Tenant, opts: { durat
       proxy_added_p50_ms: round(proxyHalf.p50Ms - directHalf.p50Ms, 1),
       proxy_bare_ratio: round(bare.ok / bare.durationSeconds / (direct.ok / direct.durationSeconds)),
       proxy_vs_bare_ratio: round(proxy.ok / proxy.durationSeconds / (bare.ok / bare.durationSeconds)),
-      details: { proxy: { max: proxy, half: proxyHalf }, direct: { max: direct, half: directHalf }, bare: { max: bare }, connections: opts.connections, durationSeconds: opts.durationSeconds },
+      details: { proxy: { max: proxy, half: proxyHalf }, direct: { max: direct, half: directHalf }, bare: { max: bare }, connections: opts.connections, durationSeconds: opts.durationSeconds, ghlLatencyMs: opts.ghlLatencyMs ?? 0 },
     }
   } finally {
     await api.service.stop()
     await bareApi.service.stop()
     await stack.sandbox.setRateLimit({ max: 100, intervalMs: 10_000, daily: 200_000 })
+    if (opts.ghlLatencyMs) await stack.sandbox.clearFaults()
   }
 }

@@ -215,6 +215,7 @@ const sections = {
     GHL_PROXY_BODY_LIMIT_BYTES: int(1_048_576, 1024, 10_485_760),
     GHL_PROXY_MAX_WAIT_MS: int(10_000, 0, 120_000),
     GHL_PROXY_RETRIES: int(2, 0, 5),
+    GHL_PROXY_CONNECTIONS: int(512, 1, 65_536),
     TRUST_PROXY: z.string().trim().default('false')
       .refine((v) => v === 'false' || v === 'true' || /^[0-9a-fA-F.:/,\s]+$/.test(v),
         'must be false, true, or comma-separated addresses/CIDRs of your proxies'),
@@ -239,8 +240,12 @@ const sections = {
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     /** POST /api/sms/batch only: 1,000 messages of 1,600 characters need more than one message's limit. */
     smsBatchBodyLimitBytes: e.SMS_BATCH_BODY_LIMIT_BYTES,
-    /** /api/ghl/*: the largest body passed on, how long a call waits for the location's rate-limit slot, retries of a GET/HEAD/PUT/DELETE. */
-    ghlProxy: { bodyLimitBytes: e.GHL_PROXY_BODY_LIMIT_BYTES, maxWaitMs: e.GHL_PROXY_MAX_WAIT_MS, retries: e.GHL_PROXY_RETRIES },
+    /**
+     * /api/ghl/*: the largest body passed on, how long a call waits for the location's rate-limit slot,
+     * retries of a GET/HEAD/PUT/DELETE; `connections`: HighLevel sockets the api opens at most per
+     * HighLevel host (proxy, MCP, connect flow), more calls waiting for one.
+     */
+    ghlProxy: { bodyLimitBytes: e.GHL_PROXY_BODY_LIMIT_BYTES, maxWaitMs: e.GHL_PROXY_MAX_WAIT_MS, retries: e.GHL_PROXY_RETRIES, connections: e.GHL_PROXY_CONNECTIONS },
     // Which X-Forwarded-For entries to believe for the client's address (the browser routes' rate
     // limit is per address): trusting every hop would let a caller pick its own address.
     trustProxy: e.TRUST_PROXY === 'false' ? false : e.TRUST_PROXY === 'true' ? true : e.TRUST_PROXY,

@@ -60,7 +60,7 @@ const API_CREDENTIAL_CACHE = { maxClients: 10_000, ttlMs: 10_000 }
 
 export function createRuntime (config: ApiConfig, logger: Logger): Runtime {
   // The api answers 503 when Redis is down instead of queueing commands forever.
-  const core = createCore(config, logger, { service: 'api', redis: { maxRetriesPerRequest: 1, connectTimeout: 3000 } })
+  const core = createCore(config, logger, { service: 'api', redis: { maxRetriesPerRequest: 1, connectTimeout: 3000 }, ghlConnections: config.http.ghlProxy.connections })
   const { ghl, integrations, redis, keys } = core
   const connectionEvents = new ConnectionEvents(core.crmEvents, logger)
   // Read per message by the intake: kept per replica, dropped on every replica when a PUT changes them.
