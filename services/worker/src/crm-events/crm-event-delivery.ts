@@ -41,6 +41,9 @@ export class CrmEventDelivery {
     const event = crmEventBody(stored)
     const body = JSON.stringify(event)
     let failure: string
+    // Cleared once answered: AbortSignal.timeout kept a timer alive per delivery for the whole timeout.
+    const deadline = new AbortController()
+    const timer = setTimeout(() => deadline.abort(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs)
     try {
       const response = await request(this.target.url, {
         method: 'POST',
@@ -50,7 +53,7 @@ export class CrmEventDelivery {
           ...signEvent(this.target.secret, { id: event.id, type: event.type, body }),
         },
         body,
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: deadline.signal,
       })
       await response.body.dump()
       if (response.statusCode >= 200 && response.statusCode < 300) {
@@ -60,6 +63,8 @@ export class CrmEventDelivery {
       failure = `the CRM answered ${response.statusCode}`
     } catch (err) {
       failure = `the CRM could not be reached: ${(err as Error).message}`
+    } finally {
+      clearTimeout(timer)
     }
     const giveUp = now - stored.createdAt.getTime() > GIVE_UP_AFTER_MS
     const retryInMs = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(stored.attempts, 20))
