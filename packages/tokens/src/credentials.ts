@@ -74,9 +74,10 @@ export class Credentials {
     }
     const generation = this.watch?.generation ?? 0
     try {
-      const { credential, joined } = await this.readOnce(clientId, generation)
-      // A shared read began before this caller's row was read: one whose connection moved on since is read again.
-      if (joined && stored !== undefined && !basisHolds(credentialBasis(credential), stored)) return await this.forClient(clientId)
+      // Shared with callers beside it. One whose row was read after the shared read began may get
+      // an older credential than its row names: its version-checked `sending` write refuses it, and
+      // the job reads again (sms-sender.ts), as for any credential that moved on.
+      const credential = await this.readOnce(clientId, generation)
       // Watched: only while the announcements reach us, and only if none arrived during the read.
       if (!this.watch) this.cache?.remember(credential)
       else if (this.watch.live) this.cache?.remember(credential, { generation, current: this.watch.generation })
@@ -102,14 +103,14 @@ export class Credentials {
     this.cache?.forget(clientId)
   }
 
-  private async readOnce (clientId: string, generation: number): Promise<{ credential: Credential, joined: boolean }> {
+  private readOnce (clientId: string, generation: number): Promise<Credential> {
     const under = this.reading.get(clientId)
-    if (under && under.generation === generation) return { credential: await under.read, joined: true }
+    if (under && under.generation === generation) return under.read
     const read = this.read(clientId)
     this.reading.set(clientId, { generation, read })
     const done = () => { if (this.reading.get(clientId)?.read === read) this.reading.delete(clientId) }
     read.then(done, done)
-    return { credential: await read, joined: false }
+    return read
   }
 
   private async read (clientId: string): Promise<Credential> {
