@@ -50,6 +50,24 @@ t.test('a request that hangs past the client timeout is transient (timeout)', as
   t.ok(await impatient.messages.sendSms({ accessToken, contactId: JANE, message: 'hi' }), 'the pool still works afterwards')
 })
 
+t.test('a call still waiting for a socket fails at its own deadline, and is never sent', async (t) => {
+  const { clientFor, sandbox, connect } = await harness(t)
+  const { access_token: accessToken, refresh_token: refreshToken = '' } = await connect()
+  // One socket, held by a refresh that hangs (its own, longer deadline): the SMS waits behind it.
+  const client = clientFor({ httpTimeoutMs: 300, connections: 1 })
+  sandbox.control.setFaults({ hangNext: 1 })
+  let refreshSettled = false
+  const refresh = failure(() => client.oauth.refreshToken({ refreshToken, timeoutMs: 3_000 })).finally(() => { refreshSettled = true })
+  const err = await failure(() => client.messages.sendSms({ accessToken, contactId: JANE, message: 'hi' }))
+  t.equal(err.networkCode, 'timeout')
+  t.match(err.message, /did not answer sendSms within 300 ms/)
+  t.equal(refreshSettled, false, 'told at its deadline, not once the socket came free')
+  t.equal((await refresh).networkCode, 'timeout')
+  sandbox.control.clearFaults()
+  t.ok(await client.messages.sendSms({ accessToken, contactId: JANE, message: 'after' }), 'the pool still works afterwards')
+  t.same(sandbox.control.messages().map((m) => m.body), ['after'], 'the SMS that waited past its deadline was never written')
+})
+
 t.test('latency beyond the client timeout is a timeout; within it the call succeeds', async (t) => {
   const { clientFor, sandbox, connect } = await harness(t)
   const { access_token: accessToken } = await connect()
