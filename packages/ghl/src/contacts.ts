@@ -1,5 +1,5 @@
 /** HighLevel's contacts: who an SMS goes to, found by name or number, or created for a new number. */
-import { requireField, withoutUndefined, type Authorized, type GhlTransport } from './transport.ts'
+import { requireField, type Authorized, type GhlTransport } from './transport.ts'
 import type { ContactSearchResult, GhlAnswer, GhlContact, UpsertContactResult } from './types.ts'
 import { GHL_VERSIONS } from './versions.ts'
 
@@ -38,7 +38,7 @@ export class ContactsClient {
   async upsert ({ accessToken, locationId, ...fields }: Authorized & { locationId: string, phone?: string, email?: string, name?: string, firstName?: string, lastName?: string }): Promise<GhlAnswer<UpsertContactResult>> {
     const answer = await this.transport.call<UpsertContactResult>({
       operation: 'upsertContact', method: 'POST', path: '/contacts/upsert', version: GHL_VERSIONS.contacts,
-      accessToken, locationId, json: withoutUndefined({ locationId, ...fields }),
+      accessToken, locationId, json: { locationId, ...fields },
     })
     requireField(answer, 'contact', 'upsertContact')
     return answer

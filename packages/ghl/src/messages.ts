@@ -13,7 +13,7 @@ export class MessagesClient {
   }): Promise<GhlAnswer<SendMessageResult>> {
     const answer = await this.transport.call<SendMessageResult>({
       operation: 'sendSms', method: 'POST', path: '/conversations/messages', version: GHL_VERSIONS.conversations,
-      accessToken, locationId, json: withoutUndefined({ type: 'SMS', contactId, message, fromNumber, toNumber, scheduledTimestamp, attachments }),
+      accessToken, locationId, json: { type: 'SMS', contactId, message, fromNumber, toNumber, scheduledTimestamp, attachments },
     })
     requireField(answer, 'messageId', 'sendSms')
     return answer
@@ -31,7 +31,7 @@ export class MessagesClient {
     const answer = await this.transport.call<SendMessageResult>({
       operation: 'sendEmail', method: 'POST', path: '/conversations/messages', version: GHL_VERSIONS.conversations,
       accessToken, locationId,
-      json: withoutUndefined({ type: 'Email', contactId, subject, html, message, emailFrom, emailTo, emailCc, emailBcc, attachments, replyMessageId, threadId, emailReplyMode }),
+      json: { type: 'Email', contactId, subject, html, message, emailFrom, emailTo, emailCc, emailBcc, attachments, replyMessageId, threadId, emailReplyMode },
     })
     requireField(answer, 'messageId', 'sendEmail')
     return answer

@@ -32,6 +32,7 @@ export interface Call {
   version?: string
   accessToken?: string
   form?: Record<string, string>
+  /** Sent as JSON: a field left undefined is left out (JSON.stringify's rule). */
   json?: Record<string, unknown>
   /** Overrides `httpTimeoutMs` for this call (the token refresh has its own, longer one). */
   timeoutMs?: number

@@ -206,20 +206,34 @@ function withoutQueryValues (err: Error, opts: RedactOptions): Error {
   return copy
 }
 
-export function redact (value: unknown, opts: RedactOptions = {}, seen = new WeakSet<object>(), depth = 0): unknown {
+/**
+ * `ancestors`: the objects this value sits inside. A value that is one of them (a cycle) or
+ * deeper than 12 is written `[circular]`; one object reached twice side by side is written
+ * twice. A list, not a WeakSet per line: every log line goes through here, and a WeakSet's
+ * entries cost the collector more than the line's other garbage.
+ */
+export function redact (value: unknown, opts: RedactOptions = {}, ancestors: object[] = [], depth = 0): unknown {
   if (typeof value === 'string') return redactString(value, opts)
   if (value === null || typeof value !== 'object') return value
-  if (seen.has(value) || depth > 12) return '[circular]'
-  seen.add(value)
-  if (value instanceof Error) return redact(stdSerializers.err(withoutQueryValues(value, opts)), opts, seen, depth + 1)
+  if (depth > 12 || ancestors.includes(value)) return '[circular]'
   if (Buffer.isBuffer(value)) return `[buffer ${value.length} bytes]`
-  if (Array.isArray(value)) return value.map((v) => redact(v, opts, seen, depth + 1))
-  const out: Record<string, unknown> = {}
-  for (const [key, v] of Object.entries(value)) {
-    const hidden = SECRET_KEY.test(key) || (OAUTH_CODE_KEY.test(key) && !isErrorCode(v)) ||
-      (opts.personal === true && PERSONAL_KEY.test(key))
-    out[key] = hidden && v !== undefined && v !== null && v !== '' ? REDACTED : redact(v, opts, seen, depth + 1)
+  ancestors.push(value)
+  let out: unknown
+  if (value instanceof Error) {
+    out = redact(stdSerializers.err(withoutQueryValues(value, opts)), opts, ancestors, depth + 1)
+  } else if (Array.isArray(value)) {
+    out = value.map((v) => redact(v, opts, ancestors, depth + 1))
+  } else {
+    const fields: Record<string, unknown> = {}
+    for (const key of Object.keys(value)) {
+      const v = (value as Record<string, unknown>)[key]
+      const hidden = SECRET_KEY.test(key) || (OAUTH_CODE_KEY.test(key) && !isErrorCode(v)) ||
+        (opts.personal === true && PERSONAL_KEY.test(key))
+      fields[key] = hidden && v !== undefined && v !== null && v !== '' ? REDACTED : redact(v, opts, ancestors, depth + 1)
+    }
+    out = fields
   }
+  ancestors.pop()
   return out
 }
 

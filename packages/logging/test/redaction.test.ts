@@ -184,3 +184,16 @@ t.test('the shortcut for strings no pattern can change answers exactly what ever
   t.ok(changed > 1000, `the patterns changed ${changed} of the strings: the comparison covered both kinds`)
   t.equal(redactString('sms queued', { personal: true }), 'sms queued')
 })
+
+t.test('a cycle is cut where it closes; one object met twice side by side is written twice', async (t) => {
+  const job: Record<string, unknown> = { id: 'job-1', refresh_token: refreshToken }
+  job.self = job
+  t.same(redact(job), { id: 'job-1', refresh_token: '[redacted]', self: '[circular]' })
+  const where = { locationId: 'loc-1' }
+  t.same(redact({ from: where, to: where, list: [where, where] }, {}),
+    { from: { locationId: 'loc-1' }, to: { locationId: 'loc-1' }, list: [{ locationId: 'loc-1' }, { locationId: 'loc-1' }] })
+  const deep: Record<string, unknown> = {}
+  let at = deep
+  for (let i = 0; i < 20; i++) { const next = {}; at.next = next; at = next }
+  t.match(JSON.stringify(redact(deep)), /"\[circular\]"/, 'a very deep value stops at depth 12')
+})
