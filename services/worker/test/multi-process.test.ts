@@ -47,8 +47,14 @@ t.test('100 SMS for a client whose token expired, across 3 worker processes: eac
   const otherExits = await Promise.all(others.map((w) => w.exited))
   await world.submit('busy-dentist', { contactId: JANE }, 'Reminder 100')
   await eventually('the 101st sent by the worker left', async () => (await statusCounts(world)).sent === 101)
-  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
-  t.match(metrics, /ghl_connect_sms_total\{[^}]*outcome="sent"[^}]*\} \d+/, 'the worker exposes its sends')
+  // The row reads `sent` as soon as its write commits; the worker counts the send a moment later
+  // (after reading back any early delivery report): wait for the count, not for the row.
+  const sentCount = /ghl_connect_sms_total\{[^}]*outcome="sent"[^}]*\} \d+/
+  const metrics = await eventually('the worker to count its send', async () => {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+    return sentCount.test(text) ? text : undefined
+  })
+  t.match(metrics, sentCount, 'the worker exposes its sends')
   t.match(metrics, /ghl_connect_ghl_request_duration_seconds_count\{[^}]*operation="sendSms",outcome="ok"[^}]*\} \d+/)
 
   first.child.kill('SIGTERM')
